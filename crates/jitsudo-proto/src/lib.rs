@@ -1,1 +1,79 @@
-//! placeholder
+//! Wire protocol shared by the `jitsudo` client, the `jitsudod` daemon and its
+//! per-request workers.
+//!
+//! A connection carries *frames*: a 4-byte big-endian length followed by a
+//! [postcard]-encoded message. File descriptors travel beside the bytes as
+//! `SCM_RIGHTS` ancillary data and are collected by [`FrameReader`] until the
+//! message that owns them is decoded.
+//!
+//! The conversation on one connection is:
+//!
+//! 1. client → [`ClientMessage::Hello`] (version handshake), then
+//!    [`ClientMessage::Request`] with its stdio and cwd descriptors attached;
+//!    both may be written at once (no round trip).
+//! 2. daemon → [`ServerMessage::Welcome`] or [`ServerMessage::Error`].
+//! 3. daemon or worker → [`ServerMessage::Started`] (with the pty master when
+//!    the command has a terminal), [`ServerMessage::Suspended`],
+//!    [`ServerMessage::Exited`] or [`ServerMessage::Error`]; meanwhile the
+//!    client may send [`ClientMessage::Signal`] and [`ClientMessage::Resume`].
+//!
+//! Anything else — a bad length, an undecodable payload, a message out of
+//! order, unexpected descriptors — is a protocol error and ends the connection.
+
+mod frame;
+mod message;
+
+pub use frame::{send_frame, Frame, FrameReader, MAX_FDS_PER_CONNECTION};
+pub use message::{
+    decode, encode, Action, ClientMessage, Exit, Failure, Hello, PreserveEnv, Request,
+    ServerMessage, ShellMode, MAX_MESSAGE_LEN, PROTOCOL_MAGIC, PROTOCOL_VERSION,
+};
+
+/// Errors raised while framing or decoding protocol messages.
+#[derive(Debug)]
+pub enum ProtoError {
+    /// The underlying socket failed.
+    Io(std::io::Error),
+    /// A frame announced a length above the allowed maximum.
+    TooLarge {
+        /// The announced length.
+        len: usize,
+        /// The maximum accepted.
+        max: usize,
+    },
+    /// The payload could not be encoded or decoded.
+    Codec(postcard::Error),
+    /// The peer closed the connection in the middle of a frame.
+    Truncated,
+    /// The peer sent more descriptors than the protocol allows, or the
+    /// kernel truncated the ancillary data.
+    TooManyFds,
+}
+
+impl std::fmt::Display for ProtoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProtoError::Io(e) => write!(f, "{e}"),
+            ProtoError::TooLarge { len, max } => {
+                write!(f, "message of {len} bytes exceeds the limit of {max} bytes")
+            }
+            ProtoError::Codec(e) => write!(f, "malformed message: {e}"),
+            ProtoError::Truncated => f.write_str("connection closed in the middle of a message"),
+            ProtoError::TooManyFds => f.write_str("too many file descriptors attached"),
+        }
+    }
+}
+
+impl std::error::Error for ProtoError {}
+
+impl From<std::io::Error> for ProtoError {
+    fn from(e: std::io::Error) -> Self {
+        ProtoError::Io(e)
+    }
+}
+
+impl From<postcard::Error> for ProtoError {
+    fn from(e: postcard::Error) -> Self {
+        ProtoError::Codec(e)
+    }
+}
