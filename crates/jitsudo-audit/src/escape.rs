@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-/// Renders `bytes` as printable, single-line text.
+/// Appends `bytes` to `out` as printable, single-line text.
 ///
 /// * valid UTF-8 that is neither a control nor a bidirectional/line-separator
 ///   formatting character is kept as it is;
@@ -34,13 +34,6 @@ pub(crate) fn escape_into(out: &mut String, bytes: &[u8]) {
     }
 }
 
-/// Convenience wrapper around [`escape_into`] returning a new string.
-pub(crate) fn escape(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    escape_into(&mut out, bytes);
-    out
-}
-
 fn push_hex_byte(out: &mut String, b: u8) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push('\\');
@@ -65,7 +58,13 @@ fn needs_unicode_escape(c: char) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::escape;
+    use super::escape_into;
+
+    fn escape(bytes: &[u8]) -> String {
+        let mut out = String::new();
+        escape_into(&mut out, bytes);
+        out
+    }
 
     #[test]
     fn plain_text_is_unchanged() {

@@ -488,10 +488,19 @@ impl Event {
 
         let mut out: Vec<(&str, Cow<'_, [u8]>)> = vec![
             ("MESSAGE", owned(self.message())),
-            ("MESSAGE_ID", Cow::Borrowed(self.kind.message_id().as_bytes())),
+            (
+                "MESSAGE_ID",
+                Cow::Borrowed(self.kind.message_id().as_bytes()),
+            ),
             ("PRIORITY", owned(self.priority.as_u8().to_string())),
-            ("SYSLOG_FACILITY", owned(SYSLOG_FACILITY_AUTHPRIV.to_string())),
-            ("SYSLOG_IDENTIFIER", Cow::Borrowed(SYSLOG_IDENTIFIER.as_bytes())),
+            (
+                "SYSLOG_FACILITY",
+                owned(SYSLOG_FACILITY_AUTHPRIV.to_string()),
+            ),
+            (
+                "SYSLOG_IDENTIFIER",
+                Cow::Borrowed(SYSLOG_IDENTIFIER.as_bytes()),
+            ),
             (field::EVENT, Cow::Borrowed(self.kind.name().as_bytes())),
         ];
         opt(&mut out, field::USER, &self.user);
@@ -718,7 +727,9 @@ mod tests {
             ev.message(),
             "alice : killed by SIGTERM ; TTY=unknown ; PWD=/ ; USER=root ; COMMAND=/bin/false"
         );
-        assert!(ev.fields().contains(&(field::SIGNAL, Cow::Borrowed(&b"SIGTERM"[..]))));
+        assert!(ev
+            .fields()
+            .contains(&(field::SIGNAL, Cow::Borrowed(&b"SIGTERM"[..]))));
     }
 
     #[test]
@@ -751,7 +762,10 @@ mod tests {
                 .find(|(name, _)| *name == n)
                 .map(|(_, v)| v.to_vec())
         };
-        assert_eq!(get(field::COMMAND).as_deref(), Some(&b"/usr/bin/id a\nb \xff"[..]));
+        assert_eq!(
+            get(field::COMMAND).as_deref(),
+            Some(&b"/usr/bin/id a\nb \xff"[..])
+        );
         assert_eq!(get("PRIORITY").as_deref(), Some(&b"6"[..]));
         assert_eq!(get("SYSLOG_FACILITY").as_deref(), Some(&b"10"[..]));
         assert_eq!(get("SYSLOG_IDENTIFIER").as_deref(), Some(&b"jitsudo"[..]));
@@ -768,10 +782,19 @@ mod tests {
         let ev = Event::new(EventKind::PolicyReload)
             .reason("line 3: unknown key\n")
             .with_priority(Priority::Error);
-        assert_eq!(ev.message(), "policy reloaded ; REASON=line 3: unknown key\\x0a");
+        assert_eq!(
+            ev.message(),
+            "policy reloaded ; REASON=line 3: unknown key\\x0a"
+        );
         assert_eq!(ev.priority(), Priority::Error);
-        assert_eq!(Event::new(EventKind::DaemonStart).message(), "jitsudod started");
-        assert_eq!(Event::new(EventKind::DaemonStop).message(), "jitsudod stopping");
+        assert_eq!(
+            Event::new(EventKind::DaemonStart).message(),
+            "jitsudod started"
+        );
+        assert_eq!(
+            Event::new(EventKind::DaemonStop).message(),
+            "jitsudod stopping"
+        );
     }
 
     #[test]
@@ -780,7 +803,9 @@ mod tests {
         for kind in EventKind::ALL {
             let id = kind.message_id();
             assert_eq!(id.len(), 32);
-            assert!(id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+            assert!(id
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
             assert!(seen.insert(id), "duplicate MESSAGE_ID for {kind}");
         }
     }

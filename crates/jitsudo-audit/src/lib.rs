@@ -1,1 +1,45 @@
-//! placeholder
+//! Audit trail of jitsudo.
+//!
+//! The model ([`Event`], [`EventKind`]) is pure; the sinks are the only
+//! I/O:
+//!
+//! * [`Journald`] — journald's native protocol, binary-safe structured
+//!   `JITSUDO_*` fields plus `MESSAGE`, `MESSAGE_ID`, `PRIORITY`,
+//!   `SYSLOG_IDENTIFIER=jitsudo` and `SYSLOG_FACILITY=10` (authpriv);
+//! * [`Syslog`] — the human line ([`Event::message`], in sudo's format) to
+//!   `LOG_AUTHPRIV` with ident `jitsudo`;
+//! * [`Audit`] — fan-out to several sinks that never fails the caller.
+//!
+//! ```
+//! use jitsudo_audit::{Event, EventKind};
+//!
+//! let ev = Event::new(EventKind::ExecAccept)
+//!     .user("alice")
+//!     .uid(1000)
+//!     .tty(Some("pts/0"))
+//!     .cwd("/home/alice")
+//!     .run_as("root")
+//!     .command("/usr/bin/id")
+//!     .argv(["id", "-u"])
+//!     .rule("admins");
+//! assert_eq!(
+//!     ev.message(),
+//!     "alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/id -u"
+//! );
+//! ```
+
+mod escape;
+mod event;
+mod journald;
+mod sink;
+mod syslog_sink;
+#[cfg(feature = "test-support")]
+pub mod test_support;
+
+pub use event::{
+    field, signal_name, Event, EventKind, ExitStatus, FieldName, InvalidFieldName, Priority,
+    FIELD_PREFIX, SYSLOG_FACILITY_AUTHPRIV, SYSLOG_IDENTIFIER,
+};
+pub use journald::{Journald, Transport, DEFAULT_JOURNAL_SOCKET};
+pub use sink::{Audit, Sink, SinkError};
+pub use syslog_sink::{Syslog, DEFAULT_SYSLOG_SOCKET};

@@ -86,13 +86,12 @@ impl Rule {
         self.setenv || self.commands.contains(&CommandPattern::All)
     }
 
-    /// Whether `-D dir` is allowed (`None`: no `-D` given, always allowed).
-    pub fn allows_chdir(&self, dir: Option<&Path>) -> bool {
-        match (dir, &self.cwd) {
-            (None, _) => true,
-            (Some(_), Some(Cwd::Any)) => true,
-            (Some(dir), Some(Cwd::Exact(allowed))) => dir == allowed,
-            (Some(_), None) => false,
+    /// Whether `-D dir` is allowed under this rule.
+    pub fn allows_chdir(&self, dir: &Path) -> bool {
+        match &self.cwd {
+            Some(Cwd::Any) => true,
+            Some(Cwd::Exact(allowed)) => dir == allowed,
+            None => false,
         }
     }
 }

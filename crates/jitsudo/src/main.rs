@@ -1,1 +1,116 @@
-fn main() {}
+//! `jitsudo`: run a command as another user, like sudo, without being
+//! setuid. The decision and the execution belong to the root daemon
+//! `jitsudod`; this client states the request, hands over its terminal or
+//! stdio, relays signals and mirrors the command's exit.
+
+mod cli;
+mod request;
+mod session;
+mod signals;
+mod stdio;
+mod terminal;
+
+use std::io::Write;
+use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+
+use cli::{Invocation, UsageError};
+use session::{Outcome, Session};
+
+/// Where jitsudod listens unless `JITSUDO_SOCKET` says otherwise.
+const DEFAULT_SOCKET: &str = "/run/jitsudo/jitsudod.sock";
+
+fn main() {
+    let outcome = match cli::parse(std::env::args_os().collect()) {
+        Ok(Invocation::Help) => {
+            print!("{}", cli::help_text());
+            Outcome::Exit(0)
+        }
+        Ok(Invocation::Version) => {
+            println!("jitsudo version {}", env!("CARGO_PKG_VERSION"));
+            Outcome::Exit(0)
+        }
+        Ok(Invocation::Request(args)) => run(*args),
+        Err(usage) => usage_failure(usage),
+    };
+    finish(outcome)
+}
+
+fn usage_failure(usage: UsageError) -> Outcome {
+    let mut text = Vec::new();
+    if let Some(message) = usage.message {
+        text.extend_from_slice(format!("jitsudo: {message}\n").as_bytes());
+    }
+    text.extend_from_slice(cli::USAGE.as_bytes());
+    let _ = std::io::stderr().write_all(&text);
+    Outcome::Exit(1)
+}
+
+fn run(args: cli::RequestArgs) -> Outcome {
+    let stdio = stdio::Stdio::claim();
+    let signals = match signals::route_to_fd() {
+        Ok(fd) => fd,
+        Err(e) => return failure(format!("unable to set up signal handling: {e}")),
+    };
+    let cwd = match stdio::cwd() {
+        Ok(fd) => fd,
+        Err(e) => return failure(format!("unable to open the current directory: {e}")),
+    };
+    let socket = socket_path();
+    let conn = match UnixStream::connect(&socket) {
+        Ok(conn) => conn,
+        Err(e) => {
+            return failure(format!(
+                "unable to connect to jitsudod at {}: {} (is jitsudod running?)",
+                socket.display(),
+                io_reason(&e)
+            ))
+        }
+    };
+    let frames = match request::frames(args, &stdio) {
+        Ok(frames) => frames,
+        Err(e) => return failure(e),
+    };
+    let mut fds = stdio.attached();
+    fds.push(cwd.as_raw_fd());
+    if let Err(e) = jitsudo_proto::send_frame(conn.as_fd(), &frames, &fds) {
+        return failure(format!("unable to send the request to jitsudod: {e}"));
+    }
+    drop(cwd);
+    Session::new(conn, signals, stdio).run()
+}
+
+fn socket_path() -> PathBuf {
+    std::env::var_os("JITSUDO_SOCKET")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_SOCKET))
+}
+
+/// The strerror text without Rust's " (os error N)" suffix.
+fn io_reason(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(code) => nix::errno::Errno::from_raw(code).desc().to_string(),
+        None => e.to_string(),
+    }
+}
+
+fn failure(message: impl Into<String>) -> Outcome {
+    Outcome::Failure(message.into().into_bytes(), 1)
+}
+
+fn finish(outcome: Outcome) -> ! {
+    let _ = std::io::stdout().flush();
+    match outcome {
+        Outcome::Exit(code) => std::process::exit(code),
+        Outcome::Signal(signal) => signals::die_of(signal),
+        Outcome::Failure(message, status) => {
+            let mut line = b"jitsudo: ".to_vec();
+            line.extend_from_slice(&message);
+            line.push(b'\n');
+            let _ = std::io::stderr().write_all(&line);
+            std::process::exit(i32::from(status))
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! Sink writing sudo-style lines to the local syslog daemon.
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use syslog::{Facility, Formatter3164, LogFormat, Logger, LoggerBackend, Severity};
+
+use crate::event::{Event, Priority, SYSLOG_IDENTIFIER};
+use crate::sink::Sink;
+
+/// Where the local syslog daemon listens.
+pub const DEFAULT_SYSLOG_SOCKET: &str = "/dev/log";
+
+/// Longest piece of a line sent as one syslog message. Longer lines are
+/// split like sudo does, the pieces after the first starting with
+/// `(command continued) `; rsyslog's default message limit is 8 KiB.
+const MAX_PIECE: usize = 4000;
+
+/// At most this many pieces per event. Past that the line is cut and ends
+/// with a note of how much was cut (the journal keeps the whole command):
+/// one huge command line must not flood syslog nor exhaust the syslog
+/// daemon's per-process rate limit and hide the events that follow.
+const MAX_PIECES: usize = 16;
+
+/// Longest a write may block on a stalled syslog daemon.
+const SEND_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Syslog sink: facility `LOG_AUTHPRIV`, ident `jitsudo`, the event's
+/// [`Event::message`] at the event's priority.
+///
+/// Connects on first use and reconnects (once per event) after an error,
+/// e.g. when the syslog daemon was restarted.
+pub struct Syslog {
+    path: PathBuf,
+    logger: Mutex<Option<Logger<LoggerBackend, Formatter3164>>>,
+}
+
+impl Default for Syslog {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Syslog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Syslog").field("path", &self.path).finish()
+    }
+}
+
+impl Syslog {
+    /// Sink for the local syslog daemon at [`DEFAULT_SYSLOG_SOCKET`].
+    pub fn new() -> Self {
+        Self::with_path(DEFAULT_SYSLOG_SOCKET)
+    }
+
+    /// Sink for a syslog daemon (or test double) listening on `path`.
+    pub fn with_path(path: impl Into<PathBuf>) -> Self {
+        Syslog {
+            path: path.into(),
+            logger: Mutex::new(None),
+        }
+    }
+
+    fn connect(&self) -> io::Result<Logger<LoggerBackend, Formatter3164>> {
+        let formatter = Formatter3164 {
+            facility: Facility::LOG_AUTHPRIV,
+            hostname: None,
+            process: SYSLOG_IDENTIFIER.to_owned(),
+            pid: std::process::id(),
+        };
+        let logger = syslog::unix_custom(formatter, &self.path).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::NotConnected,
+                format!("syslog at {}: {e}", self.path.display()),
+            )
+        })?;
+        match &logger.backend {
+            LoggerBackend::Unix(sock) => sock.set_write_timeout(Some(SEND_TIMEOUT))?,
+            LoggerBackend::UnixStream(sock) => {
+                sock.get_ref().set_write_timeout(Some(SEND_TIMEOUT))?;
+            }
+            // unix_custom only ever returns the two Unix backends.
+            LoggerBackend::Udp(..) | LoggerBackend::Tcp(_) => {}
+        }
+        Ok(logger)
+    }
+}
+
+impl Sink for Syslog {
+    fn emit(&self, ev: &Event) -> io::Result<()> {
+        let severity = severity(ev.priority());
+        let pieces = split_line(&ev.message(), MAX_PIECE, MAX_PIECES);
+        let mut cached = self.logger.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut reconnected = false;
+        let mut next = 0;
+        while next < pieces.len() {
+            let mut logger = match cached.take() {
+                Some(logger) => logger,
+                None => self.connect()?,
+            };
+            match logger
+                .formatter
+                .format(&mut logger.backend, severity, &pieces[next])
+            {
+                Ok(()) => {
+                    *cached = Some(logger);
+                    next += 1;
+                }
+                // Dropping the logger closes the socket; retry once on a new one.
+                Err(_) if !reconnected => reconnected = true,
+                Err(e) => {
+                    return Err(io::Error::other(format!(
+                        "syslog at {}: {e}",
+                        self.path.display()
+                    )))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn name(&self) -> &str {
+        "syslog"
+    }
+}
+
+fn severity(p: Priority) -> Severity {
+    match p {
+        Priority::Emergency => Severity::LOG_EMERG,
+        Priority::Alert => Severity::LOG_ALERT,
+        Priority::Critical => Severity::LOG_CRIT,
+        Priority::Error => Severity::LOG_ERR,
+        Priority::Warning => Severity::LOG_WARNING,
+        Priority::Notice => Severity::LOG_NOTICE,
+        Priority::Info => Severity::LOG_INFO,
+        Priority::Debug => Severity::LOG_DEBUG,
+    }
+}
+
+/// Splits `line` into pieces of at most `max` bytes, preferring to break at
+/// a space, continuation pieces prefixed with `(command continued) ` as
+/// sudo does; keeps at most `max_pieces` and marks a cut.
+fn split_line(line: &str, max: usize, max_pieces: usize) -> Vec<String> {
+    const CONTINUED: &str = "(command continued) ";
+    let mut pieces = Vec::new();
+    let mut rest = line;
+    let mut prefix = "";
+    while !rest.is_empty() {
+        if pieces.len() + 1 == max_pieces && prefix.len() + rest.len() > max {
+            pieces.push(format!("{prefix}[{} more bytes not logged]", rest.len()));
+            break;
+        }
+        let room = max.saturating_sub(prefix.len()).max(1);
+        let take = if rest.len() <= room {
+            rest.len()
+        } else {
+            let mut end = room;
+            while !rest.is_char_boundary(end) {
+                end -= 1;
+            }
+            match rest[..end].rfind(' ') {
+                Some(space) if space > 0 => space,
+                _ if end > 0 => end,
+                // A single character wider than the room: take it whole.
+                _ => rest.char_indices().nth(1).map_or(rest.len(), |(i, _)| i),
+            }
+        };
+        pieces.push(format!("{prefix}{}", &rest[..take]));
+        rest = rest[take..].trim_start_matches(' ');
+        prefix = CONTINUED;
+    }
+    pieces
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::EventKind;
+    use std::os::unix::net::UnixDatagram;
+
+    #[test]
+    fn short_line_is_one_piece() {
+        assert_eq!(split_line("a b c", 100, 4), vec!["a b c"]);
+    }
+
+    #[test]
+    fn long_line_breaks_at_spaces_like_sudo() {
+        let pieces = split_line("alice : COMMAND=/bin/echo aaaa bbbb cccc", 30, 10);
+        assert_eq!(
+            pieces,
+            vec![
+                "alice : COMMAND=/bin/echo",
+                "(command continued) aaaa bbbb",
+                "(command continued) cccc",
+            ]
+        );
+        assert!(pieces.iter().all(|p| p.len() <= 30));
+    }
+
+    #[test]
+    fn unbroken_text_is_cut_at_char_boundaries() {
+        let pieces = split_line(&"\u{e9}".repeat(30), 25, 10);
+        assert!(pieces.iter().all(|p| p.len() <= 25));
+        let joined: String = pieces
+            .iter()
+            .map(|p| p.trim_start_matches("(command continued) "))
+            .collect();
+        assert_eq!(joined, "\u{e9}".repeat(30));
+    }
+
+    #[test]
+    fn too_many_pieces_are_cut_with_a_note() {
+        let line = "x ".repeat(1000);
+        let pieces = split_line(&line, 40, 3);
+        assert_eq!(pieces.len(), 3);
+        assert!(pieces[2].starts_with("(command continued) ["));
+        assert!(pieces[2].ends_with(" more bytes not logged]"));
+    }
+
+    #[test]
+    fn writes_authpriv_lines_with_the_event_priority() {
+        let path = std::env::temp_dir().join(format!(
+            "jitsudo-audit-syslog-test-{}.sock",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_file(&path);
+        let server = UnixDatagram::bind(&path).expect("bind");
+        let sink = Syslog::with_path(&path);
+        let ev = Event::new(EventKind::ExecReject)
+            .user("bob")
+            .argv(["/bin/sh"])
+            .reason("command not allowed");
+        sink.emit(&ev).expect("emit");
+        let mut buf = vec![0; 4096];
+        let n = server.recv(&mut buf).expect("recv");
+        let line = String::from_utf8_lossy(&buf[..n]);
+        // authpriv (10) * 8 + warning (4)
+        assert!(line.starts_with("<84>"), "{line}");
+        let tail = format!("jitsudo[{}]: {}", std::process::id(), ev.message());
+        assert!(line.ends_with(&tail), "{line}");
+
+        // A restarted daemon (new socket at the same path) is reached again.
+        drop(server);
+        std::fs::remove_file(&path).expect("remove");
+        let server = UnixDatagram::bind(&path).expect("rebind");
+        sink.emit(&ev).expect("emit after restart");
+        assert!(server.recv(&mut buf).is_ok());
+        let _ = std::fs::remove_file(&path);
+    }
+}

@@ -1,0 +1,106 @@
+//! Validation of the `[defaults]` table.
+
+use super::Checker;
+use crate::model::Defaults;
+use crate::schema::RawDefaults;
+
+/// Overrides `defaults` with every valid key set in `raw`.
+pub(super) fn apply(raw: &RawDefaults, defaults: &mut Defaults, check: &mut Checker<'_>) {
+    if let Some(path) = raw.secure_path.as_ref().and_then(|v| check.check(v, secure_path)) {
+        defaults.secure_path = path;
+    }
+    if let Some(names) = &raw.env_keep {
+        defaults.env_keep = check.check_all(names, env_keep_entry);
+    }
+    if let Some(umask) = raw.umask.as_ref().and_then(|v| check.check(v, umask)) {
+        defaults.umask = umask;
+    }
+    if let Some(tries) = raw.passwd_tries.as_ref().and_then(|v| check.check(v, passwd_tries)) {
+        defaults.passwd_tries = tries;
+    }
+}
+
+/// A `PATH` whose every directory is absolute (an empty or relative entry
+/// would search the command's working directory).
+fn secure_path(path: &str) -> Result<String, String> {
+    match path.split(':').find(|dir| !dir.starts_with('/')) {
+        Some(dir) => Err(format!(
+            "secure_path entry `{dir}` must be an absolute directory"
+        )),
+        None => Ok(path.to_owned()),
+    }
+}
+
+/// A variable name, optionally ending in `*` to match a prefix.
+fn env_keep_entry(name: &str) -> Result<String, String> {
+    let stem = name.strip_suffix('*').unwrap_or(name);
+    let valid = !name.is_empty() && !stem.contains(['=', '*', '\0']);
+    if !valid {
+        return Err(format!(
+            "env_keep entry `{name}` must be a variable name, optionally ending in `*`"
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// An octal umask such as `"0022"`, at most `0777`.
+fn umask(text: &str) -> Result<u32, String> {
+    let octal = !text.is_empty() && text.len() <= 4 && text.bytes().all(|b| (b'0'..=b'7').contains(&b));
+    match u32::from_str_radix(text, 8) {
+        Ok(mask) if octal && mask <= 0o777 => Ok(mask),
+        _ => Err(format!(
+            "umask `{text}` must be an octal string between \"0000\" and \"0777\", like \"0022\""
+        )),
+    }
+}
+
+/// A number of password attempts, 1 to 100.
+fn passwd_tries(tries: &i64) -> Result<u32, String> {
+    match u32::try_from(*tries) {
+        Ok(n) if (1..=100).contains(&n) => Ok(n),
+        _ => Err(format!("passwd_tries must be between 1 and 100, not {tries}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn umask_accepts_octal_strings() {
+        assert_eq!(umask("0022"), Ok(0o022));
+        assert_eq!(umask("077"), Ok(0o077));
+        assert_eq!(umask("0"), Ok(0));
+        assert_eq!(umask("0777"), Ok(0o777));
+        for bad in ["", "0018", "22a", "01000", "00022", "-022", "+22", " 022"] {
+            assert!(umask(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn passwd_tries_is_bounded() {
+        assert_eq!(passwd_tries(&1), Ok(1));
+        assert_eq!(passwd_tries(&100), Ok(100));
+        for bad in [0, 101, -1, i64::MAX] {
+            assert!(passwd_tries(&bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn secure_path_must_be_absolute_everywhere() {
+        assert!(secure_path("/usr/bin:/bin").is_ok());
+        for bad in ["", "/usr/bin:", ":/bin", "/bin:.", "bin"] {
+            assert!(secure_path(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn env_keep_entries_are_names_or_prefixes() {
+        for good in ["LANG", "LC_*", "*", "XDG_SESSION_TYPE"] {
+            assert!(env_keep_entry(good).is_ok(), "{good:?} refused");
+        }
+        for bad in ["", "A=B", "L*C", "**", "A\0"] {
+            assert!(env_keep_entry(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+}

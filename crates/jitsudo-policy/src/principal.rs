@@ -1,0 +1,184 @@
+//! Users and groups as a policy names them (`alice`, `#1001`, `%sudo`,
+//! `%#27`, `ALL`) and how they match the ids of a request.
+
+use crate::request::Caller;
+
+/// A user or a group named by the policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdPattern {
+    /// `ALL`: any user or group.
+    All,
+    /// A name, matched against the name the daemon looked up.
+    Name(String),
+    /// `#N`: a numeric id.
+    Id(u32),
+}
+
+/// An entry of a rule's `who` list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WhoPattern {
+    /// `name`, `#uid` or `ALL`: the caller himself.
+    User(IdPattern),
+    /// `%name` or `%#gid`: any of the caller's groups.
+    Group(IdPattern),
+}
+
+impl IdPattern {
+    /// Parses `ALL`, `#N` or a plain name.
+    pub(crate) fn parse(text: &str) -> Result<IdPattern, String> {
+        if text == "ALL" {
+            return Ok(IdPattern::All);
+        }
+        match text.strip_prefix('#') {
+            Some(digits) => parse_id(digits).map(IdPattern::Id),
+            None => check_name(text).map(|()| IdPattern::Name(text.to_owned())),
+        }
+    }
+
+    /// Parses a `run_as` entry: a user, never a `%group`.
+    pub(crate) fn parse_user(text: &str) -> Result<IdPattern, String> {
+        if text.starts_with('%') {
+            return Err(format!(
+                "`{text}` names a group; run_as lists users, put groups in run_as_groups"
+            ));
+        }
+        IdPattern::parse(text)
+    }
+
+    /// Parses a `run_as_groups` entry: a group written without `%`.
+    pub(crate) fn parse_group(text: &str) -> Result<IdPattern, String> {
+        match text.strip_prefix('%') {
+            Some(bare) => Err(format!(
+                "write groups in run_as_groups without `%`: `{bare}`"
+            )),
+            None => IdPattern::parse(text),
+        }
+    }
+
+    /// Whether the pattern names the id `id` whose name is `name`.
+    pub fn matches(&self, id: u32, name: Option<&str>) -> bool {
+        match self {
+            IdPattern::All => true,
+            IdPattern::Id(wanted) => *wanted == id,
+            IdPattern::Name(wanted) => name == Some(wanted.as_str()),
+        }
+    }
+}
+
+impl WhoPattern {
+    /// Parses a `who` entry: `%` marks a group, anything else is a user.
+    pub(crate) fn parse(text: &str) -> Result<WhoPattern, String> {
+        match text.strip_prefix('%') {
+            Some(group) => IdPattern::parse(group).map(WhoPattern::Group),
+            None => IdPattern::parse(text).map(WhoPattern::User),
+        }
+    }
+
+    /// Whether the caller is this user or belongs to this group.
+    pub fn matches(&self, caller: &Caller<'_>) -> bool {
+        match self {
+            WhoPattern::User(user) => user.matches(caller.uid, caller.name),
+            WhoPattern::Group(group) => caller
+                .groups
+                .iter()
+                .any(|g| group.matches(g.gid, g.name)),
+        }
+    }
+}
+
+/// Parses the digits after `#` into an id; `(uid_t)-1` is not a real id.
+fn parse_id(digits: &str) -> Result<u32, String> {
+    let valid = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    match digits.parse::<u32>() {
+        Ok(id) if valid && id != u32::MAX => Ok(id),
+        _ => Err(format!(
+            "`#{digits}` is not a valid numeric id (expected `#` and a number below 4294967295)"
+        )),
+    }
+}
+
+/// Checks that a user or group name is plausible.
+fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("empty user or group name".to_owned());
+    }
+    if name.starts_with('%') || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("`{name}` is not a valid user or group name"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::GroupRef;
+
+    const GROUPS: [GroupRef<'static>; 2] = [
+        GroupRef { gid: 1000, name: Some("alice") },
+        GroupRef { gid: 27, name: Some("sudo") },
+    ];
+
+    fn alice() -> Caller<'static> {
+        Caller { uid: 1000, name: Some("alice"), groups: &GROUPS }
+    }
+
+    fn who(text: &str) -> WhoPattern {
+        WhoPattern::parse(text).unwrap()
+    }
+
+    #[test]
+    fn parses_every_form() {
+        assert_eq!(who("alice"), WhoPattern::User(IdPattern::Name("alice".into())));
+        assert_eq!(who("#1001"), WhoPattern::User(IdPattern::Id(1001)));
+        assert_eq!(who("%sudo"), WhoPattern::Group(IdPattern::Name("sudo".into())));
+        assert_eq!(who("%#27"), WhoPattern::Group(IdPattern::Id(27)));
+        assert_eq!(who("ALL"), WhoPattern::User(IdPattern::All));
+    }
+
+    #[test]
+    fn rejects_bad_ids_and_names() {
+        for bad in ["#", "#abc", "#-1", "#+5", "#4294967295", "#99999999999", "%#x", ""] {
+            assert!(WhoPattern::parse(bad).is_err(), "{bad:?} accepted");
+        }
+        for bad in ["%", "a b", "%%x", "tab\t"] {
+            assert!(WhoPattern::parse(bad).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(IdPattern::parse("#4294967294"), Ok(IdPattern::Id(4_294_967_294)));
+    }
+
+    #[test]
+    fn run_as_lists_take_no_percent() {
+        assert!(IdPattern::parse_user("%wheel").is_err());
+        assert!(IdPattern::parse_group("%wheel").is_err());
+        assert_eq!(IdPattern::parse_group("#0"), Ok(IdPattern::Id(0)));
+        assert_eq!(IdPattern::parse_user("root"), Ok(IdPattern::Name("root".into())));
+    }
+
+    #[test]
+    fn matches_user_by_name_and_uid() {
+        assert!(who("alice").matches(&alice()));
+        assert!(who("#1000").matches(&alice()));
+        assert!(!who("bob").matches(&alice()));
+        assert!(!who("#1001").matches(&alice()));
+        assert!(who("ALL").matches(&alice()));
+    }
+
+    #[test]
+    fn matches_groups_by_name_and_gid() {
+        assert!(who("%sudo").matches(&alice()));
+        assert!(who("%#27").matches(&alice()));
+        assert!(who("%#1000").matches(&alice()), "primary group counts");
+        assert!(!who("%wheel").matches(&alice()));
+        assert!(!who("%#10").matches(&alice()));
+    }
+
+    #[test]
+    fn unnamed_caller_matches_only_by_number() {
+        let groups = [GroupRef { gid: 27, name: None }];
+        let caller = Caller { uid: 1000, name: None, groups: &groups };
+        assert!(!who("alice").matches(&caller));
+        assert!(who("#1000").matches(&caller));
+        assert!(!who("%sudo").matches(&caller));
+        assert!(who("%#27").matches(&caller));
+    }
+}

@@ -1,0 +1,57 @@
+//! What the daemon asks the policy: who runs what, as whom, how.
+
+use std::ffi::OsString;
+use std::path::Path;
+
+/// A group as the kernel and the group database know it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupRef<'a> {
+    /// The numeric group id.
+    pub gid: u32,
+    /// The group's name, `None` when it has none or it is not UTF-8.
+    pub name: Option<&'a str>,
+}
+
+/// The user asking to run a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caller<'a> {
+    /// The caller's uid (from the socket's peer credentials).
+    pub uid: u32,
+    /// The caller's user name, `None` when unknown or not UTF-8.
+    pub name: Option<&'a str>,
+    /// All of the caller's groups, the primary group included.
+    pub groups: &'a [GroupRef<'a>],
+}
+
+/// The user the command is to run as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TargetUser<'a> {
+    /// The target's uid.
+    pub uid: u32,
+    /// The target's user name, `None` when unknown or not UTF-8.
+    pub name: Option<&'a str>,
+    /// The target's primary gid from the user database.
+    pub primary_gid: u32,
+    /// True when `-g` was given without `-u`: the command then runs as the
+    /// caller himself (as sudo does) and `run_as` is not consulted for the user.
+    pub is_caller_by_default: bool,
+}
+
+/// One request to run a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Request<'a> {
+    /// Who asks.
+    pub caller: Caller<'a>,
+    /// As whom (`-u`, or root by default, or the caller himself with `-g` only).
+    pub run_as_user: TargetUser<'a>,
+    /// With which group, when `-g` was given.
+    pub run_as_group: Option<GroupRef<'a>>,
+    /// The command: an absolute, canonical (symlink-free) path.
+    pub command: &'a Path,
+    /// The arguments after the command name (`argv[1..]`), as bytes.
+    pub args: &'a [OsString],
+    /// True when `-E`, `--preserve-env` or a `VAR=value` argument was used.
+    pub wants_setenv: bool,
+    /// The directory given with `-D`/`--chdir`.
+    pub chdir: Option<&'a Path>,
+}

@@ -1,0 +1,423 @@
+//! The sudo command line: parsing `argv` into an [`Invocation`].
+
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{ArgAction, Parser};
+use jitsudo_proto::{Action, PreserveEnv, ShellMode};
+
+/// The usage synopsis, printed for `-h` and on every usage error.
+pub const USAGE: &str = "\
+usage: jitsudo -h | -K | -k | -V
+usage: jitsudo -v [-kn] [-g group] [-u user]
+usage: jitsudo -l [-kn] [-g group] [-u user] [command [arg ...]]
+usage: jitsudo [-bEkn] [-D directory] [-g group] [-u user] [VAR=value] [-i | -s] [<command>]
+";
+
+/// What `-h` prints after the synopsis.
+const OPTIONS: &str = "\
+Options:
+  -b, --background              run command in the background
+  -D, --chdir=directory         change the working directory before running command
+  -E, --preserve-env            preserve user environment when running command
+      --preserve-env=list       preserve specific environment variables
+  -g, --group=group             run command as the specified group name or ID
+  -h, --help                    display help message and exit
+  -i, --login                   run login shell as the target user; a command may also be specified
+  -K, --remove-timestamp        remove timestamp file completely
+  -k, --reset-timestamp         invalidate timestamp file
+  -l, --list                    list user's privileges or check a specific command
+  -n, --non-interactive         non-interactive mode, no prompts are used
+  -s, --shell                   run shell as the target user; a command may also be specified
+  -u, --user=user               run command (or edit file) as specified user name or ID
+  -V, --version                 display version information and exit
+  -v, --validate                update user's timestamp without running a command
+  --                            stop processing command line arguments
+";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "jitsudo",
+    disable_help_flag = true,
+    disable_version_flag = true,
+    allow_external_subcommands = false
+)]
+struct Args {
+    #[arg(short = 'u', long = "user", value_parser = clap::value_parser!(OsString))]
+    user: Option<OsString>,
+    #[arg(short = 'g', long = "group", value_parser = clap::value_parser!(OsString))]
+    group: Option<OsString>,
+    #[arg(short = 'i', long = "login", action = ArgAction::SetTrue)]
+    login: bool,
+    #[arg(short = 's', long = "shell", action = ArgAction::SetTrue)]
+    shell: bool,
+    #[arg(short = 'E', action = ArgAction::SetTrue)]
+    preserve_all: bool,
+    #[arg(long = "preserve-env", num_args = 0..=1, require_equals = true,
+          default_missing_value = "", value_parser = clap::value_parser!(OsString))]
+    preserve_env: Option<OsString>,
+    #[arg(short = 'n', long = "non-interactive", action = ArgAction::SetTrue)]
+    non_interactive: bool,
+    #[arg(short = 'b', long = "background", action = ArgAction::SetTrue)]
+    background: bool,
+    #[arg(short = 'D', long = "chdir", value_parser = clap::value_parser!(OsString))]
+    chdir: Option<OsString>,
+    #[arg(short = 'k', long = "reset-timestamp", action = ArgAction::SetTrue)]
+    reset: bool,
+    #[arg(short = 'K', long = "remove-timestamp", action = ArgAction::SetTrue)]
+    remove: bool,
+    #[arg(short = 'v', long = "validate", action = ArgAction::SetTrue)]
+    validate: bool,
+    #[arg(short = 'l', long = "list", action = ArgAction::SetTrue)]
+    list: bool,
+    #[arg(short = 'h', long = "help", action = ArgAction::SetTrue)]
+    help: bool,
+    #[arg(short = 'V', long = "version", action = ArgAction::SetTrue)]
+    version: bool,
+    #[arg(trailing_var_arg = true, num_args = 0..,
+          value_parser = clap::value_parser!(OsString))]
+    command: Vec<OsString>,
+}
+
+/// A parsed command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invocation {
+    /// `-h`: print help and exit 0.
+    Help,
+    /// `-V`: print the version and exit 0.
+    Version,
+    /// Something for the daemon.
+    Request(Box<RequestArgs>),
+}
+
+/// The options that travel to the daemon.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestArgs {
+    /// What to do.
+    pub action: Action,
+    /// `-u`.
+    pub user: Option<OsString>,
+    /// `-g`.
+    pub group: Option<OsString>,
+    /// `-s` / `-i`.
+    pub shell: ShellMode,
+    /// `-E` / `--preserve-env`.
+    pub preserve_env: PreserveEnv,
+    /// `-n`.
+    pub non_interactive: bool,
+    /// `-b`.
+    pub background: bool,
+    /// `-D`.
+    pub chdir: Option<OsString>,
+    /// `-k` together with a command.
+    pub reset_timestamp: bool,
+    /// `VAR=value` words before the command.
+    pub assignments: Vec<OsString>,
+    /// The command and its arguments.
+    pub command: Vec<OsString>,
+}
+
+/// Why the command line was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageError {
+    /// A line to print before the usage synopsis, if any.
+    pub message: Option<String>,
+}
+
+impl UsageError {
+    fn bare() -> Self {
+        UsageError { message: None }
+    }
+
+    fn with(message: impl Into<String>) -> Self {
+        UsageError {
+            message: Some(message.into()),
+        }
+    }
+}
+
+/// Full `-h` text.
+pub fn help_text() -> String {
+    format!(
+        "jitsudo - execute a command as another user, decided by jitsudod\n\n{USAGE}\n{OPTIONS}"
+    )
+}
+
+/// Parses `argv` (including `argv[0]`).
+pub fn parse(argv: Vec<OsString>) -> Result<Invocation, UsageError> {
+    let args = Args::try_parse_from(argv).map_err(clap_error)?;
+    if args.help {
+        return Ok(Invocation::Help);
+    }
+    if args.version {
+        return Ok(Invocation::Version);
+    }
+    into_request(args).map(|r| Invocation::Request(Box::new(r)))
+}
+
+fn into_request(args: Args) -> Result<RequestArgs, UsageError> {
+    if args.login && args.shell {
+        return Err(UsageError::with(
+            "you may not specify both the -i and -s options",
+        ));
+    }
+    let action = action_of(&args)?;
+    let flags = args_flags(&args);
+    let (assignments, command) = split_assignments(args.command);
+    check_needs_command(&flags, action.clone(), &assignments, &command)?;
+    Ok(RequestArgs {
+        shell: shell_mode(args.login, args.shell),
+        preserve_env: preserve_env(args.preserve_all, args.preserve_env),
+        reset_timestamp: args.reset && action == Action::Run,
+        action,
+        user: args.user,
+        group: args.group,
+        non_interactive: args.non_interactive,
+        background: args.background,
+        chdir: args.chdir,
+        assignments,
+        command,
+    })
+}
+
+/// The flags that decide whether a command is required.
+struct Flags {
+    shell: bool,
+    runs_something: bool,
+}
+
+fn args_flags(args: &Args) -> Flags {
+    Flags {
+        shell: args.login || args.shell,
+        runs_something: args.user.is_some()
+            || args.group.is_some()
+            || args.preserve_all
+            || args.preserve_env.is_some()
+            || args.background
+            || args.chdir.is_some()
+            || args.non_interactive,
+    }
+}
+
+fn action_of(args: &Args) -> Result<Action, UsageError> {
+    let modes = [args.remove, args.validate, args.list]
+        .iter()
+        .filter(|m| **m)
+        .count();
+    if modes > 1 {
+        return Err(UsageError::with(
+            "Only one of the -e, -h, -i, -K, -l, -s, -v or -V options may be specified",
+        ));
+    }
+    Ok(if args.remove {
+        Action::Remove
+    } else if args.validate {
+        Action::Validate
+    } else if args.list {
+        Action::List
+    } else if args.reset && args.command.is_empty() && !args.login && !args.shell {
+        Action::Invalidate
+    } else {
+        Action::Run
+    })
+}
+
+fn check_needs_command(
+    flags: &Flags,
+    action: Action,
+    assignments: &[OsString],
+    command: &[OsString],
+) -> Result<(), UsageError> {
+    match action {
+        Action::Run if command.is_empty() && !flags.shell => Err(UsageError::bare()),
+        Action::Remove | Action::Validate if !command.is_empty() || !assignments.is_empty() => {
+            Err(UsageError::bare())
+        }
+        Action::Invalidate if flags.runs_something || !assignments.is_empty() => {
+            Err(UsageError::bare())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn shell_mode(login: bool, shell: bool) -> ShellMode {
+    match (login, shell) {
+        (true, _) => ShellMode::Login,
+        (_, true) => ShellMode::Shell,
+        _ => ShellMode::Direct,
+    }
+}
+
+fn preserve_env(all: bool, list: Option<OsString>) -> PreserveEnv {
+    match list {
+        Some(list) if !list.is_empty() => PreserveEnv::List(
+            list.as_bytes()
+                .split(|b| *b == b',')
+                .filter(|name| !name.is_empty())
+                .map(|name| serde_bytes::ByteBuf::from(name.to_vec()))
+                .collect(),
+        ),
+        Some(_) => PreserveEnv::All,
+        None if all => PreserveEnv::All,
+        None => PreserveEnv::None,
+    }
+}
+
+/// Splits leading `VAR=value` words off the command, as sudo does.
+fn split_assignments(words: Vec<OsString>) -> (Vec<OsString>, Vec<OsString>) {
+    let split = words
+        .iter()
+        .position(|w| !is_assignment(w.as_bytes()))
+        .unwrap_or(words.len());
+    let mut assignments = words;
+    let command = assignments.split_off(split);
+    (assignments, command)
+}
+
+fn is_assignment(word: &[u8]) -> bool {
+    matches!(word.iter().position(|b| *b == b'='), Some(i) if i > 0)
+}
+
+fn clap_error(err: clap::Error) -> UsageError {
+    let arg = match err.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(s)) => s.clone(),
+        _ => String::new(),
+    };
+    let message = match err.kind() {
+        ErrorKind::UnknownArgument if arg.starts_with("--") => {
+            format!("unrecognized option '{arg}'")
+        }
+        ErrorKind::UnknownArgument => {
+            format!("invalid option -- '{}'", arg.trim_start_matches('-'))
+        }
+        ErrorKind::InvalidValue | ErrorKind::NoEquals if !arg.is_empty() => {
+            format!("option '{}' requires an argument", short_name(&arg))
+        }
+        _ => return UsageError::bare(),
+    };
+    UsageError::with(message)
+}
+
+fn short_name(arg: &str) -> String {
+    arg.split(' ').next().unwrap_or(arg).to_string()
+}
+
+/// Converts a word to the byte buffer sent on the wire.
+pub fn wire(word: OsString) -> serde_bytes::ByteBuf {
+    serde_bytes::ByteBuf::from(word.into_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_words(words: &[&str]) -> Result<Invocation, UsageError> {
+        let mut argv = vec![OsString::from("jitsudo")];
+        argv.extend(words.iter().map(OsString::from));
+        parse(argv)
+    }
+
+    fn request(words: &[&str]) -> RequestArgs {
+        match parse_words(words) {
+            Ok(Invocation::Request(r)) => *r,
+            other => panic!("expected a request, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn options_end_at_the_command() {
+        let r = request(&["-u", "bob", "ls", "-l", "-u", "x"]);
+        assert_eq!(r.user, Some("bob".into()));
+        assert_eq!(r.command, vec!["ls", "-l", "-u", "x"]);
+    }
+
+    #[test]
+    fn long_forms_with_equals_and_space() {
+        assert_eq!(request(&["--user=bob", "id"]).user, Some("bob".into()));
+        assert_eq!(request(&["--user", "bob", "id"]).user, Some("bob".into()));
+        assert_eq!(request(&["--group=adm", "id"]).group, Some("adm".into()));
+        assert_eq!(
+            request(&["--chdir=/tmp", "pwd"]).chdir,
+            Some("/tmp".into())
+        );
+    }
+
+    #[test]
+    fn combined_short_flags() {
+        let r = request(&["-nbu", "#0", "true"]);
+        assert!(r.non_interactive && r.background);
+        assert_eq!(r.user, Some("#0".into()));
+    }
+
+    #[test]
+    fn assignments_precede_the_command() {
+        let r = request(&["FOO=bar", "A=", "env", "X=y"]);
+        assert_eq!(r.assignments, vec!["FOO=bar", "A="]);
+        assert_eq!(r.command, vec!["env", "X=y"]);
+    }
+
+    #[test]
+    fn preserve_env_forms() {
+        assert_eq!(request(&["-E", "id"]).preserve_env, PreserveEnv::All);
+        assert_eq!(
+            request(&["--preserve-env", "id"]).preserve_env,
+            PreserveEnv::All
+        );
+        assert_eq!(
+            request(&["--preserve-env=A,B", "id"]).preserve_env,
+            PreserveEnv::List(vec![
+                serde_bytes::ByteBuf::from(b"A".to_vec()),
+                serde_bytes::ByteBuf::from(b"B".to_vec())
+            ])
+        );
+    }
+
+    #[test]
+    fn usage_errors() {
+        assert_eq!(parse_words(&[]), Err(UsageError::bare()));
+        assert_eq!(parse_words(&["-u", "root"]), Err(UsageError::bare()));
+        assert_eq!(parse_words(&["-n"]), Err(UsageError::bare()));
+        assert_eq!(parse_words(&["-K", "id"]), Err(UsageError::bare()));
+        assert_eq!(
+            parse_words(&["-z", "id"]),
+            Err(UsageError::with("invalid option -- 'z'"))
+        );
+        assert_eq!(
+            parse_words(&["--bogus", "id"]),
+            Err(UsageError::with("unrecognized option '--bogus'"))
+        );
+        assert!(parse_words(&["-i", "-s"]).is_err());
+    }
+
+    #[test]
+    fn actions() {
+        assert_eq!(request(&["-k"]).action, Action::Invalidate);
+        assert_eq!(request(&["-K"]).action, Action::Remove);
+        assert_eq!(request(&["-v"]).action, Action::Validate);
+        assert_eq!(request(&["-l"]).action, Action::List);
+        let r = request(&["-k", "id"]);
+        assert_eq!(r.action, Action::Run);
+        assert!(r.reset_timestamp);
+        assert_eq!(request(&["-s"]).shell, ShellMode::Shell);
+        assert_eq!(request(&["-i", "echo", "x"]).shell, ShellMode::Login);
+        assert_eq!(parse_words(&["-h"]), Ok(Invocation::Help));
+        assert_eq!(parse_words(&["-V"]), Ok(Invocation::Version));
+    }
+
+    #[test]
+    fn non_utf8_words_survive() {
+        use std::os::unix::ffi::OsStringExt;
+        let argv = vec![
+            OsString::from("jitsudo"),
+            OsString::from_vec(b"V=\xff".to_vec()),
+            OsString::from("printf"),
+            OsString::from_vec(b"\xfe\x00x".to_vec()),
+        ];
+        let Ok(Invocation::Request(r)) = parse(argv) else {
+            panic!("parse failed")
+        };
+        assert_eq!(r.assignments[0].as_bytes(), b"V=\xff");
+        assert_eq!(r.command[1].as_bytes(), b"\xfe\x00x");
+    }
+}

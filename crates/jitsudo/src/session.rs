@@ -1,0 +1,325 @@
+//! The conversation with jitsudod once the request is sent: relaying
+//! signals and, when the command has a pty, the caller's terminal.
+
+use std::io::Write;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
+
+use jitsudo_proto::{
+    decode, encode, send_frame, ClientMessage, Exit, FrameReader, ProtoError, ServerMessage,
+    MAX_MESSAGE_LEN,
+};
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::Signal;
+use nix::sys::signalfd::SignalFd;
+use nix::unistd::{read, write};
+
+use crate::signals;
+use crate::stdio::Stdio;
+use crate::terminal::{copy_window_size, RawMode};
+
+/// How the client must end.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Exit with this status.
+    Exit(i32),
+    /// Die of the command's signal.
+    Signal(i32),
+    /// A message for the user, then exit with the status.
+    Failure(Vec<u8>, u8),
+}
+
+/// The pty relay: caller's terminal ↔ pty master.
+struct Relay {
+    master: OwnedFd,
+    /// The caller's terminal fd keystrokes are read from (fd 0 when it is a tty).
+    input: Option<RawFd>,
+    /// Where the command's terminal output goes.
+    output: RawFd,
+    raw: Option<RawMode>,
+    to_master: Vec<u8>,
+    master_open: bool,
+}
+
+/// One connection to the daemon, after the request was sent.
+pub struct Session {
+    conn: UnixStream,
+    reader: FrameReader,
+    signals: SignalFd,
+    stdio: Stdio,
+    relay: Option<Relay>,
+}
+
+impl Session {
+    /// Wraps a connection on which the request has been written.
+    pub fn new(conn: UnixStream, signals: SignalFd, stdio: Stdio) -> Session {
+        Session {
+            conn,
+            reader: FrameReader::new(MAX_MESSAGE_LEN),
+            signals,
+            stdio,
+            relay: None,
+        }
+    }
+
+    /// Runs until the daemon reports how the command ended.
+    pub fn run(mut self) -> Outcome {
+        loop {
+            match self.step() {
+                Ok(Some(outcome)) => {
+                    self.finish();
+                    return outcome;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    self.finish();
+                    return Outcome::Failure(
+                        format!("lost connection to jitsudod: {e}").into_bytes(),
+                        1,
+                    );
+                }
+            }
+        }
+    }
+
+    fn step(&mut self) -> Result<Option<Outcome>, ProtoError> {
+        let ready = self.wait()?;
+        if ready.signal {
+            self.handle_signals()?;
+        }
+        if ready.input {
+            self.read_input();
+        }
+        if ready.master_out {
+            self.flush_to_master();
+        }
+        if ready.master_in {
+            self.copy_master_output(false);
+        }
+        if ready.conn {
+            return self.read_messages();
+        }
+        Ok(None)
+    }
+
+    fn wait(&self) -> Result<Ready, ProtoError> {
+        let conn = self.conn.as_fd();
+        let sig = self.signals.as_fd();
+        let mut fds = vec![
+            PollFd::new(conn, PollFlags::POLLIN),
+            PollFd::new(sig, PollFlags::POLLIN),
+        ];
+        let relay = self.relay.as_ref();
+        let input = relay
+            .and_then(|r| r.input.filter(|_| r.to_master.is_empty() && r.master_open))
+            .map(borrow);
+        if let Some(fd) = input {
+            fds.push(PollFd::new(fd, PollFlags::POLLIN));
+        }
+        if let Some(r) = relay.filter(|r| r.master_open) {
+            let mut flags = PollFlags::POLLIN;
+            if !r.to_master.is_empty() {
+                flags |= PollFlags::POLLOUT;
+            }
+            fds.push(PollFd::new(r.master.as_fd(), flags));
+        }
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(e) => return Err(ProtoError::Io(e.into())),
+        }
+        let hit = |fd: &PollFd, mask: PollFlags| fd.revents().is_some_and(|r| r.intersects(mask));
+        let any_in = PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR;
+        let mut ready = Ready {
+            conn: hit(&fds[0], any_in),
+            signal: hit(&fds[1], PollFlags::POLLIN),
+            ..Ready::default()
+        };
+        let mut rest = fds[2..].iter();
+        if input.is_some() {
+            ready.input = rest.next().is_some_and(|fd| hit(fd, any_in));
+        }
+        if let Some(master) = rest.next() {
+            ready.master_in = hit(master, any_in);
+            ready.master_out = hit(master, PollFlags::POLLOUT);
+        }
+        Ok(ready)
+    }
+
+    fn handle_signals(&mut self) -> Result<(), ProtoError> {
+        while let Ok(Some(info)) = self.signals.read_signal() {
+            let signo = info.ssi_signo as i32;
+            match Signal::try_from(signo) {
+                Ok(Signal::SIGWINCH) => self.resize(),
+                Ok(Signal::SIGCONT) => self.resumed()?,
+                _ => self.send(&ClientMessage::Signal(signo))?,
+            }
+        }
+        Ok(())
+    }
+
+    fn resize(&self) {
+        if let Some(r) = &self.relay {
+            copy_window_size(r.output, r.master.as_fd());
+        }
+    }
+
+    fn resumed(&mut self) -> Result<(), ProtoError> {
+        if let Some(raw) = self.relay.as_mut().and_then(|r| r.raw.as_mut()) {
+            let _ = raw.reapply();
+        }
+        self.resize();
+        self.send(&ClientMessage::Resume)
+    }
+
+    fn send(&self, message: &ClientMessage) -> Result<(), ProtoError> {
+        send_frame(self.conn.as_fd(), &encode(message)?, &[])?;
+        Ok(())
+    }
+
+    fn read_messages(&mut self) -> Result<Option<Outcome>, ProtoError> {
+        if self.reader.fill(self.conn.as_fd())? == 0 {
+            return Err(ProtoError::Truncated);
+        }
+        while let Some(frame) = self.reader.next_frame()? {
+            let message: ServerMessage = decode(&frame)?;
+            if let Some(outcome) = self.handle(message)? {
+                return Ok(Some(outcome));
+            }
+        }
+        Ok(None)
+    }
+
+    fn handle(&mut self, message: ServerMessage) -> Result<Option<Outcome>, ProtoError> {
+        match message {
+            ServerMessage::Welcome { .. } => {}
+            ServerMessage::Output(bytes) => {
+                let _ = std::io::stdout().write_all(&bytes);
+                let _ = std::io::stdout().flush();
+            }
+            ServerMessage::Started { pty } => {
+                let fds = self.reader.take_fds();
+                if pty {
+                    self.start_relay(fds)?;
+                }
+            }
+            ServerMessage::Suspended { .. } => self.suspend(),
+            ServerMessage::Error(failure) => {
+                return Ok(Some(Outcome::Failure(
+                    failure.message.into_vec(),
+                    failure.status,
+                )))
+            }
+            ServerMessage::Exited(Exit::Code(code)) => return Ok(Some(Outcome::Exit(code))),
+            ServerMessage::Exited(Exit::Signal { signal, .. }) => {
+                return Ok(Some(Outcome::Signal(signal)))
+            }
+        }
+        Ok(None)
+    }
+
+    fn start_relay(&mut self, fds: Vec<OwnedFd>) -> Result<(), ProtoError> {
+        let master = fds.into_iter().next().ok_or(ProtoError::Truncated)?;
+        let _ = fcntl(&master, FcntlArg::F_SETFL(OFlag::O_NONBLOCK));
+        let input = self.stdio.is_tty(0).then_some(0);
+        let output = [1, 2, 0]
+            .into_iter()
+            .find(|fd| self.stdio.is_tty(*fd))
+            .unwrap_or(1);
+        let raw = input.and_then(|fd| RawMode::enter(fd).ok());
+        self.relay = Some(Relay {
+            master,
+            input,
+            output,
+            raw,
+            to_master: Vec::new(),
+            master_open: true,
+        });
+        Ok(())
+    }
+
+    fn suspend(&mut self) {
+        if let Some(raw) = self.relay.as_mut().and_then(|r| r.raw.as_mut()) {
+            raw.restore();
+        }
+        signals::stop_self();
+    }
+
+    fn read_input(&mut self) {
+        let Some(relay) = self.relay.as_mut() else {
+            return;
+        };
+        let Some(fd) = relay.input else { return };
+        let mut buf = [0u8; 4096];
+        match read(borrow(fd), &mut buf) {
+            Ok(0) | Err(Errno::EIO) => relay.input = None,
+            Ok(n) => relay.to_master.extend_from_slice(&buf[..n]),
+            Err(_) => {}
+        }
+    }
+
+    fn flush_to_master(&mut self) {
+        let Some(relay) = self.relay.as_mut() else {
+            return;
+        };
+        match write(&relay.master, &relay.to_master) {
+            Ok(n) => {
+                relay.to_master.drain(..n);
+            }
+            Err(Errno::EAGAIN) | Err(Errno::EINTR) => {}
+            Err(_) => relay.to_master.clear(),
+        }
+    }
+
+    /// Copies what the command wrote to its terminal. With `drain`, keeps
+    /// reading until nothing is left (the command has exited).
+    fn copy_master_output(&mut self, drain: bool) {
+        let Some(relay) = self.relay.as_mut() else {
+            return;
+        };
+        let mut buf = [0u8; 16384];
+        while relay.master_open {
+            match read(&relay.master, &mut buf) {
+                Ok(0) | Err(Errno::EIO) => relay.master_open = false,
+                Ok(n) => write_all(relay.output, &buf[..n]),
+                Err(Errno::EINTR) => continue,
+                Err(_) => break,
+            }
+            if !drain {
+                break;
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        self.copy_master_output(true);
+        if let Some(raw) = self.relay.as_mut().and_then(|r| r.raw.as_mut()) {
+            raw.restore();
+        }
+    }
+}
+
+#[derive(Default)]
+struct Ready {
+    conn: bool,
+    signal: bool,
+    input: bool,
+    master_in: bool,
+    master_out: bool,
+}
+
+fn borrow(fd: RawFd) -> BorrowedFd<'static> {
+    // SAFETY: only used on fds 0-2, which stay open for the client's life.
+    unsafe { BorrowedFd::borrow_raw(fd) }
+}
+
+fn write_all(fd: RawFd, mut bytes: &[u8]) {
+    while !bytes.is_empty() {
+        match write(borrow(fd), bytes) {
+            Ok(n) => bytes = &bytes[n..],
+            Err(Errno::EINTR) | Err(Errno::EAGAIN) => continue,
+            Err(_) => return,
+        }
+    }
+}

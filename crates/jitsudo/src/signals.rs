@@ -1,0 +1,68 @@
+//! Signals: which ones the client relays to the command, and how it mirrors
+//! the command's fatal signal on itself.
+
+use nix::sys::resource::{setrlimit, Resource};
+use nix::sys::signal::{kill, sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::unistd::getpid;
+
+/// Signals sent to the client that are relayed to the command, as sudo does.
+pub const RELAYED: [Signal; 8] = [
+    Signal::SIGHUP,
+    Signal::SIGINT,
+    Signal::SIGQUIT,
+    Signal::SIGTERM,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+    Signal::SIGALRM,
+    Signal::SIGTSTP,
+];
+
+/// Signals the client handles itself: window size changes and being
+/// continued after a suspension.
+const LOCAL: [Signal; 2] = [Signal::SIGWINCH, Signal::SIGCONT];
+
+/// Routes every relayed and local signal to a `signalfd`.
+///
+/// Their dispositions are reset to the default first: a signal the caller
+/// ignored would otherwise be discarded by the kernel instead of queued.
+pub fn route_to_fd() -> nix::Result<SignalFd> {
+    let mut set = SigSet::empty();
+    for sig in RELAYED.iter().chain(LOCAL.iter()) {
+        set_disposition(*sig, SigHandler::SigDfl);
+        set.add(*sig);
+    }
+    // Writes to a vanished terminal or socket must fail with EPIPE, not kill.
+    set_disposition(Signal::SIGPIPE, SigHandler::SigIgn);
+    set.thread_block()?;
+    SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC)
+}
+
+fn set_disposition(sig: Signal, handler: SigHandler) {
+    let action = SigAction::new(handler, SaFlags::empty(), SigSet::empty());
+    // SAFETY: installing SIG_DFL or SIG_IGN runs no code of ours in signal
+    // context.
+    let _ = unsafe { sigaction(sig, &action) };
+}
+
+/// Dies of `signal`, as the command did, so the caller's shell sees the
+/// same status (128 + n). Core dumps of the client itself are suppressed.
+/// Falls back to exiting with 128 + n if the signal does not kill.
+pub fn die_of(signal: i32) -> ! {
+    if let Ok(sig) = Signal::try_from(signal) {
+        let _ = setrlimit(Resource::RLIMIT_CORE, 0, 0);
+        if sig != Signal::SIGKILL && sig != Signal::SIGSTOP {
+            set_disposition(sig, SigHandler::SigDfl);
+        }
+        let _ = kill(getpid(), sig);
+        let mut set = SigSet::empty();
+        set.add(sig);
+        let _ = set.thread_unblock();
+    }
+    std::process::exit(128 + (signal & 0x7f))
+}
+
+/// Stops the client itself (after the command was suspended).
+pub fn stop_self() {
+    let _ = kill(getpid(), Signal::SIGSTOP);
+}

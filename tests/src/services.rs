@@ -1,0 +1,169 @@
+//! The real system services the tests rely on: systemd-journald (native
+//! structured fields) and rsyslogd (`/dev/log`, authpriv to
+//! `/var/log/auth.log`). On a machine whose PID 1 is not systemd they are
+//! started here, once, and left running for later test binaries.
+
+use std::fs;
+use std::os::unix::net::UnixDatagram;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::util::{poll_until, run_checked};
+
+/// journald's native protocol socket.
+pub const JOURNAL_SOCKET: &str = "/run/systemd/journal/socket";
+/// The syslog socket.
+pub const DEV_LOG: &str = "/dev/log";
+/// Where Debian's rsyslog puts auth and authpriv messages.
+pub const AUTH_LOG: &str = "/var/log/auth.log";
+
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Whether a datagram socket at `path` accepts a connection.
+fn datagram_socket_alive(path: &str) -> bool {
+    UnixDatagram::unbound()
+        .and_then(|s| s.connect(path))
+        .is_ok()
+}
+
+/// Starts `program` as a detached daemon in its own session, with its
+/// output discarded.
+fn spawn_detached(program: &str, args: &[&str]) {
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0);
+    cmd.spawn()
+        .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
+}
+
+/// Makes sure journald is running and accepting native messages.
+pub fn ensure_journald() {
+    if datagram_socket_alive(JOURNAL_SOCKET) {
+        return;
+    }
+    fs::create_dir_all("/run/systemd/journal").expect("mkdir /run/systemd/journal");
+    spawn_detached("/lib/systemd/systemd-journald", &[]);
+    poll_until(START_TIMEOUT, || {
+        datagram_socket_alive(JOURNAL_SOCKET).then_some(())
+    })
+    .unwrap_or_else(|| panic!("systemd-journald did not open {JOURNAL_SOCKET}"));
+}
+
+/// Whether the process named in rsyslogd's pid file is alive.
+fn rsyslogd_running() -> bool {
+    fs::read_to_string("/run/rsyslogd.pid")
+        .ok()
+        .and_then(|s| s.trim().parse::<u32>().ok())
+        .is_some_and(|pid| {
+            fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|comm| comm.trim() == "rsyslogd")
+        })
+}
+
+/// Makes sure rsyslogd is running and `/dev/log` accepts messages.
+pub fn ensure_rsyslog() {
+    if rsyslogd_running() && datagram_socket_alive(DEV_LOG) {
+        return;
+    }
+    if !rsyslogd_running() {
+        // rsyslogd forks into the background itself.
+        run_checked(&mut Command::new("rsyslogd"));
+    }
+    poll_until(START_TIMEOUT, || {
+        (rsyslogd_running() && datagram_socket_alive(DEV_LOG)).then_some(())
+    })
+    .unwrap_or_else(|| panic!("rsyslogd did not come up on {DEV_LOG}"));
+}
+
+/// Journal entries (as JSON objects) whose `field` equals `value`.
+pub fn journal_entries(field: &str, value: &str) -> Vec<serde_json::Map<String, Value>> {
+    let out = run_checked(
+        Command::new("journalctl")
+            .args(["--no-pager", "-o", "json", "--merge"])
+            .arg(format!("{field}={value}")),
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| match serde_json::from_str::<Value>(l) {
+            Ok(Value::Object(map)) => Some(map),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The text of a journal field: journald's JSON gives a string, or an array
+/// of byte values for non-UTF-8 data, or an array of those for repeated
+/// fields (joined with newlines here).
+pub fn field_text(entry: &serde_json::Map<String, Value>, field: &str) -> Option<String> {
+    fn text(v: &Value) -> Option<String> {
+        match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Array(items) if items.iter().all(Value::is_u64) => {
+                let bytes: Vec<u8> = items.iter().filter_map(|b| b.as_u64()).map(|b| b as u8).collect();
+                Some(String::from_utf8_lossy(&bytes).into_owned())
+            }
+            Value::Array(items) => {
+                let parts: Vec<String> = items.iter().filter_map(text).collect();
+                Some(parts.join("\n"))
+            }
+            _ => None,
+        }
+    }
+    entry.get(field).and_then(text)
+}
+
+/// Waits (bounded) for journal entries where `field == value` and some
+/// field contains `marker`; returns them.
+pub fn wait_for_journal(
+    field: &str,
+    value: &str,
+    marker: &str,
+    timeout: Duration,
+) -> Vec<serde_json::Map<String, Value>> {
+    poll_until(timeout, || {
+        let hits: Vec<_> = journal_entries(field, value)
+            .into_iter()
+            .filter(|e| e.keys().any(|k| field_text(e, k).is_some_and(|t| t.contains(marker))))
+            .collect();
+        (!hits.is_empty()).then_some(hits)
+    })
+    .unwrap_or_default()
+}
+
+/// Waits (bounded) for lines of a log file containing all of `needles`.
+pub fn wait_for_log_lines(path: &Path, needles: &[&str], timeout: Duration) -> Vec<String> {
+    poll_until(timeout, || {
+        let text = fs::read(path).ok()?;
+        let lines: Vec<String> = String::from_utf8_lossy(&text)
+            .lines()
+            .filter(|l| needles.iter().all(|n| l.contains(n)))
+            .map(String::from)
+            .collect();
+        (!lines.is_empty()).then_some(lines)
+    })
+    .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_text_decodes_all_journal_json_shapes() {
+        let entry: serde_json::Map<String, Value> = serde_json::from_str(
+            r#"{"A":"text","B":[104,105],"C":["x",[121]]}"#,
+        )
+        .unwrap();
+        assert_eq!(field_text(&entry, "A").as_deref(), Some("text"));
+        assert_eq!(field_text(&entry, "B").as_deref(), Some("hi"));
+        assert_eq!(field_text(&entry, "C").as_deref(), Some("x\ny"));
+        assert_eq!(field_text(&entry, "D"), None);
+    }
+}

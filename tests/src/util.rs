@@ -1,0 +1,122 @@
+//! Small helpers shared by the harness modules.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Interval between two checks of a bounded poll.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(10);
+
+/// Polls `cond` every [`POLL_INTERVAL`] until it returns `Some`, or gives up
+/// after `timeout` and returns `None`. Used instead of fixed sleeps.
+pub fn poll_until<T>(timeout: Duration, mut cond: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = cond() {
+            return Some(v);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        thread::sleep(POLL_INTERVAL);
+    }
+}
+
+/// Panics with the command line and its output unless it succeeded.
+pub fn check_status(cmd: &Command, out: &Output) {
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed with {}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Runs a set-up command, panicking with its output on failure.
+pub fn run_checked(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    check_status(cmd, &out);
+    out
+}
+
+/// Runs a set-up command with `input` on its stdin; panics on failure.
+pub fn run_with_input(mut cmd: Command, input: &[u8]) -> Output {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(input)
+        .expect("write set-up input");
+    let out = child.wait_with_output().expect("wait for set-up command");
+    check_status(&cmd, &out);
+    out
+}
+
+/// Writes `contents` to `path` atomically (temporary file in the same
+/// directory, then rename) with the given mode. The temporary name starts
+/// with a dot, so sudo's `@includedir` never reads a half-written file.
+pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) {
+    let dir = path.parent().expect("path has a parent");
+    let name = path.file_name().expect("path has a file name");
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    fs::write(&tmp, contents).unwrap_or_else(|e| panic!("write {}: {e}", tmp.display()));
+    fs::set_permissions(&tmp, fs::Permissions::from_mode(mode)).expect("chmod temporary file");
+    fs::rename(&tmp, path).unwrap_or_else(|e| panic!("rename to {}: {e}", path.display()));
+}
+
+/// Creates `path` (and parents) and sets its mode exactly.
+pub fn make_dir(path: &Path, mode: u32) {
+    fs::create_dir_all(path).unwrap_or_else(|e| panic!("mkdir {}: {e}", path.display()));
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+        .unwrap_or_else(|e| panic!("chmod {}: {e}", path.display()));
+}
+
+/// Quotes `s` for a POSIX shell (single quotes).
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// Renders bytes for a failure message: text as is, other bytes escaped.
+pub fn show_bytes(bytes: &[u8]) -> String {
+    bytes.escape_ascii().to_string().replace("\\n", "\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn poll_until_returns_first_value_and_gives_up() {
+        let mut n = 0;
+        assert_eq!(
+            poll_until(Duration::from_secs(1), || {
+                n += 1;
+                (n == 3).then_some(n)
+            }),
+            Some(3)
+        );
+        let started = Instant::now();
+        assert_eq!(poll_until(Duration::from_millis(30), || None::<()>), None);
+        assert!(started.elapsed() >= Duration::from_millis(30));
+    }
+
+    #[test]
+    fn shell_quote_survives_quotes() {
+        assert_eq!(shell_quote("a'b"), "'a'\\''b'");
+    }
+}
