@@ -14,8 +14,9 @@ use crate::util::{check_status, run_checked};
 /// May run anything as anyone (`(ALL:ALL) NOPASSWD: ALL`), may set the
 /// environment and use `-D`.
 pub const ADMIN: &str = "jt_admin";
-/// May run `/usr/bin/id` (any arguments), `/usr/bin/whoami` (no arguments)
-/// and `/usr/bin/echo exact args` as root, without a password, no SETENV.
+/// May run `/usr/bin/id` and `/usr/bin/printenv` (any arguments),
+/// `/usr/bin/whoami` (no arguments) and `/usr/bin/echo exact args` as root,
+/// without a password, no SETENV.
 pub const LIMITED: &str = "jt_limited";
 /// May run anything, but only with a password.
 pub const PW: &str = "jt_pw";
@@ -158,6 +159,7 @@ pub fn config() -> Config {
                 vec![user(LIMITED)],
                 vec![
                     id(),
+                    Cmd::AnyArgs("/usr/bin/printenv".into()),
                     Cmd::Exact("/usr/bin/whoami".into(), vec![]),
                     Cmd::Exact("/usr/bin/echo".into(), vec!["exact".into(), "args".into()]),
                 ],

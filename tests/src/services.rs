@@ -5,7 +5,6 @@
 
 use std::fs;
 use std::os::unix::net::UnixDatagram;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -30,17 +29,17 @@ fn datagram_socket_alive(path: &str) -> bool {
         .is_ok()
 }
 
-/// Starts `program` as a detached daemon in its own session, with its
-/// output discarded.
-fn spawn_detached(program: &str, args: &[&str]) {
-    let mut cmd = Command::new(program);
-    cmd.args(args)
+/// Starts `program` as a detached daemon in its own session (`setsid -f`
+/// forks it off, so it is not our child and outlives this test binary),
+/// with its output discarded.
+fn spawn_detached(program: &str) {
+    let mut cmd = Command::new("setsid");
+    cmd.arg("-f")
+        .arg(program)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0);
-    cmd.spawn()
-        .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
+        .stderr(Stdio::null());
+    run_checked(&mut cmd);
 }
 
 /// Makes sure journald is running and accepting native messages.
@@ -49,7 +48,7 @@ pub fn ensure_journald() {
         return;
     }
     fs::create_dir_all("/run/systemd/journal").expect("mkdir /run/systemd/journal");
-    spawn_detached("/lib/systemd/systemd-journald", &[]);
+    spawn_detached("/lib/systemd/systemd-journald");
     poll_until(START_TIMEOUT, || {
         datagram_socket_alive(JOURNAL_SOCKET).then_some(())
     })
@@ -106,7 +105,11 @@ pub fn field_text(entry: &serde_json::Map<String, Value>, field: &str) -> Option
         match v {
             Value::String(s) => Some(s.clone()),
             Value::Array(items) if items.iter().all(Value::is_u64) => {
-                let bytes: Vec<u8> = items.iter().filter_map(|b| b.as_u64()).map(|b| b as u8).collect();
+                let bytes: Vec<u8> = items
+                    .iter()
+                    .filter_map(|b| b.as_u64())
+                    .map(|b| b as u8)
+                    .collect();
                 Some(String::from_utf8_lossy(&bytes).into_owned())
             }
             Value::Array(items) => {
@@ -130,7 +133,10 @@ pub fn wait_for_journal(
     poll_until(timeout, || {
         let hits: Vec<_> = journal_entries(field, value)
             .into_iter()
-            .filter(|e| e.keys().any(|k| field_text(e, k).is_some_and(|t| t.contains(marker))))
+            .filter(|e| {
+                e.keys()
+                    .any(|k| field_text(e, k).is_some_and(|t| t.contains(marker)))
+            })
             .collect();
         (!hits.is_empty()).then_some(hits)
     })
@@ -157,10 +163,8 @@ mod tests {
 
     #[test]
     fn field_text_decodes_all_journal_json_shapes() {
-        let entry: serde_json::Map<String, Value> = serde_json::from_str(
-            r#"{"A":"text","B":[104,105],"C":["x",[121]]}"#,
-        )
-        .unwrap();
+        let entry: serde_json::Map<String, Value> =
+            serde_json::from_str(r#"{"A":"text","B":[104,105],"C":["x",[121]]}"#).unwrap();
         assert_eq!(field_text(&entry, "A").as_deref(), Some("text"));
         assert_eq!(field_text(&entry, "B").as_deref(), Some("hi"));
         assert_eq!(field_text(&entry, "C").as_deref(), Some("x\ny"));

@@ -39,7 +39,9 @@ pub fn check_status(cmd: &Command, out: &Output) {
 
 /// Runs a set-up command, panicking with its output on failure.
 pub fn run_checked(cmd: &mut Command) -> Output {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     check_status(cmd, &out);
     out
 }
@@ -75,15 +77,20 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) {
         std::process::id()
     ));
     fs::write(&tmp, contents).unwrap_or_else(|e| panic!("write {}: {e}", tmp.display()));
-    fs::set_permissions(&tmp, fs::Permissions::from_mode(mode)).expect("chmod temporary file");
+    set_mode(&tmp, mode);
     fs::rename(&tmp, path).unwrap_or_else(|e| panic!("rename to {}: {e}", path.display()));
+}
+
+/// Sets the mode of `path` exactly.
+pub fn set_mode(path: &Path, mode: u32) {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+        .unwrap_or_else(|e| panic!("chmod {}: {e}", path.display()));
 }
 
 /// Creates `path` (and parents) and sets its mode exactly.
 pub fn make_dir(path: &Path, mode: u32) {
     fs::create_dir_all(path).unwrap_or_else(|e| panic!("mkdir {}: {e}", path.display()));
-    fs::set_permissions(path, fs::Permissions::from_mode(mode))
-        .unwrap_or_else(|e| panic!("chmod {}: {e}", path.display()));
+    set_mode(path, mode);
 }
 
 /// Quotes `s` for a POSIX shell (single quotes).
@@ -93,7 +100,20 @@ pub fn shell_quote(s: &str) -> String {
 
 /// Renders bytes for a failure message: text as is, other bytes escaped.
 pub fn show_bytes(bytes: &[u8]) -> String {
-    bytes.escape_ascii().to_string().replace("\\n", "\n")
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\n' | '\t' => out.push(c),
+                c if c.is_control() => out.extend(c.escape_default()),
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -113,6 +133,11 @@ mod tests {
         let started = Instant::now();
         assert_eq!(poll_until(Duration::from_millis(30), || None::<()>), None);
         assert!(started.elapsed() >= Duration::from_millis(30));
+    }
+
+    #[test]
+    fn show_bytes_escapes_only_what_is_unprintable() {
+        assert_eq!(show_bytes(b"a'b\n\x01\xff"), "a'b\n\\u{1}\\xff");
     }
 
     #[test]

@@ -288,6 +288,7 @@ impl std::error::Error for InvalidFieldName {}
 /// [`Event::field`] is for identifiers and metadata only: never put a
 /// credential in an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "an event is only logged when passed to a sink"]
 pub struct Event {
     kind: EventKind,
     priority: Priority,

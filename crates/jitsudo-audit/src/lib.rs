@@ -28,6 +28,8 @@
 //! );
 //! ```
 
+#![warn(missing_docs)]
+
 mod escape;
 mod event;
 mod journald;

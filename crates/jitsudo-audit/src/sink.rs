@@ -61,6 +61,7 @@ impl Audit {
     }
 
     /// Adds a sink (builder style).
+    #[must_use]
     pub fn with_sink(mut self, sink: impl Sink + 'static) -> Self {
         self.sinks.push(Box::new(sink));
         self

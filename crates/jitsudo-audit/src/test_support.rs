@@ -39,6 +39,7 @@ const LOCK_PATH: &str = "/run/jitsudo-audit-test-daemons.lock";
 ///
 /// When the effective uid is not 0, with a message saying how to run the
 /// tests.
+#[track_caller]
 pub fn require_root() {
     assert!(
         nix::unistd::geteuid().is_root(),
@@ -225,9 +226,9 @@ pub fn wait_for_journal_entry(name: &str, value: &str) -> io::Result<JournalEntr
     }
 }
 
-/// Waits up to [`WAIT`] until `path` has lines containing `needle`, and
-/// returns them (lossily decoded).
-pub fn wait_for_log_lines(path: &Path, needle: &str) -> io::Result<Vec<String>> {
+/// Waits up to [`WAIT`] until `path` has at least `count` lines containing
+/// `needle`, and returns all such lines (lossily decoded).
+pub fn wait_for_log_lines(path: &Path, needle: &str, count: usize) -> io::Result<Vec<String>> {
     let deadline = Instant::now() + WAIT;
     loop {
         let lines: Vec<String> = match fs::read(path) {
@@ -239,14 +240,15 @@ pub fn wait_for_log_lines(path: &Path, needle: &str) -> io::Result<Vec<String>> 
             Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(e),
         };
-        if !lines.is_empty() {
+        if lines.len() >= count {
             return Ok(lines);
         }
         if Instant::now() >= deadline {
             return Err(io::Error::new(
                 io::ErrorKind::TimedOut,
                 format!(
-                    "no line with {needle:?} in {} after {WAIT:?}",
+                    "{} of {count} lines with {needle:?} in {} after {WAIT:?}",
+                    lines.len(),
                     path.display()
                 ),
             ));

@@ -153,7 +153,10 @@ mod tests {
 
     fn table(path: &str, args: Option<&[&str]>) -> Result<CommandPattern, String> {
         let args = args.map(|a| a.iter().map(|s| s.to_string()).collect());
-        let raw = RawCommandTable { path: path.to_owned(), args };
+        let raw = RawCommandTable {
+            path: path.to_owned(),
+            args,
+        };
         CommandPattern::parse(&RawCommand::Table(raw))
     }
 
@@ -178,7 +181,10 @@ mod tests {
     #[test]
     fn parses_argument_forms() {
         assert_eq!(args_of(&line("/usr/bin/id").unwrap()), &Args::Any);
-        assert_eq!(args_of(&line("/usr/bin/whoami \"\"").unwrap()), &Args::Exactly(vec![]));
+        assert_eq!(
+            args_of(&line("/usr/bin/whoami \"\"").unwrap()),
+            &Args::Exactly(vec![])
+        );
         assert_eq!(
             args_of(&line("/usr/bin/systemctl  restart\tnginx").unwrap()),
             &Args::Exactly(vec!["restart".into(), "nginx".into()])
@@ -197,7 +203,15 @@ mod tests {
 
     #[test]
     fn rejects_bad_lines() {
-        for bad in ["", "   ", "usr/bin/id", "./id", "id -u", "/bin/echo \"a b\"", "/bin/x a \"\""] {
+        for bad in [
+            "",
+            "   ",
+            "usr/bin/id",
+            "./id",
+            "id -u",
+            "/bin/echo \"a b\"",
+            "/bin/x a \"\"",
+        ] {
             assert!(line(bad).is_err(), "{bad:?} accepted");
         }
     }
@@ -205,9 +219,15 @@ mod tests {
     #[test]
     fn parses_the_table_form() {
         let pattern = table("/usr/bin/x", Some(&["a b", "c"])).unwrap();
-        assert_eq!(args_of(&pattern), &Args::Exactly(vec!["a b".into(), "c".into()]));
+        assert_eq!(
+            args_of(&pattern),
+            &Args::Exactly(vec!["a b".into(), "c".into()])
+        );
         assert_eq!(args_of(&table("/usr/bin/x", None).unwrap()), &Args::Any);
-        assert_eq!(args_of(&table("/usr/bin/x", Some(&[])).unwrap()), &Args::Exactly(vec![]));
+        assert_eq!(
+            args_of(&table("/usr/bin/x", Some(&[])).unwrap()),
+            &Args::Exactly(vec![])
+        );
         assert!(table("x", None).is_err());
         assert!(table("ALL", None).is_err());
         assert!(table("/bin/a\0b", None).is_err());
@@ -222,7 +242,10 @@ mod tests {
         assert!(!any.matches(Path::new("/usr/bin/idx"), &[]));
         assert!(exact.matches(Path::new("/usr/bin/systemctl"), &os(&["restart", "nginx"])));
         assert!(!exact.matches(Path::new("/usr/bin/systemctl"), &os(&["restart"])));
-        assert!(!exact.matches(Path::new("/usr/bin/systemctl"), &os(&["restart", "nginx", "x"])));
+        assert!(!exact.matches(
+            Path::new("/usr/bin/systemctl"),
+            &os(&["restart", "nginx", "x"])
+        ));
         assert!(!exact.matches(Path::new("/usr/bin/systemctl"), &os(&["stop", "nginx"])));
         assert!(none.matches(Path::new("/usr/bin/whoami"), &[]));
         assert!(!none.matches(Path::new("/usr/bin/whoami"), &os(&[""])));
@@ -234,7 +257,9 @@ mod tests {
         let exact = line("/usr/bin/printf abc").unwrap();
         let bad = vec![OsString::from_vec(vec![0xff, 0xfe])];
         assert!(!exact.matches(Path::new("/usr/bin/printf"), &bad));
-        assert!(line("/usr/bin/printf").unwrap().matches(Path::new("/usr/bin/printf"), &bad));
+        assert!(line("/usr/bin/printf")
+            .unwrap()
+            .matches(Path::new("/usr/bin/printf"), &bad));
     }
 
     #[test]
@@ -243,7 +268,19 @@ mod tests {
         pattern.resolve_path(&mut |p: &Path| Path::new("/usr").join(p.strip_prefix("/").unwrap()));
         assert!(pattern.matches(Path::new("/usr/bin/id"), &[]));
         assert!(!pattern.matches(Path::new("/bin/id"), &[]));
-        let CommandPattern::Program(program) = pattern else { panic!("expected a program") };
+        let CommandPattern::Program(program) = pattern else {
+            panic!("expected a program")
+        };
         assert_eq!(program.text, "/bin/id");
+    }
+}
+
+impl std::fmt::Display for CommandPattern {
+    /// As written in the policy: `ALL` or the entry's text.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CommandPattern::All => f.write_str("ALL"),
+            CommandPattern::Program(program) => f.write_str(&program.text),
+        }
     }
 }

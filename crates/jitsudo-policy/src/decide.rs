@@ -183,3 +183,6 @@ fn refusal(closest: Option<(Fit, &Rule)>) -> Refusal {
         rule_id: closest.map(|(_, rule)| rule.id.clone()),
     }
 }
+
+#[cfg(test)]
+mod tests;

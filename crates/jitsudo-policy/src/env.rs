@@ -105,10 +105,12 @@ fn keeps(request: &EnvRequest<'_>, name: &OsStr) -> bool {
 /// stem when the entry ends in `*`.
 fn matches_any(patterns: &[String], name: &OsStr) -> bool {
     let name = name.as_bytes();
-    patterns.iter().any(|pattern| match pattern.strip_suffix('*') {
-        Some(prefix) => name.starts_with(prefix.as_bytes()),
-        None => name == pattern.as_bytes(),
-    })
+    patterns
+        .iter()
+        .any(|pattern| match pattern.strip_suffix('*') {
+            Some(prefix) => name.starts_with(prefix.as_bytes()),
+            None => name == pattern.as_bytes(),
+        })
 }
 
 /// Sets the variables that always describe the target and the caller.
@@ -138,7 +140,10 @@ fn set_identity(request: &EnvRequest<'_>, env: &mut BTreeMap<OsString, OsString>
 /// Whether a variable can be passed to `execve` unambiguously.
 fn is_well_formed(name: &OsStr, value: &OsStr) -> bool {
     let name = name.as_bytes();
-    !name.is_empty() && !name.contains(&b'=') && !name.contains(&0) && !value.as_bytes().contains(&0)
+    !name.is_empty()
+        && !name.contains(&b'=')
+        && !name.contains(&0)
+        && !value.as_bytes().contains(&0)
 }
 
 #[cfg(test)]

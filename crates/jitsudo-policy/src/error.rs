@@ -102,9 +102,10 @@ mod tests {
         assert_eq!(map.position(0), (1, 1));
         assert_eq!(map.position(1), (1, 2));
         assert_eq!(map.position(3), (2, 1));
-        // 'é' is two bytes: byte 8 is the newline after it, column 4.
+        // 'é' is two bytes (5 and 6): the newline after it, byte 7, is column 4.
         assert_eq!(map.position(7), (2, 4));
-        assert_eq!(map.position(9), (3, 1));
+        assert_eq!(map.position(8), (3, 1));
+        assert_eq!(map.position(9), (3, 2));
         assert_eq!(map.position(1000), (3, 3));
     }
 

@@ -1,3 +1,5 @@
+#![warn(missing_docs)]
+
 //! The jitsudo policy engine: pure functions from policy text and a request
 //! to a decision, and from a decision to the command's environment.
 //!

@@ -88,10 +88,13 @@ fn record_id(
     span: Range<usize>,
     check: &mut Checker<'_>,
 ) {
-    let here = check.map.error(span.clone(), "");
-    let site = format!("{}:{}:{}", here.file, here.line, here.column);
+    let (line, column) = check.map.position(span.start);
+    let site = format!("{}:{line}:{column}", check.map.name());
     if let Some(first) = ids.get(id) {
-        check.report(span, format!("duplicate rule id `{id}` (first used at {first})"));
+        check.report(
+            span,
+            format!("duplicate rule id `{id}` (first used at {first})"),
+        );
     } else {
         ids.insert(id.to_owned(), site);
     }

@@ -8,7 +8,8 @@ use crate::command::CommandPattern;
 use crate::principal::{IdPattern, WhoPattern};
 
 /// The `secure_path` used when no source sets one.
-pub const DEFAULT_SECURE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub const DEFAULT_SECURE_PATH: &str =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// The `env_keep` list used when no source sets one.
 pub const DEFAULT_ENV_KEEP: [&str; 6] = [
@@ -47,7 +48,10 @@ impl Default for Defaults {
     fn default() -> Self {
         Defaults {
             secure_path: DEFAULT_SECURE_PATH.to_owned(),
-            env_keep: DEFAULT_ENV_KEEP.iter().map(|&name| name.to_owned()).collect(),
+            env_keep: DEFAULT_ENV_KEEP
+                .iter()
+                .map(|&name| name.to_owned())
+                .collect(),
             umask: 0o022,
             passwd_tries: 3,
         }

@@ -78,10 +78,7 @@ impl WhoPattern {
     pub fn matches(&self, caller: &Caller<'_>) -> bool {
         match self {
             WhoPattern::User(user) => user.matches(caller.uid, caller.name),
-            WhoPattern::Group(group) => caller
-                .groups
-                .iter()
-                .any(|g| group.matches(g.gid, g.name)),
+            WhoPattern::Group(group) => caller.groups.iter().any(|g| group.matches(g.gid, g.name)),
         }
     }
 }
@@ -114,12 +111,22 @@ mod tests {
     use crate::request::GroupRef;
 
     const GROUPS: [GroupRef<'static>; 2] = [
-        GroupRef { gid: 1000, name: Some("alice") },
-        GroupRef { gid: 27, name: Some("sudo") },
+        GroupRef {
+            gid: 1000,
+            name: Some("alice"),
+        },
+        GroupRef {
+            gid: 27,
+            name: Some("sudo"),
+        },
     ];
 
     fn alice() -> Caller<'static> {
-        Caller { uid: 1000, name: Some("alice"), groups: &GROUPS }
+        Caller {
+            uid: 1000,
+            name: Some("alice"),
+            groups: &GROUPS,
+        }
     }
 
     fn who(text: &str) -> WhoPattern {
@@ -128,22 +135,40 @@ mod tests {
 
     #[test]
     fn parses_every_form() {
-        assert_eq!(who("alice"), WhoPattern::User(IdPattern::Name("alice".into())));
+        assert_eq!(
+            who("alice"),
+            WhoPattern::User(IdPattern::Name("alice".into()))
+        );
         assert_eq!(who("#1001"), WhoPattern::User(IdPattern::Id(1001)));
-        assert_eq!(who("%sudo"), WhoPattern::Group(IdPattern::Name("sudo".into())));
+        assert_eq!(
+            who("%sudo"),
+            WhoPattern::Group(IdPattern::Name("sudo".into()))
+        );
         assert_eq!(who("%#27"), WhoPattern::Group(IdPattern::Id(27)));
         assert_eq!(who("ALL"), WhoPattern::User(IdPattern::All));
     }
 
     #[test]
     fn rejects_bad_ids_and_names() {
-        for bad in ["#", "#abc", "#-1", "#+5", "#4294967295", "#99999999999", "%#x", ""] {
+        for bad in [
+            "#",
+            "#abc",
+            "#-1",
+            "#+5",
+            "#4294967295",
+            "#99999999999",
+            "%#x",
+            "",
+        ] {
             assert!(WhoPattern::parse(bad).is_err(), "{bad:?} accepted");
         }
         for bad in ["%", "a b", "%%x", "tab\t"] {
             assert!(WhoPattern::parse(bad).is_err(), "{bad:?} accepted");
         }
-        assert_eq!(IdPattern::parse("#4294967294"), Ok(IdPattern::Id(4_294_967_294)));
+        assert_eq!(
+            IdPattern::parse("#4294967294"),
+            Ok(IdPattern::Id(4_294_967_294))
+        );
     }
 
     #[test]
@@ -151,7 +176,10 @@ mod tests {
         assert!(IdPattern::parse_user("%wheel").is_err());
         assert!(IdPattern::parse_group("%wheel").is_err());
         assert_eq!(IdPattern::parse_group("#0"), Ok(IdPattern::Id(0)));
-        assert_eq!(IdPattern::parse_user("root"), Ok(IdPattern::Name("root".into())));
+        assert_eq!(
+            IdPattern::parse_user("root"),
+            Ok(IdPattern::Name("root".into()))
+        );
     }
 
     #[test]
@@ -174,11 +202,29 @@ mod tests {
 
     #[test]
     fn unnamed_caller_matches_only_by_number() {
-        let groups = [GroupRef { gid: 27, name: None }];
-        let caller = Caller { uid: 1000, name: None, groups: &groups };
+        let groups = [GroupRef {
+            gid: 27,
+            name: None,
+        }];
+        let caller = Caller {
+            uid: 1000,
+            name: None,
+            groups: &groups,
+        };
         assert!(!who("alice").matches(&caller));
         assert!(who("#1000").matches(&caller));
         assert!(!who("%sudo").matches(&caller));
         assert!(who("%#27").matches(&caller));
+    }
+}
+
+impl std::fmt::Display for IdPattern {
+    /// As written in a policy (and in `jitsudo -l`): `ALL`, `#N` or a name.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IdPattern::All => f.write_str("ALL"),
+            IdPattern::Name(name) => f.write_str(name),
+            IdPattern::Id(id) => write!(f, "#{id}"),
+        }
     }
 }

@@ -337,10 +337,7 @@ mod tests {
         assert_eq!(request(&["--user=bob", "id"]).user, Some("bob".into()));
         assert_eq!(request(&["--user", "bob", "id"]).user, Some("bob".into()));
         assert_eq!(request(&["--group=adm", "id"]).group, Some("adm".into()));
-        assert_eq!(
-            request(&["--chdir=/tmp", "pwd"]).chdir,
-            Some("/tmp".into())
-        );
+        assert_eq!(request(&["--chdir=/tmp", "pwd"]).chdir, Some("/tmp".into()));
     }
 
     #[test]

@@ -34,9 +34,8 @@ pub fn frames(args: RequestArgs, stdio: &Stdio) -> Result<Vec<u8>, String> {
         stdio: stdio.present,
     };
     let mut bytes = encode(&ClientMessage::Hello(Hello::current())).map_err(|e| e.to_string())?;
-    let body = encode(&ClientMessage::Request(request)).map_err(|_| {
-        "unable to run the command: Argument list too long".to_string()
-    })?;
+    let body = encode(&ClientMessage::Request(request))
+        .map_err(|_| "unable to run the command: Argument list too long".to_string())?;
     bytes.extend(body);
     Ok(bytes)
 }

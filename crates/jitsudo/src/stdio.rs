@@ -33,9 +33,7 @@ impl Stdio {
 
     /// The descriptors to attach to the request, in order.
     pub fn attached(&self) -> Vec<RawFd> {
-        (0..3)
-            .filter(|fd| self.present[*fd as usize])
-            .collect()
+        (0..3).filter(|fd| self.present[*fd as usize]).collect()
     }
 
     /// Whether `fd` (0, 1 or 2) is present and a terminal.

@@ -1,1 +1,114 @@
-fn main() {}
+//! `jitsudod`: the jitsudo root daemon.
+//!
+//! It listens on a Unix socket, identifies each caller from the kernel,
+//! decides the request against the TOML policy, logs the decision, and
+//! hands accepted requests to a per-request worker (`jitsudod --worker`)
+//! that runs the command as the target user. See docs/architecture.md.
+
+mod accounts;
+mod audit;
+mod command;
+mod handler;
+mod handoff;
+mod job;
+mod listing;
+mod peer;
+mod policy_store;
+mod server;
+mod worker;
+
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+
+/// Command-line options.
+#[derive(Parser, Debug)]
+#[command(name = "jitsudod", version, about = "The jitsudo daemon")]
+struct Options {
+    /// Stay in the foreground (for systemd and tests).
+    #[arg(long)]
+    foreground: bool,
+    /// Socket to listen on.
+    #[arg(long, default_value = "/run/jitsudo/jitsudod.sock")]
+    socket: PathBuf,
+    /// Main policy file; drop-ins are read from `policy.d` beside it.
+    #[arg(long, default_value = "/etc/jitsudo/policy.toml")]
+    policy: PathBuf,
+    /// Directory for persistent state.
+    #[arg(long, default_value = "/var/lib/jitsudo")]
+    state_dir: PathBuf,
+    /// Internal: run one request handed over by the daemon on fd 0.
+    #[arg(long, hide = true)]
+    worker: bool,
+}
+
+fn main() -> ExitCode {
+    let options = Options::parse();
+    if options.worker {
+        return worker::main();
+    }
+    match start(options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("jitsudod: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn start(options: Options) -> Result<(), String> {
+    if !nix::unistd::geteuid().is_root() {
+        return Err("must be run as root".into());
+    }
+    let policy = policy_store::load(&options.policy)?;
+    prepare_dir(&options.state_dir, 0o700)?;
+    let listener = bind(&options.socket)?;
+    if !options.foreground {
+        nix::unistd::daemon(false, false).map_err(|e| format!("daemon: {e}"))?;
+    }
+    let shared = Arc::new(server::Shared::new(
+        policy,
+        options.policy.clone(),
+        audit::sinks(),
+    ));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("runtime: {e}"))?;
+    runtime.block_on(server::serve(listener, shared));
+    let _ = std::fs::remove_file(&options.socket);
+    Ok(())
+}
+
+fn prepare_dir(dir: &Path, mode: u32) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| format!("{}: {e}", dir.display()))
+}
+
+/// Binds the socket before daemonizing, so it accepts as soon as the
+/// starting command returns. Any local user may connect (mode 0666).
+fn bind(socket: &Path) -> Result<UnixListener, String> {
+    if let Some(dir) = socket.parent() {
+        prepare_dir(dir, 0o755)?;
+    }
+    if std::os::unix::net::UnixStream::connect(socket).is_ok() {
+        return Err(format!(
+            "{} is in use by another jitsudod",
+            socket.display()
+        ));
+    }
+    let _ = std::fs::remove_file(socket);
+    let listener = UnixListener::bind(socket).map_err(|e| format!("{}: {e}", socket.display()))?;
+    std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o666))
+        .map_err(|e| format!("{}: {e}", socket.display()))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| format!("{}: {e}", socket.display()))?;
+    Ok(listener)
+}

@@ -74,14 +74,18 @@ pub fn is_dangerous(name: &OsStr, value: &OsStr) -> bool {
 /// Whether the name is in the dangerous list or has a dangerous prefix.
 fn is_dangerous_name(name: &[u8]) -> bool {
     DANGEROUS_NAMES.iter().any(|n| n.as_bytes() == name)
-        || DANGEROUS_PREFIXES.iter().any(|p| name.starts_with(p.as_bytes()))
+        || DANGEROUS_PREFIXES
+            .iter()
+            .any(|p| name.starts_with(p.as_bytes()))
 }
 
 /// Whether an `env_check` variable carries a value that could name a file or
 /// a format string.
 fn fails_env_check(name: &[u8], value: &[u8]) -> bool {
     let checked = CHECKED_NAMES.iter().any(|n| n.as_bytes() == name)
-        || CHECKED_PREFIXES.iter().any(|p| name.starts_with(p.as_bytes()));
+        || CHECKED_PREFIXES
+            .iter()
+            .any(|p| name.starts_with(p.as_bytes()));
     if !checked || (name == b"TZ" && is_zoneinfo_path(value)) {
         return false;
     }
@@ -110,7 +114,13 @@ mod tests {
         for name in DANGEROUS_NAMES {
             assert!(bad(name, "x"), "{name}");
         }
-        for name in ["LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "_RLD_ROOT", "_RLDX"] {
+        for name in [
+            "LD_PRELOAD",
+            "LD_LIBRARY_PATH",
+            "LD_AUDIT",
+            "_RLD_ROOT",
+            "_RLDX",
+        ] {
             assert!(bad(name, "x"), "{name}");
         }
         for name in ["MALLOC_CHECK_", "MALLOC_PERTURB_", "BASH_FUNC_foo%%"] {
@@ -120,7 +130,15 @@ mod tests {
 
     #[test]
     fn ordinary_names_are_fine() {
-        for name in ["HOME", "EDITOR", "LDFLAGS", "XLD_PRELOAD", "MALLOC", "PATHX", "ENVX"] {
+        for name in [
+            "HOME",
+            "EDITOR",
+            "LDFLAGS",
+            "XLD_PRELOAD",
+            "MALLOC",
+            "PATHX",
+            "ENVX",
+        ] {
             assert!(!bad(name, "/some/path%s"), "{name}");
         }
     }
@@ -134,7 +152,16 @@ mod tests {
 
     #[test]
     fn env_check_names_refuse_slash_and_percent() {
-        for name in ["TERM", "COLORTERM", "LANG", "LANGUAGE", "LINGUAS", "LC_ALL", "LC_TIME", "TZ"] {
+        for name in [
+            "TERM",
+            "COLORTERM",
+            "LANG",
+            "LANGUAGE",
+            "LINGUAS",
+            "LC_ALL",
+            "LC_TIME",
+            "TZ",
+        ] {
             assert!(!bad(name, "en_US.UTF-8"), "{name} plain");
             assert!(bad(name, "../../etc/x"), "{name} slash");
             assert!(bad(name, "%n%n"), "{name} percent");

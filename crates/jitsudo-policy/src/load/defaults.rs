@@ -6,7 +6,11 @@ use crate::schema::RawDefaults;
 
 /// Overrides `defaults` with every valid key set in `raw`.
 pub(super) fn apply(raw: &RawDefaults, defaults: &mut Defaults, check: &mut Checker<'_>) {
-    if let Some(path) = raw.secure_path.as_ref().and_then(|v| check.check(v, secure_path)) {
+    if let Some(path) = raw
+        .secure_path
+        .as_ref()
+        .and_then(|v| check.check(v, secure_path))
+    {
         defaults.secure_path = path;
     }
     if let Some(names) = &raw.env_keep {
@@ -15,7 +19,11 @@ pub(super) fn apply(raw: &RawDefaults, defaults: &mut Defaults, check: &mut Chec
     if let Some(umask) = raw.umask.as_ref().and_then(|v| check.check(v, umask)) {
         defaults.umask = umask;
     }
-    if let Some(tries) = raw.passwd_tries.as_ref().and_then(|v| check.check(v, passwd_tries)) {
+    if let Some(tries) = raw
+        .passwd_tries
+        .as_ref()
+        .and_then(|v| check.check(v, passwd_tries))
+    {
         defaults.passwd_tries = tries;
     }
 }
@@ -45,7 +53,8 @@ fn env_keep_entry(name: &str) -> Result<String, String> {
 
 /// An octal umask such as `"0022"`, at most `0777`.
 fn umask(text: &str) -> Result<u32, String> {
-    let octal = !text.is_empty() && text.len() <= 4 && text.bytes().all(|b| (b'0'..=b'7').contains(&b));
+    let octal =
+        !text.is_empty() && text.len() <= 4 && text.bytes().all(|b| (b'0'..=b'7').contains(&b));
     match u32::from_str_radix(text, 8) {
         Ok(mask) if octal && mask <= 0o777 => Ok(mask),
         _ => Err(format!(
@@ -58,7 +67,9 @@ fn umask(text: &str) -> Result<u32, String> {
 fn passwd_tries(tries: &i64) -> Result<u32, String> {
     match u32::try_from(*tries) {
         Ok(n) if (1..=100).contains(&n) => Ok(n),
-        _ => Err(format!("passwd_tries must be between 1 and 100, not {tries}")),
+        _ => Err(format!(
+            "passwd_tries must be between 1 and 100, not {tries}"
+        )),
     }
 }
 

@@ -21,7 +21,12 @@ pub(super) fn build(
     let span = raw.span();
     let body = raw.get_ref();
     let (id, id_span) = match &body.id {
-        Some(id) => (check.check(id, rule_id).unwrap_or_default(), id.span()),
+        Some(id) => (
+            check
+                .check(id, rule_id)
+                .unwrap_or_else(|| id.get_ref().clone()),
+            id.span(),
+        ),
         None => (format!("rule-{position}"), span.clone()),
     };
     let built = Rule {
@@ -38,7 +43,10 @@ pub(super) fn build(
         commands: commands(body, check),
         auth: body.auth,
         setenv: body.setenv,
-        cwd: body.cwd.as_ref().and_then(|cwd| check.check(cwd, parse_cwd)),
+        cwd: body
+            .cwd
+            .as_ref()
+            .and_then(|cwd| check.check(cwd, parse_cwd)),
     };
     (built, id_span)
 }

@@ -1,0 +1,562 @@
+//! Deciding one request: from the kernel's view of the caller and the
+//! client's (untrusted) request to either a reply or a [`Job`] for a worker.
+
+use std::ffi::OsString;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+
+use jitsudo_audit::Audit;
+use jitsudo_policy::env::{build_env, CallerIdentity, EnvRequest, Preserve, TargetIdentity};
+use jitsudo_policy::{Allowed, Auth, Caller, Decision, GroupRef, Policy, Reason, TargetUser};
+use jitsudo_proto::{Action, Failure, PreserveEnv, Request, ServerMessage, ShellMode};
+use serde_bytes::ByteBuf;
+
+use crate::accounts::{self, Account, GroupEntry};
+use crate::audit::AuditRecord;
+use crate::command::{self, CommandLine, ShellChoice};
+use crate::job::Job;
+use crate::listing;
+use crate::peer::Peer;
+
+/// What to do with the connection.
+pub enum Verdict {
+    /// Send these and close.
+    Reply(Vec<ServerMessage>),
+    /// Hand the connection to a worker with this job.
+    Run(Box<Job>),
+}
+
+/// The caller, as the kernel and the account databases describe it.
+pub struct Identity {
+    /// From `SO_PEERCRED` and friends.
+    pub peer: Peer,
+    /// The caller's passwd entry.
+    pub account: Account,
+    /// Names of the caller's groups (kernel list), for `%group` rules.
+    pub group_names: Vec<(u32, Option<String>)>,
+}
+
+impl Identity {
+    /// Looks up the caller's account; refuses callers unknown to passwd.
+    pub fn of(peer: Peer) -> Result<Identity, Failure> {
+        let account = accounts::user_by_uid(peer.uid)
+            .ok_or_else(|| Failure::new("you do not exist in the passwd database"))?;
+        let group_names = peer
+            .groups
+            .iter()
+            .map(|gid| {
+                let name = accounts::group_name(*gid).and_then(|n| n.into_string().ok());
+                (*gid, name)
+            })
+            .collect();
+        Ok(Identity {
+            peer,
+            account,
+            group_names,
+        })
+    }
+
+    fn name_str(&self) -> Option<&str> {
+        self.account.name.to_str()
+    }
+
+    fn group_refs(&self) -> Vec<GroupRef<'_>> {
+        self.group_names
+            .iter()
+            .map(|(gid, name)| GroupRef {
+                gid: *gid,
+                name: name.as_deref(),
+            })
+            .collect()
+    }
+
+    /// The policy's view of the caller.
+    pub fn with_caller<T>(&self, f: impl FnOnce(Caller<'_>) -> T) -> T {
+        let groups = self.group_refs();
+        f(Caller {
+            uid: self.peer.uid,
+            name: self.name_str(),
+            groups: &groups,
+        })
+    }
+}
+
+/// Everything a request needs besides the request itself.
+pub struct Context<'a> {
+    /// The policy in force.
+    pub policy: &'a Policy,
+    /// Where refusals and acceptances are logged.
+    pub audit: &'a Audit,
+    /// This host's name, for messages.
+    pub host: &'a str,
+}
+
+/// The caller's descriptors that came with the request.
+pub struct Passed {
+    /// Present stdio descriptors, then the cwd.
+    pub fds: Vec<OwnedFd>,
+}
+
+impl Passed {
+    fn cwd(&self) -> Option<&OwnedFd> {
+        self.fds.last()
+    }
+}
+
+/// Decides a request.
+pub fn handle(ctx: &Context<'_>, who: &Identity, request: Request, passed: &Passed) -> Verdict {
+    match request.action {
+        Action::Run => run(ctx, who, request, passed).unwrap_or_else(|m| Verdict::Reply(vec![m])),
+        Action::List => listing::list(ctx, who, &request, passed),
+        Action::Validate => listing::validate(ctx, who),
+        // The credential cache arrives with authentication; until then
+        // there is nothing to invalidate or remove, which is success.
+        Action::Invalidate | Action::Remove => {
+            Verdict::Reply(vec![ServerMessage::Exited(jitsudo_proto::Exit::Code(0))])
+        }
+    }
+}
+
+/// Refuses malformed requests before any lookup.
+pub fn validate(request: &Request, fd_count: usize) -> Result<(), Failure> {
+    if fd_count != request.expected_fds() {
+        return Err(Failure::new("protocol error: wrong number of descriptors"));
+    }
+    let words = request
+        .argv
+        .iter()
+        .chain(&request.env)
+        .chain(&request.assignments)
+        .chain(request.user.iter())
+        .chain(request.group.iter())
+        .chain(request.chdir.iter());
+    for word in words {
+        if word.contains(&0) {
+            return Err(Failure::new("invalid argument: embedded NUL byte"));
+        }
+    }
+    let size: usize = request
+        .argv
+        .iter()
+        .chain(&request.env)
+        .chain(&request.assignments)
+        .map(|w| w.len() + 1 + std::mem::size_of::<usize>())
+        .sum();
+    if size > arg_max() {
+        return Err(Failure::new(
+            "unable to execute command: Argument list too long",
+        ));
+    }
+    Ok(())
+}
+
+/// The kernel's limit on argv + envp for one exec.
+fn arg_max() -> usize {
+    nix::unistd::sysconf(nix::unistd::SysconfVar::ARG_MAX)
+        .ok()
+        .flatten()
+        .and_then(|v| usize::try_from(v).ok())
+        .unwrap_or(2 * 1024 * 1024)
+}
+
+/// The target of `-u`/`-g`.
+struct Target {
+    account: Account,
+    group: Option<GroupEntry>,
+    /// `-g` without `-u`: the command runs as the caller.
+    is_caller_by_default: bool,
+}
+
+fn target(who: &Identity, request: &Request) -> Result<Target, Failure> {
+    let group = match &request.group {
+        Some(spec) => Some(
+            accounts::resolve_group(spec)
+                .ok_or_else(|| Failure::new(message(b"unknown group ", spec)))?,
+        ),
+        None => None,
+    };
+    let (account, is_caller_by_default) = match &request.user {
+        Some(spec) => (
+            accounts::resolve_user(spec)
+                .ok_or_else(|| Failure::new(message(b"unknown user ", spec)))?,
+            false,
+        ),
+        None if group.is_some() => (who.account.clone(), true),
+        None => (
+            accounts::user_by_uid(0).ok_or_else(|| Failure::new("unknown user root"))?,
+            false,
+        ),
+    };
+    Ok(Target {
+        account,
+        group,
+        is_caller_by_default,
+    })
+}
+
+fn message(prefix: &[u8], tail: &[u8]) -> Vec<u8> {
+    let mut text = prefix.to_vec();
+    text.extend_from_slice(tail);
+    text
+}
+
+fn os(bytes: &ByteBuf) -> OsString {
+    OsString::from_vec(bytes.to_vec())
+}
+
+/// The caller's working directory as a path (for messages, logs and `./x`).
+fn cwd_path(passed: &Passed) -> PathBuf {
+    passed
+        .cwd()
+        .and_then(|fd| std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok())
+        .unwrap_or_else(|| PathBuf::from("/"))
+}
+
+/// `NAME=value` entries split at the first `=`; malformed ones dropped.
+fn split_env(entries: &[ByteBuf]) -> Vec<(OsString, OsString)> {
+    entries
+        .iter()
+        .filter_map(|entry| {
+            let eq = entry.iter().position(|b| *b == b'=')?;
+            Some((
+                OsString::from_vec(entry[..eq].to_vec()),
+                OsString::from_vec(entry[eq + 1..].to_vec()),
+            ))
+        })
+        .collect()
+}
+
+/// A request resolved and decided, before authentication.
+pub struct Evaluation {
+    target: Target,
+    caller_env: Vec<(OsString, OsString)>,
+    /// The command line after `-s`/`-i`.
+    pub line: CommandLine,
+    /// The executable found, if any.
+    pub found: Option<PathBuf>,
+    record: AuditRecord,
+    /// The policy's answer.
+    pub decision: Decision,
+}
+
+/// Resolves the target and the command of `request` and asks the policy.
+pub fn evaluate(
+    ctx: &Context<'_>,
+    who: &Identity,
+    request: &Request,
+    passed: &Passed,
+) -> Result<Evaluation, Failure> {
+    let target = target(who, request)?;
+    let cwd = cwd_path(passed);
+    let caller_env = split_env(&request.env);
+    let line = command_line(who, &target, request, &caller_env)?;
+    let found = command::find(&line.program, &ctx.policy.defaults.secure_path, &cwd);
+    let record = record(who, &target, &cwd, &line, found.as_deref());
+    let canonical = found
+        .as_deref()
+        .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()));
+    let decision = decide(ctx, who, &target, request, &line, canonical.as_deref());
+    Ok(Evaluation {
+        target,
+        caller_env,
+        line,
+        found,
+        record,
+        decision,
+    })
+}
+
+fn run(
+    ctx: &Context<'_>,
+    who: &Identity,
+    request: Request,
+    passed: &Passed,
+) -> Result<Verdict, ServerMessage> {
+    let fail = |f: Failure| ServerMessage::Error(f);
+    let Evaluation {
+        target,
+        caller_env,
+        line,
+        found,
+        mut record,
+        decision,
+    } = evaluate(ctx, who, &request, passed).map_err(fail)?;
+    let allowed = match decision {
+        Decision::Allow(allowed) => allowed,
+        Decision::Deny(refusal) => {
+            record.rule = refusal.rule_id.clone();
+            return Err(refuse(ctx, who, &record, &refusal.reason, &line, &target));
+        }
+    };
+    record.rule = Some(allowed.rule_id.clone());
+    let Some(path) = found else {
+        let text = message(line.program.as_bytes(), b": command not found");
+        ctx.audit
+            .emit(&record.rejected(&String::from_utf8_lossy(&text)));
+        return Err(fail(Failure::new(text)));
+    };
+    authorise(ctx, who, &record, &allowed)?;
+    let job = job(ctx, who, &target, &request, line, path, &caller_env, record);
+    ctx.audit
+        .emit(&job.audit.event(jitsudo_audit::EventKind::ExecAccept));
+    Ok(Verdict::Run(Box::new(job)))
+}
+
+fn command_line(
+    who: &Identity,
+    target: &Target,
+    request: &Request,
+    caller_env: &[(OsString, OsString)],
+) -> Result<CommandLine, Failure> {
+    let argv: Vec<OsString> = request.argv.iter().map(os).collect();
+    let shell_var = caller_env
+        .iter()
+        .rev()
+        .find(|(name, value)| name == "SHELL" && !value.is_empty())
+        .map(|(_, value)| value.as_os_str())
+        .unwrap_or(who.account.shell.as_os_str());
+    let choice = match request.shell {
+        ShellMode::Direct => ShellChoice {
+            login: None,
+            shell: None,
+        },
+        ShellMode::Shell => ShellChoice {
+            login: None,
+            shell: Some(shell_var),
+        },
+        ShellMode::Login => ShellChoice {
+            login: Some(target.account.shell.as_path()),
+            shell: None,
+        },
+    };
+    command::command_line(argv, choice).ok_or_else(|| Failure::new("no command given"))
+}
+
+fn record(
+    who: &Identity,
+    target: &Target,
+    cwd: &Path,
+    line: &CommandLine,
+    found: Option<&Path>,
+) -> AuditRecord {
+    let command = found.map_or(line.program.as_bytes(), |p| p.as_os_str().as_bytes());
+    let mut argv = vec![ByteBuf::from(line.argv0.as_bytes().to_vec())];
+    argv.extend(
+        line.args
+            .iter()
+            .map(|a| ByteBuf::from(a.as_bytes().to_vec())),
+    );
+    AuditRecord {
+        user: ByteBuf::from(who.account.name.as_bytes().to_vec()),
+        uid: who.peer.uid,
+        pid: who.peer.pid,
+        tty: who.peer.tty.clone(),
+        cwd: ByteBuf::from(cwd.as_os_str().as_bytes().to_vec()),
+        run_as: ByteBuf::from(target.account.name.as_bytes().to_vec()),
+        run_as_group: target
+            .group
+            .as_ref()
+            .map(|g| ByteBuf::from(g.name.as_bytes().to_vec())),
+        command: ByteBuf::from(command.to_vec()),
+        argv,
+        rule: None,
+    }
+}
+
+fn decide(
+    ctx: &Context<'_>,
+    who: &Identity,
+    target: &Target,
+    request: &Request,
+    line: &CommandLine,
+    canonical: Option<&Path>,
+) -> Decision {
+    let typed = PathBuf::from(&line.program);
+    let chdir = request.chdir.as_ref().map(|d| PathBuf::from(os(d)));
+    let wants_setenv = request.preserve_env != PreserveEnv::None || !request.assignments.is_empty();
+    let group_name = target.group.as_ref().and_then(|g| g.name.to_str());
+    who.with_caller(|caller| {
+        ctx.policy.decide(&jitsudo_policy::Request {
+            caller,
+            run_as_user: TargetUser {
+                uid: target.account.uid,
+                name: target.account.name.to_str(),
+                primary_gid: target.account.gid,
+                is_caller_by_default: target.is_caller_by_default,
+            },
+            run_as_group: target.group.as_ref().map(|g| GroupRef {
+                gid: g.gid,
+                name: group_name,
+            }),
+            // A command that was not found is matched as typed: a relative
+            // name can only match `ALL`, so "command not found" is never
+            // revealed to a caller who may not run it.
+            command: canonical.unwrap_or(&typed),
+            args: &line.args,
+            wants_setenv,
+            chdir: chdir.as_deref(),
+        })
+    })
+}
+
+/// The refusal the caller sees. Until authentication exists, a refusal
+/// that sudo would only reveal after asking for a password is reported as
+/// sudo reports it without a password (`sudo -n`): "a password is
+/// required". Root is never asked, so root sees the real reason.
+fn refuse(
+    ctx: &Context<'_>,
+    who: &Identity,
+    record: &AuditRecord,
+    reason: &Reason,
+    line: &CommandLine,
+    target: &Target,
+) -> ServerMessage {
+    ctx.audit.emit(&record.rejected(&reason.to_string()));
+    let text = match reason {
+        Reason::SetenvNotAllowed => "sorry, you are not allowed to preserve the environment".into(),
+        Reason::ChdirNotAllowed(_) => message(
+            b"you are not permitted to use the -D option with ",
+            &record.command,
+        ),
+        _ if who.peer.uid != 0 => b"a password is required".to_vec(),
+        Reason::NotInPolicy => message(
+            who.account.name.as_bytes(),
+            b" is not in the jitsudo policy.  This incident has been reported.",
+        ),
+        _ => not_allowed(ctx, who, record, line, target),
+    };
+    ServerMessage::Error(Failure::new(text))
+}
+
+fn not_allowed(
+    ctx: &Context<'_>,
+    who: &Identity,
+    record: &AuditRecord,
+    line: &CommandLine,
+    target: &Target,
+) -> Vec<u8> {
+    let mut text = message(b"Sorry, user ", who.account.name.as_bytes());
+    text.extend_from_slice(b" is not allowed to execute '");
+    text.extend_from_slice(&record.command);
+    for arg in &line.args {
+        text.push(b' ');
+        text.extend_from_slice(arg.as_bytes());
+    }
+    text.extend_from_slice(b"' as ");
+    text.extend_from_slice(target.account.name.as_bytes());
+    if let Some(group) = &target.group {
+        text.push(b':');
+        text.extend_from_slice(group.name.as_bytes());
+    }
+    text.extend_from_slice(format!(" on {}.", ctx.host).as_bytes());
+    text
+}
+
+/// Authentication: root and `auth = "none"` rules pass; a rule that needs
+/// a password fails closed until PAM is wired in, as `sudo -n` does.
+fn authorise(
+    ctx: &Context<'_>,
+    who: &Identity,
+    record: &AuditRecord,
+    allowed: &Allowed,
+) -> Result<(), ServerMessage> {
+    if who.peer.uid == 0 || allowed.auth == Auth::None {
+        return Ok(());
+    }
+    ctx.audit.emit(&record.rejected("a password is required"));
+    Err(ServerMessage::Error(Failure::new("a password is required")))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn job(
+    ctx: &Context<'_>,
+    who: &Identity,
+    target: &Target,
+    request: &Request,
+    line: CommandLine,
+    path: PathBuf,
+    caller_env: &[(OsString, OsString)],
+    record: AuditRecord,
+) -> Job {
+    let env = environment(ctx, who, target, request, &line, &path, caller_env);
+    let gid = target.group.as_ref().map_or(target.account.gid, |g| g.gid);
+    let chdir = match (&request.chdir, request.shell) {
+        (Some(dir), _) => Some(dir.clone()),
+        (None, ShellMode::Login) => Some(ByteBuf::from(
+            target.account.home.as_os_str().as_bytes().to_vec(),
+        )),
+        (None, _) => None,
+    };
+    let mut argv = vec![ByteBuf::from(line.argv0.into_vec())];
+    argv.extend(line.args.into_iter().map(|a| ByteBuf::from(a.into_vec())));
+    Job {
+        path: ByteBuf::from(path.into_os_string().into_vec()),
+        argv,
+        env,
+        uid: target.account.uid,
+        gid,
+        groups: target.account.groups(gid),
+        umask: who.peer.umask | ctx.policy.defaults.umask,
+        chdir,
+        stdio: request.stdio,
+        background: request.background,
+        caller_uid: who.peer.uid,
+        audit: record,
+    }
+}
+
+fn environment(
+    ctx: &Context<'_>,
+    who: &Identity,
+    target: &Target,
+    request: &Request,
+    line: &CommandLine,
+    path: &Path,
+    caller_env: &[(OsString, OsString)],
+) -> Vec<ByteBuf> {
+    let list: Vec<String> = match &request.preserve_env {
+        PreserveEnv::List(names) => names
+            .iter()
+            .filter_map(|n| String::from_utf8(n.to_vec()).ok())
+            .collect(),
+        _ => Vec::new(),
+    };
+    let preserve = match &request.preserve_env {
+        PreserveEnv::None => Preserve::None,
+        PreserveEnv::All => Preserve::All,
+        PreserveEnv::List(_) => Preserve::List(&list),
+    };
+    let assignments = split_env(&request.assignments);
+    let mut command_line = path.as_os_str().to_owned();
+    for arg in &line.args {
+        command_line.push(" ");
+        command_line.push(arg);
+    }
+    let env = build_env(&EnvRequest {
+        caller_env,
+        preserve,
+        assignments: &assignments,
+        env_keep: &ctx.policy.defaults.env_keep,
+        secure_path: &ctx.policy.defaults.secure_path,
+        target: TargetIdentity {
+            name: &target.account.name,
+            home: target.account.home.as_os_str(),
+            shell: target.account.shell.as_os_str(),
+        },
+        caller: CallerIdentity {
+            name: &who.account.name,
+            uid: who.peer.uid,
+            gid: who.peer.gid,
+        },
+        command_line: &command_line,
+    });
+    env.into_iter()
+        .map(|(name, value)| {
+            let mut entry = name.into_vec();
+            entry.push(b'=');
+            entry.extend(value.into_vec());
+            ByteBuf::from(entry)
+        })
+        .collect()
+}

@@ -1,0 +1,74 @@
+//! Loading the policy from disk: the main file, its `policy.d` drop-ins,
+//! and command paths resolved the way requests are.
+
+use std::path::{Path, PathBuf};
+
+use jitsudo_policy::{parse, Policy, Source};
+
+/// Reads and validates the policy at `main` plus `<dir of main>/policy.d/*.toml`
+/// in lexical order (dotfiles and editor backups are skipped, as sudo
+/// skips them). Returns every error, one per line.
+pub fn load(main: &Path) -> Result<Policy, String> {
+    let mut sources = vec![read_source(main)?];
+    for path in drop_ins(main) {
+        sources.push(read_source(&path)?);
+    }
+    let mut policy = parse(&sources).map_err(|errors| {
+        errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    })?;
+    policy.resolve_command_paths(|path| std::fs::canonicalize(path).unwrap_or(path.into()));
+    Ok(policy)
+}
+
+fn read_source(path: &Path) -> Result<Source, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(Source {
+        name: path.display().to_string(),
+        text,
+    })
+}
+
+fn drop_ins(main: &Path) -> Vec<PathBuf> {
+    let dir = main.parent().unwrap_or(Path::new("/")).join("policy.d");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| is_drop_in(p))
+        .collect();
+    paths.sort();
+    paths
+}
+
+fn is_drop_in(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    !name.starts_with('.') && name.ends_with(".toml") && path.is_file()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drop_ins_are_filtered_and_sorted() {
+        let dir = std::env::temp_dir().join(format!("jitsudod-policy-{}", std::process::id()));
+        let d = dir.join("policy.d");
+        std::fs::create_dir_all(&d).unwrap();
+        for name in ["b.toml", "a.toml", ".hidden.toml", "c.toml~", "d.toml.bak"] {
+            std::fs::write(d.join(name), "").unwrap();
+        }
+        let found: Vec<_> = drop_ins(&dir.join("policy.toml"))
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(found, ["a.toml", "b.toml"]);
+    }
+}

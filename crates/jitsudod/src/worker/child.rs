@@ -1,0 +1,171 @@
+//! The command child: from the forked worker to `execve` as the target.
+//!
+//! The worker is single-threaded, so the child may allocate; everything it
+//! needs is prepared before the fork anyway. A failure before the exec is
+//! reported through a close-on-exec pipe as (stage, errno).
+
+use std::convert::Infallible;
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+
+use nix::errno::Errno;
+use nix::fcntl::{open, OFlag};
+use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal};
+use nix::sys::stat::{umask, Mode};
+use nix::unistd::{chdir, fchdir, setgroups, setresgid, setresuid, setsid, write, Gid, Uid};
+
+/// Where a command child failed before its exec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Becoming a session leader or taking the pty as controlling terminal.
+    Terminal = 1,
+    /// Installing fds 0-2.
+    Stdio = 2,
+    /// Dropping to the target's groups and user.
+    Credentials = 3,
+    /// Changing to the working directory.
+    Chdir = 4,
+    /// The exec itself.
+    Exec = 5,
+}
+
+impl Stage {
+    /// Decodes a stage byte from the error pipe.
+    pub fn from_byte(b: u8) -> Option<Stage> {
+        [
+            Stage::Terminal,
+            Stage::Stdio,
+            Stage::Credentials,
+            Stage::Chdir,
+            Stage::Exec,
+        ]
+        .into_iter()
+        .find(|s| *s as u8 == b)
+    }
+}
+
+/// Everything the child needs, prepared before the fork.
+pub struct ChildSpec {
+    /// Executable.
+    pub path: CString,
+    /// argv.
+    pub argv: Vec<CString>,
+    /// envp.
+    pub env: Vec<CString>,
+    /// Target ids.
+    pub uid: Uid,
+    /// Target primary group.
+    pub gid: Gid,
+    /// Target supplementary groups.
+    pub groups: Vec<Gid>,
+    /// umask.
+    pub umask: Mode,
+    /// Explicit directory, else `cwd_fd`.
+    pub chdir: Option<CString>,
+    /// The caller's working directory.
+    pub cwd_fd: OwnedFd,
+    /// What becomes fd 0, 1, 2 (`None`: the caller had it closed).
+    pub stdio: [Option<RawFd>; 3],
+    /// The pty slave to make the controlling terminal, if any.
+    pub tty: Option<CString>,
+}
+
+/// Runs in the forked child: never returns. On failure writes (stage,
+/// errno) to `report` and exits 127.
+pub fn exec(spec: &ChildSpec, report: &OwnedFd) -> ! {
+    let Err((stage, errno)) = setup_and_exec(spec);
+    let mut msg = [stage as u8, 0, 0, 0, 0];
+    msg[1..].copy_from_slice(&(errno as i32).to_ne_bytes());
+    let _ = write(report, &msg);
+    // SAFETY: _exit is async-signal-safe and skips atexit handlers and
+    // stdio flushing that belong to the worker, not to this child.
+    unsafe { libc::_exit(127) }
+}
+
+fn setup_and_exec(spec: &ChildSpec) -> Result<Infallible, (Stage, Errno)> {
+    setsid().map_err(|e| (Stage::Terminal, e))?;
+    let tty = open_controlling_tty(spec.tty.as_deref()).map_err(|e| (Stage::Terminal, e))?;
+    install_stdio(spec, tty.as_ref()).map_err(|e| (Stage::Stdio, e))?;
+    drop(tty);
+    drop_privileges(spec).map_err(|e| (Stage::Credentials, e))?;
+    umask(spec.umask);
+    match &spec.chdir {
+        Some(dir) => chdir(dir.as_c_str()),
+        None => fchdir(&spec.cwd_fd),
+    }
+    .map_err(|e| (Stage::Chdir, e))?;
+    close_other_fds();
+    reset_signals();
+    let err = nix::unistd::execve(&spec.path, &spec.argv, &spec.env).unwrap_err();
+    Err((Stage::Exec, err))
+}
+
+fn open_controlling_tty(path: Option<&std::ffi::CStr>) -> nix::Result<Option<OwnedFd>> {
+    let Some(path) = path else { return Ok(None) };
+    let fd = open(path, OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())?;
+    // SAFETY: TIOCSCTTY takes an integer argument (0: do not steal).
+    if unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSCTTY, 0) } != 0 {
+        return Err(Errno::last());
+    }
+    Ok(Some(fd))
+}
+
+/// Puts the pty slave or the caller's descriptors on 0-2. A descriptor the
+/// caller had closed becomes an `O_PATH` handle on /dev/null: the slot is
+/// taken (nothing the command opens lands there by surprise) yet reading or
+/// writing it fails with EBADF, as a closed descriptor would.
+fn install_stdio(spec: &ChildSpec, tty: Option<&OwnedFd>) -> nix::Result<()> {
+    let closed = open("/dev/null", OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())?;
+    for (target, source) in spec.stdio.iter().enumerate() {
+        let source = match (source, tty) {
+            (Some(fd), Some(tty)) if is_tty(*fd) => tty.as_raw_fd(),
+            (Some(fd), _) => *fd,
+            (None, _) => closed.as_raw_fd(),
+        };
+        // SAFETY: `source` is open in this process (received from the
+        // daemon, our pty slave, or the placeholder above) and `target` is
+        // 0, 1 or 2, which only this child uses from here on. dup2 clears
+        // FD_CLOEXEC on the copy, so it survives the exec.
+        if unsafe { libc::dup2(source, target as RawFd) } < 0 {
+            return Err(Errno::last());
+        }
+    }
+    Ok(())
+}
+
+/// Whether the caller's descriptor is a terminal (and so replaced by the pty).
+pub fn is_tty(fd: RawFd) -> bool {
+    // SAFETY: isatty only inspects the descriptor.
+    unsafe { libc::isatty(fd) == 1 }
+}
+
+fn drop_privileges(spec: &ChildSpec) -> nix::Result<()> {
+    setgroups(&spec.groups)?;
+    setresgid(spec.gid, spec.gid, spec.gid)?;
+    setresuid(spec.uid, spec.uid, spec.uid)
+}
+
+/// Marks every descriptor above 2 close-on-exec, so the command gets
+/// exactly fds 0, 1 and 2 (the error pipe stays usable until the exec).
+fn close_other_fds() {
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags.
+    unsafe {
+        libc::close_range(
+            3,
+            libc::c_uint::MAX,
+            libc::CLOSE_RANGE_CLOEXEC as libc::c_int,
+        );
+    }
+}
+
+/// Default dispositions and an empty signal mask for the command.
+fn reset_signals() {
+    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+    for sig in Signal::iterator() {
+        if sig != Signal::SIGKILL && sig != Signal::SIGSTOP {
+            // SAFETY: installing SIG_DFL runs no code in signal context.
+            let _ = unsafe { sigaction(sig, &default) };
+        }
+    }
+    let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+}

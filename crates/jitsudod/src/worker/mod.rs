@@ -1,0 +1,140 @@
+//! `jitsudod --worker`: one process per accepted request.
+//!
+//! The daemon fork+execs a fresh, single-threaded worker and hands it the
+//! decided [`Job`] and the client's connection over a socketpair on fd 0.
+//! The worker starts the command child, supervises it (signals from the
+//! client, job control, the client going away), reports the exit to the
+//! client and logs it. The daemon is not involved any more, so restarting
+//! it never disturbs a running command.
+
+mod child;
+mod pty;
+mod supervise;
+
+use std::ffi::CString;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::process::ExitCode;
+
+use jitsudo_proto::{decode, FrameReader, MAX_MESSAGE_LEN};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::stat::Mode;
+use nix::unistd::{setsid, Gid, Uid};
+
+use crate::job::Job;
+use child::ChildSpec;
+
+/// The worker's entry point; fd 0 is the socketpair from the daemon.
+pub fn main() -> ExitCode {
+    let _ = setsid();
+    match receive_job() {
+        Ok((job, fds)) => supervise::run(job, fds),
+        Err(e) => {
+            eprintln!("jitsudod worker: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The job and its descriptors, as received.
+pub struct Received {
+    /// The client connection.
+    pub conn: OwnedFd,
+    /// The caller's stdio descriptors, by slot.
+    pub stdio: [Option<OwnedFd>; 3],
+    /// The caller's working directory.
+    pub cwd: OwnedFd,
+}
+
+fn receive_job() -> Result<(Job, Received), String> {
+    // SAFETY: fd 0 is the socketpair the daemon gave us; it stays open
+    // until it is replaced below.
+    let channel = unsafe { BorrowedFd::borrow_raw(0) };
+    let mut reader = FrameReader::new(MAX_MESSAGE_LEN);
+    let frame = reader
+        .read_frame(channel)
+        .map_err(|e| format!("reading job: {e}"))?
+        .ok_or("the daemon closed the channel")?;
+    let job: Job = decode(&frame).map_err(|e| format!("decoding job: {e}"))?;
+    let fds = reader.take_fds();
+    let received = split_fds(fds, job.stdio).ok_or("wrong number of descriptors with the job")?;
+    replace_with_dev_null(0);
+    Ok((job, received))
+}
+
+fn split_fds(fds: Vec<OwnedFd>, present: [bool; 3]) -> Option<Received> {
+    let expected = 2 + present.iter().filter(|p| **p).count();
+    if fds.len() != expected {
+        return None;
+    }
+    let mut fds = fds.into_iter();
+    let conn = fds.next()?;
+    let mut stdio: [Option<OwnedFd>; 3] = [None, None, None];
+    for (slot, is_present) in stdio.iter_mut().zip(present) {
+        if is_present {
+            *slot = Some(fds.next()?);
+        }
+    }
+    let cwd = fds.next()?;
+    Some(Received { conn, stdio, cwd })
+}
+
+fn replace_with_dev_null(fd: RawFd) {
+    if let Ok(null) = nix::fcntl::open("/dev/null", nix::fcntl::OFlag::O_RDWR, Mode::empty()) {
+        // SAFETY: both descriptors are open; `fd` is a standard slot of
+        // this process that nothing else holds a handle to any more.
+        unsafe { libc::dup2(null.as_raw_fd(), fd) };
+    }
+}
+
+/// Signals the worker itself must not die of while it supervises.
+fn blocked_signals() -> SigSet {
+    let mut set = SigSet::empty();
+    for sig in [
+        Signal::SIGCHLD,
+        Signal::SIGHUP,
+        Signal::SIGINT,
+        Signal::SIGQUIT,
+        Signal::SIGTERM,
+        Signal::SIGPIPE,
+        Signal::SIGTSTP,
+        Signal::SIGTTIN,
+        Signal::SIGTTOU,
+    ] {
+        set.add(sig);
+    }
+    set
+}
+
+fn cstring(bytes: &[u8]) -> Option<CString> {
+    CString::new(bytes.to_vec()).ok()
+}
+
+/// Turns the job into what the child needs; `None` if a string holds NUL.
+fn child_spec(job: &Job, received: &Received, tty: Option<CString>) -> Option<ChildSpec> {
+    Some(ChildSpec {
+        path: cstring(&job.path)?,
+        argv: job.argv.iter().map(|a| cstring(a)).collect::<Option<_>>()?,
+        env: job.env.iter().map(|e| cstring(e)).collect::<Option<_>>()?,
+        uid: Uid::from_raw(job.uid),
+        gid: Gid::from_raw(job.gid),
+        groups: job.groups.iter().copied().map(Gid::from_raw).collect(),
+        umask: Mode::from_bits_truncate(job.umask),
+        chdir: match &job.chdir {
+            Some(dir) => Some(cstring(dir)?),
+            None => None,
+        },
+        cwd_fd: received.cwd.try_clone().ok()?,
+        stdio: [0, 1, 2].map(|i| received.stdio[i].as_ref().map(|fd| fd.as_raw_fd())),
+        tty,
+    })
+}
+
+/// The first of the caller's stdio descriptors that is a terminal.
+fn caller_terminal(received: &Received) -> Option<BorrowedFd<'_>> {
+    received
+        .stdio
+        .iter()
+        .flatten()
+        .find(|fd| child::is_tty(fd.as_raw_fd()))
+        .map(|fd| fd.as_fd())
+}

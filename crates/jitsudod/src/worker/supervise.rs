@@ -1,0 +1,321 @@
+//! Starting the command child and watching it until it ends.
+
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use jitsudo_audit::ExitStatus;
+use jitsudo_proto::{
+    decode, encode, send_frame, ClientMessage, Exit, Failure, FrameReader, ServerMessage,
+};
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{kill, killpg, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::{fork, pipe2, read, ForkResult, Pid};
+
+use super::child::{self, Stage};
+use super::pty::Pty;
+use super::{blocked_signals, caller_terminal, child_spec, Received};
+use crate::job::Job;
+
+/// How long a command whose client vanished gets after SIGHUP before it
+/// is killed (terminal sessions only).
+const HANGUP_GRACE: Duration = Duration::from_secs(2);
+
+/// Largest client message the worker accepts (signals and resumes only).
+const MAX_CLIENT_MESSAGE: usize = 1024;
+
+/// Signals a client may have delivered to its command, as sudo relays them.
+const RELAYABLE: [Signal; 8] = [
+    Signal::SIGHUP,
+    Signal::SIGINT,
+    Signal::SIGQUIT,
+    Signal::SIGTERM,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+    Signal::SIGALRM,
+    Signal::SIGTSTP,
+];
+
+/// Runs the job to completion.
+pub fn run(job: Job, received: Received) -> ExitCode {
+    let audit = crate::audit::sinks();
+    let conn = Connection::new(received.conn.try_clone().ok());
+    let outcome = start(&job, received).and_then(|(child, pty)| {
+        conn.send(&ServerMessage::Started { pty: pty.is_some() }, pty.as_ref());
+        drop(pty);
+        Supervisor::new(child, conn.clone_fd(), job.background)
+            .map_err(|e| Failure::new(format!("unable to supervise the command: {e}")))
+    });
+    let status = match outcome {
+        Ok(mut supervisor) => {
+            if job.background {
+                conn.send(&ServerMessage::Exited(Exit::Code(0)), None);
+                supervisor.detach();
+            }
+            let exit = supervisor.wait();
+            supervisor.report(exit);
+            match exit {
+                Exit::Code(code) => ExitStatus::Code(code),
+                Exit::Signal { signal, .. } => ExitStatus::Signal(signal),
+            }
+        }
+        Err(failure) => {
+            conn.send(&ServerMessage::Error(failure.clone()), None);
+            let reason = String::from_utf8_lossy(&failure.message).into_owned();
+            audit.emit(&job.audit.exited(ExitStatus::Code(1)).reason(reason));
+            return ExitCode::FAILURE;
+        }
+    };
+    audit.emit(&job.audit.exited(status));
+    ExitCode::SUCCESS
+}
+
+/// Forks the command child and waits for its exec to succeed or fail.
+fn start(job: &Job, received: Received) -> Result<(Pid, Option<OwnedFd>), Failure> {
+    let set = blocked_signals();
+    set.thread_block()
+        .map_err(|e| Failure::new(format!("unable to block signals: {e}")))?;
+    let pty = match caller_terminal(&received).filter(|_| !job.background) {
+        Some(term) => Some(
+            Pty::open_like(term, job.caller_uid)
+                .map_err(|e| Failure::new(format!("unable to allocate pty: {}", e.desc())))?,
+        ),
+        None => None,
+    };
+    let tty = pty
+        .as_ref()
+        .and_then(|p| super::cstring(p.slave_path.as_os_str().as_encoded_bytes()));
+    let spec = child_spec(job, &received, tty)
+        .ok_or_else(|| Failure::new("invalid job: embedded NUL byte"))?;
+    let (report_rd, report_wr) = pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| Failure::new(format!("unable to create pipe: {}", e.desc())))?;
+    // SAFETY: the worker is single-threaded, so the child may do anything
+    // the parent could; it ends in execve or _exit.
+    let child = match unsafe { fork() } {
+        Ok(ForkResult::Child) => child::exec(&spec, &report_wr),
+        Ok(ForkResult::Parent { child }) => child,
+        Err(e) => return Err(Failure::new(format!("unable to fork: {}", e.desc()))),
+    };
+    drop(report_wr);
+    drop(spec);
+    drop(received);
+    exec_result(child, &report_rd, job)?;
+    Ok((child, pty.map(Pty::into_master)))
+}
+
+/// Reads the child's error pipe: EOF means the exec succeeded.
+fn exec_result(child: Pid, report: &OwnedFd, job: &Job) -> Result<(), Failure> {
+    let mut buf = [0u8; 5];
+    let n = loop {
+        match read(report, &mut buf) {
+            Err(Errno::EINTR) => continue,
+            other => break other.unwrap_or(0),
+        }
+    };
+    if n == 0 {
+        return Ok(());
+    }
+    let _ = waitpid(child, None);
+    let errno = Errno::from_raw(i32::from_ne_bytes([buf[1], buf[2], buf[3], buf[4]]));
+    Err(Failure::new(describe_failure(
+        Stage::from_byte(buf[0]),
+        errno,
+        job,
+    )))
+}
+
+fn describe_failure(stage: Option<Stage>, errno: Errno, job: &Job) -> Vec<u8> {
+    let mut text = match stage {
+        Some(Stage::Exec) => b"unable to execute ".to_vec(),
+        Some(Stage::Chdir) => b"unable to change directory to ".to_vec(),
+        _ => b"unable to run ".to_vec(),
+    };
+    match (stage, &job.chdir) {
+        (Some(Stage::Chdir), Some(dir)) => text.extend_from_slice(dir),
+        (Some(Stage::Chdir), None) => text.extend_from_slice(&job.audit.cwd),
+        _ => text.extend_from_slice(&job.path),
+    }
+    text.extend_from_slice(format!(": {}", errno.desc()).as_bytes());
+    text
+}
+
+/// The client connection, once the worker owns it.
+struct Connection {
+    fd: Option<OwnedFd>,
+}
+
+impl Connection {
+    fn new(fd: Option<OwnedFd>) -> Self {
+        Connection { fd }
+    }
+
+    fn clone_fd(&self) -> Option<OwnedFd> {
+        self.fd.as_ref().and_then(|fd| fd.try_clone().ok())
+    }
+
+    /// Best effort: a client that went away simply misses the message.
+    fn send(&self, message: &ServerMessage, with: Option<&OwnedFd>) {
+        let (Some(fd), Ok(frame)) = (&self.fd, encode(message)) else {
+            return;
+        };
+        let fds: Vec<_> = with.iter().map(|f| f.as_raw_fd()).collect();
+        let _ = send_frame(fd.as_fd(), &frame, &fds);
+    }
+}
+
+/// Watches the command: its state changes, the client's messages, and the
+/// client going away.
+struct Supervisor {
+    child: Pid,
+    conn: Option<OwnedFd>,
+    reader: FrameReader,
+    sigchld: SignalFd,
+    kill_at: Option<Instant>,
+    has_terminal: bool,
+}
+
+impl Supervisor {
+    fn new(child: Pid, conn: Option<OwnedFd>, background: bool) -> nix::Result<Self> {
+        let mut set = nix::sys::signal::SigSet::empty();
+        set.add(Signal::SIGCHLD);
+        Ok(Supervisor {
+            child,
+            conn,
+            reader: FrameReader::new(MAX_CLIENT_MESSAGE),
+            sigchld: SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)?,
+            kill_at: None,
+            has_terminal: !background,
+        })
+    }
+
+    /// `-b`: the client is gone by design; nothing ties the command to it.
+    fn detach(&mut self) {
+        self.conn = None;
+        self.has_terminal = false;
+    }
+
+    fn wait(&mut self) -> Exit {
+        loop {
+            if let Some(exit) = self.reap() {
+                return exit;
+            }
+            self.poll_once();
+        }
+    }
+
+    fn poll_once(&mut self) {
+        let timeout = self.kill_at.map_or(PollTimeout::NONE, |at| {
+            let left = at.saturating_duration_since(Instant::now()).as_millis();
+            PollTimeout::try_from(left.min(60_000) as i32).unwrap_or(PollTimeout::ZERO)
+        });
+        let conn_ready = {
+            let mut fds = vec![PollFd::new(self.sigchld.as_fd(), PollFlags::POLLIN)];
+            if let Some(conn) = &self.conn {
+                fds.push(PollFd::new(conn.as_fd(), PollFlags::POLLIN));
+            }
+            let _ = poll(&mut fds, timeout);
+            fds.get(1)
+                .and_then(PollFd::revents)
+                .is_some_and(|r| !r.is_empty())
+        };
+        while let Ok(Some(_)) = self.sigchld.read_signal() {}
+        if conn_ready {
+            self.read_client();
+        }
+        if self.kill_at.is_some_and(|at| Instant::now() >= at) {
+            let _ = killpg(self.child, Signal::SIGKILL);
+            self.kill_at = None;
+        }
+    }
+
+    /// Collects state changes; `Some` once the command has ended.
+    fn reap(&mut self) -> Option<Exit> {
+        loop {
+            match waitpid(
+                self.child,
+                Some(WaitPidFlag::WNOHANG | WaitPidFlag::WUNTRACED),
+            ) {
+                Ok(WaitStatus::Exited(_, code)) => return Some(Exit::Code(code)),
+                Ok(WaitStatus::Signaled(_, sig, core_dumped)) => {
+                    return Some(Exit::Signal {
+                        signal: sig as i32,
+                        core_dumped,
+                    })
+                }
+                Ok(WaitStatus::Stopped(_, sig)) => self.suspended(sig),
+                Ok(_) => return None,
+                Err(Errno::EINTR) => continue,
+                Err(_) => return Some(Exit::Code(1)),
+            }
+        }
+    }
+
+    fn suspended(&mut self, sig: Signal) {
+        if self.conn.is_some() {
+            self.send(&ServerMessage::Suspended { signal: sig as i32 });
+        }
+    }
+
+    fn read_client(&mut self) {
+        let Some(conn) = &self.conn else { return };
+        match self.reader.fill(conn.as_fd()) {
+            Ok(0) | Err(_) => return self.client_gone(),
+            Ok(_) => {}
+        }
+        loop {
+            match self.reader.next_frame() {
+                Ok(Some(frame)) => match decode::<ClientMessage>(&frame) {
+                    Ok(message) => self.obey(message),
+                    Err(_) => return self.client_gone(),
+                },
+                Ok(None) => break,
+                Err(_) => return self.client_gone(),
+            }
+        }
+        // Descriptors have no business on this connection any more.
+        drop(self.reader.take_fds());
+    }
+
+    fn obey(&mut self, message: ClientMessage) {
+        match message {
+            ClientMessage::Signal(n) => match Signal::try_from(n) {
+                Ok(Signal::SIGTSTP) => {
+                    let _ = killpg(self.child, Signal::SIGTSTP);
+                }
+                Ok(sig) if RELAYABLE.contains(&sig) => {
+                    let _ = kill(self.child, sig);
+                }
+                _ => {}
+            },
+            ClientMessage::Resume => {
+                let _ = killpg(self.child, Signal::SIGCONT);
+            }
+            ClientMessage::Hello(_) | ClientMessage::Request(_) => self.client_gone(),
+        }
+    }
+
+    /// The client vanished (or misbehaved). A command on a terminal must
+    /// not run on unattended: hang it up, then kill it after a grace
+    /// period. A command on pipes runs on, as under sudo.
+    fn client_gone(&mut self) {
+        self.conn = None;
+        if self.has_terminal {
+            let _ = killpg(self.child, Signal::SIGHUP);
+            let _ = killpg(self.child, Signal::SIGCONT);
+            self.kill_at = Some(Instant::now() + HANGUP_GRACE);
+        }
+    }
+
+    fn send(&self, message: &ServerMessage) {
+        if let (Some(conn), Ok(frame)) = (&self.conn, encode(message)) {
+            let _ = send_frame(conn.as_fd(), &frame, &[]);
+        }
+    }
+
+    fn report(&self, exit: Exit) {
+        self.send(&ServerMessage::Exited(exit));
+    }
+}

@@ -1,0 +1,184 @@
+//! Starting and stopping `jitsudod` for the tests.
+//!
+//! Daemons are spawned from one long-lived "keeper" thread with
+//! `PR_SET_PDEATHSIG(SIGTERM)`: the kernel sends that signal when the
+//! *thread* that forked the child ends, so forking from a short-lived test
+//! thread would kill the daemon as soon as that test finished. An `atexit`
+//! hook also sends SIGTERM to every daemon still running when the test
+//! binary exits normally.
+
+use std::fs::{self, File};
+use std::io;
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+use crate::util::poll_until;
+use crate::world::World;
+
+/// How long a daemon may take to accept connections.
+const READY_TIMEOUT: Duration = Duration::from_secs(20);
+
+type SpawnRequest = (Command, Sender<io::Result<Child>>);
+
+/// Pids of daemons to stop at exit.
+static LIVE: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+extern "C" fn stop_daemons_at_exit() {
+    if let Ok(pids) = LIVE.try_lock() {
+        for &pid in pids.iter() {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+        }
+    }
+}
+
+/// Spawns `cmd` from the keeper thread (see the module docs).
+fn spawn_from_keeper(cmd: Command) -> io::Result<Child> {
+    static KEEPER: OnceLock<Mutex<Sender<SpawnRequest>>> = OnceLock::new();
+    let keeper = KEEPER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<SpawnRequest>();
+        std::thread::Builder::new()
+            .name("jitsudod-keeper".into())
+            .spawn(move || {
+                // Lives (blocked in recv) until the process exits.
+                for (mut cmd, reply) in rx {
+                    let _ = reply.send(cmd.spawn());
+                }
+            })
+            .expect("start keeper thread");
+        // SAFETY: registering a plain extern "C" function with no captured
+        // state; it only reads a static behind a try_lock.
+        unsafe {
+            libc::atexit(stop_daemons_at_exit);
+        }
+        Mutex::new(tx)
+    });
+    let (reply_tx, reply_rx) = mpsc::channel();
+    keeper
+        .lock()
+        .expect("keeper lock")
+        .send((cmd, reply_tx))
+        .expect("keeper thread alive");
+    reply_rx.recv().expect("keeper replies")
+}
+
+/// A running `jitsudod`.
+#[derive(Debug)]
+pub struct Daemon {
+    /// Its listening socket.
+    pub socket: PathBuf,
+    /// File receiving its stdout and stderr.
+    pub log: PathBuf,
+    child: Mutex<Child>,
+}
+
+impl Daemon {
+    /// Starts a daemon named `name` (its files live in
+    /// `<root>/daemon-<name>/`) with the given policy, and waits until its
+    /// socket accepts connections. Panics with its log if it does not come
+    /// up.
+    pub fn start(world: &World, name: &str, policy: &Path) -> Daemon {
+        let dir = world.root.join(format!("daemon-{name}"));
+        crate::util::make_dir(&dir, 0o755);
+        let state = dir.join("state");
+        crate::util::make_dir(&state, 0o700);
+        let socket = dir.join("jitsudod.sock");
+        let _ = fs::remove_file(&socket);
+        let log = dir.join("jitsudod.log");
+        let log_file = File::create(&log).expect("create daemon log");
+
+        let mut cmd = Command::new(world.jitsudo_bin().join("jitsudod"));
+        cmd.arg("--foreground")
+            .arg("--socket")
+            .arg(&socket)
+            .arg("--policy")
+            .arg(policy)
+            .arg("--state-dir")
+            .arg(&state)
+            .env("RUST_BACKTRACE", "1")
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().expect("dup log"))
+            .stderr(log_file);
+        // SAFETY: prctl is async-signal-safe; nothing else runs between fork
+        // and exec here.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = spawn_from_keeper(cmd).expect("spawn jitsudod");
+        LIVE.lock().expect("live daemons").push(child.id() as i32);
+        let daemon = Daemon {
+            socket,
+            log,
+            child: Mutex::new(child),
+        };
+        daemon.wait_ready();
+        daemon
+    }
+
+    /// Waits until the socket accepts a connection, failing early (with the
+    /// daemon's log) if the daemon exits.
+    fn wait_ready(&self) {
+        let ready = poll_until(READY_TIMEOUT, || {
+            if let Some(status) = self.try_wait() {
+                panic!(
+                    "jitsudod exited during start-up ({status})\n{}",
+                    self.log_text()
+                );
+            }
+            UnixStream::connect(&self.socket).ok().map(|_| ())
+        });
+        assert!(
+            ready.is_some(),
+            "jitsudod did not accept connections on {} within {READY_TIMEOUT:?}\n{}",
+            self.socket.display(),
+            self.log_text()
+        );
+    }
+
+    /// The daemon's pid.
+    pub fn pid(&self) -> Pid {
+        Pid::from_raw(self.child.lock().expect("daemon child").id() as i32)
+    }
+
+    /// Its exit status if it has exited.
+    pub fn try_wait(&self) -> Option<ExitStatus> {
+        self.child
+            .lock()
+            .expect("daemon child")
+            .try_wait()
+            .expect("waitpid jitsudod")
+    }
+
+    /// Whether it is still running.
+    pub fn is_running(&self) -> bool {
+        self.try_wait().is_none()
+    }
+
+    /// Sends SIGTERM and waits (bounded) for it to exit; returns its status.
+    pub fn terminate(&self, timeout: Duration) -> Option<ExitStatus> {
+        let _ = kill(self.pid(), Signal::SIGTERM);
+        let status = poll_until(timeout, || self.try_wait());
+        if status.is_some() {
+            let pid = self.pid().as_raw();
+            LIVE.lock().expect("live daemons").retain(|&p| p != pid);
+        }
+        status
+    }
+
+    /// What the daemon printed so far.
+    pub fn log_text(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_else(|e| format!("(no log: {e})"))
+    }
+}

@@ -1,0 +1,153 @@
+//! The one list of intended differences between sudo and jitsudo.
+//!
+//! A compliance case that cannot agree byte for byte names an entry here
+//! (`Case::known`) instead of branching on the implementation. Each entry
+//! says why, and how the comparison is adjusted. `docs/compat.md` carries the
+//! same table; a unit test keeps the two in step.
+
+/// How a known difference changes the comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Adjust {
+    /// Remove this exact line (after normalisation) from sudo's stderr.
+    DropSudoStderrLine(&'static str),
+    /// Replace each usage block (a line starting `usage: ` and its indented
+    /// continuation lines) with the single line `<usage>` on both sides.
+    CollapseUsage,
+    /// Do not compare stdout (the case's own checks still apply to each
+    /// side).
+    IgnoreStdout,
+    /// The outcome differs on purpose: nothing is compared; the case states
+    /// each side's expected behaviour with `Case::on`.
+    Outcome,
+}
+
+/// One intended difference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KnownDifference {
+    /// Stable identifier used by cases and the docs.
+    pub id: &'static str,
+    /// What differs.
+    pub what: &'static str,
+    /// Why it is intended.
+    pub reason: &'static str,
+    /// How the comparison is adjusted.
+    pub adjust: Adjust,
+}
+
+/// Every intended difference.
+pub const KNOWN_DIFFERENCES: &[KnownDifference] = &[
+    KnownDifference {
+        id: "usage-text",
+        what: "The usage lines printed for a usage error.",
+        reason: "sudo's usage lists options jitsudo does not implement (-A, -B, -C, -e, -h host, \
+                 -p, -r, -R, -S, -t, -T, -U, -P). The error line before the usage, the exit \
+                 status and stdout are still compared.",
+        adjust: Adjust::CollapseUsage,
+    },
+    KnownDifference {
+        id: "help-text",
+        what: "The text of -h/--help.",
+        reason: "It documents options; jitsudo has fewer. Exit status and stderr are compared, \
+                 and each side must print a usage line on stdout.",
+        adjust: Adjust::IgnoreStdout,
+    },
+    KnownDifference {
+        id: "version-text",
+        what: "The text of -V/--version.",
+        reason: "sudo prints its own and its plugins' versions; jitsudo prints its own version. \
+                 Exit status and stderr are compared.",
+        adjust: Adjust::IgnoreStdout,
+    },
+    KnownDifference {
+        id: "audit-plugin-line",
+        what: "sudo adds 'sudo: error initializing audit plugin sudoers_audit' after \
+               'unknown user' / 'unknown group'.",
+        reason: "An artefact of sudo's plugin architecture (the audit plugin fails to start for \
+                 the same reason); jitsudo has no plugins and reports the error once.",
+        adjust: Adjust::DropSudoStderrLine(
+            "jitsudo: error initializing audit plugin sudoers_audit",
+        ),
+    },
+    KnownDifference {
+        id: "no-askpass",
+        what: "Asked to authenticate without a terminal, sudo first prints 'a terminal is \
+               required to read the password; either use the -S option to read from standard \
+               input or configure an askpass helper'.",
+        reason: "jitsudo has neither -S nor an askpass helper (prompts are relayed over the \
+                 socket to a terminal only), so the hint would be wrong; it prints only \
+                 'a password is required', exit 1, as sudo -n does.",
+        adjust: Adjust::DropSudoStderrLine(
+            "jitsudo: a terminal is required to read the password; either use the -S option \
+             to read from standard input or configure an askpass helper",
+        ),
+    },
+    KnownDifference {
+        id: "exact-argv",
+        what: "A rule allowing a command with exact arguments (`/usr/bin/echo exact args`).",
+        reason: "sudoers compares the arguments joined with spaces, so the single argument \
+                 'exact args' matches a rule written for the two arguments exact, args. jitsudo \
+                 compares the argument vector element by element and refuses it.",
+        adjust: Adjust::Outcome,
+    },
+    KnownDifference {
+        id: "glibc-tunables",
+        what: "GLIBC_TUNABLES in the caller's environment with -E or --preserve-env.",
+        reason: "For setuid sudo, glibc's loader keeps the variable but strips every tunable \
+                 not safe for setuid programs, so the command sees `GLIBC_TUNABLES=` (empty). \
+                 jitsudo is not setuid; the daemon removes the variable altogether. Either way \
+                 no caller tunable reaches the command.",
+        adjust: Adjust::Outcome,
+    },
+];
+
+/// The entry with this id; panics on an unknown id (a typo in a case).
+pub fn known_difference(id: &str) -> &'static KnownDifference {
+    KNOWN_DIFFERENCES
+        .iter()
+        .find(|k| k.id == id)
+        .unwrap_or_else(|| panic!("no KNOWN_DIFFERENCES entry with id {id:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::world::workspace_root;
+
+    #[test]
+    fn ids_are_unique() {
+        for (i, k) in KNOWN_DIFFERENCES.iter().enumerate() {
+            assert!(
+                KNOWN_DIFFERENCES[..i].iter().all(|o| o.id != k.id),
+                "duplicate id {}",
+                k.id
+            );
+        }
+    }
+
+    /// docs/compat.md must have one table row per entry, starting with the
+    /// id in backquotes, and no row for an id that no longer exists.
+    #[test]
+    fn compat_doc_lists_every_known_difference() {
+        let path = workspace_root().join("docs/compat.md");
+        let doc = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        let rows: Vec<&str> = doc
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `"))
+            .filter_map(|l| l.split('`').next())
+            .collect();
+        for k in KNOWN_DIFFERENCES {
+            assert!(
+                rows.contains(&k.id),
+                "docs/compat.md has no row for known difference `{}`",
+                k.id
+            );
+        }
+        for id in rows {
+            assert!(
+                KNOWN_DIFFERENCES.iter().any(|k| k.id == id),
+                "docs/compat.md lists `{id}`, which is not in KNOWN_DIFFERENCES"
+            );
+        }
+    }
+}

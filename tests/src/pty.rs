@@ -1,0 +1,250 @@
+//! A small terminal driver: runs a command with a new pty as its
+//! controlling terminal (fds 0-2), records what the terminal shows, and
+//! plays a script of input, waits and window-size changes.
+
+use std::fs::File;
+use std::io::{ErrorKind, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::fcntl::{open, OFlag};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt};
+use nix::sys::signal::{killpg, Signal};
+use nix::sys::stat::{fchmod, Mode};
+use nix::unistd::{fchown, Gid, Group, Pid, Uid};
+
+use crate::exec::{shell_status, wait_bounded, Output};
+use crate::fixtures::account;
+
+/// After the script exits, how long to keep reading for a pty that some
+/// leftover process still holds open.
+const DRAIN_GRACE: Duration = Duration::from_secs(3);
+
+/// One action of the terminal script, run in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PtyStep {
+    /// Wait until the terminal has shown this text (after what earlier
+    /// waits matched).
+    WaitFor(String),
+    /// Type these bytes.
+    Send(Vec<u8>),
+    /// Change the window size (the kernel sends SIGWINCH to the foreground
+    /// process group).
+    Resize {
+        /// Rows.
+        rows: u16,
+        /// Columns.
+        cols: u16,
+    },
+}
+
+/// Initial window size and the script to play.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PtySpec {
+    /// Initial rows.
+    pub rows: u16,
+    /// Initial columns.
+    pub cols: u16,
+    /// Steps, in order.
+    pub steps: Vec<PtyStep>,
+}
+
+impl Default for PtySpec {
+    fn default() -> Self {
+        PtySpec {
+            rows: 24,
+            cols: 80,
+            steps: Vec::new(),
+        }
+    }
+}
+
+impl PtySpec {
+    /// Adds a wait for `text`.
+    pub fn wait_for(mut self, text: &str) -> Self {
+        self.steps.push(PtyStep::WaitFor(text.into()));
+        self
+    }
+
+    /// Adds typed input.
+    pub fn send(mut self, bytes: &[u8]) -> Self {
+        self.steps.push(PtyStep::Send(bytes.to_vec()));
+        self
+    }
+
+    /// Adds a window-size change.
+    pub fn resize(mut self, rows: u16, cols: u16) -> Self {
+        self.steps.push(PtyStep::Resize { rows, cols });
+        self
+    }
+}
+
+fn winsize(rows: u16, cols: u16) -> libc::winsize {
+    libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    }
+}
+
+/// Sets the window size of the terminal behind `fd`.
+pub fn set_winsize(fd: &impl AsRawFd, rows: u16, cols: u16) {
+    let ws = winsize(rows, cols);
+    // SAFETY: TIOCSWINSZ reads one `winsize` from the valid pointer.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+    assert_eq!(rc, 0, "TIOCSWINSZ: {}", Errno::last());
+}
+
+/// A new pty pair, both ends close-on-exec from birth (other test threads
+/// fork concurrently; a leaked end would keep this terminal open), with the
+/// slave owned by `uid` and the tty group, mode 0620, as a login would.
+fn open_pty(uid: Uid, rows: u16, cols: u16) -> (OwnedFd, OwnedFd) {
+    let master =
+        posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC).expect("posix_openpt");
+    grantpt(&master).expect("grantpt");
+    unlockpt(&master).expect("unlockpt");
+    let name = ptsname_r(&master).expect("ptsname");
+    let slave = open(
+        name.as_str(),
+        OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .expect("open pty slave");
+    let tty_gid = Group::from_name("tty")
+        .ok()
+        .flatten()
+        .map_or(Gid::from_raw(5), |g| g.gid);
+    fchown(&slave, Some(uid), Some(tty_gid)).expect("chown pty slave");
+    fchmod(&slave, Mode::from_bits_truncate(0o620)).expect("chmod pty slave");
+    set_winsize(&slave, rows, cols);
+    let master: OwnedFd = master.into();
+    (master, slave)
+}
+
+/// Runs `cmd` (already carrying its environment and cwd) on a new pty
+/// owned by `user`, playing `spec`. The terminal transcript becomes
+/// `stdout`; if a step was never reached, a note is put in `stderr`.
+pub fn run(mut cmd: Command, user: &str, spec: &PtySpec, timeout: Duration) -> Output {
+    let uid = Uid::from_raw(account(user).uid);
+    let (master, slave) = open_pty(uid, spec.rows, spec.cols);
+    let dup = |fd: &OwnedFd| Stdio::from(fd.try_clone().expect("dup pty slave"));
+    cmd.stdin(dup(&slave))
+        .stdout(dup(&slave))
+        .stderr(dup(&slave));
+    // SAFETY: setsid and ioctl are async-signal-safe; fd 0 is the slave by
+    // the time pre_exec closures run.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::unistd::setsid().map_err(std::io::Error::from)?;
+            if libc::ioctl(0, libc::TIOCSCTTY, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?} on a pty: {e}"));
+    // Only the child may hold the slave now, or reads never see EOF.
+    drop(cmd);
+    drop(slave);
+
+    let mut master = File::from(master);
+    let deadline = Instant::now() + timeout;
+    let mut transcript = Vec::new();
+    let mut matched_up_to = 0;
+    let mut next_step = 0;
+    let mut exited_at: Option<Instant> = None;
+    let mut status = None;
+    let mut timed_out = false;
+    loop {
+        while let Some(step) = spec.steps.get(next_step) {
+            match step {
+                PtyStep::WaitFor(text) => {
+                    match find(&transcript[matched_up_to..], text.as_bytes()) {
+                        Some(at) => matched_up_to += at + text.len(),
+                        None => break,
+                    }
+                }
+                PtyStep::Send(bytes) => master.write_all(bytes).expect("write to pty"),
+                PtyStep::Resize { rows, cols } => set_winsize(&master, *rows, *cols),
+            }
+            next_step += 1;
+        }
+        if status.is_none() {
+            status = child.try_wait().expect("waitpid");
+            if status.is_some() {
+                exited_at = Some(Instant::now());
+            }
+        }
+        let now = Instant::now();
+        if exited_at.is_some_and(|t| now - t > DRAIN_GRACE) {
+            timed_out = true; // something still holds the terminal open
+            break;
+        }
+        if now >= deadline {
+            let _ = killpg(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
+            timed_out = true;
+            break;
+        }
+        let mut fds = [PollFd::new(master.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(20u8)) {
+            Ok(0) | Err(Errno::EINTR) => continue,
+            Ok(_) => {}
+            Err(e) => panic!("poll pty: {e}"),
+        }
+        let mut buf = [0u8; 65536];
+        match master.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => transcript.extend_from_slice(&buf[..n]),
+            // Linux reports EIO once every slave descriptor is closed.
+            Err(e) if e.raw_os_error() == Some(libc::EIO) => break,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => panic!("read pty: {e}"),
+        }
+    }
+    let status = match status {
+        Some(s) => s,
+        None => {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let (s, late) = wait_bounded(&mut child, left.max(Duration::from_secs(1)));
+            timed_out |= late;
+            s
+        }
+    };
+    let mut stderr = Vec::new();
+    if let Some(step) = spec.steps.get(next_step) {
+        stderr = format!("[pty driver: step {next_step} never reached: {step:?}]\n").into_bytes();
+    }
+    Output {
+        status: shell_status(status),
+        stdout: transcript,
+        stderr,
+        timed_out,
+    }
+}
+
+/// Position of `needle` in `hay`.
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find;
+
+    #[test]
+    fn find_locates_needles() {
+        assert_eq!(find(b"abcabc", b"ca"), Some(2));
+        assert_eq!(find(b"abc", b"x"), None);
+        assert_eq!(find(b"abc", b""), Some(0));
+    }
+}

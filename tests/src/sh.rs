@@ -1,0 +1,19 @@
+//! Shell snippets for case scripts.
+//!
+//! Scripts synchronise with bounded polls, never with bare sleeps: these
+//! functions are prepended with [`with_helpers`].
+
+/// `wait_file PATH`: waits until PATH exists (at most ~10 s, else prints a
+/// note on stderr and returns 1). `wait_grep TEXT PATH`: waits until PATH
+/// contains TEXT. `wait_gone PATTERN`: waits until no process matches
+/// PATTERN (pgrep -f).
+pub const HELPERS: &str = r#"
+wait_file() { _n=0; until [ -e "$1" ]; do _n=$((_n+1)); [ $_n -gt 1000 ] && { echo "timeout waiting for $1" >&2; return 1; }; sleep 0.01; done; }
+wait_grep() { _n=0; until grep -q -- "$1" "$2" 2>/dev/null; do _n=$((_n+1)); [ $_n -gt 1000 ] && { echo "timeout waiting for $1 in $2" >&2; return 1; }; sleep 0.01; done; }
+wait_gone() { _n=0; while pgrep -f -- "$1" >/dev/null; do _n=$((_n+1)); [ $_n -gt 1000 ] && { echo "still running: $1" >&2; return 1; }; sleep 0.01; done; }
+"#;
+
+/// `script` with [`HELPERS`] defined first.
+pub fn with_helpers(script: &str) -> String {
+    format!("{HELPERS}\n{script}")
+}

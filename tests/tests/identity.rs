@@ -1,0 +1,265 @@
+//! Who the command runs as, and who may run what: `-u`, `-g`, `#uid`,
+//! unknown and hostile names, and the rule table (users, `%group`, `%#gid`,
+//! `#uid`, exact arguments, precedence, passwords).
+
+use jitsudo_tests::*;
+
+/// Expects `script` (run by `user`) to be refused the way sudo refuses a
+/// command that needs authentication it cannot get: exit 1, only
+/// "a password is required" (sudo asks for the password before it says
+/// whether the command would be allowed, so -n never reveals that).
+fn refused_without_password(user: &str, script: &str) {
+    Case::new(user, script)
+        .status(1)
+        .stdout_is("")
+        .stderr_is("jitsudo: a password is required\n")
+        .assert_same();
+}
+
+/// Expects `script` to succeed with exactly `stdout` and no stderr.
+fn allowed(user: &str, script: &str, stdout: &str) {
+    Case::new(user, script)
+        .status(0)
+        .stdout_is(stdout)
+        .stderr_empty()
+        .assert_same();
+}
+
+#[test]
+fn default_target_is_root_with_root_groups_only() {
+    allowed(
+        ADMIN,
+        "$SUDO id",
+        "uid=0(root) gid=0(root) groups=0(root)\n",
+    );
+}
+
+#[test]
+fn target_user_gets_its_own_ids_and_groups_only() {
+    let t = account(TARGET);
+    let a = account(ADMIN);
+    Case::new(ADMIN, "$SUDO -u jt_target id")
+        .status(0)
+        .stdout_has(&format!(
+            "uid={}(jt_target) gid={}(jt_target) groups=",
+            t.uid, t.gid
+        ))
+        .stdout_has(&format!("{}(jt_tgrp)", gid(TGRP)))
+        .stdout_has(&format!("{}(jt_other)", gid(OTHER)))
+        .stdout_lacks(&format!("({})", a.name))
+        .stderr_empty()
+        .assert_same();
+}
+
+#[test]
+fn real_and_effective_ids_are_the_target() {
+    let t = account(TARGET);
+    allowed(
+        ADMIN,
+        "$SUDO -u jt_target sh -c 'echo $(id -ru) $(id -u) $(id -rg) $(id -g)'",
+        &format!("{0} {0} {1} {1}\n", t.uid, t.gid),
+    );
+}
+
+#[test]
+fn target_by_numeric_uid() {
+    allowed(
+        ADMIN,
+        &format!("$SUDO -u '#{}' id -un", account(TARGET).uid),
+        "jt_target\n",
+    );
+}
+
+#[test]
+fn group_option_with_user_sets_the_primary_group() {
+    let t = account(TARGET);
+    Case::new(ADMIN, "$SUDO -u jt_target -g jt_other id")
+        .status(0)
+        .stdout_has(&format!(
+            "uid={}(jt_target) gid={}(jt_other)",
+            t.uid,
+            gid(OTHER)
+        ))
+        .stdout_has("(jt_tgrp)")
+        .stderr_empty()
+        .assert_same();
+}
+
+/// `-g` alone runs as the caller, with that primary group added to the
+/// caller's own groups.
+#[test]
+fn group_option_without_user_runs_as_the_caller() {
+    let a = account(ADMIN);
+    Case::new(ADMIN, "$SUDO -g jt_team id")
+        .status(0)
+        .stdout_has(&format!(
+            "uid={}(jt_admin) gid={}(jt_team)",
+            a.uid,
+            gid(TEAM)
+        ))
+        .stdout_has(&format!("{}(jt_admin)", a.gid))
+        .stderr_empty()
+        .assert_same();
+}
+
+#[test]
+fn group_by_numeric_gid() {
+    allowed(
+        ADMIN,
+        &format!("$SUDO -u jt_target -g '#{}' id -gn", gid(OTHER)),
+        "jt_other\n",
+    );
+}
+
+/// An unknown or hostile target: exit 1, "unknown user"/"unknown group", and
+/// the command does not run (its marker file is not created).
+fn unknown_target(flag: &str, name: &str, what: &str) {
+    let dir = world().scratch_dir("unknown");
+    let marker = dir.join("ran");
+    let script = format!(
+        "$SUDO -n {flag} \"$NAME\" touch {m}; echo rc=$?; test -e {m} && echo RAN; true",
+        m = marker.display()
+    );
+    Case::new(ADMIN, script)
+        .env("NAME", name)
+        .known("audit-plugin-line")
+        .status(0)
+        .stdout_is("rc=1\n")
+        .stderr_is(&format!("jitsudo: unknown {what} {name}\n"))
+        .assert_same();
+}
+
+#[test]
+fn unknown_user_name() {
+    unknown_target("-u", "jt_no_such_user", "user");
+}
+
+#[test]
+fn unknown_numeric_uid() {
+    unknown_target("-u", "#77777", "user");
+}
+
+#[test]
+fn negative_uid() {
+    unknown_target("-u", "#-1", "user");
+}
+
+#[test]
+fn uid_out_of_range() {
+    unknown_target("-u", "#4294967295", "user");
+    unknown_target("-u", "#4294967296", "user");
+    unknown_target("-u", "#99999999999999999999", "user");
+}
+
+#[test]
+fn path_like_user_name() {
+    unknown_target("-u", "../root", "user");
+    unknown_target("-u", "root/..", "user");
+}
+
+#[test]
+fn absurdly_long_user_name() {
+    unknown_target("-u", &"a".repeat(10_000), "user");
+}
+
+#[test]
+fn unknown_group_name() {
+    unknown_target("-g", "jt_no_such_group", "group");
+}
+
+#[test]
+fn unknown_and_hostile_group_ids() {
+    for name in ["#77777", "#-1", "#4294967295", "../root"] {
+        unknown_target("-g", name, "group");
+    }
+}
+
+#[test]
+fn absurdly_long_group_name() {
+    unknown_target("-g", &"g".repeat(10_000), "group");
+}
+
+#[test]
+fn user_without_any_rule_is_refused() {
+    refused_without_password(NOBODY, "$SUDO -n id");
+}
+
+#[test]
+fn user_without_any_rule_and_no_tty() {
+    Case::new(NOBODY, "$SUDO id")
+        .known("no-askpass")
+        .status(1)
+        .stdout_is("")
+        .stderr_is("jitsudo: a password is required\n")
+        .assert_same();
+}
+
+#[test]
+fn password_rule_fails_closed_without_a_password() {
+    refused_without_password(PW, "$SUDO -n id");
+}
+
+#[test]
+fn limited_user_runs_allowed_commands() {
+    allowed(LIMITED, "$SUDO -n id -un", "root\n");
+    allowed(LIMITED, "$SUDO -n /usr/bin/id -u", "0\n");
+    allowed(LIMITED, "$SUDO -n whoami", "root\n");
+    allowed(LIMITED, "$SUDO -n echo exact args", "exact args\n");
+}
+
+#[test]
+fn limited_user_is_refused_other_commands() {
+    refused_without_password(LIMITED, "$SUDO -n ls /");
+    refused_without_password(LIMITED, "$SUDO -n sh -c id");
+}
+
+#[test]
+fn exact_arguments_must_match_exactly() {
+    refused_without_password(LIMITED, "$SUDO -n whoami --help");
+    refused_without_password(LIMITED, "$SUDO -n echo exact");
+    refused_without_password(LIMITED, "$SUDO -n echo exact args more");
+}
+
+#[test]
+fn exact_arguments_are_compared_as_a_vector() {
+    Case::new(LIMITED, "$SUDO -n echo 'exact args'")
+        .known("exact-argv")
+        .on(Impl::Jitsudo)
+        .status(1)
+        .stdout_is("")
+        .stderr_is("jitsudo: a password is required\n")
+        .on(Impl::Sudo)
+        .status(0)
+        .stdout_is("exact args\n")
+        .assert_same();
+}
+
+#[test]
+fn limited_user_is_refused_other_targets() {
+    refused_without_password(LIMITED, "$SUDO -n -u jt_target id");
+    refused_without_password(LIMITED, "$SUDO -n -g jt_team id");
+}
+
+#[test]
+fn group_rule_allows_its_members() {
+    allowed(GRP, "$SUDO -n -u jt_target id -un", "jt_target\n");
+    refused_without_password(GRP, "$SUDO -n id");
+}
+
+#[test]
+fn numeric_gid_rule_allows_its_members() {
+    allowed(GIDUSER, "$SUDO -n id -u", "0\n");
+    refused_without_password(GIDUSER, "$SUDO -n whoami");
+}
+
+#[test]
+fn numeric_uid_rule_allows_that_user() {
+    allowed(UIDUSER, "$SUDO -n id -u", "0\n");
+    refused_without_password(UIDUSER, "$SUDO -n whoami");
+}
+
+#[test]
+fn last_matching_rule_decides() {
+    refused_without_password(PREC, "$SUDO -n id");
+    allowed(PREC, "$SUDO -n whoami", "root\n");
+}
