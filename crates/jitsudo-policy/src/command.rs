@@ -142,6 +142,16 @@ fn program(text: &str, path: &str, args: Args) -> Result<CommandPattern, String>
     }))
 }
 
+impl std::fmt::Display for CommandPattern {
+    /// As written in the policy: `ALL` or the entry's text.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CommandPattern::All => f.write_str("ALL"),
+            CommandPattern::Program(program) => f.write_str(&program.text),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,15 +282,5 @@ mod tests {
             panic!("expected a program")
         };
         assert_eq!(program.text, "/bin/id");
-    }
-}
-
-impl std::fmt::Display for CommandPattern {
-    /// As written in the policy: `ALL` or the entry's text.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CommandPattern::All => f.write_str("ALL"),
-            CommandPattern::Program(program) => f.write_str(&program.text),
-        }
     }
 }

@@ -105,6 +105,17 @@ fn check_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+impl std::fmt::Display for IdPattern {
+    /// As written in a policy (and in `jitsudo -l`): `ALL`, `#N` or a name.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IdPattern::All => f.write_str("ALL"),
+            IdPattern::Name(name) => f.write_str(name),
+            IdPattern::Id(id) => write!(f, "#{id}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,16 +226,5 @@ mod tests {
         assert!(who("#1000").matches(&caller));
         assert!(!who("%sudo").matches(&caller));
         assert!(who("%#27").matches(&caller));
-    }
-}
-
-impl std::fmt::Display for IdPattern {
-    /// As written in a policy (and in `jitsudo -l`): `ALL`, `#N` or a name.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            IdPattern::All => f.write_str("ALL"),
-            IdPattern::Name(name) => f.write_str(name),
-            IdPattern::Id(id) => write!(f, "#{id}"),
-        }
     }
 }
