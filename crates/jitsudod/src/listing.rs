@@ -50,25 +50,23 @@ fn rules_of<'p>(ctx: &Context<'p>, who: &Identity) -> Vec<&'p Rule> {
     })
 }
 
-/// Refuses callers without rules, and — until authentication exists —
-/// callers whose rules want a password (as `sudo -n -l` does).
+/// Until authentication exists, anything sudo would only answer after a
+/// password gets sudo's non-interactive answer, "a password is required":
+/// callers without rules, and callers with a rule that wants a password.
+/// Root is never asked, so root learns that it has no rules.
 fn gate(ctx: &Context<'_>, who: &Identity, rules: &[&Rule]) -> Option<Verdict> {
-    if rules.is_empty() {
-        let text = format!(
+    let needs_password = rules.is_empty() || rules.iter().any(|r| r.auth == Auth::Password);
+    let text = match (needs_password, who.peer.uid) {
+        (false, _) => return None,
+        (true, 0) if !rules.is_empty() => return None,
+        (true, 0) => format!(
             "Sorry, user {} may not run jitsudo on {}.",
             who.account.name.to_string_lossy(),
             ctx.host
-        );
-        return Some(Verdict::Reply(vec![ServerMessage::Error(Failure::new(
-            text,
-        ))]));
-    }
-    let needs_password = rules.iter().any(|r| r.auth == Auth::Password);
-    (needs_password && who.peer.uid != 0).then(|| {
-        Verdict::Reply(vec![ServerMessage::Error(Failure::new(
-            "a password is required",
-        ))])
-    })
+        ),
+        (true, _) => "a password is required".into(),
+    };
+    Some(Verdict::Reply(vec![ServerMessage::Error(Failure::new(text))]))
 }
 
 fn render(ctx: &Context<'_>, who: &Identity, rules: &[&Rule]) -> String {
