@@ -134,7 +134,16 @@ fn adjust(imp: Impl, known: &KnownDifference, out: &mut Output) {
         Adjust::DropSudoStderrLine(line) if imp == Impl::Sudo => {
             out.stderr = map_lines(&out.stderr, |l| (l != line.as_bytes()).then(|| l.to_vec()));
         }
-        Adjust::DropSudoStderrLine(_) | Adjust::IgnoreStdout | Adjust::Outcome => {}
+        Adjust::DropJitsudoStderrPrefix(prefix) if imp == Impl::Jitsudo => {
+            out.stderr = map_lines(&out.stderr, |l| {
+                (!l.starts_with(prefix.as_bytes())).then(|| l.to_vec())
+            });
+        }
+        Adjust::DropSudoStderrLine(_)
+        | Adjust::DropJitsudoStderrPrefix(_)
+        | Adjust::IgnoreStdout
+        | Adjust::Outcome
+        | Adjust::AuditTrail => {}
         Adjust::CollapseUsage => {
             out.stdout = collapse_usage(&out.stdout);
             out.stderr = collapse_usage(&out.stderr);
@@ -183,6 +192,14 @@ impl Case {
     /// Runs in this directory.
     pub fn cwd(mut self, dir: impl Into<PathBuf>) -> Self {
         self.spec.cwd = Some(dir.into());
+        self
+    }
+
+    /// Runs each implementation in a fresh empty directory of its own
+    /// (world-writable, sticky), named `$DIR` in the script and shown as
+    /// `$DIR` in the output. Use it whenever the script creates files.
+    pub fn in_fresh_dir(mut self) -> Self {
+        self.spec.fresh_dir = true;
         self
     }
 

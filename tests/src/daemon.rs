@@ -106,10 +106,15 @@ impl Daemon {
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().expect("dup log"))
             .stderr(log_file);
-        // SAFETY: prctl is async-signal-safe; nothing else runs between fork
-        // and exec here.
+        // The daemon starts with clean signal state except SIGUSR2 ignored,
+        // deliberately: a daemon's own dispositions must not leak into the
+        // commands it runs (signals.rs checks what the command sees).
+        // SAFETY: prctl, sigaction and sigprocmask are async-signal-safe;
+        // nothing else runs between fork and exec here.
         unsafe {
             cmd.pre_exec(|| {
+                crate::exec::reset_signals();
+                libc::signal(libc::SIGUSR2, libc::SIG_IGN);
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
                     return Err(io::Error::last_os_error());
                 }

@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::thread;
@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 
+use crate::case::replace_bytes;
 use crate::fixtures::account;
 use crate::pty::{self, PtySpec};
 use crate::util::{poll_until, shell_quote};
@@ -64,6 +65,9 @@ pub struct RunSpec {
     pub stdin: Option<Vec<u8>>,
     /// Working directory (default: the world's scratch directory).
     pub cwd: Option<PathBuf>,
+    /// Give each run a fresh, empty, world-writable directory as its cwd,
+    /// named `$DIR` in the script; its path reads `$DIR` in the output.
+    pub fresh_dir: bool,
     /// Extra environment variables of the caller.
     pub env: Vec<(OsString, OsString)>,
     /// Socket for jitsudo (default: the shared daemon's).
@@ -82,6 +86,7 @@ impl RunSpec {
             script: script.into(),
             stdin: None,
             cwd: None,
+            fresh_dir: false,
             env: Vec::new(),
             socket: None,
             pty: None,
@@ -89,15 +94,30 @@ impl RunSpec {
         }
     }
 
-    /// The script with `$SUDO` replaced by the quoted program path.
-    pub fn script_for(&self, imp: Impl) -> String {
+    /// The script with `$SUDO` replaced by the quoted program path and
+    /// `$DIR` by the quoted `dir`, if any.
+    pub fn script_for(&self, imp: Impl, dir: Option<&Path>) -> String {
         let program = world().program(imp);
-        substitute_sudo(&self.script, &shell_quote(&program.to_string_lossy()))
+        let script = substitute_word(
+            &self.script,
+            "$SUDO",
+            &shell_quote(&program.to_string_lossy()),
+        );
+        match dir {
+            Some(d) => substitute_word(&script, "$DIR", &shell_quote(&d.to_string_lossy())),
+            None => {
+                assert!(
+                    substitute_word(&script, "$DIR", "") == script,
+                    "the script uses $DIR: the case needs in_fresh_dir()"
+                );
+                script
+            }
+        }
     }
 
     /// The `setpriv … sh -c script` command, with the caller's clean
-    /// environment and cwd, but no stdio set up yet.
-    pub fn command(&self, imp: Impl) -> Command {
+    /// environment and cwd (`dir` if given), but no stdio set up yet.
+    pub fn command(&self, imp: Impl, dir: Option<&Path>) -> Command {
         let acct = account(&self.user);
         let w = world();
         let mut cmd = Command::new("/usr/bin/setpriv");
@@ -107,7 +127,7 @@ impl RunSpec {
             .arg("--")
             .arg("/bin/sh")
             .arg("-c")
-            .arg(self.script_for(imp));
+            .arg(self.script_for(imp, dir));
         cmd.env_clear()
             .env("PATH", CALLER_PATH)
             .env("HOME", &acct.home)
@@ -122,20 +142,32 @@ impl RunSpec {
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        cmd.current_dir(self.cwd.clone().unwrap_or_else(|| w.scratch.clone()));
+        let cwd = dir
+            .map(Path::to_path_buf)
+            .or_else(|| self.cwd.clone())
+            .unwrap_or_else(|| w.scratch.clone());
+        cmd.current_dir(cwd);
         cmd
     }
 
     /// Runs the script with `imp` and collects its output.
     pub fn run(&self, imp: Impl) -> Output {
-        match &self.pty {
-            Some(spec) => pty::run(self.command(imp), &self.user, spec, self.timeout),
-            None => self.run_on_pipes(imp),
+        let dir = self.fresh_dir.then(|| world().scratch_dir(imp.name()));
+        let dir = dir.as_deref();
+        let mut out = match &self.pty {
+            Some(spec) => pty::run(self.command(imp, dir), &self.user, spec, self.timeout),
+            None => self.run_on_pipes(imp, dir),
+        };
+        if let Some(d) = dir {
+            let path = d.as_os_str().as_encoded_bytes();
+            out.stdout = replace_bytes(&out.stdout, path, b"$DIR");
+            out.stderr = replace_bytes(&out.stderr, path, b"$DIR");
         }
+        out
     }
 
-    fn run_on_pipes(&self, imp: Impl) -> Output {
-        let mut cmd = self.command(imp);
+    fn run_on_pipes(&self, imp: Impl, dir: Option<&Path>) -> Output {
+        let mut cmd = self.command(imp, dir);
         cmd.stdin(if self.stdin.is_some() {
             Stdio::piped()
         } else {
@@ -146,10 +178,11 @@ impl RunSpec {
         // A session of its own (so also its own process group): no
         // controlling terminal even when the test runner has one, so sudo
         // never sees a tty here.
-        // SAFETY: setsid is async-signal-safe.
+        // SAFETY: setsid, sigaction and sigprocmask are async-signal-safe.
         unsafe {
             cmd.pre_exec(|| {
                 nix::unistd::setsid().map_err(std::io::Error::from)?;
+                reset_signals();
                 Ok(())
             });
         }
@@ -183,24 +216,61 @@ impl RunSpec {
     }
 }
 
-/// Replaces each `$SUDO` that is not the start of a longer name (such as
-/// `$SUDO_USER`) with `program`.
-pub fn substitute_sudo(script: &str, program: &str) -> String {
-    const WORD: &str = "$SUDO";
+/// Replaces each `word` (`$SUDO`, `$DIR`) that is not the start of a
+/// longer name (such as `$SUDO_USER`) with `value`.
+pub fn substitute_word(script: &str, word: &str, value: &str) -> String {
     let mut out = String::with_capacity(script.len());
     let mut rest = script;
-    while let Some(at) = rest.find(WORD) {
-        let after = &rest[at + WORD.len()..];
+    while let Some(at) = rest.find(word) {
+        let after = &rest[at + word.len()..];
         let longer = after
             .chars()
             .next()
             .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
         out.push_str(&rest[..at]);
-        out.push_str(if longer { WORD } else { program });
+        out.push_str(if longer { word } else { value });
         rest = after;
     }
     out.push_str(rest);
     out
+}
+
+/// Gives the calling process default dispositions for every signal and an
+/// empty signal mask, so a caller script never inherits what the test
+/// runner happened to ignore or block. Meant for `pre_exec`.
+pub fn reset_signals() {
+    /// The kernel's `struct sigaction` (x86-64/aarch64 layout). glibc's
+    /// wrappers refuse the two real-time signals it reserves (32, 33), which
+    /// a test runner may have ignored, so the raw system call is used.
+    #[repr(C)]
+    struct KernelSigaction {
+        handler: usize,
+        flags: libc::c_ulong,
+        restorer: usize,
+        mask: u64,
+    }
+    let default = KernelSigaction {
+        handler: libc::SIG_DFL,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    // SAFETY: rt_sigaction and sigprocmask are async-signal-safe; signals
+    // that cannot be changed (KILL, STOP) just return an error.
+    unsafe {
+        for sig in 1..=64 {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                &default as *const KernelSigaction,
+                std::ptr::null_mut::<KernelSigaction>(),
+                8usize,
+            );
+        }
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+    }
 }
 
 /// Reads `r` to its end on a thread; the bytes arrive on the channel.
@@ -240,13 +310,17 @@ pub fn shell_status(status: ExitStatus) -> i32 {
 
 #[cfg(test)]
 mod tests {
-    use super::substitute_sudo;
+    use super::substitute_word;
 
     #[test]
     fn only_the_bare_word_is_substituted() {
         assert_eq!(
-            substitute_sudo("$SUDO id; echo $SUDO_USER \"$SUDO\"", "P"),
+            substitute_word("$SUDO id; echo $SUDO_USER \"$SUDO\"", "$SUDO", "P"),
             "P id; echo $SUDO_USER \"P\""
+        );
+        assert_eq!(
+            substitute_word("cd $DIR/x $DIRS", "$DIR", "D"),
+            "cd D/x $DIRS"
         );
     }
 }

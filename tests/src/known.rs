@@ -10,6 +10,8 @@
 pub enum Adjust {
     /// Remove this exact line (after normalisation) from sudo's stderr.
     DropSudoStderrLine(&'static str),
+    /// Remove the lines starting with this from jitsudo's stderr.
+    DropJitsudoStderrPrefix(&'static str),
     /// Replace each usage block (a line starting `usage: ` and its indented
     /// continuation lines) with the single line `<usage>` on both sides.
     CollapseUsage,
@@ -19,6 +21,9 @@ pub enum Adjust {
     /// The outcome differs on purpose: nothing is compared; the case states
     /// each side's expected behaviour with `Case::on`.
     Outcome,
+    /// Output is compared as usual; the difference lies in what is logged,
+    /// which the test checks per side.
+    AuditTrail,
 }
 
 /// One intended difference.
@@ -82,6 +87,16 @@ pub const KNOWN_DIFFERENCES: &[KnownDifference] = &[
         ),
     },
     KnownDifference {
+        id: "client-loader",
+        what: "LD_PRELOAD, LD_AUDIT and the like in the caller's environment act on the \
+               client itself, and the loader's complaints about them are printed.",
+        reason: "jitsudo is an ordinary, non-setuid program: the caller's loader variables \
+                 apply to the caller's own process (no privilege is involved), while setuid \
+                 sudo runs in glibc's secure mode, which ignores them. What the command gets \
+                 is the same (the daemon strips them).",
+        adjust: Adjust::DropJitsudoStderrPrefix("ERROR: ld.so: "),
+    },
+    KnownDifference {
         id: "exact-argv",
         what: "A rule allowing a command with exact arguments (`/usr/bin/echo exact args`).",
         reason: "sudoers compares the arguments joined with spaces, so the single argument \
@@ -97,6 +112,24 @@ pub const KNOWN_DIFFERENCES: &[KnownDifference] = &[
                  jitsudo is not setuid; the daemon removes the variable altogether. Either way \
                  no caller tunable reaches the command.",
         adjust: Adjust::Outcome,
+    },
+    KnownDifference {
+        id: "ignored-signal-exit",
+        what: "A client started with SIGTERM ignored whose command dies of SIGTERM.",
+        reason: "sudo re-raises the signal with the caller's disposition (ignored) still in \
+                 place, survives it and exits 0, so the caller is told the command succeeded. \
+                 jitsudo restores the default disposition before re-raising, so the caller \
+                 sees the death by signal (143), as the issue requires.",
+        adjust: Adjust::Outcome,
+    },
+    KnownDifference {
+        id: "refusal-logging",
+        what: "Logging of a refusal under -n for a user without a rule or a disallowed command.",
+        reason: "sudo stops at 'a password is required' and logs nothing (it logs 'user NOT in \
+                 sudoers' or 'command not allowed' only when it could have prompted). jitsudo \
+                 logs every refusal (issue: refusals always logged). The client's output is \
+                 the same; only the audit trail differs.",
+        adjust: Adjust::AuditTrail,
     },
 ];
 

@@ -115,7 +115,7 @@ pub struct Config {
 /// Name of the sudoers `User_Alias` that scopes our `Defaults` to the users
 /// the rules mention, so installing the drop-in does not change sudo for
 /// anybody else on the machine.
-const USER_ALIAS: &str = "JITSUDO_TEST_USERS";
+pub const USER_ALIAS: &str = "JITSUDO_TEST_USERS";
 
 /// Quotes `s` as a TOML basic string.
 fn toml_str(s: &str) -> String {
@@ -321,6 +321,12 @@ impl Config {
     /// means the same thing on any base configuration, and switch off
     /// mailing (jitsudo sends no mail, so there is nothing to compare).
     pub fn to_sudoers(&self) -> String {
+        self.to_sudoers_with_alias(USER_ALIAS)
+    }
+
+    /// [`Config::to_sudoers`] with another `User_Alias` name, for a drop-in
+    /// installed next to the tests' one (alias names are global in sudoers).
+    pub fn to_sudoers_with_alias(&self, alias: &str) -> String {
         let d = &self.defaults;
         let mut members: Vec<String> = Vec::new();
         for who in self.rules.iter().flat_map(|r| r.who.iter()) {
@@ -335,8 +341,8 @@ impl Config {
         if members.is_empty() {
             return out;
         }
-        let _ = writeln!(out, "User_Alias {USER_ALIAS} = {}", members.join(", "));
-        let scoped = format!("Defaults:{USER_ALIAS}");
+        let _ = writeln!(out, "User_Alias {alias} = {}", members.join(", "));
+        let scoped = format!("Defaults:{alias}");
         let _ = writeln!(out, "{scoped} env_reset");
         let _ = writeln!(out, "{scoped} secure_path=\"{}\"", d.secure_path);
         let _ = writeln!(out, "{scoped} env_keep = \"{}\"", d.env_keep.join(" "));

@@ -136,11 +136,12 @@ pub fn run(mut cmd: Command, user: &str, spec: &PtySpec, timeout: Duration) -> O
     cmd.stdin(dup(&slave))
         .stdout(dup(&slave))
         .stderr(dup(&slave));
-    // SAFETY: setsid and ioctl are async-signal-safe; fd 0 is the slave by
+    // SAFETY: setsid, ioctl and reset_signals are async-signal-safe; fd 0 is the slave by
     // the time pre_exec closures run.
     unsafe {
         cmd.pre_exec(|| {
             nix::unistd::setsid().map_err(std::io::Error::from)?;
+            crate::exec::reset_signals();
             if libc::ioctl(0, libc::TIOCSCTTY, 0) != 0 {
                 return Err(std::io::Error::last_os_error());
             }

@@ -202,4 +202,18 @@ fn install_sudoers(text: &str) {
     run_checked(Command::new("visudo").arg("-cf").arg(&check));
     let _ = fs::remove_file(&check);
     write_atomic(path, text.as_bytes(), 0o440);
+    // The drop-in is valid on its own; make sure the whole configuration
+    // still is, or take it out again rather than leave sudo broken.
+    let whole = Command::new("visudo")
+        .arg("-c")
+        .output()
+        .expect("run visudo -c");
+    if !whole.status.success() {
+        let _ = fs::remove_file(path);
+        panic!(
+            "sudoers is invalid with {SUDOERS_DROPIN} (removed again):\n{}{}",
+            String::from_utf8_lossy(&whole.stdout),
+            String::from_utf8_lossy(&whole.stderr)
+        );
+    }
 }

@@ -27,8 +27,10 @@ fn exit_status_is_passed_through() {
 }
 
 /// A command that cannot be run: exit 1, "command not found", quickly.
+/// `setup` runs first, in a fresh `$DIR`.
 fn not_found(setup: &str, command: &str) {
     Case::new(ADMIN, format!("{setup}$SUDO {command}"))
+        .in_fresh_dir()
         .timeout(Duration::from_secs(10))
         .status(1)
         .stdout_is("")
@@ -59,45 +61,35 @@ fn dev_null_is_not_found() {
 
 #[test]
 fn fifo_is_not_found_and_does_not_hang() {
-    let dir = world().scratch_dir("fifo");
-    not_found(
-        &format!("mkfifo {0}/f; ", dir.display()),
-        &format!("{}/f", dir.display()),
-    );
+    not_found("mkfifo $DIR/f; ", "$DIR/f");
 }
 
 #[test]
 fn dangling_symlink_is_not_found() {
-    let dir = world().scratch_dir("dangling");
-    not_found(
-        &format!("ln -s /nonexistent {0}/l; ", dir.display()),
-        &format!("{}/l", dir.display()),
-    );
+    not_found("ln -s /nonexistent $DIR/l; ", "$DIR/l");
 }
 
 /// `./x` is run relative to the cwd; argv0 and SUDO_COMMAND keep `./x`.
 #[test]
 fn relative_command_is_run_from_the_cwd() {
-    let dir = world().scratch_dir("relative");
     Case::new(
         ADMIN,
         "printf '#!/bin/sh\\necho \"$0|$SUDO_COMMAND|$(pwd)|$*\"\\n' > x; chmod 755 x; $SUDO ./x a 'b c'",
     )
-    .cwd(&dir)
+    .in_fresh_dir()
     .status(0)
-    .stdout_is(format!("./x|./x a b c|{}|a b c\n", dir.display()))
+    .stdout_is("./x|./x a b c|$DIR|a b c\n")
     .stderr_empty()
     .assert_same();
 }
 
 #[test]
 fn bare_name_in_the_cwd_is_not_found() {
-    let dir = world().scratch_dir("bare");
     Case::new(
         ADMIN,
         "printf '#!/bin/sh\\necho ran\\n' > jtx; chmod 755 jtx; $SUDO jtx",
     )
-    .cwd(&dir)
+    .in_fresh_dir()
     .status(1)
     .stdout_is("")
     .stderr_is("jitsudo: jtx: command not found\n")
@@ -107,49 +99,43 @@ fn bare_name_in_the_cwd_is_not_found() {
 /// Commands are looked up in secure_path, never the caller's PATH.
 #[test]
 fn caller_path_is_not_used() {
-    let dir = world().scratch_dir("path");
-    let script = format!(
-        "mkdir {d}/bin; for c in id jt-only-here; do printf '#!/bin/sh\\necho fake\\n' > {d}/bin/$c; chmod 755 {d}/bin/$c; done
-PATH={d}/bin:$PATH; export PATH
+    Case::new(
+        ADMIN,
+        "mkdir bin; for c in id jt-only-here; do printf '#!/bin/sh\\necho fake\\n' > bin/$c; chmod 755 bin/$c; done
+PATH=$DIR/bin:$PATH; export PATH
 $SUDO id -u; $SUDO jt-only-here; echo rc=$?",
-        d = dir.display()
-    );
-    Case::new(ADMIN, script)
-        .status(0)
-        .stdout_is("0\nrc=1\n")
-        .stderr_is("jitsudo: jt-only-here: command not found\n")
-        .assert_same();
+    )
+    .in_fresh_dir()
+    .status(0)
+    .stdout_is("0\nrc=1\n")
+    .stderr_is("jitsudo: jt-only-here: command not found\n")
+    .assert_same();
 }
 
 #[test]
 fn runs_in_the_caller_cwd_even_with_spaces() {
-    let dir = world().scratch_dir("cwd");
-    let spaced = dir.join("dir with  spaces");
-    std::fs::create_dir(&spaced).unwrap();
-    Case::new(ADMIN, "$SUDO pwd; $SUDO -u jt_target sh -c pwd")
-        .cwd(&spaced)
-        .status(0)
-        .stdout_is(format!("{0}\n{0}\n", spaced.display()))
-        .stderr_empty()
-        .assert_same();
+    Case::new(
+        ADMIN,
+        "mkdir 'dir with  spaces'; cd 'dir with  spaces'; $SUDO pwd; $SUDO -u jt_target sh -c pwd",
+    )
+    .in_fresh_dir()
+    .status(0)
+    .stdout_is("$DIR/dir with  spaces\n$DIR/dir with  spaces\n")
+    .stderr_empty()
+    .assert_same();
 }
 
 /// Without -D, a cwd the target cannot enter is still the command's cwd
 /// (sudo inherits it; failing to re-enter it is not an error).
 #[test]
 fn cwd_the_target_cannot_enter_is_kept() {
-    let dir = world().scratch_dir("private");
-    let private = dir.join("private");
     Case::new(
         ADMIN,
-        format!(
-            "mkdir -m 700 '{0}'; cd '{0}' && $SUDO -u jt_target pwd; echo rc=$?",
-            private.display()
-        ),
+        "mkdir -m 700 private; cd private && $SUDO -u jt_target pwd; echo rc=$?",
     )
-    .cwd(&dir)
+    .in_fresh_dir()
     .status(0)
-    .stdout_is(format!("{}\nrc=0\n", private.display()))
+    .stdout_is("$DIR/private\nrc=0\n")
     .stderr_empty()
     .assert_same();
 }
@@ -232,12 +218,11 @@ fn umask_is_the_union_of_caller_and_policy() {
 
 #[test]
 fn created_files_belong_to_the_target() {
-    let dir = world().scratch_dir("owner");
     Case::new(
         ADMIN,
         "$SUDO touch r; $SUDO -u jt_target touch t; stat -c '%U:%G %a' r t",
     )
-    .cwd(&dir)
+    .in_fresh_dir()
     .status(0)
     .stdout_is("root:root 644\njt_target:jt_target 644\n")
     .stderr_empty()
@@ -246,12 +231,11 @@ fn created_files_belong_to_the_target() {
 
 #[test]
 fn background_option_returns_at_once() {
-    let dir = world().scratch_dir("background");
     let script = with_helpers(
         "$SUDO -b sh -c 'id -u > out.tmp; mv out.tmp out' </dev/null >/dev/null 2>&1; echo rc=$?; wait_file out && cat out",
     );
     Case::new(ADMIN, script)
-        .cwd(&dir)
+        .in_fresh_dir()
         .status(0)
         .stdout_is("rc=0\n0\n")
         .stderr_empty()
@@ -260,13 +244,12 @@ fn background_option_returns_at_once() {
 
 #[test]
 fn three_megabytes_of_binary_data_pass_unchanged() {
-    let dir = world().scratch_dir("binary");
     Case::new(
         ADMIN,
         "head -c 3000000 /dev/urandom > f; a=$($SUDO cat < f | sha256sum); b=$(sha256sum < f); \
          [ \"$a\" = \"$b\" ] && echo same; $SUDO cat < f | cmp - f && echo cmp-same",
     )
-    .cwd(&dir)
+    .in_fresh_dir()
     .status(0)
     .stdout_is("same\ncmp-same\n")
     .stderr_empty()
@@ -295,12 +278,11 @@ fn stdout_and_stderr_stay_apart() {
 /// Nothing is read ahead from stdin: each line stays for the loop.
 #[test]
 fn nothing_is_read_ahead_from_stdin() {
-    let dir = world().scratch_dir("readahead");
     Case::new(
         ADMIN,
         "printf 'a\\nb\\nc\\n' > f; while read l; do $SUDO true; echo \"$l\"; done < f",
     )
-    .cwd(&dir)
+    .in_fresh_dir()
     .status(0)
     .stdout_is("a\nb\nc\n")
     .stderr_empty()

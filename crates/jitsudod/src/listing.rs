@@ -66,7 +66,9 @@ fn gate(ctx: &Context<'_>, who: &Identity, rules: &[&Rule]) -> Option<Verdict> {
         ),
         (true, _) => "a password is required".into(),
     };
-    Some(Verdict::Reply(vec![ServerMessage::Error(Failure::new(text))]))
+    Some(Verdict::Reply(vec![ServerMessage::Error(Failure::new(
+        text,
+    ))]))
 }
 
 fn render(ctx: &Context<'_>, who: &Identity, rules: &[&Rule]) -> String {
