@@ -114,15 +114,6 @@ pub const KNOWN_DIFFERENCES: &[KnownDifference] = &[
         adjust: Adjust::Outcome,
     },
     KnownDifference {
-        id: "ignored-signal-exit",
-        what: "A client started with SIGTERM ignored whose command dies of SIGTERM.",
-        reason: "sudo re-raises the signal with the caller's disposition (ignored) still in \
-                 place, survives it and exits 0, so the caller is told the command succeeded. \
-                 jitsudo restores the default disposition before re-raising, so the caller \
-                 sees the death by signal (143), as the issue requires.",
-        adjust: Adjust::Outcome,
-    },
-    KnownDifference {
         id: "refusal-logging",
         what: "Logging of a refusal under -n for a user without a rule or a disallowed command.",
         reason: "sudo stops at 'a password is required' and logs nothing (it logs 'user NOT in \

@@ -33,17 +33,43 @@ impl fmt::Display for PolicyError {
 
 impl std::error::Error for PolicyError {}
 
+/// Bytes between two entries of [`SourceMap`]'s character-count checkpoints.
+const CHECKPOINT_BYTES: usize = 256;
+
 /// A source's name and text, used to place errors and rules.
-#[derive(Clone, Copy)]
+///
+/// Built once per source in linear time, it then places any byte offset in
+/// logarithmic time, so placing every rule of a large policy stays linear.
+#[derive(Clone)]
 pub(crate) struct SourceMap<'a> {
     name: &'a str,
     text: &'a str,
+    /// Byte offset of the start of each line; the first is 0.
+    line_starts: Vec<usize>,
+    /// Entry `k`: how many characters start before byte `k * CHECKPOINT_BYTES`.
+    checkpoints: Vec<usize>,
 }
 
 impl<'a> SourceMap<'a> {
-    /// Wraps a source's name and text.
+    /// Wraps a source's name and text, indexing its lines and characters.
     pub(crate) fn new(name: &'a str, text: &'a str) -> Self {
-        SourceMap { name, text }
+        let bytes = text.as_bytes();
+        let line_starts = std::iter::once(0)
+            .chain(memchr_all(bytes, b'\n').map(|newline| newline + 1))
+            .collect();
+        let mut checkpoints = Vec::with_capacity(bytes.len() / CHECKPOINT_BYTES + 1);
+        let mut chars = 0;
+        checkpoints.push(0);
+        for block in bytes.chunks(CHECKPOINT_BYTES) {
+            chars += count_char_starts(block);
+            checkpoints.push(chars);
+        }
+        SourceMap {
+            name,
+            text,
+            line_starts,
+            checkpoints,
+        }
     }
 
     /// The source's name.
@@ -51,22 +77,22 @@ impl<'a> SourceMap<'a> {
         self.name
     }
 
-    /// The 1-based line and column of the byte `offset`.
+    /// The 1-based line and column (in characters) of the byte `offset`;
+    /// an offset past the end is placed just after the last character.
     pub(crate) fn position(&self, offset: usize) -> (usize, usize) {
-        let mut line = 1;
-        let mut column = 1;
-        for (index, ch) in self.text.char_indices() {
-            if index >= offset {
-                break;
-            }
-            if ch == '\n' {
-                line += 1;
-                column = 1;
-            } else {
-                column += 1;
-            }
-        }
+        let offset = offset.min(self.text.len());
+        // Lines starting at or before `offset`; the first always does.
+        let line = self.line_starts.partition_point(|&start| start <= offset);
+        let line_start = self.line_starts[line - 1];
+        let column = self.chars_before(offset) - self.chars_before(line_start) + 1;
         (line, column)
+    }
+
+    /// How many characters start before the byte `offset` (at most the text's length).
+    fn chars_before(&self, offset: usize) -> usize {
+        let block = offset / CHECKPOINT_BYTES;
+        let block_start = block * CHECKPOINT_BYTES;
+        self.checkpoints[block] + count_char_starts(&self.text.as_bytes()[block_start..offset])
     }
 
     /// An error located at the start of `span`.
@@ -90,6 +116,19 @@ impl<'a> SourceMap<'a> {
             None => self.error(span, message),
         }
     }
+}
+
+/// The offsets of every `byte` in `bytes`.
+fn memchr_all(bytes: &[u8], byte: u8) -> impl Iterator<Item = usize> + '_ {
+    bytes
+        .iter()
+        .enumerate()
+        .filter_map(move |(index, &b)| (b == byte).then_some(index))
+}
+
+/// How many UTF-8 characters start in `bytes` (bytes that are not continuation bytes).
+fn count_char_starts(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b & 0xC0 != 0x80).count()
 }
 
 #[cfg(test)]

@@ -116,6 +116,9 @@ pub struct Request {
     pub background: bool,
     /// `-k command`: ignore cached credentials for this command.
     pub reset_timestamp: bool,
+    /// Signals the caller had ignored when the client started (bit n-1 for
+    /// signal n); they stay ignored in the command, as under sudo.
+    pub ignored_signals: u64,
     /// Which of the caller's fds 0, 1, 2 are attached (a closed one is not).
     /// The attached ones come first, in order, followed by an `O_PATH`
     /// descriptor of the caller's working directory.
@@ -141,6 +144,8 @@ pub enum ServerMessage {
     Error(Failure),
     /// Output for the client's stdout (e.g. `-l`).
     Output(ByteBuf),
+    /// A diagnostic the client prints as `jitsudo: <text>` before going on.
+    Warning(ByteBuf),
     /// The command runs. With `pty`, the pty master is attached.
     Started {
         /// Whether a pty master descriptor is attached.
@@ -237,6 +242,7 @@ mod tests {
             non_interactive: true,
             background: false,
             reset_timestamp: false,
+            ignored_signals: 0,
             stdio: [true, false, true],
         }
     }

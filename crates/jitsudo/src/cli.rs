@@ -123,16 +123,30 @@ pub struct RequestArgs {
 pub struct UsageError {
     /// A line to print before the usage synopsis, if any.
     pub message: Option<String>,
+    /// Whether the line is prefixed with `argv[0]` as invoked (getopt's
+    /// convention for option errors) rather than with `jitsudo`.
+    pub from_getopt: bool,
 }
 
 impl UsageError {
     fn bare() -> Self {
-        UsageError { message: None }
+        UsageError {
+            message: None,
+            from_getopt: false,
+        }
     }
 
     fn with(message: impl Into<String>) -> Self {
         UsageError {
             message: Some(message.into()),
+            from_getopt: false,
+        }
+    }
+
+    fn getopt(message: impl Into<String>) -> Self {
+        UsageError {
+            message: Some(message.into()),
+            from_getopt: true,
         }
     }
 }
@@ -146,7 +160,8 @@ pub fn help_text() -> String {
 
 /// Parses `argv` (including `argv[0]`).
 pub fn parse(argv: Vec<OsString>) -> Result<Invocation, UsageError> {
-    let args = Args::try_parse_from(argv).map_err(clap_error)?;
+    let last = argv.last().map(|a| a.to_string_lossy().into_owned());
+    let args = Args::try_parse_from(argv).map_err(|e| clap_error(e, last.as_deref()))?;
     if args.help {
         return Ok(Invocation::Help);
     }
@@ -161,6 +176,15 @@ fn into_request(args: Args) -> Result<RequestArgs, UsageError> {
         return Err(UsageError::with(
             "you may not specify both the -i and -s options",
         ));
+    }
+    if args.login && (args.preserve_all || args.preserve_env.is_some()) {
+        return Err(UsageError::with(
+            "you may not specify both the -i and -E options",
+        ));
+    }
+    let empty = |v: &Option<OsString>| v.as_ref().is_some_and(|v| v.is_empty());
+    if empty(&args.user) || empty(&args.group) {
+        return Err(UsageError::bare());
     }
     let action = action_of(&args)?;
     let flags = args_flags(&args);
@@ -279,11 +303,14 @@ fn is_assignment(word: &[u8]) -> bool {
     matches!(word.iter().position(|b| *b == b'='), Some(i) if i > 0)
 }
 
-fn clap_error(err: clap::Error) -> UsageError {
+/// Words getopt's messages the way sudo's getopt_long does. `last` is the
+/// final word of the command line: the option whose value is missing.
+fn clap_error(err: clap::Error, last: Option<&str>) -> UsageError {
     let arg = match err.get(ContextKind::InvalidArg) {
         Some(ContextValue::String(s)) => s.clone(),
         _ => String::new(),
     };
+    let option = arg.split(' ').next().unwrap_or(&arg);
     let message = match err.kind() {
         ErrorKind::UnknownArgument if arg.starts_with("--") => {
             format!("unrecognized option '{arg}'")
@@ -291,16 +318,19 @@ fn clap_error(err: clap::Error) -> UsageError {
         ErrorKind::UnknownArgument => {
             format!("invalid option -- '{}'", arg.trim_start_matches('-'))
         }
-        ErrorKind::InvalidValue | ErrorKind::NoEquals if !arg.is_empty() => {
-            format!("option '{}' requires an argument", short_name(&arg))
-        }
+        ErrorKind::InvalidValue | ErrorKind::NoEquals if !option.is_empty() => match last {
+            Some(word) if word.starts_with("--") => {
+                format!("option '{option}' requires an argument")
+            }
+            Some(word) if word.starts_with('-') => format!(
+                "option requires an argument -- '{}'",
+                word.chars().last().unwrap_or('?')
+            ),
+            _ => return UsageError::bare(),
+        },
         _ => return UsageError::bare(),
     };
-    UsageError::with(message)
-}
-
-fn short_name(arg: &str) -> String {
-    arg.split(' ').next().unwrap_or(arg).to_string()
+    UsageError::getopt(message)
 }
 
 /// Converts a word to the byte buffer sent on the wire.
@@ -378,13 +408,19 @@ mod tests {
         assert_eq!(parse_words(&["-K", "id"]), Err(UsageError::bare()));
         assert_eq!(
             parse_words(&["-z", "id"]),
-            Err(UsageError::with("invalid option -- 'z'"))
+            Err(UsageError::getopt("invalid option -- 'z'"))
         );
         assert_eq!(
             parse_words(&["--bogus", "id"]),
-            Err(UsageError::with("unrecognized option '--bogus'"))
+            Err(UsageError::getopt("unrecognized option '--bogus'"))
         );
+        assert_eq!(
+            parse_words(&["-u"]),
+            Err(UsageError::getopt("option requires an argument -- 'u'"))
+        );
+        assert_eq!(parse_words(&["-u", "", "id"]), Err(UsageError::bare()));
         assert!(parse_words(&["-i", "-s"]).is_err());
+        assert!(parse_words(&["-i", "-E"]).is_err());
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod cli;
 mod request;
 mod session;
 mod signals;
+mod startup;
 mod stdio;
 mod terminal;
 
@@ -22,7 +23,12 @@ use session::{Outcome, Session};
 const DEFAULT_SOCKET: &str = "/run/jitsudo/jitsudod.sock";
 
 fn main() {
-    let outcome = match cli::parse(std::env::args_os().collect()) {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let argv0 = argv
+        .first()
+        .map(|a| a.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "jitsudo".into());
+    let outcome = match cli::parse(argv) {
         Ok(Invocation::Help) => {
             print!("{}", cli::help_text());
             Outcome::Exit(0)
@@ -32,15 +38,16 @@ fn main() {
             Outcome::Exit(0)
         }
         Ok(Invocation::Request(args)) => run(*args),
-        Err(usage) => usage_failure(usage),
+        Err(usage) => usage_failure(usage, &argv0),
     };
     finish(outcome)
 }
 
-fn usage_failure(usage: UsageError) -> Outcome {
+fn usage_failure(usage: UsageError, argv0: &str) -> Outcome {
     let mut text = Vec::new();
     if let Some(message) = usage.message {
-        text.extend_from_slice(format!("jitsudo: {message}\n").as_bytes());
+        let prefix = if usage.from_getopt { argv0 } else { "jitsudo" };
+        text.extend_from_slice(format!("{prefix}: {message}\n").as_bytes());
     }
     text.extend_from_slice(cli::USAGE.as_bytes());
     let _ = std::io::stderr().write_all(&text);
@@ -68,7 +75,7 @@ fn run(args: cli::RequestArgs) -> Outcome {
             ))
         }
     };
-    let frames = match request::frames(args, &stdio) {
+    let frames = match request::frames(args, &stdio, startup::ignored_signals()) {
         Ok(frames) => frames,
         Err(e) => return failure(e),
     };

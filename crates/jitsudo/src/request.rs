@@ -10,7 +10,7 @@ use crate::stdio::Stdio;
 /// Encodes the hello and the request as one write, so the daemon gets
 /// both without a round trip. A request too large for the protocol is
 /// refused here with the kernel's wording.
-pub fn frames(args: RequestArgs, stdio: &Stdio) -> Result<Vec<u8>, String> {
+pub fn frames(args: RequestArgs, stdio: &Stdio, ignored_signals: u64) -> Result<Vec<u8>, String> {
     let request = Request {
         action: args.action,
         argv: args.command.into_iter().map(wire).collect(),
@@ -31,6 +31,7 @@ pub fn frames(args: RequestArgs, stdio: &Stdio) -> Result<Vec<u8>, String> {
         non_interactive: args.non_interactive,
         background: args.background,
         reset_timestamp: args.reset_timestamp,
+        ignored_signals,
         stdio: stdio.present,
     };
     let mut bytes = encode(&ClientMessage::Hello(Hello::current())).map_err(|e| e.to_string())?;

@@ -198,6 +198,12 @@ impl Session {
                 let _ = std::io::stdout().write_all(&bytes);
                 let _ = std::io::stdout().flush();
             }
+            ServerMessage::Warning(text) => {
+                let mut line = b"jitsudo: ".to_vec();
+                line.extend_from_slice(&text);
+                line.push(b'\n');
+                let _ = std::io::stderr().write_all(&line);
+            }
             ServerMessage::Started { pty } => {
                 let fds = self.reader.take_fds();
                 if pty {

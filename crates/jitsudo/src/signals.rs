@@ -35,7 +35,7 @@ pub fn route_to_fd() -> nix::Result<SignalFd> {
     // Writes to a vanished terminal or socket must fail with EPIPE, not kill.
     set_disposition(Signal::SIGPIPE, SigHandler::SigIgn);
     set.thread_block()?;
-    SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC)
+    SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
 }
 
 fn set_disposition(sig: Signal, handler: SigHandler) {

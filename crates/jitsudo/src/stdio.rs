@@ -1,9 +1,11 @@
 //! The caller's standard descriptors and working directory, as handed to
 //! the daemon.
 
-use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{OwnedFd, RawFd};
 
-use nix::fcntl::{fcntl, open, FcntlArg, OFlag};
+use nix::fcntl::{open, OFlag};
+
+use crate::startup;
 use nix::sys::stat::Mode;
 use nix::unistd::isatty;
 
@@ -15,20 +17,16 @@ pub struct Stdio {
 }
 
 impl Stdio {
-    /// Records which standard descriptors are open and fills the closed
-    /// ones with `/dev/null` placeholders, so that no descriptor this client
-    /// opens later (the daemon's socket) can land in slot 0, 1 or 2. The
-    /// placeholders are never sent: a closed descriptor stays closed for the
-    /// command.
+    /// Which standard descriptors the caller had open. The closed ones hold
+    /// /dev/null placeholders by now (put there by the runtime), so no
+    /// descriptor this client opens later can land in slot 0, 1 or 2; the
+    /// placeholders are never sent: a closed descriptor stays closed for
+    /// the command.
     pub fn claim() -> Stdio {
-        let mut present = [false; 3];
-        for (fd, slot) in present.iter_mut().enumerate() {
-            *slot = is_open(fd as RawFd);
-            if !*slot {
-                occupy(fd as RawFd);
-            }
+        let closed = startup::closed_fds();
+        Stdio {
+            present: [0, 1, 2].map(|fd| closed & (1 << fd) == 0),
         }
-        Stdio { present }
     }
 
     /// The descriptors to attach to the request, in order.
@@ -44,21 +42,8 @@ impl Stdio {
 
 fn borrow(fd: RawFd) -> std::os::fd::BorrowedFd<'static> {
     // SAFETY: fds 0-2 stay open for the whole life of the client (closed
-    // ones are filled with placeholders by `Stdio::claim` before any use).
+    // ones were filled with /dev/null by the runtime before `main`).
     unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }
-}
-
-fn is_open(fd: RawFd) -> bool {
-    fcntl(borrow(fd), FcntlArg::F_GETFD).is_ok()
-}
-
-fn occupy(fd: RawFd) {
-    // The lowest free descriptor is `fd` because every lower one is open.
-    // The placeholder must stay open for the life of the process.
-    if let Ok(null) = open("/dev/null", OFlag::O_RDWR, Mode::empty()) {
-        debug_assert_eq!(null.as_raw_fd(), fd);
-        let _ = null.into_raw_fd();
-    }
 }
 
 /// Opens the caller's working directory as an `O_PATH` descriptor.

@@ -31,7 +31,10 @@ pub struct AuditRecord {
     pub run_as_group: Option<ByteBuf>,
     /// Resolved command path (or what was typed, when it was not found).
     pub command: ByteBuf,
-    /// The argv, `argv[0]` included.
+    /// The argv, `argv[0]` included. Not serialized: a job already carries
+    /// it (see [`crate::job::Job::audit_record`]), and sending it twice
+    /// would double the size of an ARG_MAX-sized job.
+    #[serde(skip)]
     pub argv: Vec<ByteBuf>,
     /// Deciding rule.
     pub rule: Option<String>,

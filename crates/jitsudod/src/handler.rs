@@ -118,7 +118,37 @@ pub fn handle(ctx: &Context<'_>, who: &Identity, request: Request, passed: &Pass
     }
 }
 
-/// Refuses malformed requests before any lookup.
+/// Longest argument part of `SUDO_COMMAND`, as sudo truncates it: the
+/// variable must stay below the kernel's limit for one string (128 KiB)
+/// whatever the length of the command line.
+const SUDO_COMMAND_ARGS_MAX: usize = 4096;
+
+/// The value of `SUDO_COMMAND`, as sudo builds it: a command typed with a
+/// slash is shown as typed (`./x`), a bare name as the path it was found
+/// at, then the arguments joined by spaces and truncated.
+fn sudo_command(line: &CommandLine, path: &Path) -> OsString {
+    let mut value = if line.program.as_bytes().contains(&b'/') {
+        line.program.as_bytes().to_vec()
+    } else {
+        path.as_os_str().as_bytes().to_vec()
+    };
+    let mut args = Vec::new();
+    for (i, arg) in line.args.iter().enumerate() {
+        if i > 0 {
+            args.push(b' ');
+        }
+        args.extend_from_slice(arg.as_bytes());
+    }
+    args.truncate(SUDO_COMMAND_ARGS_MAX);
+    if !args.is_empty() {
+        value.push(b' ');
+        value.extend(args);
+    }
+    OsString::from_vec(value)
+}
+
+/// Refuses malformed requests before any lookup. (Sizes are bounded by the
+/// frame limit; what the kernel will not exec fails there with E2BIG.)
 pub fn validate(request: &Request, fd_count: usize) -> Result<(), Failure> {
     if fd_count != request.expected_fds() {
         return Err(Failure::new("protocol error: wrong number of descriptors"));
@@ -136,22 +166,11 @@ pub fn validate(request: &Request, fd_count: usize) -> Result<(), Failure> {
             return Err(Failure::new("invalid argument: embedded NUL byte"));
         }
     }
-    let size: usize = request
-        .argv
-        .iter()
-        .chain(&request.env)
-        .chain(&request.assignments)
-        .map(|w| w.len() + 1 + std::mem::size_of::<usize>())
-        .sum();
-    if size > arg_max() {
-        return Err(Failure::new(
-            "unable to execute command: Argument list too long",
-        ));
-    }
     Ok(())
 }
 
-/// The kernel's limit on argv + envp for one exec.
+/// The kernel's limit on argv + envp for one exec (a quarter of the stack
+/// limit, which the worker inherits from the daemon).
 fn arg_max() -> usize {
     nix::unistd::sysconf(nix::unistd::SysconfVar::ARG_MAX)
         .ok()
@@ -297,9 +316,26 @@ fn run(
         return Err(fail(Failure::new(text)));
     };
     authorise(ctx, who, &record, &allowed)?;
-    let job = job(ctx, who, &target, &request, line, path, &caller_env, record);
+    let job = job(
+        ctx,
+        who,
+        &target,
+        &request,
+        line,
+        path,
+        &caller_env,
+        record.clone(),
+    );
+    if job.exec_size() > arg_max() {
+        let mut text = b"unable to execute ".to_vec();
+        text.extend_from_slice(&job.path);
+        text.extend_from_slice(b": Argument list too long");
+        ctx.audit
+            .emit(&record.rejected(&String::from_utf8_lossy(&text)));
+        return Err(fail(Failure::new(text)));
+    }
     ctx.audit
-        .emit(&job.audit.event(jitsudo_audit::EventKind::ExecAccept));
+        .emit(&record.event(jitsudo_audit::EventKind::ExecAccept));
     Ok(Verdict::Run(Box::new(job)))
 }
 
@@ -488,10 +524,17 @@ fn job(
         )),
         (None, _) => None,
     };
+    // A relative command (`./x`) is executed as typed from the caller's
+    // directory, so a script sees `$0` as the caller typed it, as with sudo.
+    let exec_path = if chdir.is_none() && line.program.as_bytes().contains(&b'/') {
+        line.program.clone()
+    } else {
+        path.into_os_string()
+    };
     let mut argv = vec![ByteBuf::from(line.argv0.into_vec())];
     argv.extend(line.args.into_iter().map(|a| ByteBuf::from(a.into_vec())));
     Job {
-        path: ByteBuf::from(path.into_os_string().into_vec()),
+        path: ByteBuf::from(exec_path.into_vec()),
         argv,
         env,
         uid: target.account.uid,
@@ -500,6 +543,7 @@ fn job(
         umask: who.peer.umask | ctx.policy.defaults.umask,
         chdir,
         stdio: request.stdio,
+        ignored_signals: request.ignored_signals,
         background: request.background,
         caller_uid: who.peer.uid,
         audit: record,
@@ -528,11 +572,7 @@ fn environment(
         PreserveEnv::List(_) => Preserve::List(&list),
     };
     let assignments = split_env(&request.assignments);
-    let mut command_line = path.as_os_str().to_owned();
-    for arg in &line.args {
-        command_line.push(" ");
-        command_line.push(arg);
-    }
+    let command_line = sudo_command(line, path);
     let env = build_env(&EnvRequest {
         caller_env,
         preserve,

@@ -32,10 +32,32 @@ pub struct Job {
     /// Which of the caller's fds 0-2 come with the job (see
     /// [`jitsudo_proto::Request::stdio`]).
     pub stdio: [bool; 3],
+    /// Signals that stay ignored in the command (bit n-1 for signal n).
+    pub ignored_signals: u64,
     /// `-b`: report success at once and let the command run on.
     pub background: bool,
     /// The caller's uid, owner of the command's pty.
     pub caller_uid: u32,
     /// What to log when the command ends.
     pub audit: AuditRecord,
+}
+
+impl Job {
+    /// The audit record with its argv restored from the job's own.
+    pub fn audit_record(&self) -> AuditRecord {
+        AuditRecord {
+            argv: self.argv.clone(),
+            ..self.audit.clone()
+        }
+    }
+
+    /// Bytes the kernel counts against `ARG_MAX` for this exec: every
+    /// argv and envp string with its NUL, plus the pointer arrays.
+    pub fn exec_size(&self) -> usize {
+        self.argv
+            .iter()
+            .chain(&self.env)
+            .map(|s| s.len() + 1 + std::mem::size_of::<usize>())
+            .sum()
+    }
 }

@@ -28,6 +28,11 @@ pub fn list(ctx: &Context<'_>, who: &Identity, request: &Request, passed: &Passe
                 line.push(b'\n');
                 reply_then_exit(line, 0)
             }
+            (Decision::Allow(_), None) => {
+                let mut text = eval.line.program.as_bytes().to_vec();
+                text.extend_from_slice(b": command not found");
+                Verdict::Reply(vec![ServerMessage::Error(Failure::new(text))])
+            }
             _ => Verdict::Reply(vec![ServerMessage::Exited(Exit::Code(1))]),
         },
         Err(failure) => Verdict::Reply(vec![ServerMessage::Error(failure)]),

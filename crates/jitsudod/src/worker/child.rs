@@ -10,7 +10,7 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
-use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal};
+use nix::sys::signal::{SigSet, SigmaskHow};
 use nix::sys::stat::{umask, Mode};
 use nix::unistd::{chdir, fchdir, setgroups, setresgid, setresuid, setsid, write, Gid, Uid};
 
@@ -68,6 +68,9 @@ pub struct ChildSpec {
     pub stdio: [Option<RawFd>; 3],
     /// The pty slave to make the controlling terminal, if any.
     pub tty: Option<CString>,
+    /// Signals the caller had ignored (bit n-1 for signal n): they stay
+    /// ignored in the command, as under sudo (`nohup jitsudo …` works).
+    pub ignored_signals: u64,
 }
 
 /// Runs in the forked child: never returns. On failure writes (stage,
@@ -87,15 +90,18 @@ fn setup_and_exec(spec: &ChildSpec) -> Result<Infallible, (Stage, Errno)> {
     let tty = open_controlling_tty(spec.tty.as_deref()).map_err(|e| (Stage::Terminal, e))?;
     install_stdio(spec, tty.as_ref()).map_err(|e| (Stage::Stdio, e))?;
     drop(tty);
+    // The caller's own directory is entered before dropping privileges: the
+    // command inherits it even where the target could not enter it (as a
+    // command started by sudo inherits sudo's). An explicit directory (-D,
+    // the target's home for -i) is entered as the target.
+    fchdir(&spec.cwd_fd).map_err(|e| (Stage::Chdir, e))?;
     drop_privileges(spec).map_err(|e| (Stage::Credentials, e))?;
     umask(spec.umask);
-    match &spec.chdir {
-        Some(dir) => chdir(dir.as_c_str()),
-        None => fchdir(&spec.cwd_fd),
+    if let Some(dir) = &spec.chdir {
+        chdir(dir.as_c_str()).map_err(|e| (Stage::Chdir, e))?;
     }
-    .map_err(|e| (Stage::Chdir, e))?;
     close_other_fds();
-    reset_signals();
+    reset_signals(spec.ignored_signals);
     let err = nix::unistd::execve(&spec.path, &spec.argv, &spec.env).unwrap_err();
     Err((Stage::Exec, err))
 }
@@ -158,14 +164,52 @@ fn close_other_fds() {
     }
 }
 
-/// Default dispositions and an empty signal mask for the command.
-fn reset_signals() {
-    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
-    for sig in Signal::iterator() {
-        if sig != Signal::SIGKILL && sig != Signal::SIGSTOP {
-            // SAFETY: installing SIG_DFL runs no code in signal context.
-            let _ = unsafe { sigaction(sig, &default) };
+/// The kernel's `struct sigaction` (x86_64 and aarch64 layout).
+#[repr(C)]
+struct KernelSigaction {
+    handler: libc::sighandler_t,
+    flags: libc::c_ulong,
+    restorer: usize,
+    mask: u64,
+}
+
+/// Sets a disposition with the raw system call: glibc's wrapper refuses the
+/// signals it reserves for itself (32 and 33), whose ignored state would
+/// otherwise leak into the command.
+fn set_disposition(signo: libc::c_int, handler: libc::sighandler_t) {
+    let action = KernelSigaction {
+        handler,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    // SAFETY: `action` is a valid kernel sigaction with SIG_DFL or SIG_IGN
+    // (no handler code, so no restorer is needed); the old action is not
+    // requested; the last argument is the kernel's sigset size (8 bytes).
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            signo,
+            &action as *const KernelSigaction,
+            std::ptr::null_mut::<KernelSigaction>(),
+            8usize,
+        );
+    }
+}
+
+/// Default dispositions (or SIG_IGN where the caller ignored the signal)
+/// for every signal, real-time ones included, and an empty signal mask.
+fn reset_signals(ignored: u64) {
+    for signo in 1..=libc::SIGRTMAX() {
+        if signo == libc::SIGKILL || signo == libc::SIGSTOP {
+            continue;
         }
+        let handler = if signo <= 64 && ignored & (1u64 << (signo - 1)) != 0 {
+            libc::SIG_IGN
+        } else {
+            libc::SIG_DFL
+        };
+        set_disposition(signo, handler);
     }
     let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
 }

@@ -27,7 +27,7 @@ use child::ChildSpec;
 pub fn main() -> ExitCode {
     let _ = setsid();
     match receive_job() {
-        Ok((job, fds)) => supervise::run(job, fds),
+        Ok((job, received)) => supervise::run(job, received.conn, received.caller),
         Err(e) => {
             eprintln!("jitsudod worker: {e}");
             ExitCode::FAILURE
@@ -35,10 +35,16 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// The job and its descriptors, as received.
+/// The job's descriptors, as received.
 pub struct Received {
     /// The client connection.
     pub conn: OwnedFd,
+    /// The caller's descriptors, for the command.
+    pub caller: CallerFds,
+}
+
+/// The caller's descriptors that the command inherits.
+pub struct CallerFds {
     /// The caller's stdio descriptors, by slot.
     pub stdio: [Option<OwnedFd>; 3],
     /// The caller's working directory.
@@ -75,7 +81,10 @@ fn split_fds(fds: Vec<OwnedFd>, present: [bool; 3]) -> Option<Received> {
         }
     }
     let cwd = fds.next()?;
-    Some(Received { conn, stdio, cwd })
+    Some(Received {
+        conn,
+        caller: CallerFds { stdio, cwd },
+    })
 }
 
 fn replace_with_dev_null(fd: RawFd) {
@@ -110,7 +119,7 @@ fn cstring(bytes: &[u8]) -> Option<CString> {
 }
 
 /// Turns the job into what the child needs; `None` if a string holds NUL.
-fn child_spec(job: &Job, received: &Received, tty: Option<CString>) -> Option<ChildSpec> {
+fn child_spec(job: &Job, caller: &CallerFds, tty: Option<CString>) -> Option<ChildSpec> {
     Some(ChildSpec {
         path: cstring(&job.path)?,
         argv: job.argv.iter().map(|a| cstring(a)).collect::<Option<_>>()?,
@@ -123,15 +132,16 @@ fn child_spec(job: &Job, received: &Received, tty: Option<CString>) -> Option<Ch
             Some(dir) => Some(cstring(dir)?),
             None => None,
         },
-        cwd_fd: received.cwd.try_clone().ok()?,
-        stdio: [0, 1, 2].map(|i| received.stdio[i].as_ref().map(|fd| fd.as_raw_fd())),
+        cwd_fd: caller.cwd.try_clone().ok()?,
+        stdio: [0, 1, 2].map(|i| caller.stdio[i].as_ref().map(|fd| fd.as_raw_fd())),
+        ignored_signals: job.ignored_signals,
         tty,
     })
 }
 
 /// The first of the caller's stdio descriptors that is a terminal.
-fn caller_terminal(received: &Received) -> Option<BorrowedFd<'_>> {
-    received
+fn caller_terminal(caller: &CallerFds) -> Option<BorrowedFd<'_>> {
+    caller
         .stdio
         .iter()
         .flatten()

@@ -17,7 +17,7 @@ use nix::unistd::{fork, pipe2, read, ForkResult, Pid};
 
 use super::child::{self, Stage};
 use super::pty::Pty;
-use super::{blocked_signals, caller_terminal, child_spec, Received};
+use super::{blocked_signals, caller_terminal, child_spec, CallerFds};
 use crate::job::Job;
 
 /// How long a command whose client vanished gets after SIGHUP before it
@@ -40,45 +40,51 @@ const RELAYABLE: [Signal; 8] = [
 ];
 
 /// Runs the job to completion.
-pub fn run(job: Job, received: Received) -> ExitCode {
+pub fn run(job: Job, conn: OwnedFd, caller: CallerFds) -> ExitCode {
     let audit = crate::audit::sinks();
-    let conn = Connection::new(received.conn.try_clone().ok());
-    let outcome = start(&job, received).and_then(|(child, pty)| {
-        conn.send(&ServerMessage::Started { pty: pty.is_some() }, pty.as_ref());
-        drop(pty);
-        Supervisor::new(child, conn.clone_fd(), job.background)
-            .map_err(|e| Failure::new(format!("unable to supervise the command: {e}")))
-    });
-    let status = match outcome {
-        Ok(mut supervisor) => {
-            if job.background {
-                conn.send(&ServerMessage::Exited(Exit::Code(0)), None);
-                supervisor.detach();
-            }
-            let exit = supervisor.wait();
-            supervisor.report(exit);
-            match exit {
-                Exit::Code(code) => ExitStatus::Code(code),
-                Exit::Signal { signal, .. } => ExitStatus::Signal(signal),
-            }
-        }
+    let record = job.audit_record();
+    let started = match start(&job, caller, &conn) {
+        Ok(started) => started,
         Err(failure) => {
-            conn.send(&ServerMessage::Error(failure.clone()), None);
+            send(&conn, &ServerMessage::Error(failure.clone()), None);
             let reason = String::from_utf8_lossy(&failure.message).into_owned();
-            audit.emit(&job.audit.exited(ExitStatus::Code(1)).reason(reason));
+            audit.emit(&record.exited(ExitStatus::Code(1)).reason(reason));
             return ExitCode::FAILURE;
         }
     };
-    audit.emit(&job.audit.exited(status));
+    let pty = started.pty.is_some();
+    send(&conn, &ServerMessage::Started { pty }, started.pty.as_ref());
+    let conn = if job.background {
+        // `-b`: the client is gone by design; nothing ties the command to it.
+        send(&conn, &ServerMessage::Exited(Exit::Code(0)), None);
+        None
+    } else {
+        Some(conn)
+    };
+    let mut supervisor = Supervisor::new(started.child, started.sigchld, conn, pty);
+    let exit = supervisor.wait();
+    supervisor.send(&ServerMessage::Exited(exit));
+    audit.emit(&record.exited(match exit {
+        Exit::Code(code) => ExitStatus::Code(code),
+        Exit::Signal { signal, .. } => ExitStatus::Signal(signal),
+    }));
     ExitCode::SUCCESS
 }
 
+/// A command child whose exec succeeded.
+struct Started {
+    child: Pid,
+    sigchld: SignalFd,
+    pty: Option<OwnedFd>,
+}
+
 /// Forks the command child and waits for its exec to succeed or fail.
-fn start(job: &Job, received: Received) -> Result<(Pid, Option<OwnedFd>), Failure> {
+fn start(job: &Job, caller: CallerFds, conn: &OwnedFd) -> Result<Started, Failure> {
     let set = blocked_signals();
     set.thread_block()
         .map_err(|e| Failure::new(format!("unable to block signals: {e}")))?;
-    let pty = match caller_terminal(&received).filter(|_| !job.background) {
+    let sigchld = sigchld_fd().map_err(|e| Failure::new(format!("signalfd: {}", e.desc())))?;
+    let pty = match caller_terminal(&caller).filter(|_| !job.background) {
         Some(term) => Some(
             Pty::open_like(term, job.caller_uid)
                 .map_err(|e| Failure::new(format!("unable to allocate pty: {}", e.desc())))?,
@@ -88,7 +94,7 @@ fn start(job: &Job, received: Received) -> Result<(Pid, Option<OwnedFd>), Failur
     let tty = pty
         .as_ref()
         .and_then(|p| super::cstring(p.slave_path.as_os_str().as_encoded_bytes()));
-    let spec = child_spec(job, &received, tty)
+    let spec = child_spec(job, &caller, tty)
         .ok_or_else(|| Failure::new("invalid job: embedded NUL byte"))?;
     let (report_rd, report_wr) = pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| Failure::new(format!("unable to create pipe: {}", e.desc())))?;
@@ -101,13 +107,32 @@ fn start(job: &Job, received: Received) -> Result<(Pid, Option<OwnedFd>), Failur
     };
     drop(report_wr);
     drop(spec);
-    drop(received);
-    exec_result(child, &report_rd, job)?;
-    Ok((child, pty.map(Pty::into_master)))
+    drop(caller);
+    exec_result(child, &report_rd)
+        .map_err(|(stage, errno)| describe_failure(conn, stage, errno, job))?;
+    Ok(Started {
+        child,
+        sigchld,
+        pty: pty.map(Pty::into_master),
+    })
+}
+
+fn sigchld_fd() -> nix::Result<SignalFd> {
+    let mut set = nix::sys::signal::SigSet::empty();
+    set.add(Signal::SIGCHLD);
+    SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+}
+
+/// Best effort: a client that went away simply misses the message.
+fn send(conn: &OwnedFd, message: &ServerMessage, with: Option<&OwnedFd>) {
+    if let Ok(frame) = encode(message) {
+        let fds: Vec<_> = with.iter().map(|f| f.as_raw_fd()).collect();
+        let _ = send_frame(conn.as_fd(), &frame, &fds);
+    }
 }
 
 /// Reads the child's error pipe: EOF means the exec succeeded.
-fn exec_result(child: Pid, report: &OwnedFd, job: &Job) -> Result<(), Failure> {
+fn exec_result(child: Pid, report: &OwnedFd) -> Result<(), (Option<Stage>, Errno)> {
     let mut buf = [0u8; 5];
     let n = loop {
         match read(report, &mut buf) {
@@ -120,50 +145,26 @@ fn exec_result(child: Pid, report: &OwnedFd, job: &Job) -> Result<(), Failure> {
     }
     let _ = waitpid(child, None);
     let errno = Errno::from_raw(i32::from_ne_bytes([buf[1], buf[2], buf[3], buf[4]]));
-    Err(Failure::new(describe_failure(
-        Stage::from_byte(buf[0]),
-        errno,
-        job,
-    )))
+    Err((Stage::from_byte(buf[0]), errno))
 }
 
-fn describe_failure(stage: Option<Stage>, errno: Errno, job: &Job) -> Vec<u8> {
+/// What the client is told when the command could not be started. Like
+/// sudo, a directory that cannot be entered is reported, then the command
+/// that therefore did not run.
+fn describe_failure(conn: &OwnedFd, stage: Option<Stage>, errno: Errno, job: &Job) -> Failure {
+    if stage == Some(Stage::Chdir) {
+        let mut text = b"unable to change directory to ".to_vec();
+        text.extend_from_slice(job.chdir.as_deref().unwrap_or(&job.audit.cwd));
+        text.extend_from_slice(format!(": {}", errno.desc()).as_bytes());
+        send(conn, &ServerMessage::Warning(text.into()), None);
+    }
     let mut text = match stage {
-        Some(Stage::Exec) => b"unable to execute ".to_vec(),
-        Some(Stage::Chdir) => b"unable to change directory to ".to_vec(),
+        Some(Stage::Exec | Stage::Chdir) => b"unable to execute ".to_vec(),
         _ => b"unable to run ".to_vec(),
     };
-    match (stage, &job.chdir) {
-        (Some(Stage::Chdir), Some(dir)) => text.extend_from_slice(dir),
-        (Some(Stage::Chdir), None) => text.extend_from_slice(&job.audit.cwd),
-        _ => text.extend_from_slice(&job.path),
-    }
+    text.extend_from_slice(&job.path);
     text.extend_from_slice(format!(": {}", errno.desc()).as_bytes());
-    text
-}
-
-/// The client connection, once the worker owns it.
-struct Connection {
-    fd: Option<OwnedFd>,
-}
-
-impl Connection {
-    fn new(fd: Option<OwnedFd>) -> Self {
-        Connection { fd }
-    }
-
-    fn clone_fd(&self) -> Option<OwnedFd> {
-        self.fd.as_ref().and_then(|fd| fd.try_clone().ok())
-    }
-
-    /// Best effort: a client that went away simply misses the message.
-    fn send(&self, message: &ServerMessage, with: Option<&OwnedFd>) {
-        let (Some(fd), Ok(frame)) = (&self.fd, encode(message)) else {
-            return;
-        };
-        let fds: Vec<_> = with.iter().map(|f| f.as_raw_fd()).collect();
-        let _ = send_frame(fd.as_fd(), &frame, &fds);
-    }
+    Failure::new(text)
 }
 
 /// Watches the command: its state changes, the client's messages, and the
@@ -178,23 +179,15 @@ struct Supervisor {
 }
 
 impl Supervisor {
-    fn new(child: Pid, conn: Option<OwnedFd>, background: bool) -> nix::Result<Self> {
-        let mut set = nix::sys::signal::SigSet::empty();
-        set.add(Signal::SIGCHLD);
-        Ok(Supervisor {
+    fn new(child: Pid, sigchld: SignalFd, conn: Option<OwnedFd>, has_terminal: bool) -> Self {
+        Supervisor {
             child,
             conn,
             reader: FrameReader::new(MAX_CLIENT_MESSAGE),
-            sigchld: SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)?,
+            sigchld,
             kill_at: None,
-            has_terminal: !background,
-        })
-    }
-
-    /// `-b`: the client is gone by design; nothing ties the command to it.
-    fn detach(&mut self) {
-        self.conn = None;
-        self.has_terminal = false;
+            has_terminal,
+        }
     }
 
     fn wait(&mut self) -> Exit {
@@ -310,12 +303,8 @@ impl Supervisor {
     }
 
     fn send(&self, message: &ServerMessage) {
-        if let (Some(conn), Ok(frame)) = (&self.conn, encode(message)) {
-            let _ = send_frame(conn.as_fd(), &frame, &[]);
+        if let Some(conn) = &self.conn {
+            send(conn, message, None);
         }
-    }
-
-    fn report(&self, exit: Exit) {
-        self.send(&ServerMessage::Exited(exit));
     }
 }

@@ -1,0 +1,51 @@
+//! What the caller handed us, recorded before Rust's runtime changes it:
+//! the runtime puts /dev/null on closed standard descriptors and ignores
+//! SIGPIPE before `main`, which would hide the caller's closed fds and make
+//! every command inherit an ignored SIGPIPE.
+
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+
+/// Bit n set: fd n was closed at process start.
+static CLOSED_FDS: AtomicU8 = AtomicU8::new(0);
+/// Bit n-1 set: signal n was ignored at process start.
+static IGNORED_SIGNALS: AtomicU64 = AtomicU64::new(0);
+
+/// Runs as an ELF constructor, before the Rust runtime initialises.
+#[used]
+#[link_section = ".init_array"]
+static RECORD: extern "C" fn() = record;
+
+extern "C" fn record() {
+    let mut closed = 0u8;
+    for fd in 0..3 {
+        // SAFETY: F_GETFD only queries the descriptor table.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
+            closed |= 1 << fd;
+        }
+    }
+    CLOSED_FDS.store(closed, Ordering::Relaxed);
+    let mut ignored = 0u64;
+    for signo in 1..=64 {
+        // SAFETY: querying a disposition (null new action) changes
+        // nothing; `old` is valid storage for the kernel to fill.
+        let is_ignored = unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            libc::sigaction(signo, std::ptr::null(), &mut old) == 0
+                && old.sa_sigaction == libc::SIG_IGN
+        };
+        if is_ignored {
+            ignored |= 1u64 << (signo - 1);
+        }
+    }
+    IGNORED_SIGNALS.store(ignored, Ordering::Relaxed);
+}
+
+/// Which of fds 0-2 were closed at start (bit n for fd n).
+pub fn closed_fds() -> u8 {
+    CLOSED_FDS.load(Ordering::Relaxed)
+}
+
+/// Which signals the caller had ignored (bit n-1 for signal n).
+pub fn ignored_signals() -> u64 {
+    IGNORED_SIGNALS.load(Ordering::Relaxed)
+}
