@@ -20,13 +20,8 @@ fn main() {
         name: "bench.toml".to_owned(),
         text,
     };
-    let t = Instant::now();
-    let _v: toml::Table = toml::from_str(&source.text).unwrap();
-    println!("toml::Table {:?}", t.elapsed());
     let start = Instant::now();
     let policy = parse(std::slice::from_ref(&source)).expect("the generated policy is valid");
     let elapsed = start.elapsed();
     println!("{} rules parsed in {elapsed:?}", policy.rules.len());
 }
-#[allow(dead_code)]
-fn _x() {}

@@ -27,6 +27,7 @@
 //! env_keep = ["COLORTERM", "DISPLAY", "LANG", "LANGUAGE", "LC_*", "XAUTHORITY"]
 //! umask = "0022"       # octal; OR-ed with the caller's umask
 //! passwd_tries = 3     # 1..=100
+//! timestamp_timeout = 5  # minutes a password is remembered per terminal session; 0 = always ask
 //!
 //! [[rule]]
 //! id = "admins"                    # default: "rule-N", N its position in the whole policy

@@ -42,6 +42,9 @@ pub struct Defaults {
     pub umask: u32,
     /// How many password attempts the caller gets.
     pub passwd_tries: u32,
+    /// How long a successful authentication is remembered (zero: always
+    /// ask).
+    pub timestamp_timeout: std::time::Duration,
 }
 
 impl Default for Defaults {
@@ -54,6 +57,7 @@ impl Default for Defaults {
                 .collect(),
             umask: 0o022,
             passwd_tries: 3,
+            timestamp_timeout: std::time::Duration::from_secs(5 * 60),
         }
     }
 }

@@ -31,6 +31,7 @@ pub(crate) struct RawDefaults {
     pub env_keep: Option<Vec<Spanned<String>>>,
     pub umask: Option<Spanned<String>>,
     pub passwd_tries: Option<Spanned<i64>>,
+    pub timestamp_timeout: Option<Spanned<f64>>,
 }
 
 /// One `[[rule]]` table.

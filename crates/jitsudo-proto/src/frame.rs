@@ -155,6 +155,8 @@ impl FrameReader {
             return Ok(None);
         }
         let payload = self.buf[4..4 + len].to_vec();
+        // Frames may hold secrets (password answers): wipe what was read.
+        self.buf[..4 + len].fill(0);
         self.buf.drain(..4 + len);
         Ok(Some(payload))
     }

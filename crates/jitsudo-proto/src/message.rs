@@ -30,6 +30,10 @@ pub enum ClientMessage {
     Signal(i32),
     /// The client was continued after a suspension; continue the command.
     Resume,
+    /// The answer to a [`ServerMessage::Prompt`]; `None` when the client
+    /// cannot ask (no terminal, interrupted). Holds a secret: receivers
+    /// zero it after use.
+    Answer(Option<ByteBuf>),
 }
 
 /// Version handshake.
@@ -116,6 +120,10 @@ pub struct Request {
     pub background: bool,
     /// `-k command`: ignore cached credentials for this command.
     pub reset_timestamp: bool,
+    /// `-p`: the password prompt, with sudo's `%` escapes unexpanded.
+    pub prompt: Option<ByteBuf>,
+    /// `-S`: read passwords from standard input.
+    pub stdin_password: bool,
     /// Signals the caller had ignored when the client started (bit n-1 for
     /// signal n); they stay ignored in the command, as under sudo.
     pub ignored_signals: u64,
@@ -146,6 +154,16 @@ pub enum ServerMessage {
     Output(ByteBuf),
     /// A diagnostic the client prints as `jitsudo: <text>` before going on.
     Warning(ByteBuf),
+    /// A line the client prints on stderr as it is (`Sorry, try again.`,
+    /// PAM's own messages).
+    Notice(ByteBuf),
+    /// Ask the user; answer with [`ClientMessage::Answer`].
+    Prompt {
+        /// The prompt text.
+        text: ByteBuf,
+        /// Whether the answer may be echoed.
+        echo: bool,
+    },
     /// The command runs. With `pty`, the pty master is attached.
     Started {
         /// Whether a pty master descriptor is attached.
@@ -242,6 +260,8 @@ mod tests {
             non_interactive: true,
             background: false,
             reset_timestamp: false,
+            prompt: None,
+            stdin_password: false,
             ignored_signals: 0,
             stdio: [true, false, true],
         }

@@ -10,9 +10,9 @@ use jitsudo_proto::{Action, PreserveEnv, ShellMode};
 /// The usage synopsis, printed for `-h` and on every usage error.
 pub const USAGE: &str = "\
 usage: jitsudo -h | -K | -k | -V
-usage: jitsudo -v [-kn] [-g group] [-u user]
-usage: jitsudo -l [-kn] [-g group] [-u user] [command [arg ...]]
-usage: jitsudo [-bEkn] [-D directory] [-g group] [-u user] [VAR=value] [-i | -s] [<command>]
+usage: jitsudo -v [-knS] [-g group] [-p prompt] [-u user]
+usage: jitsudo -l [-knS] [-g group] [-p prompt] [-u user] [command [arg ...]]
+usage: jitsudo [-bEknS] [-D directory] [-g group] [-p prompt] [-u user] [VAR=value] [-i | -s] [<command>]
 ";
 
 /// What `-h` prints after the synopsis.
@@ -29,6 +29,8 @@ Options:
   -k, --reset-timestamp         invalidate timestamp file
   -l, --list                    list user's privileges or check a specific command
   -n, --non-interactive         non-interactive mode, no prompts are used
+  -p, --prompt=prompt           use the specified password prompt
+  -S, --stdin                   read password from standard input
   -s, --shell                   run shell as the target user; a command may also be specified
   -u, --user=user               run command (or edit file) as specified user name or ID
   -V, --version                 display version information and exit
@@ -61,6 +63,10 @@ struct Args {
     non_interactive: bool,
     #[arg(short = 'b', long = "background", action = ArgAction::SetTrue)]
     background: bool,
+    #[arg(short = 'p', long = "prompt", value_parser = clap::value_parser!(OsString))]
+    prompt: Option<OsString>,
+    #[arg(short = 'S', long = "stdin", action = ArgAction::SetTrue)]
+    stdin: bool,
     #[arg(short = 'D', long = "chdir", value_parser = clap::value_parser!(OsString))]
     chdir: Option<OsString>,
     #[arg(short = 'k', long = "reset-timestamp", action = ArgAction::SetTrue)]
@@ -112,6 +118,10 @@ pub struct RequestArgs {
     pub chdir: Option<OsString>,
     /// `-k` together with a command.
     pub reset_timestamp: bool,
+    /// `-p`.
+    pub prompt: Option<OsString>,
+    /// `-S`.
+    pub stdin_password: bool,
     /// `VAR=value` words before the command.
     pub assignments: Vec<OsString>,
     /// The command and its arguments.
@@ -200,6 +210,8 @@ fn into_request(args: Args) -> Result<RequestArgs, UsageError> {
         non_interactive: args.non_interactive,
         background: args.background,
         chdir: args.chdir,
+        prompt: args.prompt,
+        stdin_password: args.stdin,
         assignments,
         command,
     })

@@ -4,6 +4,7 @@
 //! stdio, relays signals and mirrors the command's exit.
 
 mod cli;
+mod prompt;
 mod request;
 mod session;
 mod signals;
@@ -75,6 +76,7 @@ fn run(args: cli::RequestArgs) -> Outcome {
             ))
         }
     };
+    let stdin_password = args.stdin_password;
     let frames = match request::frames(args, &stdio, startup::ignored_signals()) {
         Ok(frames) => frames,
         Err(e) => return failure(e),
@@ -85,7 +87,7 @@ fn run(args: cli::RequestArgs) -> Outcome {
         return failure(format!("unable to send the request to jitsudod: {e}"));
     }
     drop(cwd);
-    Session::new(conn, signals, stdio).run()
+    Session::new(conn, signals, stdio, stdin_password).run()
 }
 
 fn socket_path() -> PathBuf {

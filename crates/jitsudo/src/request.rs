@@ -31,6 +31,8 @@ pub fn frames(args: RequestArgs, stdio: &Stdio, ignored_signals: u64) -> Result<
         non_interactive: args.non_interactive,
         background: args.background,
         reset_timestamp: args.reset_timestamp,
+        prompt: args.prompt.map(wire),
+        stdin_password: args.stdin_password,
         ignored_signals,
         stdio: stdio.present,
     };

@@ -16,6 +16,9 @@ use nix::sys::signal::Signal;
 use nix::sys::signalfd::SignalFd;
 use nix::unistd::{read, write};
 
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::prompt;
 use crate::signals;
 use crate::stdio::Stdio;
 use crate::terminal::{copy_window_size, RawMode};
@@ -50,17 +53,20 @@ pub struct Session {
     signals: SignalFd,
     stdio: Stdio,
     relay: Option<Relay>,
+    /// `-S`: passwords come from stdin.
+    stdin_password: bool,
 }
 
 impl Session {
     /// Wraps a connection on which the request has been written.
-    pub fn new(conn: UnixStream, signals: SignalFd, stdio: Stdio) -> Session {
+    pub fn new(conn: UnixStream, signals: SignalFd, stdio: Stdio, stdin_password: bool) -> Session {
         Session {
             conn,
             reader: FrameReader::new(MAX_MESSAGE_LEN),
             signals,
             stdio,
             relay: None,
+            stdin_password,
         }
     }
 
@@ -198,12 +204,9 @@ impl Session {
                 let _ = std::io::stdout().write_all(&bytes);
                 let _ = std::io::stdout().flush();
             }
-            ServerMessage::Warning(text) => {
-                let mut line = b"jitsudo: ".to_vec();
-                line.extend_from_slice(&text);
-                line.push(b'\n');
-                let _ = std::io::stderr().write_all(&line);
-            }
+            ServerMessage::Warning(text) => print_line(b"jitsudo: ", &text),
+            ServerMessage::Notice(text) => print_line(b"", &text),
+            ServerMessage::Prompt { text, echo } => return self.answer(&text, echo),
             ServerMessage::Started { pty } => {
                 let fds = self.reader.take_fds();
                 if pty {
@@ -222,6 +225,22 @@ impl Session {
                 return Ok(Some(Outcome::Signal(signal)))
             }
         }
+        Ok(None)
+    }
+
+    /// Answers a prompt; ^C at the prompt ends the client (status 1).
+    fn answer(&mut self, text: &[u8], echo: bool) -> Result<Option<Outcome>, ProtoError> {
+        let line = match prompt::ask(text, echo, self.stdin_password, &self.signals) {
+            prompt::Answer::Line(line) => Some(line),
+            prompt::Answer::NoTerminal => None,
+            prompt::Answer::Interrupted => return Ok(Some(Outcome::Exit(1))),
+        };
+        let mut message = ClientMessage::Answer(line.as_ref().map(|l| l.to_vec().into()));
+        let frame = encode(&message).map(Zeroizing::new);
+        if let ClientMessage::Answer(Some(secret)) = &mut message {
+            secret.zeroize();
+        }
+        send_frame(self.conn.as_fd(), &frame?, &[])?;
         Ok(None)
     }
 
@@ -313,6 +332,13 @@ struct Ready {
     input: bool,
     master_in: bool,
     master_out: bool,
+}
+
+fn print_line(prefix: &[u8], text: &[u8]) {
+    let mut line = prefix.to_vec();
+    line.extend_from_slice(text);
+    line.push(b'\n');
+    let _ = std::io::stderr().write_all(&line);
 }
 
 fn borrow(fd: RawFd) -> BorrowedFd<'static> {

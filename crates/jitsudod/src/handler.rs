@@ -8,14 +8,16 @@ use std::path::{Path, PathBuf};
 
 use jitsudo_audit::Audit;
 use jitsudo_policy::env::{build_env, CallerIdentity, EnvRequest, Preserve, TargetIdentity};
-use jitsudo_policy::{Allowed, Auth, Caller, Decision, GroupRef, Policy, Reason, TargetUser};
+use jitsudo_policy::{Auth, Caller, Decision, GroupRef, Policy, Reason, TargetUser};
 use jitsudo_proto::{Action, Failure, PreserveEnv, Request, ServerMessage, ShellMode};
 use serde_bytes::ByteBuf;
 
 use crate::accounts::{self, Account, GroupEntry};
 use crate::audit::AuditRecord;
+use crate::cache::{CacheKey, CredentialCache};
 use crate::command::{self, CommandLine, ShellChoice};
-use crate::job::Job;
+use crate::gate::{self, Gate};
+use crate::job::{Exec, Job, PamSpec, PasswordSpec, Then};
 use crate::listing;
 use crate::peer::Peer;
 
@@ -24,7 +26,16 @@ pub enum Verdict {
     /// Send these and close.
     Reply(Vec<ServerMessage>),
     /// Hand the connection to a worker with this job.
-    Run(Box<Job>),
+    Work(Box<Work>),
+}
+
+/// A job for a worker and what the daemon does with its reports.
+pub struct Work {
+    /// The job.
+    pub job: Job,
+    /// Where to record a successful authentication (`None` for `-k command`
+    /// or when the caller's scope is unknown).
+    pub remember: Option<CacheKey>,
 }
 
 /// The caller, as the kernel and the account databases describe it.
@@ -90,6 +101,8 @@ pub struct Context<'a> {
     pub audit: &'a Audit,
     /// This host's name, for messages.
     pub host: &'a str,
+    /// Recent authentications.
+    pub cache: &'a CredentialCache,
 }
 
 /// The caller's descriptors that came with the request.
@@ -109,13 +122,49 @@ pub fn handle(ctx: &Context<'_>, who: &Identity, request: Request, passed: &Pass
     match request.action {
         Action::Run => run(ctx, who, request, passed).unwrap_or_else(|m| Verdict::Reply(vec![m])),
         Action::List => listing::list(ctx, who, &request, passed),
-        Action::Validate => listing::validate(ctx, who),
-        // The credential cache arrives with authentication; until then
-        // there is nothing to invalidate or remove, which is success.
-        Action::Invalidate | Action::Remove => {
+        Action::Validate => listing::validate(ctx, who, &request),
+        Action::Invalidate => {
+            if let Some(key) = gate::cache_key(who) {
+                ctx.cache.forget(&key);
+            }
+            Verdict::Reply(vec![ServerMessage::Exited(jitsudo_proto::Exit::Code(0))])
+        }
+        Action::Remove => {
+            ctx.cache.forget_user(who.peer.uid);
             Verdict::Reply(vec![ServerMessage::Exited(jitsudo_proto::Exit::Code(0))])
         }
     }
+}
+
+/// A worker job: PAM (asking for a password if `ask`), then `then`.
+pub fn work(
+    who: &Identity,
+    request: &Request,
+    target: &[u8],
+    ask: Option<PasswordSpec>,
+    then: Then,
+    audit: AuditRecord,
+) -> Verdict {
+    let remember = if request.reset_timestamp || ask.is_none() {
+        None
+    } else {
+        gate::cache_key(who)
+    };
+    Verdict::Work(Box::new(Work {
+        job: Job {
+            stdio: request.stdio,
+            caller_uid: who.peer.uid,
+            pam: PamSpec {
+                user: ByteBuf::from(who.account.name.as_bytes().to_vec()),
+                target: ByteBuf::from(target.to_vec()),
+                tty: who.peer.tty.as_ref().map(|t| format!("/dev/{t}")),
+                password: ask,
+            },
+            then,
+            audit,
+        },
+        remember,
+    }))
 }
 
 /// Longest argument part of `SUDO_COMMAND`, as sudo truncates it: the
@@ -301,11 +350,12 @@ fn run(
         mut record,
         decision,
     } = evaluate(ctx, who, &request, passed).map_err(fail)?;
+    let target_name = target.account.name.as_bytes().to_vec();
     let allowed = match decision {
         Decision::Allow(allowed) => allowed,
         Decision::Deny(refusal) => {
             record.rule = refusal.rule_id.clone();
-            return Err(refuse(ctx, who, &record, &refusal.reason, &line, &target));
+            return refuse(ctx, who, &request, record, &refusal.reason, &line, &target);
         }
     };
     record.rule = Some(allowed.rule_id.clone());
@@ -315,20 +365,19 @@ fn run(
             .emit(&record.rejected(&String::from_utf8_lossy(&text)));
         return Err(fail(Failure::new(text)));
     };
-    authorise(ctx, who, &record, &allowed)?;
-    let job = job(
-        ctx,
-        who,
-        &target,
-        &request,
-        line,
-        path,
-        &caller_env,
-        record.clone(),
-    );
-    if job.exec_size() > arg_max() {
+    let wants_password = allowed.auth == Auth::Password;
+    let ask = match gate::gate(ctx, who, &request, &target_name, wants_password) {
+        Gate::Pass => None,
+        Gate::Ask(spec) => Some(spec),
+        Gate::Refuse(failure) => {
+            ctx.audit.emit(&record.rejected("a password is required"));
+            return Err(fail(failure));
+        }
+    };
+    let exec = exec(ctx, who, &target, &request, line, path, &caller_env);
+    if exec.exec_size() > arg_max() {
         let mut text = b"unable to execute ".to_vec();
-        text.extend_from_slice(&job.path);
+        text.extend_from_slice(&exec.path);
         text.extend_from_slice(b": Argument list too long");
         ctx.audit
             .emit(&record.rejected(&String::from_utf8_lossy(&text)));
@@ -336,7 +385,8 @@ fn run(
     }
     ctx.audit
         .emit(&record.event(jitsudo_audit::EventKind::ExecAccept));
-    Ok(Verdict::Run(Box::new(job)))
+    let then = Then::Run(Box::new(exec));
+    Ok(work(who, &request, &target_name, ask, then, record))
 }
 
 fn command_line(
@@ -436,32 +486,75 @@ fn decide(
     })
 }
 
-/// The refusal the caller sees. Until authentication exists, a refusal
-/// that sudo would only reveal after asking for a password is reported as
-/// sudo reports it without a password (`sudo -n`): "a password is
-/// required". Root is never asked, so root sees the real reason.
+/// A refusal. Those about options (`-E`, `VAR=value`, `-D`) are told at
+/// once, as sudo does. Any other refusal sudo reveals only after the caller
+/// authenticated, so a caller who has not (and is not root, and has no
+/// fresh cached credentials) is asked for the password first, and with
+/// `-n` only learns that "a password is required".
 fn refuse(
     ctx: &Context<'_>,
     who: &Identity,
-    record: &AuditRecord,
+    request: &Request,
+    record: AuditRecord,
     reason: &Reason,
     line: &CommandLine,
     target: &Target,
-) -> ServerMessage {
+) -> Result<Verdict, ServerMessage> {
     ctx.audit.emit(&record.rejected(&reason.to_string()));
     let text = match reason {
-        Reason::SetenvNotAllowed => "sorry, you are not allowed to preserve the environment".into(),
-        Reason::ChdirNotAllowed(_) => message(
-            b"you are not permitted to use the -D option with ",
-            &record.command,
-        ),
-        _ if who.peer.uid != 0 => b"a password is required".to_vec(),
+        Reason::SetenvNotAllowed => return Err(setenv_refusal(request)),
+        Reason::ChdirNotAllowed(_) => {
+            return Err(ServerMessage::Error(Failure::new(message(
+                b"you are not permitted to use the -D option with ",
+                &record.command,
+            ))))
+        }
         Reason::NotInPolicy => message(
             who.account.name.as_bytes(),
-            b" is not in the jitsudo policy.  This incident has been reported.",
+            b" is not in the jitsudo policy.",
         ),
-        _ => not_allowed(ctx, who, record, line, target),
+        _ => not_allowed(ctx, who, &record, line, target),
     };
+    let refusal = ServerMessage::Error(Failure::new(text));
+    let target_name = target.account.name.as_bytes().to_vec();
+    match gate::gate(ctx, who, request, &target_name, true) {
+        Gate::Pass => Err(refusal),
+        Gate::Refuse(failure) => Err(ServerMessage::Error(failure)),
+        Gate::Ask(spec) => {
+            let then = Then::Reply(vec![refusal]);
+            Ok(work(who, request, &target_name, Some(spec), then, record))
+        }
+    }
+}
+
+/// sudo's words for a caller without `setenv`: `-E` may not preserve the
+/// environment; `VAR=value` and `--preserve-env=LIST` name the variables
+/// (dangerous ones, which would be dropped anyway, are not named).
+fn setenv_refusal(request: &Request) -> ServerMessage {
+    let listed: Vec<OsString> = match &request.preserve_env {
+        PreserveEnv::All => {
+            return ServerMessage::Error(Failure::new(
+                "sorry, you are not allowed to preserve the environment",
+            ))
+        }
+        PreserveEnv::List(names) => names.iter().map(os).collect(),
+        PreserveEnv::None => Vec::new(),
+    };
+    let mut names: Vec<OsString> = split_env(&request.assignments)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    names.extend(jitsudo_policy::env::setenv_refusal_names(
+        listed.iter().map(OsString::as_os_str),
+    ));
+    let mut text =
+        b"sorry, you are not allowed to set the following environment variables: ".to_vec();
+    for (i, name) in names.iter().enumerate() {
+        if i > 0 {
+            text.extend_from_slice(b", ");
+        }
+        text.extend_from_slice(name.as_bytes());
+    }
     ServerMessage::Error(Failure::new(text))
 }
 
@@ -489,23 +582,7 @@ fn not_allowed(
     text
 }
 
-/// Authentication: root and `auth = "none"` rules pass; a rule that needs
-/// a password fails closed until PAM is wired in, as `sudo -n` does.
-fn authorise(
-    ctx: &Context<'_>,
-    who: &Identity,
-    record: &AuditRecord,
-    allowed: &Allowed,
-) -> Result<(), ServerMessage> {
-    if who.peer.uid == 0 || allowed.auth == Auth::None {
-        return Ok(());
-    }
-    ctx.audit.emit(&record.rejected("a password is required"));
-    Err(ServerMessage::Error(Failure::new("a password is required")))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn job(
+fn exec(
     ctx: &Context<'_>,
     who: &Identity,
     target: &Target,
@@ -513,8 +590,7 @@ fn job(
     line: CommandLine,
     path: PathBuf,
     caller_env: &[(OsString, OsString)],
-    record: AuditRecord,
-) -> Job {
+) -> Exec {
     let env = environment(ctx, who, target, request, &line, &path, caller_env);
     let gid = target.group.as_ref().map_or(target.account.gid, |g| g.gid);
     let chdir = match (&request.chdir, request.shell) {
@@ -533,7 +609,7 @@ fn job(
     };
     let mut argv = vec![ByteBuf::from(line.argv0.into_vec())];
     argv.extend(line.args.into_iter().map(|a| ByteBuf::from(a.into_vec())));
-    Job {
+    Exec {
         path: ByteBuf::from(exec_path.into_vec()),
         argv,
         env,
@@ -542,11 +618,8 @@ fn job(
         groups: target.account.groups(gid),
         umask: who.peer.umask | ctx.policy.defaults.umask,
         chdir,
-        stdio: request.stdio,
         ignored_signals: request.ignored_signals,
         background: request.background,
-        caller_uid: who.peer.uid,
-        audit: record,
     }
 }
 

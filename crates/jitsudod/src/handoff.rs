@@ -8,13 +8,17 @@ use jitsudo_proto::{encode, send_frame};
 
 use crate::job::Job;
 
+/// A started worker: the process (to reap) and its report channel.
+pub struct Worker {
+    /// The worker process.
+    pub child: tokio::process::Child,
+    /// Where it reports (authentication results).
+    pub channel: UnixStream,
+}
+
 /// Starts `jitsudod --worker` and sends it the job with the client's
-/// connection and descriptors. Returns the worker, to be reaped.
-pub fn start_worker(
-    job: &Job,
-    conn: &UnixStream,
-    fds: &[OwnedFd],
-) -> std::io::Result<tokio::process::Child> {
+/// connection and descriptors.
+pub fn start_worker(job: &Job, conn: &UnixStream, fds: &[OwnedFd]) -> std::io::Result<Worker> {
     let (ours, theirs) = UnixStream::pair()?;
     let child = tokio::process::Command::new("/proc/self/exe")
         .arg("--worker")
@@ -26,5 +30,8 @@ pub fn start_worker(
     let mut raw = vec![conn.as_raw_fd()];
     raw.extend(fds.iter().map(AsRawFd::as_raw_fd));
     send_frame(ours.as_fd(), &frame, &raw)?;
-    Ok(child)
+    Ok(Worker {
+        child,
+        channel: ours,
+    })
 }

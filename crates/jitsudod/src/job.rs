@@ -1,18 +1,66 @@
-//! What the daemon hands a worker: everything needed to run one command,
-//! decided and resolved. The worker trusts it (it comes from the daemon over
-//! a private socketpair) and does no policy work of its own.
+//! What the daemon hands a worker: everything decided and resolved. The
+//! worker trusts it (it comes from the daemon over a private socketpair)
+//! and does no policy work of its own.
 
+use jitsudo_proto::ServerMessage;
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
 use crate::audit::AuditRecord;
 
-/// One command to run. It travels with these descriptors, in order: the
-/// client connection, the caller's stdio descriptors that are present, and
-/// the caller's working directory.
+/// One request for a worker. It travels with these descriptors, in order:
+/// the client connection, the caller's stdio descriptors that are present,
+/// and the caller's working directory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Job {
-    /// Executable to run (absolute path).
+    /// Which of the caller's fds 0-2 come with the job (see
+    /// [`jitsudo_proto::Request::stdio`]).
+    pub stdio: [bool; 3],
+    /// The caller's uid.
+    pub caller_uid: u32,
+    /// The PAM transaction.
+    pub pam: PamSpec,
+    /// What to do once PAM agrees.
+    pub then: Then,
+    /// What to log.
+    pub audit: AuditRecord,
+}
+
+/// The PAM side of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PamSpec {
+    /// The invoking user, who authenticates.
+    pub user: ByteBuf,
+    /// The target user, for whom the session is opened.
+    pub target: ByteBuf,
+    /// The caller's terminal (`/dev/pts/3`), for `PAM_TTY`.
+    pub tty: Option<String>,
+    /// Ask for the caller's password first.
+    pub password: Option<PasswordSpec>,
+}
+
+/// How to ask for a password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordSpec {
+    /// The prompt shown instead of PAM's plain "Password: ".
+    pub prompt: ByteBuf,
+    /// Attempts before giving up.
+    pub tries: u32,
+}
+
+/// What the worker does after authentication.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Then {
+    /// Run a command.
+    Run(Box<Exec>),
+    /// Send these messages (a refusal, a listing, `-v`'s success) and end.
+    Reply(Vec<ServerMessage>),
+}
+
+/// One command to run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exec {
+    /// Executable to run.
     pub path: ByteBuf,
     /// Its argv, `argv[0]` included.
     pub argv: Vec<ByteBuf>,
@@ -29,28 +77,13 @@ pub struct Job {
     /// Directory to change to (as the target); `None` means the caller's
     /// working directory, whose descriptor comes with the job.
     pub chdir: Option<ByteBuf>,
-    /// Which of the caller's fds 0-2 come with the job (see
-    /// [`jitsudo_proto::Request::stdio`]).
-    pub stdio: [bool; 3],
     /// Signals that stay ignored in the command (bit n-1 for signal n).
     pub ignored_signals: u64,
     /// `-b`: report success at once and let the command run on.
     pub background: bool,
-    /// The caller's uid, owner of the command's pty.
-    pub caller_uid: u32,
-    /// What to log when the command ends.
-    pub audit: AuditRecord,
 }
 
-impl Job {
-    /// The audit record with its argv restored from the job's own.
-    pub fn audit_record(&self) -> AuditRecord {
-        AuditRecord {
-            argv: self.argv.clone(),
-            ..self.audit.clone()
-        }
-    }
-
+impl Exec {
     /// Bytes the kernel counts against `ARG_MAX` for this exec: every
     /// argv and envp string with its NUL, plus the pointer arrays.
     pub fn exec_size(&self) -> usize {
@@ -60,4 +93,29 @@ impl Job {
             .map(|s| s.len() + 1 + std::mem::size_of::<usize>())
             .sum()
     }
+}
+
+impl Job {
+    /// The audit record, its argv restored from the command's own.
+    pub fn audit_record(&self) -> AuditRecord {
+        let argv = match &self.then {
+            Then::Run(exec) => exec.argv.clone(),
+            Then::Reply(_) => Vec::new(),
+        };
+        AuditRecord {
+            argv,
+            ..self.audit.clone()
+        }
+    }
+}
+
+/// What a worker tells the daemon on its channel (fd 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Report {
+    /// The caller authenticated: remember it.
+    Authenticated,
+    /// One failed password attempt.
+    AuthFailed,
+    /// Authentication ended without success.
+    AuthEnded,
 }

@@ -1,48 +1,124 @@
 //! `jitsudo -l` and `jitsudo -v`: what the caller may do, without running
-//! anything.
+//! anything. Both answer only after the caller authenticated when one of
+//! their rules wants a password (or when they have no rule at all), as
+//! sudo does.
 
 use std::os::unix::ffi::OsStrExt;
 
 use jitsudo_policy::{Auth, Decision, Rule};
 use jitsudo_proto::{Exit, Failure, Request, ServerMessage};
 
-use crate::handler::{evaluate, Context, Identity, Passed, Verdict};
+use crate::audit::AuditRecord;
+use crate::gate::{self, Gate};
+use crate::handler::{evaluate, work, Context, Identity, Passed, Verdict};
+use crate::job::Then;
 
 /// `-l [command]`.
 pub fn list(ctx: &Context<'_>, who: &Identity, request: &Request, passed: &Passed) -> Verdict {
     let rules = rules_of(ctx, who);
-    if let Some(refusal) = gate(ctx, who, &rules) {
-        return refusal;
-    }
-    if request.argv.is_empty() {
-        return reply_then_exit(render(ctx, who, &rules).into_bytes(), 0);
-    }
-    match evaluate(ctx, who, request, passed) {
-        Ok(eval) => match (eval.decision, eval.found) {
-            (Decision::Allow(_), Some(path)) => {
-                let mut line = path.as_os_str().as_bytes().to_vec();
-                for arg in &eval.line.args {
-                    line.push(b' ');
-                    line.extend_from_slice(arg.as_bytes());
-                }
-                line.push(b'\n');
-                reply_then_exit(line, 0)
+    let answer = if rules.is_empty() {
+        vec![may_not_run(ctx, who)]
+    } else if request.argv.is_empty() {
+        vec![
+            ServerMessage::Output(render(ctx, who, &rules).into_bytes().into()),
+            ServerMessage::Exited(Exit::Code(0)),
+        ]
+    } else {
+        check(ctx, who, request, passed)
+    };
+    after_gate(ctx, who, request, &rules, answer)
+}
+
+/// `-v`: succeeds for a caller with rules, once authenticated if needed.
+pub fn validate(ctx: &Context<'_>, who: &Identity, request: &Request) -> Verdict {
+    let rules = rules_of(ctx, who);
+    let answer = if rules.is_empty() {
+        vec![may_not_run(ctx, who)]
+    } else {
+        // A fresh entry is refreshed, as sudo -v extends the timestamp.
+        if let Some(key) = gate::cache_key(who) {
+            if ctx.cache.is_fresh(&key, gate::timeout(ctx)) {
+                ctx.cache.remember(key, gate::timeout(ctx));
             }
-            (Decision::Allow(_), None) => {
-                let mut text = eval.line.program.as_bytes().to_vec();
-                text.extend_from_slice(b": command not found");
-                Verdict::Reply(vec![ServerMessage::Error(Failure::new(text))])
-            }
-            _ => Verdict::Reply(vec![ServerMessage::Exited(Exit::Code(1))]),
-        },
-        Err(failure) => Verdict::Reply(vec![ServerMessage::Error(failure)]),
+        }
+        vec![ServerMessage::Exited(Exit::Code(0))]
+    };
+    after_gate(ctx, who, request, &rules, answer)
+}
+
+/// Sends `answer` at once, or after a password, or not at all (`-n`).
+fn after_gate(
+    ctx: &Context<'_>,
+    who: &Identity,
+    request: &Request,
+    rules: &[&Rule],
+    answer: Vec<ServerMessage>,
+) -> Verdict {
+    let wants_password = rules.is_empty() || rules.iter().any(|r| r.auth == Auth::Password);
+    let target = b"root";
+    match gate::gate(ctx, who, request, target, wants_password) {
+        Gate::Pass => Verdict::Reply(answer),
+        Gate::Refuse(failure) => Verdict::Reply(vec![ServerMessage::Error(failure)]),
+        Gate::Ask(spec) => {
+            let record = AuditRecord {
+                user: who.account.name.as_bytes().to_vec().into(),
+                uid: who.peer.uid,
+                pid: who.peer.pid,
+                tty: who.peer.tty.clone(),
+                run_as: target.to_vec().into(),
+                ..AuditRecord::default()
+            };
+            work(
+                who,
+                request,
+                target,
+                Some(spec),
+                Then::Reply(answer),
+                record,
+            )
+        }
     }
 }
 
-/// `-v`: succeeds when the caller has rules and needs no password for them.
-pub fn validate(ctx: &Context<'_>, who: &Identity) -> Verdict {
-    let rules = rules_of(ctx, who);
-    gate(ctx, who, &rules).unwrap_or(Verdict::Reply(vec![ServerMessage::Exited(Exit::Code(0))]))
+/// `-l command`: the resolved command line when allowed, else status 1.
+fn check(
+    ctx: &Context<'_>,
+    who: &Identity,
+    request: &Request,
+    passed: &Passed,
+) -> Vec<ServerMessage> {
+    let eval = match evaluate(ctx, who, request, passed) {
+        Ok(eval) => eval,
+        Err(failure) => return vec![ServerMessage::Error(failure)],
+    };
+    match (eval.decision, eval.found) {
+        (Decision::Allow(_), Some(path)) => {
+            let mut line = path.as_os_str().as_bytes().to_vec();
+            for arg in &eval.line.args {
+                line.push(b' ');
+                line.extend_from_slice(arg.as_bytes());
+            }
+            line.push(b'\n');
+            vec![
+                ServerMessage::Output(line.into()),
+                ServerMessage::Exited(Exit::Code(0)),
+            ]
+        }
+        (Decision::Allow(_), None) => {
+            let mut text = eval.line.program.as_bytes().to_vec();
+            text.extend_from_slice(b": command not found");
+            vec![ServerMessage::Error(Failure::new(text))]
+        }
+        _ => vec![ServerMessage::Exited(Exit::Code(1))],
+    }
+}
+
+fn may_not_run(ctx: &Context<'_>, who: &Identity) -> ServerMessage {
+    ServerMessage::Error(Failure::new(format!(
+        "Sorry, user {} may not run jitsudo on {}.",
+        who.account.name.to_string_lossy(),
+        ctx.host
+    )))
 }
 
 fn rules_of<'p>(ctx: &Context<'p>, who: &Identity) -> Vec<&'p Rule> {
@@ -53,27 +129,6 @@ fn rules_of<'p>(ctx: &Context<'p>, who: &Identity) -> Vec<&'p Rule> {
             .filter(|rule| rule.who.iter().any(|w| w.matches(&caller)))
             .collect()
     })
-}
-
-/// Until authentication exists, anything sudo would only answer after a
-/// password gets sudo's non-interactive answer, "a password is required":
-/// callers without rules, and callers with a rule that wants a password.
-/// Root is never asked, so root learns that it has no rules.
-fn gate(ctx: &Context<'_>, who: &Identity, rules: &[&Rule]) -> Option<Verdict> {
-    let needs_password = rules.is_empty() || rules.iter().any(|r| r.auth == Auth::Password);
-    let text = match (needs_password, who.peer.uid) {
-        (false, _) => return None,
-        (true, 0) if !rules.is_empty() => return None,
-        (true, 0) => format!(
-            "Sorry, user {} may not run jitsudo on {}.",
-            who.account.name.to_string_lossy(),
-            ctx.host
-        ),
-        (true, _) => "a password is required".into(),
-    };
-    Some(Verdict::Reply(vec![ServerMessage::Error(Failure::new(
-        text,
-    ))]))
 }
 
 fn render(ctx: &Context<'_>, who: &Identity, rules: &[&Rule]) -> String {
@@ -106,12 +161,4 @@ fn rule_line(rule: &Rule) -> String {
     }
     let commands = join(rule.commands.iter().map(ToString::to_string).collect());
     format!("{runas} {tags}{commands}")
-}
-
-/// Output on stdout, then the exit status.
-fn reply_then_exit(output: Vec<u8>, status: i32) -> Verdict {
-    Verdict::Reply(vec![
-        ServerMessage::Output(output.into()),
-        ServerMessage::Exited(Exit::Code(status)),
-    ])
 }

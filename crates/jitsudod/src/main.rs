@@ -7,11 +7,14 @@
 
 mod accounts;
 mod audit;
+mod cache;
 mod command;
+mod gate;
 mod handler;
 mod handoff;
 mod job;
 mod listing;
+mod pam;
 mod peer;
 mod policy_store;
 mod server;

@@ -6,6 +6,8 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use nix::sys::socket::{getsockopt, sockopt};
 
+use crate::cache::Scope;
+
 /// `SO_PEERGROUPS` (Linux ≥ 4.13), not exported by every libc version.
 const SO_PEERGROUPS: libc::c_int = 59;
 /// `SO_PEERPIDFD` (Linux ≥ 6.5).
@@ -28,6 +30,9 @@ pub struct Peer {
     pub tty: Option<String>,
     /// The caller's umask.
     pub umask: u32,
+    /// Where a successful authentication of this caller counts, if that
+    /// could be established.
+    pub scope: Option<Scope>,
 }
 
 /// Why a peer could not be identified.
@@ -52,6 +57,7 @@ impl Peer {
         }
         let stat = ProcStat::read(cred.pid())?;
         let umask = read_umask(cred.pid())?;
+        let scope = stat.scope();
         // The pid may have died and been reused while we read /proc: the
         // pidfd tells whether the process we read is still the peer.
         ensure_alive(&pidfd)?;
@@ -62,6 +68,7 @@ impl Peer {
             pid: cred.pid(),
             tty: tty_name(stat.tty_nr),
             umask,
+            scope,
         })
     }
 }
@@ -138,7 +145,10 @@ fn ensure_alive(pidfd: &OwnedFd) -> Result<(), PeerError> {
 
 /// The fields of /proc/PID/stat we use.
 struct ProcStat {
+    ppid: i32,
+    session: i32,
     tty_nr: u64,
+    start: u64,
 }
 
 impl ProcStat {
@@ -150,13 +160,36 @@ impl ProcStat {
             .rsplit_once(')')
             .map(|(_, rest)| rest)
             .ok_or_else(|| PeerError(format!("/proc/{pid}/stat: unexpected format")))?;
-        // Fields after the name: state ppid pgrp session tty_nr ...
-        let tty_nr = rest
-            .split_ascii_whitespace()
-            .nth(4)
-            .and_then(|f| f.parse::<u64>().ok())
-            .ok_or_else(|| PeerError(format!("/proc/{pid}/stat: unexpected format")))?;
-        Ok(ProcStat { tty_nr })
+        // Fields after the name: state(3) ppid(4) pgrp(5) session(6)
+        // tty_nr(7) ... starttime(22), numbered as in proc(5).
+        let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
+        let field = |n: usize| fields.get(n - 3).copied().unwrap_or("");
+        let bad = || PeerError(format!("/proc/{pid}/stat: unexpected format"));
+        Ok(ProcStat {
+            ppid: field(4).parse().map_err(|_| bad())?,
+            session: field(6).parse().map_err(|_| bad())?,
+            tty_nr: field(7).parse().map_err(|_| bad())?,
+            start: field(22).parse().map_err(|_| bad())?,
+        })
+    }
+
+    /// The credential-cache scope: the terminal session (with the session
+    /// leader's start time), else the parent process.
+    fn scope(&self) -> Option<Scope> {
+        if self.tty_nr != 0 {
+            let leader = ProcStat::read(self.session).ok()?;
+            Some(Scope::Terminal {
+                tty: self.tty_nr,
+                session: self.session,
+                leader_start: leader.start,
+            })
+        } else {
+            let parent = ProcStat::read(self.ppid).ok()?;
+            Some(Scope::Parent {
+                pid: self.ppid,
+                start: parent.start,
+            })
+        }
     }
 }
 

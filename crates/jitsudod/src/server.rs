@@ -2,10 +2,11 @@
 //! SIGTERM stops accepting (running commands belong to their workers and
 //! carry on).
 
+use std::collections::HashSet;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use jitsudo_audit::{Audit, Event, EventKind};
@@ -18,8 +19,10 @@ use tokio::io::Interest;
 use tokio::net::UnixListener;
 use tokio::signal::unix::{signal, SignalKind};
 
+use crate::cache::{CacheKey, CredentialCache};
 use crate::handler::{self, Context, Identity, Passed, Verdict};
 use crate::handoff;
+use crate::job::Report;
 use crate::peer::Peer;
 use crate::policy_store;
 
@@ -32,6 +35,10 @@ pub struct Shared {
     policy_path: PathBuf,
     audit: Audit,
     host: String,
+    cache: CredentialCache,
+    /// Uids with a password prompt in progress: one at a time per user,
+    /// so parallel connections cannot multiply guessing speed.
+    authenticating: Mutex<HashSet<u32>>,
 }
 
 impl Shared {
@@ -46,7 +53,24 @@ impl Shared {
             policy_path,
             audit,
             host,
+            cache: CredentialCache::default(),
+            authenticating: Mutex::new(HashSet::new()),
         }
+    }
+
+    /// Marks `uid` as authenticating; `false` if it already is.
+    fn begin_authentication(&self, uid: u32) -> bool {
+        match self.authenticating.lock() {
+            Ok(mut set) => set.insert(uid),
+            Err(poisoned) => poisoned.into_inner().insert(uid),
+        }
+    }
+
+    fn end_authentication(&self, uid: u32) {
+        match self.authenticating.lock() {
+            Ok(mut set) => set.remove(&uid),
+            Err(poisoned) => poisoned.into_inner().remove(&uid),
+        };
     }
 
     fn policy(&self) -> Arc<Policy> {
@@ -138,17 +162,62 @@ async fn connection(stream: tokio::net::UnixStream, shared: Arc<Shared>) {
             )
         }
     };
-    let worker =
-        tokio::task::spawn_blocking(move || decide(&shared, peer, request, fds, &stream)).await;
-    if let Ok(Some(mut worker)) = worker {
-        let _ = worker.wait().await;
+    let shared_for_decision = Arc::clone(&shared);
+    let started = tokio::task::spawn_blocking(move || {
+        decide(&shared_for_decision, peer, request, fds, &stream)
+    })
+    .await;
+    if let Ok(Some(started)) = started {
+        follow_worker(&shared, started).await;
     }
+}
+
+/// A worker the daemon started, with what to do with its reports.
+struct Started {
+    worker: handoff::Worker,
+    remember: Option<CacheKey>,
+    /// The uid whose authentication is in progress, if any.
+    authenticating: Option<u32>,
+}
+
+/// Acts on the worker's reports and reaps it.
+async fn follow_worker(shared: &Shared, started: Started) {
+    let Started {
+        worker,
+        remember,
+        authenticating,
+    } = started;
+    let mut child = worker.child;
+    if let Ok(channel) = worker
+        .channel
+        .set_nonblocking(true)
+        .and_then(|()| tokio::net::UnixStream::from_std(worker.channel))
+    {
+        let mut reader = FrameReader::new(1024);
+        while let Ok(report) = next_message::<Report>(&channel, &mut reader).await {
+            if report == Report::Authenticated {
+                if let Some(key) = remember {
+                    let timeout = shared.policy().defaults.timestamp_timeout;
+                    shared.cache.remember(key, timeout);
+                }
+            }
+            if report != Report::AuthFailed {
+                if let Some(uid) = authenticating {
+                    shared.end_authentication(uid);
+                }
+            }
+        }
+    }
+    if let Some(uid) = authenticating {
+        shared.end_authentication(uid);
+    }
+    let _ = child.wait().await;
 }
 
 /// Reads the hello (answering it) and the request with its descriptors.
 async fn read_request(stream: &tokio::net::UnixStream) -> Result<(Request, Vec<OwnedFd>), String> {
     let mut reader = FrameReader::new(MAX_MESSAGE_LEN);
-    match next_message(stream, &mut reader).await? {
+    match next_message::<ClientMessage>(stream, &mut reader).await? {
         ClientMessage::Hello(hello) if hello.magic != PROTOCOL_MAGIC => {
             return Err("not a jitsudo client".into())
         }
@@ -168,7 +237,9 @@ async fn read_request(stream: &tokio::net::UnixStream) -> Result<(Request, Vec<O
     stream
         .try_write(&welcome)
         .map_err(|e| format!("sending welcome: {e}"))?;
-    let ClientMessage::Request(request) = next_message(stream, &mut reader).await? else {
+    let ClientMessage::Request(request) =
+        next_message::<ClientMessage>(stream, &mut reader).await?
+    else {
         return Err("expected request".into());
     };
     if reader.buffered() > 0 {
@@ -177,10 +248,10 @@ async fn read_request(stream: &tokio::net::UnixStream) -> Result<(Request, Vec<O
     Ok((request, reader.take_fds()))
 }
 
-async fn next_message(
+async fn next_message<T: serde::de::DeserializeOwned>(
     stream: &tokio::net::UnixStream,
     reader: &mut FrameReader,
-) -> Result<ClientMessage, String> {
+) -> Result<T, String> {
     loop {
         if let Some(frame) = reader.next_frame().map_err(|e| e.to_string())? {
             return decode(&frame).map_err(|e| e.to_string());
@@ -209,7 +280,7 @@ fn decide(
     request: Request,
     fds: Vec<OwnedFd>,
     stream: &UnixStream,
-) -> Option<tokio::process::Child> {
+) -> Option<Started> {
     if let Err(failure) = handler::validate(&request, fds.len()) {
         reply(stream, &[ServerMessage::Error(failure)]);
         return None;
@@ -226,6 +297,7 @@ fn decide(
         policy: &policy,
         audit: &shared.audit,
         host: &shared.host,
+        cache: &shared.cache,
     };
     let passed = Passed { fds };
     match handler::handle(&ctx, &identity, request, &passed) {
@@ -233,14 +305,31 @@ fn decide(
             reply(stream, &messages);
             None
         }
-        Verdict::Run(job) => match handoff::start_worker(&job, stream, &passed.fds) {
-            Ok(worker) => Some(worker),
-            Err(e) => {
-                let text = format!("unable to start a worker: {e}");
+        Verdict::Work(work) => {
+            let uid = identity.peer.uid;
+            let asks = work.job.pam.password.is_some();
+            if asks && !shared.begin_authentication(uid) {
+                let text = "another authentication for this user is in progress";
                 reply(stream, &[ServerMessage::Error(Failure::new(text))]);
-                None
+                return None;
             }
-        },
+            let authenticating = asks.then_some(uid);
+            match handoff::start_worker(&work.job, stream, &passed.fds) {
+                Ok(worker) => Some(Started {
+                    worker,
+                    remember: work.remember,
+                    authenticating,
+                }),
+                Err(e) => {
+                    if let Some(uid) = authenticating {
+                        shared.end_authentication(uid);
+                    }
+                    let text = format!("unable to start a worker: {e}");
+                    reply(stream, &[ServerMessage::Error(Failure::new(text))]);
+                    None
+                }
+            }
+        }
     }
 }
 

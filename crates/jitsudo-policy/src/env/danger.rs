@@ -50,6 +50,44 @@ const DANGEROUS_NAMES: &[&str] = &[
 /// `LD_*` (and IRIX's `_RLD*`), glibc's `MALLOC_*`, bash's exported functions.
 const DANGEROUS_PREFIXES: &[&str] = &["LD_", "_RLD", "MALLOC_", "BASH_FUNC_"];
 
+/// The variables glibc's loader removes from the environment of a setuid
+/// program (glibc's `unsecvars.h`, with the `MALLOC_CHECK_` and
+/// `MALLOC_ARENA_MAX` tunable aliases): sudo never sees them, so jitsudo,
+/// which is not setuid, drops them itself.
+///
+/// Only these: the loader leaves the other `LD_*` names (`LD_BIND_NOW`,
+/// `LD_WARN`, …) alone, so sudo passes them when they are named in
+/// `--preserve-env=LIST`, and so does jitsudo.
+const LOADER_UNSECURE_NAMES: &[&str] = &[
+    "GCONV_PATH",
+    "GETCONF_DIR",
+    "GLIBC_TUNABLES",
+    "HOSTALIASES",
+    "LD_AUDIT",
+    "LD_DEBUG",
+    "LD_DEBUG_OUTPUT",
+    "LD_DYNAMIC_WEAK",
+    "LD_HWCAP_MASK",
+    "LD_LIBRARY_PATH",
+    "LD_ORIGIN_PATH",
+    "LD_PREFER_MAP_32BIT_EXEC",
+    "LD_PRELOAD",
+    "LD_PROFILE",
+    "LD_SHOW_AUXV",
+    "LD_USE_LOAD_BIAS",
+    "LOCALDOMAIN",
+    "LOCPATH",
+    "MALLOC_TRACE",
+    "NIS_PATH",
+    "NLSPATH",
+    "RESOLV_HOST_CONF",
+    "RES_OPTIONS",
+    "TMPDIR",
+    "TZDIR",
+    "MALLOC_CHECK_",
+    "MALLOC_ARENA_MAX",
+];
+
 /// Sudo's `env_check` names: kept only when the value holds no `/` or `%`.
 const CHECKED_NAMES: &[&str] = &["TERM", "COLORTERM", "LANG", "LANGUAGE", "LINGUAS", "TZ"];
 
@@ -60,8 +98,9 @@ const CHECKED_PREFIXES: &[&str] = &["LC_"];
 const ZONEINFO: &str = ":/usr/share/zoneinfo/";
 
 /// Whether a caller variable must never reach the command through
-/// `env_keep`, `-E` or `--preserve-env`: a dangerous name (see the crate
-/// docs), a value starting with `()` (a shell function), or an `env_check`
+/// `env_keep` or `-E` (a name listed in `--preserve-env=LIST` passes anyway,
+/// as in sudo, see [`super::Preserve::List`]): a dangerous name (the
+/// loader's `LD_*`, `IFS`, `BASH_ENV`, `PERL5LIB`, `PYTHONPATH`, …), a value starting with `()` (a shell function), or an `env_check`
 /// variable (`TERM`, `LANG`, `LC_*`, `TZ`, …) whose value contains `/` or `%`.
 /// `TZ` may also be `:` followed by a path under `/usr/share/zoneinfo/`
 /// without a `..` component.
@@ -71,8 +110,26 @@ pub fn is_dangerous(name: &OsStr, value: &OsStr) -> bool {
     value.starts_with(b"()") || is_dangerous_name(name) || fails_env_check(name, value)
 }
 
+/// Whether a caller variable is one glibc's loader strips from a setuid
+/// program's environment, so that sudo never sees it: `GCONV_PATH`,
+/// `GETCONF_DIR`, `GLIBC_TUNABLES`, `HOSTALIASES`, `LD_AUDIT`, `LD_DEBUG`,
+/// `LD_DEBUG_OUTPUT`, `LD_DYNAMIC_WEAK`, `LD_HWCAP_MASK`, `LD_LIBRARY_PATH`,
+/// `LD_ORIGIN_PATH`, `LD_PREFER_MAP_32BIT_EXEC`, `LD_PRELOAD`, `LD_PROFILE`,
+/// `LD_SHOW_AUXV`, `LD_USE_LOAD_BIAS`, `LOCALDOMAIN`, `LOCPATH`,
+/// `MALLOC_ARENA_MAX`, `MALLOC_CHECK_`, `MALLOC_TRACE`, `NIS_PATH`,
+/// `NLSPATH`, `RESOLV_HOST_CONF`, `RES_OPTIONS`, `TMPDIR` and `TZDIR`.
+///
+/// Such a variable never reaches the command from the caller's
+/// environment, whatever was asked for; only an explicit `VAR=value`
+/// assignment can set it. Other `LD_*` names (`LD_BIND_NOW`, …) are not
+/// loader-unsecure, only dangerous (see [`is_dangerous`]).
+pub fn is_loader_unsecure(name: &OsStr) -> bool {
+    let name = name.as_bytes();
+    LOADER_UNSECURE_NAMES.iter().any(|n| n.as_bytes() == name)
+}
+
 /// Whether the name is in the dangerous list or has a dangerous prefix.
-fn is_dangerous_name(name: &[u8]) -> bool {
+pub(super) fn is_dangerous_name(name: &[u8]) -> bool {
     DANGEROUS_NAMES.iter().any(|n| n.as_bytes() == name)
         || DANGEROUS_PREFIXES
             .iter()
@@ -125,6 +182,66 @@ mod tests {
         }
         for name in ["MALLOC_CHECK_", "MALLOC_PERTURB_", "BASH_FUNC_foo%%"] {
             assert!(bad(name, "x"), "{name}");
+        }
+    }
+
+    #[test]
+    fn every_loader_unsecure_name_is_recognised() {
+        let expected = [
+            "GCONV_PATH",
+            "GETCONF_DIR",
+            "GLIBC_TUNABLES",
+            "HOSTALIASES",
+            "LD_AUDIT",
+            "LD_DEBUG",
+            "LD_DEBUG_OUTPUT",
+            "LD_DYNAMIC_WEAK",
+            "LD_HWCAP_MASK",
+            "LD_LIBRARY_PATH",
+            "LD_ORIGIN_PATH",
+            "LD_PREFER_MAP_32BIT_EXEC",
+            "LD_PRELOAD",
+            "LD_PROFILE",
+            "LD_SHOW_AUXV",
+            "LD_USE_LOAD_BIAS",
+            "LOCALDOMAIN",
+            "LOCPATH",
+            "MALLOC_TRACE",
+            "NIS_PATH",
+            "NLSPATH",
+            "RESOLV_HOST_CONF",
+            "RES_OPTIONS",
+            "TMPDIR",
+            "TZDIR",
+            "MALLOC_CHECK_",
+            "MALLOC_ARENA_MAX",
+        ];
+        for name in expected {
+            assert!(is_loader_unsecure(OsStr::new(name)), "{name}");
+        }
+        for name in LOADER_UNSECURE_NAMES {
+            assert!(expected.contains(name), "{name} is not documented");
+        }
+    }
+
+    #[test]
+    fn other_names_are_not_loader_unsecure() {
+        for name in [
+            "HOME",
+            "BASH_ENV",
+            "PYTHONPATH",
+            "LDFLAGS",
+            "XLD_PRELOAD",
+            "ld_preload",
+            "MALLOC_PERTURB_",
+            "LD_BIND_NOW",
+            "LD_WARN",
+            "LD_PRELOADX",
+            "TMPDIRS",
+            "TZ",
+            "",
+        ] {
+            assert!(!is_loader_unsecure(OsStr::new(name)), "{name}");
         }
     }
 

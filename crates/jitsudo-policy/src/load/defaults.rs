@@ -1,5 +1,7 @@
 //! Validation of the `[defaults]` table.
 
+use std::time::Duration;
+
 use super::Checker;
 use crate::model::Defaults;
 use crate::schema::RawDefaults;
@@ -26,7 +28,29 @@ pub(super) fn apply(raw: &RawDefaults, defaults: &mut Defaults, check: &mut Chec
     {
         defaults.passwd_tries = tries;
     }
+    if let Some(timeout) = raw
+        .timestamp_timeout
+        .as_ref()
+        .and_then(|v| check.check(v, timestamp_timeout))
+    {
+        defaults.timestamp_timeout = timeout;
+    }
 }
+
+/// Minutes (fractions allowed, as in sudoers) a successful authentication
+/// is remembered; 0 means always ask. Capped at a week.
+fn timestamp_timeout(minutes: &f64) -> Result<Duration, String> {
+    if minutes.is_finite() && (0.0..=MAX_TIMESTAMP_MINUTES).contains(minutes) {
+        Ok(Duration::from_secs_f64(minutes * 60.0))
+    } else {
+        Err(format!(
+            "timestamp_timeout must be a number of minutes between 0 and {MAX_TIMESTAMP_MINUTES}, not {minutes}"
+        ))
+    }
+}
+
+/// A week, in minutes.
+const MAX_TIMESTAMP_MINUTES: f64 = 7.0 * 24.0 * 60.0;
 
 /// A `PATH` whose every directory is absolute (an empty or relative entry
 /// would search the command's working directory).
@@ -76,6 +100,15 @@ fn passwd_tries(tries: &i64) -> Result<u32, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamp_timeout_is_minutes() {
+        assert_eq!(timestamp_timeout(&0.0), Ok(Duration::ZERO));
+        assert_eq!(timestamp_timeout(&2.5), Ok(Duration::from_secs(150)));
+        for bad in [-1.0, f64::NAN, f64::INFINITY, 1e9] {
+            assert!(timestamp_timeout(&bad).is_err(), "{bad} accepted");
+        }
+    }
 
     #[test]
     fn umask_accepts_octal_strings() {

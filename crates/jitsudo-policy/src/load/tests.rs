@@ -455,3 +455,38 @@ fn error_fields_are_exposed() {
     );
     assert!(all[0].message.starts_with("unknown field `foo`"));
 }
+
+/// A policy shaped like the one `examples/load_time.rs` times: `rules`
+/// rules of five lines each, then `extra`.
+fn many_rules(rules: usize, extra: &str) -> String {
+    let mut text = String::new();
+    for i in 0..rules {
+        text.push_str(&format!(
+            "[[rule]]\nid = \"r{i}\"\nwho = [\"u{i}\"]\ncommands = [\"/usr/bin/cmd{i} arg\"]\nauth = \"none\"\n"
+        ));
+    }
+    text + extra
+}
+
+#[test]
+fn a_large_policy_is_placed_line_by_line() {
+    let rules = 5_000;
+    let policy = ok(&many_rules(rules, ""));
+    assert_eq!(policy.rules.len(), rules);
+    for (i, rule) in policy.rules.iter().enumerate() {
+        assert_eq!(rule.id, format!("r{i}"));
+        assert_eq!(rule.line, 5 * i + 1, "{}", rule.id);
+    }
+}
+
+#[test]
+fn a_duplicate_at_the_end_of_a_large_policy_is_placed() {
+    let text = many_rules(
+        3_000,
+        "[[rule]]\nid = \"r2999\"\nwho = [\"x\"]\ncommands = [\"ALL\"]\n",
+    );
+    assert_eq!(
+        one_error(&text),
+        "p.toml:15002:6: duplicate rule id `r2999` (first used at p.toml:14997:6)"
+    );
+}

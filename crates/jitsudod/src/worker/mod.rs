@@ -7,12 +7,13 @@
 //! client and logs it. The daemon is not involved any more, so restarting
 //! it never disturbs a running command.
 
+mod auth;
 mod child;
 mod pty;
 mod supervise;
 
 use std::ffi::CString;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::process::ExitCode;
 
 use jitsudo_proto::{decode, FrameReader, MAX_MESSAGE_LEN};
@@ -20,14 +21,18 @@ use nix::sys::signal::{SigSet, Signal};
 use nix::sys::stat::Mode;
 use nix::unistd::{setsid, Gid, Uid};
 
-use crate::job::Job;
+use crate::job::{Exec, Job};
 use child::ChildSpec;
 
 /// The worker's entry point; fd 0 is the socketpair from the daemon.
 pub fn main() -> ExitCode {
     let _ = setsid();
     match receive_job() {
-        Ok((job, received)) => supervise::run(job, received.conn, received.caller),
+        Ok((job, received)) => {
+            // SAFETY: fd 0 stays the daemon's channel for the worker's life.
+            let daemon = unsafe { BorrowedFd::borrow_raw(0) };
+            supervise::run(job, received.conn, received.caller, daemon)
+        }
         Err(e) => {
             eprintln!("jitsudod worker: {e}");
             ExitCode::FAILURE
@@ -63,7 +68,6 @@ fn receive_job() -> Result<(Job, Received), String> {
     let job: Job = decode(&frame).map_err(|e| format!("decoding job: {e}"))?;
     let fds = reader.take_fds();
     let received = split_fds(fds, job.stdio).ok_or("wrong number of descriptors with the job")?;
-    replace_with_dev_null(0);
     Ok((job, received))
 }
 
@@ -85,14 +89,6 @@ fn split_fds(fds: Vec<OwnedFd>, present: [bool; 3]) -> Option<Received> {
         conn,
         caller: CallerFds { stdio, cwd },
     })
-}
-
-fn replace_with_dev_null(fd: RawFd) {
-    if let Ok(null) = nix::fcntl::open("/dev/null", nix::fcntl::OFlag::O_RDWR, Mode::empty()) {
-        // SAFETY: both descriptors are open; `fd` is a standard slot of
-        // this process that nothing else holds a handle to any more.
-        unsafe { libc::dup2(null.as_raw_fd(), fd) };
-    }
 }
 
 /// Signals the worker itself must not die of while it supervises.
@@ -119,7 +115,7 @@ fn cstring(bytes: &[u8]) -> Option<CString> {
 }
 
 /// Turns the job into what the child needs; `None` if a string holds NUL.
-fn child_spec(job: &Job, caller: &CallerFds, tty: Option<CString>) -> Option<ChildSpec> {
+fn child_spec(job: &Exec, caller: &CallerFds, tty: Option<CString>) -> Option<ChildSpec> {
     Some(ChildSpec {
         path: cstring(&job.path)?,
         argv: job.argv.iter().map(|a| cstring(a)).collect::<Option<_>>()?,

@@ -1,6 +1,6 @@
 //! Starting the command child and watching it until it ends.
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -15,10 +15,12 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{fork, pipe2, read, ForkResult, Pid};
 
+use super::auth::{self, Reporting};
 use super::child::{self, Stage};
 use super::pty::Pty;
 use super::{blocked_signals, caller_terminal, child_spec, CallerFds};
-use crate::job::Job;
+use crate::audit::AuditRecord;
+use crate::job::{Exec, Job, Then};
 
 /// How long a command whose client vanished gets after SIGHUP before it
 /// is killed (terminal sessions only).
@@ -39,27 +41,95 @@ const RELAYABLE: [Signal; 8] = [
     Signal::SIGTSTP,
 ];
 
-/// Runs the job to completion.
-pub fn run(job: Job, conn: OwnedFd, caller: CallerFds) -> ExitCode {
+/// Runs the job to completion: PAM, then the command or the reply.
+pub fn run(job: Job, conn: OwnedFd, caller: CallerFds, daemon: BorrowedFd<'_>) -> ExitCode {
     let audit = crate::audit::sinks();
     let record = job.audit_record();
-    let started = match start(&job, caller, &conn) {
+    let trouble = auth::trouble();
+    let reporting = Reporting {
+        conn: &conn,
+        daemon,
+        audit: &audit,
+        record: &record,
+    };
+    let mut pam = match auth::begin(&job.pam, &trouble, &reporting) {
+        Ok(pam) => pam,
+        Err(failure) => {
+            if let Some(failure) = failure {
+                let reason = String::from_utf8_lossy(&failure.message).into_owned();
+                audit.emit(&record.rejected(&reason));
+                send(&conn, &ServerMessage::Error(failure), None);
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    let caller_uid = job.caller_uid;
+    let mut exec = match job.then {
+        Then::Run(exec) => exec,
+        Then::Reply(messages) => {
+            for message in &messages {
+                send(&conn, message, None);
+            }
+            return ExitCode::SUCCESS;
+        }
+    };
+    if let Err(failure) = auth::open_session(&mut pam, &job.pam.target) {
+        send(&conn, &ServerMessage::Error(failure), None);
+        return ExitCode::FAILURE;
+    }
+    merge_env(&mut exec.env, pam.env());
+    let place = Place {
+        caller_uid,
+        cwd: &record.cwd,
+    };
+    let status = run_command(&exec, &place, &conn, caller, &record, &audit);
+    auth::close_session(&mut pam);
+    status
+}
+
+/// Adds PAM's environment (pam_env and friends) where the command's own
+/// environment does not already set the name.
+fn merge_env(env: &mut Vec<serde_bytes::ByteBuf>, pam_env: Vec<Vec<u8>>) {
+    let name = |entry: &[u8]| entry.split(|b| *b == b'=').next().map(<[u8]>::to_vec);
+    for entry in pam_env {
+        let Some(new) = name(&entry) else { continue };
+        if !env.iter().any(|e| name(e).as_deref() == Some(&new[..])) {
+            env.push(entry.into());
+        }
+    }
+}
+
+/// Who the command's pty belongs to and where the caller was.
+struct Place<'a> {
+    caller_uid: u32,
+    cwd: &'a [u8],
+}
+
+fn run_command(
+    exec: &Exec,
+    place: &Place<'_>,
+    conn: &OwnedFd,
+    caller: CallerFds,
+    record: &AuditRecord,
+    audit: &jitsudo_audit::Audit,
+) -> ExitCode {
+    let started = match start(exec, place, caller, conn) {
         Ok(started) => started,
         Err(failure) => {
-            send(&conn, &ServerMessage::Error(failure.clone()), None);
+            send(conn, &ServerMessage::Error(failure.clone()), None);
             let reason = String::from_utf8_lossy(&failure.message).into_owned();
             audit.emit(&record.exited(ExitStatus::Code(1)).reason(reason));
             return ExitCode::FAILURE;
         }
     };
     let pty = started.pty.is_some();
-    send(&conn, &ServerMessage::Started { pty }, started.pty.as_ref());
-    let conn = if job.background {
+    send(conn, &ServerMessage::Started { pty }, started.pty.as_ref());
+    let conn = if exec.background {
         // `-b`: the client is gone by design; nothing ties the command to it.
-        send(&conn, &ServerMessage::Exited(Exit::Code(0)), None);
+        send(conn, &ServerMessage::Exited(Exit::Code(0)), None);
         None
     } else {
-        Some(conn)
+        conn.try_clone().ok()
     };
     let mut supervisor = Supervisor::new(started.child, started.sigchld, conn, pty);
     let exit = supervisor.wait();
@@ -79,14 +149,19 @@ struct Started {
 }
 
 /// Forks the command child and waits for its exec to succeed or fail.
-fn start(job: &Job, caller: CallerFds, conn: &OwnedFd) -> Result<Started, Failure> {
+fn start(
+    exec: &Exec,
+    place: &Place<'_>,
+    caller: CallerFds,
+    conn: &OwnedFd,
+) -> Result<Started, Failure> {
     let set = blocked_signals();
     set.thread_block()
         .map_err(|e| Failure::new(format!("unable to block signals: {e}")))?;
     let sigchld = sigchld_fd().map_err(|e| Failure::new(format!("signalfd: {}", e.desc())))?;
-    let pty = match caller_terminal(&caller).filter(|_| !job.background) {
+    let pty = match caller_terminal(&caller).filter(|_| !exec.background) {
         Some(term) => Some(
-            Pty::open_like(term, job.caller_uid)
+            Pty::open_like(term, place.caller_uid)
                 .map_err(|e| Failure::new(format!("unable to allocate pty: {}", e.desc())))?,
         ),
         None => None,
@@ -94,7 +169,7 @@ fn start(job: &Job, caller: CallerFds, conn: &OwnedFd) -> Result<Started, Failur
     let tty = pty
         .as_ref()
         .and_then(|p| super::cstring(p.slave_path.as_os_str().as_encoded_bytes()));
-    let spec = child_spec(job, &caller, tty)
+    let spec = child_spec(exec, &caller, tty)
         .ok_or_else(|| Failure::new("invalid job: embedded NUL byte"))?;
     let (report_rd, report_wr) = pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| Failure::new(format!("unable to create pipe: {}", e.desc())))?;
@@ -109,7 +184,7 @@ fn start(job: &Job, caller: CallerFds, conn: &OwnedFd) -> Result<Started, Failur
     drop(spec);
     drop(caller);
     exec_result(child, &report_rd)
-        .map_err(|(stage, errno)| describe_failure(conn, stage, errno, job))?;
+        .map_err(|(stage, errno)| describe_failure(conn, stage, errno, exec, place.cwd))?;
     Ok(Started {
         child,
         sigchld,
@@ -124,7 +199,7 @@ fn sigchld_fd() -> nix::Result<SignalFd> {
 }
 
 /// Best effort: a client that went away simply misses the message.
-fn send(conn: &OwnedFd, message: &ServerMessage, with: Option<&OwnedFd>) {
+pub fn send(conn: &OwnedFd, message: &ServerMessage, with: Option<&OwnedFd>) {
     if let Ok(frame) = encode(message) {
         let fds: Vec<_> = with.iter().map(|f| f.as_raw_fd()).collect();
         let _ = send_frame(conn.as_fd(), &frame, &fds);
@@ -151,10 +226,16 @@ fn exec_result(child: Pid, report: &OwnedFd) -> Result<(), (Option<Stage>, Errno
 /// What the client is told when the command could not be started. Like
 /// sudo, a directory that cannot be entered is reported, then the command
 /// that therefore did not run.
-fn describe_failure(conn: &OwnedFd, stage: Option<Stage>, errno: Errno, job: &Job) -> Failure {
+fn describe_failure(
+    conn: &OwnedFd,
+    stage: Option<Stage>,
+    errno: Errno,
+    exec: &Exec,
+    cwd: &[u8],
+) -> Failure {
     if stage == Some(Stage::Chdir) {
         let mut text = b"unable to change directory to ".to_vec();
-        text.extend_from_slice(job.chdir.as_deref().unwrap_or(&job.audit.cwd));
+        text.extend_from_slice(exec.chdir.as_deref().map_or(cwd, |d| &d[..]));
         text.extend_from_slice(format!(": {}", errno.desc()).as_bytes());
         send(conn, &ServerMessage::Warning(text.into()), None);
     }
@@ -162,7 +243,7 @@ fn describe_failure(conn: &OwnedFd, stage: Option<Stage>, errno: Errno, job: &Jo
         Some(Stage::Exec | Stage::Chdir) => b"unable to execute ".to_vec(),
         _ => b"unable to run ".to_vec(),
     };
-    text.extend_from_slice(&job.path);
+    text.extend_from_slice(&exec.path);
     text.extend_from_slice(format!(": {}", errno.desc()).as_bytes());
     Failure::new(text)
 }
@@ -286,6 +367,7 @@ impl Supervisor {
             ClientMessage::Resume => {
                 let _ = killpg(self.child, Signal::SIGCONT);
             }
+            ClientMessage::Answer(_) => {}
             ClientMessage::Hello(_) | ClientMessage::Request(_) => self.client_gone(),
         }
     }

@@ -1,0 +1,176 @@
+//! Asking the user for a password: on the terminal with echo off, or from
+//! standard input with `-S`. The terminal's settings come back on every
+//! path, and answers live in memory that is zeroed when dropped.
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use nix::errno::Errno;
+use nix::fcntl::{open, OFlag};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signalfd::SignalFd;
+use nix::sys::stat::Mode;
+use nix::sys::termios::{tcgetattr, tcsetattr, LocalFlags, SetArg};
+use nix::unistd::{read, write};
+use zeroize::Zeroizing;
+
+/// Longest answer accepted; longer input is cut here, as sudo does.
+const MAX_ANSWER: usize = 4096;
+
+/// What came of a prompt.
+pub enum Answer {
+    /// The user's line (without the newline).
+    Line(Zeroizing<Vec<u8>>),
+    /// There is no terminal to ask on (and no `-S`).
+    NoTerminal,
+    /// The user pressed ^C (or another terminating key) at the prompt.
+    Interrupted,
+}
+
+/// Shows `text` and reads one line.
+pub fn ask(text: &[u8], echo: bool, from_stdin: bool, signals: &SignalFd) -> Answer {
+    if from_stdin {
+        // SAFETY: fds 0 and 2 stay open for the life of the client.
+        let (input, output) = unsafe { (BorrowedFd::borrow_raw(0), BorrowedFd::borrow_raw(2)) };
+        let _ = write_all(output, text);
+        return read_line(input, signals);
+    }
+    let Ok(tty) = open(
+        "/dev/tty",
+        OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    ) else {
+        return Answer::NoTerminal;
+    };
+    let _ = write_all(tty.as_fd(), text);
+    let answer = if echo {
+        read_line(tty.as_fd(), signals)
+    } else {
+        without_echo(&tty, || read_line(tty.as_fd(), signals))
+    };
+    if !echo {
+        let _ = write_all(tty.as_fd(), b"\n");
+    }
+    answer
+}
+
+/// Runs `f` with the terminal's echo off, restoring it afterwards.
+fn without_echo(tty: &OwnedFd, f: impl FnOnce() -> Answer) -> Answer {
+    let Ok(saved) = tcgetattr(tty) else {
+        return f();
+    };
+    let mut quiet = saved.clone();
+    quiet
+        .local_flags
+        .remove(LocalFlags::ECHO | LocalFlags::ECHONL);
+    let _ = tcsetattr(tty, SetArg::TCSAFLUSH, &quiet);
+    let answer = f();
+    let _ = tcsetattr(tty, SetArg::TCSAFLUSH, &saved);
+    answer
+}
+
+/// Reads up to a newline one byte at a time (nothing beyond the line is
+/// consumed, so `-S` leaves the rest of stdin to the command), giving up
+/// when a signal arrives.
+fn read_line(fd: BorrowedFd<'_>, signals: &SignalFd) -> Answer {
+    let mut line = Zeroizing::new(Vec::with_capacity(64));
+    loop {
+        let mut fds = [
+            PollFd::new(fd, PollFlags::POLLIN),
+            PollFd::new(signals.as_fd(), PollFlags::POLLIN),
+        ];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(_) => return Answer::Interrupted,
+        }
+        if fds[1]
+            .revents()
+            .is_some_and(|r| r.contains(PollFlags::POLLIN))
+            && interrupted(signals)
+        {
+            return Answer::Interrupted;
+        }
+        if fds[0].revents().is_none_or(|r| r.is_empty()) {
+            continue;
+        }
+        let mut byte = Zeroizing::new([0u8; 1]);
+        match read(fd, &mut *byte) {
+            Ok(0) => return Answer::Line(line),
+            Ok(_) if byte[0] == b'\n' || byte[0] == b'\r' => return Answer::Line(line),
+            Ok(_) if line.len() < MAX_ANSWER => line.push(byte[0]),
+            Ok(_) => {}
+            Err(Errno::EINTR | Errno::EAGAIN) => {}
+            Err(_) => return Answer::Line(line),
+        }
+    }
+}
+
+/// Whether a pending signal ends the prompt (anything but a window change).
+fn interrupted(signals: &SignalFd) -> bool {
+    let mut stop = false;
+    while let Ok(Some(info)) = signals.read_signal() {
+        stop |= info.ssi_signo as i32 != libc::SIGWINCH && info.ssi_signo as i32 != libc::SIGCONT;
+    }
+    stop
+}
+
+fn write_all(fd: BorrowedFd<'_>, mut bytes: &[u8]) -> nix::Result<()> {
+    while !bytes.is_empty() {
+        match write(fd, bytes) {
+            Ok(n) => bytes = &bytes[n..],
+            Err(Errno::EINTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::sys::signal::SigSet;
+    use nix::sys::signalfd::SfdFlags;
+    use std::io::Write;
+    use std::os::unix::net::UnixStream;
+
+    fn signals() -> SignalFd {
+        SignalFd::with_flags(&SigSet::empty(), SfdFlags::SFD_NONBLOCK).unwrap()
+    }
+
+    #[test]
+    fn reads_one_line_and_no_further() {
+        let (mut a, b) = UnixStream::pair().unwrap();
+        a.write_all(b"secret\nrest").unwrap();
+        let Answer::Line(line) = read_line(b.as_fd(), &signals()) else {
+            panic!("no line")
+        };
+        assert_eq!(&line[..], b"secret");
+        let mut rest = [0u8; 4];
+        assert_eq!(read(b.as_fd(), &mut rest).unwrap(), 4);
+        assert_eq!(&rest, b"rest");
+    }
+
+    #[test]
+    fn eof_ends_the_line() {
+        let (mut a, b) = UnixStream::pair().unwrap();
+        a.write_all(b"abc").unwrap();
+        drop(a);
+        let Answer::Line(line) = read_line(b.as_fd(), &signals()) else {
+            panic!("no line")
+        };
+        assert_eq!(&line[..], b"abc");
+    }
+
+    #[test]
+    fn overlong_answers_are_cut() {
+        let (mut a, b) = UnixStream::pair().unwrap();
+        let writer = std::thread::spawn(move || {
+            a.write_all(&vec![b'x'; MAX_ANSWER + 100]).unwrap();
+            a.write_all(b"\n").unwrap();
+        });
+        let Answer::Line(line) = read_line(b.as_fd(), &signals()) else {
+            panic!("no line")
+        };
+        writer.join().unwrap();
+        assert_eq!(line.len(), MAX_ANSWER);
+    }
+}

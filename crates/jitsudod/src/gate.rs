@@ -1,0 +1,116 @@
+//! Whether the caller must type a password before an answer, and the
+//! prompt to show. Root is never asked; a fresh credential-cache entry for
+//! the caller's scope passes (unless `-k command`); `-n` turns a needed
+//! prompt into sudo's "a password is required".
+
+use std::os::unix::ffi::OsStrExt;
+use std::time::Duration;
+
+use jitsudo_proto::{Failure, Request};
+use serde_bytes::ByteBuf;
+
+use crate::cache::CacheKey;
+use crate::handler::{Context, Identity};
+use crate::job::PasswordSpec;
+
+/// sudo's default prompt, with our name.
+const DEFAULT_PROMPT: &[u8] = b"[jitsudo] password for %p: ";
+
+/// The outcome of the gate.
+pub enum Gate {
+    /// No password needed.
+    Pass,
+    /// Ask first.
+    Ask(PasswordSpec),
+    /// A password is needed but may not be asked for (`-n`).
+    Refuse(Failure),
+}
+
+/// Decides whether `wants_password` (from the policy, or `true` before a
+/// refusal, which sudo never reveals unauthenticated) means asking now.
+pub fn gate(
+    ctx: &Context<'_>,
+    who: &Identity,
+    request: &Request,
+    target: &[u8],
+    wants_password: bool,
+) -> Gate {
+    if !wants_password || who.peer.uid == 0 {
+        return Gate::Pass;
+    }
+    let fresh = cache_key(who).is_some_and(|key| ctx.cache.is_fresh(&key, timeout(ctx)));
+    if fresh && !request.reset_timestamp {
+        return Gate::Pass;
+    }
+    if request.non_interactive {
+        return Gate::Refuse(Failure::new("a password is required"));
+    }
+    let template = request.prompt.as_deref().map_or(DEFAULT_PROMPT, |p| &p[..]);
+    Gate::Ask(PasswordSpec {
+        prompt: ByteBuf::from(expand_prompt(
+            template,
+            who.account.name.as_bytes(),
+            target,
+            ctx.host.as_bytes(),
+        )),
+        tries: ctx.policy.defaults.passwd_tries,
+    })
+}
+
+/// The caller's cache key, if its scope could be established.
+pub fn cache_key(who: &Identity) -> Option<CacheKey> {
+    who.peer.scope.map(|scope| CacheKey {
+        uid: who.peer.uid,
+        scope,
+    })
+}
+
+/// `timestamp_timeout` of the policy in force.
+pub fn timeout(ctx: &Context<'_>) -> Duration {
+    ctx.policy.defaults.timestamp_timeout
+}
+
+/// sudo's prompt escapes: `%u` invoking user, `%U` target user, `%h` short
+/// host name, `%H` full host name, `%p` the user whose password is asked
+/// (the invoking user), `%%` a percent sign.
+pub fn expand_prompt(template: &[u8], user: &[u8], target: &[u8], host: &[u8]) -> Vec<u8> {
+    let short_host = host.split(|b| *b == b'.').next().unwrap_or(host);
+    let mut out = Vec::with_capacity(template.len() + 16);
+    let mut bytes = template.iter();
+    while let Some(&b) = bytes.next() {
+        if b != b'%' {
+            out.push(b);
+            continue;
+        }
+        match bytes.next() {
+            Some(b'u') | Some(b'p') => out.extend_from_slice(user),
+            Some(b'U') => out.extend_from_slice(target),
+            Some(b'h') => out.extend_from_slice(short_host),
+            Some(b'H') => out.extend_from_slice(host),
+            Some(b'%') => out.push(b'%'),
+            Some(&other) => out.extend_from_slice(&[b'%', other]),
+            None => out.push(b'%'),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prompt_escapes() {
+        let out = expand_prompt(
+            b"%u->%U@%h (%H) %p %% %x%",
+            b"alice",
+            b"root",
+            b"vm.example",
+        );
+        assert_eq!(out, b"alice->root@vm (vm.example) alice % %x%");
+        assert_eq!(
+            expand_prompt(DEFAULT_PROMPT, b"bob", b"root", b"h"),
+            b"[jitsudo] password for bob: "
+        );
+    }
+}
