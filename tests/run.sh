@@ -40,6 +40,9 @@ for d in /tmp/jitsudo-test-*; do
     [[ -d /proc/$pid ]] || rm -rf -- "$d"
 done
 
+# jitsudod authenticates through PAM service "jitsudo".
+install -D -m 0644 pam.d/jitsudo /etc/pam.d/jitsudo
+
 target=${CARGO_TARGET_DIR:-$repo/target}
 export JITSUDO_BIN_DIR=${JITSUDO_BIN_DIR:-$target/debug}
 

@@ -515,16 +515,25 @@ fn refuse(
         ),
         _ => not_allowed(ctx, who, &record, line, target),
     };
-    let refusal = ServerMessage::Error(Failure::new(text));
+    let refusal = refusal(text);
     let target_name = target.account.name.as_bytes().to_vec();
     match gate::gate(ctx, who, request, &target_name, true) {
-        Gate::Pass => Err(refusal),
+        Gate::Pass => Ok(Verdict::Reply(refusal)),
         Gate::Refuse(failure) => Err(ServerMessage::Error(failure)),
         Gate::Ask(spec) => {
-            let then = Then::Reply(vec![refusal]);
+            let then = Then::Reply(refusal);
             Ok(work(who, request, &target_name, Some(spec), then, record))
         }
     }
+}
+
+/// A policy refusal as sudo prints it: the sentence alone (no program
+/// prefix), then exit status 1.
+pub fn refusal(text: Vec<u8>) -> Vec<ServerMessage> {
+    vec![
+        ServerMessage::Notice(text.into()),
+        ServerMessage::Exited(jitsudo_proto::Exit::Code(1)),
+    ]
 }
 
 /// sudo's words for a caller without `setenv`: `-E` may not preserve the

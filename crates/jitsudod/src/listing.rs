@@ -10,14 +10,14 @@ use jitsudo_proto::{Exit, Failure, Request, ServerMessage};
 
 use crate::audit::AuditRecord;
 use crate::gate::{self, Gate};
-use crate::handler::{evaluate, work, Context, Identity, Passed, Verdict};
+use crate::handler::{evaluate, refusal, work, Context, Identity, Passed, Verdict};
 use crate::job::Then;
 
 /// `-l [command]`.
 pub fn list(ctx: &Context<'_>, who: &Identity, request: &Request, passed: &Passed) -> Verdict {
     let rules = rules_of(ctx, who);
     let answer = if rules.is_empty() {
-        vec![may_not_run(ctx, who)]
+        may_not_run(ctx, who)
     } else if request.argv.is_empty() {
         vec![
             ServerMessage::Output(render(ctx, who, &rules).into_bytes().into()),
@@ -33,7 +33,7 @@ pub fn list(ctx: &Context<'_>, who: &Identity, request: &Request, passed: &Passe
 pub fn validate(ctx: &Context<'_>, who: &Identity, request: &Request) -> Verdict {
     let rules = rules_of(ctx, who);
     let answer = if rules.is_empty() {
-        vec![may_not_run(ctx, who)]
+        may_not_run(ctx, who)
     } else {
         // A fresh entry is refreshed, as sudo -v extends the timestamp.
         if let Some(key) = gate::cache_key(who) {
@@ -113,12 +113,15 @@ fn check(
     }
 }
 
-fn may_not_run(ctx: &Context<'_>, who: &Identity) -> ServerMessage {
-    ServerMessage::Error(Failure::new(format!(
-        "Sorry, user {} may not run jitsudo on {}.",
-        who.account.name.to_string_lossy(),
-        ctx.host
-    )))
+fn may_not_run(ctx: &Context<'_>, who: &Identity) -> Vec<ServerMessage> {
+    refusal(
+        format!(
+            "Sorry, user {} may not run jitsudo on {}.",
+            who.account.name.to_string_lossy(),
+            ctx.host
+        )
+        .into_bytes(),
+    )
 }
 
 fn rules_of<'p>(ctx: &Context<'p>, who: &Identity) -> Vec<&'p Rule> {
