@@ -1,24 +1,85 @@
-//! Handing an accepted request to a fresh worker process.
+//! Handing an accepted request to a worker process.
+//!
+//! Workers are started ahead of time (`jitsudod --worker`, exec'd fresh, so
+//! each is a clean single-threaded process) and wait on their channel for
+//! one job each; taking a ready one keeps the exec off the request's path.
+//! The pool refills itself after each handoff.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::process::Stdio;
+use std::sync::Mutex;
 
 use jitsudo_proto::{encode, send_frame};
 
 use crate::job::Job;
 
+/// Idle workers kept ready.
+const POOL_SIZE: usize = 2;
+
 /// A started worker: the process (to reap) and its report channel.
 pub struct Worker {
     /// The worker process.
     pub child: tokio::process::Child,
-    /// Where it reports (authentication results).
+    /// Its channel: the job goes out, reports come back.
     pub channel: UnixStream,
 }
 
-/// Starts `jitsudod --worker` and sends it the job with the client's
-/// connection and descriptors.
-pub fn start_worker(job: &Job, conn: &UnixStream, fds: &[OwnedFd]) -> std::io::Result<Worker> {
+/// Workers waiting for a job.
+#[derive(Default)]
+pub struct WorkerPool {
+    idle: Mutex<Vec<Worker>>,
+}
+
+impl WorkerPool {
+    /// Sends the job, with the client's connection and descriptors, to a
+    /// ready worker (or a new one if none is ready or the ready one died).
+    /// The caller refills the pool when the request is over.
+    pub fn dispatch(
+        &self,
+        job: &Job,
+        conn: &UnixStream,
+        fds: &[OwnedFd],
+    ) -> std::io::Result<Worker> {
+        let frame = encode(job).map_err(std::io::Error::other)?;
+        let mut raw = vec![conn.as_raw_fd()];
+        raw.extend(fds.iter().map(AsRawFd::as_raw_fd));
+        let worker = match self.take() {
+            Some(worker) if send_frame(worker.channel.as_fd(), &frame, &raw).is_ok() => worker,
+            stale => {
+                drop(stale);
+                let worker = spawn()?;
+                send_frame(worker.channel.as_fd(), &frame, &raw)?;
+                worker
+            }
+        };
+        Ok(worker)
+    }
+
+    fn take(&self) -> Option<Worker> {
+        self.with(Vec::pop)
+    }
+
+    /// Starts workers until `POOL_SIZE` are idle (best effort).
+    pub fn refill(&self) {
+        while self.with(|idle| idle.len()) < POOL_SIZE {
+            match spawn() {
+                Ok(worker) => self.with(|idle| idle.push(worker)),
+                Err(e) => return eprintln!("jitsudod: cannot start a worker: {e}"),
+            }
+        }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Vec<Worker>) -> T) -> T {
+        match self.idle.lock() {
+            Ok(mut idle) => f(&mut idle),
+            Err(poisoned) => f(&mut poisoned.into_inner()),
+        }
+    }
+}
+
+/// Starts one `jitsudod --worker` with a socketpair on its fd 0.
+fn spawn() -> std::io::Result<Worker> {
     let (ours, theirs) = UnixStream::pair()?;
     let child = tokio::process::Command::new("/proc/self/exe")
         .arg("--worker")
@@ -26,10 +87,6 @@ pub fn start_worker(job: &Job, conn: &UnixStream, fds: &[OwnedFd]) -> std::io::R
         .stdout(Stdio::null())
         .kill_on_drop(false)
         .spawn()?;
-    let frame = encode(job).map_err(std::io::Error::other)?;
-    let mut raw = vec![conn.as_raw_fd()];
-    raw.extend(fds.iter().map(AsRawFd::as_raw_fd));
-    send_frame(ours.as_fd(), &frame, &raw)?;
     Ok(Worker {
         child,
         channel: ours,

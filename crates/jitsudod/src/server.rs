@@ -21,7 +21,7 @@ use tokio::signal::unix::{signal, SignalKind};
 
 use crate::cache::{CacheKey, CredentialCache};
 use crate::handler::{self, Context, Identity, Passed, Verdict};
-use crate::handoff;
+use crate::handoff::{self, WorkerPool};
 use crate::job::Report;
 use crate::peer::Peer;
 use crate::policy_store;
@@ -36,6 +36,7 @@ pub struct Shared {
     audit: Audit,
     host: String,
     cache: CredentialCache,
+    workers: WorkerPool,
     /// Uids with a password prompt in progress: one at a time per user,
     /// so parallel connections cannot multiply guessing speed.
     authenticating: Mutex<HashSet<u32>>,
@@ -54,6 +55,7 @@ impl Shared {
             audit,
             host,
             cache: CredentialCache::default(),
+            workers: WorkerPool::default(),
             authenticating: Mutex::new(HashSet::new()),
         }
     }
@@ -118,6 +120,7 @@ pub async fn serve(listener: std::os::unix::net::UnixListener, shared: Arc<Share
     shared
         .audit
         .emit(&Event::new(EventKind::DaemonStart).reason("jitsudod started"));
+    shared.workers.refill();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -168,7 +171,7 @@ async fn connection(stream: tokio::net::UnixStream, shared: Arc<Shared>) {
     })
     .await;
     if let Ok(Some(started)) = started {
-        follow_worker(&shared, started).await;
+        follow_worker(shared, started).await;
     }
 }
 
@@ -181,7 +184,7 @@ struct Started {
 }
 
 /// Acts on the worker's reports and reaps it.
-async fn follow_worker(shared: &Shared, started: Started) {
+async fn follow_worker(shared: Arc<Shared>, started: Started) {
     let Started {
         worker,
         remember,
@@ -212,6 +215,9 @@ async fn follow_worker(shared: &Shared, started: Started) {
         shared.end_authentication(uid);
     }
     let _ = child.wait().await;
+    // Replace the worker now that the request is over, so starting the new
+    // one never competes with a running request for the CPU.
+    let _ = tokio::task::spawn_blocking(move || shared.workers.refill()).await;
 }
 
 /// Reads the hello (answering it) and the request with its descriptors.
@@ -314,7 +320,7 @@ fn decide(
                 return None;
             }
             let authenticating = asks.then_some(uid);
-            match handoff::start_worker(&work.job, stream, &passed.fds) {
+            match shared.workers.dispatch(&work.job, stream, &passed.fds) {
                 Ok(worker) => Some(Started {
                     worker,
                     remember: work.remember,
