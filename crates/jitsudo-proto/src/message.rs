@@ -154,9 +154,15 @@ pub enum ServerMessage {
     Output(ByteBuf),
     /// A diagnostic the client prints as `jitsudo: <text>` before going on.
     Warning(ByteBuf),
-    /// A line the client prints on stderr as it is (`Sorry, try again.`,
-    /// PAM's own messages).
-    Notice(ByteBuf),
+    /// A line the client prints as it is (a refusal, `Sorry, try again.`,
+    /// PAM's own messages): on stderr, or on the terminal when
+    /// `prefer_tty` and there is one.
+    Notice {
+        /// The line.
+        text: ByteBuf,
+        /// Whether the terminal is the better place for it.
+        prefer_tty: bool,
+    },
     /// Ask the user; answer with [`ClientMessage::Answer`].
     Prompt {
         /// The prompt text.

@@ -20,6 +20,8 @@ const MAX_ANSWER: usize = 4096;
 pub enum Answer {
     /// The user's line (without the newline).
     Line(Zeroizing<Vec<u8>>),
+    /// End of input before anything was typed.
+    Eof,
     /// There is no terminal to ask on (and no `-S`).
     NoTerminal,
     /// The user pressed ^C (or another terminating key) at the prompt.
@@ -51,6 +53,20 @@ pub fn ask(text: &[u8], echo: bool, from_stdin: bool, signals: &SignalFd) -> Ans
         let _ = write_all(tty.as_fd(), b"\n");
     }
     answer
+}
+
+/// Writes a line to the caller's terminal; `false` if there is none.
+pub fn tell_terminal(text: &[u8]) -> bool {
+    let Ok(tty) = open(
+        "/dev/tty",
+        OFlag::O_WRONLY | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    ) else {
+        return false;
+    };
+    let mut line = text.to_vec();
+    line.push(b'\n');
+    write_all(tty.as_fd(), &line).is_ok()
 }
 
 /// Runs `f` with the terminal's echo off, restoring it afterwards.
@@ -94,6 +110,7 @@ fn read_line(fd: BorrowedFd<'_>, signals: &SignalFd) -> Answer {
         }
         let mut byte = Zeroizing::new([0u8; 1]);
         match read(fd, &mut *byte) {
+            Ok(0) if line.is_empty() => return Answer::Eof,
             Ok(0) => return Answer::Line(line),
             Ok(_) if byte[0] == b'\n' || byte[0] == b'\r' => return Answer::Line(line),
             Ok(_) if line.len() < MAX_ANSWER => line.push(byte[0]),
@@ -147,6 +164,13 @@ mod tests {
         let mut rest = [0u8; 4];
         assert_eq!(read(b.as_fd(), &mut rest).unwrap(), 4);
         assert_eq!(&rest, b"rest");
+    }
+
+    #[test]
+    fn eof_before_anything_is_no_answer() {
+        let (a, b) = UnixStream::pair().unwrap();
+        drop(a);
+        assert!(matches!(read_line(b.as_fd(), &signals()), Answer::Eof));
     }
 
     #[test]

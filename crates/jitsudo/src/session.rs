@@ -205,7 +205,11 @@ impl Session {
                 let _ = std::io::stdout().flush();
             }
             ServerMessage::Warning(text) => print_line(b"jitsudo: ", &text),
-            ServerMessage::Notice(text) => print_line(b"", &text),
+            ServerMessage::Notice { text, prefer_tty } => {
+                if !(prefer_tty && prompt::tell_terminal(&text)) {
+                    print_line(b"", &text)
+                }
+            }
             ServerMessage::Prompt { text, echo } => return self.answer(&text, echo),
             ServerMessage::Started { pty } => {
                 let fds = self.reader.take_fds();
@@ -228,12 +232,18 @@ impl Session {
         Ok(None)
     }
 
-    /// Answers a prompt; ^C at the prompt ends the client (status 1).
+    /// Answers a prompt. End of input or ^C at the prompt ends the client
+    /// with sudo's words and status 1.
     fn answer(&mut self, text: &[u8], echo: bool) -> Result<Option<Outcome>, ProtoError> {
+        let required = || Outcome::Failure(b"a password is required".to_vec(), 1);
         let line = match prompt::ask(text, echo, self.stdin_password, &self.signals) {
             prompt::Answer::Line(line) => Some(line),
             prompt::Answer::NoTerminal => None,
-            prompt::Answer::Interrupted => return Ok(Some(Outcome::Exit(1))),
+            prompt::Answer::Eof => {
+                print_line(b"jitsudo: ", b"no password was provided");
+                return Ok(Some(required()));
+            }
+            prompt::Answer::Interrupted => return Ok(Some(required())),
         };
         let mut message = ClientMessage::Answer(line.as_ref().map(|l| l.to_vec().into()));
         let frame = encode(&message).map(Zeroizing::new);

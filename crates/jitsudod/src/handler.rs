@@ -365,7 +365,13 @@ fn run(
             .emit(&record.rejected(&String::from_utf8_lossy(&text)));
         return Err(fail(Failure::new(text)));
     };
-    let wants_password = allowed.auth == Auth::Password;
+    // As sudo: running as oneself (and one's own group) needs no password.
+    let as_self = target.account.uid == who.peer.uid
+        && target
+            .group
+            .as_ref()
+            .is_none_or(|g| who.peer.groups.contains(&g.gid));
+    let wants_password = allowed.auth == Auth::Password && !as_self;
     let ask = match gate::gate(ctx, who, &request, &target_name, wants_password) {
         Gate::Pass => None,
         Gate::Ask(spec) => Some(spec),
@@ -531,7 +537,10 @@ fn refuse(
 /// prefix), then exit status 1.
 pub fn refusal(text: Vec<u8>) -> Vec<ServerMessage> {
     vec![
-        ServerMessage::Notice(text.into()),
+        ServerMessage::Notice {
+            text: text.into(),
+            prefer_tty: false,
+        },
         ServerMessage::Exited(jitsudo_proto::Exit::Code(1)),
     ]
 }

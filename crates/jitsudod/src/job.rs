@@ -116,6 +116,4 @@ pub enum Report {
     Authenticated,
     /// One failed password attempt.
     AuthFailed,
-    /// Authentication ended without success.
-    AuthEnded,
 }

@@ -29,11 +29,12 @@ pub fn list(ctx: &Context<'_>, who: &Identity, request: &Request, passed: &Passe
     after_gate(ctx, who, request, &rules, answer)
 }
 
-/// `-v`: succeeds for a caller with rules, once authenticated if needed.
+/// `-v`: succeeds for a caller with rules, once authenticated if needed;
+/// a caller without rules is told at once, as sudo does.
 pub fn validate(ctx: &Context<'_>, who: &Identity, request: &Request) -> Verdict {
     let rules = rules_of(ctx, who);
     let answer = if rules.is_empty() {
-        may_not_run(ctx, who)
+        return Verdict::Reply(may_not_run(ctx, who));
     } else {
         // A fresh entry is refreshed, as sudo -v extends the timestamp.
         if let Some(key) = gate::cache_key(who) {

@@ -19,6 +19,8 @@ const BUF_ERR: c_int = 5;
 pub const AUTH_ERR: c_int = 7;
 /// `PAM_CONV_ERR`.
 pub const CONV_ERR: c_int = 19;
+/// `PAM_SILENT`.
+const SILENT: c_int = 0x8000;
 /// `PAM_ESTABLISH_CRED`.
 pub const ESTABLISH_CRED: c_int = 0x0002;
 /// `PAM_DELETE_CRED`.
@@ -112,10 +114,12 @@ pub struct Pam<'c> {
 }
 
 impl<'c> Pam<'c> {
-    /// Starts a transaction for `user` on `service`.
+    /// Starts a transaction on `service`, for `user` if already known
+    /// (otherwise set `PAM_USER` before authenticating). This reads the
+    /// service's configuration and loads its modules.
     pub fn start(
         service: &CStr,
-        user: &CStr,
+        user: Option<&CStr>,
         conversation: Box<dyn Conversation + 'c>,
     ) -> Result<Pam<'c>, PamError> {
         let mut app = Box::new(conversation);
@@ -124,9 +128,11 @@ impl<'c> Pam<'c> {
             appdata_ptr: (&mut *app as *mut Box<dyn Conversation + 'c>).cast(),
         });
         let mut handle = ptr::null_mut();
-        // SAFETY: all pointers are valid NUL-terminated strings or live
-        // boxes that the returned `Pam` keeps until `pam_end`.
-        let rc = unsafe { pam_start(service.as_ptr(), user.as_ptr(), &*conv, &mut handle) };
+        // SAFETY: all pointers are valid NUL-terminated strings (or a null
+        // user, which PAM allows) or live boxes that the returned `Pam`
+        // keeps until `pam_end`.
+        let user = user.map_or(ptr::null(), CStr::as_ptr);
+        let rc = unsafe { pam_start(service.as_ptr(), user, &*conv, &mut handle) };
         if rc != SUCCESS || handle.is_null() {
             return Err(PamError {
                 code: rc,
@@ -167,10 +173,10 @@ impl<'c> Pam<'c> {
         self.check(rc)
     }
 
-    /// `pam_acct_mgmt`.
+    /// `pam_acct_mgmt`, silently (as sudo calls it).
     pub fn acct_mgmt(&mut self) -> Result<(), PamError> {
         // SAFETY: the handle is live.
-        let rc = unsafe { pam_acct_mgmt(self.handle, 0) };
+        let rc = unsafe { pam_acct_mgmt(self.handle, SILENT) };
         self.check(rc)
     }
 

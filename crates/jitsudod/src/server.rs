@@ -2,12 +2,12 @@
 //! SIGTERM stops accepting (running commands belong to their workers and
 //! carry on).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, VecDeque};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use jitsudo_audit::{Audit, Event, EventKind};
 use jitsudo_policy::Policy;
@@ -26,6 +26,11 @@ use crate::job::Report;
 use crate::peer::Peer;
 use crate::policy_store;
 
+/// Failed password attempts per uid allowed within [`FAILURE_WINDOW`].
+const MAX_RECENT_FAILURES: usize = 10;
+/// The window over which failed attempts are counted.
+const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+
 /// How long a client may take to send its hello and request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -37,9 +42,10 @@ pub struct Shared {
     host: String,
     cache: CredentialCache,
     workers: WorkerPool,
-    /// Uids with a password prompt in progress: one at a time per user,
-    /// so parallel connections cannot multiply guessing speed.
-    authenticating: Mutex<HashSet<u32>>,
+    /// Recent failed password attempts per uid: past a limit, new prompts
+    /// are refused for a while, so parallel connections cannot multiply
+    /// the guessing speed PAM's failure delay allows one terminal.
+    failures: Mutex<HashMap<u32, VecDeque<Instant>>>,
 }
 
 impl Shared {
@@ -56,23 +62,36 @@ impl Shared {
             host,
             cache: CredentialCache::default(),
             workers: WorkerPool::default(),
-            authenticating: Mutex::new(HashSet::new()),
+            failures: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Marks `uid` as authenticating; `false` if it already is.
-    fn begin_authentication(&self, uid: u32) -> bool {
-        match self.authenticating.lock() {
-            Ok(mut set) => set.insert(uid),
-            Err(poisoned) => poisoned.into_inner().insert(uid),
-        }
-    }
-
-    fn end_authentication(&self, uid: u32) {
-        match self.authenticating.lock() {
-            Ok(mut set) => set.remove(&uid),
-            Err(poisoned) => poisoned.into_inner().remove(&uid),
+    fn with_failures<T>(&self, uid: u32, f: impl FnOnce(&mut VecDeque<Instant>) -> T) -> T {
+        let mut map = match self.failures.lock() {
+            Ok(map) => map,
+            Err(poisoned) => poisoned.into_inner(),
         };
+        let recent = map.entry(uid).or_default();
+        while recent
+            .front()
+            .is_some_and(|at| at.elapsed() > FAILURE_WINDOW)
+        {
+            recent.pop_front();
+        }
+        let result = f(recent);
+        if recent.is_empty() {
+            map.remove(&uid);
+        }
+        result
+    }
+
+    /// Whether `uid` failed too often lately to be asked again now.
+    fn too_many_failures(&self, uid: u32) -> bool {
+        self.with_failures(uid, |recent| recent.len() >= MAX_RECENT_FAILURES)
+    }
+
+    fn record_failure(&self, uid: u32) {
+        self.with_failures(uid, |recent| recent.push_back(Instant::now()));
     }
 
     fn policy(&self) -> Arc<Policy> {
@@ -179,8 +198,8 @@ async fn connection(stream: tokio::net::UnixStream, shared: Arc<Shared>) {
 struct Started {
     worker: handoff::Worker,
     remember: Option<CacheKey>,
-    /// The uid whose authentication is in progress, if any.
-    authenticating: Option<u32>,
+    /// The caller.
+    uid: u32,
 }
 
 /// Acts on the worker's reports and reaps it.
@@ -188,7 +207,7 @@ async fn follow_worker(shared: Arc<Shared>, started: Started) {
     let Started {
         worker,
         remember,
-        authenticating,
+        uid,
     } = started;
     let mut child = worker.child;
     if let Ok(channel) = worker
@@ -198,21 +217,16 @@ async fn follow_worker(shared: Arc<Shared>, started: Started) {
     {
         let mut reader = FrameReader::new(1024);
         while let Ok(report) = next_message::<Report>(&channel, &mut reader).await {
-            if report == Report::Authenticated {
-                if let Some(key) = remember {
-                    let timeout = shared.policy().defaults.timestamp_timeout;
-                    shared.cache.remember(key, timeout);
+            match report {
+                Report::Authenticated => {
+                    if let Some(key) = remember {
+                        let timeout = shared.policy().defaults.timestamp_timeout;
+                        shared.cache.remember(key, timeout);
+                    }
                 }
-            }
-            if report != Report::AuthFailed {
-                if let Some(uid) = authenticating {
-                    shared.end_authentication(uid);
-                }
+                Report::AuthFailed => shared.record_failure(uid),
             }
         }
-    }
-    if let Some(uid) = authenticating {
-        shared.end_authentication(uid);
     }
     let _ = child.wait().await;
     // Replace the worker now that the request is over, so starting the new
@@ -313,23 +327,22 @@ fn decide(
         }
         Verdict::Work(work) => {
             let uid = identity.peer.uid;
-            let asks = work.job.pam.password.is_some();
-            if asks && !shared.begin_authentication(uid) {
-                let text = "another authentication for this user is in progress";
+            if work.job.pam.password.is_some() && shared.too_many_failures(uid) {
+                let text = "too many failed authentication attempts; try again later";
+                let record = &work.job.audit;
+                shared
+                    .audit
+                    .emit(&record.event(EventKind::AuthFail).reason(text));
                 reply(stream, &[ServerMessage::Error(Failure::new(text))]);
                 return None;
             }
-            let authenticating = asks.then_some(uid);
             match shared.workers.dispatch(&work.job, stream, &passed.fds) {
                 Ok(worker) => Some(Started {
                     worker,
                     remember: work.remember,
-                    authenticating,
+                    uid,
                 }),
                 Err(e) => {
-                    if let Some(uid) = authenticating {
-                        shared.end_authentication(uid);
-                    }
                     let text = format!("unable to start a worker: {e}");
                     reply(stream, &[ServerMessage::Error(Failure::new(text))]);
                     None

@@ -1,8 +1,13 @@
 //! PAM in the worker: the conversation relayed to the client, password
 //! attempts, account checks and the session around the command.
+//!
+//! A worker starts its PAM transaction while it waits for a job (reading
+//! the service's configuration and loading its modules is the slow part),
+//! and learns the user, terminal and client connection when the job comes.
 
-use std::cell::Cell;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::cell::{Cell, RefCell};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::rc::Rc;
 
 use jitsudo_audit::{Audit, EventKind};
 use jitsudo_proto::{decode, ClientMessage, Failure, FrameReader, ServerMessage};
@@ -21,7 +26,7 @@ const MAX_ANSWER_FRAME: usize = 8192;
 
 /// Why the conversation could not get an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trouble {
+enum Trouble {
     /// Nothing went wrong.
     None,
     /// The client has no terminal to ask on.
@@ -30,49 +35,80 @@ pub enum Trouble {
     Gone,
 }
 
-/// Relays PAM's conversation over the client connection.
-struct Relay<'a> {
-    conn: BorrowedFd<'a>,
-    reader: FrameReader,
-    prompt: Option<&'a [u8]>,
-    trouble: &'a Cell<Trouble>,
+/// What the conversation needs once the job is known.
+struct Link {
+    /// The client connection (owned by the worker; valid while PAM runs).
+    conn: Cell<Option<RawFd>>,
+    /// Our prompt, replacing PAM's plain "Password: ".
+    prompt: RefCell<Option<Vec<u8>>>,
+    trouble: Cell<Trouble>,
+    reader: RefCell<FrameReader>,
 }
 
-impl Conversation for Relay<'_> {
-    fn prompt(&mut self, text: &[u8], echo: bool) -> Option<Zeroizing<Vec<u8>>> {
-        let shown = match self.prompt {
-            // PAM's plain password prompt gives way to ours, as under sudo.
-            Some(ours) if !echo && is_plain_password_prompt(text) => ours,
-            _ => text,
-        };
-        let ask = ServerMessage::Prompt {
-            text: shown.to_vec().into(),
-            echo,
-        };
-        if send_to(self.conn, &ask).is_err() {
-            self.trouble.set(Trouble::Gone);
-            return None;
-        }
-        while let Ok(Some(frame)) = self.reader.read_frame(self.conn) {
+/// Relays PAM's conversation over the client connection.
+struct Relay {
+    link: Rc<Link>,
+}
+
+impl Relay {
+    fn conn(&self) -> Option<BorrowedFd<'_>> {
+        // SAFETY: the fd is the worker's client connection, set before any
+        // PAM call that may converse and open for the whole transaction.
+        self.link
+            .conn
+            .get()
+            .map(|fd| unsafe { BorrowedFd::borrow_raw(fd) })
+    }
+
+    fn read_answer(&self, conn: BorrowedFd<'_>) -> Option<Zeroizing<Vec<u8>>> {
+        let mut reader = self.link.reader.borrow_mut();
+        while let Ok(Some(frame)) = reader.read_frame(conn) {
             let frame = Zeroizing::new(frame);
             match decode::<ClientMessage>(&frame) {
                 Ok(ClientMessage::Answer(Some(answer))) => {
                     return Some(Zeroizing::new(answer.into_vec()))
                 }
                 Ok(ClientMessage::Answer(None)) => {
-                    self.trouble.set(Trouble::NoTerminal);
+                    self.link.trouble.set(Trouble::NoTerminal);
                     return None;
                 }
                 Ok(ClientMessage::Signal(_) | ClientMessage::Resume) => continue,
                 _ => break,
             }
         }
-        self.trouble.set(Trouble::Gone);
+        self.link.trouble.set(Trouble::Gone);
         None
+    }
+}
+
+impl Conversation for Relay {
+    fn prompt(&mut self, text: &[u8], echo: bool) -> Option<Zeroizing<Vec<u8>>> {
+        let conn = self.conn()?;
+        let ours = self.link.prompt.borrow().clone();
+        let shown = match ours {
+            // PAM's plain password prompt gives way to ours, as under sudo.
+            Some(ours) if !echo && is_plain_password_prompt(text) => ours,
+            _ => text.to_vec(),
+        };
+        let ask = ServerMessage::Prompt {
+            text: shown.into(),
+            echo,
+        };
+        if send_to(conn, &ask).is_err() {
+            self.link.trouble.set(Trouble::Gone);
+            return None;
+        }
+        self.read_answer(conn)
     }
 
     fn message(&mut self, text: &[u8], _is_error: bool) {
-        let _ = send_to(self.conn, &ServerMessage::Notice(text.to_vec().into()));
+        if let Some(conn) = self.conn() {
+            let notice = ServerMessage::Notice {
+                text: text.to_vec().into(),
+                prefer_tty: false,
+            };
+            let _ = send_to(conn, &notice);
+        }
     }
 }
 
@@ -107,120 +143,135 @@ impl Reporting<'_> {
     }
 }
 
-/// Starts the transaction for the invoking user, authenticates if the job
-/// says so, and checks the account. `Err(None)` means the client is gone
-/// (nothing left to tell it).
-pub fn begin<'c>(
-    spec: &'c PamSpec,
-    trouble: &'c Cell<Trouble>,
-    to: &Reporting<'c>,
-) -> Result<Pam<'c>, Option<Failure>> {
-    let relay = Relay {
-        conn: to.conn.as_fd(),
-        reader: FrameReader::new(MAX_ANSWER_FRAME),
-        prompt: spec.password.as_ref().map(|p| &p.prompt[..]),
-        trouble,
-    };
-    let user = pam::c_string(&spec.user).ok_or_else(|| Some(Failure::new("invalid user name")))?;
-    let mut pam = Pam::start(SERVICE, &user, Box::new(relay)).map_err(|e| Some(pam_failure(&e)))?;
-    pam.set_item(pam::ITEM_RUSER, &user)
-        .map_err(|e| Some(pam_failure(&e)))?;
-    if let Some(tty) = spec
-        .tty
-        .as_deref()
-        .and_then(|t| pam::c_string(t.as_bytes()))
-    {
-        pam.set_item(pam::ITEM_TTY, &tty)
-            .map_err(|e| Some(pam_failure(&e)))?;
-    }
-    if let Some(password) = &spec.password {
-        authenticate(&mut pam, password, trouble, to)?;
-    }
-    pam.acct_mgmt().map_err(|e| Some(pam_failure(&e)))?;
-    Ok(pam)
+/// A PAM transaction started before its job arrived.
+pub struct Transaction {
+    pam: Pam<'static>,
+    link: Rc<Link>,
 }
 
-/// Up to `tries` attempts, "Sorry, try again." between them.
-fn authenticate(
-    pam: &mut Pam<'_>,
-    spec: &PasswordSpec,
-    trouble: &Cell<Trouble>,
-    to: &Reporting<'_>,
-) -> Result<(), Option<Failure>> {
-    let tries = spec.tries.max(1);
-    for attempt in 1..=tries {
-        let result = pam.authenticate();
-        match (result, trouble.get()) {
-            (Ok(()), _) => {
-                to.report(Report::Authenticated);
-                return Ok(());
-            }
-            (Err(_), Trouble::Gone) => {
-                to.report(Report::AuthEnded);
-                return Err(None);
-            }
-            (Err(_), Trouble::NoTerminal) => {
-                to.report(Report::AuthEnded);
-                send(
-                    to.conn,
-                    &ServerMessage::Warning(
-                        b"a terminal is required to read the password; either use the -S \
-                          option to read from standard input or configure an askpass helper"
-                            .to_vec()
-                            .into(),
-                    ),
-                    None,
-                );
-                return Err(Some(Failure::new("a password is required")));
-            }
-            (Err(e), Trouble::None) => {
-                to.report(Report::AuthFailed);
-                to.audit.emit(
-                    &to.record
-                        .event(EventKind::AuthFail)
-                        .reason(format!("authentication failure: {}", e.text)),
-                );
-                if e.code != pam::AUTH_ERR {
-                    to.report(Report::AuthEnded);
-                    return Err(Some(pam_failure(&e)));
+impl Transaction {
+    /// Starts the transaction (configuration read, modules loaded).
+    pub fn prepare() -> Result<Transaction, PamError> {
+        let link = Rc::new(Link {
+            conn: Cell::new(None),
+            prompt: RefCell::new(None),
+            trouble: Cell::new(Trouble::None),
+            reader: RefCell::new(FrameReader::new(MAX_ANSWER_FRAME)),
+        });
+        let relay = Relay {
+            link: Rc::clone(&link),
+        };
+        let pam = Pam::start(SERVICE, None, Box::new(relay))?;
+        Ok(Transaction { pam, link })
+    }
+
+    /// Binds the transaction to the job's caller and connection,
+    /// authenticates if the job says so, and checks the account.
+    /// `Err(None)` means the client is gone (nothing left to tell it).
+    pub fn begin(&mut self, spec: &PamSpec, to: &Reporting<'_>) -> Result<(), Option<Failure>> {
+        self.link.conn.set(Some(to.conn.as_raw_fd()));
+        *self.link.prompt.borrow_mut() = spec.password.as_ref().map(|p| p.prompt.to_vec());
+        let user =
+            pam::c_string(&spec.user).ok_or_else(|| Some(Failure::new("invalid user name")))?;
+        let fail = |e: PamError| Some(pam_failure(&e));
+        self.pam.set_item(pam::ITEM_USER, &user).map_err(fail)?;
+        self.pam.set_item(pam::ITEM_RUSER, &user).map_err(fail)?;
+        if let Some(tty) = spec
+            .tty
+            .as_deref()
+            .and_then(|t| pam::c_string(t.as_bytes()))
+        {
+            self.pam.set_item(pam::ITEM_TTY, &tty).map_err(fail)?;
+        }
+        if let Some(password) = &spec.password {
+            self.authenticate(password, to)?;
+        }
+        self.pam.acct_mgmt().map_err(|_| {
+            let warning = b"account validation failure, is your account locked?";
+            send(
+                to.conn,
+                &ServerMessage::Warning(warning.to_vec().into()),
+                None,
+            );
+            Some(Failure::new("a password is required"))
+        })
+    }
+
+    /// Up to `tries` attempts, "Sorry, try again." between them.
+    fn authenticate(
+        &mut self,
+        spec: &PasswordSpec,
+        to: &Reporting<'_>,
+    ) -> Result<(), Option<Failure>> {
+        let tries = spec.tries.max(1);
+        for attempt in 1..=tries {
+            let result = self.pam.authenticate();
+            match (result, self.link.trouble.get()) {
+                (Ok(()), _) => {
+                    to.report(Report::Authenticated);
+                    return Ok(());
                 }
-                if attempt < tries {
+                (Err(_), Trouble::Gone) => return Err(None),
+                (Err(_), Trouble::NoTerminal) => {
                     send(
                         to.conn,
-                        &ServerMessage::Notice(b"Sorry, try again.".to_vec().into()),
+                        &ServerMessage::Warning(NO_TERMINAL.to_vec().into()),
                         None,
                     );
+                    return Err(Some(Failure::new("a password is required")));
+                }
+                (Err(e), Trouble::None) => {
+                    to.report(Report::AuthFailed);
+                    to.audit.emit(
+                        &to.record
+                            .event(EventKind::AuthFail)
+                            .reason(format!("authentication failure: {}", e.text)),
+                    );
+                    if e.code != pam::AUTH_ERR {
+                        return Err(Some(pam_failure(&e)));
+                    }
+                    if attempt < tries {
+                        let again = ServerMessage::Notice {
+                            text: b"Sorry, try again.".to_vec().into(),
+                            prefer_tty: true,
+                        };
+                        send(to.conn, &again, None);
+                    }
                 }
             }
         }
+        let plural = if tries == 1 { "" } else { "s" };
+        Err(Some(Failure::new(format!(
+            "{tries} incorrect password attempt{plural}"
+        ))))
     }
-    to.report(Report::AuthEnded);
-    let plural = if tries == 1 { "" } else { "s" };
-    Err(Some(Failure::new(format!(
-        "{tries} incorrect password attempt{plural}"
-    ))))
+
+    /// Opens the session for the target user, as sudo does.
+    pub fn open_session(&mut self, target: &[u8]) -> Result<(), Failure> {
+        let target = pam::c_string(target).ok_or_else(|| Failure::new("invalid target user"))?;
+        self.pam
+            .set_item(pam::ITEM_USER, &target)
+            .and_then(|()| self.pam.setcred(pam::ESTABLISH_CRED))
+            .and_then(|()| self.pam.open_session())
+            .map_err(|e| pam_failure(&e))
+    }
+
+    /// The PAM environment after the session opened.
+    pub fn env(&self) -> Vec<Vec<u8>> {
+        self.pam.env()
+    }
+
+    /// Closes the session after the command ended.
+    pub fn close_session(&mut self) {
+        let _ = self.pam.close_session();
+        let _ = self.pam.setcred(pam::DELETE_CRED);
+    }
 }
 
-/// Opens the session for the target user, as sudo does.
-pub fn open_session(pam: &mut Pam<'_>, target: &[u8]) -> Result<(), Failure> {
-    let target = pam::c_string(target).ok_or_else(|| Failure::new("invalid target user"))?;
-    pam.set_item(pam::ITEM_USER, &target)
-        .and_then(|()| pam.setcred(pam::ESTABLISH_CRED))
-        .and_then(|()| pam.open_session())
-        .map_err(|e| pam_failure(&e))
-}
-
-/// Closes the session after the command ended.
-pub fn close_session(pam: &mut Pam<'_>) {
-    let _ = pam.close_session();
-    let _ = pam.setcred(pam::DELETE_CRED);
-}
+/// sudo's words when a password is needed and nothing can ask for it.
+const NO_TERMINAL: &[u8] = b"a terminal is required to read the password; either use the -S \
+    option to read from standard input or configure an askpass helper";
 
 fn pam_failure(e: &PamError) -> Failure {
     Failure::new(e.text.clone())
-}
-
-/// A fresh conversation state.
-pub fn trouble() -> Cell<Trouble> {
-    Cell::new(Trouble::None)
 }

@@ -27,12 +27,23 @@ use child::ChildSpec;
 /// The worker's entry point; fd 0 is the socketpair from the daemon.
 pub fn main() -> ExitCode {
     let _ = setsid();
+    // Started ahead of the job: PAM's configuration and modules are loaded
+    // while the worker waits in the pool.
+    let pam = match auth::Transaction::prepare() {
+        Ok(pam) => pam,
+        Err(e) => {
+            eprintln!("jitsudod worker: pam_start: {}", e.text);
+            return ExitCode::FAILURE;
+        }
+    };
     match receive_job() {
         Ok((job, received)) => {
             // SAFETY: fd 0 stays the daemon's channel for the worker's life.
             let daemon = unsafe { BorrowedFd::borrow_raw(0) };
-            supervise::run(job, received.conn, received.caller, daemon)
+            supervise::run(pam, job, received.conn, received.caller, daemon)
         }
+        // The daemon closed the channel without a job (it stopped).
+        Err(e) if e.is_empty() => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("jitsudod worker: {e}");
             ExitCode::FAILURE
@@ -64,7 +75,7 @@ fn receive_job() -> Result<(Job, Received), String> {
     let frame = reader
         .read_frame(channel)
         .map_err(|e| format!("reading job: {e}"))?
-        .ok_or("the daemon closed the channel")?;
+        .ok_or(String::new())?;
     let job: Job = decode(&frame).map_err(|e| format!("decoding job: {e}"))?;
     let fds = reader.take_fds();
     let received = split_fds(fds, job.stdio).ok_or("wrong number of descriptors with the job")?;

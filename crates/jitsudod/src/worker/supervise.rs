@@ -15,7 +15,7 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{fork, pipe2, read, ForkResult, Pid};
 
-use super::auth::{self, Reporting};
+use super::auth::{Reporting, Transaction};
 use super::child::{self, Stage};
 use super::pty::Pty;
 use super::{blocked_signals, caller_terminal, child_spec, CallerFds};
@@ -42,27 +42,29 @@ const RELAYABLE: [Signal; 8] = [
 ];
 
 /// Runs the job to completion: PAM, then the command or the reply.
-pub fn run(job: Job, conn: OwnedFd, caller: CallerFds, daemon: BorrowedFd<'_>) -> ExitCode {
+pub fn run(
+    mut pam: Transaction,
+    job: Job,
+    conn: OwnedFd,
+    caller: CallerFds,
+    daemon: BorrowedFd<'_>,
+) -> ExitCode {
     let audit = crate::audit::sinks();
     let record = job.audit_record();
-    let trouble = auth::trouble();
     let reporting = Reporting {
         conn: &conn,
         daemon,
         audit: &audit,
         record: &record,
     };
-    let mut pam = match auth::begin(&job.pam, &trouble, &reporting) {
-        Ok(pam) => pam,
-        Err(failure) => {
-            if let Some(failure) = failure {
-                let reason = String::from_utf8_lossy(&failure.message).into_owned();
-                audit.emit(&record.rejected(&reason));
-                send(&conn, &ServerMessage::Error(failure), None);
-            }
-            return ExitCode::FAILURE;
+    if let Err(failure) = pam.begin(&job.pam, &reporting) {
+        if let Some(failure) = failure {
+            let reason = String::from_utf8_lossy(&failure.message).into_owned();
+            audit.emit(&record.rejected(&reason));
+            send(&conn, &ServerMessage::Error(failure), None);
         }
-    };
+        return ExitCode::FAILURE;
+    }
     let caller_uid = job.caller_uid;
     let mut exec = match job.then {
         Then::Run(exec) => exec,
@@ -73,7 +75,7 @@ pub fn run(job: Job, conn: OwnedFd, caller: CallerFds, daemon: BorrowedFd<'_>) -
             return ExitCode::SUCCESS;
         }
     };
-    if let Err(failure) = auth::open_session(&mut pam, &job.pam.target) {
+    if let Err(failure) = pam.open_session(&job.pam.target) {
         send(&conn, &ServerMessage::Error(failure), None);
         return ExitCode::FAILURE;
     }
@@ -83,7 +85,7 @@ pub fn run(job: Job, conn: OwnedFd, caller: CallerFds, daemon: BorrowedFd<'_>) -
         cwd: &record.cwd,
     };
     let status = run_command(&exec, &place, &conn, caller, &record, &audit);
-    auth::close_session(&mut pam);
+    pam.close_session();
     status
 }
 
