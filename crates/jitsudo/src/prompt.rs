@@ -34,7 +34,11 @@ pub fn ask(text: &[u8], echo: bool, from_stdin: bool, signals: &SignalFd) -> Ans
         // SAFETY: fds 0 and 2 stay open for the life of the client.
         let (input, output) = unsafe { (BorrowedFd::borrow_raw(0), BorrowedFd::borrow_raw(2)) };
         let _ = write_all(output, text);
-        return read_line(input, signals);
+        let answer = read_line(input, signals);
+        if matches!(answer, Answer::Eof) {
+            let _ = write_all(output, b"\n");
+        }
+        return answer;
     }
     let Ok(tty) = open(
         "/dev/tty",
@@ -43,15 +47,17 @@ pub fn ask(text: &[u8], echo: bool, from_stdin: bool, signals: &SignalFd) -> Ans
     ) else {
         return Answer::NoTerminal;
     };
-    let _ = write_all(tty.as_fd(), text);
-    let answer = if echo {
+    let prompt_and_read = || {
+        let _ = write_all(tty.as_fd(), text);
         read_line(tty.as_fd(), signals)
-    } else {
-        without_echo(&tty, || read_line(tty.as_fd(), signals))
     };
-    if !echo {
-        let _ = write_all(tty.as_fd(), b"\n");
+    if echo {
+        return prompt_and_read();
     }
+    // Echo goes off before the prompt shows, so nothing typed after it
+    // appears on the screen or is flushed away.
+    let answer = without_echo(&tty, prompt_and_read);
+    let _ = write_all(tty.as_fd(), b"\n");
     answer
 }
 
