@@ -26,7 +26,7 @@ mod message;
 pub use frame::{send_frame, Frame, FrameReader, MAX_FDS_PER_CONNECTION};
 pub use message::{
     decode, encode, Action, ClientMessage, Exit, Failure, Hello, PreserveEnv, Request,
-    ServerMessage, ShellMode, MAX_MESSAGE_LEN, PROTOCOL_MAGIC, PROTOCOL_VERSION,
+    ServerMessage, ShellMode, MAX_MESSAGE_LEN, PROTOCOL_MAGIC, PROTOCOL_VERSION, RELAYED_SIGNALS,
 };
 
 /// Errors raised while framing or decoding protocol messages.

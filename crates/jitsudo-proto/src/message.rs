@@ -19,6 +19,15 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// limit leaves room for that and the encoding overhead, and no more.
 pub const MAX_MESSAGE_LEN: usize = 4 * 1024 * 1024 + 64 * 1024;
 
+/// Signals a client relays to its command (as sudo relays them) with
+/// [`ClientMessage::Signal`]; a worker delivers no others.
+pub const RELAYED_SIGNALS: [nix::sys::signal::Signal; 8] = {
+    use nix::sys::signal::Signal::*;
+    [
+        SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGTSTP,
+    ]
+};
+
 /// Messages sent by the client.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ClientMessage {

@@ -1,22 +1,11 @@
 //! Signals: which ones the client relays to the command, and how it mirrors
 //! the command's fatal signal on itself.
 
+use jitsudo_proto::RELAYED_SIGNALS;
 use nix::sys::resource::{setrlimit, Resource};
 use nix::sys::signal::{kill, sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::unistd::getpid;
-
-/// Signals sent to the client that are relayed to the command, as sudo does.
-pub const RELAYED: [Signal; 8] = [
-    Signal::SIGHUP,
-    Signal::SIGINT,
-    Signal::SIGQUIT,
-    Signal::SIGTERM,
-    Signal::SIGUSR1,
-    Signal::SIGUSR2,
-    Signal::SIGALRM,
-    Signal::SIGTSTP,
-];
 
 /// Signals the client handles itself: window size changes and being
 /// continued after a suspension.
@@ -28,7 +17,7 @@ const LOCAL: [Signal; 2] = [Signal::SIGWINCH, Signal::SIGCONT];
 /// ignored would otherwise be discarded by the kernel instead of queued.
 pub fn route_to_fd() -> nix::Result<SignalFd> {
     let mut set = SigSet::empty();
-    for sig in RELAYED.iter().chain(LOCAL.iter()) {
+    for sig in RELAYED_SIGNALS.iter().chain(LOCAL.iter()) {
         set_disposition(*sig, SigHandler::SigDfl);
         set.add(*sig);
     }

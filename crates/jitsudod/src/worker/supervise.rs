@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use jitsudo_audit::ExitStatus;
 use jitsudo_proto::{
     decode, encode, send_frame, ClientMessage, Exit, Failure, FrameReader, ServerMessage,
+    RELAYED_SIGNALS,
 };
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -28,18 +29,6 @@ const HANGUP_GRACE: Duration = Duration::from_secs(2);
 
 /// Largest client message the worker accepts (signals and resumes only).
 const MAX_CLIENT_MESSAGE: usize = 1024;
-
-/// Signals a client may have delivered to its command, as sudo relays them.
-const RELAYABLE: [Signal; 8] = [
-    Signal::SIGHUP,
-    Signal::SIGINT,
-    Signal::SIGQUIT,
-    Signal::SIGTERM,
-    Signal::SIGUSR1,
-    Signal::SIGUSR2,
-    Signal::SIGALRM,
-    Signal::SIGTSTP,
-];
 
 /// Runs the job to completion: PAM, then the command or the reply.
 pub fn run(
@@ -361,7 +350,7 @@ impl Supervisor {
                 Ok(Signal::SIGTSTP) => {
                     let _ = killpg(self.child, Signal::SIGTSTP);
                 }
-                Ok(sig) if RELAYABLE.contains(&sig) => {
+                Ok(sig) if RELAYED_SIGNALS.contains(&sig) => {
                     let _ = kill(self.child, sig);
                 }
                 _ => {}
