@@ -1,6 +1,7 @@
 //! Loading the policy from disk: the main file, its `policy.d` drop-ins,
 //! and command paths resolved the way requests are.
 
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use jitsudo_policy::{parse, Policy, Source};
@@ -25,11 +26,29 @@ pub fn load(main: &Path) -> Result<Policy, String> {
 }
 
 fn read_source(path: &Path) -> Result<Source, String> {
+    check_ownership(path)?;
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(Source {
         name: path.display().to_string(),
         text,
     })
+}
+
+/// Like sudo with sudoers: a policy file anyone but root could change is
+/// refused (owned by root, not group- or world-writable).
+fn check_ownership(path: &Path) -> Result<(), String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if meta.uid() != 0 {
+        return Err(format!("{}: must be owned by root", path.display()));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(format!(
+            "{}: must not be writable by group or others (mode {:04o})",
+            path.display(),
+            meta.mode() & 0o7777
+        ));
+    }
+    Ok(())
 }
 
 fn drop_ins(main: &Path) -> Vec<PathBuf> {
@@ -55,6 +74,21 @@ fn is_drop_in(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn writable_policy_files_are_refused() {
+        let path = std::env::temp_dir().join(format!("jitsudod-perm-{}.toml", std::process::id()));
+        std::fs::write(&path, "").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let refused = check_ownership(&path);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let accepted = check_ownership(&path);
+        std::fs::remove_file(&path).unwrap();
+        assert!(refused.unwrap_err().contains("must not be writable"));
+        // Tests run as root, so the file is root's.
+        assert_eq!(accepted, Ok(()));
+    }
 
     #[test]
     fn drop_ins_are_filtered_and_sorted() {

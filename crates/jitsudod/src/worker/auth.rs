@@ -275,3 +275,18 @@ const NO_TERMINAL: &[u8] = b"a terminal is required to read the password; either
 fn pam_failure(e: &PamError) -> Failure {
     Failure::new(e.text.clone())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_password_prompts_are_recognised() {
+        for prompt in [&b"Password: "[..], b"password:", b"alice's Password: "] {
+            assert!(is_plain_password_prompt(prompt), "{prompt:?}");
+        }
+        for prompt in [&b"Verification code: "[..], b"New password: ", b""] {
+            assert!(!is_plain_password_prompt(prompt), "{prompt:?}");
+        }
+    }
+}
