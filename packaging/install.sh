@@ -33,6 +33,7 @@ cargo build --release --locked -p jitsudo -p jitsudod
 
 install -D -m 0755 target/release/jitsudo /usr/bin/jitsudo
 install -D -m 0755 target/release/jitsudod /usr/sbin/jitsudod
+install -D -m 0755 target/release/jitsudoctl /usr/sbin/jitsudoctl
 install -D -m 0644 pam.d/jitsudo /etc/pam.d/jitsudo
 install -D -m 0644 systemd/jitsudod.service /lib/systemd/system/jitsudod.service
 install -d -m 0755 /etc/jitsudo /etc/jitsudo/policy.d

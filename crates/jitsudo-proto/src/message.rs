@@ -99,6 +99,9 @@ pub enum Action {
     Invalidate,
     /// `-K`: remove cached credentials.
     Remove,
+    /// `jitsudoctl policy reload` (root only): re-read the policy now and
+    /// report its errors.
+    ReloadPolicy,
 }
 
 /// One request, as the client states it. Everything here is caller input and

@@ -133,6 +133,10 @@ pub fn handle(ctx: &Context<'_>, who: &Identity, request: Request, passed: &Pass
             ctx.cache.forget_user(who.peer.uid);
             Verdict::Reply(vec![ServerMessage::Exited(jitsudo_proto::Exit::Code(0))])
         }
+        // Answered by the server before any policy work.
+        Action::ReloadPolicy => Verdict::Reply(vec![ServerMessage::Error(Failure::new(
+            "unexpected reload request",
+        ))]),
     }
 }
 

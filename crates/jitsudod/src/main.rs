@@ -5,20 +5,7 @@
 //! hands accepted requests to a per-request worker (`jitsudod --worker`)
 //! that runs the command as the target user. See docs/architecture.md.
 
-mod accounts;
-mod audit;
-mod cache;
-mod command;
-mod gate;
-mod handler;
-mod handoff;
-mod job;
-mod listing;
-mod pam;
-mod peer;
-mod policy_store;
-mod server;
-mod worker;
+use jitsudod::{audit, policy_store, server, worker};
 
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixListener;

@@ -10,10 +10,7 @@ use jitsudo_policy::{parse, Policy, Source};
 /// in lexical order (dotfiles and editor backups are skipped, as sudo
 /// skips them). Returns every error, one per line.
 pub fn load(main: &Path) -> Result<Policy, String> {
-    let mut sources = vec![read_source(main)?];
-    for path in drop_ins(main) {
-        sources.push(read_source(&path)?);
-    }
+    let sources = installed_sources(main)?;
     let mut policy = parse(&sources).map_err(|errors| {
         errors
             .iter()
@@ -21,12 +18,37 @@ pub fn load(main: &Path) -> Result<Policy, String> {
             .collect::<Vec<_>>()
             .join("\n")
     })?;
-    policy.resolve_command_paths(|path| std::fs::canonicalize(path).unwrap_or(path.into()));
+    resolve(&mut policy);
     Ok(policy)
 }
 
+/// The installed policy's files, in order, each checked to be root's and
+/// writable by root only.
+pub fn installed_sources(main: &Path) -> Result<Vec<Source>, String> {
+    let mut paths = vec![main.to_path_buf()];
+    paths.extend(drop_ins(main));
+    paths
+        .iter()
+        .map(|path| {
+            check_ownership(path)?;
+            read_source(path)
+        })
+        .collect()
+}
+
+/// Candidate files (for `jitsudoctl policy check FILE…`), in the order
+/// given; nobody's ownership is required to check a file.
+pub fn candidate_sources(paths: &[PathBuf]) -> Result<Vec<Source>, String> {
+    paths.iter().map(|path| read_source(path)).collect()
+}
+
+/// Resolves every rule's command path the way request paths are resolved
+/// (symlinks followed), so the two compare.
+pub fn resolve(policy: &mut Policy) {
+    policy.resolve_command_paths(|path| std::fs::canonicalize(path).unwrap_or(path.into()));
+}
+
 fn read_source(path: &Path) -> Result<Source, String> {
-    check_ownership(path)?;
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(Source {
         name: path.display().to_string(),

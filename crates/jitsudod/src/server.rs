@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use jitsudo_audit::{Audit, Event, EventKind};
 use jitsudo_policy::Policy;
 use jitsudo_proto::{
-    decode, encode, send_frame, ClientMessage, Failure, FrameReader, ProtoError, Request,
+    decode, encode, send_frame, Action, ClientMessage, Failure, FrameReader, ProtoError, Request,
     ServerMessage, MAX_MESSAGE_LEN, PROTOCOL_MAGIC, PROTOCOL_VERSION,
 };
 use tokio::io::Interest;
@@ -101,15 +101,18 @@ impl Shared {
         }
     }
 
-    /// Re-reads the policy; an invalid one is refused and the old one stays.
-    fn reload(&self) {
+    /// Re-reads the policy atomically: an invalid one is refused (its
+    /// errors returned and logged) and the old one stays in force.
+    fn reload(&self) -> Result<(), String> {
         match policy_store::load(&self.policy_path) {
             Ok(policy) => {
-                if let Ok(mut slot) = self.policy.write() {
-                    *slot = Arc::new(policy);
+                match self.policy.write() {
+                    Ok(mut slot) => *slot = Arc::new(policy),
+                    Err(poisoned) => *poisoned.into_inner() = Arc::new(policy),
                 }
                 self.audit
                     .emit(&Event::new(EventKind::PolicyReload).reason("policy reloaded"));
+                Ok(())
             }
             Err(errors) => {
                 eprintln!("jitsudod: policy reload refused, keeping the old policy:\n{errors}");
@@ -118,6 +121,7 @@ impl Shared {
                         .with_priority(jitsudo_audit::Priority::Error)
                         .reason(format!("reload refused: {errors}")),
                 );
+                Err(errors)
             }
         }
     }
@@ -149,7 +153,9 @@ pub async fn serve(listener: std::os::unix::net::UnixListener, shared: Arc<Share
                 }
                 Err(e) => eprintln!("jitsudod: accept: {e}"),
             },
-            _ = hup.recv() => shared.reload(),
+            _ = hup.recv() => {
+                let _ = shared.reload();
+            }
             _ = term.recv() => break,
             _ = int.recv() => break,
         }
@@ -305,6 +311,10 @@ fn decide(
         reply(stream, &[ServerMessage::Error(failure)]);
         return None;
     }
+    if request.action == Action::ReloadPolicy {
+        reply(stream, &[reload_reply(shared, peer.uid)]);
+        return None;
+    }
     let identity = match Identity::of(peer) {
         Ok(identity) => identity,
         Err(failure) => {
@@ -349,6 +359,20 @@ fn decide(
                 }
             }
         }
+    }
+}
+
+/// `jitsudoctl policy reload`: root only; the errors of a refused policy
+/// go back to the caller.
+fn reload_reply(shared: &Shared, uid: u32) -> ServerMessage {
+    if uid != 0 {
+        return ServerMessage::Error(Failure::new("only root may reload the policy"));
+    }
+    match shared.reload() {
+        Ok(()) => ServerMessage::Exited(jitsudo_proto::Exit::Code(0)),
+        Err(errors) => ServerMessage::Error(Failure::new(format!(
+            "policy reload refused, the old policy stays in force:\n{errors}"
+        ))),
     }
 }
 

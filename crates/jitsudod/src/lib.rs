@@ -1,0 +1,18 @@
+//! The jitsudo daemon's machinery, shared by its two programs: `jitsudod`
+//! (the daemon and its `--worker` mode) and `jitsudoctl` (administration).
+//! See docs/architecture.md for how a request flows through these modules.
+
+mod accounts;
+pub mod audit;
+mod cache;
+mod command;
+mod gate;
+mod handler;
+mod handoff;
+mod job;
+mod listing;
+mod pam;
+mod peer;
+pub mod policy_store;
+pub mod server;
+pub mod worker;
