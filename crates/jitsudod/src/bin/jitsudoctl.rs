@@ -120,9 +120,8 @@ fn report(names: &[String], errors: &[PolicyError], format: Format) {
             .collect::<Vec<_>>()
             .join("\n"),
     };
-    if errors.is_empty() {
-        println!("{out}");
-    } else if format == Format::Json {
+    // Errors in text form go to stderr, like visudo's; JSON always to stdout.
+    if errors.is_empty() || format == Format::Json {
         println!("{out}");
     } else {
         eprintln!("{out}");
