@@ -149,7 +149,7 @@ impl World {
             let src = bin_dir();
             let dst = self.root.join("bin");
             make_dir(&dst, 0o755);
-            for name in ["jitsudo", "jitsudod"] {
+            for name in ["jitsudo", "jitsudod", "jitsudoctl"] {
                 let from = src.join(name);
                 assert!(
                     from.is_file(),

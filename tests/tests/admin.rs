@@ -1,0 +1,153 @@
+//! `jitsudoctl policy check` and `policy reload` (jitsudo only: sudo's
+//! counterparts are `visudo -c` and re-reading on every call).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use jitsudo_tests::daemon::Daemon;
+use jitsudo_tests::util::write_atomic;
+use jitsudo_tests::world;
+
+fn ctl(args: &[&str]) -> Output {
+    Command::new(world().jitsudo_bin().join("jitsudoctl"))
+        .args(args)
+        .output()
+        .expect("run jitsudoctl")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A policy file in a fresh scratch directory.
+fn policy_file(name: &str, contents: &str) -> PathBuf {
+    let path = world().scratch_dir(name).join("policy.toml");
+    write_atomic(&path, contents.as_bytes(), 0o644);
+    path
+}
+
+const ROOT_ID_ONLY: &str = "[[rule]]\nid = \"root-id\"\nwho = [\"root\"]\n\
+    commands = [\"/usr/bin/id\"]\nauth = \"none\"\n";
+const ROOT_ALL: &str = "[[rule]]\nid = \"root-all\"\nwho = [\"root\"]\n\
+    commands = [\"ALL\"]\nauth = \"none\"\n";
+
+#[test]
+fn check_accepts_a_valid_candidate() {
+    let path = policy_file("check-ok", ROOT_ALL);
+    let out = ctl(&["policy", "check", path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), format!("{}: parsed OK\n", path.display()));
+}
+
+#[test]
+fn check_reports_every_error_with_its_location() {
+    let path = policy_file(
+        "check-bad",
+        "[[rule]]\nwho = [\"root\"]\ncomands = [\"ALL\"]\n",
+    );
+    let out = ctl(&["policy", "check", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with(&format!("{}:3:1: unknown field `comands`", path.display())),
+        "{err}"
+    );
+    assert!(err.contains("did you mean `commands`?"), "{err}");
+}
+
+#[test]
+fn check_speaks_json() {
+    let path = policy_file("check-json", "[defaults]\numask = \"9\"\n");
+    let out = ctl(&["policy", "check", "--format", "json", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
+    assert_eq!(doc["ok"], false);
+    let error = &doc["errors"][0];
+    assert_eq!(error["file"], path.display().to_string());
+    assert_eq!(error["line"], 2);
+    assert!(error["message"].as_str().unwrap().contains("umask"));
+}
+
+#[test]
+fn check_needs_no_privileges() {
+    let path = policy_file("check-user", ROOT_ALL);
+    let out = Command::new("setpriv")
+        .args(["--reuid=jt_nobody", "--regid=jt_nobody", "--init-groups"])
+        .arg(world().jitsudo_bin().join("jitsudoctl"))
+        .args(["policy", "check", path.to_str().unwrap()])
+        .output()
+        .expect("run setpriv");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+/// Runs `jitsudo -n <command>` as root against `daemon`.
+fn root_runs(daemon: &Daemon, command: &str) -> bool {
+    Command::new(world().jitsudo_bin().join("jitsudo"))
+        .args(["-n", command])
+        .env("JITSUDO_SOCKET", &daemon.socket)
+        .output()
+        .expect("run jitsudo")
+        .status
+        .success()
+}
+
+fn reload(daemon: &Daemon) -> Output {
+    let socket = daemon.socket.to_str().unwrap().to_owned();
+    ctl(&["policy", "reload", "--socket", &socket])
+}
+
+#[test]
+fn reload_is_atomic_and_reports_errors() {
+    let path = policy_file("reload", ROOT_ID_ONLY);
+    let daemon = Daemon::start(world(), "reload", &path);
+    assert!(root_runs(&daemon, "/usr/bin/id"));
+    assert!(!root_runs(&daemon, "/usr/bin/true"));
+
+    write_atomic(&path, format!("{ROOT_ALL}bogus = 1\n").as_bytes(), 0o644);
+    let refused = reload(&daemon);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(text(&refused.stderr).contains("unknown field `bogus`"));
+    assert!(
+        !root_runs(&daemon, "/usr/bin/true"),
+        "a refused policy took effect"
+    );
+
+    write_atomic(&path, ROOT_ALL.as_bytes(), 0o644);
+    let accepted = reload(&daemon);
+    assert!(accepted.status.success(), "{}", text(&accepted.stderr));
+    assert!(root_runs(&daemon, "/usr/bin/true"));
+
+    write_atomic(&path, ROOT_ID_ONLY.as_bytes(), 0o644);
+    nix::sys::signal::kill(daemon.pid(), nix::sys::signal::Signal::SIGHUP).unwrap();
+    let reverted = jitsudo_tests::util::poll_until(std::time::Duration::from_secs(10), || {
+        (!root_runs(&daemon, "/usr/bin/true")).then_some(())
+    });
+    assert!(reverted.is_some(), "SIGHUP did not reload the policy");
+}
+
+#[test]
+fn reload_is_for_root_only() {
+    let out = Command::new("setpriv")
+        .args(["--reuid=jt_nobody", "--regid=jt_nobody", "--init-groups"])
+        .arg(world().jitsudo_bin().join("jitsudoctl"))
+        .args(["policy", "reload", "--socket"])
+        .arg(Path::new(&world().default_socket()))
+        .output()
+        .expect("run setpriv");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stderr), "only root may reload the policy\n");
+}
+
+#[test]
+fn policy_files_others_could_write_are_refused() {
+    let path = policy_file("perms", ROOT_ALL);
+    let daemon = Daemon::start(world(), "perms", &path);
+    write_atomic(&path, ROOT_ALL.as_bytes(), 0o666);
+    let out = reload(&daemon);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("must not be writable by group or others"),
+        "{}",
+        text(&out.stderr)
+    );
+}
