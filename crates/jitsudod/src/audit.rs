@@ -38,6 +38,8 @@ pub struct AuditRecord {
     pub argv: Vec<ByteBuf>,
     /// Deciding rule.
     pub rule: Option<String>,
+    /// Hash of the policy that decided.
+    pub policy_hash: Option<String>,
 }
 
 impl AuditRecord {
@@ -52,7 +54,8 @@ impl AuditRecord {
             .run_as(&self.run_as)
             .run_as_group(self.run_as_group.as_ref())
             .command(&self.command)
-            .argv(self.argv.iter());
+            .argv(self.argv.iter())
+            .policy_hash(self.policy_hash.as_ref());
         if let Some(rule) = &self.rule {
             event = event.rule(rule);
         }

@@ -97,6 +97,8 @@ impl Identity {
 pub struct Context<'a> {
     /// The policy in force.
     pub policy: &'a Policy,
+    /// Its hash, carried by every log event.
+    pub policy_hash: &'a str,
     /// Where refusals and acceptances are logged.
     pub audit: &'a Audit,
     /// This host's name, for messages.
@@ -324,7 +326,8 @@ pub fn evaluate(
     let caller_env = split_env(&request.env);
     let line = command_line(who, &target, request, &caller_env)?;
     let found = command::find(&line.program, &ctx.policy.defaults.secure_path, &cwd);
-    let record = record(who, &target, &cwd, &line, found.as_deref());
+    let mut record = record(who, &target, &cwd, &line, found.as_deref());
+    record.policy_hash = Some(ctx.policy_hash.to_owned());
     let canonical = found
         .as_deref()
         .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()));
@@ -457,6 +460,7 @@ fn record(
         command: ByteBuf::from(command.to_vec()),
         argv,
         rule: None,
+        policy_hash: None,
     }
 }
 

@@ -67,6 +67,7 @@ fn after_gate(
                 pid: who.peer.pid,
                 tty: who.peer.tty.clone(),
                 run_as: target.to_vec().into(),
+                policy_hash: Some(ctx.policy_hash.to_owned()),
                 ..AuditRecord::default()
             };
             work(

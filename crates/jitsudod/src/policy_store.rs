@@ -5,11 +5,22 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use jitsudo_policy::{parse, Policy, Source};
+use sha2::{Digest, Sha256};
+
+/// A policy in force and the hash that names it in every decision and
+/// log event.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The parsed, resolved policy.
+    pub policy: Policy,
+    /// SHA-256 (hex) over the source files' names and contents, in order.
+    pub hash: String,
+}
 
 /// Reads and validates the policy at `main` plus `<dir of main>/policy.d/*.toml`
 /// in lexical order (dotfiles and editor backups are skipped, as sudo
 /// skips them). Returns every error, one per line.
-pub fn load(main: &Path) -> Result<Policy, String> {
+pub fn load(main: &Path) -> Result<Loaded, String> {
     let sources = installed_sources(main)?;
     let mut policy = parse(&sources).map_err(|errors| {
         errors
@@ -19,7 +30,25 @@ pub fn load(main: &Path) -> Result<Policy, String> {
             .join("\n")
     })?;
     resolve(&mut policy);
-    Ok(policy)
+    Ok(Loaded {
+        policy,
+        hash: hash(&sources),
+    })
+}
+
+/// The policy's identity: SHA-256 over each source's name and text.
+pub fn hash(sources: &[Source]) -> String {
+    let mut digest = Sha256::new();
+    for source in sources {
+        for part in [source.name.as_bytes(), b"\0", source.text.as_bytes(), b"\0"] {
+            digest.update(part);
+        }
+    }
+    digest
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The installed policy's files, in order, each checked to be root's and
@@ -97,6 +126,20 @@ fn is_drop_in(path: &Path) -> bool {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn the_hash_names_the_exact_sources() {
+        let source = |name: &str, text: &str| Source {
+            name: name.into(),
+            text: text.into(),
+        };
+        let base = hash(&[source("a", "x"), source("b", "y")]);
+        assert_eq!(base.len(), 64);
+        assert_eq!(base, hash(&[source("a", "x"), source("b", "y")]));
+        assert_ne!(base, hash(&[source("a", "x"), source("b", "z")]));
+        assert_ne!(base, hash(&[source("b", "y"), source("a", "x")]));
+        assert_ne!(base, hash(&[source("a", "xb"), source("", "y")]));
+    }
 
     #[test]
     fn writable_policy_files_are_refused() {

@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use jitsudo_audit::{Audit, Event, EventKind};
-use jitsudo_policy::Policy;
 use jitsudo_proto::{
     decode, encode, send_frame, Action, ClientMessage, Failure, FrameReader, ProtoError, Request,
     ServerMessage, MAX_MESSAGE_LEN, PROTOCOL_MAGIC, PROTOCOL_VERSION,
@@ -24,7 +23,7 @@ use crate::handler::{self, Context, Identity, Passed, Verdict};
 use crate::handoff::{self, WorkerPool};
 use crate::job::Report;
 use crate::peer::Peer;
-use crate::policy_store;
+use crate::policy_store::{self, Loaded};
 
 /// Failed password attempts per uid allowed within [`FAILURE_WINDOW`].
 const MAX_RECENT_FAILURES: usize = 10;
@@ -36,7 +35,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// State shared by all connections.
 pub struct Shared {
-    policy: RwLock<Arc<Policy>>,
+    policy: RwLock<Arc<Loaded>>,
     policy_path: PathBuf,
     audit: Audit,
     host: String,
@@ -50,7 +49,7 @@ pub struct Shared {
 
 impl Shared {
     /// Shared state around a loaded policy.
-    pub fn new(policy: Policy, policy_path: PathBuf, audit: Audit) -> Shared {
+    pub fn new(policy: Loaded, policy_path: PathBuf, audit: Audit) -> Shared {
         let host = nix::unistd::gethostname()
             .ok()
             .and_then(|h| h.into_string().ok())
@@ -94,7 +93,7 @@ impl Shared {
         self.with_failures(uid, |recent| recent.push_back(Instant::now()));
     }
 
-    fn policy(&self) -> Arc<Policy> {
+    fn policy(&self) -> Arc<Loaded> {
         match self.policy.read() {
             Ok(guard) => Arc::clone(&guard),
             Err(poisoned) => Arc::clone(&poisoned.into_inner()),
@@ -106,12 +105,14 @@ impl Shared {
     fn reload(&self) -> Result<(), String> {
         match policy_store::load(&self.policy_path) {
             Ok(policy) => {
+                let event = Event::new(EventKind::PolicyReload)
+                    .policy_hash(Some(&policy.hash))
+                    .reason("policy reloaded");
                 match self.policy.write() {
                     Ok(mut slot) => *slot = Arc::new(policy),
                     Err(poisoned) => *poisoned.into_inner() = Arc::new(policy),
                 }
-                self.audit
-                    .emit(&Event::new(EventKind::PolicyReload).reason("policy reloaded"));
+                self.audit.emit(&event);
                 Ok(())
             }
             Err(errors) => {
@@ -226,7 +227,7 @@ async fn follow_worker(shared: Arc<Shared>, started: Started) {
             match report {
                 Report::Authenticated => {
                     if let Some(key) = remember {
-                        let timeout = shared.policy().defaults.timestamp_timeout;
+                        let timeout = shared.policy().policy.defaults.timestamp_timeout;
                         shared.cache.remember(key, timeout);
                     }
                 }
@@ -324,7 +325,8 @@ fn decide(
     };
     let policy = shared.policy();
     let ctx = Context {
-        policy: &policy,
+        policy: &policy.policy,
+        policy_hash: &policy.hash,
         audit: &shared.audit,
         host: &shared.host,
         cache: &shared.cache,
