@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::exec::{Output, RunSpec};
 use crate::known::{known_difference, Adjust, KnownDifference};
 use crate::pty::PtySpec;
-use crate::util::show_bytes;
+use crate::util::{find_bytes, show_bytes};
 use crate::world::{world, Impl};
 
 /// A check on one implementation's normalised output.
@@ -70,17 +70,51 @@ fn map_lines(text: &[u8], mut f: impl FnMut(&[u8]) -> Option<Vec<u8>>) -> Vec<u8
     out
 }
 
-/// sudo's self-references, rewritten to jitsudo's (sudo's side only).
+/// sudo's password prompt (Debian's default `[sudo] password for %p: `).
+const SUDO_PROMPT: &str = "[sudo] password for ";
+
+/// sudo's self-references at the start of a line, rewritten to jitsudo's
+/// (sudo's side only).
 const SUDO_PREFIXES: &[(&str, &str)] = &[
     ("sudo: ", "jitsudo: "),
     ("usage: sudo ", "usage: jitsudo "),
-    ("[sudo] password for ", "[jitsudo] password for "),
+    (SUDO_PROMPT, "[jitsudo] password for "),
     ("sudo - execute a command", "jitsudo - execute a command"),
 ];
 
-/// Phrases where sudo names its configuration file, rewritten (sudo's side
-/// only) to how jitsudo names its policy.
-const POLICY_NAMES: &[(&str, &str)] = &[("the sudoers file", "the jitsudo policy")];
+/// Phrases inside sudo's messages that name sudo or its configuration file,
+/// rewritten (sudo's side only) to how jitsudo names itself and its policy.
+const SUDO_PHRASES: &[(&str, &str)] = &[
+    ("the sudoers file", "the jitsudo policy"),
+    (" may not run sudo on ", " may not run jitsudo on "),
+];
+
+/// Rewrites sudo's names in one line of its output to jitsudo's. A password
+/// prompt not followed by a newline (`-S` reads the password from stdin, so
+/// nothing echoes one) shares its line with what comes next, so after a
+/// prompt (up to its `: `) the rest of the line is treated as a line start.
+fn sudo_line_as_jitsudo(line: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(line.len() + 8);
+    let mut rest = line;
+    while let Some((from, to)) = SUDO_PREFIXES
+        .iter()
+        .find(|(from, _)| rest.starts_with(from.as_bytes()))
+    {
+        out.extend_from_slice(to.as_bytes());
+        rest = &rest[from.len()..];
+        let prompt_end = (*from == SUDO_PROMPT)
+            .then(|| find_bytes(rest, b": "))
+            .flatten();
+        let Some(at) = prompt_end else { break };
+        out.extend_from_slice(&rest[..at + 2]);
+        rest = &rest[at + 2..];
+    }
+    out.extend_from_slice(rest);
+    for (from, to) in SUDO_PHRASES {
+        out = replace_bytes(&out, from.as_bytes(), to.as_bytes());
+    }
+    out
+}
 
 /// Normalises one stream of `imp`'s output (see docs/compat.md,
 /// "Normalisation"): the program path becomes `$SUDO`, pty line ends
@@ -94,20 +128,12 @@ pub fn normalise_stream(imp: Impl, bytes: &[u8], pty: bool) -> Vec<u8> {
     }
     map_lines(&text, |line| {
         if line.starts_with(b"JITSUDO_SOCKET=") {
-            return None;
+            None
+        } else if imp == Impl::Sudo {
+            Some(sudo_line_as_jitsudo(line))
+        } else {
+            Some(line.to_vec())
         }
-        let mut line = line.to_vec();
-        if imp == Impl::Sudo {
-            for (from, to) in SUDO_PREFIXES {
-                if let Some(rest) = line.strip_prefix(from.as_bytes()) {
-                    line = [to.as_bytes(), rest].concat();
-                }
-            }
-            for (from, to) in POLICY_NAMES {
-                line = replace_bytes(&line, from.as_bytes(), to.as_bytes());
-            }
-        }
-        Some(line)
     })
 }
 
@@ -489,6 +515,42 @@ mod tests {
             map_lines(b"a\nx\nb\n", |l| (l != b"x").then(|| l.to_vec())),
             b"a\nb\n"
         );
+    }
+
+    #[test]
+    fn sudo_names_become_jitsudo_names() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "sudo: a password is required",
+                "jitsudo: a password is required",
+            ),
+            ("[sudo] password for bob: ", "[jitsudo] password for bob: "),
+            (
+                "[sudo] password for bob: Sorry, try again.",
+                "[jitsudo] password for bob: Sorry, try again.",
+            ),
+            (
+                "[sudo] password for bob: sudo: 3 incorrect password attempts",
+                "[jitsudo] password for bob: jitsudo: 3 incorrect password attempts",
+            ),
+            (
+                "[sudo] password for bob: bob is not in the sudoers file.",
+                "[jitsudo] password for bob: bob is not in the jitsudo policy.",
+            ),
+            (
+                "Sorry, user bob may not run sudo on host.",
+                "Sorry, user bob may not run jitsudo on host.",
+            ),
+            ("echo sudo: mid-line", "echo sudo: mid-line"),
+            ("[sudo] password for", "[sudo] password for"),
+        ];
+        for (sudo, jitsudo) in cases {
+            assert_eq!(
+                show_bytes(&sudo_line_as_jitsudo(sudo.as_bytes())),
+                *jitsudo,
+                "from {sudo:?}"
+            );
+        }
     }
 
     #[test]

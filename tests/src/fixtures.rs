@@ -35,6 +35,16 @@ pub const SETENV: &str = "jt_setenv";
 pub const PREC: &str = "jt_prec";
 /// A target account with supplementary groups [`TGRP`] and [`OTHER`].
 pub const TARGET: &str = "jt_target";
+/// Like [`PW`] (anything, with a password), for the cases that remove all
+/// of the user's cached credentials (`-K`): on [`PW`] they would disturb
+/// concurrent cases relying on a cached authentication.
+pub const FORGET: &str = "jt_forget";
+/// Like [`PW`], but the account has expired (`usermod --expiredate 1`):
+/// its password is right, PAM's account management refuses it.
+pub const EXPIRED: &str = "jt_expired";
+/// The superuser: has a password rule (like Debian's `root ALL=(ALL:ALL)
+/// ALL`), and is never asked for a password.
+pub const ROOT: &str = "root";
 
 /// Group with a `%group` rule.
 pub const TEAM: &str = "jt_team";
@@ -60,6 +70,8 @@ pub const USERS: &[(&str, &[&str])] = &[
     (SETENV, &[]),
     (PREC, &[]),
     (TARGET, &[TGRP, OTHER]),
+    (FORGET, &[]),
+    (EXPIRED, &[]),
 ];
 
 /// The password of a test user (set with chpasswd, for the PAM tests).
@@ -106,7 +118,8 @@ pub fn gid(name: &str) -> u32 {
 }
 
 /// Creates the groups and users that are missing (idempotent), makes sure
-/// each user is in exactly its table groups, and (re)sets every password.
+/// each user is in exactly its table groups, (re)sets every password, and
+/// expires [`EXPIRED`]'s account.
 pub fn ensure_accounts() {
     for group in GROUPS {
         if Group::from_name(group).ok().flatten().is_none() {
@@ -138,6 +151,21 @@ pub fn ensure_accounts() {
         .map(|(name, _)| format!("{name}:{}\n", password(name)))
         .collect();
     crate::util::run_with_input(Command::new("chpasswd"), input.as_bytes());
+    // Expired since 2 January 1970 (day 1 in /etc/shadow's expire field).
+    if shadow_field(EXPIRED, 7).as_deref() != Some("1") {
+        run_checked(Command::new("usermod").args(["--expiredate", "1", EXPIRED]));
+    }
+}
+
+/// Field `index` (0: the name) of `user`'s /etc/shadow entry.
+fn shadow_field(user: &str, index: usize) -> Option<String> {
+    let shadow = std::fs::read_to_string("/etc/shadow").ok()?;
+    shadow
+        .lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f.first() == Some(&user))?
+        .get(index)
+        .map(|s| s.to_string())
 }
 
 /// The rules every case runs under (users must exist: `#uid`/`%#gid`
@@ -182,6 +210,15 @@ pub fn config() -> Config {
             .setenv(),
             Rule::new("prec-all", vec![user(PREC)], vec![Cmd::All]).nopasswd(),
             Rule::new("prec-id-pw", vec![user(PREC)], vec![id()]),
+            Rule::new("forget-all", vec![user(FORGET)], vec![Cmd::All])
+                .run_as(&["ALL"])
+                .run_as_groups(&["ALL"]),
+            Rule::new("expired-all", vec![user(EXPIRED)], vec![Cmd::All])
+                .run_as(&["ALL"])
+                .run_as_groups(&["ALL"]),
+            Rule::new("root-all", vec![user(ROOT)], vec![Cmd::All])
+                .run_as(&["ALL"])
+                .run_as_groups(&["ALL"]),
         ],
     }
 }

@@ -45,8 +45,8 @@ pub const KNOWN_DIFFERENCES: &[KnownDifference] = &[
         id: "usage-text",
         what: "The usage lines printed for a usage error.",
         reason: "sudo's usage lists options jitsudo does not implement (-A, -B, -C, -e, -h host, \
-                 -p, -r, -R, -S, -t, -T, -U, -P). The error line before the usage, the exit \
-                 status and stdout are still compared.",
+                 -r, -R, -t, -T, -U, -P). The error line before the usage, the exit status and \
+                 stdout are still compared.",
         adjust: Adjust::CollapseUsage,
     },
     KnownDifference {
@@ -71,19 +71,6 @@ pub const KNOWN_DIFFERENCES: &[KnownDifference] = &[
                  the same reason); jitsudo has no plugins and reports the error once.",
         adjust: Adjust::DropSudoStderrLine(
             "jitsudo: error initializing audit plugin sudoers_audit",
-        ),
-    },
-    KnownDifference {
-        id: "no-askpass",
-        what: "Asked to authenticate without a terminal, sudo first prints 'a terminal is \
-               required to read the password; either use the -S option to read from standard \
-               input or configure an askpass helper'.",
-        reason: "jitsudo has neither -S nor an askpass helper (prompts are relayed over the \
-                 socket to a terminal only), so the hint would be wrong; it prints only \
-                 'a password is required', exit 1, as sudo -n does.",
-        adjust: Adjust::DropSudoStderrLine(
-            "jitsudo: a terminal is required to read the password; either use the -S option \
-             to read from standard input or configure an askpass helper",
         ),
     },
     KnownDifference {
@@ -120,6 +107,16 @@ pub const KNOWN_DIFFERENCES: &[KnownDifference] = &[
                  sudoers' or 'command not allowed' only when it could have prompted). jitsudo \
                  logs every refusal (issue: refusals always logged). The client's output is \
                  the same; only the audit trail differs.",
+        adjust: Adjust::AuditTrail,
+    },
+    KnownDifference {
+        id: "auth-failure-logging",
+        what: "Logging of wrong passwords followed by the right one.",
+        reason: "sudo's own log records failed attempts only when it gives up ('3 incorrect \
+                 password attempts'); when the right password follows, only pam_unix's \
+                 'authentication failure' lines show them. jitsudo also logs an auth.fail \
+                 event for each failed attempt (issue: each failure is logged). The client's \
+                 output is the same; only the audit trail differs.",
         adjust: Adjust::AuditTrail,
     },
 ];

@@ -2,7 +2,7 @@
 //! controlling terminal (fds 0-2), records what the terminal shows, and
 //! plays a script of input, waits and window-size changes.
 
-use std::fs::File;
+use std::fs::{self, File};
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
@@ -19,6 +19,7 @@ use nix::unistd::{fchown, Gid, Group, Pid, Uid};
 
 use crate::exec::{shell_status, wait_bounded, Output};
 use crate::fixtures::account;
+use crate::util::find_bytes;
 
 /// After the script exits, how long to keep reading for a pty that some
 /// leftover process still holds open.
@@ -30,6 +31,11 @@ pub enum PtyStep {
     /// Wait until the terminal has shown this text (after what earlier
     /// waits matched).
     WaitFor(String),
+    /// Wait until the terminal's foreground process group waits for input
+    /// (see [`input_awaited`]). Needed before a signal character such as
+    /// ^C: one typed while a program is between installing its handler and
+    /// blocking in read(2) can be lost (sudo has that race).
+    WaitForReader,
     /// Type these bytes.
     Send(Vec<u8>),
     /// Change the window size (the kernel sends SIGWINCH to the foreground
@@ -70,10 +76,23 @@ impl PtySpec {
         self
     }
 
+    /// Adds a wait until the foreground processes wait for input.
+    pub fn wait_for_reader(mut self) -> Self {
+        self.steps.push(PtyStep::WaitForReader);
+        self
+    }
+
     /// Adds typed input.
     pub fn send(mut self, bytes: &[u8]) -> Self {
         self.steps.push(PtyStep::Send(bytes.to_vec()));
         self
+    }
+
+    /// Waits for `prompt`, then types `line` and Enter. Enter is a carriage
+    /// return, as a real terminal sends it; the line discipline turns it
+    /// into a newline unless a program switched ICRNL off.
+    pub fn answer(self, prompt: &str, line: &str) -> Self {
+        self.wait_for(prompt).send(format!("{line}\r").as_bytes())
     }
 
     /// Adds a window-size change.
@@ -103,7 +122,8 @@ pub fn set_winsize(fd: &impl AsRawFd, rows: u16, cols: u16) {
 /// A new pty pair, both ends close-on-exec from birth (other test threads
 /// fork concurrently; a leaked end would keep this terminal open), with the
 /// slave owned by `uid` and the tty group, mode 0620, as a login would.
-fn open_pty(uid: Uid, rows: u16, cols: u16) -> (OwnedFd, OwnedFd) {
+/// Also returns the slave's path.
+fn open_pty(uid: Uid, rows: u16, cols: u16) -> (OwnedFd, OwnedFd, String) {
     let master =
         posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC).expect("posix_openpt");
     grantpt(&master).expect("grantpt");
@@ -123,7 +143,82 @@ fn open_pty(uid: Uid, rows: u16, cols: u16) -> (OwnedFd, OwnedFd) {
     fchmod(&slave, Mode::from_bits_truncate(0o620)).expect("chmod pty slave");
     set_winsize(&slave, rows, cols);
     let master: OwnedFd = master.into();
-    (master, slave)
+    (master, slave, name)
+}
+
+/// System calls other than read(2) in which a program may wait for
+/// terminal input together with other descriptors.
+const POLL_CALLS: &[libc::c_long] = &[
+    libc::SYS_ppoll,
+    libc::SYS_pselect6,
+    libc::SYS_epoll_pwait,
+    #[cfg(target_arch = "x86_64")]
+    libc::SYS_poll,
+    #[cfg(target_arch = "x86_64")]
+    libc::SYS_select,
+    #[cfg(target_arch = "x86_64")]
+    libc::SYS_epoll_wait,
+];
+
+/// The process group of `pid` (from /proc/PID/stat).
+fn process_group(pid: i32) -> Option<i32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // "pid (comm) state ppid pgrp ...": comm may contain anything but
+    // ends at the last ')'.
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(2)?.parse().ok()
+}
+
+/// What /proc/PID/task/TID/syscall says: `None` while the thread runs,
+/// else the system call it is blocked in (-1 for none) and its first
+/// argument.
+fn blocked_call(text: &str) -> Option<(libc::c_long, u64)> {
+    let mut words = text.split_whitespace();
+    let nr = words.next()?.parse().ok()?;
+    let arg = words
+        .next()
+        .and_then(|a| u64::from_str_radix(a.trim_start_matches("0x"), 16).ok())
+        .unwrap_or(0);
+    Some((nr, arg))
+}
+
+/// Whether the terminal whose master is `master` (slave `slave`) has its
+/// foreground process group waiting for input: every thread of every
+/// process in the group is blocked in a system call, and one of them in
+/// read(2) on the terminal (or `/dev/tty`) or in a poll-family call.
+fn input_awaited(master: &File, slave: &str) -> bool {
+    let mut pgrp: libc::pid_t = 0;
+    // SAFETY: TIOCGPGRP writes one pid_t to the valid pointer.
+    if unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCGPGRP, &mut pgrp) } != 0 {
+        return false;
+    }
+    let Ok(procs) = fs::read_dir("/proc") else {
+        return false;
+    };
+    let pids = procs
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| process_group(pid) == Some(pgrp));
+    let mut awaited = false;
+    for pid in pids {
+        // A process gone in the meantime simply has no tasks left.
+        let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            let Ok(text) = fs::read_to_string(task.path().join("syscall")) else {
+                continue;
+            };
+            let Some((nr, arg)) = blocked_call(&text) else {
+                return false; // still running
+            };
+            let reads_terminal = nr == libc::SYS_read
+                && fs::read_link(format!("/proc/{pid}/fd/{arg}"))
+                    .is_ok_and(|p| p.as_os_str() == slave || p.as_os_str() == "/dev/tty");
+            awaited |= reads_terminal || POLL_CALLS.contains(&nr);
+        }
+    }
+    awaited
 }
 
 /// Runs `cmd` (already carrying its environment and cwd) on a new pty
@@ -131,7 +226,7 @@ fn open_pty(uid: Uid, rows: u16, cols: u16) -> (OwnedFd, OwnedFd) {
 /// `stdout`; if a step was never reached, a note is put in `stderr`.
 pub fn run(mut cmd: Command, user: &str, spec: &PtySpec, timeout: Duration) -> Output {
     let uid = Uid::from_raw(account(user).uid);
-    let (master, slave) = open_pty(uid, spec.rows, spec.cols);
+    let (master, slave, slave_name) = open_pty(uid, spec.rows, spec.cols);
     let dup = |fd: &OwnedFd| Stdio::from(fd.try_clone().expect("dup pty slave"));
     cmd.stdin(dup(&slave))
         .stdout(dup(&slave))
@@ -167,9 +262,14 @@ pub fn run(mut cmd: Command, user: &str, spec: &PtySpec, timeout: Duration) -> O
         while let Some(step) = spec.steps.get(next_step) {
             match step {
                 PtyStep::WaitFor(text) => {
-                    match find(&transcript[matched_up_to..], text.as_bytes()) {
+                    match find_bytes(&transcript[matched_up_to..], text.as_bytes()) {
                         Some(at) => matched_up_to += at + text.len(),
                         None => break,
+                    }
+                }
+                PtyStep::WaitForReader => {
+                    if !input_awaited(&master, &slave_name) {
+                        break;
                     }
                 }
                 PtyStep::Send(bytes) => master.write_all(bytes).expect("write to pty"),
@@ -230,22 +330,23 @@ pub fn run(mut cmd: Command, user: &str, spec: &PtySpec, timeout: Duration) -> O
     }
 }
 
-/// Position of `needle` in `hay`.
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() {
-        return Some(0);
-    }
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::find;
+    use super::*;
 
     #[test]
-    fn find_locates_needles() {
-        assert_eq!(find(b"abcabc", b"ca"), Some(2));
-        assert_eq!(find(b"abc", b"x"), None);
-        assert_eq!(find(b"abc", b""), Some(0));
+    fn blocked_calls_are_parsed() {
+        assert_eq!(blocked_call("running\n"), None);
+        assert_eq!(
+            blocked_call("0 0x6 0x7ffe19633d37 0x1 0x8 0x0 0x0 0x7ffe 0x7f46\n"),
+            Some((0, 6))
+        );
+        assert_eq!(blocked_call("-1 0x7ffe 0x7f46\n"), Some((-1, 0x7ffe)));
+    }
+
+    #[test]
+    fn own_process_group_is_read_from_proc() {
+        let me = std::process::id() as i32;
+        assert_eq!(process_group(me), Some(nix::unistd::getpgrp().as_raw()));
     }
 }

@@ -4,10 +4,11 @@
 //! started here, once, and left running for later test binaries.
 
 use std::fs;
+use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::net::UnixDatagram;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
@@ -157,6 +158,57 @@ pub fn wait_for_log_lines(path: &Path, needles: &[&str], timeout: Duration) -> V
     .unwrap_or_default()
 }
 
+/// Everything the journal holds from `since` on (a second early, to be
+/// safe), in journalctl's export format: every field of every entry, as
+/// raw bytes, for searching.
+pub fn journal_since(since: SystemTime) -> Vec<u8> {
+    let secs = since
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs()
+        .saturating_sub(1);
+    run_checked(
+        Command::new("journalctl")
+            .args(["--no-pager", "-o", "export", "--merge"])
+            .arg(format!("--since=@{secs}")),
+    )
+    .stdout
+}
+
+/// What a log file gains after a point: remembers the file's length when
+/// made, and reads what was appended since.
+#[derive(Debug, Clone)]
+pub struct LogTail {
+    path: PathBuf,
+    from: u64,
+}
+
+impl LogTail {
+    /// Starts at the current end of `path` (or its start if it does not
+    /// exist yet).
+    pub fn new(path: &Path) -> LogTail {
+        LogTail {
+            path: path.to_path_buf(),
+            from: fs::metadata(path).map_or(0, |m| m.len()),
+        }
+    }
+
+    /// What was appended since [`LogTail::new`] (everything, if the file
+    /// was rotated or truncated in between).
+    pub fn read(&self) -> Vec<u8> {
+        let Ok(mut file) = fs::File::open(&self.path) else {
+            return Vec::new();
+        };
+        let len = file.metadata().map_or(0, |m| m.len());
+        let from = if len < self.from { 0 } else { self.from };
+        let mut text = Vec::new();
+        file.seek(SeekFrom::Start(from))
+            .and_then(|_| file.read_to_end(&mut text))
+            .unwrap_or_else(|e| panic!("read {}: {e}", self.path.display()));
+        text
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,5 +221,18 @@ mod tests {
         assert_eq!(field_text(&entry, "B").as_deref(), Some("hi"));
         assert_eq!(field_text(&entry, "C").as_deref(), Some("x\ny"));
         assert_eq!(field_text(&entry, "D"), None);
+    }
+
+    #[test]
+    fn log_tail_reads_only_what_was_appended() {
+        let path = std::env::temp_dir().join(format!("jt-log-tail-{}", std::process::id()));
+        fs::write(&path, "old\n").unwrap();
+        let tail = LogTail::new(&path);
+        assert_eq!(tail.read(), b"");
+        fs::write(&path, "old\nnew\n").unwrap();
+        assert_eq!(tail.read(), b"new\n");
+        fs::write(&path, "x\n").unwrap();
+        assert_eq!(tail.read(), b"x\n");
+        fs::remove_file(&path).unwrap();
     }
 }

@@ -6,7 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Interval between two checks of a bounded poll.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(10);
@@ -93,6 +93,23 @@ pub fn make_dir(path: &Path, mode: u32) {
     set_mode(path, mode);
 }
 
+/// A string no other run has used (for finding a run's log records).
+pub fn marker(tag: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_nanos();
+    format!("jt-{tag}-{}-{nanos}", std::process::id())
+}
+
+/// Position of the first `needle` in `hay` (an empty needle is at 0).
+pub fn find_bytes(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
 /// Quotes `s` for a POSIX shell (single quotes).
 pub fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
@@ -133,6 +150,14 @@ mod tests {
         let started = Instant::now();
         assert_eq!(poll_until(Duration::from_millis(30), || None::<()>), None);
         assert!(started.elapsed() >= Duration::from_millis(30));
+    }
+
+    #[test]
+    fn find_bytes_locates_needles() {
+        assert_eq!(find_bytes(b"abcabc", b"ca"), Some(2));
+        assert_eq!(find_bytes(b"abc", b"x"), None);
+        assert_eq!(find_bytes(b"abc", b""), Some(0));
+        assert_eq!(find_bytes(b"", b"x"), None);
     }
 
     #[test]

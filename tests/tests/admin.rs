@@ -36,7 +36,10 @@ fn check_accepts_a_valid_candidate() {
     let path = policy_file("check-ok", ROOT_ALL);
     let out = ctl(&["policy", "check", path.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), format!("{}: parsed OK\n", path.display()));
+    assert_eq!(
+        text(&out.stdout),
+        format!("{}: parsed OK\n", path.display())
+    );
 }
 
 #[test]
@@ -58,7 +61,13 @@ fn check_reports_every_error_with_its_location() {
 #[test]
 fn check_speaks_json() {
     let path = policy_file("check-json", "[defaults]\numask = \"9\"\n");
-    let out = ctl(&["policy", "check", "--format", "json", path.to_str().unwrap()]);
+    let out = ctl(&[
+        "policy",
+        "check",
+        "--format",
+        "json",
+        path.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
     assert_eq!(doc["ok"], false);

@@ -2,22 +2,14 @@
 //! (native JITSUDO_* fields) and syslog (authpriv, /var/log/auth.log).
 
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use jitsudo_tests::services::{field_text, wait_for_journal, wait_for_log_lines, AUTH_LOG};
+use jitsudo_tests::util::marker;
 use jitsudo_tests::*;
 
 /// How long log records may take to show up.
 const LOG_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// A string no other run has logged.
-fn marker(tag: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_nanos();
-    format!("jt-{tag}-{}-{nanos}", std::process::id())
-}
 
 /// Checks the harness's syslog pipeline with the reference: sudo's refusal
 /// of a user without a rule lands in auth.log ("user NOT in sudoers").

@@ -1,10 +1,12 @@
-//! Command entries (`ALL`, `/path`, `/path args…`, `/path ""`, or the table
-//! form) and how they match a command line.
+//! Command entries (`ALL`, `/path`, `/path args…`, `/path ""`, the table
+//! form, wildcards in the path and the arguments, `sha256` pinning) and how
+//! they match a command line.
 
 use std::ffi::OsString;
-use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Component, Path, PathBuf};
 
+use crate::glob::{has_wildcards, Glob};
 use crate::schema::{RawCommand, RawCommandTable};
 
 /// One entry of a rule's `commands` list.
@@ -12,7 +14,7 @@ use crate::schema::{RawCommand, RawCommandTable};
 pub enum CommandPattern {
     /// `ALL`: any command with any arguments.
     All,
-    /// A specific program.
+    /// A specific program, or the programs a path pattern names.
     Program(Program),
 }
 
@@ -21,13 +23,21 @@ pub enum CommandPattern {
 pub struct Program {
     /// The entry as written in the policy, for display.
     pub text: String,
-    /// The program's path as written in the policy.
+    /// The program's path as written in the policy (possibly a pattern).
     pub path: PathBuf,
     /// The path compared with requests: `path` until
-    /// [`crate::Policy::resolve_command_paths`] replaces it with its canonical form.
+    /// [`crate::Policy::resolve_command_paths`] replaces it with its canonical
+    /// form (for a pattern, the directories before the first wildcard are
+    /// resolved).
     pub resolved: PathBuf,
     /// The arguments allowed.
     pub args: Args,
+    /// When `path` has wildcards (`*`, `?`, `[...]`): the pattern the request's
+    /// path must match, built from `resolved`; wildcards never match `/`.
+    pub path_glob: Option<Glob>,
+    /// The SHA-256 digest the executable must have (`sha256:<hex>`); a
+    /// request whose digest differs or is missing does not match.
+    pub sha256: Option<[u8; 32]>,
 }
 
 /// The arguments a program entry allows.
@@ -37,10 +47,25 @@ pub enum Args {
     Any,
     /// Exactly these arguments, in order; empty means none at all.
     Exactly(Vec<String>),
+    /// As many arguments as patterns, each matching its pattern
+    /// (`fnmatch(3)`, so `*` matches any word, even one starting with `-`).
+    Patterns(Vec<Glob>),
+}
+
+/// How a command entry compares with a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandMatch {
+    /// Path, arguments and digest (if pinned) all match.
+    Match,
+    /// The path or the arguments differ.
+    Mismatch,
+    /// Path and arguments match but the entry pins a digest the executable
+    /// does not have (or that was not computed).
+    DigestMismatch,
 }
 
 impl CommandPattern {
-    /// Parses either form of a `commands` entry.
+    /// Parses either form of a `commands` entry (not a `@set` reference).
     pub(crate) fn parse(raw: &RawCommand) -> Result<CommandPattern, String> {
         match raw {
             RawCommand::Line(line) => parse_line(line),
@@ -48,26 +73,111 @@ impl CommandPattern {
         }
     }
 
-    /// Whether `command` run with `args` is allowed by this entry.
+    /// Whether `command` run with `args` is allowed by this entry, with no
+    /// digest known (an entry that pins a digest never matches).
     pub fn matches(&self, command: &Path, args: &[OsString]) -> bool {
+        self.check(command, args, None) == CommandMatch::Match
+    }
+
+    /// How this entry compares with `command` run with `args`, whose
+    /// executable has the SHA-256 `digest` when the daemon computed it.
+    pub fn check(
+        &self,
+        command: &Path,
+        args: &[OsString],
+        digest: Option<&[u8; 32]>,
+    ) -> CommandMatch {
         match self {
-            CommandPattern::All => true,
+            CommandPattern::All => CommandMatch::Match,
             CommandPattern::Program(program) => {
-                program.resolved == command && program.args.matches(args)
+                if !program.path_matches(command) || !program.args.matches(args) {
+                    CommandMatch::Mismatch
+                } else if program.sha256.is_some() && program.sha256.as_ref() != digest {
+                    CommandMatch::DigestMismatch
+                } else {
+                    CommandMatch::Match
+                }
             }
         }
     }
 
-    /// Replaces the path compared with requests by `resolve(path as written)`.
+    /// Whether this entry pins a digest and its path matches `command`.
+    pub fn needs_digest(&self, command: &Path) -> bool {
+        match self {
+            CommandPattern::All => false,
+            CommandPattern::Program(program) => {
+                program.sha256.is_some() && program.path_matches(command)
+            }
+        }
+    }
+
+    /// The exact path this entry can match, or `None` for `ALL` and path
+    /// patterns (which may match many paths).
+    pub fn exact_path(&self) -> Option<&Path> {
+        match self {
+            CommandPattern::Program(program) if program.path_glob.is_none() => {
+                Some(&program.resolved)
+            }
+            _ => None,
+        }
+    }
+
+    /// Replaces the path compared with requests by `resolve(path as written)`
+    /// (for a pattern, by the resolved directories before the first wildcard
+    /// followed by the rest of the pattern).
     pub(crate) fn resolve_path(&mut self, resolve: &mut impl FnMut(&Path) -> PathBuf) {
-        if let CommandPattern::Program(program) = self {
+        let CommandPattern::Program(program) = self else {
+            return;
+        };
+        if program.path_glob.is_none() {
             program.resolved = resolve(&program.path);
+            return;
+        }
+        let (directory, pattern) = split_pattern(&program.path);
+        let mut prefix = resolve(&directory).into_os_string().into_vec();
+        if !prefix.ends_with(b"/") {
+            prefix.push(b'/');
+        }
+        // The pattern compiled when the entry was parsed: it cannot fail now.
+        if let Ok(glob) = Glob::with_prefix(&prefix, &pattern) {
+            program.resolved = PathBuf::from(glob.as_str());
+            program.path_glob = Some(glob);
+        }
+    }
+}
+
+/// Splits a path pattern into the directories before its first component
+/// with a wildcard and the rest (`/usr/bin/*` → `/usr/bin`, `*`).
+fn split_pattern(path: &Path) -> (PathBuf, String) {
+    let mut directory = PathBuf::from("/");
+    let mut rest: Vec<String> = Vec::new();
+    for component in path.components() {
+        let Component::Normal(name) = component else {
+            continue;
+        };
+        let name = name.to_string_lossy();
+        if rest.is_empty() && !has_wildcards(&name) {
+            directory.push(name.as_ref());
+        } else {
+            rest.push(name.into_owned());
+        }
+    }
+    (directory, rest.join("/"))
+}
+
+impl Program {
+    /// Whether the request's (canonical) path is this program's.
+    fn path_matches(&self, command: &Path) -> bool {
+        match &self.path_glob {
+            Some(glob) => glob.matches(command.as_os_str().as_bytes(), true),
+            None => self.resolved == command,
         }
     }
 }
 
 impl Args {
-    /// Whether the request's arguments are allowed, compared byte for byte.
+    /// Whether the request's arguments are allowed, compared byte for byte
+    /// (or matched per argument for patterns).
     pub fn matches(&self, args: &[OsString]) -> bool {
         match self {
             Args::Any => true,
@@ -78,27 +188,58 @@ impl Args {
                         .zip(args)
                         .all(|(w, a)| w.as_bytes() == a.as_bytes())
             }
+            Args::Patterns(patterns) => {
+                patterns.len() == args.len()
+                    && patterns
+                        .iter()
+                        .zip(args)
+                        .all(|(p, a)| p.matches(a.as_bytes(), false))
+            }
         }
+    }
+
+    /// The argument list for these words: literal when none has a
+    /// wildcard or escape, patterns otherwise.
+    fn from_words(words: Vec<String>) -> Result<Args, String> {
+        if !words.iter().any(|word| has_wildcards(word)) {
+            return Ok(Args::Exactly(words));
+        }
+        words
+            .iter()
+            .map(|word| Glob::new(word))
+            .collect::<Result<_, _>>()
+            .map(Args::Patterns)
     }
 }
 
-/// Parses the sudoers-style string form.
+/// Parses the sudoers-style string form: `[sha256:<hex>] path [args…]`.
 fn parse_line(line: &str) -> Result<CommandPattern, String> {
-    let mut words = line.split_ascii_whitespace();
+    let mut words = line.split_ascii_whitespace().peekable();
+    let digest = match words.peek().and_then(|w| w.strip_prefix("sha256:")) {
+        Some(hex) => {
+            let digest = parse_sha256(hex)?;
+            words.next();
+            Some(digest)
+        }
+        None => None,
+    };
     let path = words.next().ok_or("empty command")?;
     let args: Vec<&str> = words.collect();
     if path == "ALL" {
         if !args.is_empty() {
             return Err("`ALL` takes no arguments".to_owned());
         }
+        if digest.is_some() {
+            return Err("`ALL` cannot be pinned to a digest".to_owned());
+        }
         return Ok(CommandPattern::All);
     }
     let args = match args.as_slice() {
         [] => Args::Any,
         [only] if *only == "\"\"" => Args::Exactly(Vec::new()),
-        words => Args::Exactly(unquoted_words(words)?),
+        words => Args::from_words(unquoted_words(words)?)?,
     };
-    program(line, path, args)
+    program(line, path, args, digest)
 }
 
 /// The words of an argument list, which may not contain quotes.
@@ -111,21 +252,44 @@ fn unquoted_words(words: &[&str]) -> Result<Vec<String>, String> {
     }
 }
 
-/// Parses the `{ path, args }` table form.
+/// Parses the `{ path, args, sha256 }` table form.
 fn parse_table(table: &RawCommandTable) -> Result<CommandPattern, String> {
     let args = match &table.args {
         None => Args::Any,
-        Some(args) => Args::Exactly(args.clone()),
+        Some(args) => Args::from_words(args.clone())?,
     };
-    let text = match &table.args {
+    let digest = table.sha256.as_deref().map(parse_sha256).transpose()?;
+    let mut text = match &table.args {
         None => table.path.clone(),
         Some(args) => format!("{} {:?}", table.path, args),
     };
-    program(&text, &table.path, args)
+    if let Some(hex) = &table.sha256 {
+        text = format!("sha256:{} {text}", hex.to_ascii_lowercase());
+    }
+    program(&text, &table.path, args, digest)
+}
+
+/// A SHA-256 digest written as 64 hexadecimal digits.
+fn parse_sha256(hex: &str) -> Result<[u8; 32], String> {
+    let invalid = || format!("sha256 digest `{hex}` must be 64 hexadecimal digits");
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(invalid());
+    }
+    let mut digest = [0; 32];
+    for (byte, pair) in digest.iter_mut().zip(hex.as_bytes().chunks(2)) {
+        let pair = std::str::from_utf8(pair).map_err(|_| invalid())?;
+        *byte = u8::from_str_radix(pair, 16).map_err(|_| invalid())?;
+    }
+    Ok(digest)
 }
 
 /// Builds a program entry after checking its path is absolute.
-fn program(text: &str, path: &str, args: Args) -> Result<CommandPattern, String> {
+fn program(
+    text: &str,
+    path: &str,
+    args: Args,
+    sha256: Option<[u8; 32]>,
+) -> Result<CommandPattern, String> {
     if !path.starts_with('/') {
         return Err(format!(
             "command path `{path}` must be absolute (start with `/`), or `ALL`"
@@ -134,11 +298,18 @@ fn program(text: &str, path: &str, args: Args) -> Result<CommandPattern, String>
     if path.contains('\0') {
         return Err("command path contains a NUL character".to_owned());
     }
+    let path_glob = if has_wildcards(path) {
+        Some(Glob::new(path)?)
+    } else {
+        None
+    };
     Ok(CommandPattern::Program(Program {
         text: text.to_owned(),
         path: PathBuf::from(path),
         resolved: PathBuf::from(path),
         args,
+        path_glob,
+        sha256,
     }))
 }
 
@@ -155,7 +326,6 @@ impl std::fmt::Display for CommandPattern {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::ffi::OsStringExt;
 
     fn line(text: &str) -> Result<CommandPattern, String> {
         CommandPattern::parse(&RawCommand::Line(text.to_owned()))
@@ -166,6 +336,7 @@ mod tests {
         let raw = RawCommandTable {
             path: path.to_owned(),
             args,
+            sha256: None,
         };
         CommandPattern::parse(&RawCommand::Table(raw))
     }
@@ -282,5 +453,93 @@ mod tests {
             panic!("expected a program")
         };
         assert_eq!(program.text, "/bin/id");
+    }
+
+    #[test]
+    fn argument_globs_match_per_argument() {
+        let pattern = line("/usr/bin/systemctl restart *.service").unwrap();
+        let systemctl = Path::new("/usr/bin/systemctl");
+        assert!(pattern.matches(systemctl, &os(&["restart", "nginx.service"])));
+        assert!(!pattern.matches(systemctl, &os(&["restart", "nginx.socket"])));
+        assert!(
+            !pattern.matches(systemctl, &os(&["restart", "a.service", "b.service"])),
+            "one pattern, one argument"
+        );
+        assert!(!pattern.matches(systemctl, &os(&["restart"])));
+        assert!(
+            pattern.matches(systemctl, &os(&["restart", "x y.service"])),
+            "a `*` matches spaces inside an argument"
+        );
+        let star = line("/usr/bin/cat /var/log/*").unwrap();
+        assert!(star.matches(Path::new("/usr/bin/cat"), &os(&["/var/log/syslog"])));
+        assert!(
+            star.matches(
+                Path::new("/usr/bin/cat"),
+                &os(&["/var/log/../../etc/shadow"])
+            ),
+            "the documented danger: `*` matches `..`"
+        );
+        assert!(!star.matches(
+            Path::new("/usr/bin/cat"),
+            &os(&["/var/log/x", "/etc/shadow"])
+        ));
+        let escaped = line("/bin/echo \\*").unwrap();
+        assert!(escaped.matches(Path::new("/bin/echo"), &os(&["*"])));
+        assert!(!escaped.matches(Path::new("/bin/echo"), &os(&["x"])));
+        let table = table("/bin/x", Some(&["a *"])).unwrap();
+        assert!(table.matches(Path::new("/bin/x"), &os(&["a b"])));
+    }
+
+    #[test]
+    fn path_globs_stay_in_one_directory() {
+        let pattern = line("/usr/bin/*").unwrap();
+        assert!(pattern.matches(Path::new("/usr/bin/id"), &os(&["-u"])));
+        assert!(!pattern.matches(Path::new("/usr/bin/x/id"), &[]));
+        assert!(!pattern.matches(Path::new("/usr/sbin/id"), &[]));
+        assert_eq!(pattern.exact_path(), None);
+        assert_eq!(
+            line("/usr/bin/id").unwrap().exact_path(),
+            Some(Path::new("/usr/bin/id"))
+        );
+        assert_eq!(CommandPattern::All.exact_path(), None);
+    }
+
+    #[test]
+    fn path_globs_resolve_their_directories() {
+        let mut pattern = line("/bin/ip*").unwrap();
+        let mut seen = Vec::new();
+        pattern.resolve_path(&mut |p: &Path| {
+            seen.push(p.to_path_buf());
+            Path::new("/usr").join(p.strip_prefix("/").unwrap_or(p))
+        });
+        assert_eq!(seen, [PathBuf::from("/bin")]);
+        assert!(pattern.matches(Path::new("/usr/bin/ip6tables"), &[]));
+        assert!(!pattern.matches(Path::new("/bin/ip"), &[]));
+        let mut root = line("/*").unwrap();
+        root.resolve_path(&mut |p: &Path| p.to_path_buf());
+        assert!(root.matches(Path::new("/x"), &[]));
+        assert!(!root.matches(Path::new("/x/y"), &[]));
+    }
+
+    #[test]
+    fn digests_must_be_given_and_equal() {
+        let hex = "0f".repeat(32);
+        let pinned = line(&format!("sha256:{hex} /usr/bin/x")).unwrap();
+        let x = Path::new("/usr/bin/x");
+        assert_eq!(pinned.check(x, &[], Some(&[0x0f; 32])), CommandMatch::Match);
+        assert_eq!(
+            pinned.check(x, &[], Some(&[0; 32])),
+            CommandMatch::DigestMismatch
+        );
+        assert_eq!(pinned.check(x, &[], None), CommandMatch::DigestMismatch);
+        assert!(!pinned.matches(x, &[]));
+        assert_eq!(
+            pinned.check(Path::new("/usr/bin/y"), &[], Some(&[0x0f; 32])),
+            CommandMatch::Mismatch
+        );
+        assert!(pinned.needs_digest(x));
+        assert!(!pinned.needs_digest(Path::new("/usr/bin/y")));
+        assert!(!line("/usr/bin/x").unwrap().needs_digest(x));
+        assert!(!CommandPattern::All.needs_digest(x));
     }
 }

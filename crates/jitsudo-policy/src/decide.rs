@@ -2,9 +2,15 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
-use crate::model::{Auth, Policy, Rule};
+use serde::Serialize;
+
+use crate::command::CommandMatch;
+use crate::model::{Auth, Effect, Policy, Rule};
+use crate::principal::IdPattern;
 use crate::request::Request;
+use crate::when::WhenPart;
 
 /// The policy's answer to a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +30,14 @@ pub struct Allowed {
     pub auth: Auth,
     /// Whether that rule lets the caller pass or set environment variables.
     pub setenv: bool,
+    /// Variable names to keep on top of [`crate::Defaults::env_keep`]
+    /// (the deciding rule's `env_keep`).
+    pub env_keep: Vec<String>,
+    /// The umask to use instead of [`crate::Defaults::umask`]; `None`: the
+    /// default applies.
+    pub umask: Option<u32>,
+    /// Kill the command after this long; `None`: no limit.
+    pub timeout: Option<Duration>,
 }
 
 /// Why a request is refused, and the rule closest to allowing it.
@@ -31,8 +45,9 @@ pub struct Allowed {
 pub struct Refusal {
     /// What failed.
     pub reason: Reason,
-    /// The rule that decided (for `SetenvNotAllowed` and `ChdirNotAllowed`)
-    /// or the last rule that came closest; `None` for `NotInPolicy`.
+    /// The rule that decided (for `DeniedByRule`, `SetenvNotAllowed` and
+    /// `ChdirNotAllowed`) or the last allow rule that came closest; `None`
+    /// for `NotInPolicy`.
     pub rule_id: Option<String>,
 }
 
@@ -49,6 +64,12 @@ pub enum Reason {
     SetenvNotAllowed,
     /// The deciding rule does not allow `-D` with this directory.
     ChdirNotAllowed(PathBuf),
+    /// A deny rule matches the request (a match of a deny rule beats every
+    /// allow rule).
+    DeniedByRule,
+    /// A rule would allow the request but its `when` clause does not hold
+    /// (time, terminal, origin or host).
+    WhenNotSatisfied,
 }
 
 impl fmt::Display for Reason {
@@ -67,6 +88,12 @@ impl fmt::Display for Reason {
                 "you are not allowed to change to directory {}",
                 dir.display()
             ),
+            Reason::DeniedByRule => {
+                f.write_str("a deny rule of the policy forbids you to run this command")
+            }
+            Reason::WhenNotSatisfied => f.write_str(
+                "you may run this command only at other times, from another terminal or on another host",
+            ),
         }
     }
 }
@@ -74,13 +101,17 @@ impl fmt::Display for Reason {
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.rule_id {
+            Some(id) if self.reason == Reason::DeniedByRule => {
+                write!(f, "{} (rule: {id})", self.reason)
+            }
             Some(id) => write!(f, "{} (closest rule: {id})", self.reason),
             None => write!(f, "{}", self.reason),
         }
     }
 }
 
-/// How far a rule got in matching a request.
+/// How far a rule got in matching a request, for the refusal of a request
+/// no allow rule matches: the higher, the closer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Fit {
     /// The rule does not name the caller.
@@ -89,55 +120,203 @@ enum Fit {
     CommandMismatch,
     /// Caller and command match, the target user or group does not.
     RunAsMismatch,
+    /// All but the `when` clause match.
+    WhenMismatch,
     /// Everything matches: the rule applies.
     Applies,
 }
 
-impl Policy {
-    /// Decides a request. Among the rules that apply, the last one in file
-    /// order decides; its `setenv` and `cwd` options are then checked.
-    pub fn decide(&self, request: &Request<'_>) -> Decision {
-        let mut closest: Option<(Fit, &Rule)> = None;
-        for rule in self.rules.iter().rev() {
-            let fit = fit(rule, request);
-            if fit == Fit::Applies {
-                return conditions(rule, request);
-            }
-            if fit > closest.map_or(Fit::NotNamed, |(best, _)| best) {
-                closest = Some((fit, rule));
-            }
+/// The first part of a rule that does not match a request, in the order
+/// they are checked: who, command (then digest), run-as.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "part", rename_all = "snake_case")]
+pub enum Mismatch {
+    /// No `who` entry names the caller.
+    Who,
+    /// No `commands` entry matches the command and its arguments.
+    Command,
+    /// Entries match the command and its arguments, but each pins a
+    /// digest the executable does not have (or none was computed).
+    Digest,
+    /// Neither `run_as` nor `run_as_groups` allows the target.
+    RunAs,
+    /// Everything else matches, but a condition of `when` does not hold.
+    When {
+        /// The condition that does not hold.
+        condition: WhenPart,
+    },
+}
+
+impl Mismatch {
+    /// How close a rule that misses this way came.
+    fn fit(&self) -> Fit {
+        match self {
+            Mismatch::Who => Fit::NotNamed,
+            Mismatch::Command | Mismatch::Digest => Fit::CommandMismatch,
+            Mismatch::RunAs => Fit::RunAsMismatch,
+            Mismatch::When { .. } => Fit::WhenMismatch,
         }
-        Decision::Deny(refusal(closest))
     }
 }
 
-/// How far `rule` matches `request`.
-fn fit(rule: &Rule, request: &Request<'_>) -> Fit {
-    if !rule.who.iter().any(|who| who.matches(&request.caller)) {
-        Fit::NotNamed
-    } else if !rule
-        .commands
-        .iter()
-        .any(|c| c.matches(request.command, request.args))
-    {
-        Fit::CommandMismatch
-    } else if !run_as_matches(rule, request) {
-        Fit::RunAsMismatch
-    } else {
-        Fit::Applies
+impl fmt::Display for Mismatch {
+    /// The part that failed and why, in a few words.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Mismatch::Who => f.write_str("who: the caller is not named"),
+            Mismatch::Command => {
+                f.write_str("command: no entry matches the command and its arguments")
+            }
+            Mismatch::Digest => f.write_str(
+                "digest: the command matches only entries pinned to another sha256 digest",
+            ),
+            Mismatch::RunAs => f.write_str("run-as: the target user or group is not allowed"),
+            Mismatch::When { condition } => write!(f, "when: {condition}"),
+        }
     }
+}
+
+impl Policy {
+    /// Decides a request. **A matching deny rule beats every allow;
+    /// otherwise the last matching allow rule in file order decides**, and
+    /// its `setenv` and `cwd` options are then checked (without falling back
+    /// to an earlier rule).
+    pub fn decide(&self, request: &Request<'_>) -> Decision {
+        let indexed = self.index.usable(self.rules.len());
+        let (positions, naming_caller) = if indexed {
+            self.index.candidates(request)
+        } else {
+            (Vec::new(), false)
+        };
+        let rules = |positions: Vec<u32>| -> Vec<&Rule> {
+            positions
+                .into_iter()
+                .filter_map(|position| self.rules.get(position as usize))
+                .collect()
+        };
+        let candidates = if indexed {
+            rules(positions)
+        } else {
+            self.rules.iter().collect()
+        };
+        let evaluated: Vec<Evaluated<'_>> = candidates
+            .into_iter()
+            .map(|rule| (rule, evaluate(rule, request)))
+            .collect();
+        let applies = |effect: Effect| {
+            move |(rule, result): &&Evaluated<'_>| rule.effect == effect && result.is_ok()
+        };
+        if let Some((deny, _)) = evaluated.iter().find(applies(Effect::Deny)) {
+            return Decision::Deny(Refusal {
+                reason: Reason::DeniedByRule,
+                rule_id: Some(deny.id.clone()),
+            });
+        }
+        if let Some((allow, _)) = evaluated.iter().rev().find(applies(Effect::Allow)) {
+            return conditions(allow, request);
+        }
+        let closest = refusal(evaluated);
+        let command_matched = matches!(
+            closest.reason,
+            Reason::RunAsNotAllowed | Reason::WhenNotSatisfied
+        );
+        if !indexed || naming_caller || command_matched {
+            return Decision::Deny(closest);
+        }
+        // The candidates came from the command's path: a rule naming the
+        // caller outside them misses on the command, and among equals the
+        // last one is the closest.
+        let last_naming = rules(self.index.naming_caller(request))
+            .into_iter()
+            .rev()
+            .find(|rule| {
+                rule.effect == Effect::Allow
+                    && rule.who.iter().any(|who| who.matches(&request.caller))
+            });
+        Decision::Deny(match last_naming {
+            Some(rule) => Refusal {
+                reason: Reason::CommandNotAllowed,
+                rule_id: Some(rule.id.clone()),
+            },
+            None => closest,
+        })
+    }
+}
+
+/// A rule and how it compares with a request.
+type Evaluated<'p> = (&'p Rule, Result<(), Mismatch>);
+
+/// The refusal for a request no rule applies to, from evaluated rules in
+/// file order (including every allow rule naming the caller): the reason
+/// given by the allow rule that came closest, the last one among equals.
+fn refusal(evaluated: Vec<Evaluated<'_>>) -> Refusal {
+    let mut closest: Option<(Fit, &Rule)> = None;
+    for (rule, result) in evaluated.into_iter().rev() {
+        if rule.effect != Effect::Allow {
+            continue;
+        }
+        let fit = result.map_or_else(|miss| miss.fit(), |()| Fit::Applies);
+        if fit > closest.map_or(Fit::NotNamed, |(best, _)| best) {
+            closest = Some((fit, rule));
+        }
+    }
+    let reason = match closest {
+        Some((Fit::WhenMismatch, _)) => Reason::WhenNotSatisfied,
+        Some((Fit::RunAsMismatch, _)) => Reason::RunAsNotAllowed,
+        Some(_) => Reason::CommandNotAllowed,
+        None => Reason::NotInPolicy,
+    };
+    Refusal {
+        reason,
+        rule_id: closest.map(|(_, rule)| rule.id.clone()),
+    }
+}
+
+/// Whether `rule` matches `request`, or the first part that does not.
+pub(crate) fn evaluate(rule: &Rule, request: &Request<'_>) -> Result<(), Mismatch> {
+    if !rule.who.iter().any(|who| who.matches(&request.caller)) {
+        return Err(Mismatch::Who);
+    }
+    commands_match(rule, request)?;
+    if !run_as_matches(rule, request) {
+        return Err(Mismatch::RunAs);
+    }
+    if let Some(when) = &rule.when {
+        when.check(&request.context)
+            .map_err(|condition| Mismatch::When { condition })?;
+    }
+    Ok(())
+}
+
+/// Whether one of the rule's command entries matches, or why none does.
+fn commands_match(rule: &Rule, request: &Request<'_>) -> Result<(), Mismatch> {
+    let digest = request.command_digest.as_ref();
+    let mut pinned = false;
+    for command in &rule.commands {
+        match command.check(request.command, request.args, digest) {
+            CommandMatch::Match => return Ok(()),
+            CommandMatch::DigestMismatch => pinned = true,
+            CommandMatch::Mismatch => {}
+        }
+    }
+    Err(if pinned {
+        Mismatch::Digest
+    } else {
+        Mismatch::Command
+    })
 }
 
 /// Sudoers' run-as semantics: without `-g` the target user must be listed in
 /// `run_as`; with `-g` only the command runs as the caller and the group must
 /// be in `run_as_groups`; with both, both must match. A `-g` naming the
 /// target user's own primary group is allowed whenever `run_as` matches him.
+/// `SELF` in `run_as` matches a target whose uid is the caller's.
 fn run_as_matches(rule: &Rule, request: &Request<'_>) -> bool {
     let target = &request.run_as_user;
-    let user_listed = rule
-        .run_as
-        .iter()
-        .any(|user| user.matches(target.uid, target.name));
+    let user_listed = rule.run_as.iter().any(|user| match user {
+        IdPattern::Caller => target.uid == request.caller.uid,
+        _ => user.matches(target.uid, target.name),
+    });
     let Some(group) = request.run_as_group else {
         return user_listed;
     };
@@ -168,20 +347,10 @@ fn conditions(rule: &Rule, request: &Request<'_>) -> Decision {
         rule_id: rule.id.clone(),
         auth: rule.auth,
         setenv: rule.allows_setenv(),
+        env_keep: rule.env_keep.clone(),
+        umask: rule.umask,
+        timeout: rule.timeout,
     })
-}
-
-/// The refusal for a request no rule applies to.
-fn refusal(closest: Option<(Fit, &Rule)>) -> Refusal {
-    let reason = match closest {
-        Some((Fit::RunAsMismatch, _)) => Reason::RunAsNotAllowed,
-        Some(_) => Reason::CommandNotAllowed,
-        None => Reason::NotInPolicy,
-    };
-    Refusal {
-        reason,
-        rule_id: closest.map(|(_, rule)| rule.id.clone()),
-    }
 }
 
 #[cfg(test)]

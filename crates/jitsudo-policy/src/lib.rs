@@ -3,25 +3,42 @@
 //! The jitsudo policy engine: pure functions from policy text and a request
 //! to a decision, and from a decision to the command's environment.
 //!
-//! This crate does no I/O at all: the daemon reads the files, resolves paths
-//! and looks up users and groups, then hands the data in.
+//! This crate does no I/O at all: the daemon reads the files, resolves paths,
+//! hashes executables, reads the clock and looks up users and groups, then
+//! hands the data in.
 //!
 //! # Use
 //!
 //! 1. [`parse`] the main file and its drop-ins (as [`Source`]s, in order) into
-//!    a [`Policy`], or get every [`PolicyError`] as `file:line:column: message`.
+//!    a [`Policy`], or get every [`PolicyError`] as `file:line:column: message`
+//!    ([`parse_with_warnings`] also returns the warnings of files with
+//!    `[compat] unknown_keys = "warn"`).
 //! 2. [`Policy::resolve_command_paths`] with a function that canonicalizes a
 //!    path (symlinks resolved), so rules compare with canonical request paths.
-//! 3. For each request, [`Policy::decide`] a [`Request`] into a [`Decision`]:
-//!    [`Allowed`] (rule id, [`Auth`], setenv) or a [`Refusal`] with a [`Reason`].
+//! 3. For each request, compute the executable's SHA-256 if
+//!    [`Policy::needs_digest`] says so, then [`Policy::decide`] a [`Request`]
+//!    (with its [`Context`]: time, terminal, origin, host) into a
+//!    [`Decision`]: [`Allowed`] (rule id, [`Auth`], setenv, env_keep, umask,
+//!    timeout) or a [`Refusal`] with a [`Reason`].
 //! 4. Build the command's environment with [`env::build_env`].
 //!
-//! **Precedence: among the rules that match a request, the last one in file
-//! order decides (as in sudoers), so later drop-ins override earlier ones.**
+//! [`Policy::explain`] tells why a request is allowed or refused, rule by
+//! rule; [`entitlement_diff`] compares what two policies grant. Both
+//! serialize to JSON.
+//!
+//! **Precedence: a matching deny rule beats every allow; otherwise the last
+//! matching allow rule in file order decides** (as in sudoers, so later
+//! drop-ins override earlier ones).
 //!
 //! # Policy language
 //!
+//! The whole schema, with examples and the safety notes on wildcards, is in
+//! `docs/policy.md`. In short:
+//!
 //! ```toml
+//! [compat]
+//! unknown_keys = "error"           # or "warn": unknown keys of this file are warnings
+//!
 //! [defaults]
 //! secure_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 //! env_keep = ["COLORTERM", "DISPLAY", "LANG", "LANGUAGE", "LC_*", "XAUTHORITY"]
@@ -29,52 +46,76 @@
 //! passwd_tries = 3     # 1..=100
 //! timestamp_timeout = 5  # minutes a password is remembered per terminal session; 0 = always ask
 //!
+//! [command_sets]
+//! web = ["/usr/bin/systemctl restart nginx", "/usr/bin/systemctl reload nginx"]
+//!
 //! [[rule]]
 //! id = "admins"                    # default: "rule-N", N its position in the whole policy
+//! effect = "allow"                 # or "deny"
 //! who = ["%sudo", "alice", "#1001", "%#27"]
-//! run_as = ["ALL"]                 # users: name, #uid, ALL; default ["root"]
+//! run_as = ["ALL"]                 # users: name, #uid, ALL, SELF; default ["root"]
 //! run_as_groups = ["ALL"]          # groups for -g: name, #gid, ALL; default []
-//! commands = ["ALL", "/usr/bin/systemctl restart nginx", "/usr/bin/whoami \"\"",
-//!             { path = "/usr/bin/x", args = ["a b"] }]
+//! commands = ["ALL", "/usr/bin/systemctl restart *.service", "/usr/bin/whoami \"\"",
+//!             { path = "/usr/bin/x", args = ["a b"] }, "@web", "/usr/lib/tools/*",
+//!             "sha256:<64 hex digits> /usr/local/bin/tool"]
 //! auth = "password"                # or "none"
 //! setenv = false                   # -E, --preserve-env, VAR=value; implied by ALL
 //! cwd = "*"                        # -D anywhere; or one absolute dir; absent: no -D
+//! env_keep = ["EDITOR"]            # kept on top of the defaults' env_keep
+//! umask = "0077"                   # replaces the default umask
+//! timeout = "30m"                  # kill the command after this long
+//! when = { hours = "Mon-Fri 08:00-18:00", dates = "2026-01-01..2026-12-31",
+//!          tz = "local", tty = true, origin = ["local", "ssh"], hosts = ["web-*"] }
 //! ```
-//!
-//! The values above are the defaults where a default exists. Unknown keys are
-//! errors, with a "did you mean" hint for near misses.
 //!
 //! * `who` (required, non-empty): `name`, `#uid`, `%group`, `%#gid`, or `ALL`.
 //!   Groups are matched against every group of the caller, primary included.
 //! * `run_as` may be empty: the rule then only allows `-g` without `-u`.
+//!   `SELF` allows only the caller's own user.
 //! * Commands follow sudoers: `ALL`; `/path` (any arguments); `/path a b`
 //!   (exactly these, split on ASCII whitespace); `/path ""` (no arguments).
-//!   The table form takes arguments with spaces; without `args` any are
-//!   allowed, `args = []` allows none. Paths must be absolute.
+//!   Arguments and paths may hold `fnmatch(3)` wildcards, matched per
+//!   argument (and never across `/` in a path). The table form takes
+//!   arguments with spaces and a `sha256` digest. Paths must be absolute.
 //! * Run-as follows sudoers: without `-g` the target user must be in `run_as`;
 //!   with `-g` only the command runs as the caller and the group must be in
 //!   `run_as_groups`; with both, both must match; a `-g` naming the target
 //!   user's own primary group is allowed whenever `run_as` matches.
+//! * A rule whose `when` does not hold does not match.
 //! * The deciding rule then checks `setenv` and `cwd`; failing them refuses
 //!   the request rather than falling back to an earlier rule.
-//! * Rule ids must be unique across all sources.
+//! * Rule ids must be unique across all sources; deny rules take no options.
 
 pub mod env;
+pub mod sudoers;
 
 mod command;
 mod decide;
+mod diff;
 mod error;
+mod explain;
+mod glob;
+mod index;
 mod load;
 mod model;
 mod principal;
+#[cfg(test)]
+mod proptests;
 mod request;
 mod schema;
 mod suggest;
+#[cfg(test)]
+mod test_support;
+mod when;
 
-pub use command::{Args, CommandPattern, Program};
-pub use decide::{Allowed, Decision, Reason, Refusal};
+pub use command::{Args, CommandMatch, CommandPattern, Program};
+pub use decide::{Allowed, Decision, Mismatch, Reason, Refusal};
+pub use diff::{entitlement_diff, Change, ChangeKind, Entitlement};
 pub use error::PolicyError;
-pub use load::{parse, Source};
-pub use model::{Auth, Cwd, Defaults, Policy, Rule, DEFAULT_ENV_KEEP, DEFAULT_SECURE_PATH};
+pub use explain::{Explanation, Grant, Precedence, RuleExplanation, RuleRole};
+pub use glob::Glob;
+pub use load::{parse, parse_with_warnings, Parsed, Source};
+pub use model::{Auth, Cwd, Defaults, Effect, Policy, Rule, DEFAULT_ENV_KEEP, DEFAULT_SECURE_PATH};
 pub use principal::{IdPattern, WhoPattern};
 pub use request::{Caller, GroupRef, Request, TargetUser};
+pub use when::{Context, DateRange, Origin, TimeZone, Timestamp, WeeklyWindow, When, WhenPart};

@@ -1,8 +1,10 @@
 //! Reading policy sources into a [`Policy`]: TOML parsing, validation with
 //! positions, merging of defaults and numbering of rules.
 
+mod compat;
 mod defaults;
 mod rule;
+mod sets;
 #[cfg(test)]
 mod tests;
 
@@ -10,6 +12,8 @@ use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::ops::Range;
 
+use serde::Deserialize;
+use toml::de::{DeTable, Deserializer};
 use toml::Spanned;
 
 use crate::error::{PolicyError, SourceMap};
@@ -29,13 +33,42 @@ pub struct Source {
 /// order given.
 ///
 /// Each `[defaults]` key set by a later source overrides the earlier value;
-/// rules are concatenated. Every error found is returned, not just the first
-/// (a TOML syntax or schema error stops the reading of that one source only).
+/// rules are concatenated; command sets are shared by all sources. Every
+/// error found is returned, not just the first (a TOML syntax or schema
+/// error stops the reading of that one source only). Warnings (see
+/// [`parse_with_warnings`]) are dropped.
 pub fn parse(sources: &[Source]) -> Result<Policy, Vec<PolicyError>> {
+    parse_with_warnings(sources).map(|parsed| parsed.policy)
+}
+
+/// A policy and the warnings found while reading it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parsed {
+    /// The policy.
+    pub policy: Policy,
+    /// Problems that did not stop the policy from loading, such as unknown
+    /// keys in a source with `[compat] unknown_keys = "warn"`.
+    pub warnings: Vec<PolicyError>,
+}
+
+/// Like [`parse`], but also returns the warnings.
+pub fn parse_with_warnings(sources: &[Source]) -> Result<Parsed, Vec<PolicyError>> {
     let mut loader = Loader::default();
-    for source in sources {
-        loader.load(source);
+    let files: Vec<(SourceMap<'_>, RawPolicy)> = sources
+        .iter()
+        .filter_map(|source| loader.read(source))
+        .collect();
+    for (map, raw) in &files {
+        let mut check = Checker::new(map.clone(), &mut loader.errors);
+        sets::define(&raw.command_sets, &mut loader.sets, &mut check);
     }
+    for (map, raw) in &files {
+        loader.load(map, raw);
+    }
+    // Report in source order, whichever pass found the problem.
+    let order = |e: &PolicyError| sources.iter().position(|s| s.name == e.file);
+    loader.errors.sort_by_key(order);
+    loader.warnings.sort_by_key(order);
     loader.finish()
 }
 
@@ -46,34 +79,74 @@ struct Loader {
     rules: Vec<Rule>,
     /// Where each rule id was first defined, as `file:line:column`.
     ids: HashMap<String, String>,
+    /// The command sets of every source.
+    sets: sets::CommandSets,
     errors: Vec<PolicyError>,
+    warnings: Vec<PolicyError>,
 }
 
 impl Loader {
-    /// Reads one source and adds its defaults and rules.
-    fn load(&mut self, source: &Source) {
+    /// Parses one source's TOML, recording the error if it is invalid.
+    ///
+    /// With `[compat] unknown_keys = "warn"` in the source, each unknown key
+    /// is recorded as a warning and removed before the source is read again.
+    fn read<'s>(&mut self, source: &'s Source) -> Option<(SourceMap<'s>, RawPolicy)> {
         let map = SourceMap::new(&source.name, &source.text);
-        let raw: RawPolicy = match toml::from_str(&source.text) {
-            Ok(raw) => raw,
-            Err(error) => return self.errors.push(map.toml_error(&error)),
+        let mut table = match DeTable::parse(&source.text) {
+            Ok(table) => table,
+            Err(error) => {
+                self.errors.push(map.toml_error(&error));
+                return None;
+            }
         };
-        let mut check = Checker::new(map, &mut self.errors);
+        if !compat::warns_on_unknown_keys(table.get_ref()) {
+            return match RawPolicy::deserialize(Deserializer::from(table)) {
+                Ok(raw) => Some((map, raw)),
+                Err(error) => {
+                    self.errors.push(map.toml_error(&error));
+                    None
+                }
+            };
+        }
+        loop {
+            let error = match RawPolicy::deserialize(Deserializer::from(table.clone())) {
+                Ok(raw) => return Some((map, raw)),
+                Err(error) => error,
+            };
+            let removed = compat::unknown_key_span(&error)
+                .is_some_and(|span| compat::remove_key(table.get_mut(), &span));
+            if !removed {
+                self.errors.push(map.toml_error(&error));
+                return None;
+            }
+            let mut warning = map.toml_error(&error);
+            warning
+                .message
+                .push_str(" (ignored: [compat] unknown_keys = \"warn\")");
+            self.warnings.push(warning);
+        }
+    }
+
+    /// Adds one source's defaults and rules.
+    fn load(&mut self, map: &SourceMap<'_>, raw: &RawPolicy) {
+        let mut check = Checker::new(map.clone(), &mut self.errors);
         if let Some(raw_defaults) = &raw.defaults {
             defaults::apply(raw_defaults, &mut self.defaults, &mut check);
         }
         for raw_rule in &raw.rule {
-            let (built, id_span) = rule::build(raw_rule, self.rules.len() + 1, &mut check);
+            let (built, id_span) =
+                rule::build(raw_rule, self.rules.len() + 1, &self.sets, &mut check);
             record_id(&mut self.ids, &built.id, id_span, &mut check);
             self.rules.push(built);
         }
     }
 
-    /// The policy, or every error found.
-    fn finish(self) -> Result<Policy, Vec<PolicyError>> {
+    /// The policy and its warnings, or every error found.
+    fn finish(self) -> Result<Parsed, Vec<PolicyError>> {
         if self.errors.is_empty() {
-            Ok(Policy {
-                defaults: self.defaults,
-                rules: self.rules,
+            Ok(Parsed {
+                policy: Policy::new(self.defaults, self.rules),
+                warnings: self.warnings,
             })
         } else {
             Err(self.errors)

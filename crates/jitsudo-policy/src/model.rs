@@ -1,11 +1,14 @@
 //! The checked policy: defaults and rules, ready for matching.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::command::CommandPattern;
+use crate::index::Index;
 use crate::principal::{IdPattern, WhoPattern};
+use crate::when::When;
 
 /// The `secure_path` used when no source sets one.
 pub const DEFAULT_SECURE_PATH: &str =
@@ -22,12 +25,19 @@ pub const DEFAULT_ENV_KEEP: [&str; 6] = [
 ];
 
 /// A parsed, validated policy.
+///
+/// It keeps an index of its rules (by command path and by subject) so that
+/// a decision does not scan them all. After changing `rules` by hand, call
+/// [`Policy::reindex`]; until then, a change in the number of rules makes
+/// decisions scan every rule, and any other change may be missed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     /// Settings that apply to every command.
     pub defaults: Defaults,
     /// The rules, main file first, then the drop-ins, each in file order.
     pub rules: Vec<Rule>,
+    /// The rules by command path and by subject.
+    pub(crate) index: Index,
 }
 
 /// The `[defaults]` table, with the built-in values filled in.
@@ -85,6 +95,17 @@ pub struct Rule {
     pub setenv: bool,
     /// Where `-D`/`--chdir` may go; `None` refuses `-D`.
     pub cwd: Option<Cwd>,
+    /// Whether a match allows the request or forbids it.
+    pub effect: Effect,
+    /// Variable names kept for this rule's commands, on top of
+    /// [`Defaults::env_keep`] (a trailing `*` matches a prefix).
+    pub env_keep: Vec<String>,
+    /// The umask for this rule's commands, replacing [`Defaults::umask`].
+    pub umask: Option<u32>,
+    /// How long the command may run before it is killed.
+    pub timeout: Option<Duration>,
+    /// The context the rule is limited to; `None`: always.
+    pub when: Option<When>,
 }
 
 impl Rule {
@@ -104,8 +125,29 @@ impl Rule {
     }
 }
 
+/// What a matching rule does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Effect {
+    /// The rule allows what it matches (the default).
+    #[default]
+    Allow,
+    /// The rule forbids what it matches, whatever any allow rule says.
+    Deny,
+}
+
+impl std::fmt::Display for Effect {
+    /// `allow` or `deny`, as written in a policy.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Effect::Allow => "allow",
+            Effect::Deny => "deny",
+        })
+    }
+}
+
 /// How the caller proves who he is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Auth {
     /// PAM authentication (the caller's own password).
@@ -113,6 +155,16 @@ pub enum Auth {
     Password,
     /// No authentication.
     None,
+}
+
+impl std::fmt::Display for Auth {
+    /// `password` or `none`, as written in a policy.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Auth::Password => "password",
+            Auth::None => "none",
+        })
+    }
 }
 
 /// The `cwd` option of a rule.
@@ -125,6 +177,22 @@ pub enum Cwd {
 }
 
 impl Policy {
+    /// A policy of these defaults and rules (already validated, such as
+    /// those of another policy), indexed.
+    pub fn new(defaults: Defaults, rules: Vec<Rule>) -> Policy {
+        let index = Index::new(&rules);
+        Policy {
+            defaults,
+            rules,
+            index,
+        }
+    }
+
+    /// Rebuilds the index after `rules` was changed by hand.
+    pub fn reindex(&mut self) {
+        self.index = Index::new(&self.rules);
+    }
+
     /// Lets the daemon canonicalize every rule's command path (it resolves
     /// symlinks with real I/O); the original text stays for display.
     ///
@@ -136,5 +204,19 @@ impl Policy {
                 command.resolve_path(&mut resolve);
             }
         }
+        self.reindex();
+    }
+
+    /// Whether some rule pins the digest of the executable at `command` (a
+    /// canonical path): the daemon then computes the SHA-256 of the file it
+    /// will execute and passes it in [`crate::Request::command_digest`].
+    pub fn needs_digest(&self, command: &Path) -> bool {
+        if self.index.usable(self.rules.len()) {
+            return self.index.needs_digest(command);
+        }
+        self.rules
+            .iter()
+            .flat_map(|rule| &rule.commands)
+            .any(|entry| entry.needs_digest(command))
     }
 }

@@ -12,6 +12,10 @@ pub enum IdPattern {
     Name(String),
     /// `#N`: a numeric id.
     Id(u32),
+    /// `SELF` (in `run_as` only): the caller himself, so the rule only lets
+    /// him run commands as his own user. [`IdPattern::matches`] cannot know
+    /// the caller and never matches it; the decision compares uids.
+    Caller,
 }
 
 /// An entry of a rule's `who` list.
@@ -29,6 +33,12 @@ impl IdPattern {
         if text == "ALL" {
             return Ok(IdPattern::All);
         }
+        if text == "SELF" {
+            return Err(
+                "`SELF` (the caller himself) is only allowed in run_as; write a user named SELF as `#uid`"
+                    .to_owned(),
+            );
+        }
         match text.strip_prefix('#') {
             Some(digits) => parse_id(digits).map(IdPattern::Id),
             None => check_name(text).map(|()| IdPattern::Name(text.to_owned())),
@@ -41,6 +51,9 @@ impl IdPattern {
             return Err(format!(
                 "`{text}` names a group; run_as lists users, put groups in run_as_groups"
             ));
+        }
+        if text == "SELF" {
+            return Ok(IdPattern::Caller);
         }
         IdPattern::parse(text)
     }
@@ -61,6 +74,7 @@ impl IdPattern {
             IdPattern::All => true,
             IdPattern::Id(wanted) => *wanted == id,
             IdPattern::Name(wanted) => name == Some(wanted.as_str()),
+            IdPattern::Caller => false,
         }
     }
 }
@@ -112,6 +126,18 @@ impl std::fmt::Display for IdPattern {
             IdPattern::All => f.write_str("ALL"),
             IdPattern::Name(name) => f.write_str(name),
             IdPattern::Id(id) => write!(f, "#{id}"),
+            IdPattern::Caller => f.write_str("SELF"),
+        }
+    }
+}
+
+impl std::fmt::Display for WhoPattern {
+    /// As written in a policy: a user as [`IdPattern`] shows it, a group
+    /// with a leading `%`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WhoPattern::User(user) => write!(f, "{user}"),
+            WhoPattern::Group(group) => write!(f, "%{group}"),
         }
     }
 }
@@ -142,6 +168,13 @@ mod tests {
 
     fn who(text: &str) -> WhoPattern {
         WhoPattern::parse(text).unwrap()
+    }
+
+    #[test]
+    fn displays_as_written() {
+        for text in ["alice", "#1001", "%sudo", "%#27", "ALL"] {
+            assert_eq!(who(text).to_string(), text);
+        }
     }
 
     #[test]
@@ -179,6 +212,20 @@ mod tests {
         assert_eq!(
             IdPattern::parse("#4294967294"),
             Ok(IdPattern::Id(4_294_967_294))
+        );
+    }
+
+    #[test]
+    fn self_is_for_run_as_only() {
+        assert_eq!(IdPattern::parse_user("SELF"), Ok(IdPattern::Caller));
+        assert_eq!(IdPattern::Caller.to_string(), "SELF");
+        assert!(!IdPattern::Caller.matches(1000, Some("alice")));
+        assert!(IdPattern::parse_group("SELF").is_err());
+        assert!(WhoPattern::parse("SELF").is_err());
+        assert!(WhoPattern::parse("%SELF").is_err());
+        assert_eq!(
+            IdPattern::parse_user("self"),
+            Ok(IdPattern::Name("self".into()))
         );
     }
 

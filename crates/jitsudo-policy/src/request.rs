@@ -3,6 +3,8 @@
 use std::ffi::OsString;
 use std::path::Path;
 
+use crate::when::Context;
+
 /// A group as the kernel and the group database know it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GroupRef<'a> {
@@ -54,4 +56,10 @@ pub struct Request<'a> {
     pub wants_setenv: bool,
     /// The directory given with `-D`/`--chdir`.
     pub chdir: Option<&'a Path>,
+    /// The SHA-256 digest of the executable's contents, computed by the
+    /// daemon when [`crate::Policy::needs_digest`] says a rule pins one for
+    /// this path (`None` otherwise: pinned entries then do not match).
+    pub command_digest: Option<[u8; 32]>,
+    /// Time, terminal, origin and host, for `when` clauses.
+    pub context: Context<'a>,
 }

@@ -4,13 +4,15 @@
 //! value that validation may complain about; `load` turns them into the
 //! checked model in `model`.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
-use crate::model::Auth;
+use crate::model::{Auth, Effect};
+use crate::when::Origin;
 
 /// A whole policy file.
 #[derive(Debug, Deserialize)]
@@ -21,6 +23,32 @@ pub(crate) struct RawPolicy {
     /// The `[[rule]]` tables, in file order.
     #[serde(default)]
     pub rule: Vec<Spanned<RawRule>>,
+    /// The `[compat]` table: read from the parsed TOML before the schema
+    /// applies (see `load::compat`); here only so that it is validated.
+    #[allow(dead_code)]
+    pub compat: Option<RawCompat>,
+    /// The `[command_sets]` table: named lists of commands.
+    #[serde(default)]
+    pub command_sets: BTreeMap<String, Spanned<Vec<Spanned<RawCommand>>>>,
+}
+
+/// The `[compat]` table: switches that ease migrations.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCompat {
+    /// What an unknown key in this file is.
+    #[allow(dead_code)]
+    pub unknown_keys: Option<UnknownKeys>,
+}
+
+/// How unknown keys are treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum UnknownKeys {
+    /// An error (the default).
+    Error,
+    /// A warning; the key is ignored.
+    Warn,
 }
 
 /// The `[defaults]` table; every key is optional.
@@ -43,11 +71,64 @@ pub(crate) struct RawRule {
     pub run_as: Option<Vec<Spanned<String>>>,
     pub run_as_groups: Option<Vec<Spanned<String>>>,
     pub commands: Spanned<Vec<Spanned<RawCommand>>>,
-    #[serde(default)]
-    pub auth: Auth,
-    #[serde(default)]
-    pub setenv: bool,
+    pub auth: Option<Spanned<Auth>>,
+    pub setenv: Option<Spanned<bool>>,
     pub cwd: Option<Spanned<String>>,
+    pub effect: Option<Spanned<Effect>>,
+    pub env_keep: Option<Spanned<Vec<Spanned<String>>>>,
+    pub umask: Option<Spanned<String>>,
+    pub timeout: Option<Spanned<String>>,
+    pub when: Option<Spanned<RawWhen>>,
+}
+
+/// A rule's `when` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawWhen {
+    pub hours: Option<Spanned<StringOrList>>,
+    pub dates: Option<Spanned<StringOrList>>,
+    pub tz: Option<Spanned<String>>,
+    pub tty: Option<bool>,
+    pub origin: Option<Vec<Origin>>,
+    pub hosts: Option<Vec<Spanned<String>>>,
+}
+
+/// One string, or a list of them (each with its position).
+#[derive(Debug)]
+pub(crate) enum StringOrList {
+    /// A single string (its position is the enclosing value's).
+    One(String),
+    /// A list.
+    Many(Vec<Spanned<String>>),
+}
+
+impl<'de> Deserialize<'de> for StringOrList {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StringOrListVisitor)
+    }
+}
+
+/// Accepts a string or an array of strings.
+struct StringOrListVisitor;
+
+impl<'de> Visitor<'de> for StringOrListVisitor {
+    type Value = StringOrList;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string or an array of strings")
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<StringOrList, E> {
+        Ok(StringOrList::One(value.to_owned()))
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<StringOrList, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(StringOrList::Many(items))
+    }
 }
 
 /// A `commands` entry: a sudoers-style string or a `{ path, args }` table.
@@ -65,6 +146,7 @@ pub(crate) enum RawCommand {
 pub(crate) struct RawCommandTable {
     pub path: String,
     pub args: Option<Vec<String>>,
+    pub sha256: Option<String>,
 }
 
 impl<'de> Deserialize<'de> for RawCommand {

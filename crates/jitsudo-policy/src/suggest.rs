@@ -21,7 +21,10 @@ fn backticked(text: &str) -> impl Iterator<Item = &str> {
 
 /// The candidate nearest to `word`, if it is near enough to be a likely typo
 /// (and not so short that every word is "near").
-fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn closest<'a>(
+    word: &str,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .map(|candidate| (distance(word, candidate), candidate))
         .filter(|&(d, _)| d <= MAX_DISTANCE && d < word.chars().count())

@@ -34,7 +34,7 @@ pub enum ClientMessage {
     /// First message of every connection.
     Hello(Hello),
     /// What the caller asks for; stdio and cwd descriptors are attached.
-    Request(Request),
+    Request(Box<Request>),
     /// Deliver this signal number to the running command.
     Signal(i32),
     /// The client was continued after a suspension; continue the command.
@@ -136,6 +136,8 @@ pub struct Request {
     pub prompt: Option<ByteBuf>,
     /// `-S`: read passwords from standard input.
     pub stdin_password: bool,
+    /// `-U`: whose privileges `-l` lists (root only).
+    pub list_user: Option<ByteBuf>,
     /// Signals the caller had ignored when the client started (bit n-1 for
     /// signal n); they stay ignored in the command, as under sudo.
     pub ignored_signals: u64,
@@ -280,6 +282,7 @@ mod tests {
             reset_timestamp: false,
             prompt: None,
             stdin_password: false,
+            list_user: None,
             ignored_signals: 0,
             stdio: [true, false, true],
         }
@@ -288,11 +291,11 @@ mod tests {
     #[test]
     fn request_round_trips_with_binary_bytes() {
         let request = sample_request();
-        let frame = encode(&ClientMessage::Request(request.clone())).unwrap();
+        let frame = encode(&ClientMessage::Request(Box::new(request.clone()))).unwrap();
         let len = u32::from_be_bytes(frame[..4].try_into().unwrap()) as usize;
         assert_eq!(len, frame.len() - 4);
         let back: ClientMessage = decode(&frame[4..]).unwrap();
-        assert_eq!(back, ClientMessage::Request(request));
+        assert_eq!(back, ClientMessage::Request(Box::new(request)));
     }
 
     #[test]
@@ -318,7 +321,7 @@ mod tests {
         let mut request = sample_request();
         request.argv = vec![ByteBuf::from(vec![b'a'; MAX_MESSAGE_LEN])];
         assert!(matches!(
-            encode(&ClientMessage::Request(request)),
+            encode(&ClientMessage::Request(Box::new(request))),
             Err(ProtoError::TooLarge { .. })
         ));
     }

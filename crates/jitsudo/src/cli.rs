@@ -11,7 +11,7 @@ use jitsudo_proto::{Action, PreserveEnv, ShellMode};
 pub const USAGE: &str = "\
 usage: jitsudo -h | -K | -k | -V
 usage: jitsudo -v [-knS] [-g group] [-p prompt] [-u user]
-usage: jitsudo -l [-knS] [-g group] [-p prompt] [-u user] [command [arg ...]]
+usage: jitsudo -l [-knS] [-g group] [-p prompt] [-U user] [-u user] [command [arg ...]]
 usage: jitsudo [-bEknS] [-D directory] [-g group] [-p prompt] [-u user] [VAR=value] [-i | -s] [<command>]
 ";
 
@@ -32,6 +32,7 @@ Options:
   -p, --prompt=prompt           use the specified password prompt
   -S, --stdin                   read password from standard input
   -s, --shell                   run shell as the target user; a command may also be specified
+  -U, --other-user=user         in list mode, display privileges for user
   -u, --user=user               run command (or edit file) as specified user name or ID
   -V, --version                 display version information and exit
   -v, --validate                update user's timestamp without running a command
@@ -77,6 +78,8 @@ struct Args {
     validate: bool,
     #[arg(short = 'l', long = "list", action = ArgAction::SetTrue)]
     list: bool,
+    #[arg(short = 'U', long = "other-user", value_parser = clap::value_parser!(OsString))]
+    other_user: Option<OsString>,
     #[arg(short = 'h', long = "help", action = ArgAction::SetTrue)]
     help: bool,
     #[arg(short = 'V', long = "version", action = ArgAction::SetTrue)]
@@ -122,6 +125,8 @@ pub struct RequestArgs {
     pub prompt: Option<OsString>,
     /// `-S`.
     pub stdin_password: bool,
+    /// `-U`: whose privileges `-l` lists.
+    pub list_user: Option<OsString>,
     /// `VAR=value` words before the command.
     pub assignments: Vec<OsString>,
     /// The command and its arguments.
@@ -192,6 +197,11 @@ fn into_request(args: Args) -> Result<RequestArgs, UsageError> {
             "you may not specify both the -i and -E options",
         ));
     }
+    if args.other_user.is_some() && !args.list {
+        return Err(UsageError::with(
+            "the -U option may only be used with the -l option",
+        ));
+    }
     let empty = |v: &Option<OsString>| v.as_ref().is_some_and(|v| v.is_empty());
     if empty(&args.user) || empty(&args.group) {
         return Err(UsageError::bare());
@@ -212,6 +222,7 @@ fn into_request(args: Args) -> Result<RequestArgs, UsageError> {
         chdir: args.chdir,
         prompt: args.prompt,
         stdin_password: args.stdin,
+        list_user: args.other_user,
         assignments,
         command,
     })
@@ -433,6 +444,8 @@ mod tests {
         assert_eq!(parse_words(&["-u", "", "id"]), Err(UsageError::bare()));
         assert!(parse_words(&["-i", "-s"]).is_err());
         assert!(parse_words(&["-i", "-E"]).is_err());
+        assert!(parse_words(&["-U", "bob", "id"]).is_err());
+        assert_eq!(request(&["-l", "-U", "bob"]).list_user, Some("bob".into()));
     }
 
     #[test]

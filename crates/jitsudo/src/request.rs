@@ -33,11 +33,12 @@ pub fn frames(args: RequestArgs, stdio: &Stdio, ignored_signals: u64) -> Result<
         reset_timestamp: args.reset_timestamp,
         prompt: args.prompt.map(wire),
         stdin_password: args.stdin_password,
+        list_user: args.list_user.map(wire),
         ignored_signals,
         stdio: stdio.present,
     };
     let mut bytes = encode(&ClientMessage::Hello(Hello::current())).map_err(|e| e.to_string())?;
-    let body = encode(&ClientMessage::Request(request))
+    let body = encode(&ClientMessage::Request(Box::new(request)))
         .map_err(|_| "unable to run the command: Argument list too long".to_string())?;
     bytes.extend(body);
     Ok(bytes)

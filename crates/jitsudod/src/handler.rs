@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use jitsudo_audit::Audit;
 use jitsudo_policy::env::{build_env, CallerIdentity, EnvRequest, Preserve, TargetIdentity};
-use jitsudo_policy::{Auth, Caller, Decision, GroupRef, Policy, Reason, TargetUser};
+use jitsudo_policy::{
+    Allowed, Auth, Caller, Decision, GroupRef, Origin, Policy, Reason, TargetUser,
+};
 use jitsudo_proto::{Action, Failure, PreserveEnv, Request, ServerMessage, ShellMode};
 use serde_bytes::ByteBuf;
 
@@ -16,9 +18,11 @@ use crate::accounts::{self, Account, GroupEntry};
 use crate::audit::AuditRecord;
 use crate::cache::{CacheKey, CredentialCache};
 use crate::command::{self, CommandLine, ShellChoice};
+use crate::digest;
 use crate::gate::{self, Gate};
 use crate::job::{Exec, Job, PamSpec, PasswordSpec, Then};
 use crate::listing;
+use crate::origin;
 use crate::peer::Peer;
 
 /// What to do with the connection.
@@ -46,9 +50,43 @@ pub struct Identity {
     pub account: Account,
     /// Names of the caller's groups (kernel list), for `%group` rules.
     pub group_names: Vec<(u32, Option<String>)>,
+    /// How the caller reached this host (for `when.origin`).
+    pub origin: Origin,
 }
 
 impl Identity {
+    /// The identity `-U user` lists: that user's account and groups from
+    /// the databases (there is no process to ask the kernel about), seen
+    /// from the real caller's connection.
+    pub fn other(&self, spec: &[u8]) -> Result<Identity, Failure> {
+        let account = accounts::resolve_user(spec)
+            .ok_or_else(|| Failure::new(message(b"unknown user ", spec)))?;
+        let groups = account.groups(account.gid);
+        let group_names = groups
+            .iter()
+            .map(|gid| {
+                (
+                    *gid,
+                    accounts::group_name(*gid).and_then(|n| n.into_string().ok()),
+                )
+            })
+            .collect();
+        Ok(Identity {
+            peer: Peer {
+                uid: account.uid,
+                gid: account.gid,
+                groups,
+                pid: self.peer.pid,
+                tty: None,
+                umask: self.peer.umask,
+                scope: None,
+            },
+            account,
+            group_names,
+            origin: self.origin,
+        })
+    }
+
     /// Looks up the caller's account; refuses callers unknown to passwd.
     pub fn of(peer: Peer) -> Result<Identity, Failure> {
         let account = accounts::user_by_uid(peer.uid)
@@ -61,10 +99,12 @@ impl Identity {
                 (*gid, name)
             })
             .collect();
+        let origin = origin::of(peer.pid, peer.tty.is_some());
         Ok(Identity {
             peer,
             account,
             group_names,
+            origin,
         })
     }
 
@@ -123,7 +163,17 @@ impl Passed {
 pub fn handle(ctx: &Context<'_>, who: &Identity, request: Request, passed: &Passed) -> Verdict {
     match request.action {
         Action::Run => run(ctx, who, request, passed).unwrap_or_else(|m| Verdict::Reply(vec![m])),
-        Action::List => listing::list(ctx, who, &request, passed),
+        Action::List => match &request.list_user {
+            None => listing::list(ctx, who, &request, passed),
+            // Only root may look at another user's privileges.
+            Some(_) if who.peer.uid != 0 => Verdict::Reply(vec![ServerMessage::Error(
+                Failure::new("only root can use -U"),
+            )]),
+            Some(spec) => match who.other(spec) {
+                Ok(other) => listing::list(ctx, &other, &request, passed),
+                Err(failure) => Verdict::Reply(vec![ServerMessage::Error(failure)]),
+            },
+        },
         Action::Validate => listing::validate(ctx, who, &request),
         Action::Invalidate => {
             if let Some(key) = gate::cache_key(who) {
@@ -215,7 +265,8 @@ pub fn validate(request: &Request, fd_count: usize) -> Result<(), Failure> {
         .chain(&request.assignments)
         .chain(request.user.iter())
         .chain(request.group.iter())
-        .chain(request.chdir.iter());
+        .chain(request.chdir.iter())
+        .chain(request.list_user.iter());
     for word in words {
         if word.contains(&0) {
             return Err(Failure::new("invalid argument: embedded NUL byte"));
@@ -387,7 +438,16 @@ fn run(
             return Err(fail(failure));
         }
     };
-    let exec = exec(ctx, who, &target, &request, line, path, &caller_env);
+    let exec = exec(
+        ctx,
+        who,
+        &target,
+        &request,
+        &allowed,
+        line,
+        path,
+        &caller_env,
+    );
     if exec.exec_size() > arg_max() {
         let mut text = b"unable to execute ".to_vec();
         text.extend_from_slice(&exec.path);
@@ -476,6 +536,11 @@ fn decide(
     let chdir = request.chdir.as_ref().map(|d| PathBuf::from(os(d)));
     let wants_setenv = request.preserve_env != PreserveEnv::None || !request.assignments.is_empty();
     let group_name = target.group.as_ref().and_then(|g| g.name.to_str());
+    let command = canonical.unwrap_or(&typed);
+    let command_digest = canonical
+        .filter(|path| ctx.policy.needs_digest(path))
+        .and_then(digest::sha256_file);
+    let context = request_context(ctx, who);
     who.with_caller(|caller| {
         ctx.policy.decide(&jitsudo_policy::Request {
             caller,
@@ -492,12 +557,47 @@ fn decide(
             // A command that was not found is matched as typed: a relative
             // name can only match `ALL`, so "command not found" is never
             // revealed to a caller who may not run it.
-            command: canonical.unwrap_or(&typed),
+            command,
             args: &line.args,
             wants_setenv,
             chdir: chdir.as_deref(),
+            command_digest,
+            context,
         })
     })
+}
+
+/// The request's circumstances for `when` clauses, from sources the caller
+/// cannot forge: the daemon's clock, the kernel's view of the caller's
+/// terminal, its process ancestry and this host's name.
+fn request_context<'a>(ctx: &Context<'a>, who: &Identity) -> jitsudo_policy::Context<'a> {
+    let unix_seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    jitsudo_policy::Context {
+        now: jitsudo_policy::Timestamp {
+            unix_seconds,
+            local_utc_offset: local_utc_offset(unix_seconds),
+        },
+        has_tty: who.peer.tty.is_some(),
+        origin: who.origin,
+        host: ctx.host,
+    }
+}
+
+/// The local zone's offset from UTC at `unix_seconds` (`tm_gmtoff`).
+fn local_utc_offset(unix_seconds: i64) -> i32 {
+    let time: libc::time_t = unix_seconds;
+    // SAFETY: localtime_r only writes the `tm` we own; `time` is valid.
+    let offset = unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&time, &mut tm).is_null() {
+            0
+        } else {
+            tm.tm_gmtoff
+        }
+    };
+    i32::try_from(offset).unwrap_or(0)
 }
 
 /// A refusal. Those about options (`-E`, `VAR=value`, `-D`) are told at
@@ -608,16 +708,18 @@ fn not_allowed(
     text
 }
 
+#[allow(clippy::too_many_arguments)]
 fn exec(
     ctx: &Context<'_>,
     who: &Identity,
     target: &Target,
     request: &Request,
+    allowed: &Allowed,
     line: CommandLine,
     path: PathBuf,
     caller_env: &[(OsString, OsString)],
 ) -> Exec {
-    let env = environment(ctx, who, target, request, &line, &path, caller_env);
+    let env = environment(ctx, who, target, request, allowed, &line, &path, caller_env);
     let gid = target.group.as_ref().map_or(target.account.gid, |g| g.gid);
     let chdir = match (&request.chdir, request.shell) {
         (Some(dir), _) => Some(dir.clone()),
@@ -642,18 +744,21 @@ fn exec(
         uid: target.account.uid,
         gid,
         groups: target.account.groups(gid),
-        umask: who.peer.umask | ctx.policy.defaults.umask,
+        umask: who.peer.umask | allowed.umask.unwrap_or(ctx.policy.defaults.umask),
         chdir,
         ignored_signals: request.ignored_signals,
         background: request.background,
+        timeout: allowed.timeout,
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn environment(
     ctx: &Context<'_>,
     who: &Identity,
     target: &Target,
     request: &Request,
+    allowed: &Allowed,
     line: &CommandLine,
     path: &Path,
     caller_env: &[(OsString, OsString)],
@@ -672,11 +777,13 @@ fn environment(
     };
     let assignments = split_env(&request.assignments);
     let command_line = sudo_command(line, path);
+    let mut env_keep = ctx.policy.defaults.env_keep.clone();
+    env_keep.extend(allowed.env_keep.iter().cloned());
     let env = build_env(&EnvRequest {
         caller_env,
         preserve,
         assignments: &assignments,
-        env_keep: &ctx.policy.defaults.env_keep,
+        env_keep: &env_keep,
         secure_path: &ctx.policy.defaults.secure_path,
         target: TargetIdentity {
             name: &target.account.name,

@@ -81,6 +81,8 @@ pub struct Exec {
     pub ignored_signals: u64,
     /// `-b`: report success at once and let the command run on.
     pub background: bool,
+    /// The rule's `timeout`: the command is ended after this long.
+    pub timeout: Option<std::time::Duration>,
 }
 
 impl Exec {

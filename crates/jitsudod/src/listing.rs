@@ -5,7 +5,7 @@
 
 use std::os::unix::ffi::OsStrExt;
 
-use jitsudo_policy::{Auth, Decision, Rule};
+use jitsudo_policy::{Auth, Decision, Effect, Rule};
 use jitsudo_proto::{Exit, Failure, Request, ServerMessage};
 
 use crate::audit::AuditRecord;
@@ -131,6 +131,7 @@ fn rules_of<'p>(ctx: &Context<'p>, who: &Identity) -> Vec<&'p Rule> {
         ctx.policy
             .rules
             .iter()
+            .filter(|rule| rule.effect == Effect::Allow)
             .filter(|rule| rule.who.iter().any(|w| w.matches(&caller)))
             .collect()
     })

@@ -26,7 +26,7 @@ use crate::peer::Peer;
 use crate::policy_store::{self, Loaded};
 
 /// Failed password attempts per uid allowed within [`FAILURE_WINDOW`].
-const MAX_RECENT_FAILURES: usize = 10;
+const MAX_RECENT_FAILURES: usize = 30;
 /// The window over which failed attempts are counted.
 const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 
@@ -272,7 +272,7 @@ async fn read_request(stream: &tokio::net::UnixStream) -> Result<(Request, Vec<O
     if reader.buffered() > 0 {
         return Err("unexpected data after the request".into());
     }
-    Ok((request, reader.take_fds()))
+    Ok((*request, reader.take_fds()))
 }
 
 async fn next_message<T: serde::de::DeserializeOwned>(

@@ -53,6 +53,8 @@ struct Ask {
     args: Vec<OsString>,
     setenv: bool,
     chdir: Option<PathBuf>,
+    digest: Option<[u8; 32]>,
+    context: crate::Context<'static>,
 }
 
 impl Ask {
@@ -69,6 +71,8 @@ impl Ask {
             args: args.iter().map(OsString::from).collect(),
             setenv: false,
             chdir: None,
+            digest: None,
+            context: crate::test_support::CONTEXT,
         }
     }
 
@@ -81,6 +85,8 @@ impl Ask {
             args: &self.args,
             wants_setenv: self.setenv,
             chdir: self.chdir.as_deref(),
+            command_digest: self.digest,
+            context: self.context,
         })
     }
 }
@@ -501,5 +507,250 @@ fn refusals_explain_themselves() {
     assert_eq!(
         Reason::RunAsNotAllowed.to_string(),
         "no rule allows you to run this command as that user or group"
+    );
+}
+
+#[test]
+fn a_matching_deny_beats_every_allow_before_or_after_it() {
+    let deny = "[[rule]]\nid = \"no-shell\"\nwho = [\"%sudo\"]\ncommands = [\"/usr/bin/bash\"]\neffect = \"deny\"\n";
+    let allow =
+        "[[rule]]\nid = \"all\"\nwho = [\"alice\"]\ncommands = [\"ALL\"]\nauth = \"none\"\n";
+    for text in [format!("{deny}{allow}"), format!("{allow}{deny}")] {
+        let p = policy(&text);
+        assert_eq!(
+            Ask::run("/usr/bin/bash", &["-i"]).decide(&p),
+            denied_because(Reason::DeniedByRule, Some("no-shell"))
+        );
+        assert_eq!(allowed_for(&p, "/usr/bin/id").rule_id, "all");
+    }
+}
+
+#[test]
+fn a_deny_rule_must_match_entirely() {
+    let p = policy(
+        "[[rule]]\nid = \"all\"\nwho = [\"alice\"]\nrun_as = [\"ALL\"]\ncommands = [\"ALL\"]\n\
+         [[rule]]\nid = \"bob-no-id\"\nwho = [\"bob\"]\ncommands = [\"/usr/bin/id\"]\neffect = \"deny\"\n\
+         [[rule]]\nid = \"no-rm-as-bob\"\nwho = [\"alice\"]\nrun_as = [\"bob\"]\ncommands = [\"/usr/bin/rm\"]\neffect = \"deny\"\n\
+         [[rule]]\nid = \"no-args\"\nwho = [\"alice\"]\ncommands = [\"/usr/bin/ls /root\"]\neffect = \"deny\"\n",
+    );
+    assert_eq!(allowed_for(&p, "/usr/bin/id").rule_id, "all");
+    assert_eq!(allowed_for(&p, "/usr/bin/rm").rule_id, "all");
+    let mut as_bob = Ask::run("/usr/bin/rm", &[]);
+    as_bob.target = BOB;
+    assert_eq!(
+        as_bob.decide(&p),
+        denied_because(Reason::DeniedByRule, Some("no-rm-as-bob"))
+    );
+    assert_eq!(
+        allowed(Ask::run("/usr/bin/ls", &["/tmp"]).decide(&p)).rule_id,
+        "all"
+    );
+    assert_eq!(
+        Ask::run("/usr/bin/ls", &["/root"]).decide(&p),
+        denied_because(Reason::DeniedByRule, Some("no-args"))
+    );
+}
+
+#[test]
+fn the_first_matching_deny_is_reported() {
+    let p = policy(
+        "[[rule]]\nid = \"d1\"\nwho = [\"alice\"]\ncommands = [\"ALL\"]\neffect = \"deny\"\n\
+         [[rule]]\nid = \"d2\"\nwho = [\"ALL\"]\ncommands = [\"ALL\"]\neffect = \"deny\"\n",
+    );
+    assert_eq!(
+        Ask::run("/usr/bin/id", &[]).decide(&p),
+        denied_because(Reason::DeniedByRule, Some("d1"))
+    );
+}
+
+#[test]
+fn deny_rules_alone_leave_the_caller_not_in_policy() {
+    let p = rule("who = [\"alice\"]\ncommands = [\"/usr/bin/id\"]\neffect = \"deny\"");
+    assert_eq!(
+        Ask::run("/usr/bin/ls", &[]).decide(&p),
+        denied_because(Reason::NotInPolicy, None)
+    );
+    assert_eq!(
+        Reason::DeniedByRule.to_string(),
+        "a deny rule of the policy forbids you to run this command"
+    );
+    let refusal = Refusal {
+        reason: Reason::DeniedByRule,
+        rule_id: Some("no-shell".into()),
+    };
+    assert_eq!(
+        refusal.to_string(),
+        "a deny rule of the policy forbids you to run this command (rule: no-shell)"
+    );
+}
+
+#[test]
+fn the_deciding_rule_gives_its_options() {
+    let p = policy(
+        "[[rule]]\nid = \"plain\"\nwho = [\"alice\"]\ncommands = [\"ALL\"]\n\
+         [[rule]]\nid = \"opts\"\nwho = [\"alice\"]\ncommands = [\"/usr/bin/make\"]\n\
+         env_keep = [\"CC\", \"MAKEFLAGS\"]\numask = \"0002\"\ntimeout = \"30s\"\n",
+    );
+    let opts = allowed_for(&p, "/usr/bin/make");
+    assert_eq!(opts.env_keep, ["CC", "MAKEFLAGS"]);
+    assert_eq!(opts.umask, Some(0o002));
+    assert_eq!(opts.timeout, Some(std::time::Duration::from_secs(30)));
+    let plain = allowed_for(&p, "/usr/bin/id");
+    assert!(plain.env_keep.is_empty());
+    assert_eq!((plain.umask, plain.timeout), (None, None));
+}
+
+#[test]
+fn digest_pinning_needs_the_right_digest() {
+    let hex = "11".repeat(32);
+    let p = rule(&format!(
+        "who = [\"alice\"]\ncommands = [\"sha256:{hex} /usr/bin/tool\"]"
+    ));
+    assert!(p.needs_digest(Path::new("/usr/bin/tool")));
+    assert!(!p.needs_digest(Path::new("/usr/bin/other")));
+    let mut ask = Ask::run("/usr/bin/tool", &["x"]);
+    assert_eq!(
+        ask.decide(&p),
+        denied_because(Reason::CommandNotAllowed, Some("r"))
+    );
+    ask.digest = Some([0x22; 32]);
+    assert_eq!(
+        ask.decide(&p),
+        denied_because(Reason::CommandNotAllowed, Some("r"))
+    );
+    ask.digest = Some([0x11; 32]);
+    assert_eq!(allowed(ask.decide(&p)).rule_id, "r");
+}
+
+#[test]
+fn globbed_commands_decide() {
+    let p = rule(
+        "who = [\"alice\"]\ncommands = [\"/usr/bin/systemctl restart *.service\", \"/usr/lib/tools/*\"]",
+    );
+    assert_eq!(
+        allowed(Ask::run("/usr/bin/systemctl", &["restart", "nginx.service"]).decide(&p)).rule_id,
+        "r"
+    );
+    assert_eq!(
+        refused(Ask::run("/usr/bin/systemctl", &["stop", "nginx.service"]).decide(&p)).reason,
+        Reason::CommandNotAllowed
+    );
+    assert_eq!(
+        allowed(Ask::run("/usr/lib/tools/fsck-x", &["-y"]).decide(&p)).rule_id,
+        "r"
+    );
+    assert_eq!(
+        refused(Ask::run("/usr/lib/tools/sub/x", &[]).decide(&p)).reason,
+        Reason::CommandNotAllowed
+    );
+}
+
+#[test]
+fn command_sets_decide_like_their_commands() {
+    let p = policy(
+        "[command_sets]\nweb = [\"/usr/bin/systemctl restart nginx\"]\n\
+         [[rule]]\nid = \"web\"\nwho = [\"alice\"]\ncommands = [\"@web\"]\n\
+         [[rule]]\nid = \"no-web\"\nwho = [\"bob\"]\ncommands = [\"@web\"]\neffect = \"deny\"\n",
+    );
+    assert_eq!(
+        allowed(Ask::run("/usr/bin/systemctl", &["restart", "nginx"]).decide(&p)).rule_id,
+        "web"
+    );
+    assert_eq!(
+        refused(Ask::run("/usr/bin/systemctl", &["stop", "nginx"]).decide(&p)).reason,
+        Reason::CommandNotAllowed
+    );
+}
+
+#[test]
+fn run_as_self_only_allows_the_callers_own_user() {
+    let p = rule("who = [\"%sudo\"]\nrun_as = [\"SELF\"]\ncommands = [\"/usr/bin/id\"]");
+    let mut ask = Ask::run("/usr/bin/id", &[]);
+    assert_eq!(refused(ask.decide(&p)).reason, Reason::RunAsNotAllowed);
+    ask.target = BOB;
+    assert_eq!(refused(ask.decide(&p)).reason, Reason::RunAsNotAllowed);
+    ask.target = TargetUser {
+        is_caller_by_default: false,
+        ..ALICE_BY_DEFAULT
+    };
+    assert_eq!(allowed(ask.decide(&p)).rule_id, "r");
+    // Same uid, another name (an alias account): still the caller.
+    ask.target.name = Some("alice2");
+    assert_eq!(allowed(ask.decide(&p)).rule_id, "r");
+    let p = policy(
+        "[[rule]]\nid = \"x\"\nwho = [\"alice\"]\nrun_as = [\"SELF\", \"bob\"]\ncommands = [\"ALL\"]\n",
+    );
+    ask.target = BOB;
+    assert_eq!(allowed(ask.decide(&p)).rule_id, "x");
+    ask.target = ROOT;
+    assert_eq!(refused(ask.decide(&p)).reason, Reason::RunAsNotAllowed);
+}
+
+#[test]
+fn run_as_self_with_a_group() {
+    let p = rule(
+        "who = [\"alice\"]\nrun_as = [\"SELF\"]\nrun_as_groups = [\"adm\"]\ncommands = [\"ALL\"]",
+    );
+    let mut ask = Ask::run("/usr/bin/id", &[]);
+    ask.target = ALICE_BY_DEFAULT;
+    ask.group = Some(ADM);
+    assert_eq!(allowed(ask.decide(&p)).rule_id, "r");
+    ask.target = BOB;
+    assert_eq!(refused(ask.decide(&p)).reason, Reason::RunAsNotAllowed);
+}
+
+#[test]
+fn a_rule_whose_when_fails_does_not_match() {
+    let p = policy(
+        "[[rule]]\nid = \"any\"\nwho = [\"alice\"]\ncommands = [\"ALL\"]\n\
+         [[rule]]\nid = \"office\"\nwho = [\"alice\"]\ncommands = [\"/usr/bin/id\"]\nauth = \"none\"\n\
+         when = { hours = \"Mon-Fri 08:00-18:00\", tz = \"UTC\" }\n",
+    );
+    let mut ask = Ask::run("/usr/bin/id", &[]);
+    assert_eq!(allowed(ask.decide(&p)).rule_id, "office");
+    ask.context.now.unix_seconds += 10 * 3600;
+    assert_eq!(
+        allowed(ask.decide(&p)).rule_id,
+        "any",
+        "falls back after hours"
+    );
+}
+
+#[test]
+fn a_failing_when_is_the_closest_refusal() {
+    let p = rule(
+        "who = [\"alice\"]\ncommands = [\"/usr/bin/id\"]\nwhen = { tty = false, hosts = [\"web-*\"] }",
+    );
+    let mut ask = Ask::run("/usr/bin/id", &[]);
+    assert_eq!(
+        ask.decide(&p),
+        denied_because(Reason::WhenNotSatisfied, Some("r"))
+    );
+    ask.context.has_tty = false;
+    assert_eq!(allowed(ask.decide(&p)).rule_id, "r");
+    ask.context.host = "db1";
+    assert_eq!(
+        ask.decide(&p),
+        denied_because(Reason::WhenNotSatisfied, Some("r"))
+    );
+    assert_eq!(
+        Reason::WhenNotSatisfied.to_string(),
+        "you may run this command only at other times, from another terminal or on another host"
+    );
+}
+
+#[test]
+fn a_deny_with_when_applies_only_then() {
+    let p = policy(
+        "[[rule]]\nid = \"all\"\nwho = [\"alice\"]\ncommands = [\"ALL\"]\n\
+         [[rule]]\nid = \"not-over-ssh\"\nwho = [\"ALL\"]\ncommands = [\"ALL\"]\neffect = \"deny\"\n\
+         when = { origin = [\"ssh\"] }\n",
+    );
+    let mut ask = Ask::run("/usr/bin/id", &[]);
+    assert_eq!(allowed(ask.decide(&p)).rule_id, "all");
+    ask.context.origin = crate::Origin::Ssh;
+    assert_eq!(
+        ask.decide(&p),
+        denied_because(Reason::DeniedByRule, Some("not-over-ssh"))
     );
 }

@@ -64,7 +64,7 @@ fn secure_path(path: &str) -> Result<String, String> {
 }
 
 /// A variable name, optionally ending in `*` to match a prefix.
-fn env_keep_entry(name: &str) -> Result<String, String> {
+pub(super) fn env_keep_entry(name: &str) -> Result<String, String> {
     let stem = name.strip_suffix('*').unwrap_or(name);
     let valid = !name.is_empty() && !stem.contains(['=', '*', '\0']);
     if !valid {
@@ -76,7 +76,7 @@ fn env_keep_entry(name: &str) -> Result<String, String> {
 }
 
 /// An octal umask such as `"0022"`, at most `0777`.
-fn umask(text: &str) -> Result<u32, String> {
+pub(super) fn umask(text: &str) -> Result<u32, String> {
     let octal =
         !text.is_empty() && text.len() <= 4 && text.bytes().all(|b| (b'0'..=b'7').contains(&b));
     match u32::from_str_radix(text, 8) {

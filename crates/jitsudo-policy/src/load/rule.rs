@@ -2,20 +2,25 @@
 
 use std::ops::Range;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use toml::Spanned;
 
+use super::defaults::{env_keep_entry, umask};
+use super::sets::CommandSets;
 use super::Checker;
 use crate::command::CommandPattern;
-use crate::model::{Cwd, Rule};
+use crate::model::{Auth, Cwd, Effect, Rule};
 use crate::principal::{IdPattern, WhoPattern};
-use crate::schema::RawRule;
+use crate::schema::{RawCommand, RawRule, RawWhen, StringOrList};
+use crate::when::{parse_host, DateRange, TimeZone, WeeklyWindow, When};
 
 /// Builds the rule at 1-based `position` in the policy, recording every
 /// problem; also returns the span to blame if its id turns out to be a duplicate.
 pub(super) fn build(
     raw: &Spanned<RawRule>,
     position: usize,
+    sets: &CommandSets,
     check: &mut Checker<'_>,
 ) -> (Rule, Range<usize>) {
     let span = raw.span();
@@ -40,15 +45,140 @@ pub(super) fn build(
             .as_ref()
             .map(|groups| check.check_all(groups, IdPattern::parse_group))
             .unwrap_or_default(),
-        commands: commands(body, check),
-        auth: body.auth,
-        setenv: body.setenv,
+        commands: commands(body, sets, check),
+        auth: body.auth.as_ref().map_or(Auth::default(), |a| *a.get_ref()),
+        setenv: body.setenv.as_ref().is_some_and(|s| *s.get_ref()),
         cwd: body
             .cwd
             .as_ref()
             .and_then(|cwd| check.check(cwd, parse_cwd)),
+        effect: body.effect.as_ref().map_or(Effect::Allow, |e| *e.get_ref()),
+        env_keep: body
+            .env_keep
+            .as_ref()
+            .map(|names| check.check_all(names.get_ref(), env_keep_entry))
+            .unwrap_or_default(),
+        umask: body.umask.as_ref().and_then(|u| check.check(u, umask)),
+        timeout: body
+            .timeout
+            .as_ref()
+            .and_then(|t| check.check(t, parse_timeout)),
+        when: body
+            .when
+            .as_ref()
+            .map(|when| build_when(when.get_ref(), check)),
     };
+    if built.effect == Effect::Deny {
+        refuse_options_on_deny(body, check);
+    }
     (built, id_span)
+}
+
+/// Reports every option given to a deny rule: they would never apply, and a
+/// reader could think they soften the denial.
+fn refuse_options_on_deny(body: &RawRule, check: &mut Checker<'_>) {
+    let spans = [
+        ("auth", body.auth.as_ref().map(Spanned::span)),
+        ("setenv", body.setenv.as_ref().map(Spanned::span)),
+        ("cwd", body.cwd.as_ref().map(Spanned::span)),
+        ("env_keep", body.env_keep.as_ref().map(Spanned::span)),
+        ("umask", body.umask.as_ref().map(Spanned::span)),
+        ("timeout", body.timeout.as_ref().map(Spanned::span)),
+    ];
+    for (key, span) in spans {
+        if let Some(span) = span {
+            check.report(
+                span,
+                format!("`{key}` has no effect on a deny rule (effect = \"deny\"): remove it"),
+            );
+        }
+    }
+}
+
+/// The `when` table.
+fn build_when(raw: &RawWhen, check: &mut Checker<'_>) -> When {
+    When {
+        hours: raw
+            .hours
+            .as_ref()
+            .map(|h| strings(h, WeeklyWindow::parse, check))
+            .unwrap_or_default(),
+        dates: raw
+            .dates
+            .as_ref()
+            .map(|d| strings(d, DateRange::parse, check))
+            .unwrap_or_default(),
+        tz: raw
+            .tz
+            .as_ref()
+            .and_then(|tz| check.check(tz, TimeZone::parse))
+            .unwrap_or(TimeZone::Local),
+        tty: raw.tty,
+        origin: raw.origin.clone().unwrap_or_default(),
+        hosts: raw
+            .hosts
+            .as_ref()
+            .map(|hosts| check.check_all(hosts, parse_host))
+            .unwrap_or_default(),
+    }
+}
+
+/// Converts a string or each string of a list, recording each failure at
+/// its position.
+fn strings<T>(
+    value: &Spanned<StringOrList>,
+    convert: impl Fn(&str) -> Result<T, String>,
+    check: &mut Checker<'_>,
+) -> Vec<T> {
+    match value.get_ref() {
+        StringOrList::One(text) => match convert(text) {
+            Ok(converted) => vec![converted],
+            Err(message) => {
+                check.report(value.span(), message);
+                Vec::new()
+            }
+        },
+        StringOrList::Many(items) => check.check_all(items, |s: &str| convert(s)),
+    }
+}
+
+/// The most a `timeout` may be: a year.
+const MAX_TIMEOUT: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// A duration such as `"30s"`, `"5m"`, `"2h"`, `"1d"` or `"1h30m"`: one or
+/// more groups of digits and a unit, more than zero in total.
+pub(crate) fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let invalid = || {
+        format!(
+            "timeout `{text}` must be a duration such as \"30s\", \"5m\", \"2h\", \"1d\" or \"1h30m\" (at most a year, more than zero)"
+        )
+    };
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit: u64 = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 24 * 3600,
+            _ => return Err(invalid()),
+        };
+        let amount: u64 = digits.parse().map_err(|_| invalid())?;
+        total = amount
+            .checked_mul(unit)
+            .and_then(|seconds| total.checked_add(seconds))
+            .ok_or_else(invalid)?;
+        digits.clear();
+    }
+    let duration = Duration::from_secs(total);
+    if !digits.is_empty() || total == 0 || duration > MAX_TIMEOUT {
+        return Err(invalid());
+    }
+    Ok(duration)
 }
 
 /// The `who` list, which must not be empty.
@@ -70,15 +200,24 @@ fn run_as(body: &RawRule, check: &mut Checker<'_>) -> Vec<IdPattern> {
     }
 }
 
-/// The `commands` list, which must not be empty.
-fn commands(body: &RawRule, check: &mut Checker<'_>) -> Vec<CommandPattern> {
+/// The `commands` list, which must not be empty, with `@set` references
+/// replaced by the set's commands.
+fn commands(body: &RawRule, sets: &CommandSets, check: &mut Checker<'_>) -> Vec<CommandPattern> {
     if body.commands.get_ref().is_empty() {
         check.report(
             body.commands.span(),
             "`commands` must list at least one command (or \"ALL\")",
         );
     }
-    check.check_all(body.commands.get_ref(), CommandPattern::parse)
+    let entries =
+        check.check_all(
+            body.commands.get_ref(),
+            |entry: &RawCommand| match super::sets::reference(entry) {
+                Some(name) => super::sets::expand(name, sets),
+                None => CommandPattern::parse(entry).map(|command| vec![command]),
+            },
+        );
+    entries.into_iter().flatten().collect()
 }
 
 /// An explicit rule id: non-empty, printable, no spaces (it goes into logs).
@@ -99,5 +238,34 @@ fn parse_cwd(cwd: &str) -> Result<Cwd, String> {
         _ => Err(format!(
             "cwd `{cwd}` must be \"*\" (any directory) or an absolute directory"
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_take_units() {
+        assert_eq!(parse_timeout("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_timeout("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_timeout("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_timeout("1d"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_timeout("1h30m"), Ok(Duration::from_secs(5400)));
+        for bad in [
+            "",
+            "0s",
+            "30",
+            "s",
+            "5 m",
+            "-5m",
+            "1.5h",
+            "5M",
+            "400d",
+            "99999999999999999999s",
+            "1h30",
+        ] {
+            assert!(parse_timeout(bad).is_err(), "{bad:?} accepted");
+        }
     }
 }

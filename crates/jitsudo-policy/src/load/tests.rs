@@ -1,8 +1,8 @@
 use std::path::Path;
 
 use crate::{
-    parse, Args, Auth, CommandPattern, Cwd, Defaults, IdPattern, Policy, PolicyError, Source,
-    WhoPattern,
+    parse, Args, Auth, CommandPattern, Cwd, Defaults, Effect, IdPattern, Policy, PolicyError,
+    Source, WhoPattern,
 };
 
 fn source(name: &str, text: &str) -> Source {
@@ -489,4 +489,395 @@ fn a_duplicate_at_the_end_of_a_large_policy_is_placed() {
         one_error(&text),
         "p.toml:15002:6: duplicate rule id `r2999` (first used at p.toml:14997:6)"
     );
+}
+
+#[test]
+fn effect_defaults_to_allow_and_reads_deny() {
+    assert_eq!(ok(MINIMAL).rules[0].effect, Effect::Allow);
+    let policy = ok(&format!("{MINIMAL}effect = \"deny\"\n"));
+    assert_eq!(policy.rules[0].effect, Effect::Deny);
+    let policy = ok(&format!("{MINIMAL}effect = \"allow\"\n"));
+    assert_eq!(policy.rules[0].effect, Effect::Allow);
+}
+
+#[test]
+fn misspelt_effect_is_hinted() {
+    let error = one_error(&format!("{MINIMAL}effect = \"dny\"\n"));
+    assert!(
+        error.starts_with("p.toml:4:10: unknown variant `dny`"),
+        "{error}"
+    );
+    assert!(error.ends_with("did you mean `deny`?"), "{error}");
+}
+
+#[test]
+fn options_on_a_deny_rule_are_refused() {
+    let all = errors(&format!(
+        "{MINIMAL}effect = \"deny\"\nauth = \"none\"\nsetenv = false\ncwd = \"*\"\n\
+         env_keep = [\"A\"]\numask = \"0077\"\ntimeout = \"5m\"\n"
+    ));
+    let keys: Vec<_> = all
+        .iter()
+        .map(|e| e.split('`').nth(1).unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        keys,
+        ["auth", "setenv", "cwd", "env_keep", "umask", "timeout"],
+        "{all:?}"
+    );
+    assert!(
+        all[0].starts_with("p.toml:5:8: `auth` has no effect on a deny rule"),
+        "{}",
+        all[0]
+    );
+}
+
+#[test]
+fn per_rule_options_are_read() {
+    let rule = &ok(&format!(
+        "{MINIMAL}env_keep = [\"EDITOR\", \"GIT_*\"]\numask = \"0077\"\ntimeout = \"1h30m\"\n"
+    ))
+    .rules[0];
+    assert_eq!(rule.env_keep, ["EDITOR", "GIT_*"]);
+    assert_eq!(rule.umask, Some(0o077));
+    assert_eq!(rule.timeout, Some(std::time::Duration::from_secs(5400)));
+    let plain = &ok(MINIMAL).rules[0];
+    assert!(plain.env_keep.is_empty());
+    assert_eq!((plain.umask, plain.timeout), (None, None));
+}
+
+#[test]
+fn bad_per_rule_options_are_placed() {
+    let all = errors(&format!(
+        "{MINIMAL}env_keep = [\"OK\", \"A=B\"]\numask = \"999\"\ntimeout = \"soon\"\n"
+    ));
+    assert_eq!(all.len(), 3, "{all:?}");
+    assert!(
+        all[0].starts_with("p.toml:4:19: env_keep entry `A=B`"),
+        "{}",
+        all[0]
+    );
+    assert!(all[1].starts_with("p.toml:5:9: umask `999`"), "{}", all[1]);
+    assert!(
+        all[2].starts_with("p.toml:6:11: timeout `soon` must be a duration"),
+        "{}",
+        all[2]
+    );
+}
+
+fn program(command: &CommandPattern) -> &crate::Program {
+    match command {
+        CommandPattern::Program(program) => program,
+        CommandPattern::All => panic!("expected a program"),
+    }
+}
+
+#[test]
+fn command_sets_expand_where_referenced() {
+    let policy = ok(r#"
+[command_sets]
+web = ["/usr/bin/systemctl restart nginx", { path = "/usr/bin/nginx", args = ["-t"] }]
+all = ["ALL"]
+
+[[rule]]
+who = ["alice"]
+commands = ["/usr/bin/id", "@web"]
+
+[[rule]]
+who = ["bob"]
+commands = [" @all "]
+"#);
+    let texts: Vec<_> = policy.rules[0]
+        .commands
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "/usr/bin/id",
+            "/usr/bin/systemctl restart nginx",
+            "/usr/bin/nginx [\"-t\"]"
+        ]
+    );
+    assert_eq!(policy.rules[1].commands, [CommandPattern::All]);
+}
+
+#[test]
+fn command_sets_are_shared_across_files_in_any_order() {
+    let main = source(
+        "main.toml",
+        "[[rule]]\nwho = [\"a\"]\ncommands = [\"@later\"]\n",
+    );
+    let drop_in = source("d.toml", "[command_sets]\nlater = [\"/usr/bin/id\"]\n");
+    let policy = parse(&[main, drop_in]).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(policy.rules[0].commands.len(), 1);
+}
+
+#[test]
+fn unknown_command_set_is_placed_and_hinted() {
+    let error = one_error(
+        "[command_sets]\nweb = [\"/usr/bin/id\"]\n[[rule]]\nwho = [\"a\"]\ncommands = [\"/bin/x\", \"@wbe\"]\n",
+    );
+    assert!(
+        error.starts_with("p.toml:5:23: unknown command set `@wbe`"),
+        "{error}"
+    );
+    assert!(error.ends_with("did you mean `@web`?"), "{error}");
+    let error = one_error("[[rule]]\nwho = [\"a\"]\ncommands = [\"@none\"]\n");
+    assert!(!error.contains("did you mean"), "{error}");
+}
+
+#[test]
+fn bad_command_sets_are_placed() {
+    let all = errors(
+        "[command_sets]\n\"a b\" = [\"/bin/x\"]\nempty = []\nnested = [\"@empty\"]\nbad = [\"x\"]\n",
+    );
+    assert_eq!(all.len(), 4, "{all:?}");
+    assert!(
+        all.iter()
+            .any(|e| e.starts_with("p.toml:2:9: command set name `a b`")),
+        "{all:?}"
+    );
+    assert!(
+        all.iter().any(
+            |e| e.starts_with("p.toml:3:9: command set `empty` must list at least one command")
+        ),
+        "{all:?}"
+    );
+    assert!(
+        all.iter()
+            .any(|e| e
+                .starts_with("p.toml:4:11: a command set cannot include another set (`@empty`)")),
+        "{all:?}"
+    );
+    assert!(
+        all.iter()
+            .any(|e| e.starts_with("p.toml:5:8: command path `x` must be absolute")),
+        "{all:?}"
+    );
+}
+
+#[test]
+fn duplicate_command_sets_are_refused_across_files() {
+    let first = source("a.toml", "[command_sets]\nweb = [\"/bin/x\"]\n");
+    let second = source("b.toml", "\n[command_sets]\nweb = [\"/bin/y\"]\n");
+    let Err(all) = parse(&[first, second]) else {
+        panic!("accepted");
+    };
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(
+        all[0].to_string(),
+        "b.toml:3:7: command set `web` is already defined at a.toml:2:7"
+    );
+}
+
+#[test]
+fn globs_and_digests_are_parsed() {
+    let hex = "ab".repeat(32);
+    let policy = ok(&format!(
+        "[[rule]]\nwho = [\"a\"]\ncommands = [\"/usr/bin/systemctl restart *.service\", \"/usr/lib/*/helper\",\n\
+         \"sha256:{hex} /usr/bin/x\", {{ path = \"/usr/bin/y\", sha256 = \"{}\", args = [\"-v\"] }}]\n",
+        hex.to_uppercase()
+    ));
+    let commands = &policy.rules[0].commands;
+    assert!(matches!(program(&commands[0]).args, Args::Patterns(_)));
+    assert!(program(&commands[0]).path_glob.is_none());
+    assert!(program(&commands[1]).path_glob.is_some());
+    assert_eq!(program(&commands[2]).sha256, Some([0xab; 32]));
+    assert_eq!(program(&commands[3]).sha256, Some([0xab; 32]));
+    assert_eq!(
+        commands[3].to_string(),
+        format!("sha256:{hex} /usr/bin/y [\"-v\"]")
+    );
+}
+
+#[test]
+fn bad_globs_and_digests_are_placed() {
+    let all = errors(
+        "[[rule]]\nwho = [\"a\"]\ncommands = [\"/bin/x [a\", \"sha256:12 /bin/y\", \"sha256:\", \"sha256:00 ALL\",\n\
+         { path = \"/bin/z\", sha256 = \"xyz\" }, \"/bin/[z-a]\"]\n",
+    );
+    assert_eq!(all.len(), 6, "{all:?}");
+    assert!(
+        all[0].starts_with("p.toml:3:13: pattern `[a` has a `[` without its closing `]`"),
+        "{}",
+        all[0]
+    );
+    assert!(
+        all[1].starts_with("p.toml:3:26: sha256 digest `12` must be 64 hexadecimal digits"),
+        "{}",
+        all[1]
+    );
+    assert!(all[2].contains("sha256 digest ``"), "{}", all[2]);
+    assert!(all[3].contains("sha256 digest `00`"), "{}", all[3]);
+    assert!(all[4].contains("sha256 digest `xyz`"), "{}", all[4]);
+    assert!(all[5].contains("reversed range"), "{}", all[5]);
+    let digest = "0".repeat(64);
+    let error = one_error(&format!(
+        "[[rule]]\nwho = [\"a\"]\ncommands = [\"sha256:{digest} ALL\"]\n"
+    ));
+    assert!(error.contains("`ALL` cannot be pinned"), "{error}");
+}
+
+fn with_warnings(sources: &[Source]) -> crate::Parsed {
+    crate::parse_with_warnings(sources).unwrap_or_else(|e| panic!("unexpected errors: {e:?}"))
+}
+
+#[test]
+fn compat_warn_turns_unknown_keys_into_warnings() {
+    let text = "[compat]\nunknown_keys = \"warn\"\n[defaults]\nsecure_pth = \"/bin\"\n\
+                [[rule]]\nwho = [\"a\"]\ncommands = [\"ALL\", { path = \"/bin/x\", arg = [] }]\n\
+                lecture = \"always\"\n[[rules]]\nx = 1\n";
+    let parsed = with_warnings(&[source("p.toml", text)]);
+    let warnings: Vec<_> = parsed.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(warnings.len(), 4, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with("p.toml:4:1: unknown field `secure_pth`"),
+        "{warnings:?}"
+    );
+    assert!(warnings[0].contains("did you mean `secure_path`?"));
+    assert!(warnings
+        .iter()
+        .all(|w| w.ends_with("(ignored: [compat] unknown_keys = \"warn\")")));
+    let keys: Vec<_> = warnings
+        .iter()
+        .map(|w| w.split('`').nth(1).unwrap_or_default())
+        .collect();
+    for key in ["arg", "lecture", "rules"] {
+        assert!(keys.contains(&key), "{key} not warned: {warnings:?}");
+    }
+    assert_eq!(parsed.policy.rules.len(), 1);
+    assert_eq!(parsed.policy.rules[0].commands.len(), 2);
+    assert_eq!(parsed.policy.defaults, Defaults::default());
+    assert_eq!(parse(&[source("p.toml", text)]), Ok(parsed.policy));
+}
+
+#[test]
+fn compat_warn_keeps_other_errors() {
+    let all = errors(
+        "[compat]\nunknown_keys = \"warn\"\n[[rule]]\nwho = [\"a\"]\ncommands = [\"ALL\"]\nauth = \"pasword\"\n",
+    );
+    assert!(all[0].contains("unknown variant `pasword`"), "{all:?}");
+    let all = errors("[compat]\nunknown_keys = \"warn\"\n[[rule]]\nwho = [\"a\"]\nbogus = 1\n");
+    assert!(all[0].contains("missing field `commands`"), "{all:?}");
+}
+
+#[test]
+fn compat_applies_to_its_own_file_only() {
+    let main = source(
+        "main.toml",
+        "bogus = 1\n[compat]\nunknown_keys = \"warn\"\n",
+    );
+    let drop_in = source("d.toml", "bogus = 2\n");
+    let Err(all) = parse(&[main.clone(), drop_in]) else {
+        panic!("accepted");
+    };
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert!(all[0]
+        .to_string()
+        .starts_with("d.toml:1:1: unknown field `bogus`"));
+    let parsed = with_warnings(&[main]);
+    assert_eq!(parsed.warnings.len(), 1);
+    assert_eq!((parsed.warnings[0].line, parsed.warnings[0].column), (1, 1));
+}
+
+#[test]
+fn compat_error_is_the_default_and_values_are_checked() {
+    let one = one_error("bogus = 1\n[compat]\nunknown_keys = \"error\"\n");
+    assert!(
+        one.starts_with("p.toml:1:1: unknown field `bogus`"),
+        "{one}"
+    );
+    let one = one_error("[compat]\nunknown_keys = \"wran\"\n");
+    assert!(one.contains("unknown variant `wran`"), "{one}");
+    assert!(one.ends_with("did you mean `warn`?"), "{one}");
+    let one = one_error("[compat]\nunknown_key = \"warn\"\n");
+    assert!(one.contains("did you mean `unknown_keys`?"), "{one}");
+    assert!(with_warnings(&[source("p.toml", MINIMAL)])
+        .warnings
+        .is_empty());
+}
+
+#[test]
+fn run_as_self_is_read_and_misplaced_self_is_placed() {
+    let rule = &ok(&format!("{MINIMAL}run_as = [\"SELF\", \"bob\"]\n")).rules[0];
+    assert_eq!(
+        rule.run_as,
+        [IdPattern::Caller, IdPattern::Name("bob".into())]
+    );
+    let all =
+        errors("[[rule]]\nwho = [\"SELF\"]\nrun_as_groups = [\"SELF\"]\ncommands = [\"ALL\"]\n");
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert!(
+        all[0].starts_with("p.toml:2:8: `SELF` (the caller himself) is only allowed in run_as"),
+        "{}",
+        all[0]
+    );
+    assert!(all[1].starts_with("p.toml:3:18: `SELF`"), "{}", all[1]);
+}
+
+#[test]
+fn when_clauses_are_read() {
+    let policy = ok(&format!(
+        "{MINIMAL}when = {{ hours = \"Mon-Fri 08:00-18:00\", dates = [\"2026-01-01..2026-12-31\"], tz = \"+02:00\", \
+         tty = true, origin = [\"local\", \"ssh\"], hosts = [\"web-*\"] }}\n\
+         [[rule]]\nwho = [\"b\"]\ncommands = [\"ALL\"]\n[rule.when]\ndates = \"2026-06-01\"\n"
+    ));
+    let Some(when) = &policy.rules[0].when else {
+        panic!("no when");
+    };
+    assert_eq!(when.hours.len(), 1);
+    assert_eq!((when.hours[0].start, when.hours[0].end), (480, 1080));
+    assert_eq!(when.dates[0].first, Some((2026, 1, 1)));
+    assert_eq!(when.tz, crate::TimeZone::Fixed(7200));
+    assert_eq!(when.tty, Some(true));
+    assert_eq!(when.origin, [crate::Origin::Local, crate::Origin::Ssh]);
+    assert_eq!(when.hosts.len(), 1);
+    let Some(second) = &policy.rules[1].when else {
+        panic!("no when");
+    };
+    assert_eq!(second.tz, crate::TimeZone::Local);
+    assert_eq!(second.dates[0].last, Some((2026, 6, 1)));
+    assert_eq!(ok(MINIMAL).rules[0].when, None);
+}
+
+#[test]
+fn bad_when_clauses_are_placed() {
+    let all = errors(&format!(
+        "{MINIMAL}[rule.when]\nhours = [\"Mon-Fri 08:00-18:00\", \"Mon-Fry\"]\ndates = \"2026-02-30\"\n\
+         tz = \"Europe/Paris\"\nhosts = [\"a b\"]\n"
+    ));
+    assert_eq!(all.len(), 4, "{all:?}");
+    assert!(
+        all[0].starts_with("p.toml:5:33: hours `Mon-Fry` has an unknown day `Fry`"),
+        "{}",
+        all[0]
+    );
+    assert!(
+        all[1].starts_with("p.toml:6:9: dates `2026-02-30` has an invalid date"),
+        "{}",
+        all[1]
+    );
+    assert!(
+        all[2].starts_with(
+            "p.toml:7:6: named time zones such as `Europe/Paris` are not supported yet"
+        ),
+        "{}",
+        all[2]
+    );
+    assert!(
+        all[3].starts_with("p.toml:8:10: host pattern `a b`"),
+        "{}",
+        all[3]
+    );
+    let error = one_error(&format!("{MINIMAL}[rule.when]\norigin = [\"remote\"]\n"));
+    assert!(
+        error.starts_with("p.toml:5:11: unknown variant `remote`"),
+        "{error}"
+    );
+    let error = one_error(&format!("{MINIMAL}[rule.when]\nhour = \"Mon\"\n"));
+    assert!(error.ends_with("did you mean `hours`?"), "{error}");
+    let error = one_error(&format!("{MINIMAL}[rule.when]\norigin = [\"unknown\"]\n"));
+    assert!(error.contains("unknown variant `unknown`"), "{error}");
 }

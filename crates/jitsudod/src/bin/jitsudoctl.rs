@@ -169,11 +169,12 @@ fn ask_daemon(socket: &std::path::Path, action: Action) -> Result<ServerMessage,
         reset_timestamp: false,
         prompt: None,
         stdin_password: false,
+        list_user: None,
         ignored_signals: 0,
         stdio: [false; 3],
     };
     let mut frames = encode(&ClientMessage::Hello(Hello::current())).map_err(|e| e.to_string())?;
-    frames.extend(encode(&ClientMessage::Request(request)).map_err(|e| e.to_string())?);
+    frames.extend(encode(&ClientMessage::Request(Box::new(request))).map_err(|e| e.to_string())?);
     send_frame(conn.as_fd(), &frames, &[cwd.as_raw_fd()]).map_err(|e| e.to_string())?;
     let mut reader = FrameReader::new(MAX_MESSAGE_LEN);
     loop {

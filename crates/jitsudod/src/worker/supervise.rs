@@ -23,8 +23,8 @@ use super::{blocked_signals, caller_terminal, child_spec, CallerFds};
 use crate::audit::AuditRecord;
 use crate::job::{Exec, Job, Then};
 
-/// How long a command whose client vanished gets after SIGHUP before it
-/// is killed (terminal sessions only).
+/// How long a command gets after SIGHUP (its client vanished) or SIGTERM
+/// (its rule's timeout ran out) before it is killed.
 const HANGUP_GRACE: Duration = Duration::from_secs(2);
 
 /// Largest client message the worker accepts (signals and resumes only).
@@ -122,7 +122,7 @@ fn run_command(
     } else {
         conn.try_clone().ok()
     };
-    let mut supervisor = Supervisor::new(started.child, started.sigchld, conn, pty);
+    let mut supervisor = Supervisor::new(started.child, started.sigchld, conn, pty, exec.timeout);
     let exit = supervisor.wait();
     supervisor.send(&ServerMessage::Exited(exit));
     audit.emit(&record.exited(match exit {
@@ -246,18 +246,28 @@ struct Supervisor {
     conn: Option<OwnedFd>,
     reader: FrameReader,
     sigchld: SignalFd,
+    /// When the command is sent SIGKILL (after a hang-up or a timeout).
     kill_at: Option<Instant>,
+    /// When the rule's `timeout` ends the command (SIGTERM, then SIGKILL).
+    ends_at: Option<Instant>,
     has_terminal: bool,
 }
 
 impl Supervisor {
-    fn new(child: Pid, sigchld: SignalFd, conn: Option<OwnedFd>, has_terminal: bool) -> Self {
+    fn new(
+        child: Pid,
+        sigchld: SignalFd,
+        conn: Option<OwnedFd>,
+        has_terminal: bool,
+        timeout: Option<std::time::Duration>,
+    ) -> Self {
         Supervisor {
             child,
             conn,
             reader: FrameReader::new(MAX_CLIENT_MESSAGE),
             sigchld,
             kill_at: None,
+            ends_at: timeout.map(|t| Instant::now() + t),
             has_terminal,
         }
     }
@@ -272,7 +282,8 @@ impl Supervisor {
     }
 
     fn poll_once(&mut self) {
-        let timeout = self.kill_at.map_or(PollTimeout::NONE, |at| {
+        let next = [self.kill_at, self.ends_at].into_iter().flatten().min();
+        let timeout = next.map_or(PollTimeout::NONE, |at| {
             let left = at.saturating_duration_since(Instant::now()).as_millis();
             PollTimeout::try_from(left.min(60_000) as i32).unwrap_or(PollTimeout::ZERO)
         });
@@ -289,6 +300,11 @@ impl Supervisor {
         while let Ok(Some(_)) = self.sigchld.read_signal() {}
         if conn_ready {
             self.read_client();
+        }
+        if self.ends_at.is_some_and(|at| Instant::now() >= at) {
+            let _ = killpg(self.child, Signal::SIGTERM);
+            self.ends_at = None;
+            self.kill_at = Some(Instant::now() + HANGUP_GRACE);
         }
         if self.kill_at.is_some_and(|at| Instant::now() >= at) {
             let _ = killpg(self.child, Signal::SIGKILL);
