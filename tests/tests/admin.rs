@@ -160,3 +160,96 @@ fn policy_files_others_could_write_are_refused() {
         text(&out.stderr)
     );
 }
+
+const TEAM_POLICY: &str = "[command_sets]\nweb = [\"/usr/bin/systemctl restart nginx\"]\n\n\
+    [[rule]]\nid = \"ops\"\nwho = [\"%jt_team\"]\ncommands = [\"@web\", \"/usr/bin/id\"]\n\
+    auth = \"none\"\n\n[[rule]]\nid = \"no-id\"\neffect = \"deny\"\nwho = [\"jt_grp\"]\n\
+    commands = [\"/usr/bin/id\"]\n";
+
+fn explain(policy: &Path, extra: &[&str], command: &[&str]) -> Output {
+    let mut args = vec!["policy", "explain", "--user", "jt_grp", "--policy"];
+    args.push(policy.to_str().unwrap());
+    args.extend_from_slice(extra);
+    args.push("--");
+    args.extend_from_slice(command);
+    ctl(&args)
+}
+
+#[test]
+fn explain_names_the_deciding_rule_and_the_others() {
+    let path = policy_file("explain", TEAM_POLICY);
+    let denied = explain(&path, &[], &["id"]);
+    assert_eq!(denied.status.code(), Some(1));
+    let text_out = text(&denied.stdout);
+    assert!(
+        text_out.starts_with("refused by rule `no-id`"),
+        "{text_out}"
+    );
+    assert!(text_out.contains("ops ("), "{text_out}");
+
+    let allowed = explain(
+        &path,
+        &["--format", "json"],
+        &["systemctl", "restart", "nginx"],
+    );
+    assert_eq!(allowed.status.code(), Some(0), "{}", text(&allowed.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&allowed.stdout).expect("JSON");
+    assert_eq!(doc["allowed"], true);
+    assert_eq!(doc["deciding_rule"], "ops");
+    assert_eq!(doc["grant"]["auth"], "none");
+
+    let other_args = explain(&path, &[], &["systemctl", "stop", "nginx"]);
+    assert_eq!(other_args.status.code(), Some(1));
+}
+
+#[test]
+fn diff_lists_entitlements_gained_and_lost() {
+    let old = policy_file("diff-old", ROOT_ID_ONLY);
+    let new = policy_file("diff-new", TEAM_POLICY);
+    let out = ctl(&[
+        "policy",
+        "diff",
+        old.to_str().unwrap(),
+        new.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let lines = text(&out.stdout);
+    assert!(
+        lines.contains("+ %jt_team may run `/usr/bin/id` as root (auth none; rule ops)"),
+        "{lines}"
+    );
+    assert!(lines.contains("- root may run `/usr/bin/id`"), "{lines}");
+    let same = ctl(&[
+        "policy",
+        "diff",
+        old.to_str().unwrap(),
+        old.to_str().unwrap(),
+    ]);
+    assert_eq!(same.status.code(), Some(0));
+    assert_eq!(text(&same.stdout), "");
+}
+
+#[test]
+fn imported_sudoers_is_a_valid_policy() {
+    let dir = world().scratch_dir("import");
+    let sudoers = dir.join("sudoers");
+    write_atomic(
+        &sudoers,
+        b"Defaults env_reset\nCmnd_Alias WEB = /usr/bin/systemctl restart nginx\n\
+          %jt_team ALL=(root) NOPASSWD: WEB, /usr/bin/id\nDefaults:jt_grp umask=077\n",
+        0o644,
+    );
+    let out = ctl(&["policy", "import-sudoers", sudoers.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("NOT CONVERTED: Defaults:jt_grp umask=077"),
+        "{}",
+        text(&out.stderr)
+    );
+    let converted = dir.join("policy.toml");
+    write_atomic(&converted, &out.stdout, 0o644);
+    let check = ctl(&["policy", "check", converted.to_str().unwrap()]);
+    assert!(check.status.success(), "{}", text(&check.stderr));
+    let allowed = explain(&converted, &[], &["systemctl", "restart", "nginx"]);
+    assert_eq!(allowed.status.code(), Some(0), "{}", text(&allowed.stdout));
+}

@@ -2,11 +2,11 @@
 //! (the daemon and its `--worker` mode) and `jitsudoctl` (administration).
 //! See docs/architecture.md for how a request flows through these modules.
 
-mod accounts;
+pub mod accounts;
 pub mod audit;
 mod cache;
-mod command;
-mod digest;
+pub mod command;
+pub mod digest;
 mod gate;
 mod handler;
 mod handoff;

@@ -1,6 +1,14 @@
-//! `jitsudoctl`: jitsudo administration. Today: `policy check` (validate
-//! the installed policy or candidate files, like `visudo -c`/`-cf`) and
-//! `policy reload` (make the daemon re-read its policy and report errors).
+//! `jitsudoctl`: jitsudo administration.
+//!
+//! * `policy check` validates the installed policy or candidate files
+//!   (like `visudo -c`/`-cf`);
+//! * `policy explain` says what the policy decides for a request and why
+//!   (like `doas -C`);
+//! * `policy diff` lists who gains or loses which command as whom;
+//! * `policy import-sudoers` converts a sudoers file;
+//! * `policy reload` makes the daemon re-read its policy and reports errors.
+
+mod explain;
 
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd};
@@ -46,6 +54,26 @@ enum PolicyCommand {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// What the policy decides for a request, and why; exit 0 if allowed.
+    Explain(explain::ExplainArgs),
+    /// Entitlement diff: who gains and who loses which command as whom.
+    /// Exit 0 when nothing changes, 1 when something does.
+    Diff {
+        /// The policy before (one file).
+        old: PathBuf,
+        /// The policy after (one file).
+        new: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Convert a sudoers file (and what it includes) to a jitsudo policy on
+    /// stdout; what could not be converted faithfully goes to stderr.
+    ImportSudoers {
+        /// The sudoers file.
+        #[arg(default_value = "/etc/sudoers")]
+        file: PathBuf,
+    },
     /// Make jitsudod re-read its policy now (root only); an invalid policy
     /// is refused, its errors printed, and the old one stays in force.
     Reload {
@@ -57,7 +85,7 @@ enum PolicyCommand {
 
 /// How results are printed.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
+pub enum Format {
     /// Lines for people.
     Text,
     /// One JSON document for tools.
@@ -67,8 +95,108 @@ enum Format {
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Policy(PolicyCommand::Check { files, format }) => check(&files, format),
+        Command::Policy(PolicyCommand::Explain(args)) => explain::run(&args),
+        Command::Policy(PolicyCommand::Diff { old, new, format }) => diff(&old, &new, format),
+        Command::Policy(PolicyCommand::ImportSudoers { file }) => import_sudoers(&file),
         Command::Policy(PolicyCommand::Reload { socket }) => reload(&socket),
     }
+}
+
+/// Parses candidate files into a policy, printing errors.
+pub fn load_candidates(files: &[PathBuf]) -> Option<jitsudo_policy::Policy> {
+    let parsed = policy_store::candidate_sources(files)
+        .map_err(|e| vec![e])
+        .and_then(|sources| {
+            parse(&sources).map_err(|errors| errors.iter().map(ToString::to_string).collect())
+        });
+    match parsed {
+        Ok(mut policy) => {
+            policy_store::resolve(&mut policy);
+            Some(policy)
+        }
+        Err(errors) => {
+            for error in errors {
+                eprintln!("{error}");
+            }
+            None
+        }
+    }
+}
+
+fn diff(old: &std::path::Path, new: &std::path::Path, format: Format) -> ExitCode {
+    let (Some(old), Some(new)) = (
+        load_candidates(&[old.to_path_buf()]),
+        load_candidates(&[new.to_path_buf()]),
+    ) else {
+        return ExitCode::from(2);
+    };
+    let changes = jitsudo_policy::entitlement_diff(&old, &new);
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string(&changes).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+        ),
+        Format::Text => {
+            for change in &changes {
+                println!("{change}");
+            }
+        }
+    }
+    if changes.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn import_sudoers(file: &std::path::Path) -> ExitCode {
+    let main = match std::fs::read_to_string(file) {
+        Ok(text) => jitsudo_policy::Source {
+            name: file.display().to_string(),
+            text,
+        },
+        Err(e) => {
+            eprintln!("jitsudoctl: {}: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let conversion = jitsudo_policy::sudoers::import(&main, &mut read_include);
+    print!("{}", conversion.toml);
+    for note in &conversion.unconverted {
+        eprintln!("{note}");
+    }
+    ExitCode::SUCCESS
+}
+
+/// Reads what an `@include`/`@includedir` names, as sudo would.
+fn read_include(
+    include: &jitsudo_policy::sudoers::Include,
+) -> Result<Vec<jitsudo_policy::Source>, String> {
+    let read = |path: PathBuf| {
+        std::fs::read_to_string(&path)
+            .map(|text| jitsudo_policy::Source {
+                name: path.display().to_string(),
+                text,
+            })
+            .map_err(|e| format!("{}: {e}", path.display()))
+    };
+    if !include.dir {
+        return read(PathBuf::from(&include.path)).map(|s| vec![s]);
+    }
+    let Ok(entries) = std::fs::read_dir(&include.path) else {
+        return Ok(Vec::new());
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(jitsudo_policy::sudoers::includedir_reads)
+        })
+        .collect();
+    paths.sort();
+    paths.into_iter().map(read).collect()
 }
 
 fn check(files: &[PathBuf], format: Format) -> ExitCode {
