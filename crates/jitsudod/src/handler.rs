@@ -456,8 +456,7 @@ fn run(
             .emit(&record.rejected(&String::from_utf8_lossy(&text)));
         return Err(fail(Failure::new(text)));
     }
-    ctx.audit
-        .emit(&record.event(jitsudo_audit::EventKind::ExecAccept));
+    // exec.accept is logged by the worker, once authentication passed.
     let then = Then::Run(Box::new(exec));
     Ok(work(who, &request, &target_name, ask, then, record))
 }

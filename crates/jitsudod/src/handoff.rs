@@ -56,8 +56,10 @@ impl WorkerPool {
         Ok(worker)
     }
 
+    /// The longest-waiting worker: the one most surely done with its own
+    /// start-up (exec, PAM configuration).
     fn take(&self) -> Option<Worker> {
-        self.with(Vec::pop)
+        self.with(|idle| (!idle.is_empty()).then(|| idle.remove(0)))
     }
 
     /// Starts workers until `POOL_SIZE` are idle (best effort).

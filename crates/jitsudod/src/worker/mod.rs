@@ -27,8 +27,10 @@ use child::ChildSpec;
 /// The worker's entry point; fd 0 is the socketpair from the daemon.
 pub fn main() -> ExitCode {
     let _ = setsid();
-    // Started ahead of the job: PAM's configuration and modules are loaded
-    // while the worker waits in the pool.
+    // Started ahead of the job, at a low priority so that getting ready
+    // never slows a request in flight: PAM's configuration and modules are
+    // loaded while the worker waits in the pool.
+    let priority = Priority::lower();
     let pam = match auth::Transaction::prepare() {
         Ok(pam) => pam,
         Err(e) => {
@@ -36,7 +38,10 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match receive_job() {
+    let job = receive_job();
+    // The command must run at the priority the daemon had, not ours.
+    priority.restore();
+    match job {
         Ok((job, received)) => {
             // SAFETY: fd 0 stays the daemon's channel for the worker's life.
             let daemon = unsafe { BorrowedFd::borrow_raw(0) };
@@ -48,6 +53,29 @@ pub fn main() -> ExitCode {
             eprintln!("jitsudod worker: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The worker's scheduling priority while it waits for a job.
+struct Priority {
+    original: libc::c_int,
+}
+
+/// How much lower an idle worker runs (nice increment).
+const IDLE_NICENESS: libc::c_int = 10;
+
+impl Priority {
+    fn lower() -> Priority {
+        // SAFETY: getpriority/setpriority on our own process only.
+        let original = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
+        // SAFETY: as above.
+        unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, original + IDLE_NICENESS) };
+        Priority { original }
+    }
+
+    fn restore(self) {
+        // SAFETY: as above; root may raise its priority back.
+        unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, self.original) };
     }
 }
 

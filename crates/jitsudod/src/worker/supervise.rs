@@ -64,6 +64,7 @@ pub fn run(
             return ExitCode::SUCCESS;
         }
     };
+    audit.emit(&record.event(jitsudo_audit::EventKind::ExecAccept));
     if let Err(failure) = pam.open_session(&job.pam.target) {
         send(&conn, &ServerMessage::Error(failure), None);
         return ExitCode::FAILURE;
