@@ -253,3 +253,37 @@ fn imported_sudoers_is_a_valid_policy() {
     let allowed = explain(&converted, &[], &["systemctl", "restart", "nginx"]);
     assert_eq!(allowed.status.code(), Some(0), "{}", text(&allowed.stdout));
 }
+
+#[test]
+fn root_lists_another_users_privileges() {
+    let list = |as_user: Option<&str>| {
+        let mut cmd = match as_user {
+            Some(user) => {
+                let mut c = Command::new("setpriv");
+                c.args([
+                    format!("--reuid={user}"),
+                    format!("--regid={user}"),
+                    "--init-groups".to_owned(),
+                ])
+                .arg(world().jitsudo_bin().join("jitsudo"));
+                c
+            }
+            None => Command::new(world().jitsudo_bin().join("jitsudo")),
+        };
+        cmd.args(["-n", "-l", "-U", "jt_limited"])
+            .env("JITSUDO_SOCKET", world().default_socket())
+            .output()
+            .expect("run jitsudo")
+    };
+    let by_root = list(None);
+    assert!(by_root.status.success(), "{}", text(&by_root.stderr));
+    let listing = text(&by_root.stdout);
+    assert!(
+        listing.starts_with("User jt_limited may run the following commands on "),
+        "{listing}"
+    );
+    assert!(listing.contains("/usr/bin/id"), "{listing}");
+    let by_user = list(Some("jt_nobody"));
+    assert_eq!(by_user.status.code(), Some(1));
+    assert_eq!(text(&by_user.stderr), "jitsudo: only root can use -U\n");
+}

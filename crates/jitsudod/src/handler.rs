@@ -62,15 +62,7 @@ impl Identity {
         let account = accounts::resolve_user(spec)
             .ok_or_else(|| Failure::new(message(b"unknown user ", spec)))?;
         let groups = account.groups(account.gid);
-        let group_names = groups
-            .iter()
-            .map(|gid| {
-                (
-                    *gid,
-                    accounts::group_name(*gid).and_then(|n| n.into_string().ok()),
-                )
-            })
-            .collect();
+        let group_names = named_groups(&groups);
         Ok(Identity {
             peer: Peer {
                 uid: account.uid,
@@ -91,14 +83,7 @@ impl Identity {
     pub fn of(peer: Peer) -> Result<Identity, Failure> {
         let account = accounts::user_by_uid(peer.uid)
             .ok_or_else(|| Failure::new("you do not exist in the passwd database"))?;
-        let group_names = peer
-            .groups
-            .iter()
-            .map(|gid| {
-                let name = accounts::group_name(*gid).and_then(|n| n.into_string().ok());
-                (*gid, name)
-            })
-            .collect();
+        let group_names = named_groups(&peer.groups);
         let origin = origin::of(peer.pid, peer.tty.is_some());
         Ok(Identity {
             peer,
@@ -131,6 +116,16 @@ impl Identity {
             groups: &groups,
         })
     }
+}
+
+/// Each gid with its name (when it has a UTF-8 one), for `%group` rules.
+fn named_groups(gids: &[u32]) -> Vec<(u32, Option<String>)> {
+    gids.iter()
+        .map(|gid| {
+            let name = accounts::group_name(*gid).and_then(|n| n.into_string().ok());
+            (*gid, name)
+        })
+        .collect()
 }
 
 /// Everything a request needs besides the request itself.

@@ -252,10 +252,18 @@ impl Parser<'_> {
     }
 
     /// Consumes `c` (after blanks) or fails with `what`.
-    fn expect(&mut self, c: u8, what: &str) -> Parsed<()> {
+    /// Skips blanks and consumes `c` if it comes next; whether it did.
+    fn eat(&mut self, c: u8) -> bool {
         self.skip_blanks();
-        if self.peek() == Some(c) {
+        let found = self.peek() == Some(c);
+        if found {
             self.pos += 1;
+        }
+        found
+    }
+
+    fn expect(&mut self, c: u8, what: &str) -> Parsed<()> {
+        if self.eat(c) {
             Ok(())
         } else {
             Err(format!("expected {what}, found {}", self.found()))
@@ -428,11 +436,9 @@ impl Parser<'_> {
         }
         let mut settings = vec![self.setting()?];
         loop {
-            self.skip_blanks();
-            if self.peek() != Some(b',') {
+            if !self.eat(b',') {
                 break;
             }
-            self.pos += 1;
             settings.push(self.setting()?);
         }
         Ok(StmtKind::Defaults { binding, settings })
@@ -554,11 +560,9 @@ impl Parser<'_> {
                 AliasKind::Cmnd => self.command_list(false)?,
             };
             defs.push(AliasDef { name, members });
-            self.skip_blanks();
-            if self.peek() != Some(b':') {
+            if !self.eat(b':') {
                 break;
             }
-            self.pos += 1;
         }
         Ok(StmtKind::Alias { kind, defs })
     }
@@ -578,19 +582,15 @@ impl Parser<'_> {
             self.expect(b'=', "`=` after the host list")?;
             let mut specs = vec![self.cmnd_spec()?];
             loop {
-                self.skip_blanks();
-                if self.peek() != Some(b',') {
+                if !self.eat(b',') {
                     break;
                 }
-                self.pos += 1;
                 specs.push(self.cmnd_spec()?);
             }
             privileges.push(Privilege { hosts, specs });
-            self.skip_blanks();
-            if self.peek() != Some(b':') {
+            if !self.eat(b':') {
                 break;
             }
-            self.pos += 1;
         }
         Ok(StmtKind::UserSpec { users, privileges })
     }

@@ -266,19 +266,32 @@ impl Converter<'_> {
         rules
     }
 
-    /// The `who` list, or `None` (reported) when it cannot be expressed.
-    fn who(&mut self, index: usize, users: &[Member]) -> Option<Vec<String>> {
-        let flats = self.expand(AliasKind::User, users);
+    /// Expands `list`; `None` (reported with `reason`) if an entry is
+    /// negated, which a jitsudo list cannot express.
+    fn expand_unnegated(
+        &mut self,
+        index: usize,
+        kind: AliasKind,
+        list: &[Member],
+        reason: &str,
+    ) -> Option<Vec<Flat>> {
+        let flats = self.expand(kind, list);
         if let Some(negated) = flats.iter().find(|flat| flat.negated) {
             let construct = negated.text.clone();
-            self.note(
-                index,
-                Kind::Dropped,
-                &construct,
-                "negated users cannot be expressed (a jitsudo rule's who has no exclusions): the line is not converted",
-            );
+            self.note(index, Kind::Dropped, &construct, reason);
             return None;
         }
+        Some(flats)
+    }
+
+    /// The `who` list, or `None` (reported) when it cannot be expressed.
+    fn who(&mut self, index: usize, users: &[Member]) -> Option<Vec<String>> {
+        let flats = self.expand_unnegated(
+            index,
+            AliasKind::User,
+            users,
+            "negated users cannot be expressed (a jitsudo rule's who has no exclusions): the line is not converted",
+        )?;
         let mut who = Vec::new();
         for flat in flats {
             let converted = match &flat.item {
@@ -320,17 +333,12 @@ impl Converter<'_> {
     /// The `when.hosts` patterns of a host list (empty: every host), or
     /// `None` (reported) when it cannot be expressed.
     fn hosts(&mut self, index: usize, hosts: &[Member]) -> Option<Vec<String>> {
-        let flats = self.expand(AliasKind::Host, hosts);
-        if let Some(negated) = flats.iter().find(|flat| flat.negated) {
-            let construct = negated.text.clone();
-            self.note(
-                index,
-                Kind::Dropped,
-                &construct,
-                "negated hosts cannot be expressed (a rule's when.hosts has no exclusions): the commands for this host list are not converted",
-            );
-            return None;
-        }
+        let flats = self.expand_unnegated(
+            index,
+            AliasKind::Host,
+            hosts,
+            "negated hosts cannot be expressed (a rule's when.hosts has no exclusions): the commands for this host list are not converted",
+        )?;
         if flats.iter().any(|flat| flat.item == Item::All) {
             return Some(Vec::new());
         }
@@ -412,17 +420,12 @@ impl Converter<'_> {
     /// The users or groups of a run-as list; `None` (reported) if one is
     /// negated.
     fn run_as_list(&mut self, index: usize, list: &[Member], groups: bool) -> Option<Vec<String>> {
-        let flats: Vec<Flat> = self.expand(AliasKind::Runas, list);
-        if let Some(negated) = flats.iter().find(|flat| flat.negated) {
-            let construct = negated.text.clone();
-            self.note(
-                index,
-                Kind::Dropped,
-                &construct,
-                "negated run-as entries cannot be expressed: the commands with this run-as list are not converted",
-            );
-            return None;
-        }
+        let flats = self.expand_unnegated(
+            index,
+            AliasKind::Runas,
+            list,
+            "negated run-as entries cannot be expressed: the commands with this run-as list are not converted",
+        )?;
         let mut out = Vec::new();
         for flat in flats {
             let converted = match &flat.item {
