@@ -56,7 +56,9 @@ impl Impl {
 /// Everything the cases share.
 #[derive(Debug)]
 pub struct World {
-    /// Per-process directory (`/tmp/jitsudo-test-<pid>`, mode 0755).
+    /// Per-process directory (`/run/jitsudo-test-<pid>`, mode 0755): root's
+    /// all the way up, unlike /tmp (1777), because the daemon refuses a
+    /// policy below a directory anyone but root could write.
     pub root: PathBuf,
     /// World-writable (1777) scratch space below `root`.
     pub scratch: PathBuf,
@@ -104,7 +106,7 @@ impl World {
         services::ensure_rsyslog();
         fixtures::ensure_accounts();
 
-        let root = env::temp_dir().join(format!("jitsudo-test-{}", std::process::id()));
+        let root = Path::new("/run").join(format!("jitsudo-test-{}", std::process::id()));
         make_dir(&root, 0o755);
         let scratch = root.join("scratch");
         make_dir(&scratch, 0o1777);
@@ -131,6 +133,14 @@ impl World {
             .collect();
         let dir = tempdir_in(&self.scratch, &safe);
         make_dir(&dir, 0o1777);
+        dir
+    }
+
+    /// A fresh directory for one case's policy files, root's and mode 0755
+    /// (the daemon reads a policy only from such directories).
+    pub fn policy_dir(&self, name: &str) -> PathBuf {
+        let dir = tempdir_in(&self.root, &format!("policy-{name}"));
+        make_dir(&dir, 0o755);
         dir
     }
 

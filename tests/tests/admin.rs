@@ -19,9 +19,9 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// A policy file in a fresh scratch directory.
+/// A policy file in a fresh directory that only root can write.
 fn policy_file(name: &str, contents: &str) -> PathBuf {
-    let path = world().scratch_dir(name).join("policy.toml");
+    let path = world().policy_dir(name).join("policy.toml");
     write_atomic(&path, contents.as_bytes(), 0o644);
     path
 }
@@ -155,10 +155,116 @@ fn policy_files_others_could_write_are_refused() {
     let out = reload(&daemon);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stderr).contains("must not be writable by group or others"),
+        text(&out.stderr).contains("is writable by group or others (mode 0666)"),
         "{}",
         text(&out.stderr)
     );
+}
+
+/// Starts a daemon on `<fresh root dir>/etc/policy.toml` (ROOT_ID_ONLY),
+/// applies `tamper` to that tree, and returns what `policy reload` said;
+/// checks that the old policy stayed in force.
+fn reload_after(name: &str, tamper: impl FnOnce(&Path)) -> String {
+    let top = world().policy_dir(name);
+    let etc = top.join("etc");
+    jitsudo_tests::util::make_dir(&etc, 0o755);
+    let path = etc.join("policy.toml");
+    write_atomic(&path, ROOT_ID_ONLY.as_bytes(), 0o644);
+    let daemon = Daemon::start(world(), name, &path);
+    write_atomic(&path, ROOT_ALL.as_bytes(), 0o644);
+    tamper(&top);
+    let out = reload(&daemon);
+    assert_eq!(out.status.code(), Some(1), "reload was accepted");
+    assert!(
+        !root_runs(&daemon, "/usr/bin/true"),
+        "the refused policy took effect"
+    );
+    assert!(root_runs(&daemon, "/usr/bin/id"), "the old policy was lost");
+    text(&out.stderr)
+}
+
+fn chown_to_user(path: &Path) {
+    let user = jitsudo_tests::fixtures::account(jitsudo_tests::NOBODY);
+    std::os::unix::fs::chown(path, Some(user.uid), None).unwrap();
+}
+
+#[test]
+fn a_policy_directory_a_user_owns_is_refused() {
+    let stderr = reload_after("owned-dir", |top| chown_to_user(&top.join("etc")));
+    assert!(
+        stderr.contains("/etc is owned by uid ") && stderr.contains(", should be 0"),
+        "{stderr}"
+    );
+}
+
+/// Every ancestor counts, not only the policy's own directory: a user who
+/// owns one could rename the directory below it away and put their own.
+#[test]
+fn an_ancestor_directory_a_user_owns_is_refused() {
+    let mut top_name = String::new();
+    let stderr = reload_after("owned-ancestor", |top| {
+        chown_to_user(top);
+        top_name = top.display().to_string();
+    });
+    assert!(
+        stderr.contains(&format!("{top_name} is owned by uid ")),
+        "{stderr}"
+    );
+}
+
+/// A sticky, world-writable directory (like /tmp) is refused too, as sshd
+/// refuses it.
+#[test]
+fn a_policy_below_a_sticky_world_writable_directory_is_refused() {
+    let stderr = reload_after("sticky-dir", |top| {
+        jitsudo_tests::util::set_mode(top, 0o1777);
+    });
+    assert!(
+        stderr.contains("is writable by group or others (mode 1777)"),
+        "{stderr}"
+    );
+}
+
+/// A drop-in that is a symbolic link (to a root-owned file anyone could
+/// have pointed it at) is refused, not followed.
+#[test]
+fn a_symlinked_drop_in_is_refused() {
+    let stderr = reload_after("symlink-drop-in", |top| {
+        let drop_ins = top.join("etc/policy.d");
+        jitsudo_tests::util::make_dir(&drop_ins, 0o755);
+        let target = top.join("elsewhere.toml");
+        write_atomic(&target, ROOT_ALL.as_bytes(), 0o644);
+        std::os::unix::fs::symlink(&target, drop_ins.join("x.toml")).unwrap();
+    });
+    assert!(
+        stderr.contains("policy.d/x.toml is a symbolic link, should not be"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_drop_in_a_user_owns_is_refused() {
+    let stderr = reload_after("owned-drop-in", |top| {
+        let drop_ins = top.join("etc/policy.d");
+        jitsudo_tests::util::make_dir(&drop_ins, 0o755);
+        let drop_in = drop_ins.join("x.toml");
+        write_atomic(&drop_in, b"", 0o644);
+        chown_to_user(&drop_in);
+    });
+    assert!(
+        stderr.contains("policy.d/x.toml is owned by uid ") && stderr.contains(", should be 0"),
+        "{stderr}"
+    );
+}
+
+/// `jitsudoctl policy check FILE` checks a candidate anywhere (config
+/// management validates a temporary copy before installing it).
+#[test]
+fn check_reads_a_candidate_in_a_world_writable_directory() {
+    let path = world().scratch_dir("check-candidate").join("policy.toml");
+    write_atomic(&path, ROOT_ALL.as_bytes(), 0o644);
+    let out = ctl(&["policy", "check", path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
 }
 
 const TEAM_POLICY: &str = "[command_sets]\nweb = [\"/usr/bin/systemctl restart nginx\"]\n\n\

@@ -17,4 +17,5 @@ mod pam;
 mod peer;
 pub mod policy_store;
 pub mod server;
+mod trusted_dir;
 pub mod worker;

@@ -1,11 +1,14 @@
 //! Loading the policy from disk: the main file, its `policy.d` drop-ins,
 //! and command paths resolved the way requests are.
 
-use std::os::unix::fs::MetadataExt;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use jitsudo_policy::{parse, Policy, Source};
 use sha2::{Digest, Sha256};
+
+use crate::trusted_dir::TrustedDir;
 
 /// A policy in force and the hash that names it in every decision and
 /// log event.
@@ -51,18 +54,29 @@ pub fn hash(sources: &[Source]) -> String {
         .collect()
 }
 
-/// The installed policy's files, in order, each checked to be root's and
-/// writable by root only.
+/// The installed policy's files, in order: `main`, then the drop-ins of
+/// `policy.d` next to it. Each file and every directory above it must be
+/// root's and writable by root only, and none may be a symbolic link
+/// ([`TrustedDir`]); each is read from the descriptor that was checked.
 pub fn installed_sources(main: &Path) -> Result<Vec<Source>, String> {
-    let mut paths = vec![main.to_path_buf()];
-    paths.extend(drop_ins(main));
-    paths
-        .iter()
-        .map(|path| {
-            check_ownership(path)?;
-            read_source(path)
-        })
-        .collect()
+    let (Some(dir), Some(name)) = (main.parent(), main.file_name()) else {
+        return Err(format!("{}: not a file path", main.display()));
+    };
+    let dir = TrustedDir::open(dir)?;
+    let mut sources = vec![trusted_source(&dir, name)?];
+    if let Some(drop_ins) = dir.subdir(OsStr::new("policy.d"))? {
+        for name in drop_ins.names()?.iter().filter(|n| is_drop_in(n)) {
+            sources.push(trusted_source(&drop_ins, name)?);
+        }
+    }
+    Ok(sources)
+}
+
+fn trusted_source(dir: &TrustedDir, name: &OsStr) -> Result<Source, String> {
+    Ok(Source {
+        name: dir.path().join(name).display().to_string(),
+        text: dir.read_file(name)?,
+    })
 }
 
 /// Candidate files (for `jitsudoctl policy check FILE…`), in the order
@@ -85,47 +99,16 @@ fn read_source(path: &Path) -> Result<Source, String> {
     })
 }
 
-/// Like sudo with sudoers: a policy file anyone but root could change is
-/// refused (owned by root, not group- or world-writable).
-fn check_ownership(path: &Path) -> Result<(), String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    if meta.uid() != 0 {
-        return Err(format!("{}: must be owned by root", path.display()));
-    }
-    if meta.mode() & 0o022 != 0 {
-        return Err(format!(
-            "{}: must not be writable by group or others (mode {:04o})",
-            path.display(),
-            meta.mode() & 0o7777
-        ));
-    }
-    Ok(())
-}
-
-fn drop_ins(main: &Path) -> Vec<PathBuf> {
-    let dir = main.parent().unwrap_or(Path::new("/")).join("policy.d");
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| is_drop_in(p))
-        .collect();
-    paths.sort();
-    paths
-}
-
-fn is_drop_in(path: &Path) -> bool {
-    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-        return false;
-    };
-    !name.starts_with('.') && name.ends_with(".toml") && path.is_file()
+/// Drop-ins are `*.toml`; dotfiles and editor backups are skipped, as
+/// sudo skips them.
+fn is_drop_in(name: &OsStr) -> bool {
+    let name = name.as_bytes();
+    !name.starts_with(b".") && name.ends_with(b".toml")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn the_hash_names_the_exact_sources() {
@@ -142,32 +125,12 @@ mod tests {
     }
 
     #[test]
-    fn writable_policy_files_are_refused() {
-        let path = std::env::temp_dir().join(format!("jitsudod-perm-{}.toml", std::process::id()));
-        std::fs::write(&path, "").unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
-        let refused = check_ownership(&path);
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let accepted = check_ownership(&path);
-        std::fs::remove_file(&path).unwrap();
-        assert!(refused.unwrap_err().contains("must not be writable"));
-        // Tests run as root, so the file is root's.
-        assert_eq!(accepted, Ok(()));
-    }
-
-    #[test]
-    fn drop_ins_are_filtered_and_sorted() {
-        let dir = std::env::temp_dir().join(format!("jitsudod-policy-{}", std::process::id()));
-        let d = dir.join("policy.d");
-        std::fs::create_dir_all(&d).unwrap();
-        for name in ["b.toml", "a.toml", ".hidden.toml", "c.toml~", "d.toml.bak"] {
-            std::fs::write(d.join(name), "").unwrap();
-        }
-        let found: Vec<_> = drop_ins(&dir.join("policy.toml"))
+    fn drop_ins_are_filtered() {
+        let names = ["b.toml", "a.toml", ".hidden.toml", "c.toml~", "d.toml.bak"];
+        let kept: Vec<_> = names
             .iter()
-            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .filter(|n| is_drop_in(OsStr::new(n)))
             .collect();
-        std::fs::remove_dir_all(&dir).unwrap();
-        assert_eq!(found, ["a.toml", "b.toml"]);
+        assert_eq!(kept, [&"b.toml", &"a.toml"]);
     }
 }
