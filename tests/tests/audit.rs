@@ -154,3 +154,35 @@ fn refusal_of_a_disallowed_command_is_logged() {
 fn refusal_for_lack_of_a_password_is_logged() {
     refusal_is_logged(PW, "refuse-pw");
 }
+
+/// A directory name and an argument holding the line's ` ; ` separator
+/// cannot forge `USER=`, `COMMAND=` or `TTY=` fields in the sudo-format
+/// line: each field appears once, and the `;` of the values is escaped.
+#[test]
+fn separators_in_values_cannot_forge_log_fields() {
+    let m = marker("forge");
+    let dir = "d ; USER=root ; COMMAND=/bin/forged ; x";
+    let Some(_) = Case::new(
+        ADMIN,
+        format!("mkdir -p '{dir}' && cd '{dir}' && $SUDO /usr/bin/true '{m} ; TTY=forged'"),
+    )
+    .in_fresh_dir()
+    .status(0)
+    .assert_jitsudo() else {
+        return;
+    };
+    let lines = wait_for_log_lines(Path::new(AUTH_LOG), &[&m, "jt_admin : "], LOG_TIMEOUT);
+    assert!(!lines.is_empty(), "no auth.log line for {m}");
+    for line in &lines {
+        // TTY= follows " : " (or, on exit lines, "exited N ; ").
+        let tty = line.matches(" : TTY=").count() + line.matches(" ; TTY=").count();
+        assert_eq!(tty, 1, "TTY= forged in: {line}");
+        for field in [" ; PWD=", " ; USER=", " ; COMMAND="] {
+            assert_eq!(line.matches(field).count(), 1, "{field} forged in: {line}");
+        }
+        assert!(
+            line.contains("PWD=") && line.contains("/d \\x3b USER=root \\x3b COMMAND="),
+            "{line}"
+        );
+    }
+}

@@ -458,6 +458,33 @@ sh -c \"$SUDO -n id -un; echo child-shell=\\$?\"",
     .assert_same();
 }
 
+/// Orphans share an adoptive parent (init, or a subreaper): one orphan of
+/// the user that authenticated must not let another run without a
+/// password. Each `orphan NAME CMD...` runs CMD only once it has been
+/// reparented (its parent is no longer a child of the script), with stdin
+/// NAME.in and output NAME.out; `wait_done NAME` waits until it has
+/// finished. (sudo's ppid scope shares it: jitsudo only.)
+#[test]
+fn orphans_do_not_share_a_cached_authentication() {
+    const SCRIPT: &str = r#"orphan() { n=$1; shift
+  ( sh -c 'echo $$ > "$0.tmp"; mv "$0.tmp" "$0.pid"
+    while p=$(cut -d" " -f4 /proc/$$/stat) && [ "$(cut -d" " -f4 /proc/$p/stat 2>/dev/null)" = "$1" ]; do sleep 0.01; done
+    shift; exec "$@" < "$0.in" > "$0.out" 2>&1' "$n" $$ "$@" & )
+  wait_file "$n.pid"; }
+wait_done() { _p=$(cat "$1.pid"); _n=0
+  while _s=$(cut -d' ' -f3 /proc/$_p/stat 2>/dev/null) && [ "$_s" != Z ]; do
+    _n=$((_n+1)); [ $_n -gt 1000 ] && return 1; sleep 0.01; done; }
+echo "$PASSWORD" > a.in; : > b.in
+orphan a $SUDO -S -p '' id -un; wait_done a; cat a.out
+orphan b $SUDO -n id -un; wait_done b; cat b.out"#;
+    let script = SCRIPT.replace("$PASSWORD", &password(PW));
+    Case::new(PW, with_helpers(&script))
+        .in_fresh_dir()
+        .status(0)
+        .stdout_is("root\njitsudo: a password is required\n")
+        .assert_jitsudo();
+}
+
 #[test]
 fn validate_authenticates_and_fills_the_cache() {
     typing(

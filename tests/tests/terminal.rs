@@ -106,3 +106,45 @@ n=0; while [ -d /proc/$p ] && [ $n -lt 1000 ]; do sleep 0.01; n=$((n+1)); done
     .stdout_is("client=137\ngone\n")
     .assert_same();
 }
+
+/// `-b` as another user from a terminal: the background command must not
+/// hold the caller's terminal (it outlives the client and could read what
+/// the caller types next, or draw a fake prompt there). Checked from
+/// outside, on the running command's /proc/PID/fd, not by its own output.
+#[test]
+fn background_command_does_not_get_the_callers_terminal() {
+    let Some(run) = on_pty(
+        "$SUDO -b -u jt_target sh -c 'echo $$ > pid.tmp; mv pid.tmp pid; exec sleep 30'
+wait_file pid && echo \"pid=$(cat pid)\" && echo \"tty=$(tty)\"",
+        PtySpec::default(),
+    )
+    .in_fresh_dir()
+    .status(0)
+    .assert_jitsudo() else {
+        return;
+    };
+    let text = run.stdout_text().replace('\r', "");
+    let value = |key: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(key))
+            .unwrap_or_else(|| panic!("no {key} in {text:?}"))
+            .to_owned()
+    };
+    let (pid, tty) = (value("pid="), value("tty="));
+    assert!(tty.starts_with("/dev/pts/"), "{text:?}");
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).expect("the command runs");
+    let targets: Vec<String> = fds
+        .map(|fd| {
+            let link = std::fs::read_link(fd.expect("fd entry").path()).expect("readlink");
+            link.display().to_string()
+        })
+        .collect();
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid.parse().expect("numeric pid")),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    assert!(
+        !targets.contains(&tty),
+        "the background command holds the caller's terminal {tty}: {targets:?}"
+    );
+}

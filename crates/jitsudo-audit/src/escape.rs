@@ -8,6 +8,9 @@ use std::fmt::Write as _;
 ///   formatting character is kept as it is;
 /// * a backslash becomes `\\`, so that an escape sequence in the input cannot
 ///   pass for one made here;
+/// * a semicolon becomes `\x3b`, so the line's ` ; ` field separator only
+///   ever appears between fields (a directory or an argument cannot forge a
+///   `USER=` or `COMMAND=` field);
 /// * ASCII control characters (newline, carriage return, escape, DEL, ...) and
 ///   bytes that are not valid UTF-8 become `\xNN`;
 /// * other control or formatting characters (C1 controls, bidi overrides,
@@ -16,10 +19,18 @@ use std::fmt::Write as _;
 /// The result never contains a control character, so a newline in an
 /// argument cannot forge a second log line.
 pub(crate) fn escape_into(out: &mut String, bytes: &[u8]) {
+    escape_also(out, bytes, &[]);
+}
+
+/// Like [`escape_into`], and also writes each of the ASCII characters
+/// `also` as `\xNN` (the user name escapes `:`, which ends it).
+pub(crate) fn escape_also(out: &mut String, bytes: &[u8], also: &[char]) {
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {
             match c {
                 '\\' => out.push_str("\\\\"),
+                ';' => push_hex_byte(out, b';'),
+                c if c.is_ascii() && also.contains(&c) => push_hex_byte(out, c as u8),
                 c if c.is_ascii_control() => push_hex_byte(out, c as u8),
                 c if needs_unicode_escape(c) => {
                     // Writing to a String cannot fail.
@@ -86,6 +97,14 @@ mod tests {
     #[test]
     fn backslash_is_escaped_so_escapes_cannot_be_forged() {
         assert_eq!(escape(b"\\x0a"), "\\\\x0a");
+    }
+
+    #[test]
+    fn semicolons_are_escaped_so_fields_cannot_be_forged() {
+        assert_eq!(escape(b"/x ; USER=root ; y"), "/x \\x3b USER=root \\x3b y");
+        let mut user = String::new();
+        super::escape_also(&mut user, b"a : b;c", &[':']);
+        assert_eq!(user, "a \\x3a b\\x3bc");
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::fmt::Write as _;
 
-use crate::escape::escape_into;
+use crate::escape::{escape_also, escape_into};
 
 /// Value of `SYSLOG_IDENTIFIER` and the syslog ident of every event.
 pub const SYSLOG_IDENTIFIER: &str = "jitsudo";
@@ -549,8 +549,10 @@ impl Event {
     /// `policy reloaded`, followed by ` ; REASON=...` and ` ; POLICY_HASH=...`
     /// when set.
     ///
-    /// Every value is escaped: bytes that are not UTF-8 and control
-    /// characters appear as `\xNN`, so the result is always one line.
+    /// Every value is escaped: bytes that are not UTF-8, control
+    /// characters and `;` (and `:` in the user name) appear as `\xNN`, so
+    /// the result is always one line and every ` ; ` in it separates two
+    /// fields.
     pub fn message(&self) -> String {
         let mut s = String::with_capacity(128);
         if self.kind.is_command_event() {
@@ -575,7 +577,7 @@ impl Event {
 
     fn render_command_line(&self, s: &mut String) {
         const UNKNOWN: &[u8] = b"unknown";
-        escape_into(s, self.user.as_deref().unwrap_or(UNKNOWN));
+        escape_also(s, self.user.as_deref().unwrap_or(UNKNOWN), &[':']);
         s.push_str(" : ");
         match self.kind {
             EventKind::ExecReject => {

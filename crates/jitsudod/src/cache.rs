@@ -3,8 +3,11 @@
 //! Scoped like sudo's `timestamp_type=tty`: the same uid in the same
 //! terminal session (tty device, session id and the session leader's start
 //! time, so a new login on the same tty or a reused pid never inherits it);
-//! without a terminal, the parent process (pid and start time). It lives in
-//! the daemon's memory only: a restart forgets everything.
+//! without a terminal, the parent process (pid and start time), if it is in
+//! the caller's session and not a pid namespace's init — an orphan's adoptive
+//! parent is shared by every orphan, so orphans get no cache (see
+//! `peer::ProcStat::parent_scope`). It lives in the daemon's memory only: a
+//! restart forgets everything.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -22,7 +25,8 @@ pub enum Scope {
         /// The session leader's start time (clock ticks after boot).
         leader_start: u64,
     },
-    /// The caller's parent process, when there is no terminal.
+    /// The caller's parent process, when there is no terminal (and the
+    /// parent is not one orphans are handed to).
     Parent {
         /// The parent's pid.
         pid: i32,

@@ -174,7 +174,8 @@ impl ProcStat {
     }
 
     /// The credential-cache scope: the terminal session (with the session
-    /// leader's start time), else the parent process.
+    /// leader's start time), else the parent process (see
+    /// [`ProcStat::parent_scope`]).
     fn scope(&self) -> Option<Scope> {
         if self.tty_nr != 0 {
             let leader = ProcStat::read(self.session).ok()?;
@@ -184,13 +185,40 @@ impl ProcStat {
                 leader_start: leader.start,
             })
         } else {
-            let parent = ProcStat::read(self.ppid).ok()?;
-            Some(Scope::Parent {
-                pid: self.ppid,
-                start: parent.start,
-            })
+            self.parent_scope()
         }
     }
+
+    /// Without a terminal, the parent process — but only a parent the
+    /// caller cannot have been handed to by being orphaned: one in the
+    /// caller's own session that is not the init of a pid namespace.
+    /// Orphans are adopted by an init (or by a subreaper such as
+    /// `systemd --user`, which runs in a session of its own), and several
+    /// orphans would otherwise share one parent and each other's
+    /// authentication. `None` means no cache: always ask.
+    fn parent_scope(&self) -> Option<Scope> {
+        let parent = ProcStat::read(self.ppid).ok()?;
+        if parent.session != self.session || is_namespace_init(self.ppid) {
+            return None;
+        }
+        Some(Scope::Parent {
+            pid: self.ppid,
+            start: parent.start,
+        })
+    }
+}
+
+/// Whether `pid` is process 1 of its own pid namespace (the last `NSpid`
+/// entry of /proc/PID/status), where orphans inside it go. Unreadable
+/// counts as yes.
+fn is_namespace_init(pid: i32) -> bool {
+    let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return true;
+    };
+    text.lines()
+        .find_map(|line| line.strip_prefix("NSpid:"))
+        .and_then(|ids| ids.split_ascii_whitespace().last())
+        .is_none_or(|innermost| innermost == "1")
 }
 
 fn read_umask(pid: i32) -> Result<u32, PeerError> {

@@ -10,9 +10,11 @@ use jitsudo_proto::{
     RELAYED_SIGNALS,
 };
 use nix::errno::Errno;
+use nix::fcntl::{open, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::stat::Mode;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{fork, pipe2, read, ForkResult, Pid};
 
@@ -151,7 +153,12 @@ fn start(
     set.thread_block()
         .map_err(|e| Failure::new(format!("unable to block signals: {e}")))?;
     let sigchld = sigchld_fd().map_err(|e| Failure::new(format!("signalfd: {}", e.desc())))?;
-    let pty = match caller_terminal(&caller).filter(|_| !exec.background) {
+    let caller = if exec.background {
+        detach_terminal(caller)?
+    } else {
+        caller
+    };
+    let pty = match caller_terminal(&caller) {
         Some(term) => Some(
             Pty::open_like(term, place.caller_uid)
                 .map_err(|e| Failure::new(format!("unable to allocate pty: {}", e.desc())))?,
@@ -182,6 +189,21 @@ fn start(
         sigchld,
         pty: pty.map(Pty::into_master),
     })
+}
+
+/// `-b`: the command outlives the client, and must not hold the caller's
+/// terminal, where it could read what the caller types next or draw a fake
+/// prompt. Each stdio descriptor that is a terminal becomes /dev/null; pipes
+/// and files are kept.
+fn detach_terminal(mut caller: CallerFds) -> Result<CallerFds, Failure> {
+    for slot in caller.stdio.iter_mut() {
+        if slot.as_ref().is_some_and(|fd| child::is_tty(fd.as_raw_fd())) {
+            let null = open("/dev/null", OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())
+                .map_err(|e| Failure::new(format!("/dev/null: {}", e.desc())))?;
+            *slot = Some(null);
+        }
+    }
+    Ok(caller)
 }
 
 fn sigchld_fd() -> nix::Result<SignalFd> {
