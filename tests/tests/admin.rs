@@ -233,7 +233,8 @@ fn a_symlinked_drop_in_is_refused() {
         let drop_ins = top.join("etc/policy.d");
         jitsudo_tests::util::make_dir(&drop_ins, 0o755);
         let target = top.join("elsewhere.toml");
-        write_atomic(&target, ROOT_ALL.as_bytes(), 0o644);
+        let linked = ROOT_ALL.replace("root-all", "linked");
+        write_atomic(&target, linked.as_bytes(), 0o644);
         std::os::unix::fs::symlink(&target, drop_ins.join("x.toml")).unwrap();
     });
     assert!(

@@ -110,41 +110,34 @@ n=0; while [ -d /proc/$p ] && [ $n -lt 1000 ]; do sleep 0.01; n=$((n+1)); done
 /// `-b` as another user from a terminal: the background command must not
 /// hold the caller's terminal (it outlives the client and could read what
 /// the caller types next, or draw a fake prompt there). Checked from
-/// outside, on the running command's /proc/PID/fd, not by its own output.
+/// outside, by root reading the running command's /proc/PID/fd, not by
+/// the command's own output; the command ends when the file `done` exists.
 #[test]
 fn background_command_does_not_get_the_callers_terminal() {
-    let Some(run) = on_pty(
-        "$SUDO -b -u jt_target sh -c 'echo $$ > pid.tmp; mv pid.tmp pid; exec sleep 30'
-wait_file pid && echo \"pid=$(cat pid)\" && echo \"tty=$(tty)\"",
-        PtySpec::default(),
-    )
-    .in_fresh_dir()
-    .status(0)
-    .assert_jitsudo() else {
+    const SCRIPT: &str = r#"$SUDO -b -u jt_target sh -c 'echo $$ > pid.tmp; mv pid.tmp pid; n=0; until [ -e done ] || [ $n -gt 2000 ]; do n=$((n+1)); sleep 0.01; done'
+wait_file pid && p=$(cat pid) && echo "tty=$(tty)"
+$SUDO sh -c "for f in /proc/$p/fd/*; do echo link=\$(readlink \$f); done"
+touch done"#;
+    let Some(run) = on_pty(SCRIPT, PtySpec::default())
+        .in_fresh_dir()
+        .status(0)
+        .assert_jitsudo()
+    else {
         return;
     };
     let text = run.stdout_text().replace('\r', "");
-    let value = |key: &str| {
-        text.lines()
-            .find_map(|line| line.strip_prefix(key))
-            .unwrap_or_else(|| panic!("no {key} in {text:?}"))
-            .to_owned()
-    };
-    let (pid, tty) = (value("pid="), value("tty="));
-    assert!(tty.starts_with("/dev/pts/"), "{text:?}");
-    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).expect("the command runs");
-    let targets: Vec<String> = fds
-        .map(|fd| {
-            let link = std::fs::read_link(fd.expect("fd entry").path()).expect("readlink");
-            link.display().to_string()
-        })
+    let tty = text
+        .lines()
+        .find_map(|line| line.strip_prefix("tty="))
+        .unwrap_or_else(|| panic!("no tty= in {text:?}"));
+    let links: Vec<&str> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("link="))
         .collect();
-    let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid.parse().expect("numeric pid")),
-        nix::sys::signal::Signal::SIGKILL,
-    );
+    assert!(tty.starts_with("/dev/pts/"), "{text:?}");
+    assert!(links.len() >= 3, "{text:?}");
     assert!(
-        !targets.contains(&tty),
-        "the background command holds the caller's terminal {tty}: {targets:?}"
+        !links.contains(&tty),
+        "the background command holds the caller's terminal {tty}: {links:?}"
     );
 }
