@@ -243,17 +243,18 @@ fn a_symlinked_drop_in_is_refused() {
     );
 }
 
+/// The drop-in directory is checked like the others: a user who owns
+/// policy.d could swap a root-owned drop-in of their choosing in or out.
 #[test]
-fn a_drop_in_a_user_owns_is_refused() {
-    let stderr = reload_after("owned-drop-in", |top| {
+fn a_drop_in_directory_a_user_owns_is_refused() {
+    let stderr = reload_after("owned-drop-ins", |top| {
         let drop_ins = top.join("etc/policy.d");
         jitsudo_tests::util::make_dir(&drop_ins, 0o755);
-        let drop_in = drop_ins.join("x.toml");
-        write_atomic(&drop_in, b"", 0o644);
-        chown_to_user(&drop_in);
+        write_atomic(&drop_ins.join("x.toml"), b"", 0o644);
+        chown_to_user(&drop_ins);
     });
     assert!(
-        stderr.contains("policy.d/x.toml is owned by uid ") && stderr.contains(", should be 0"),
+        stderr.contains("policy.d is owned by uid ") && stderr.contains(", should be 0"),
         "{stderr}"
     );
 }
