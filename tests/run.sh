@@ -21,7 +21,7 @@ step() { printf '\n==> %s\n' "$*"; }
 
 # Debian packages the tests (and the build) need.
 packages=(sudo rsyslog systemd libpam0g-dev pkg-config build-essential procps
-          util-linux bsdutils coreutils passwd login)
+          util-linux bsdutils coreutils passwd login uidmap)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

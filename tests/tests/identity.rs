@@ -266,3 +266,32 @@ fn last_matching_rule_decides() {
     refused_without_password(PREC, "$SUDO -n id");
     allowed(PREC, "$SUDO -n whoami", "root\n");
 }
+
+/// A `%group` deny rule cannot be escaped by dropping the group: with
+/// `newgidmap` (package uidmap) and a range in /etc/subgid, a user may
+/// create a user namespace where `setgroups` is allowed and drop a
+/// supplementary group from the process, which `SO_PEERGROUPS` then no
+/// longer reports. Deny rules match the group database's list too.
+#[test]
+fn a_group_deny_rule_holds_after_the_group_is_dropped() {
+    const POLICY: &str = "[[rule]]\nid = \"grp-all\"\nwho = [\"jt_grp\"]\ncommands = [\"ALL\"]\n\
+        auth = \"none\"\n\n[[rule]]\nid = \"team-no-id\"\neffect = \"deny\"\n\
+        who = [\"%jt_team\"]\ncommands = [\"/usr/bin/id\"]\n";
+    const SCRIPT: &str = r#"range=$(grep "^$(id -un):" /etc/subgid | cut -d: -f2)
+unshare --user --map-users="$(id -u),0,1" --map-groups="$range,0,65536" -- setpriv --groups=1 -- sh -c '
+grep -q "^Groups:[[:space:]]*1[[:space:]]*$" /proc/self/status && echo dropped
+$SUDO -n /usr/bin/id -un > out 2> err; echo id=$?
+$SUDO -n /usr/bin/whoami; echo whoami=$?'"#;
+    let w = world();
+    let dir = w.policy_dir("group-drop");
+    let policy = dir.join("policy.toml");
+    jitsudo_tests::util::write_atomic(&policy, POLICY.as_bytes(), 0o644);
+    let daemon = jitsudo_tests::daemon::Daemon::start(w, "group-drop", &policy);
+    let script = SCRIPT.replace("$SUDO", &w.program(Impl::Jitsudo).display().to_string());
+    Case::new(GRP, script)
+        .socket(&daemon.socket)
+        .in_fresh_dir()
+        .status(0)
+        .stdout_is("dropped\nid=1\nroot\nwhoami=0\n")
+        .assert_jitsudo();
+}

@@ -274,7 +274,11 @@ fn refusal(evaluated: Vec<Evaluated<'_>>) -> Refusal {
 
 /// Whether `rule` matches `request`, or the first part that does not.
 pub(crate) fn evaluate(rule: &Rule, request: &Request<'_>) -> Result<(), Mismatch> {
-    if !rule.who.iter().any(|who| who.matches(&request.caller)) {
+    if !rule
+        .who
+        .iter()
+        .any(|who| who.matches_for(&request.caller, rule.effect))
+    {
         return Err(Mismatch::Who);
     }
     commands_match(rule, request)?;

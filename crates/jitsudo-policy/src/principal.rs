@@ -1,6 +1,7 @@
 //! Users and groups as a policy names them (`alice`, `#1001`, `%sudo`,
 //! `%#27`, `ALL`) and how they match the ids of a request.
 
+use crate::model::Effect;
 use crate::request::Caller;
 
 /// A user or a group named by the policy.
@@ -88,12 +89,27 @@ impl WhoPattern {
         }
     }
 
-    /// Whether the caller is this user or belongs to this group.
+    /// Whether the caller is this user or belongs to this group (by the
+    /// groups of the calling process).
     pub fn matches(&self, caller: &Caller<'_>) -> bool {
         match self {
             WhoPattern::User(user) => user.matches(caller.uid, caller.name),
             WhoPattern::Group(group) => caller.groups.iter().any(|g| group.matches(g.gid, g.name)),
         }
+    }
+
+    /// Whether this entry of a rule with `effect` names the caller: a deny
+    /// rule's group also matches by the group database's list, so a group
+    /// the process dropped still counts against it.
+    pub fn matches_for(&self, caller: &Caller<'_>, effect: Effect) -> bool {
+        self.matches(caller)
+            || match (self, effect) {
+                (WhoPattern::Group(group), Effect::Deny) => caller
+                    .listed_groups
+                    .iter()
+                    .any(|g| group.matches(g.gid, g.name)),
+                _ => false,
+            }
     }
 }
 
@@ -163,6 +179,7 @@ mod tests {
             uid: 1000,
             name: Some("alice"),
             groups: &GROUPS,
+            listed_groups: &[],
         }
     }
 
@@ -268,10 +285,31 @@ mod tests {
             uid: 1000,
             name: None,
             groups: &groups,
+            listed_groups: &[],
         };
         assert!(!who("alice").matches(&caller));
         assert!(who("#1000").matches(&caller));
         assert!(!who("%sudo").matches(&caller));
         assert!(who("%#27").matches(&caller));
+    }
+
+    /// A group the process dropped (listed by the database only) still
+    /// counts for deny rules, never for allow rules.
+    #[test]
+    fn a_dropped_group_counts_for_deny_only() {
+        let listed = [GroupRef {
+            gid: 27,
+            name: Some("sudo"),
+        }];
+        let caller = Caller {
+            uid: 1000,
+            name: Some("alice"),
+            groups: &[],
+            listed_groups: &listed,
+        };
+        assert!(who("%sudo").matches_for(&caller, Effect::Deny));
+        assert!(who("%#27").matches_for(&caller, Effect::Deny));
+        assert!(!who("%sudo").matches_for(&caller, Effect::Allow));
+        assert!(!who("%wheel").matches_for(&caller, Effect::Deny));
     }
 }

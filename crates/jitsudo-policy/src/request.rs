@@ -21,8 +21,15 @@ pub struct Caller<'a> {
     pub uid: u32,
     /// The caller's user name, `None` when unknown or not UTF-8.
     pub name: Option<&'a str>,
-    /// All of the caller's groups, the primary group included.
+    /// All of the caller's groups, the primary group included, as the
+    /// kernel states them for the calling process: `allow` rules match
+    /// these (a group the process dropped only loses it rights).
     pub groups: &'a [GroupRef<'a>],
+    /// The groups the group database lists for the caller (what a new login
+    /// would get). `deny` rules match these as well as [`Caller::groups`],
+    /// so dropping a group from the process (in a user namespace set up
+    /// with `newgidmap`) cannot escape a `%group` deny.
+    pub listed_groups: &'a [GroupRef<'a>],
 }
 
 /// The user the command is to run as.

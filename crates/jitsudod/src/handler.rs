@@ -50,6 +50,9 @@ pub struct Identity {
     pub account: Account,
     /// Names of the caller's groups (kernel list), for `%group` rules.
     pub group_names: Vec<(u32, Option<String>)>,
+    /// The caller's groups as the group database lists them, with names:
+    /// deny rules match these too (see `jitsudo_policy::Caller`).
+    pub listed_names: Vec<(u32, Option<String>)>,
     /// How the caller reached this host (for `when.origin`).
     pub origin: Origin,
 }
@@ -63,6 +66,7 @@ impl Identity {
             .ok_or_else(|| Failure::new(message(b"unknown user ", spec)))?;
         let groups = account.groups(account.gid);
         let group_names = named_groups(&groups);
+        let listed_names = group_names.clone();
         Ok(Identity {
             peer: Peer {
                 uid: account.uid,
@@ -75,6 +79,7 @@ impl Identity {
             },
             account,
             group_names,
+            listed_names,
             origin: self.origin,
         })
     }
@@ -84,11 +89,13 @@ impl Identity {
         let account = accounts::user_by_uid(peer.uid)
             .ok_or_else(|| Failure::new("you do not exist in the passwd database"))?;
         let group_names = named_groups(&peer.groups);
+        let listed_names = named_groups(&account.groups(account.gid));
         let origin = origin::of(peer.pid, peer.tty.is_some());
         Ok(Identity {
             peer,
             account,
             group_names,
+            listed_names,
             origin,
         })
     }
@@ -97,25 +104,27 @@ impl Identity {
         self.account.name.to_str()
     }
 
-    fn group_refs(&self) -> Vec<GroupRef<'_>> {
-        self.group_names
-            .iter()
-            .map(|(gid, name)| GroupRef {
-                gid: *gid,
-                name: name.as_deref(),
-            })
-            .collect()
-    }
-
     /// The policy's view of the caller.
     pub fn with_caller<T>(&self, f: impl FnOnce(Caller<'_>) -> T) -> T {
-        let groups = self.group_refs();
+        let groups = group_refs(&self.group_names);
+        let listed_groups = group_refs(&self.listed_names);
         f(Caller {
             uid: self.peer.uid,
             name: self.name_str(),
             groups: &groups,
+            listed_groups: &listed_groups,
         })
     }
+}
+
+fn group_refs(named: &[(u32, Option<String>)]) -> Vec<GroupRef<'_>> {
+    named
+        .iter()
+        .map(|(gid, name)| GroupRef {
+            gid: *gid,
+            name: name.as_deref(),
+        })
+        .collect()
 }
 
 /// Each gid with its name (when it has a UTF-8 one), for `%group` rules.

@@ -132,7 +132,7 @@ fn rules_of<'p>(ctx: &Context<'p>, who: &Identity) -> Vec<&'p Rule> {
             .rules
             .iter()
             .filter(|rule| rule.effect == Effect::Allow)
-            .filter(|rule| rule.who.iter().any(|w| w.matches(&caller)))
+            .filter(|rule| rule.who.iter().any(|w| w.matches_for(&caller, rule.effect)))
             .collect()
     })
 }

@@ -127,10 +127,7 @@ mod tests {
     #[test]
     fn drop_ins_are_filtered() {
         let names = ["b.toml", "a.toml", ".hidden.toml", "c.toml~", "d.toml.bak"];
-        let kept: Vec<_> = names
-            .iter()
-            .filter(|n| is_drop_in(OsStr::new(n)))
-            .collect();
+        let kept: Vec<_> = names.iter().filter(|n| is_drop_in(OsStr::new(n))).collect();
         assert_eq!(kept, [&"b.toml", &"a.toml"]);
     }
 }

@@ -98,7 +98,10 @@ impl TrustedDir {
 
     /// The names in this directory (without `.` and `..`), sorted bytewise.
     pub fn names(&self) -> Result<Vec<OsString>, String> {
-        let fd = self.fd.try_clone().map_err(|e| format!("{}: {e}", self.path.display()))?;
+        let fd = self
+            .fd
+            .try_clone()
+            .map_err(|e| format!("{}: {e}", self.path.display()))?;
         let mut dir = Dir::from_fd(fd).map_err(|e| failure(&self.path, e))?;
         let mut names = Vec::new();
         for entry in dir.iter() {
@@ -183,7 +186,10 @@ mod tests {
         let dir = scratch("sticky");
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)).unwrap();
         let refused = TrustedDir::open(&dir).err().unwrap_or_default();
-        assert!(refused.contains("is writable by group or others (mode 1777)"), "{refused}");
+        assert!(
+            refused.contains("is writable by group or others (mode 1777)"),
+            "{refused}"
+        );
     }
 
     #[test]
@@ -193,9 +199,15 @@ mod tests {
         symlink(dir.join("real.toml"), dir.join("link.toml")).unwrap();
         symlink(&dir, dir.join("linkdir")).unwrap();
         let trusted = TrustedDir::open(&dir).unwrap();
-        assert_eq!(trusted.read_file(OsStr::new("real.toml")), Ok(String::new()));
+        assert_eq!(
+            trusted.read_file(OsStr::new("real.toml")),
+            Ok(String::new())
+        );
         let file = trusted.read_file(OsStr::new("link.toml")).unwrap_err();
-        assert!(file.ends_with("link.toml is a symbolic link, should not be"), "{file}");
+        assert!(
+            file.ends_with("link.toml is a symbolic link, should not be"),
+            "{file}"
+        );
         assert!(trusted.subdir(OsStr::new("linkdir")).is_err());
         assert!(TrustedDir::open(&dir.join("linkdir")).is_err());
     }

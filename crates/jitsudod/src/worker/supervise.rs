@@ -197,7 +197,10 @@ fn start(
 /// and files are kept.
 fn detach_terminal(mut caller: CallerFds) -> Result<CallerFds, Failure> {
     for slot in caller.stdio.iter_mut() {
-        if slot.as_ref().is_some_and(|fd| child::is_tty(fd.as_raw_fd())) {
+        if slot
+            .as_ref()
+            .is_some_and(|fd| child::is_tty(fd.as_raw_fd()))
+        {
             let null = open("/dev/null", OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())
                 .map_err(|e| Failure::new(format!("/dev/null: {}", e.desc())))?;
             *slot = Some(null);
