@@ -170,15 +170,14 @@ mod tests {
     use super::*;
     use std::os::unix::fs::{symlink, PermissionsExt};
 
-    /// A fresh directory under the (root-owned, 0755) crate target dir.
+    /// A fresh directory below /run, root's all the way up (the tests run
+    /// as root, as the whole suite does).
     fn scratch(name: &str) -> PathBuf {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../target/trusted-dir-tests")
-            .join(format!("{name}-{}", std::process::id()));
+        let dir = Path::new("/run").join(format!("jitsudod-unit-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::create_dir(&dir).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        std::fs::canonicalize(dir).unwrap()
+        dir
     }
 
     #[test]
@@ -210,6 +209,7 @@ mod tests {
         );
         assert!(trusted.subdir(OsStr::new("linkdir")).is_err());
         assert!(TrustedDir::open(&dir.join("linkdir")).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
@@ -223,5 +223,6 @@ mod tests {
         assert!(refused.contains("(mode 0664)"), "{refused}");
         assert!(TrustedDir::open(Path::new("relative")).is_err());
         assert!(TrustedDir::open(&dir.join("../x")).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
