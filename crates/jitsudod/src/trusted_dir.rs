@@ -185,6 +185,7 @@ mod tests {
         let dir = scratch("sticky");
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)).unwrap();
         let refused = TrustedDir::open(&dir).err().unwrap_or_default();
+        std::fs::remove_dir_all(&dir).unwrap();
         assert!(
             refused.contains("is writable by group or others (mode 1777)"),
             "{refused}"
