@@ -267,6 +267,19 @@ fn last_matching_rule_decides() {
     allowed(PREC, "$SUDO -n whoami", "root\n");
 }
 
+/// A daemon named `name` whose policy lets jt_grp run anything, lets
+/// `%jt_team` run whoami, and denies `%jt_team` id.
+fn group_rules_daemon(name: &str) -> jitsudo_tests::daemon::Daemon {
+    const POLICY: &str = "[[rule]]\nid = \"grp-all\"\nwho = [\"jt_grp\"]\ncommands = [\"ALL\"]\n\
+        auth = \"none\"\n\n[[rule]]\nid = \"team-whoami\"\nwho = [\"%jt_team\"]\n\
+        commands = [\"/usr/bin/whoami\"]\nauth = \"none\"\n\n[[rule]]\nid = \"team-no-id\"\n\
+        effect = \"deny\"\nwho = [\"%jt_team\"]\ncommands = [\"/usr/bin/id\"]\n";
+    let w = world();
+    let policy = w.policy_dir(name).join("policy.toml");
+    jitsudo_tests::util::write_atomic(&policy, POLICY.as_bytes(), 0o644);
+    jitsudo_tests::daemon::Daemon::start(w, name, &policy)
+}
+
 /// A `%group` deny rule cannot be escaped by dropping the group: with
 /// `newgidmap` (package uidmap) and a range in /etc/subgid, a user may
 /// create a user namespace where `setgroups` is allowed and drop a
@@ -274,24 +287,52 @@ fn last_matching_rule_decides() {
 /// longer reports. Deny rules match the group database's list too.
 #[test]
 fn a_group_deny_rule_holds_after_the_group_is_dropped() {
-    const POLICY: &str = "[[rule]]\nid = \"grp-all\"\nwho = [\"jt_grp\"]\ncommands = [\"ALL\"]\n\
-        auth = \"none\"\n\n[[rule]]\nid = \"team-no-id\"\neffect = \"deny\"\n\
-        who = [\"%jt_team\"]\ncommands = [\"/usr/bin/id\"]\n";
     const SCRIPT: &str = r#"range=$(grep "^$(id -un):" /etc/subgid | cut -d: -f2)
 unshare --user --map-users="$(id -u),0,1" --map-groups="$range,0,65536" -- setpriv --groups=1 -- sh -c '
 grep -q "^Groups:[[:space:]]*1[[:space:]]*$" /proc/self/status && echo dropped
 $SUDO -n /usr/bin/id -un > out 2> err; echo id=$?
 $SUDO -n /usr/bin/whoami; echo whoami=$?'"#;
-    let w = world();
-    let dir = w.policy_dir("group-drop");
-    let policy = dir.join("policy.toml");
-    jitsudo_tests::util::write_atomic(&policy, POLICY.as_bytes(), 0o644);
-    let daemon = jitsudo_tests::daemon::Daemon::start(w, "group-drop", &policy);
-    let script = SCRIPT.replace("$SUDO", &w.program(Impl::Jitsudo).display().to_string());
+    let daemon = group_rules_daemon("group-drop");
+    let program = world().program(Impl::Jitsudo);
+    let script = SCRIPT.replace("$SUDO", &program.display().to_string());
     Case::new(GRP, script)
         .socket(&daemon.socket)
         .in_fresh_dir()
         .status(0)
         .stdout_is("dropped\nid=1\nroot\nwhoami=0\n")
         .assert_jitsudo();
+}
+
+/// A group the process holds but the group database does not list for the
+/// user (removed from the group while still logged in, here set up by root
+/// with `setpriv --groups`) grants nothing; it still counts for deny rules.
+#[test]
+fn a_group_the_database_does_not_list_grants_nothing() {
+    let daemon = group_rules_daemon("group-stale");
+    let run = |command: &str| {
+        std::process::Command::new("setpriv")
+            .args([
+                "--reuid=jt_nobody",
+                "--regid=jt_nobody",
+                "--groups=jt_team",
+                "--",
+            ])
+            .arg(world().program(Impl::Jitsudo))
+            .args(["-n", command])
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("JITSUDO_SOCKET", &daemon.socket)
+            .output()
+            .expect("run setpriv")
+    };
+    for command in ["/usr/bin/whoami", "/usr/bin/id"] {
+        let out = run(command);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{command} ran: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }

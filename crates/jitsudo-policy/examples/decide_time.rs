@@ -78,7 +78,7 @@ fn main() {
         uid: 100_000 + user as u32,
         name: Some(names[user].as_str()),
         groups: &groups,
-        listed_groups: &[],
+        deny_groups: &[],
     };
     let root = TargetUser {
         uid: 0,

@@ -139,7 +139,7 @@ impl Index {
                 .and_then(|name| self.by_user.get(name))
                 .map(Vec::as_slice),
         );
-        for group in caller.groups.iter().chain(caller.listed_groups) {
+        for group in caller.groups.iter().chain(caller.deny_groups) {
             lists.extend(self.by_gid.get(&group.gid).map(Vec::as_slice));
             lists.extend(
                 group
@@ -182,7 +182,7 @@ impl Index {
             .name
             .and_then(|name| self.by_user.get(name))
             .map_or(0, Vec::len);
-        for group in caller.groups.iter().chain(caller.listed_groups) {
+        for group in caller.groups.iter().chain(caller.deny_groups) {
             total += self.by_gid.get(&group.gid).map_or(0, Vec::len);
             total += group
                 .name

@@ -105,7 +105,7 @@ impl WhoPattern {
         self.matches(caller)
             || match (self, effect) {
                 (WhoPattern::Group(group), Effect::Deny) => caller
-                    .listed_groups
+                    .deny_groups
                     .iter()
                     .any(|g| group.matches(g.gid, g.name)),
                 _ => false,
@@ -179,7 +179,7 @@ mod tests {
             uid: 1000,
             name: Some("alice"),
             groups: &GROUPS,
-            listed_groups: &[],
+            deny_groups: &[],
         }
     }
 
@@ -285,7 +285,7 @@ mod tests {
             uid: 1000,
             name: None,
             groups: &groups,
-            listed_groups: &[],
+            deny_groups: &[],
         };
         assert!(!who("alice").matches(&caller));
         assert!(who("#1000").matches(&caller));
@@ -293,8 +293,8 @@ mod tests {
         assert!(who("%#27").matches(&caller));
     }
 
-    /// A group the process dropped (listed by the database only) still
-    /// counts for deny rules, never for allow rules.
+    /// A group in `deny_groups` only (one the process dropped) counts for
+    /// deny rules, never for allow rules.
     #[test]
     fn a_dropped_group_counts_for_deny_only() {
         let listed = [GroupRef {
@@ -305,7 +305,7 @@ mod tests {
             uid: 1000,
             name: Some("alice"),
             groups: &[],
-            listed_groups: &listed,
+            deny_groups: &listed,
         };
         assert!(who("%sudo").matches_for(&caller, Effect::Deny));
         assert!(who("%#27").matches_for(&caller, Effect::Deny));

@@ -124,13 +124,13 @@ fn requests() -> Vec<(
             uid: 1000,
             name: Some("alice"),
             groups: &ALICE_GROUPS,
-            listed_groups: &[],
+            deny_groups: &[],
         },
         Caller {
             uid: 1001,
             name: Some("bob"),
             groups: &BOB_GROUPS,
-            listed_groups: &[],
+            deny_groups: &[],
         },
     ];
     let targets = [

@@ -21,15 +21,17 @@ pub struct Caller<'a> {
     pub uid: u32,
     /// The caller's user name, `None` when unknown or not UTF-8.
     pub name: Option<&'a str>,
-    /// All of the caller's groups, the primary group included, as the
-    /// kernel states them for the calling process: `allow` rules match
-    /// these (a group the process dropped only loses it rights).
+    /// The caller's groups that count for every rule, the primary group
+    /// included. The daemon passes the groups the calling process has
+    /// (`SO_PEERGROUPS`) that the group database also lists for the caller:
+    /// a group the process dropped, or one the user was removed from, grants
+    /// nothing.
     pub groups: &'a [GroupRef<'a>],
-    /// The groups the group database lists for the caller (what a new login
-    /// would get). `deny` rules match these as well as [`Caller::groups`],
-    /// so dropping a group from the process (in a user namespace set up
-    /// with `newgidmap`) cannot escape a `%group` deny.
-    pub listed_groups: &'a [GroupRef<'a>],
+    /// Further groups that count for `deny` rules only. The daemon passes
+    /// every group of the process and of the database's list, so dropping a
+    /// group from the process (in a user namespace set up with `newgidmap`)
+    /// cannot escape a `%group` deny.
+    pub deny_groups: &'a [GroupRef<'a>],
 }
 
 /// The user the command is to run as.

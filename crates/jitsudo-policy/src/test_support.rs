@@ -70,7 +70,7 @@ impl Ask {
                 uid: 1000,
                 name: Some("alice"),
                 groups: &ALICE_GROUPS,
-                listed_groups: &[],
+                deny_groups: &[],
             },
             target: ROOT,
             command: PathBuf::from(command),

@@ -48,11 +48,12 @@ pub struct Identity {
     pub peer: Peer,
     /// The caller's passwd entry.
     pub account: Account,
-    /// Names of the caller's groups (kernel list), for `%group` rules.
+    /// The caller's groups (the process's that the group database also
+    /// lists) with their names, for `%group` rules.
     pub group_names: Vec<(u32, Option<String>)>,
-    /// The caller's groups as the group database lists them, with names:
+    /// Every group of the process or of the database's list, with names:
     /// deny rules match these too (see `jitsudo_policy::Caller`).
-    pub listed_names: Vec<(u32, Option<String>)>,
+    pub deny_names: Vec<(u32, Option<String>)>,
     /// How the caller reached this host (for `when.origin`).
     pub origin: Origin,
 }
@@ -66,7 +67,7 @@ impl Identity {
             .ok_or_else(|| Failure::new(message(b"unknown user ", spec)))?;
         let groups = account.groups(account.gid);
         let group_names = named_groups(&groups);
-        let listed_names = group_names.clone();
+        let deny_names = group_names.clone();
         Ok(Identity {
             peer: Peer {
                 uid: account.uid,
@@ -79,7 +80,7 @@ impl Identity {
             },
             account,
             group_names,
-            listed_names,
+            deny_names,
             origin: self.origin,
         })
     }
@@ -88,14 +89,23 @@ impl Identity {
     pub fn of(peer: Peer) -> Result<Identity, Failure> {
         let account = accounts::user_by_uid(peer.uid)
             .ok_or_else(|| Failure::new("you do not exist in the passwd database"))?;
-        let group_names = named_groups(&peer.groups);
-        let listed_names = named_groups(&account.groups(account.gid));
+        let listed = account.groups(account.gid);
+        let held_and_listed: Vec<u32> = peer
+            .groups
+            .iter()
+            .copied()
+            .filter(|gid| listed.contains(gid))
+            .collect();
+        let mut held_or_listed = peer.groups.clone();
+        held_or_listed.extend(listed.iter().filter(|gid| !peer.groups.contains(gid)));
+        let group_names = named_groups(&held_and_listed);
+        let deny_names = named_groups(&held_or_listed);
         let origin = origin::of(peer.pid, peer.tty.is_some());
         Ok(Identity {
             peer,
             account,
             group_names,
-            listed_names,
+            deny_names,
             origin,
         })
     }
@@ -107,12 +117,12 @@ impl Identity {
     /// The policy's view of the caller.
     pub fn with_caller<T>(&self, f: impl FnOnce(Caller<'_>) -> T) -> T {
         let groups = group_refs(&self.group_names);
-        let listed_groups = group_refs(&self.listed_names);
+        let deny_groups = group_refs(&self.deny_names);
         f(Caller {
             uid: self.peer.uid,
             name: self.name_str(),
             groups: &groups,
-            listed_groups: &listed_groups,
+            deny_groups: &deny_groups,
         })
     }
 }

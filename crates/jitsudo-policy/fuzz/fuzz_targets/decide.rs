@@ -61,7 +61,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let command = Path::new(std::ffi::OsStr::from_bytes(&command));
     let request = Request {
-        caller: Caller { uid, name: Some("alice"), groups: &groups, listed_groups: &[] },
+        caller: Caller { uid, name: Some("alice"), groups: &groups, deny_groups: &[] },
         run_as_user: TargetUser {
             uid: target_uid,
             name: (target_uid == 0).then_some("root"),

@@ -42,7 +42,7 @@ fuzz_target!(|data: &[u8]| {
             uid: 1000,
             name: Some("alice"),
             groups: &[],
-            listed_groups: &[],
+            deny_groups: &[],
         },
         run_as_user: TargetUser {
             uid: 0,

@@ -64,7 +64,7 @@ impl Ask {
                 uid: 1000,
                 name: Some("alice"),
                 groups: &ALICE_GROUPS,
-                listed_groups: &[],
+                deny_groups: &[],
             },
             target: ROOT,
             group: None,

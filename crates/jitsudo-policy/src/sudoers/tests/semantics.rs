@@ -83,7 +83,7 @@ impl Ask {
                 uid: self.uid,
                 name: Some(self.user),
                 groups: &groups,
-                listed_groups: &[],
+                deny_groups: &[],
             },
             run_as_user: TargetUser {
                 uid: self.target.1,

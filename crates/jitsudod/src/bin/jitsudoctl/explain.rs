@@ -196,7 +196,7 @@ impl Facts<'_> {
                 uid: self.caller.uid,
                 name: self.caller.name.to_str(),
                 groups: &groups,
-                listed_groups: &groups,
+                deny_groups: &groups,
             },
             run_as_user: TargetUser {
                 uid: self.target.uid,
