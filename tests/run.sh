@@ -33,8 +33,8 @@ if ((${#missing[@]})); then
     apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Leftovers of earlier runs (each test binary makes /tmp/jitsudo-test-<pid>).
-for d in /tmp/jitsudo-test-*; do
+# Leftovers of earlier runs (each test binary makes /run/jitsudo-test-<pid>).
+for d in /run/jitsudo-test-* /tmp/jitsudo-test-*; do
     [[ -d $d ]] || continue
     pid=${d##*-}
     [[ -d /proc/$pid ]] || rm -rf -- "$d"
