@@ -103,6 +103,7 @@ fn main() {
         run_as_user: root,
         run_as_group: None,
         command: Path::new(command),
+        executable: None,
         args,
         wants_setenv: false,
         chdir: None,

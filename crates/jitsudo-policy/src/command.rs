@@ -2,11 +2,13 @@
 //! form, wildcards in the path and the arguments, `sha256` pinning) and how
 //! they match a command line.
 
-use std::ffi::OsString;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::path::{Component, Path, PathBuf};
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 
 use crate::glob::{has_wildcards, Glob};
+use crate::model::Effect;
+use crate::request::Executable;
 use crate::schema::{RawCommand, RawCommandTable};
 
 /// One entry of a rule's `commands` list.
@@ -25,15 +27,10 @@ pub struct Program {
     pub text: String,
     /// The program's path as written in the policy (possibly a pattern).
     pub path: PathBuf,
-    /// The path compared with requests: `path` until
-    /// [`crate::Policy::resolve_command_paths`] replaces it with its canonical
-    /// form (for a pattern, the directories before the first wildcard are
-    /// resolved).
-    pub resolved: PathBuf,
     /// The arguments allowed.
     pub args: Args,
     /// When `path` has wildcards (`*`, `?`, `[...]`): the pattern the request's
-    /// path must match, built from `resolved`; wildcards never match `/`.
+    /// path must match; wildcards never match `/`.
     pub path_glob: Option<Glob>,
     /// The SHA-256 digest the executable must have (`sha256:<hex>`); a
     /// request whose digest differs or is missing does not match.
@@ -74,23 +71,30 @@ impl CommandPattern {
     }
 
     /// Whether `command` run with `args` is allowed by this entry, with no
-    /// digest known (an entry that pins a digest never matches).
+    /// executable opened and no digest known (an entry that pins a digest
+    /// never matches).
     pub fn matches(&self, command: &Path, args: &[OsString]) -> bool {
-        self.check(command, args, None) == CommandMatch::Match
+        let subject = Subject {
+            path: command,
+            executable: None,
+        };
+        self.check(&subject, args, None, Effect::Allow) == CommandMatch::Match
     }
 
-    /// How this entry compares with `command` run with `args`, whose
-    /// executable has the SHA-256 `digest` when the daemon computed it.
+    /// How this entry of a rule with `effect` compares with `command` run
+    /// with `args`, whose executable has the SHA-256 `digest` when the
+    /// daemon computed it.
     pub fn check(
         &self,
-        command: &Path,
+        command: &Subject<'_>,
         args: &[OsString],
         digest: Option<&[u8; 32]>,
+        effect: Effect,
     ) -> CommandMatch {
         match self {
             CommandPattern::All => CommandMatch::Match,
             CommandPattern::Program(program) => {
-                if !program.path_matches(command) || !program.args.matches(args) {
+                if !program.names(command, effect) || !program.args.matches(args) {
                     CommandMatch::Mismatch
                 } else if program.sha256.is_some() && program.sha256.as_ref() != digest {
                     CommandMatch::DigestMismatch
@@ -101,78 +105,83 @@ impl CommandPattern {
         }
     }
 
-    /// Whether this entry pins a digest and its path matches `command`.
-    pub fn needs_digest(&self, command: &Path) -> bool {
+    /// Whether this entry pins a digest and may name `command` (in a rule of
+    /// either effect).
+    pub fn needs_digest(&self, command: &Subject<'_>) -> bool {
         match self {
             CommandPattern::All => false,
             CommandPattern::Program(program) => {
-                program.sha256.is_some() && program.path_matches(command)
+                program.sha256.is_some() && program.names(command, Effect::Deny)
             }
-        }
-    }
-
-    /// The exact path this entry can match, or `None` for `ALL` and path
-    /// patterns (which may match many paths).
-    pub fn exact_path(&self) -> Option<&Path> {
-        match self {
-            CommandPattern::Program(program) if program.path_glob.is_none() => {
-                Some(&program.resolved)
-            }
-            _ => None,
-        }
-    }
-
-    /// Replaces the path compared with requests by `resolve(path as written)`
-    /// (for a pattern, by the resolved directories before the first wildcard
-    /// followed by the rest of the pattern).
-    pub(crate) fn resolve_path(&mut self, resolve: &mut impl FnMut(&Path) -> PathBuf) {
-        let CommandPattern::Program(program) = self else {
-            return;
-        };
-        if program.path_glob.is_none() {
-            program.resolved = resolve(&program.path);
-            return;
-        }
-        let (directory, pattern) = split_pattern(&program.path);
-        let mut prefix = resolve(&directory).into_os_string().into_vec();
-        if !prefix.ends_with(b"/") {
-            prefix.push(b'/');
-        }
-        // The pattern compiled when the entry was parsed: it cannot fail now.
-        if let Ok(glob) = Glob::with_prefix(&prefix, &pattern) {
-            program.resolved = PathBuf::from(glob.as_str());
-            program.path_glob = Some(glob);
         }
     }
 }
 
-/// Splits a path pattern into the directories before its first component
-/// with a wildcard and the rest (`/usr/bin/*` → `/usr/bin`, `*`).
-fn split_pattern(path: &Path) -> (PathBuf, String) {
-    let mut directory = PathBuf::from("/");
-    let mut rest: Vec<String> = Vec::new();
-    for component in path.components() {
-        let Component::Normal(name) = component else {
-            continue;
-        };
-        let name = name.to_string_lossy();
-        if rest.is_empty() && !has_wildcards(&name) {
-            directory.push(name.as_ref());
-        } else {
-            rest.push(name.into_owned());
-        }
-    }
-    (directory, rest.join("/"))
+/// The command of a request, as command entries compare with it.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    /// The absolute path it was found at ([`crate::Request::command`]).
+    pub path: &'a Path,
+    /// The opened file ([`crate::Request::executable`]).
+    pub executable: Option<Executable<'a>>,
 }
 
 impl Program {
-    /// Whether the request's (canonical) path is this program's.
-    fn path_matches(&self, command: &Path) -> bool {
-        match &self.path_glob {
-            Some(glob) => glob.matches(command.as_os_str().as_bytes(), true),
-            None => self.resolved == command,
+    /// Whether this entry names the request's command.
+    ///
+    /// In an allow rule, as in sudo, the base names must agree (a rule for
+    /// `/usr/bin/rbash` never allows `bash`, nor a link to it named
+    /// otherwise), and the entry must name the very file the daemon opened:
+    /// the file its path (or, for a pattern, the matching path) leads to now
+    /// has the opened file's device and inode. A deny rule names a file
+    /// under any name: its path (or pattern) matches the path found or the
+    /// opened file's real path, or its path leads to the opened file.
+    ///
+    /// Without an opened file only the path found is compared, as text.
+    fn names(&self, command: &Subject<'_>, effect: Effect) -> bool {
+        let Some(executable) = &command.executable else {
+            return self.path_matches(command.path);
+        };
+        let is_opened = |path: &Path| (executable.identify)(path) == Some(executable.id);
+        let candidates = [command.path, executable.real_path];
+        match effect {
+            Effect::Allow => match &self.path_glob {
+                None => same_base_name(&self.path, command.path) && is_opened(&self.path),
+                Some(_) => candidates.into_iter().any(|candidate| {
+                    same_base_name(candidate, command.path)
+                        && self.path_matches(candidate)
+                        && is_opened(candidate)
+                }),
+            },
+            Effect::Deny => {
+                candidates
+                    .into_iter()
+                    .any(|candidate| self.path_matches(candidate))
+                    || (self.path_glob.is_none() && is_opened(&self.path))
+            }
         }
     }
+
+    /// Whether `path`, as text, is this entry's path or matches its pattern.
+    fn path_matches(&self, path: &Path) -> bool {
+        match &self.path_glob {
+            Some(glob) => glob.matches(path.as_os_str().as_bytes(), true),
+            None => self.path == path,
+        }
+    }
+
+    /// The base name an allow rule's request must have, for an exact path.
+    pub(crate) fn exact_base_name(&self) -> Option<&OsStr> {
+        match self.path_glob {
+            None => self.path.file_name(),
+            Some(_) => None,
+        }
+    }
+}
+
+/// Whether two paths end in the same name.
+fn same_base_name(a: &Path, b: &Path) -> bool {
+    a.file_name().is_some() && a.file_name() == b.file_name()
 }
 
 impl Args {
@@ -306,7 +315,6 @@ fn program(
     Ok(CommandPattern::Program(Program {
         text: text.to_owned(),
         path: PathBuf::from(path),
-        resolved: PathBuf::from(path),
         args,
         path_glob,
         sha256,
@@ -326,6 +334,8 @@ impl std::fmt::Display for CommandPattern {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::request::FileId;
+    use std::os::unix::ffi::OsStringExt;
 
     fn line(text: &str) -> Result<CommandPattern, String> {
         CommandPattern::parse(&RawCommand::Line(text.to_owned()))
@@ -379,7 +389,6 @@ mod tests {
         };
         assert_eq!(program.text, "/usr/bin/id -u");
         assert_eq!(program.path, Path::new("/usr/bin/id"));
-        assert_eq!(program.resolved, Path::new("/usr/bin/id"));
     }
 
     #[test]
@@ -443,19 +452,7 @@ mod tests {
             .matches(Path::new("/usr/bin/printf"), &bad));
     }
 
-    #[test]
-    fn resolution_changes_the_compared_path_only() {
-        let mut pattern = line("/bin/id").unwrap();
-        pattern.resolve_path(&mut |p: &Path| Path::new("/usr").join(p.strip_prefix("/").unwrap()));
-        assert!(pattern.matches(Path::new("/usr/bin/id"), &[]));
-        assert!(!pattern.matches(Path::new("/bin/id"), &[]));
-        let CommandPattern::Program(program) = pattern else {
-            panic!("expected a program")
-        };
-        assert_eq!(program.text, "/bin/id");
-    }
-
-    #[test]
+#[test]
     fn argument_globs_match_per_argument() {
         let pattern = line("/usr/bin/systemctl restart *.service").unwrap();
         let systemctl = Path::new("/usr/bin/systemctl");
@@ -496,49 +493,95 @@ mod tests {
         assert!(pattern.matches(Path::new("/usr/bin/id"), &os(&["-u"])));
         assert!(!pattern.matches(Path::new("/usr/bin/x/id"), &[]));
         assert!(!pattern.matches(Path::new("/usr/sbin/id"), &[]));
-        assert_eq!(pattern.exact_path(), None);
-        assert_eq!(
-            line("/usr/bin/id").unwrap().exact_path(),
-            Some(Path::new("/usr/bin/id"))
-        );
-        assert_eq!(CommandPattern::All.exact_path(), None);
+        let root = line("/*").unwrap();
+        assert!(root.matches(Path::new("/x"), &[]));
+        assert!(!root.matches(Path::new("/x/y"), &[]));
+    }
+
+    const BASH: FileId = FileId { dev: 1, ino: 1 };
+    const ID: FileId = FileId { dev: 1, ino: 2 };
+    const OWN: FileId = FileId { dev: 2, ino: 7 };
+
+    /// A file system where rbash is a link to bash and /bin is /usr/bin.
+    fn identify(path: &Path) -> Option<FileId> {
+        match path.to_str()? {
+            "/usr/bin/bash" | "/usr/bin/rbash" | "/bin/bash" | "/bin/rbash" => Some(BASH),
+            "/usr/bin/id" | "/bin/id" => Some(ID),
+            _ => None,
+        }
+    }
+
+    fn allows(entry: &str, path: &str, real: &str, id: FileId, effect: Effect) -> bool {
+        let subject = Subject {
+            path: Path::new(path),
+            executable: Some(Executable {
+                id,
+                real_path: Path::new(real),
+                identify,
+            }),
+        };
+        line(entry).unwrap().check(&subject, &[], None, effect) == CommandMatch::Match
     }
 
     #[test]
-    fn path_globs_resolve_their_directories() {
-        let mut pattern = line("/bin/ip*").unwrap();
-        let mut seen = Vec::new();
-        pattern.resolve_path(&mut |p: &Path| {
-            seen.push(p.to_path_buf());
-            Path::new("/usr").join(p.strip_prefix("/").unwrap_or(p))
-        });
-        assert_eq!(seen, [PathBuf::from("/bin")]);
-        assert!(pattern.matches(Path::new("/usr/bin/ip6tables"), &[]));
-        assert!(!pattern.matches(Path::new("/bin/ip"), &[]));
-        let mut root = line("/*").unwrap();
-        root.resolve_path(&mut |p: &Path| p.to_path_buf());
-        assert!(root.matches(Path::new("/x"), &[]));
-        assert!(!root.matches(Path::new("/x/y"), &[]));
+    fn allow_entries_need_the_name_and_the_file() {
+        use Effect::Allow;
+        let bash = "/usr/bin/bash";
+        assert!(allows("/usr/bin/rbash", "/usr/bin/rbash", bash, BASH, Allow));
+        assert!(allows("/usr/bin/rbash", "/bin/rbash", bash, BASH, Allow));
+        assert!(
+            !allows("/usr/bin/rbash", bash, bash, BASH, Allow),
+            "another name of the same file"
+        );
+        assert!(
+            !allows("/usr/bin/id", "/home/u/id", bash, BASH, Allow),
+            "a link named like the rule to another file"
+        );
+        assert!(
+            !allows("/usr/bin/id", "/usr/bin/id", "/home/u/id", OWN, Allow),
+            "the rule's path leads to another file than the one opened"
+        );
+        assert!(allows("/usr/bin/*", "/bin/id", "/usr/bin/id", ID, Allow));
+        assert!(
+            !allows("/usr/bin/*", "/home/u/id", "/usr/bin/bash", BASH, Allow),
+            "a pattern match under another name"
+        );
+        assert!(
+            !allows("/usr/bin/*", "/usr/bin/id", "/home/u/id", OWN, Allow),
+            "a pattern match that is not the opened file"
+        );
+    }
+
+    #[test]
+    fn deny_entries_name_the_file_under_any_name() {
+        use Effect::Deny;
+        assert!(allows("/usr/bin/rbash", "/usr/bin/bash", "/usr/bin/bash", BASH, Deny));
+        assert!(allows("/usr/bin/bash", "/home/u/sh", "/usr/bin/bash", BASH, Deny));
+        assert!(allows("/usr/bin/id", "/usr/bin/id", "/home/u/id", OWN, Deny));
+        assert!(allows("/usr/bin/b*", "/home/u/sh", "/usr/bin/bash", BASH, Deny));
+        assert!(!allows("/usr/bin/id", "/home/u/sh", "/usr/bin/bash", BASH, Deny));
     }
 
     #[test]
     fn digests_must_be_given_and_equal() {
         let hex = "0f".repeat(32);
         let pinned = line(&format!("sha256:{hex} /usr/bin/x")).unwrap();
-        let x = Path::new("/usr/bin/x");
-        assert_eq!(pinned.check(x, &[], Some(&[0x0f; 32])), CommandMatch::Match);
+        let subject = |path| Subject {
+            path: Path::new(path),
+            executable: None,
+        };
+        let x = &subject("/usr/bin/x");
+        let check = |command, digest| pinned.check(command, &[], digest, Effect::Allow);
+        assert_eq!(check(x, Some(&[0x0f; 32])), CommandMatch::Match);
+        assert_eq!(check(x, Some(&[0; 32])), CommandMatch::DigestMismatch);
+        assert_eq!(check(x, None), CommandMatch::DigestMismatch);
+        assert!(!pinned.matches(x.path, &[]));
         assert_eq!(
-            pinned.check(x, &[], Some(&[0; 32])),
-            CommandMatch::DigestMismatch
-        );
-        assert_eq!(pinned.check(x, &[], None), CommandMatch::DigestMismatch);
-        assert!(!pinned.matches(x, &[]));
-        assert_eq!(
-            pinned.check(Path::new("/usr/bin/y"), &[], Some(&[0x0f; 32])),
+            check(&subject("/usr/bin/y"), Some(&[0x0f; 32])),
             CommandMatch::Mismatch
         );
         assert!(pinned.needs_digest(x));
-        assert!(!pinned.needs_digest(Path::new("/usr/bin/y")));
+        assert!(!pinned.needs_digest(&subject("/usr/bin/y")));
         assert!(!line("/usr/bin/x").unwrap().needs_digest(x));
         assert!(!CommandPattern::All.needs_digest(x));
     }

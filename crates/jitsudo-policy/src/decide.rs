@@ -295,9 +295,10 @@ pub(crate) fn evaluate(rule: &Rule, request: &Request<'_>) -> Result<(), Mismatc
 /// Whether one of the rule's command entries matches, or why none does.
 fn commands_match(rule: &Rule, request: &Request<'_>) -> Result<(), Mismatch> {
     let digest = request.command_digest.as_ref();
+    let subject = request.subject();
     let mut pinned = false;
     for command in &rule.commands {
-        match command.check(request.command, request.args, digest) {
+        match command.check(&subject, request.args, digest, rule.effect) {
             CommandMatch::Match => return Ok(()),
             CommandMatch::DigestMismatch => pinned = true,
             CommandMatch::Mismatch => {}

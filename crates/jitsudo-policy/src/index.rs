@@ -1,19 +1,22 @@
-//! Indexes that keep a decision from scanning every rule: rules by exact
-//! command path and by subject (user, uid, group, gid), plus the lists of
-//! rules that match any path (`ALL`, path patterns) or any caller (`ALL`).
+//! Indexes that keep a decision from scanning every rule: allow rules by the
+//! base name of an exact command path (an allow entry only matches a command
+//! of its base name), rules by the directory of a path pattern, and by
+//! subject (user, uid, group, gid), plus the lists of rules that match any
+//! path (`ALL`, other patterns, exact paths of deny rules, which match a file
+//! under any name) or any caller (`ALL`).
 //!
 //! An index only narrows the rules to look at: every candidate is still
 //! matched in full, so a rule listed in excess costs time, never a wrong
 //! answer. Rules are numbered by their position in [`crate::Policy::rules`].
 
-use std::collections::{HashMap, HashSet};
-use std::ffi::OsStr;
+use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use crate::command::CommandPattern;
+use crate::command::{CommandPattern, Subject};
 use crate::glob::Glob;
-use crate::model::Rule;
+use crate::model::{Effect, Rule};
 use crate::principal::{IdPattern, WhoPattern};
 use crate::request::Request;
 
@@ -26,8 +29,8 @@ pub(crate) struct Index {
     /// How many rules there were when the index was built; a policy whose
     /// rule count differs is searched without the index.
     rules: usize,
-    /// Rules with an entry for this exact (resolved) path.
-    by_path: HashMap<PathBuf, Positions>,
+    /// Allow rules with an exact path of this base name.
+    by_name: HashMap<OsString, Positions>,
     /// Rules with a path pattern whose matches are all in this directory.
     by_directory: HashMap<PathBuf, Positions>,
     /// Rules with an `ALL` entry or another path pattern.
@@ -42,10 +45,8 @@ pub(crate) struct Index {
     by_gid: HashMap<u32, Positions>,
     /// Rules naming `ALL` in `who`.
     any_caller: Positions,
-    /// Exact paths some entry pins a digest for.
-    digest_paths: HashSet<PathBuf>,
-    /// Path patterns some entry pins a digest for.
-    digest_patterns: Vec<Glob>,
+    /// The entries that pin a digest.
+    pinned: Vec<CommandPattern>,
 }
 
 impl Index {
@@ -61,7 +62,7 @@ impl Index {
                 index.rules = usize::MAX;
                 break;
             };
-            index.add_commands(position, &rule.commands);
+            index.add_commands(position, rule);
             index.add_subjects(position, &rule.who);
         }
         index
@@ -73,33 +74,27 @@ impl Index {
     }
 
     /// Records the paths of one rule's command entries.
-    fn add_commands(&mut self, position: u32, commands: &[CommandPattern]) {
-        for command in commands {
-            let directory = match command {
-                CommandPattern::Program(program) => program
-                    .path_glob
-                    .as_ref()
-                    .and_then(Glob::fixed_directory)
-                    .map(|dir| PathBuf::from(OsStr::from_bytes(dir))),
-                CommandPattern::All => None,
+    fn add_commands(&mut self, position: u32, rule: &Rule) {
+        for command in &rule.commands {
+            let CommandPattern::Program(program) = command else {
+                push(&mut self.any_path, position);
+                continue;
             };
-            match (command.exact_path(), directory) {
-                (Some(path), _) => push(
-                    self.by_path.entry(path.to_path_buf()).or_default(),
-                    position,
-                ),
+            let directory = program
+                .path_glob
+                .as_ref()
+                .and_then(Glob::fixed_directory)
+                .map(|dir| PathBuf::from(OsStr::from_bytes(dir)));
+            let name = program
+                .exact_base_name()
+                .filter(|_| rule.effect == Effect::Allow);
+            match (name, directory) {
+                (Some(name), _) => push(self.by_name.entry(name.to_owned()).or_default(), position),
                 (None, Some(dir)) => push(self.by_directory.entry(dir).or_default(), position),
                 (None, None) => push(&mut self.any_path, position),
             }
-            if let CommandPattern::Program(program) = command {
-                if program.sha256.is_some() {
-                    match &program.path_glob {
-                        Some(glob) => self.digest_patterns.push(glob.clone()),
-                        None => {
-                            self.digest_paths.insert(program.resolved.clone());
-                        }
-                    }
-                }
+            if program.sha256.is_some() {
+                self.pinned.push(command.clone());
             }
         }
     }
@@ -155,19 +150,22 @@ impl Index {
     /// its path, its directory or any path, or those naming the caller,
     /// whichever list is shorter; true when it is the latter.
     pub(crate) fn candidates(&self, request: &Request<'_>) -> (Positions, bool) {
-        let exact = self
-            .by_path
-            .get(request.command)
-            .map_or(&[][..], Vec::as_slice);
-        let in_directory = request
+        let exact = request
             .command
-            .parent()
-            .and_then(|dir| self.by_directory.get(dir))
+            .file_name()
+            .and_then(|name| self.by_name.get(name))
             .map_or(&[][..], Vec::as_slice);
+        let in_directory = |path: Option<&std::path::Path>| {
+            path.and_then(std::path::Path::parent)
+                .and_then(|dir| self.by_directory.get(dir))
+                .map_or(&[][..], Vec::as_slice)
+        };
+        let real_path = request.executable.map(|e| e.real_path);
+        let in_directory = union(&[in_directory(Some(request.command)), in_directory(real_path)]);
         let by_command = exact.len() + in_directory.len() + self.any_path.len();
         let by_caller = self.naming_caller_len(request);
         if by_command <= by_caller {
-            (union(&[exact, in_directory, &self.any_path]), false)
+            (union(&[exact, &in_directory, &self.any_path]), false)
         } else {
             (self.naming_caller(request), true)
         }
@@ -192,13 +190,9 @@ impl Index {
         total
     }
 
-    /// Whether an entry pins the digest of `command`.
-    pub(crate) fn needs_digest(&self, command: &Path) -> bool {
-        self.digest_paths.contains(command)
-            || self
-                .digest_patterns
-                .iter()
-                .any(|glob| glob.matches(command.as_os_str().as_bytes(), true))
+    /// Whether an entry pins a digest and may name `command`.
+    pub(crate) fn needs_digest(&self, command: &Subject<'_>) -> bool {
+        self.pinned.iter().any(|entry| entry.needs_digest(command))
     }
 }
 
@@ -293,9 +287,15 @@ mod tests {
             "[[rule]]\nwho = [\"a\"]\ncommands = [\"sha256:{hex} /usr/bin/x\", {{ path = \"/opt/*/run\", sha256 = \"{hex}\" }}, \"/usr/bin/y\"]\n"
         ));
         let index = Index::new(&p.rules);
-        assert!(index.needs_digest(Path::new("/usr/bin/x")));
-        assert!(index.needs_digest(Path::new("/opt/app/run")));
-        assert!(!index.needs_digest(Path::new("/opt/app/sub/run")));
-        assert!(!index.needs_digest(Path::new("/usr/bin/y")));
+        let needs = |path: &str| {
+            index.needs_digest(&Subject {
+                path: std::path::Path::new(path),
+                executable: None,
+            })
+        };
+        assert!(needs("/usr/bin/x"));
+        assert!(needs("/opt/app/run"));
+        assert!(!needs("/opt/app/sub/run"));
+        assert!(!needs("/usr/bin/y"));
     }
 }

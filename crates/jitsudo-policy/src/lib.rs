@@ -13,9 +13,12 @@
 //!    a [`Policy`], or get every [`PolicyError`] as `file:line:column: message`
 //!    ([`parse_with_warnings`] also returns the warnings of files with
 //!    `[compat] unknown_keys = "warn"`).
-//! 2. [`Policy::resolve_command_paths`] with a function that canonicalizes a
-//!    path (symlinks resolved), so rules compare with canonical request paths.
-//! 3. For each request, compute the executable's SHA-256 if
+//! 2. For each request, open the executable once and describe it as an
+//!    [`Executable`] (its [`FileId`], its real path, and a function giving the
+//!    identity of the file a rule path names now): an allow entry matches when
+//!    its base name is the command's and it names that very file; a deny
+//!    entry when it names that file under any name (see `docs/policy.md`).
+//! 3. Compute the executable's SHA-256 from that open file if
 //!    [`Policy::needs_digest`] says so, then [`Policy::decide`] a [`Request`]
 //!    (with its [`Context`]: time, terminal, origin, host) into a
 //!    [`Decision`]: [`Allowed`] (rule id, [`Auth`], setenv, env_keep, umask,
@@ -108,7 +111,7 @@ mod suggest;
 mod test_support;
 mod when;
 
-pub use command::{Args, CommandMatch, CommandPattern, Program};
+pub use command::{Args, CommandMatch, CommandPattern, Program, Subject};
 pub use decide::{Allowed, Decision, Mismatch, Reason, Refusal};
 pub use diff::{entitlement_diff, Change, ChangeKind, Entitlement};
 pub use error::PolicyError;
@@ -117,5 +120,5 @@ pub use glob::Glob;
 pub use load::{parse, parse_with_warnings, Parsed, Source};
 pub use model::{Auth, Cwd, Defaults, Effect, Policy, Rule, DEFAULT_ENV_KEEP, DEFAULT_SECURE_PATH};
 pub use principal::{IdPattern, WhoPattern};
-pub use request::{Caller, GroupRef, Request, TargetUser};
+pub use request::{Caller, Executable, FileId, GroupRef, Request, TargetUser};
 pub use when::{Context, DateRange, Origin, TimeZone, Timestamp, WeeklyWindow, When, WhenPart};

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::command::CommandPattern;
 use crate::index::Index;
 use crate::principal::{IdPattern, WhoPattern};
+use crate::request::Request;
 use crate::when::When;
 
 /// The `secure_path` used when no source sets one.
@@ -193,30 +194,17 @@ impl Policy {
         self.index = Index::new(&self.rules);
     }
 
-    /// Lets the daemon canonicalize every rule's command path (it resolves
-    /// symlinks with real I/O); the original text stays for display.
-    ///
-    /// `resolve` always receives the path as written in the policy, so calling
-    /// this again (after a reload of the file system, say) is safe.
-    pub fn resolve_command_paths(&mut self, mut resolve: impl FnMut(&Path) -> PathBuf) {
-        for rule in &mut self.rules {
-            for command in &mut rule.commands {
-                command.resolve_path(&mut resolve);
-            }
-        }
-        self.reindex();
-    }
-
-    /// Whether some rule pins the digest of the executable at `command` (a
-    /// canonical path): the daemon then computes the SHA-256 of the file it
-    /// will execute and passes it in [`crate::Request::command_digest`].
-    pub fn needs_digest(&self, command: &Path) -> bool {
+    /// Whether some rule pins the digest of the request's command: the
+    /// daemon then computes the SHA-256 of the file it opened (reading that
+    /// descriptor) and passes it in [`crate::Request::command_digest`].
+    pub fn needs_digest(&self, request: &Request<'_>) -> bool {
+        let command = request.subject();
         if self.index.usable(self.rules.len()) {
-            return self.index.needs_digest(command);
+            return self.index.needs_digest(&command);
         }
         self.rules
             .iter()
             .flat_map(|rule| &rule.commands)
-            .any(|entry| entry.needs_digest(command))
+            .any(|entry| entry.needs_digest(&command))
     }
 }

@@ -9,8 +9,8 @@ use proptest::prelude::*;
 
 use crate::decide::evaluate;
 use crate::index::Index;
-use crate::request::{Caller, GroupRef, Request, TargetUser};
-use crate::test_support::{policy, CONTEXT};
+use crate::request::{Caller, Executable, GroupRef, Request, TargetUser};
+use crate::test_support::{identify, policy, CONTEXT};
 use crate::{Decision, Effect, Policy, Reason};
 
 /// One generated rule, as TOML keys.
@@ -114,7 +114,7 @@ const BOB_GROUPS: [GroupRef<'static>; 1] = [GroupRef {
 fn requests() -> Vec<(
     Caller<'static>,
     TargetUser<'static>,
-    PathBuf,
+    (PathBuf, PathBuf),
     Vec<OsString>,
     bool,
     i64,
@@ -153,7 +153,15 @@ fn requests() -> Vec<(
             is_caller_by_default: false,
         },
     ];
-    let commands = ["/usr/bin/id", "/usr/bin/ls", "/usr/sbin/x"];
+    // Each command as found, and the file opened (a link named `id` in a
+    // home directory, `/bin` a link to `/usr/bin`).
+    let commands = [
+        ("/usr/bin/id", "/usr/bin/id"),
+        ("/usr/bin/ls", "/usr/bin/ls"),
+        ("/usr/sbin/x", "/usr/sbin/x"),
+        ("/home/alice/id", "/usr/bin/id"),
+        ("/bin/ls", "/usr/bin/ls"),
+    ];
     let args: [&[&str]; 3] = [&[], &["-u"], &["b c"]];
     let mut all = Vec::new();
     for caller in callers {
@@ -163,7 +171,8 @@ fn requests() -> Vec<(
                     for tty in [true, false] {
                         for shift in [0, 3 * 3600] {
                             let arg = arg.iter().map(OsString::from).collect();
-                            all.push((caller, target, PathBuf::from(command), arg, tty, shift));
+                            let command = (PathBuf::from(command.0), PathBuf::from(command.1));
+                            all.push((caller, target, command, arg, tty, shift));
                         }
                     }
                 }
@@ -175,7 +184,7 @@ fn requests() -> Vec<(
 
 /// Runs `check` on every request of the universe.
 fn for_each_request(mut check: impl FnMut(&Request<'_>)) {
-    for (caller, target, command, args, tty, shift) in requests() {
+    for (caller, target, (command, real_path), args, tty, shift) in requests() {
         let mut context = CONTEXT;
         context.has_tty = tty;
         context.now.unix_seconds += shift;
@@ -184,6 +193,11 @@ fn for_each_request(mut check: impl FnMut(&Request<'_>)) {
             run_as_user: target,
             run_as_group: None,
             command: &command,
+            executable: identify(&real_path).map(|id| Executable {
+                id,
+                real_path: &real_path,
+                identify,
+            }),
             args: &args,
             wants_setenv: false,
             chdir: None,

@@ -3,6 +3,7 @@
 use std::ffi::OsString;
 use std::path::Path;
 
+use crate::command::Subject;
 use crate::when::Context;
 
 /// A group as the kernel and the group database know it.
@@ -48,8 +49,32 @@ pub struct TargetUser<'a> {
     pub is_caller_by_default: bool,
 }
 
+/// A file's identity on this system: its device and inode numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FileId {
+    /// `st_dev`.
+    pub dev: u64,
+    /// `st_ino`.
+    pub ino: u64,
+}
+
+/// The executable the daemon opened for a request: what the decision is
+/// about, and what the worker will execute (the same open file).
+#[derive(Debug, Clone, Copy)]
+pub struct Executable<'a> {
+    /// The identity of the opened file (`fstat` of the daemon's descriptor).
+    pub id: FileId,
+    /// The kernel's name for the opened file (symlinks resolved), tried
+    /// against path patterns besides [`Request::command`].
+    pub real_path: &'a Path,
+    /// The identity of the file a path names now, following symlinks
+    /// (`stat(2)` as root), or `None` if there is none: how rule paths and
+    /// pattern matches are compared with [`Executable::id`].
+    pub identify: fn(&Path) -> Option<FileId>,
+}
+
 /// One request to run a command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct Request<'a> {
     /// Who asks.
     pub caller: Caller<'a>,
@@ -57,8 +82,14 @@ pub struct Request<'a> {
     pub run_as_user: TargetUser<'a>,
     /// With which group, when `-g` was given.
     pub run_as_group: Option<GroupRef<'a>>,
-    /// The command: an absolute, canonical (symlink-free) path.
+    /// The command: the absolute path it was found at, as the caller named
+    /// it (a `secure_path` directory and the name, or the path typed; not
+    /// symlink-resolved). Its base name must be that of the rule path that
+    /// allows it.
     pub command: &'a Path,
+    /// The opened executable, `None` when no executable file was found (the
+    /// command is then matched by its path alone and cannot run).
+    pub executable: Option<Executable<'a>>,
     /// The arguments after the command name (`argv[1..]`), as bytes.
     pub args: &'a [OsString],
     /// True when `-E`, `--preserve-env` or a `VAR=value` argument was used.
@@ -71,4 +102,14 @@ pub struct Request<'a> {
     pub command_digest: Option<[u8; 32]>,
     /// Time, terminal, origin and host, for `when` clauses.
     pub context: Context<'a>,
+}
+
+impl Request<'_> {
+    /// The command, as command entries compare with it.
+    pub(crate) fn subject(&self) -> Subject<'_> {
+        Subject {
+            path: self.command,
+            executable: self.executable,
+        }
+    }
 }

@@ -2,9 +2,9 @@
 //! alice (uid 1000, groups alice=1000 and sudo=27).
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use crate::request::{Caller, GroupRef, Request, TargetUser};
+use crate::request::{Caller, Executable, FileId, GroupRef, Request, TargetUser};
 use crate::when::{Context, Origin, Timestamp};
 use crate::{parse, Policy, Source};
 
@@ -60,6 +60,24 @@ pub(crate) struct Ask {
     pub args: Vec<OsString>,
     pub digest: Option<[u8; 32]>,
     pub context: Context<'static>,
+    /// The opened file: its real path and identity.
+    pub opened: Option<(PathBuf, FileId)>,
+}
+
+/// bash, which `/usr/bin/rbash` links to.
+pub(crate) const BASH: FileId = FileId { dev: 1, ino: 1 };
+
+/// A file system where `/usr/bin/rbash` is a link to `/usr/bin/bash`, and
+/// every other absolute path is a file of its own.
+pub(crate) fn identify(path: &Path) -> Option<FileId> {
+    match path.to_str()? {
+        "/usr/bin/bash" | "/usr/bin/rbash" => Some(BASH),
+        other if other.starts_with('/') => Some(FileId {
+            dev: 1,
+            ino: other.bytes().map(u64::from).sum::<u64>() + 2,
+        }),
+        _ => None,
+    }
 }
 
 impl Ask {
@@ -77,7 +95,15 @@ impl Ask {
             args: args.iter().map(OsString::from).collect(),
             digest: None,
             context: CONTEXT,
+            opened: None,
         }
+    }
+
+    /// The file found at `self.command` was opened: it is `real`.
+    pub(crate) fn opened(mut self, real: &str) -> Ask {
+        let id = identify(Path::new(real));
+        self.opened = id.map(|id| (PathBuf::from(real), id));
+        self
     }
 
     /// The request.
@@ -87,6 +113,11 @@ impl Ask {
             run_as_user: self.target,
             run_as_group: None,
             command: &self.command,
+            executable: self.opened.as_ref().map(|(real_path, id)| Executable {
+                id: *id,
+                real_path,
+                identify,
+            }),
             args: &self.args,
             wants_setenv: false,
             chdir: None,

@@ -70,6 +70,7 @@ fuzz_target!(|data: &[u8]| {
         },
         run_as_group: (flags & 4 != 0).then_some(GroupRef { gid: 4, name: Some("adm") }),
         command,
+        executable: None,
         args: &args,
         wants_setenv: flags & 2 != 0,
         chdir: None,
@@ -81,7 +82,7 @@ fuzz_target!(|data: &[u8]| {
             host: &host,
         },
     };
-    let _ = policy.needs_digest(command);
+    let _ = policy.needs_digest(&request);
     let decision = policy.decide(&request);
     let explanation = policy.explain(&request);
     assert_eq!(explanation.allowed, matches!(decision, Decision::Allow(_)));

@@ -52,6 +52,7 @@ fuzz_target!(|data: &[u8]| {
         },
         run_as_group: None,
         command: Path::new("/usr/bin/id"),
+        executable: None,
         args: &[],
         wants_setenv: false,
         chdir: None,

@@ -1,10 +1,11 @@
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::*;
 use crate::request::{Caller, GroupRef, TargetUser};
-use crate::{parse, CommandPattern, Source};
+use crate::test_support::Ask as Opened;
+use crate::{parse, Source};
 
 const ALICE_GROUPS: [GroupRef<'static>; 2] = [
     GroupRef {
@@ -83,6 +84,7 @@ impl Ask {
             run_as_user: self.target,
             run_as_group: self.group,
             command: &self.command,
+            executable: None,
             args: &self.args,
             wants_setenv: self.setenv,
             chdir: self.chdir.as_deref(),
@@ -462,21 +464,29 @@ fn later_drop_ins_override_the_main_file() {
 }
 
 #[test]
-fn resolved_paths_are_what_requests_match() {
-    let mut p = rule("who = [\"alice\"]\ncommands = [\"/bin/id\"]");
-    p.resolve_command_paths(|path| Path::new("/usr").join(path.strip_prefix("/").unwrap_or(path)));
-    assert!(matches!(
-        Ask::run("/usr/bin/id", &[]).decide(&p),
-        Decision::Allow(_)
-    ));
-    assert_eq!(
-        refused(Ask::run("/bin/id", &[]).decide(&p)).reason,
-        Reason::CommandNotAllowed
+fn allow_rules_need_the_base_name_and_the_file() {
+    let p = rule("who = [\"alice\"]\ncommands = [\"/usr/bin/rbash\", \"/usr/bin/id\"]");
+    let allowed = |ask: Opened| matches!(p.decide(&ask.request()), Decision::Allow(_));
+    assert!(allowed(Opened::run("/usr/bin/rbash", &[]).opened("/usr/bin/bash")));
+    assert!(!allowed(Opened::run("/usr/bin/bash", &[]).opened("/usr/bin/bash")));
+    assert!(!allowed(Opened::run("/home/alice/id", &[]).opened("/usr/bin/bash")));
+    assert!(allowed(Opened::run("/home/alice/id", &[]).opened("/usr/bin/id")));
+    assert!(
+        !allowed(Opened::run("/usr/bin/id", &[]).opened("/home/alice/id")),
+        "a file mounted over the rule's path in another namespace"
     );
-    let CommandPattern::Program(program) = &p.rules[0].commands[0] else {
-        panic!("expected a program");
-    };
-    assert_eq!(program.text, "/bin/id");
+}
+
+#[test]
+fn deny_rules_name_the_file_under_any_name() {
+    let p = rule(
+        "who = [\"alice\"]\ncommands = [\"ALL\"]\n\
+         [[rule]]\neffect = \"deny\"\nwho = [\"alice\"]\ncommands = [\"/usr/bin/rbash\"]",
+    );
+    let sh = Opened::run("/home/alice/sh", &[]).opened("/usr/bin/bash");
+    assert!(matches!(p.decide(&sh.request()), Decision::Deny(_)));
+    let id = Opened::run("/usr/bin/id", &[]).opened("/usr/bin/id");
+    assert!(matches!(p.decide(&id.request()), Decision::Allow(_)));
 }
 
 #[test]
@@ -607,8 +617,8 @@ fn digest_pinning_needs_the_right_digest() {
     let p = rule(&format!(
         "who = [\"alice\"]\ncommands = [\"sha256:{hex} /usr/bin/tool\"]"
     ));
-    assert!(p.needs_digest(Path::new("/usr/bin/tool")));
-    assert!(!p.needs_digest(Path::new("/usr/bin/other")));
+    assert!(p.needs_digest(&Opened::run("/usr/bin/tool", &[]).request()));
+    assert!(!p.needs_digest(&Opened::run("/usr/bin/other", &[]).request()));
     let mut ask = Ask::run("/usr/bin/tool", &["x"]);
     assert_eq!(
         ask.decide(&p),

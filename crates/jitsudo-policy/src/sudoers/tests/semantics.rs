@@ -96,6 +96,7 @@ impl Ask {
                 name: Some(name),
             }),
             command: Path::new(self.command),
+            executable: None,
             args: &args,
             wants_setenv: self.setenv,
             chdir: None,
