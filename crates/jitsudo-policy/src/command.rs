@@ -452,7 +452,7 @@ mod tests {
             .matches(Path::new("/usr/bin/printf"), &bad));
     }
 
-#[test]
+    #[test]
     fn argument_globs_match_per_argument() {
         let pattern = line("/usr/bin/systemctl restart *.service").unwrap();
         let systemctl = Path::new("/usr/bin/systemctl");
@@ -527,7 +527,13 @@ mod tests {
     fn allow_entries_need_the_name_and_the_file() {
         use Effect::Allow;
         let bash = "/usr/bin/bash";
-        assert!(allows("/usr/bin/rbash", "/usr/bin/rbash", bash, BASH, Allow));
+        assert!(allows(
+            "/usr/bin/rbash",
+            "/usr/bin/rbash",
+            bash,
+            BASH,
+            Allow
+        ));
         assert!(allows("/usr/bin/rbash", "/bin/rbash", bash, BASH, Allow));
         assert!(
             !allows("/usr/bin/rbash", bash, bash, BASH, Allow),
@@ -555,11 +561,41 @@ mod tests {
     #[test]
     fn deny_entries_name_the_file_under_any_name() {
         use Effect::Deny;
-        assert!(allows("/usr/bin/rbash", "/usr/bin/bash", "/usr/bin/bash", BASH, Deny));
-        assert!(allows("/usr/bin/bash", "/home/u/sh", "/usr/bin/bash", BASH, Deny));
-        assert!(allows("/usr/bin/id", "/usr/bin/id", "/home/u/id", OWN, Deny));
-        assert!(allows("/usr/bin/b*", "/home/u/sh", "/usr/bin/bash", BASH, Deny));
-        assert!(!allows("/usr/bin/id", "/home/u/sh", "/usr/bin/bash", BASH, Deny));
+        assert!(allows(
+            "/usr/bin/rbash",
+            "/usr/bin/bash",
+            "/usr/bin/bash",
+            BASH,
+            Deny
+        ));
+        assert!(allows(
+            "/usr/bin/bash",
+            "/home/u/sh",
+            "/usr/bin/bash",
+            BASH,
+            Deny
+        ));
+        assert!(allows(
+            "/usr/bin/id",
+            "/usr/bin/id",
+            "/home/u/id",
+            OWN,
+            Deny
+        ));
+        assert!(allows(
+            "/usr/bin/b*",
+            "/home/u/sh",
+            "/usr/bin/bash",
+            BASH,
+            Deny
+        ));
+        assert!(!allows(
+            "/usr/bin/id",
+            "/home/u/sh",
+            "/usr/bin/bash",
+            BASH,
+            Deny
+        ));
     }
 
     #[test]

@@ -110,11 +110,14 @@ const BOB_GROUPS: [GroupRef<'static>; 1] = [GroupRef {
     name: Some("bob"),
 }];
 
+/// A command: the path it was found at and the file opened.
+type Found = (PathBuf, PathBuf);
+
 /// Every request of the small universe the rules talk about.
 fn requests() -> Vec<(
     Caller<'static>,
     TargetUser<'static>,
-    (PathBuf, PathBuf),
+    Found,
     Vec<OsString>,
     bool,
     i64,

@@ -1,11 +1,10 @@
-//! Turning what the caller typed into the program to execute: `-s`/`-i`
-//! shells, lookup in `secure_path` (never the caller's PATH), and paths
-//! relative to the caller's working directory.
+//! Turning what the caller typed into the command line to execute: `-s`/`-i`
+//! shells and sudo's escaping of their `-c` argument. (Finding and opening
+//! the program is [`crate::executable`]'s job.)
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The command line after `-s`/`-i` were applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,32 +87,6 @@ pub fn escape_for_shell(args: &[OsString]) -> OsString {
     OsString::from_vec(out)
 }
 
-/// Finds `program`: with a slash it is a path (relative ones are taken
-/// from `cwd`), without one it is searched in `secure_path`. Only an
-/// executable regular file counts; directories, FIFOs, devices and
-/// dangling links do not (and are never opened).
-pub fn find(program: &OsStr, secure_path: &str, cwd: &Path) -> Option<PathBuf> {
-    let bytes = program.as_bytes();
-    if bytes.is_empty() || bytes.contains(&0) {
-        return None;
-    }
-    if bytes.contains(&b'/') {
-        let path = cwd.join(program);
-        return is_executable_file(&path).then_some(path);
-    }
-    secure_path
-        .split(':')
-        .filter(|dir| dir.starts_with('/'))
-        .map(|dir| Path::new(dir).join(program))
-        .find(|path| is_executable_file(path))
-}
-
-fn is_executable_file(path: &Path) -> bool {
-    std::fs::metadata(path)
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,19 +137,5 @@ mod tests {
         .unwrap();
         assert_eq!(line.argv0, "/bin/sh");
         assert!(line.args.is_empty());
-    }
-
-    #[test]
-    fn finds_in_secure_path_only() {
-        let found = find(OsStr::new("sh"), "relative:/bin", Path::new("/")).unwrap();
-        assert_eq!(found, Path::new("/bin/sh"));
-        assert!(find(OsStr::new("sh"), "/nonexistent", Path::new("/")).is_none());
-        assert!(find(OsStr::new("tmp"), "/", Path::new("/")).is_none());
-        assert!(find(OsStr::new("/dev/null"), "/bin", Path::new("/")).is_none());
-        assert!(find(OsStr::new("/etc/passwd"), "/bin", Path::new("/")).is_none());
-        assert_eq!(
-            find(OsStr::new("./sh"), "", Path::new("/bin")).unwrap(),
-            Path::new("/bin/./sh")
-        );
     }
 }

@@ -2,7 +2,7 @@
 //! client's (untrusted) request to either a reply or a [`Job`] for a worker.
 
 use std::ffi::OsString;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
@@ -18,10 +18,11 @@ use crate::accounts::{self, Account, GroupEntry};
 use crate::audit::AuditRecord;
 use crate::cache::{CacheKey, CredentialCache};
 use crate::command::{self, CommandLine, ShellChoice};
-use crate::digest;
+use crate::executable::{self, Opened};
 use crate::gate::{self, Gate};
 use crate::job::{Exec, Job, PamSpec, PasswordSpec, Then};
 use crate::listing;
+use crate::namespace::MountNamespace;
 use crate::origin;
 use crate::peer::Peer;
 
@@ -40,6 +41,8 @@ pub struct Work {
     /// Where to record a successful authentication (`None` for `-k command`
     /// or when the caller's scope is unknown).
     pub remember: Option<CacheKey>,
+    /// The executable decided on, which the worker runs (with a command).
+    pub executable: Option<OwnedFd>,
 }
 
 /// The caller, as the kernel and the account databases describe it.
@@ -77,6 +80,7 @@ impl Identity {
                 tty: None,
                 umask: self.peer.umask,
                 scope: None,
+                mount_ns: self.peer.mount_ns,
             },
             account,
             group_names,
@@ -108,6 +112,11 @@ impl Identity {
             deny_names,
             origin,
         })
+    }
+
+    /// Whether the caller sees the daemon's file system (unknown: no).
+    fn in_daemon_mount_namespace(&self) -> bool {
+        self.peer.mount_ns.is_some_and(MountNamespace::is_daemons)
     }
 
     fn name_str(&self) -> Option<&str> {
@@ -234,6 +243,7 @@ pub fn work(
             audit,
         },
         remember,
+        executable: None,
     }))
 }
 
@@ -344,7 +354,9 @@ fn os(bytes: &ByteBuf) -> OsString {
     OsString::from_vec(bytes.to_vec())
 }
 
-/// The caller's working directory as a path (for messages, logs and `./x`).
+/// The caller's working directory as a path: for messages, logs and the
+/// name of a relative command (`./x` is opened through the descriptor,
+/// never by this name).
 fn cwd_path(passed: &Passed) -> PathBuf {
     passed
         .cwd()
@@ -366,14 +378,20 @@ fn split_env(entries: &[ByteBuf]) -> Vec<(OsString, OsString)> {
         .collect()
 }
 
+/// Why a caller in another mount namespace is refused: the daemon would
+/// find and run commands in its own file system, not the one the caller
+/// sees.
+const FOREIGN_NAMESPACE: &str = "commands from another mount namespace are not supported; \
+     run jitsudo from the host's namespace";
+
 /// A request resolved and decided, before authentication.
 pub struct Evaluation {
     target: Target,
     caller_env: Vec<(OsString, OsString)>,
     /// The command line after `-s`/`-i`.
     pub line: CommandLine,
-    /// The executable found, if any.
-    pub found: Option<PathBuf>,
+    /// The executable found and opened, if any.
+    pub found: Option<Opened>,
     record: AuditRecord,
     /// The policy's answer.
     pub decision: Decision,
@@ -390,13 +408,19 @@ pub fn evaluate(
     let cwd = cwd_path(passed);
     let caller_env = split_env(&request.env);
     let line = command_line(who, &target, request, &caller_env)?;
-    let found = command::find(&line.program, &ctx.policy.defaults.secure_path, &cwd);
-    let mut record = record(who, &target, &cwd, &line, found.as_deref());
+    if !who.in_daemon_mount_namespace() {
+        let mut record = record(who, &target, &cwd, &line, None);
+        record.policy_hash = Some(ctx.policy_hash.to_owned());
+        ctx.audit.emit(&record.rejected(FOREIGN_NAMESPACE));
+        return Err(Failure::new(FOREIGN_NAMESPACE));
+    }
+    let secure_path = &ctx.policy.defaults.secure_path;
+    let found = passed
+        .cwd()
+        .and_then(|dir| executable::open(&line.program, secure_path, dir.as_fd(), &cwd));
+    let mut record = record(who, &target, &cwd, &line, found.as_ref());
     record.policy_hash = Some(ctx.policy_hash.to_owned());
-    let canonical = found
-        .as_deref()
-        .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()));
-    let decision = decide(ctx, who, &target, request, &line, canonical.as_deref());
+    let decision = decide(ctx, who, &target, request, &line, found.as_ref());
     Ok(Evaluation {
         target,
         caller_env,
@@ -431,7 +455,7 @@ fn run(
         }
     };
     record.rule = Some(allowed.rule_id.clone());
-    let Some(path) = found else {
+    let Some(opened) = found else {
         let text = message(line.program.as_bytes(), b": command not found");
         ctx.audit
             .emit(&record.rejected(&String::from_utf8_lossy(&text)));
@@ -459,7 +483,7 @@ fn run(
         &request,
         &allowed,
         line,
-        path,
+        &opened,
         &caller_env,
     );
     if exec.exec_size() > arg_max() {
@@ -472,7 +496,11 @@ fn run(
     }
     // exec.accept is logged by the worker, once authentication passed.
     let then = Then::Run(Box::new(exec));
-    Ok(work(who, &request, &target_name, ask, then, record))
+    let mut verdict = work(who, &request, &target_name, ask, then, record);
+    if let Verdict::Work(work) = &mut verdict {
+        work.executable = Some(opened.fd);
+    }
+    Ok(verdict)
 }
 
 fn command_line(
@@ -510,9 +538,9 @@ fn record(
     target: &Target,
     cwd: &Path,
     line: &CommandLine,
-    found: Option<&Path>,
+    found: Option<&Opened>,
 ) -> AuditRecord {
-    let command = found.map_or(line.program.as_bytes(), |p| p.as_os_str().as_bytes());
+    let command = found.map_or(line.program.as_bytes(), |o| o.path.as_os_str().as_bytes());
     let mut argv = vec![ByteBuf::from(line.argv0.as_bytes().to_vec())];
     argv.extend(
         line.args
@@ -543,19 +571,15 @@ fn decide(
     target: &Target,
     request: &Request,
     line: &CommandLine,
-    canonical: Option<&Path>,
+    found: Option<&Opened>,
 ) -> Decision {
     let typed = PathBuf::from(&line.program);
     let chdir = request.chdir.as_ref().map(|d| PathBuf::from(os(d)));
     let wants_setenv = request.preserve_env != PreserveEnv::None || !request.assignments.is_empty();
     let group_name = target.group.as_ref().and_then(|g| g.name.to_str());
-    let command = canonical.unwrap_or(&typed);
-    let command_digest = canonical
-        .filter(|path| ctx.policy.needs_digest(path))
-        .and_then(digest::sha256_file);
     let context = request_context(ctx, who);
     who.with_caller(|caller| {
-        ctx.policy.decide(&jitsudo_policy::Request {
+        let mut question = jitsudo_policy::Request {
             caller,
             run_as_user: TargetUser {
                 uid: target.account.uid,
@@ -570,13 +594,18 @@ fn decide(
             // A command that was not found is matched as typed: a relative
             // name can only match `ALL`, so "command not found" is never
             // revealed to a caller who may not run it.
-            command,
+            command: found.map_or(&typed, |o| &o.path),
+            executable: found.map(Opened::executable),
             args: &line.args,
             wants_setenv,
             chdir: chdir.as_deref(),
-            command_digest,
+            command_digest: None,
             context,
-        })
+        };
+        if ctx.policy.needs_digest(&question) {
+            question.command_digest = found.and_then(Opened::sha256);
+        }
+        ctx.policy.decide(&question)
     })
 }
 
@@ -729,10 +758,11 @@ fn exec(
     request: &Request,
     allowed: &Allowed,
     line: CommandLine,
-    path: PathBuf,
+    opened: &Opened,
     caller_env: &[(OsString, OsString)],
 ) -> Exec {
-    let env = environment(ctx, who, target, request, allowed, &line, &path, caller_env);
+    let path = &opened.path;
+    let env = environment(ctx, who, target, request, allowed, &line, path, caller_env);
     let gid = target.group.as_ref().map_or(target.account.gid, |g| g.gid);
     let chdir = match (&request.chdir, request.shell) {
         (Some(dir), _) => Some(dir.clone()),
@@ -741,17 +771,18 @@ fn exec(
         )),
         (None, _) => None,
     };
-    // A relative command (`./x`) is executed as typed from the caller's
-    // directory, so a script sees `$0` as the caller typed it, as with sudo.
+    // The worker executes the opened file; the path only names it in
+    // messages: as typed for a relative command (`./x`), as sudo shows it.
     let exec_path = if chdir.is_none() && line.program.as_bytes().contains(&b'/') {
         line.program.clone()
     } else {
-        path.into_os_string()
+        path.clone().into_os_string()
     };
     let mut argv = vec![ByteBuf::from(line.argv0.into_vec())];
     argv.extend(line.args.into_iter().map(|a| ByteBuf::from(a.into_vec())));
     Exec {
         path: ByteBuf::from(exec_path.into_vec()),
+        script: opened.is_script(),
         argv,
         env,
         uid: target.account.uid,

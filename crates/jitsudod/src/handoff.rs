@@ -32,18 +32,20 @@ pub struct WorkerPool {
 }
 
 impl WorkerPool {
-    /// Sends the job, with the client's connection and descriptors, to a
-    /// ready worker (or a new one if none is ready or the ready one died).
-    /// The caller refills the pool when the request is over.
+    /// Sends the job, with the client's connection and descriptors and the
+    /// executable to run (if any), to a ready worker (or a new one if none
+    /// is ready or the ready one died). The caller refills the pool when the
+    /// request is over.
     pub fn dispatch(
         &self,
         job: &Job,
         conn: &UnixStream,
         fds: &[OwnedFd],
+        executable: Option<&OwnedFd>,
     ) -> std::io::Result<Worker> {
         let frame = encode(job).map_err(std::io::Error::other)?;
         let mut raw = vec![conn.as_raw_fd()];
-        raw.extend(fds.iter().map(AsRawFd::as_raw_fd));
+        raw.extend(fds.iter().chain(executable).map(AsRawFd::as_raw_fd));
         let worker = match self.take() {
             Some(worker) if send_frame(worker.channel.as_fd(), &frame, &raw).is_ok() => worker,
             stale => {

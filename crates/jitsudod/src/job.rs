@@ -10,7 +10,8 @@ use crate::audit::AuditRecord;
 
 /// One request for a worker. It travels with these descriptors, in order:
 /// the client connection, the caller's stdio descriptors that are present,
-/// and the caller's working directory.
+/// the caller's working directory, and with a command to run
+/// ([`Then::Run`]) the executable the daemon opened and decided on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Job {
     /// Which of the caller's fds 0-2 come with the job (see
@@ -60,8 +61,12 @@ pub enum Then {
 /// One command to run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Exec {
-    /// Executable to run.
+    /// The executable's name in messages (the worker runs the descriptor
+    /// that comes with the job, never this path).
     pub path: ByteBuf,
+    /// The executable starts with `#!`: its interpreter reads it through
+    /// `/dev/fd/N`, so the descriptor stays open across the exec.
+    pub script: bool,
     /// Its argv, `argv[0]` included.
     pub argv: Vec<ByteBuf>,
     /// Its complete environment, `NAME=value` entries.
@@ -98,6 +103,11 @@ impl Exec {
 }
 
 impl Job {
+    /// Whether an executable's descriptor comes with the job.
+    pub fn has_executable(&self) -> bool {
+        matches!(self.then, Then::Run(_))
+    }
+
     /// The audit record, its argv restored from the command's own.
     pub fn audit_record(&self) -> AuditRecord {
         let argv = match &self.then {

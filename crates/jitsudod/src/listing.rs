@@ -94,8 +94,8 @@ fn check(
         Err(failure) => return vec![ServerMessage::Error(failure)],
     };
     match (eval.decision, eval.found) {
-        (Decision::Allow(_), Some(path)) => {
-            let mut line = path.as_os_str().as_bytes().to_vec();
+        (Decision::Allow(_), Some(opened)) => {
+            let mut line = opened.path.as_os_str().as_bytes().to_vec();
             for arg in &eval.line.args {
                 line.push(b' ');
                 line.extend_from_slice(arg.as_bytes());

@@ -7,6 +7,7 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use nix::sys::socket::{getsockopt, sockopt};
 
 use crate::cache::Scope;
+use crate::namespace::MountNamespace;
 
 /// `SO_PEERGROUPS` (Linux ≥ 4.13), not exported by every libc version.
 const SO_PEERGROUPS: libc::c_int = 59;
@@ -33,6 +34,8 @@ pub struct Peer {
     /// Where a successful authentication of this caller counts, if that
     /// could be established.
     pub scope: Option<Scope>,
+    /// The caller's mount namespace, if it could be read.
+    pub mount_ns: Option<MountNamespace>,
 }
 
 /// Why a peer could not be identified.
@@ -58,6 +61,7 @@ impl Peer {
         let stat = ProcStat::read(cred.pid())?;
         let umask = read_umask(cred.pid())?;
         let scope = stat.scope();
+        let mount_ns = MountNamespace::of(cred.pid());
         // The pid may have died and been reused while we read /proc: the
         // pidfd tells whether the process we read is still the peer.
         ensure_alive(&pidfd)?;
@@ -69,6 +73,7 @@ impl Peer {
             tty: tty_name(stat.tty_nr),
             umask,
             scope,
+            mount_ns,
         })
     }
 }

@@ -25,14 +25,13 @@ pub struct Loaded {
 /// skips them). Returns every error, one per line.
 pub fn load(main: &Path) -> Result<Loaded, String> {
     let sources = installed_sources(main)?;
-    let mut policy = parse(&sources).map_err(|errors| {
+    let policy = parse(&sources).map_err(|errors| {
         errors
             .iter()
             .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join("\n")
     })?;
-    resolve(&mut policy);
     Ok(Loaded {
         policy,
         hash: hash(&sources),
@@ -83,12 +82,6 @@ fn trusted_source(dir: &TrustedDir, name: &OsStr) -> Result<Source, String> {
 /// given; nobody's ownership is required to check a file.
 pub fn candidate_sources(paths: &[PathBuf]) -> Result<Vec<Source>, String> {
     paths.iter().map(|path| read_source(path)).collect()
-}
-
-/// Resolves every rule's command path the way request paths are resolved
-/// (symlinks followed), so the two compare.
-pub fn resolve(policy: &mut Policy) {
-    policy.resolve_command_paths(|path| std::fs::canonicalize(path).unwrap_or(path.into()));
 }
 
 fn read_source(path: &Path) -> Result<Source, String> {

@@ -348,7 +348,11 @@ fn decide(
                 reply(stream, &[ServerMessage::Error(Failure::new(text))]);
                 return None;
             }
-            match shared.workers.dispatch(&work.job, stream, &passed.fds) {
+            let executable = work.executable.as_ref();
+            match shared
+                .workers
+                .dispatch(&work.job, stream, &passed.fds, executable)
+            {
                 Ok(worker) => Some(Started {
                     worker,
                     remember: work.remember,

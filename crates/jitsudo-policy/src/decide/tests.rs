@@ -467,10 +467,18 @@ fn later_drop_ins_override_the_main_file() {
 fn allow_rules_need_the_base_name_and_the_file() {
     let p = rule("who = [\"alice\"]\ncommands = [\"/usr/bin/rbash\", \"/usr/bin/id\"]");
     let allowed = |ask: Opened| matches!(p.decide(&ask.request()), Decision::Allow(_));
-    assert!(allowed(Opened::run("/usr/bin/rbash", &[]).opened("/usr/bin/bash")));
-    assert!(!allowed(Opened::run("/usr/bin/bash", &[]).opened("/usr/bin/bash")));
-    assert!(!allowed(Opened::run("/home/alice/id", &[]).opened("/usr/bin/bash")));
-    assert!(allowed(Opened::run("/home/alice/id", &[]).opened("/usr/bin/id")));
+    assert!(allowed(
+        Opened::run("/usr/bin/rbash", &[]).opened("/usr/bin/bash")
+    ));
+    assert!(!allowed(
+        Opened::run("/usr/bin/bash", &[]).opened("/usr/bin/bash")
+    ));
+    assert!(!allowed(
+        Opened::run("/home/alice/id", &[]).opened("/usr/bin/bash")
+    ));
+    assert!(allowed(
+        Opened::run("/home/alice/id", &[]).opened("/usr/bin/id")
+    ));
     assert!(
         !allowed(Opened::run("/usr/bin/id", &[]).opened("/home/alice/id")),
         "a file mounted over the rule's path in another namespace"

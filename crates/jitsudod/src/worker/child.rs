@@ -46,8 +46,11 @@ impl Stage {
 
 /// Everything the child needs, prepared before the fork.
 pub struct ChildSpec {
-    /// Executable.
-    pub path: CString,
+    /// The executable the daemon decided on (`O_PATH`).
+    pub executable: OwnedFd,
+    /// It is a `#!` script: its descriptor must stay open across the exec,
+    /// for the interpreter opens it as `/dev/fd/N`.
+    pub script: bool,
     /// argv.
     pub argv: Vec<CString>,
     /// envp.
@@ -101,9 +104,46 @@ fn setup_and_exec(spec: &ChildSpec) -> Result<Infallible, (Stage, Errno)> {
         chdir(dir.as_c_str()).map_err(|e| (Stage::Chdir, e))?;
     }
     close_other_fds();
+    if spec.script {
+        keep_across_exec(&spec.executable).map_err(|e| (Stage::Exec, e))?;
+    }
     reset_signals(spec.ignored_signals);
-    let err = nix::unistd::execve(&spec.path, &spec.argv, &spec.env).unwrap_err();
-    Err((Stage::Exec, err))
+    Err((
+        Stage::Exec,
+        exec_fd(&spec.executable, &spec.argv, &spec.env),
+    ))
+}
+
+/// Executes exactly the open file `fd` (`execveat` with `AT_EMPTY_PATH`):
+/// no path is resolved. Returns only on failure.
+fn exec_fd(fd: &OwnedFd, argv: &[CString], env: &[CString]) -> Errno {
+    let mut argv: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    let mut envp: Vec<*const libc::c_char> = env.iter().map(|e| e.as_ptr()).collect();
+    envp.push(std::ptr::null());
+    // SAFETY: `fd` is open; the path is an empty C string; `argv` and `envp`
+    // are NULL-terminated arrays of pointers to C strings that outlive the
+    // call (owned by the caller's CStrings). execveat returns only on error.
+    unsafe {
+        libc::syscall(
+            libc::SYS_execveat,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            argv.as_ptr(),
+            envp.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        );
+    }
+    Errno::last()
+}
+
+/// Clears `FD_CLOEXEC` on `fd`, so that a script's interpreter can open it.
+fn keep_across_exec(fd: &OwnedFd) -> nix::Result<()> {
+    nix::fcntl::fcntl(
+        fd,
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+    )
+    .map(drop)
 }
 
 fn open_controlling_tty(path: Option<&std::ffi::CStr>) -> nix::Result<Option<OwnedFd>> {

@@ -93,6 +93,8 @@ pub struct CallerFds {
     pub stdio: [Option<OwnedFd>; 3],
     /// The caller's working directory.
     pub cwd: OwnedFd,
+    /// The executable the daemon opened and decided on (with a command).
+    pub executable: Option<OwnedFd>,
 }
 
 fn receive_job() -> Result<(Job, Received), String> {
@@ -106,12 +108,13 @@ fn receive_job() -> Result<(Job, Received), String> {
         .ok_or(String::new())?;
     let job: Job = decode(&frame).map_err(|e| format!("decoding job: {e}"))?;
     let fds = reader.take_fds();
-    let received = split_fds(fds, job.stdio).ok_or("wrong number of descriptors with the job")?;
+    let received = split_fds(fds, job.stdio, job.has_executable())
+        .ok_or("wrong number of descriptors with the job")?;
     Ok((job, received))
 }
 
-fn split_fds(fds: Vec<OwnedFd>, present: [bool; 3]) -> Option<Received> {
-    let expected = 2 + present.iter().filter(|p| **p).count();
+fn split_fds(fds: Vec<OwnedFd>, present: [bool; 3], executable: bool) -> Option<Received> {
+    let expected = 2 + present.iter().filter(|p| **p).count() + usize::from(executable);
     if fds.len() != expected {
         return None;
     }
@@ -124,9 +127,14 @@ fn split_fds(fds: Vec<OwnedFd>, present: [bool; 3]) -> Option<Received> {
         }
     }
     let cwd = fds.next()?;
+    let executable = fds.next();
     Some(Received {
         conn,
-        caller: CallerFds { stdio, cwd },
+        caller: CallerFds {
+            stdio,
+            cwd,
+            executable,
+        },
     })
 }
 
@@ -156,7 +164,8 @@ fn cstring(bytes: &[u8]) -> Option<CString> {
 /// Turns the job into what the child needs; `None` if a string holds NUL.
 fn child_spec(job: &Exec, caller: &CallerFds, tty: Option<CString>) -> Option<ChildSpec> {
     Some(ChildSpec {
-        path: cstring(&job.path)?,
+        executable: caller.executable.as_ref()?.try_clone().ok()?,
+        script: job.script,
         argv: job.argv.iter().map(|a| cstring(a)).collect::<Option<_>>()?,
         env: job.env.iter().map(|e| cstring(e)).collect::<Option<_>>()?,
         uid: Uid::from_raw(job.uid),

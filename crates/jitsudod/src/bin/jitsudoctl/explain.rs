@@ -2,6 +2,7 @@
 //! request, with the deciding rule and why every other rule did not apply.
 
 use std::ffi::OsString;
+use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -9,7 +10,7 @@ use std::process::ExitCode;
 use clap::Args;
 use jitsudo_policy::{Caller, Context, GroupRef, Origin, Policy, Request, TargetUser, Timestamp};
 use jitsudod::accounts::{self, Account};
-use jitsudod::{command, digest};
+use jitsudod::executable::{self, Opened};
 
 use crate::{load_candidates, Format, POLICY};
 
@@ -95,10 +96,9 @@ fn explain(args: &ExplainArgs) -> Result<bool, String> {
     };
     let (program, rest) = args.command.split_first().ok_or("no command given")?;
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
-    let found = command::find(program, &policy.defaults.secure_path, &cwd)
-        .map(|p| std::fs::canonicalize(&p).unwrap_or(p));
+    let cwd_dir = std::fs::File::open(".").map_err(|e| format!("current directory: {e}"))?;
+    let found = executable::open(program, &policy.defaults.secure_path, cwd_dir.as_fd(), &cwd);
     let typed = PathBuf::from(program);
-    let path = found.as_deref().unwrap_or(&typed);
     let host = match &args.host {
         Some(host) => host.clone(),
         None => nix::unistd::gethostname()
@@ -113,7 +113,8 @@ fn explain(args: &ExplainArgs) -> Result<bool, String> {
         group: group
             .as_ref()
             .map(|g| (g.gid, g.name.to_string_lossy().into_owned())),
-        path,
+        typed: &typed,
+        found: found.as_ref(),
         args: rest,
         context: context(args, &host)?,
     };
@@ -167,7 +168,8 @@ struct Facts<'a> {
     target: &'a Account,
     by_default: bool,
     group: Option<(u32, String)>,
-    path: &'a Path,
+    typed: &'a Path,
+    found: Option<&'a Opened>,
     args: &'a [OsString],
     context: Context<'a>,
 }
@@ -187,11 +189,7 @@ impl Facts<'_> {
                 name: name.as_deref(),
             })
             .collect();
-        let command_digest = policy
-            .needs_digest(self.path)
-            .then(|| digest::sha256_file(self.path))
-            .flatten();
-        f(&Request {
+        let mut request = Request {
             caller: Caller {
                 uid: self.caller.uid,
                 name: self.caller.name.to_str(),
@@ -208,12 +206,17 @@ impl Facts<'_> {
                 gid: *gid,
                 name: Some(name.as_str()),
             }),
-            command: self.path,
+            command: self.found.map_or(self.typed, |o| &o.path),
+            executable: self.found.map(Opened::executable),
             args: self.args,
             wants_setenv: false,
             chdir: None,
-            command_digest,
+            command_digest: None,
             context: self.context,
-        })
+        };
+        if policy.needs_digest(&request) {
+            request.command_digest = self.found.and_then(Opened::sha256);
+        }
+        f(&request)
     }
 }

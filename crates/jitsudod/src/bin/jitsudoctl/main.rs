@@ -110,10 +110,7 @@ pub fn load_candidates(files: &[PathBuf]) -> Option<jitsudo_policy::Policy> {
             parse(&sources).map_err(|errors| errors.iter().map(ToString::to_string).collect())
         });
     match parsed {
-        Ok(mut policy) => {
-            policy_store::resolve(&mut policy);
-            Some(policy)
-        }
+        Ok(policy) => Some(policy),
         Err(errors) => {
             for error in errors {
                 eprintln!("{error}");
