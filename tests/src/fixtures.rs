@@ -42,6 +42,10 @@ pub const FORGET: &str = "jt_forget";
 /// Like [`PW`], but the account has expired (`usermod --expiredate 1`):
 /// its password is right, PAM's account management refuses it.
 pub const EXPIRED: &str = "jt_expired";
+/// May run `/usr/bin/id` pinned to its SHA-256 digest, without a password.
+pub const PINNED: &str = "jt_pinned";
+/// May run `/usr/bin/rbash` (a symlink to bash), without a password.
+pub const RBASH: &str = "jt_rbash";
 /// The superuser: has a password rule (like Debian's `root ALL=(ALL:ALL)
 /// ALL`), and is never asked for a password.
 pub const ROOT: &str = "root";
@@ -72,6 +76,8 @@ pub const USERS: &[(&str, &[&str])] = &[
     (TARGET, &[TGRP, OTHER]),
     (FORGET, &[]),
     (EXPIRED, &[]),
+    (PINNED, &[]),
+    (RBASH, &[]),
 ];
 
 /// The password of a test user (set with chpasswd, for the PAM tests).
@@ -216,9 +222,31 @@ pub fn config() -> Config {
             Rule::new("expired-all", vec![user(EXPIRED)], vec![Cmd::All])
                 .run_as(&["ALL"])
                 .run_as_groups(&["ALL"]),
+            Rule::new(
+                "pinned-id",
+                vec![user(PINNED)],
+                vec![Cmd::Pinned(sha256_of("/usr/bin/id"), "/usr/bin/id".into())],
+            )
+            .nopasswd(),
+            Rule::new(
+                "rbash",
+                vec![user(RBASH)],
+                vec![Cmd::AnyArgs("/usr/bin/rbash".into())],
+            )
+            .nopasswd(),
             Rule::new("root-all", vec![user(ROOT)], vec![Cmd::All])
                 .run_as(&["ALL"])
                 .run_as_groups(&["ALL"]),
         ],
     }
+}
+
+/// The SHA-256 of a file, in hexadecimal (`sha256sum`).
+fn sha256_of(path: &str) -> String {
+    let out = run_checked(Command::new("sha256sum").arg(path));
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }

@@ -119,6 +119,16 @@ pub const KNOWN_DIFFERENCES: &[KnownDifference] = &[
                  output is the same; only the audit trail differs.",
         adjust: Adjust::AuditTrail,
     },
+    KnownDifference {
+        id: "script-name",
+        what: "`$0` in a `#!` script run through jitsudo.",
+        reason: "sudo executes the script by its path, which the caller may re-point between \
+                 sudo's check and the exec. jitsudo executes the open file it decided on \
+                 (execveat with AT_EMPTY_PATH), so the kernel gives the interpreter \
+                 /dev/fd/N instead of the name typed (as sudo's own fdexec does). \
+                 SUDO_COMMAND and the working directory are the same.",
+        adjust: Adjust::IgnoreStdout,
+    },
 ];
 
 /// The entry with this id; panics on an unknown id (a typo in a case).

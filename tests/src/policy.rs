@@ -39,6 +39,9 @@ pub enum Cmd {
     /// This path with exactly these arguments; an empty list means "no
     /// arguments at all" (sudoers' `""`).
     Exact(String, Vec<String>),
+    /// This path with any arguments, if its SHA-256 digest (hexadecimal) is
+    /// this one.
+    Pinned(String, String),
 }
 
 /// How the caller must authenticate.
@@ -165,6 +168,7 @@ impl Cmd {
             Cmd::AnyArgs(path) => toml_str(path),
             Cmd::Exact(path, args) if args.is_empty() => toml_str(&format!("{path} \"\"")),
             Cmd::Exact(path, args) => toml_str(&format!("{path} {}", args.join(" "))),
+            Cmd::Pinned(digest, path) => toml_str(&format!("sha256:{digest} {path}")),
         }
     }
 
@@ -184,6 +188,10 @@ impl Cmd {
                     args.iter().for_each(|a| check_sudoers_word(a));
                     format!("{path} {}", args.join(" "))
                 }
+            }
+            Cmd::Pinned(digest, path) => {
+                check_sudoers_word(path);
+                format!("sha256:{digest} {path}")
             }
         }
     }

@@ -69,7 +69,9 @@ fn dangling_symlink_is_not_found() {
     not_found("ln -s /nonexistent $DIR/l; ", "$DIR/l");
 }
 
-/// `./x` is run relative to the cwd; argv0 and SUDO_COMMAND keep `./x`.
+/// `./x` is run relative to the cwd; SUDO_COMMAND keeps `./x`. A script's
+/// `$0` is the name typed under sudo, the descriptor of the file decided on
+/// under jitsudo.
 #[test]
 fn relative_command_is_run_from_the_cwd() {
     Case::new(
@@ -77,10 +79,30 @@ fn relative_command_is_run_from_the_cwd() {
         "printf '#!/bin/sh\\necho \"$0|$SUDO_COMMAND|$(pwd)|$*\"\\n' > x; chmod 755 x; $SUDO ./x a 'b c'",
     )
     .in_fresh_dir()
+    .known("script-name")
     .status(0)
-    .stdout_is("./x|./x a b c|$DIR|a b c\n")
     .stderr_empty()
+    .on(Impl::Sudo)
+    .stdout_is("./x|./x a b c|$DIR|a b c\n")
+    .on(Impl::Jitsudo)
+    .stdout_is("/dev/fd/3|./x a b c|$DIR|a b c\n")
     .assert_same();
+}
+
+/// A `#!` script the target user may execute but not read: the interpreter,
+/// running as the target, cannot open it (as under sudo, whose interpreter
+/// names the script where jitsudo's names the descriptor it was given).
+#[test]
+fn script_unreadable_by_the_target_fails_in_the_interpreter() {
+    Case::new(
+        ADMIN,
+        "printf '#!/bin/sh\\necho ran\\n' > x; chmod 711 x; $SUDO -u jt_target ./x",
+    )
+    .in_fresh_dir()
+    .status(2)
+    .stdout_is("")
+    .stderr_is("/bin/sh: 0: cannot open /dev/fd/3: Permission denied\n")
+    .assert_jitsudo();
 }
 
 #[test]

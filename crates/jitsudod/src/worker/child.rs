@@ -6,10 +6,10 @@
 
 use std::convert::Infallible;
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
-use nix::fcntl::{open, OFlag};
+use nix::fcntl::{open, FcntlArg, FdFlag, OFlag};
 use nix::sys::signal::{SigSet, SigmaskHow};
 use nix::sys::stat::{umask, Mode};
 use nix::unistd::{chdir, fchdir, setgroups, setresgid, setresuid, setsid, write, Gid, Uid};
@@ -79,10 +79,14 @@ pub struct ChildSpec {
 /// Runs in the forked child: never returns. On failure writes (stage,
 /// errno) to `report` and exits 127.
 pub fn exec(spec: &ChildSpec, report: &OwnedFd) -> ! {
+    // Moved above SCRIPT_FD, which a script's descriptor may take over.
+    let moved = nix::fcntl::fcntl(report, FcntlArg::F_DUPFD_CLOEXEC(SCRIPT_FD + 1));
     let Err((stage, errno)) = setup_and_exec(spec);
     let mut msg = [stage as u8, 0, 0, 0, 0];
     msg[1..].copy_from_slice(&(errno as i32).to_ne_bytes());
-    let _ = write(report, &msg);
+    let report_fd = moved.unwrap_or(report.as_raw_fd());
+    // SAFETY: `report_fd` is the error pipe (or its copy), open until _exit.
+    let _ = write(unsafe { BorrowedFd::borrow_raw(report_fd) }, &msg);
     // SAFETY: _exit is async-signal-safe and skips atexit handlers and
     // stdio flushing that belong to the worker, not to this child.
     unsafe { libc::_exit(127) }
@@ -104,19 +108,35 @@ fn setup_and_exec(spec: &ChildSpec) -> Result<Infallible, (Stage, Errno)> {
         chdir(dir.as_c_str()).map_err(|e| (Stage::Chdir, e))?;
     }
     close_other_fds();
-    if spec.script {
-        keep_across_exec(&spec.executable).map_err(|e| (Stage::Exec, e))?;
-    }
+    let executable = if spec.script {
+        script_descriptor(&spec.executable).map_err(|e| (Stage::Exec, e))?
+    } else {
+        spec.executable.as_raw_fd()
+    };
     reset_signals(spec.ignored_signals);
-    Err((
-        Stage::Exec,
-        exec_fd(&spec.executable, &spec.argv, &spec.env),
-    ))
+    Err((Stage::Exec, exec_fd(executable, &spec.argv, &spec.env)))
+}
+
+/// Where a `#!` script's descriptor is kept across the exec: its
+/// interpreter is given `/dev/fd/3` to read the script from.
+const SCRIPT_FD: RawFd = 3;
+
+/// Puts the script's descriptor on [`SCRIPT_FD`], open across the exec
+/// (whatever was there is closed: everything above 2 was close-on-exec).
+fn script_descriptor(fd: &OwnedFd) -> nix::Result<RawFd> {
+    if fd.as_raw_fd() == SCRIPT_FD {
+        nix::fcntl::fcntl(fd, FcntlArg::F_SETFD(FdFlag::empty()))?;
+    // SAFETY: dup2 onto SCRIPT_FD, which this child owns from here on (the
+    // error pipe was moved above it); the copy is not close-on-exec.
+    } else if unsafe { libc::dup2(fd.as_raw_fd(), SCRIPT_FD) } < 0 {
+        return Err(Errno::last());
+    }
+    Ok(SCRIPT_FD)
 }
 
 /// Executes exactly the open file `fd` (`execveat` with `AT_EMPTY_PATH`):
 /// no path is resolved. Returns only on failure.
-fn exec_fd(fd: &OwnedFd, argv: &[CString], env: &[CString]) -> Errno {
+fn exec_fd(fd: RawFd, argv: &[CString], env: &[CString]) -> Errno {
     let mut argv: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
     argv.push(std::ptr::null());
     let mut envp: Vec<*const libc::c_char> = env.iter().map(|e| e.as_ptr()).collect();
@@ -127,7 +147,7 @@ fn exec_fd(fd: &OwnedFd, argv: &[CString], env: &[CString]) -> Errno {
     unsafe {
         libc::syscall(
             libc::SYS_execveat,
-            fd.as_raw_fd(),
+            fd,
             c"".as_ptr(),
             argv.as_ptr(),
             envp.as_ptr(),
@@ -135,15 +155,6 @@ fn exec_fd(fd: &OwnedFd, argv: &[CString], env: &[CString]) -> Errno {
         );
     }
     Errno::last()
-}
-
-/// Clears `FD_CLOEXEC` on `fd`, so that a script's interpreter can open it.
-fn keep_across_exec(fd: &OwnedFd) -> nix::Result<()> {
-    nix::fcntl::fcntl(
-        fd,
-        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
-    )
-    .map(drop)
 }
 
 fn open_controlling_tty(path: Option<&std::ffi::CStr>) -> nix::Result<Option<OwnedFd>> {
