@@ -169,7 +169,7 @@ fn start(
         .as_ref()
         .and_then(|p| super::cstring(p.slave_path.as_os_str().as_encoded_bytes()));
     let spec = child_spec(exec, &caller, tty)
-        .ok_or_else(|| Failure::new("invalid job: embedded NUL byte"))?;
+        .ok_or_else(|| Failure::new("invalid job: embedded NUL byte or no executable"))?;
     let (report_rd, report_wr) = pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| Failure::new(format!("unable to create pipe: {}", e.desc())))?;
     // SAFETY: the worker is single-threaded, so the child may do anything
