@@ -8,6 +8,8 @@
 
 use std::time::Duration;
 
+use jitsudo_tests::services::{field_text, wait_for_journal};
+use jitsudo_tests::util::marker;
 use jitsudo_tests::*;
 
 /// Creates the caller's own directory `d` (not the sticky scratch dir,
@@ -57,14 +59,16 @@ fn swapping_a_link_never_runs_the_callers_file_under_a_digest_pin() {
 
 /// In its own user and mount namespace the caller mounts its directory over
 /// `/usr/bin` and runs `./id` from there: the daemon refuses callers from
-/// another mount namespace, and the caller's `id` never runs as root.
+/// another mount namespace (and logs it), and the caller's `id` never runs
+/// as root.
 #[test]
 fn a_directory_mounted_over_in_another_namespace_is_not_run() {
-    Case::new(
+    let m = marker("foreign-ns");
+    let run = Case::new(
         LIMITED,
         format!(
             "{SETUP}mkdir fake && cp evil fake/id
-unshare -Urm sh -c 'mount --bind fake /usr/bin && cd /usr/bin && \"$0\" ./id -u' $SUDO
+unshare -Urm sh -c 'mount --bind fake /usr/bin && cd /usr/bin && \"$0\" ./id {m}' $SUDO
 echo \"status $?\"
 [ -e evil-0 ] && echo 'the caller'\\''s id ran as root'
 true"
@@ -78,6 +82,14 @@ true"
          run jitsudo from the host's namespace\n",
     )
     .assert_jitsudo();
+    if run.is_some() {
+        let entries = wait_for_journal("JITSUDO_USER", LIMITED, &m, Duration::from_secs(15));
+        assert!(
+            entries.iter().any(|e| field_text(e, "JITSUDO_REASON")
+                .is_some_and(|r| r.contains("another mount namespace"))),
+            "the refusal was not logged: {entries:#?}"
+        );
+    }
 }
 
 /// A user namespace alone changes nothing the daemon relies on (the kernel
