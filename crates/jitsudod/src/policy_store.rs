@@ -1,5 +1,6 @@
-//! Loading the policy from disk: the main file, its `policy.d` drop-ins,
-//! and command paths resolved the way requests are.
+//! Loading the policy from disk: the main file and its `policy.d` drop-ins.
+//! (Rule paths are not resolved: requests are matched against them by file
+//! identity at decision time.)
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -14,7 +15,7 @@ use crate::trusted_dir::TrustedDir;
 /// log event.
 #[derive(Debug)]
 pub struct Loaded {
-    /// The parsed, resolved policy.
+    /// The parsed policy.
     pub policy: Policy,
     /// SHA-256 (hex) over the source files' names and contents, in order.
     pub hash: String,
