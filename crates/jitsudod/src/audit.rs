@@ -32,7 +32,7 @@ pub struct AuditRecord {
     /// Resolved command path (or what was typed, when it was not found).
     pub command: ByteBuf,
     /// The argv, `argv[0]` included. Not serialized: a job already carries
-    /// it (see [`crate::job::Job::audit_record`]), and sending it twice
+    /// it (see [`crate::request::job::Job::audit_record`]), and sending it twice
     /// would double the size of an ARG_MAX-sized job.
     #[serde(skip)]
     pub argv: Vec<ByteBuf>,

@@ -12,7 +12,7 @@ use std::sync::Mutex;
 
 use jitsudo_proto::{encode, send_frame};
 
-use crate::job::Job;
+use crate::request::job::Job;
 
 /// Idle workers kept ready.
 const POOL_SIZE: usize = 2;

@@ -19,11 +19,11 @@ use tokio::net::UnixListener;
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::cache::{CacheKey, CredentialCache};
-use crate::handler::{self, Context, Identity, Passed, Verdict};
 use crate::handoff::{self, WorkerPool};
-use crate::job::Report;
 use crate::peer::Peer;
 use crate::policy_store::{self, Loaded};
+use crate::request::job::Report;
+use crate::request::{self, Context, Identity, Passed, Verdict};
 
 /// Failed password attempts per uid allowed within [`FAILURE_WINDOW`].
 const MAX_RECENT_FAILURES: usize = 30;
@@ -308,7 +308,7 @@ fn decide(
     fds: Vec<OwnedFd>,
     stream: &UnixStream,
 ) -> Option<Started> {
-    if let Err(failure) = handler::validate(&request, fds.len()) {
+    if let Err(failure) = request::validate(&request, fds.len()) {
         reply(stream, &[ServerMessage::Error(failure)]);
         return None;
     }
@@ -332,7 +332,7 @@ fn decide(
         cache: &shared.cache,
     };
     let passed = Passed { fds };
-    match handler::handle(&ctx, &identity, request, &passed) {
+    match request::handle(&ctx, &identity, request, &passed) {
         Verdict::Reply(messages) => {
             reply(stream, &messages);
             None

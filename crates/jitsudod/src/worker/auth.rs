@@ -15,8 +15,8 @@ use zeroize::Zeroizing;
 
 use super::supervise::send;
 use crate::audit::AuditRecord;
-use crate::job::{PamSpec, PasswordSpec, Report};
 use crate::pam::{self, Conversation, Pam, PamError};
+use crate::request::job::{PamSpec, PasswordSpec, Report};
 
 /// The PAM service jitsudo authenticates through.
 const SERVICE: &std::ffi::CStr = c"jitsudo";

@@ -21,7 +21,7 @@ use nix::sys::signal::{SigSet, Signal};
 use nix::sys::stat::Mode;
 use nix::unistd::{setsid, Gid, Uid};
 
-use crate::job::{Exec, Job};
+use crate::request::job::{Exec, Job};
 use child::ChildSpec;
 
 /// The worker's entry point; fd 0 is the socketpair from the daemon.

@@ -23,7 +23,7 @@ use super::child::{self, Stage};
 use super::pty::Pty;
 use super::{blocked_signals, caller_terminal, child_spec, CallerFds};
 use crate::audit::AuditRecord;
-use crate::job::{Exec, Job, Then};
+use crate::request::job::{Exec, Job, Then};
 
 /// How long a command gets after SIGHUP (its client vanished) or SIGTERM
 /// (its rule's timeout ran out) before it is killed.

@@ -9,9 +9,9 @@ use std::time::Duration;
 use jitsudo_proto::{Failure, Request};
 use serde_bytes::ByteBuf;
 
-use crate::cache::CacheKey;
-use crate::handler::{Context, Identity};
-use crate::job::PasswordSpec;
+use super::context::Context;
+use super::identity::Identity;
+use super::job::PasswordSpec;
 
 /// sudo's default prompt, with our name.
 const DEFAULT_PROMPT: &[u8] = b"[jitsudo] password for %p: ";
@@ -38,7 +38,9 @@ pub fn gate(
     if !wants_password || who.peer.uid == 0 {
         return Gate::Pass;
     }
-    let fresh = cache_key(who).is_some_and(|key| ctx.cache.is_fresh(&key, timeout(ctx)));
+    let fresh = who
+        .cache_key()
+        .is_some_and(|key| ctx.cache.is_fresh(&key, timeout(ctx)));
     if fresh && !request.reset_timestamp {
         return Gate::Pass;
     }
@@ -54,14 +56,6 @@ pub fn gate(
             ctx.host.as_bytes(),
         )),
         tries: ctx.policy.defaults.passwd_tries,
-    })
-}
-
-/// The caller's cache key, if its scope could be established.
-pub fn cache_key(who: &Identity) -> Option<CacheKey> {
-    who.peer.scope.map(|scope| CacheKey {
-        uid: who.peer.uid,
-        scope,
     })
 }
 

@@ -9,9 +9,15 @@ use jitsudo_policy::{Auth, Decision, Effect, Rule};
 use jitsudo_proto::{Exit, Failure, Request, ServerMessage};
 
 use crate::audit::AuditRecord;
-use crate::gate::{self, Gate};
-use crate::handler::{evaluate, refusal, work, Context, Identity, Passed, Verdict};
-use crate::job::Then;
+
+use super::context::{Context, Passed};
+use super::gate::{self, Gate};
+use super::identity::Identity;
+use super::job::Then;
+use super::question;
+use super::refusal::Refusal;
+use super::resolve;
+use super::verdict::{failed, work, Verdict};
 
 /// `-l [command]`.
 pub fn list(ctx: &Context<'_>, who: &Identity, request: &Request, passed: &Passed) -> Verdict {
@@ -31,13 +37,13 @@ pub fn list(ctx: &Context<'_>, who: &Identity, request: &Request, passed: &Passe
 
 /// `-v`: succeeds for a caller with rules, once authenticated if needed;
 /// a caller without rules is told at once, as sudo does.
-pub fn validate(ctx: &Context<'_>, who: &Identity, request: &Request) -> Verdict {
+pub fn refresh(ctx: &Context<'_>, who: &Identity, request: &Request) -> Verdict {
     let rules = rules_of(ctx, who);
     let answer = if rules.is_empty() {
         return Verdict::Reply(may_not_run(ctx, who));
     } else {
         // A fresh entry is refreshed, as sudo -v extends the timestamp.
-        if let Some(key) = gate::cache_key(who) {
+        if let Some(key) = who.cache_key() {
             if ctx.cache.is_fresh(&key, gate::timeout(ctx)) {
                 ctx.cache.remember(key, gate::timeout(ctx));
             }
@@ -59,7 +65,7 @@ fn after_gate(
     let target = b"root";
     match gate::gate(ctx, who, request, target, wants_password) {
         Gate::Pass => Verdict::Reply(answer),
-        Gate::Refuse(failure) => Verdict::Reply(vec![ServerMessage::Error(failure)]),
+        Gate::Refuse(failure) => Verdict::Reply(failed(failure)),
         Gate::Ask(spec) => {
             let record = AuditRecord {
                 user: who.account.name.as_bytes().to_vec().into(),
@@ -89,14 +95,14 @@ fn check(
     request: &Request,
     passed: &Passed,
 ) -> Vec<ServerMessage> {
-    let eval = match evaluate(ctx, who, request, passed) {
-        Ok(eval) => eval,
-        Err(failure) => return vec![ServerMessage::Error(failure)],
+    let resolved = match resolve::resolve(ctx, who, request, passed) {
+        Ok(resolved) => resolved,
+        Err(failure) => return failed(failure),
     };
-    match (eval.decision, eval.found) {
+    match (question::ask(ctx, who, request, &resolved), &resolved.found) {
         (Decision::Allow(_), Some(opened)) => {
             let mut line = opened.path.as_os_str().as_bytes().to_vec();
-            for arg in &eval.line.args {
+            for arg in &resolved.line.args {
                 line.push(b' ');
                 line.extend_from_slice(arg.as_bytes());
             }
@@ -107,23 +113,20 @@ fn check(
             ]
         }
         (Decision::Allow(_), None) => {
-            let mut text = eval.line.program.as_bytes().to_vec();
+            let mut text = resolved.line.program.as_bytes().to_vec();
             text.extend_from_slice(b": command not found");
-            vec![ServerMessage::Error(Failure::new(text))]
+            failed(Failure::new(text))
         }
         _ => vec![ServerMessage::Exited(Exit::Code(1))],
     }
 }
 
 fn may_not_run(ctx: &Context<'_>, who: &Identity) -> Vec<ServerMessage> {
-    refusal(
-        format!(
-            "Sorry, user {} may not run jitsudo on {}.",
-            who.account.name.to_string_lossy(),
-            ctx.host
-        )
-        .into_bytes(),
-    )
+    Refusal::MayNotRun {
+        user: who.account.name.as_bytes(),
+        host: ctx.host,
+    }
+    .reply()
 }
 
 fn rules_of<'p>(ctx: &Context<'p>, who: &Identity) -> Vec<&'p Rule> {

@@ -1,0 +1,132 @@
+//! Identify: the caller as the kernel and the account databases describe
+//! it (the first step of every request).
+
+use jitsudo_policy::{Caller, GroupRef, Origin};
+use jitsudo_proto::Failure;
+
+use crate::accounts::{self, Account};
+use crate::cache::CacheKey;
+use crate::namespace::MountNamespace;
+use crate::origin;
+use crate::peer::Peer;
+
+use super::refusal::message;
+
+/// The caller, as the kernel and the account databases describe it.
+pub struct Identity {
+    /// From `SO_PEERCRED` and friends.
+    pub peer: Peer,
+    /// The caller's passwd entry.
+    pub account: Account,
+    /// The caller's groups (the process's that the group database also
+    /// lists) with their names, for `%group` rules.
+    pub group_names: Vec<(u32, Option<String>)>,
+    /// Every group of the process or of the database's list, with names:
+    /// deny rules match these too (see `jitsudo_policy::Caller`).
+    pub deny_names: Vec<(u32, Option<String>)>,
+    /// How the caller reached this host (for `when.origin`).
+    pub origin: Origin,
+}
+
+impl Identity {
+    /// The identity `-U user` lists: that user's account and groups from
+    /// the databases (there is no process to ask the kernel about), seen
+    /// from the real caller's connection.
+    pub fn other(&self, spec: &[u8]) -> Result<Identity, Failure> {
+        let account = accounts::resolve_user(spec)
+            .ok_or_else(|| Failure::new(message(b"unknown user ", spec)))?;
+        let groups = account.groups(account.gid);
+        let group_names = named_groups(&groups);
+        let deny_names = group_names.clone();
+        Ok(Identity {
+            peer: Peer {
+                uid: account.uid,
+                gid: account.gid,
+                groups,
+                pid: self.peer.pid,
+                tty: None,
+                umask: self.peer.umask,
+                scope: None,
+                mount_ns: self.peer.mount_ns,
+            },
+            account,
+            group_names,
+            deny_names,
+            origin: self.origin,
+        })
+    }
+
+    /// Looks up the caller's account; refuses callers unknown to passwd.
+    pub fn of(peer: Peer) -> Result<Identity, Failure> {
+        let account = accounts::user_by_uid(peer.uid)
+            .ok_or_else(|| Failure::new("you do not exist in the passwd database"))?;
+        let listed = account.groups(account.gid);
+        let held_and_listed: Vec<u32> = peer
+            .groups
+            .iter()
+            .copied()
+            .filter(|gid| listed.contains(gid))
+            .collect();
+        let mut held_or_listed = peer.groups.clone();
+        held_or_listed.extend(listed.iter().filter(|gid| !peer.groups.contains(gid)));
+        let group_names = named_groups(&held_and_listed);
+        let deny_names = named_groups(&held_or_listed);
+        let origin = origin::of(peer.pid, peer.tty.is_some());
+        Ok(Identity {
+            peer,
+            account,
+            group_names,
+            deny_names,
+            origin,
+        })
+    }
+
+    /// Whether the caller sees the daemon's file system (unknown: no).
+    pub fn in_daemon_mount_namespace(&self) -> bool {
+        self.peer.mount_ns.is_some_and(MountNamespace::is_daemons)
+    }
+
+    /// The caller's credential-cache key, if its scope could be established.
+    pub fn cache_key(&self) -> Option<CacheKey> {
+        self.peer.scope.map(|scope| CacheKey {
+            uid: self.peer.uid,
+            scope,
+        })
+    }
+
+    fn name_str(&self) -> Option<&str> {
+        self.account.name.to_str()
+    }
+
+    /// The policy's view of the caller.
+    pub fn with_caller<T>(&self, f: impl FnOnce(Caller<'_>) -> T) -> T {
+        let groups = group_refs(&self.group_names);
+        let deny_groups = group_refs(&self.deny_names);
+        f(Caller {
+            uid: self.peer.uid,
+            name: self.name_str(),
+            groups: &groups,
+            deny_groups: &deny_groups,
+        })
+    }
+}
+
+fn group_refs(named: &[(u32, Option<String>)]) -> Vec<GroupRef<'_>> {
+    named
+        .iter()
+        .map(|(gid, name)| GroupRef {
+            gid: *gid,
+            name: name.as_deref(),
+        })
+        .collect()
+}
+
+/// Each gid with its name (when it has a UTF-8 one), for `%group` rules.
+fn named_groups(gids: &[u32]) -> Vec<(u32, Option<String>)> {
+    gids.iter()
+        .map(|gid| {
+            let name = accounts::group_name(*gid).and_then(|n| n.into_string().ok());
+            (*gid, name)
+        })
+        .collect()
+}

@@ -1,0 +1,39 @@
+//! One request, from the kernel's view of the caller to a reply or a job
+//! for a worker. [`pipeline`] reads as the request's life; each step is a
+//! module with one job:
+//!
+//! | step | module |
+//! |---|---|
+//! | identify the caller | [`identity`] |
+//! | validate the request | [`validate`] |
+//! | resolve the target (`-u`/`-g`) | [`target`] |
+//! | resolve the command (`-s`/`-i`, the executable opened once) | [`command`], [`resolve`] |
+//! | ask the policy | [`question`] |
+//! | authenticate first? | [`gate`] |
+//! | the job for a worker, or the reply | [`exec_spec`], [`job`], [`verdict`] |
+//!
+//! Refusals are told in sudo's words by [`refusal`]; `-l` and `-v` are
+//! [`listing`]. What every step shares is in [`context`]; [`words`] turns the
+//! request's bytes into the system's strings.
+
+mod command;
+mod context;
+mod exec_spec;
+mod gate;
+mod identity;
+pub mod job;
+mod listing;
+mod pipeline;
+mod question;
+mod refusal;
+mod resolve;
+mod target;
+mod validate;
+mod verdict;
+mod words;
+
+pub use context::{Context, Passed};
+pub use identity::Identity;
+pub use pipeline::handle;
+pub use validate::validate;
+pub use verdict::Verdict;

@@ -1,0 +1,179 @@
+//! The life of one request, top to bottom. The server identifies the caller
+//! ([`Identity::of`]) and validates the request ([`super::validate`]); then
+//! [`handle`] runs the verb: for a command, resolve (target, command) → ask
+//! the policy → gate (authenticate first?) → job for a worker.
+
+use std::os::unix::ffi::OsStrExt;
+
+use jitsudo_policy::{Auth, Decision, Reason};
+use jitsudo_proto::{Action, Exit, Failure, Request, ServerMessage};
+
+use crate::audit::AuditRecord;
+
+use super::context::{Context, Passed};
+use super::exec_spec;
+use super::gate::{self, Gate};
+use super::identity::Identity;
+use super::job::Then;
+use super::listing;
+use super::question;
+use super::refusal::{message, Refusal};
+use super::resolve::{self, Resolved};
+use super::target::Target;
+use super::verdict::{failed, work, Verdict};
+
+/// Answers one request of an identified caller.
+pub fn handle(ctx: &Context<'_>, who: &Identity, request: Request, passed: &Passed) -> Verdict {
+    match request.action {
+        Action::Run => run_command(ctx, who, &request, passed).unwrap_or_else(Verdict::Reply),
+        Action::List => match &request.list_user {
+            None => listing::list(ctx, who, &request, passed),
+            // Only root may look at another user's privileges.
+            Some(_) if who.peer.uid != 0 => {
+                Verdict::Reply(failed(Failure::new("only root can use -U")))
+            }
+            Some(spec) => match who.other(spec) {
+                Ok(other) => listing::list(ctx, &other, &request, passed),
+                Err(failure) => Verdict::Reply(failed(failure)),
+            },
+        },
+        Action::Validate => listing::refresh(ctx, who, &request),
+        Action::Invalidate => {
+            if let Some(key) = who.cache_key() {
+                ctx.cache.forget(&key);
+            }
+            Verdict::Reply(vec![ServerMessage::Exited(Exit::Code(0))])
+        }
+        Action::Remove => {
+            ctx.cache.forget_user(who.peer.uid);
+            Verdict::Reply(vec![ServerMessage::Exited(Exit::Code(0))])
+        }
+        // Answered by the server before any policy work.
+        Action::ReloadPolicy => Verdict::Reply(failed(Failure::new("unexpected reload request"))),
+    }
+}
+
+/// `jitsudo command`: resolve → ask the policy → gate → job.
+fn run_command(
+    ctx: &Context<'_>,
+    who: &Identity,
+    request: &Request,
+    passed: &Passed,
+) -> Result<Verdict, Vec<ServerMessage>> {
+    let resolved = resolve::resolve(ctx, who, request, passed).map_err(failed)?;
+    let decision = question::ask(ctx, who, request, &resolved);
+    let Resolved {
+        target,
+        caller_env,
+        line,
+        found,
+        mut record,
+    } = resolved;
+    let allowed = match decision {
+        Decision::Allow(allowed) => allowed,
+        Decision::Deny(refusal) => {
+            record.rule = refusal.rule_id.clone();
+            let refused = Refused {
+                reason: &refusal.reason,
+                args: &line.args,
+                target: &target,
+            };
+            return deny(ctx, who, request, record, &refused);
+        }
+    };
+    record.rule = Some(allowed.rule_id.clone());
+    let Some(opened) = found else {
+        let text = message(line.program.as_bytes(), b": command not found");
+        return Err(reject(ctx, &record, text));
+    };
+    // As sudo: running as oneself (and one's own group) needs no password.
+    let wants_password = allowed.auth == Auth::Password && !target.is_caller(who);
+    let target_name = target.account.name.as_bytes().to_vec();
+    let ask = match gate::gate(ctx, who, request, &target_name, wants_password) {
+        Gate::Pass => None,
+        Gate::Ask(spec) => Some(spec),
+        Gate::Refuse(failure) => {
+            ctx.audit.emit(&record.rejected("a password is required"));
+            return Err(failed(failure));
+        }
+    };
+    let spec = exec_spec::Facts {
+        who,
+        target: &target,
+        request,
+        allowed: &allowed,
+        caller_env: &caller_env,
+    };
+    let exec = exec_spec::build(ctx, &spec, line, &opened);
+    if exec.exec_size() > exec_spec::arg_max() {
+        let mut text = message(b"unable to execute ", &exec.path);
+        text.extend_from_slice(b": Argument list too long");
+        return Err(reject(ctx, &record, text));
+    }
+    // exec.accept is logged by the worker, once authentication passed.
+    let then = Then::Run(Box::new(exec));
+    Ok(work(who, request, &target_name, ask, then, record).with_executable(opened.fd))
+}
+
+/// Logs `text` as the reason a request was rejected and makes it the reply.
+fn reject(ctx: &Context<'_>, record: &AuditRecord, text: Vec<u8>) -> Vec<ServerMessage> {
+    ctx.audit
+        .emit(&record.rejected(&String::from_utf8_lossy(&text)));
+    failed(Failure::new(text))
+}
+
+/// What the policy refused, and to whom it applies.
+struct Refused<'a> {
+    reason: &'a Reason,
+    args: &'a [std::ffi::OsString],
+    target: &'a Target,
+}
+
+/// A refusal. Those about options (`-E`, `VAR=value`, `-D`) are told at
+/// once, as sudo does. Any other refusal sudo reveals only after the caller
+/// authenticated, so a caller who has not (and is not root, and has no
+/// fresh cached credentials) is asked for the password first, and with
+/// `-n` only learns that "a password is required".
+fn deny(
+    ctx: &Context<'_>,
+    who: &Identity,
+    request: &Request,
+    record: AuditRecord,
+    refused: &Refused<'_>,
+) -> Result<Verdict, Vec<ServerMessage>> {
+    ctx.audit
+        .emit(&record.rejected(&refused.reason.to_string()));
+    let target = refused.target;
+    let target_name = target.account.name.as_bytes().to_vec();
+    let refusal = match refused.reason {
+        Reason::SetenvNotAllowed => return Err(Refusal::Setenv(request).reply()),
+        Reason::ChdirNotAllowed(_) => {
+            return Err(Refusal::Chdir {
+                command: &record.command,
+            }
+            .reply())
+        }
+        Reason::NotInPolicy => Refusal::NotInPolicy {
+            user: who.account.name.as_bytes(),
+        },
+        _ => Refusal::NotAllowed {
+            user: who.account.name.as_bytes(),
+            command: &record.command,
+            args: refused.args,
+            target: (
+                &target_name,
+                target.group.as_ref().map(|g| g.name.as_bytes()),
+            ),
+            host: ctx.host,
+        },
+    }
+    .reply();
+    match gate::gate(ctx, who, request, &target_name, true) {
+        Gate::Pass => Ok(Verdict::Reply(refusal)),
+        Gate::Refuse(failure) => Err(failed(failure)),
+        Gate::Ask(spec) => {
+            let then = Then::Reply(refusal);
+            Ok(work(who, request, &target_name, Some(spec), then, record))
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! Ask the policy: the pure engine's request, built from facts the caller
+//! cannot forge (the opened file, the daemon's clock, the kernel's view of
+//! the caller's terminal and ancestry, this host's name).
+
+use std::path::PathBuf;
+
+use jitsudo_policy::{Decision, GroupRef, TargetUser};
+use jitsudo_proto::{PreserveEnv, Request};
+
+use crate::executable::Opened;
+
+use super::context::Context;
+use super::identity::Identity;
+use super::resolve::Resolved;
+use super::words::os;
+
+/// The policy's answer to `request`, resolved as `resolved`.
+pub fn ask(ctx: &Context<'_>, who: &Identity, request: &Request, resolved: &Resolved) -> Decision {
+    let Resolved {
+        target,
+        line,
+        found,
+        ..
+    } = resolved;
+    let found = found.as_ref();
+    let typed = PathBuf::from(&line.program);
+    let chdir = request.chdir.as_ref().map(|d| PathBuf::from(os(d)));
+    let wants_setenv = request.preserve_env != PreserveEnv::None || !request.assignments.is_empty();
+    let group_name = target.group.as_ref().and_then(|g| g.name.to_str());
+    let context = request_context(ctx, who);
+    who.with_caller(|caller| {
+        let mut question = jitsudo_policy::Request {
+            caller,
+            run_as_user: TargetUser {
+                uid: target.account.uid,
+                name: target.account.name.to_str(),
+                primary_gid: target.account.gid,
+                is_caller_by_default: target.is_caller_by_default,
+            },
+            run_as_group: target.group.as_ref().map(|g| GroupRef {
+                gid: g.gid,
+                name: group_name,
+            }),
+            // A command that was not found is matched as typed: a relative
+            // name can only match `ALL`, so "command not found" is never
+            // revealed to a caller who may not run it.
+            command: found.map_or(&typed, |o| &o.path),
+            executable: found.map(Opened::executable),
+            args: &line.args,
+            wants_setenv,
+            chdir: chdir.as_deref(),
+            command_digest: None,
+            context,
+        };
+        if ctx.policy.needs_digest(&question) {
+            question.command_digest = found.and_then(Opened::sha256);
+        }
+        ctx.policy.decide(&question)
+    })
+}
+
+/// The request's circumstances for `when` clauses, from sources the caller
+/// cannot forge: the daemon's clock, the kernel's view of the caller's
+/// terminal, its process ancestry and this host's name.
+fn request_context<'a>(ctx: &Context<'a>, who: &Identity) -> jitsudo_policy::Context<'a> {
+    let unix_seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    jitsudo_policy::Context {
+        now: jitsudo_policy::Timestamp {
+            unix_seconds,
+            local_utc_offset: local_utc_offset(unix_seconds),
+        },
+        has_tty: who.peer.tty.is_some(),
+        origin: who.origin,
+        host: ctx.host,
+    }
+}
+
+/// The local zone's offset from UTC at `unix_seconds` (`tm_gmtoff`).
+fn local_utc_offset(unix_seconds: i64) -> i32 {
+    let time: libc::time_t = unix_seconds;
+    // SAFETY: localtime_r only writes the `tm` we own; `time` is valid.
+    let offset = unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&time, &mut tm).is_null() {
+            0
+        } else {
+            tm.tm_gmtoff
+        }
+    };
+    i32::try_from(offset).unwrap_or(0)
+}

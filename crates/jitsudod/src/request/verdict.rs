@@ -1,0 +1,79 @@
+//! The outcome of a request: a reply, or a job for a worker (the last step).
+
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
+
+use jitsudo_proto::{Failure, Request, ServerMessage};
+use serde_bytes::ByteBuf;
+
+use crate::audit::AuditRecord;
+use crate::cache::CacheKey;
+
+use super::identity::Identity;
+use super::job::{Job, PamSpec, PasswordSpec, Then};
+
+/// What to do with the connection.
+pub enum Verdict {
+    /// Send these and close.
+    Reply(Vec<ServerMessage>),
+    /// Hand the connection to a worker with this job.
+    Work(Box<Work>),
+}
+
+/// A job for a worker and what the daemon does with its reports.
+pub struct Work {
+    /// The job.
+    pub job: Job,
+    /// Where to record a successful authentication (`None` for `-k command`
+    /// or when the caller's scope is unknown).
+    pub remember: Option<CacheKey>,
+    /// The executable decided on, which the worker runs (with a command).
+    pub executable: Option<OwnedFd>,
+}
+
+/// A worker job: PAM (asking for a password if `ask`), then `then`.
+pub fn work(
+    who: &Identity,
+    request: &Request,
+    target: &[u8],
+    ask: Option<PasswordSpec>,
+    then: Then,
+    audit: AuditRecord,
+) -> Verdict {
+    let remember = if request.reset_timestamp || ask.is_none() {
+        None
+    } else {
+        who.cache_key()
+    };
+    Verdict::Work(Box::new(Work {
+        job: Job {
+            stdio: request.stdio,
+            caller_uid: who.peer.uid,
+            pam: PamSpec {
+                user: ByteBuf::from(who.account.name.as_bytes().to_vec()),
+                target: ByteBuf::from(target.to_vec()),
+                tty: who.peer.tty.as_ref().map(|t| format!("/dev/{t}")),
+                password: ask,
+            },
+            then,
+            audit,
+        },
+        remember,
+        executable: None,
+    }))
+}
+
+impl Verdict {
+    /// The same verdict, whose worker (if any) runs `executable`.
+    pub fn with_executable(mut self, executable: OwnedFd) -> Verdict {
+        if let Verdict::Work(work) = &mut self {
+            work.executable = Some(executable);
+        }
+        self
+    }
+}
+
+/// A failure as the reply: an error message, then the connection closes.
+pub fn failed(failure: Failure) -> Vec<ServerMessage> {
+    vec![ServerMessage::Error(failure)]
+}
