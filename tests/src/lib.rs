@@ -14,9 +14,12 @@
 //! * [`case`]: [`case::Case`], normalisation and `assert_same`.
 //! * [`services`]: journald and rsyslog, and reading what they recorded.
 //! * [`daemon`]: starting and stopping `jitsudod`.
+//! * [`skip`]: tests that did not (wholly) run, reported as skipped.
 //!
 //! Environment: `JITSUDO_BIN_DIR` (where the built binaries are),
-//! `JITSUDO_TESTS_ONLY=sudo|jitsudo` (run one half only).
+//! `JITSUDO_TESTS_ONLY=sudo|jitsudo` (run one half only; what is left out
+//! is reported as skipped, see [`skip`]), `JITSUDO_SKIP_LOG` (where skips
+//! are recorded; `tests/run.sh` sets it).
 //! The tests must run as root.
 
 pub mod case;
@@ -28,6 +31,7 @@ pub mod policy;
 pub mod pty;
 pub mod services;
 pub mod sh;
+pub mod skip;
 pub mod util;
 pub mod world;
 

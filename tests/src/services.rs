@@ -23,6 +23,34 @@ pub const AUTH_LOG: &str = "/var/log/auth.log";
 
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// What `tests/run.sh` installs before any test runs: the programs the
+/// harness drives and the PAM service jitsudod authenticates through.
+const PREPARED_BY_RUN_SH: [&str; 6] = [
+    "/usr/bin/sudo",
+    "/usr/sbin/visudo",
+    "/usr/sbin/rsyslogd",
+    "/lib/systemd/systemd-journald",
+    "/usr/bin/journalctl",
+    "/etc/pam.d/jitsudo",
+];
+
+/// Panics, saying what to do, when the machine was not prepared by
+/// `tests/run.sh`, the suite's entry point (plain `cargo test` works only
+/// after that has run once).
+pub fn require_prepared_machine() {
+    let missing: Vec<&str> = PREPARED_BY_RUN_SH
+        .into_iter()
+        .filter(|path| !Path::new(path).exists())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} missing: the test suite's entry point is tests/run.sh, which installs what the \
+         tests need (sudo, rsyslog, journald, the PAM service). Run it once as root; after \
+         that `cargo test` works on its own",
+        missing.join(", ")
+    );
+}
+
 /// Whether a datagram socket at `path` accepts a connection.
 fn datagram_socket_alive(path: &str) -> bool {
     UnixDatagram::unbound()

@@ -102,6 +102,7 @@ impl World {
             nix::unistd::geteuid().is_root(),
             "the jitsudo integration tests create users and run sudo: run them as root"
         );
+        services::require_prepared_machine();
         services::ensure_journald();
         services::ensure_rsyslog();
         fixtures::ensure_accounts();

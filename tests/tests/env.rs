@@ -306,3 +306,86 @@ fn login_shell_environment() {
         .stderr_empty()
         .assert_same();
 }
+
+/// The value every probed variable gets: one `GLIBC_TUNABLES` would act on,
+/// harmless for every other name.
+const PROBE_VALUE: &str = "glibc.malloc.check=3";
+
+/// The dynamic loader this test runs under, from `/proc/self/maps`.
+fn loader_path() -> std::path::PathBuf {
+    let maps = std::fs::read_to_string("/proc/self/maps").expect("read /proc/self/maps");
+    maps.lines()
+        .filter_map(|line| line.split_whitespace().nth(5))
+        .map(std::path::PathBuf::from)
+        .find(|path| {
+            path.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("ld-"))
+        })
+        .expect("a dynamic loader is mapped")
+}
+
+/// Every identifier-like string in the loader binary: each environment
+/// variable it looks at is among them.
+fn loader_strings() -> std::collections::BTreeSet<String> {
+    let bytes = std::fs::read(loader_path()).expect("read the loader");
+    bytes
+        .split(|b| !(b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_'))
+        .filter(|w| w.len() >= 3 && (w[0].is_ascii_uppercase() || w[0] == b'_'))
+        .map(|w| String::from_utf8_lossy(w).into_owned())
+        .collect()
+}
+
+/// The names among `candidates` that the loader removes or rewrites when it
+/// starts a setuid program: `env` copied, owned by nobody and setuid, run
+/// by root (real uid 0, effective uid 65534: the loader's secure mode).
+fn stripped_by_the_loader(candidates: &[String]) -> Vec<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = world().scratch_dir("setuid-env");
+    let env = dir.join("env");
+    std::fs::copy("/usr/bin/env", &env).expect("copy env");
+    std::os::unix::fs::chown(&env, Some(65534), None).expect("chown env");
+    std::fs::set_permissions(&env, std::fs::Permissions::from_mode(0o4755)).expect("chmod env");
+    let out = std::process::Command::new(&env)
+        .env_clear()
+        .envs(candidates.iter().map(|n| (n, PROBE_VALUE)))
+        .stderr(std::process::Stdio::null())
+        .output()
+        .expect("run the setuid env");
+    assert!(out.status.success(), "setuid env: {:?}", out.status);
+    let seen = String::from_utf8_lossy(&out.stdout).into_owned();
+    candidates
+        .iter()
+        .filter(|n| !seen.lines().any(|l| l == format!("{n}={PROBE_VALUE}")))
+        .cloned()
+        .collect()
+}
+
+/// jitsudo's list of the loader's unsecure variables is exactly what this
+/// system's glibc neutralises for a setuid program (so what sudo never
+/// sees), not a copy of itself; the extra names it also drops are ones this
+/// glibc leaves alone.
+#[test]
+fn loader_unsecure_names_are_what_glibc_strips() {
+    use jitsudo_policy::env::{ALSO_UNSECURE_NAMES, LOADER_UNSECURE_NAMES};
+    let mut candidates = loader_strings();
+    candidates.extend(LOADER_UNSECURE_NAMES.iter().map(|n| n.to_string()));
+    candidates.extend(ALSO_UNSECURE_NAMES.iter().map(|n| n.to_string()));
+    let candidates: Vec<String> = candidates.into_iter().collect();
+    let mut stripped = stripped_by_the_loader(&candidates);
+    stripped.sort();
+    let mut listed: Vec<String> = LOADER_UNSECURE_NAMES
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    listed.sort();
+    assert_eq!(
+        stripped, listed,
+        "glibc's secure mode (left) and LOADER_UNSECURE_NAMES (right) differ"
+    );
+    for name in ALSO_UNSECURE_NAMES {
+        assert!(
+            !stripped.iter().any(|s| s == name),
+            "{name} belongs in LOADER_UNSECURE_NAMES"
+        );
+    }
+}

@@ -19,13 +19,10 @@ use jitsudo_tests::*;
 /// How long the daemon may take to drop a bad connection.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// `false` (with a note) when JITSUDO_TESTS_ONLY excludes jitsudo.
+/// `false` (and the test recorded as skipped) when JITSUDO_TESTS_ONLY
+/// excludes jitsudo.
 fn jitsudo_enabled() -> bool {
-    let on = Impl::Jitsudo.enabled();
-    if !on {
-        eprintln!("skipped: jitsudo disabled by JITSUDO_TESTS_ONLY");
-    }
-    on
+    jitsudo_tests::skip::runs(Impl::Jitsudo)
 }
 
 /// The client's error when nobody listens on `socket`: exit 1, one line

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 
-pub use danger::{is_dangerous, is_loader_unsecure};
+pub use danger::{is_dangerous, is_loader_unsecure, ALSO_UNSECURE_NAMES, LOADER_UNSECURE_NAMES};
 
 /// Which caller variables beyond `env_keep` the caller asked to keep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
