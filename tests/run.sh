@@ -3,10 +3,17 @@
 # as root), builds the workspace, checks formatting and clippy, then runs every
 # test, including the sudo-compliance cases against the real sudo.
 #
+# This is the suite's entry point (.ci/run calls it); once it has prepared
+# the machine, `cargo test -p jitsudo-tests` also works on its own.
+#
 # Idempotent. Environment:
 #   CARGO_TARGET_DIR     where cargo builds (default: <repo>/target)
 #   JITSUDO_TESTS_ONLY   sudo | jitsudo: run one half of the compliance cases
+#                        (what is left out is reported as skipped)
 #   JITSUDO_TEST_THREADS parallel test threads per test binary (default: 4)
+#   JITSUDO_FUZZ_SECONDS how long each fuzz target runs (default: 60)
+#   JITSUDO_SKIP_FUZZ=1  skip fuzzing on a local quick run (ignored when
+#                        CI=true: CI always fuzzes)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -56,9 +63,13 @@ step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
 # The harness is safe for parallel tests within a binary (one shared daemon,
-# a scratch directory per case); binaries run one after another.
+# a scratch directory per case); binaries run one after another. libtest
+# reports a test that returned early as "ok": the harness records such skips
+# in $JITSUDO_SKIP_LOG, and the summary counts them apart.
 step "cargo test --workspace"
 log=$(mktemp /tmp/jitsudo-test-log.XXXXXX)
+export JITSUDO_SKIP_LOG
+JITSUDO_SKIP_LOG=$(mktemp /tmp/jitsudo-test-skips.XXXXXX)
 set +e
 cargo test --workspace --no-fail-fast -- --test-threads="${JITSUDO_TEST_THREADS:-4}" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
@@ -67,9 +78,72 @@ set -e
 passed=$(grep -Eo '[0-9]+ passed' "$log" | awk '{s += $1} END {print s + 0}')
 failed=$(grep -Eo '[0-9]+ failed' "$log" | awk '{s += $1} END {print s + 0}')
 ignored=$(grep -Eo '[0-9]+ ignored' "$log" | awk '{s += $1} END {print s + 0}')
+# One line per skip ("SKIPPED|HALF-SKIPPED binary::test: why"); a test
+# may record several (one per case it runs).
+skipped_tests() { awk -v kind="$1" '$1 == kind {print $2}' "$JITSUDO_SKIP_LOG" | sort -u; }
+skipped=$(skipped_tests SKIPPED | wc -l)
+halved=$(skipped_tests HALF-SKIPPED | wc -l)
+
+# Fuzzing: every cargo-fuzz target, for a bounded time each. cargo-fuzz
+# needs nightly flags (-Zsanitizer=address); RUSTC_BOOTSTRAP=1 lets the
+# stable toolchain take them. Crashes are kept under <crate>/fuzz/artifacts.
+#
+# fuzz_one CRATE TARGET SECONDS: runs one target, prints libFuzzer's output
+# without its progress lines.
+fuzz_one() {
+    local crate=$1 target=$2 seconds=$3 out rc=0
+    out=$(mktemp /tmp/jitsudo-fuzz-log.XXXXXX)
+    (cd "$crate" && RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" -- \
+        -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+        -print_final_stats=1) >"$out" 2>&1 || rc=$?
+    grep -Ev '^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse|INITED)|NEW_FUNC' "$out" || true
+    rm -f "$out"
+    return "$rc"
+}
+fuzz_status=0
+fuzz_result="not run"
+fuzz_dirs=(crates/jitsudo-policy/fuzz crates/jitsudo-proto/fuzz)
+if [[ ${JITSUDO_SKIP_FUZZ:-} == 1 && ${CI:-} != true ]]; then
+    fuzz_result="SKIPPED (JITSUDO_SKIP_FUZZ=1): no fuzz target ran"
+    step "fuzzing SKIPPED (JITSUDO_SKIP_FUZZ=1): no fuzz target ran"
+else
+    if [[ ${JITSUDO_SKIP_FUZZ:-} == 1 ]]; then
+        echo "JITSUDO_SKIP_FUZZ=1 ignored: CI=true always fuzzes"
+    fi
+    if ! command -v cargo-fuzz >/dev/null; then
+        step "cargo install --locked cargo-fuzz"
+        cargo install --locked cargo-fuzz
+    fi
+    seconds=${JITSUDO_FUZZ_SECONDS:-60}
+    crashed=()
+    ran=0
+    for dir in "${fuzz_dirs[@]}"; do
+        crate=${dir%/fuzz}
+        step "cargo fuzz build ($crate)"
+        (cd "$crate" && RUSTC_BOOTSTRAP=1 cargo fuzz build)
+        for target in $(cd "$crate" && cargo fuzz list); do
+            step "cargo fuzz run $target ($crate, ${seconds} s)"
+            ran=$((ran + 1))
+            fuzz_one "$crate" "$target" "$seconds" || crashed+=("$crate: $target")
+        done
+    done
+    if ((${#crashed[@]})); then
+        fuzz_status=1
+        fuzz_result="${#crashed[@]} of $ran targets crashed: ${crashed[*]} (inputs in <crate>/fuzz/artifacts/<target>/; make each a unit test in its crate)"
+    else
+        fuzz_result="$ran targets, ${seconds} s each, no crash"
+    fi
+fi
+
 step "summary"
 grep -E '^test .* FAILED$' "$log" | sed 's/^/  /' || true
+skipped_tests SKIPPED | sed 's/^/  skipped: /'
 echo "mode: ${JITSUDO_TESTS_ONLY:-sudo and jitsudo}, binaries from $JITSUDO_BIN_DIR"
-echo "$passed passed, $failed failed, $ignored ignored"
-rm -f "$log"
+# libtest counted the skipped tests as passed.
+echo "$((passed - skipped)) passed, $skipped skipped, $halved ran one half only, $failed failed, $ignored ignored"
+echo "fuzzing: $fuzz_result"
+rm -f "$log" "$JITSUDO_SKIP_LOG"
+if ((status == 0)); then
+    status=$fuzz_status
+fi
 exit "$status"
