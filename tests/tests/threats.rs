@@ -1,0 +1,66 @@
+//! Rows of docs/threat-model.md that no other file covers: terminal
+//! injection from a command run as another user, and sudo's options whose
+//! features carried its worst vulnerabilities (`-R` chroot, `-e` sudoedit,
+//! `-h host`), which jitsudo does not have.
+
+use jitsudo_tests::*;
+
+/// A command run as another user pushes a line into its terminal's input
+/// queue with TIOCSTI (the CVE-2005-4890 / doas #106 class: with the
+/// caller's own terminal, the line would run in the caller's shell once
+/// the command exits). The command has its own pty, so the caller's
+/// terminal receives nothing. The first line proves that TIOCSTI works on
+/// this kernel (`dev.tty.legacy_tiocsti`), so the test can fail.
+#[test]
+fn tiocsti_from_the_command_does_not_reach_the_callers_terminal() {
+    const PUSH: &str = r#"perl -e 'for (split //, $ARGV[0]) { ioctl(STDIN, 0x5412, $_) or exit 3 }'"#;
+    let script = format!(
+        "{PUSH} 'self-test\n'; read -r -t 2 own; echo \"own=$own\"
+$SUDO -u {TARGET} {PUSH} 'echo INJECTED\n'; echo \"command=$?\"
+if read -r -t 1 line; then echo \"caller-read=$line\"; else echo caller-read-nothing; fi"
+    );
+    Case::new(ADMIN, script)
+        .pty(PtySpec::default())
+        .status(0)
+        .stdout_has("own=self-test")
+        .stdout_has("command=0")
+        .stdout_has("caller-read-nothing")
+        .stdout_lacks("caller-read=")
+        .assert_jitsudo();
+}
+
+/// sudo's `-R` (chroot, CVE-2025-32463 and CVE-2023-27320) does not exist.
+#[test]
+fn there_is_no_chroot_option() {
+    Case::new(ADMIN, "$SUDO -R / /usr/bin/id -u")
+        .status(1)
+        .stdout_is("")
+        .stderr_has("invalid option -- 'R'")
+        .assert_jitsudo();
+}
+
+/// sudoedit (`-e`, CVE-2023-22809, CVE-2021-3156's entry point,
+/// CVE-2021-23239/23240) does not exist.
+#[test]
+fn there_is_no_sudoedit_option() {
+    Case::new(ADMIN, "$SUDO -e /etc/motd")
+        .status(1)
+        .stdout_is("")
+        .stderr_has("invalid option -- 'e'")
+        .assert_jitsudo();
+}
+
+/// `-h` is help only: it never takes a host to evaluate rules against
+/// (CVE-2025-32462), and nothing runs.
+#[test]
+fn dash_h_is_help_not_a_host() {
+    Case::new(ADMIN, "$SUDO -h otherhost /usr/bin/id -u")
+        .status(0)
+        .stdout_has("usage: ")
+        .expect("no command ran", |o| {
+            (!o.stdout_text().lines().any(|l| l == "0"))
+                .then_some(())
+                .ok_or_else(|| "id -u printed 0".to_owned())
+        })
+        .assert_jitsudo();
+}
