@@ -96,7 +96,7 @@ fuzz_one() {
     (cd "$crate" && RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1) >"$out" 2>&1 || rc=$?
-    grep -Ev '^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse|INITED)|NEW_FUNC' "$out" || true
+    grep -Ev '^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse|INITED)|NEW_FUNC|^"|^###### ' "$out" || true
     rm -f "$out"
     return "$rc"
 }

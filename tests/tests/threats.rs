@@ -13,11 +13,14 @@ use jitsudo_tests::*;
 /// this kernel (`dev.tty.legacy_tiocsti`), so the test can fail.
 #[test]
 fn tiocsti_from_the_command_does_not_reach_the_callers_terminal() {
-    const PUSH: &str = r#"perl -e 'for (split //, $ARGV[0]) { ioctl(STDIN, 0x5412, $_) or exit 3 }'"#;
+    const PUSH: &str =
+        r#"perl -e 'for (split //, $ARGV[0]) { ioctl(STDIN, 0x5412, $_) or exit 3 }'"#;
+    // One line from the terminal, or nothing after a second.
+    const READ: &str = "timeout --foreground 1 head -n 1";
     let script = format!(
-        "{PUSH} 'self-test\n'; read -r -t 2 own; echo \"own=$own\"
+        "{PUSH} 'self-test\n'; echo \"own=$({READ})\"
 $SUDO -u {TARGET} {PUSH} 'echo INJECTED\n'; echo \"command=$?\"
-if read -r -t 1 line; then echo \"caller-read=$line\"; else echo caller-read-nothing; fi"
+line=$({READ}); [ -n \"$line\" ] && echo \"caller-read=$line\" || echo caller-read-nothing"
     );
     Case::new(ADMIN, script)
         .pty(PtySpec::default())
