@@ -56,8 +56,9 @@ export JITSUDO_BIN_DIR=${JITSUDO_BIN_DIR:-$target/debug}
 step "cargo build --workspace --all-targets"
 cargo build --workspace --all-targets
 
-step "cargo fmt --all -- --check"
+step "cargo fmt --all -- --check (and the fuzz targets, outside the workspace)"
 cargo fmt --all -- --check
+rustfmt --edition 2021 --check crates/*/fuzz/fuzz_targets/*.rs
 
 step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings

@@ -1,7 +1,8 @@
 //! Decides arbitrary requests against an arbitrary policy. The input is
 //! the policy text, a NUL byte, then the request: caller uid and gid (4
-//! bytes each), target uid (4), flags (1: tty, setenv, `-g`, digest,
-//! origin), time (8), then NUL-separated command path, host, and arguments.
+//! bytes each), target uid (4), flags (1: tty, setenv, `-g`, digest, a
+//! group dropped, origin), time (8), then NUL-separated command path, host,
+//! and arguments.
 //! Checks: no panic, `explain` agrees with `decide`, and a request a deny
 //! rule matches is refused.
 
@@ -13,7 +14,7 @@ use std::path::Path;
 
 use jitsudo_policy::{
     parse, Caller, Context, Decision, Effect, GroupRef, Origin, Precedence, Reason, Request,
-    RuleRole, TargetUser, Timestamp, Source,
+    RuleRole, Source, TargetUser, Timestamp,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -50,8 +51,14 @@ fuzz_target!(|data: &[u8]| {
     let host = String::from_utf8_lossy(fields.next().unwrap_or_default()).into_owned();
     let args: Vec<OsString> = fields.map(|a| OsString::from_vec(a.to_vec())).collect();
     let groups = [
-        GroupRef { gid, name: Some("sudo") },
-        GroupRef { gid: gid.wrapping_add(1), name: None },
+        GroupRef {
+            gid,
+            name: Some("sudo"),
+        },
+        GroupRef {
+            gid: gid.wrapping_add(1),
+            name: None,
+        },
     ];
     let origin = match flags >> 5 {
         0 => Origin::Local,
@@ -61,14 +68,28 @@ fuzz_target!(|data: &[u8]| {
     };
     let command = Path::new(std::ffi::OsStr::from_bytes(&command));
     let request = Request {
-        caller: Caller { uid, name: Some("alice"), groups: &groups, deny_groups: &[] },
+        caller: Caller {
+            uid,
+            name: Some("alice"),
+            // Bit 4: the second group was dropped from the process (it
+            // still counts for deny rules).
+            groups: if flags & 16 != 0 {
+                &groups[..1]
+            } else {
+                &groups
+            },
+            deny_groups: if flags & 16 != 0 { &groups[1..] } else { &[] },
+        },
         run_as_user: TargetUser {
             uid: target_uid,
             name: (target_uid == 0).then_some("root"),
             primary_gid: target_uid,
             is_caller_by_default: flags & 4 != 0,
         },
-        run_as_group: (flags & 4 != 0).then_some(GroupRef { gid: 4, name: Some("adm") }),
+        run_as_group: (flags & 4 != 0).then_some(GroupRef {
+            gid: 4,
+            name: Some("adm"),
+        }),
         command,
         executable: None,
         args: &args,
@@ -76,7 +97,10 @@ fuzz_target!(|data: &[u8]| {
         chdir: None,
         command_digest: (flags & 8 != 0).then_some([flags; 32]),
         context: Context {
-            now: Timestamp { unix_seconds: time, local_utc_offset: i32::from(flags) * 600 },
+            now: Timestamp {
+                unix_seconds: time,
+                local_utc_offset: i32::from(flags) * 600,
+            },
             has_tty: flags & 1 != 0,
             origin,
             host: &host,

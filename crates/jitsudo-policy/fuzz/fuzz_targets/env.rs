@@ -25,10 +25,32 @@ use libfuzzer_sys::fuzz_target;
 
 /// Names the filter treats specially, so that inputs reach them often.
 const NAMES: &[&str] = &[
-    "PATH", "TERM", "TZ", "LANG", "LC_ALL", "HOME", "SHELL", "MAIL", "USER", "LOGNAME",
-    "SUDO_USER", "SUDO_UID", "SUDO_COMMAND", "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_BIND_NOW",
-    "GLIBC_TUNABLES", "GCONV_PATH", "TMPDIR", "PYTHONPATH", "BASH_ENV", "BASH_FUNC_f%%", "IFS",
-    "MALLOC_CHECK_", "DISPLAY", "FOO",
+    "PATH",
+    "TERM",
+    "TZ",
+    "LANG",
+    "LC_ALL",
+    "HOME",
+    "SHELL",
+    "MAIL",
+    "USER",
+    "LOGNAME",
+    "SUDO_USER",
+    "SUDO_UID",
+    "SUDO_COMMAND",
+    "LD_PRELOAD",
+    "LD_LIBRARY_PATH",
+    "LD_BIND_NOW",
+    "GLIBC_TUNABLES",
+    "GCONV_PATH",
+    "TMPDIR",
+    "PYTHONPATH",
+    "BASH_ENV",
+    "BASH_FUNC_f%%",
+    "IFS",
+    "MALLOC_CHECK_",
+    "DISPLAY",
+    "FOO",
 ];
 
 /// Values the filter treats specially.
@@ -79,7 +101,10 @@ fn names(u: &mut Unstructured<'_>) -> Result<Vec<String>> {
 fn input(u: &mut Unstructured<'_>) -> Result<Input> {
     let mut command_line = OsString::from("/usr/bin/x ");
     command_line.push(OsString::from_vec(
-        u.arbitrary::<Vec<u8>>()?.into_iter().filter(|&b| b != 0).collect(),
+        u.arbitrary::<Vec<u8>>()?
+            .into_iter()
+            .filter(|&b| b != 0)
+            .collect(),
     ));
     Ok(Input {
         caller_env: variables(u)?,
@@ -147,7 +172,10 @@ fn check(input: &Input) {
     for (name, value) in &env {
         let (n, v) = (name.as_bytes(), value.as_bytes());
         assert!(!n.is_empty() && !n.contains(&b'=') && !n.contains(&0) && !v.contains(&0));
-        let assigned = input.assignments.iter().any(|(a, b)| a == name && b == value);
+        let assigned = input
+            .assignments
+            .iter()
+            .any(|(a, b)| a == name && b == value);
         let listed = matches!(preserve, Preserve::List(l) if l.iter().any(|x| x.as_bytes() == n));
         if is_loader_unsecure(name) {
             assert!(assigned, "{name:?}={value:?} reached the command unasked");
@@ -155,18 +183,27 @@ fn check(input: &Input) {
         if assigned || listed {
             continue;
         }
-        let by_daemon = daemon_values.iter().any(|(d, x)| d.as_bytes() == n && x == value)
-            || (preserve != Preserve::All && targets.iter().any(|(d, x)| d.as_bytes() == n && x == value))
+        let by_daemon = daemon_values
+            .iter()
+            .any(|(d, x)| d.as_bytes() == n && x == value)
+            || (preserve != Preserve::All
+                && targets.iter().any(|(d, x)| d.as_bytes() == n && x == value))
             || (preserve == Preserve::All && n == b"SHELL" && value == target.shell)
             || (n == b"TERM" && v == b"unknown");
         if by_daemon {
             continue;
         }
         assert!(
-            input.caller_env.iter().any(|(a, b)| a == name && b == value),
+            input
+                .caller_env
+                .iter()
+                .any(|(a, b)| a == name && b == value),
             "{name:?}={value:?} came from nowhere"
         );
-        assert!(!is_dangerous(name, value), "dangerous {name:?}={value:?} kept");
+        assert!(
+            !is_dangerous(name, value),
+            "dangerous {name:?}={value:?} kept"
+        );
         let asked = preserve == Preserve::All || n == b"TERM" || kept_by(&input.env_keep, n);
         assert!(asked, "{name:?} kept though nobody asked for it");
     }
