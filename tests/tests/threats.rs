@@ -1,7 +1,8 @@
 //! Rows of docs/threat-model.md that no other file covers: terminal
-//! injection from a command run as another user, and sudo's options whose
-//! features carried its worst vulnerabilities (`-R` chroot, `-e` sudoedit,
-//! `-h host`), which jitsudo does not have.
+//! injection from a command run as another user, a caller whose process
+//! name imitates /proc fields, and sudo's options whose features carried its
+//! worst vulnerabilities (`-R` chroot, `-e` sudoedit, `-h host`), which
+//! jitsudo does not have.
 
 use jitsudo_tests::*;
 
@@ -66,4 +67,26 @@ fn dash_h_is_help_not_a_host() {
                 .ok_or_else(|| "id -u printed 0".to_owned())
         })
         .assert_jitsudo();
+}
+
+/// The daemon reads the caller's terminal and session from
+/// `/proc/PID/stat`, whose second field is the process name, which the
+/// caller chooses (CVE-2017-1000367: sudo took the tty from there). A
+/// client started through a link named like the fields that follow
+/// (`x) R 1 1 1 0 1`: parent 1, session 1, no terminal) must still be
+/// seen on its own terminal, in its own session: the authentication cached
+/// there serves it.
+#[test]
+fn a_process_name_imitating_proc_fields_changes_nothing() {
+    let script = "$SUDO true; echo first=$?
+ln -s $SUDO 'x) R 1 1 1 0 1'
+./'x) R 1 1 1 0 1' -n id -un; echo imitating=$?";
+    let spec = PtySpec::default().answer(&format!("password for {PW}: "), &password(PW));
+    Case::new(PW, script)
+        .pty(spec)
+        .in_fresh_dir()
+        .status(0)
+        .stdout_has("first=0")
+        .stdout_has("root\nimitating=0")
+        .assert_same();
 }
