@@ -41,6 +41,9 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// the loop does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
+/// An accept error this long after the previous one is logged again.
+const ACCEPT_LOG_GAP: Duration = Duration::from_secs(10);
+
 /// State shared by all connections.
 pub struct Shared {
     policy: RwLock<Arc<Loaded>>,
@@ -159,18 +162,18 @@ pub async fn serve(listener: std::os::unix::net::UnixListener, shared: Arc<Share
         .audit
         .emit(&Event::new(EventKind::DaemonStart).reason("jitsudod started"));
     shared.workers.refill();
-    let mut out_of_descriptors: Option<Instant> = None;
+    let mut last_accept_error: Option<Instant> = None;
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => admit(stream, &shared),
                 Err(e) => {
-                    if out_of_descriptors.is_none_or(|at| at.elapsed() > Duration::from_secs(10)) {
+                    // Out of descriptors, accept fails again at once: pause
+                    // rather than spin, and log the first of a burst.
+                    if last_accept_error.is_none_or(|at| at.elapsed() > ACCEPT_LOG_GAP) {
                         eprintln!("jitsudod: accept: {e}");
                     }
-                    if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) {
-                        out_of_descriptors = Some(Instant::now());
-                    }
+                    last_accept_error = Some(Instant::now());
                     tokio::time::sleep(ACCEPT_BACKOFF).await;
                 }
             },
