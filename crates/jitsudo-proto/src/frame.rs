@@ -22,14 +22,12 @@ const SCM_MAX_FD: usize = 253;
 /// Most bytes read per `recvmsg` call into a frame of known length.
 const CHUNK: usize = 256 * 1024;
 
-/// Bytes read while no frame length is known yet: enough for a frame
-/// prefix and a typical small message, so an idle or half-sent
-/// connection costs a few KiB, not a frame-sized buffer.
-const SMALL_READ: usize = 4096;
+/// The length prefix of a frame.
+const PREFIX_LEN: usize = 4;
 
 /// A reader keeps at most this much buffer capacity between frames; a
 /// larger buffer (grown for one big frame) is released once it is drained.
-const KEPT_CAPACITY: usize = SMALL_READ;
+const KEPT_CAPACITY: usize = 4096;
 
 /// One decoded frame: its payload bytes.
 pub type Frame = Vec<u8>;
@@ -136,15 +134,16 @@ impl FrameReader {
         Ok(n)
     }
 
-    /// How many bytes to ask for: the rest of the current frame when its
-    /// length is known and allowed (bounded by the chunk size), else a
-    /// small read.
+    /// How many bytes to ask for: the rest of the length prefix, then the
+    /// rest of the frame it announces (bounded by the chunk size). The
+    /// buffer thus only ever holds what the peer sent: a connection that
+    /// sent nothing or part of a prefix costs no buffer to speak of.
     fn bytes_wanted(&self) -> usize {
         match self.announced_len() {
-            Some(len) if len <= self.max_len => {
-                (4 + len).saturating_sub(self.buf.len()).clamp(1, CHUNK)
-            }
-            _ => SMALL_READ,
+            Some(len) if len <= self.max_len => (PREFIX_LEN + len)
+                .saturating_sub(self.buf.len())
+                .clamp(1, CHUNK),
+            _ => PREFIX_LEN.saturating_sub(self.buf.len()).max(1),
         }
     }
 
@@ -277,7 +276,7 @@ mod tests {
         let mut reader = FrameReader::new(MAX_MESSAGE_LEN);
         assert_eq!(reader.fill(b.as_fd()).unwrap(), 3);
         assert!(
-            reader.buf.capacity() <= SMALL_READ,
+            reader.buf.capacity() <= PREFIX_LEN,
             "{}",
             reader.buf.capacity()
         );
