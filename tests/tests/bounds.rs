@@ -147,20 +147,29 @@ fn memory_kib(daemon: &Daemon, field: &str) -> u64 {
         .unwrap_or_else(|| panic!("no {field} in /proc status"))
 }
 
-/// Workers the daemon has started that are still there.
-fn worker_count(daemon: &Daemon) -> usize {
+/// Field `n` (1-based, as in proc(5)) of /proc/<pid>/stat.
+fn stat_field(pid: &str, n: usize) -> Option<String> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which ends at the last ')'.
+    let rest = stat.rsplit_once(')')?.1;
+    rest.split_whitespace().nth(n - 3).map(str::to_owned)
+}
+
+/// Workers of the daemon that are serving a request. An idle worker
+/// waits in the pool at a lower priority (nice + 10) and gets the
+/// daemon's back when its job arrives.
+fn busy_workers(daemon: &Daemon) -> usize {
     let parent = daemon.pid().as_raw().to_string();
+    let daemon_nice = stat_field(&parent, 19);
     fs::read_dir("/proc")
         .expect("/proc")
         .flatten()
-        .filter(|e| {
-            let stat = fs::read_to_string(e.path().join("stat")).unwrap_or_default();
-            let ppid = stat
-                .rsplit(')')
-                .next()
-                .and_then(|r| r.split_whitespace().nth(1));
-            let cmdline = fs::read(e.path().join("cmdline")).unwrap_or_default();
-            ppid == Some(parent.as_str()) && cmdline.windows(8).any(|w| w == b"--worker")
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|pid| {
+            let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            stat_field(pid, 4).as_ref() == Some(&parent)
+                && cmdline.windows(8).any(|w| w == b"--worker")
+                && stat_field(pid, 19) == daemon_nice
         })
         .count()
 }
@@ -353,7 +362,11 @@ fn unanswered_prompts_are_capped_and_time_out() {
             })
         })
         .collect();
+    let at_prompt = poll_until(Duration::from_secs(5), || {
+        (busy_workers(&d) == 3).then_some(())
+    });
     let outputs: Vec<Output> = runs.into_iter().map(|r| r.join().expect("run")).collect();
+    assert!(at_prompt.is_some(), "never saw three workers at a prompt");
     let text = |o: &Output| format!("{}{}", o.stdout_text(), o.stderr_text());
     let timed_out = outputs
         .iter()
@@ -378,9 +391,9 @@ fn unanswered_prompts_are_capped_and_time_out() {
     let shown: Vec<String> = outputs.iter().map(text).collect();
     assert_eq!((timed_out, refused), (3, 2), "{shown:#?}");
     let idle = poll_until(Duration::from_secs(10), || {
-        (worker_count(&d) <= 2).then_some(())
+        (busy_workers(&d) == 0).then_some(())
     });
-    assert!(idle.is_some(), "{} workers remain", worker_count(&d));
+    assert!(idle.is_some(), "{} workers still busy", busy_workers(&d));
     let logged = log_lines(
         &d,
         &format!("refusing password prompts from uid {}", uid_of(NOBODY)),
