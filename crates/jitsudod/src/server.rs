@@ -214,18 +214,21 @@ fn admit(stream: tokio::net::UnixStream, shared: &Arc<Shared>) {
     }
 }
 
-/// Answers the request or hands it to a worker; the connection's slot is
-/// given back as soon as the daemon no longer holds the connection.
+/// Answers the request or hands it to a worker, then follows the worker.
 async fn connection(stream: tokio::net::UnixStream, shared: Arc<Shared>, slot: Slot) {
-    let started = answer(stream, &shared).await;
-    drop(slot);
-    if let Some(started) = started {
+    if let Some(started) = answer(stream, &shared, slot).await {
         follow_worker(shared, started).await;
     }
 }
 
 /// Reads the request, decides it, and either replies or starts a worker.
-async fn answer(stream: tokio::net::UnixStream, shared: &Arc<Shared>) -> Option<Started> {
+/// The connection's `slot` is given back as soon as the daemon no longer
+/// holds the connection.
+async fn answer(
+    stream: tokio::net::UnixStream,
+    shared: &Arc<Shared>,
+    slot: Slot,
+) -> Option<Started> {
     let peer = match Peer::identify(stream.as_fd()) {
         Ok(peer) => peer,
         Err(e) => {
@@ -253,7 +256,7 @@ async fn answer(stream: tokio::net::UnixStream, shared: &Arc<Shared>) -> Option<
             send_replies(&stream, &messages).await;
             None
         }
-        Decided::Work(handover) => hand_over(stream, shared, handover).await,
+        Decided::Work(handover) => hand_over(stream, shared, handover, slot).await,
     }
 }
 
@@ -263,6 +266,7 @@ async fn hand_over(
     stream: tokio::net::UnixStream,
     shared: &Arc<Shared>,
     handover: Handover,
+    slot: Slot,
 ) -> Option<Started> {
     let stream = stream.into_std().ok()?;
     stream.set_nonblocking(false).ok()?;
@@ -275,6 +279,9 @@ async fn hand_over(
             &handover.passed.fds,
             work.executable.as_ref(),
         );
+        // The worker has the connection now: its client may finish and
+        // connect again before this task runs again.
+        drop(slot);
         (result, stream, handover)
     })
     .await
