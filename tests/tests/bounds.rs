@@ -330,7 +330,14 @@ fn a_flood_by_several_users_leaves_root_its_reserve() {
         .iter_mut()
         .filter_map(|s| said_before_closing(s, Duration::from_millis(300)))
         .collect();
-    assert_eq!(refused.len(), 16, "{refused:?}");
+    // Users hold at most 48 (fewer while one of root's own connections,
+    // such as the harness's readiness check, is still being closed).
+    assert_eq!(first.len(), 32);
+    assert!(
+        refused.len() >= 16,
+        "only {} of the second user's 32 refused",
+        refused.len()
+    );
     assert!(refused
         .iter()
         .all(|r| r.contains("too many connections to jitsudod; try again later")));
