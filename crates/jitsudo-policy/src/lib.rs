@@ -48,6 +48,11 @@
 //! umask = "0022"       # octal; OR-ed with the caller's umask
 //! passwd_tries = 3     # 1..=100
 //! timestamp_timeout = 5  # minutes a password is remembered per terminal session; 0 = always ask
+//! passwd_timeout = 5     # minutes a password prompt waits; 0 = the longest (60)
+//! max_connections = 1024          # daemon-wide limits: connections held at once,
+//! max_connections_per_user = 256  # ... by one user,
+//! max_pending_auth = 64           # requests waiting at a password prompt,
+//! max_pending_auth_per_user = 8   # ... for one user
 //!
 //! [command_sets]
 //! web = ["/usr/bin/systemctl restart nginx", "/usr/bin/systemctl reload nginx"]
@@ -118,7 +123,9 @@ pub use error::PolicyError;
 pub use explain::{Explanation, Grant, Precedence, RuleExplanation, RuleRole};
 pub use glob::Glob;
 pub use load::{parse, parse_with_warnings, Parsed, Source};
-pub use model::{Auth, Cwd, Defaults, Effect, Policy, Rule, DEFAULT_ENV_KEEP, DEFAULT_SECURE_PATH};
+pub use model::{
+    Auth, Cwd, Defaults, Effect, Limits, Policy, Rule, DEFAULT_ENV_KEEP, DEFAULT_SECURE_PATH,
+};
 pub use principal::{IdPattern, WhoPattern};
 pub use request::{Caller, Executable, FileId, GroupRef, Request, TargetUser};
 pub use when::{Context, DateRange, Origin, TimeZone, Timestamp, WeeklyWindow, When, WhenPart};

@@ -56,6 +56,36 @@ pub struct Defaults {
     /// How long a successful authentication is remembered (zero: always
     /// ask).
     pub timestamp_timeout: std::time::Duration,
+    /// How long one password prompt waits for its answer (sudo's
+    /// `passwd_timeout`; never unbounded).
+    pub passwd_timeout: std::time::Duration,
+    /// What callers may make the daemon hold at once.
+    pub limits: Limits,
+}
+
+/// Daemon-wide bounds on connections and on authentications waiting at a
+/// password prompt (`[defaults]` keys of the same names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Connections the daemon holds at once, all callers together.
+    pub max_connections: u32,
+    /// Connections one non-root caller may hold at once.
+    pub max_connections_per_user: u32,
+    /// Requests waiting at a password prompt, all callers together.
+    pub max_pending_auth: u32,
+    /// Requests one caller may have waiting at a password prompt.
+    pub max_pending_auth_per_user: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 1024,
+            max_connections_per_user: 256,
+            max_pending_auth: 64,
+            max_pending_auth_per_user: 8,
+        }
+    }
 }
 
 impl Default for Defaults {
@@ -69,6 +99,8 @@ impl Default for Defaults {
             umask: 0o022,
             passwd_tries: 3,
             timestamp_timeout: std::time::Duration::from_secs(5 * 60),
+            passwd_timeout: std::time::Duration::from_secs(5 * 60),
+            limits: Limits::default(),
         }
     }
 }

@@ -60,6 +60,11 @@ pub(crate) struct RawDefaults {
     pub umask: Option<Spanned<String>>,
     pub passwd_tries: Option<Spanned<i64>>,
     pub timestamp_timeout: Option<Spanned<f64>>,
+    pub passwd_timeout: Option<Spanned<f64>>,
+    pub max_connections: Option<Spanned<i64>>,
+    pub max_connections_per_user: Option<Spanned<i64>>,
+    pub max_pending_auth: Option<Spanned<i64>>,
+    pub max_pending_auth_per_user: Option<Spanned<i64>>,
 }
 
 /// One `[[rule]]` table.

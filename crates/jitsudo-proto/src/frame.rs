@@ -19,8 +19,15 @@ pub const MAX_FDS_PER_CONNECTION: usize = 8;
 /// closed, never left dangling in this process.
 const SCM_MAX_FD: usize = 253;
 
-/// How much to read per `recvmsg` call.
+/// Most bytes read per `recvmsg` call into a frame of known length.
 const CHUNK: usize = 256 * 1024;
+
+/// The length prefix of a frame.
+const PREFIX_LEN: usize = 4;
+
+/// A reader keeps at most this much buffer capacity between frames; a
+/// larger buffer (grown for one big frame) is released once it is drained.
+const KEPT_CAPACITY: usize = 4096;
 
 /// One decoded frame: its payload bytes.
 pub type Frame = Vec<u8>;
@@ -80,6 +87,8 @@ impl FrameReader {
     pub fn fill(&mut self, fd: BorrowedFd<'_>) -> Result<usize, ProtoError> {
         let want = self.bytes_wanted();
         let start = self.buf.len();
+        // Grow to what this frame needs, not by doubling.
+        self.buf.reserve_exact(want);
         self.buf.resize(start + want, 0);
         let result = self.recv_into(fd, start);
         match result {
@@ -125,12 +134,16 @@ impl FrameReader {
         Ok(n)
     }
 
-    /// How many bytes to ask for: the rest of the current frame when its
-    /// length is known (bounded by the chunk size), else a small read.
+    /// How many bytes to ask for: the rest of the length prefix, then the
+    /// rest of the frame it announces (bounded by the chunk size). The
+    /// buffer thus only ever holds what the peer sent: a connection that
+    /// sent nothing or part of a prefix costs no buffer to speak of.
     fn bytes_wanted(&self) -> usize {
         match self.announced_len() {
-            Some(len) => (4 + len).saturating_sub(self.buf.len()).clamp(1, CHUNK),
-            None => CHUNK.min(64 * 1024),
+            Some(len) if len <= self.max_len => (PREFIX_LEN + len)
+                .saturating_sub(self.buf.len())
+                .clamp(1, CHUNK),
+            _ => PREFIX_LEN.saturating_sub(self.buf.len()).max(1),
         }
     }
 
@@ -158,6 +171,9 @@ impl FrameReader {
         // Frames may hold secrets (password answers): wipe what was read.
         self.buf[..4 + len].fill(0);
         self.buf.drain(..4 + len);
+        if self.buf.is_empty() && self.buf.capacity() > KEPT_CAPACITY {
+            self.buf = Vec::new();
+        }
         Ok(Some(payload))
     }
 
@@ -251,6 +267,33 @@ mod tests {
         let mut reader = FrameReader::new(1024);
         let r = reader.read_frame(b.as_fd());
         assert!(matches!(r, Err(ProtoError::TooManyFds)), "{r:?}");
+    }
+
+    #[test]
+    fn partial_frame_costs_a_small_buffer() {
+        let (mut a, b) = UnixStream::pair().unwrap();
+        a.write_all(&[0, 0, 0]).unwrap();
+        let mut reader = FrameReader::new(MAX_MESSAGE_LEN);
+        assert_eq!(reader.fill(b.as_fd()).unwrap(), 3);
+        assert!(
+            reader.buf.capacity() <= PREFIX_LEN,
+            "{}",
+            reader.buf.capacity()
+        );
+    }
+
+    #[test]
+    fn buffer_grows_with_the_frame_and_is_released_after() {
+        let (a, b) = UnixStream::pair().unwrap();
+        let payload = vec![7u8; 1024 * 1024];
+        let mut frame = (payload.len() as u32).to_be_bytes().to_vec();
+        frame.extend_from_slice(&payload);
+        let writer = std::thread::spawn(move || send_frame(a.as_fd(), &frame, &[]).unwrap());
+        let mut reader = FrameReader::new(MAX_MESSAGE_LEN);
+        let got = reader.read_frame(b.as_fd()).unwrap().unwrap();
+        writer.join().unwrap();
+        assert_eq!(got.len(), payload.len());
+        assert!(reader.buf.capacity() <= KEPT_CAPACITY);
     }
 
     #[test]

@@ -11,7 +11,9 @@
 //! 1. client → [`ClientMessage::Hello`] (version handshake), then
 //!    [`ClientMessage::Request`] with its stdio and cwd descriptors attached;
 //!    both may be written at once (no round trip).
-//! 2. daemon → [`ServerMessage::Welcome`] or [`ServerMessage::Error`].
+//! 2. daemon → [`ServerMessage::Welcome`] or [`ServerMessage::Error`] (a
+//!    connection over the daemon's limits gets only the `Error`, possibly
+//!    before the client has written anything).
 //! 3. daemon or worker → [`ServerMessage::Started`] (with the pty master when
 //!    the command has a terminal), [`ServerMessage::Suspended`],
 //!    [`ServerMessage::Exited`] or [`ServerMessage::Error`]; meanwhile the

@@ -84,7 +84,8 @@ fn run(args: cli::RequestArgs) -> Outcome {
     let mut fds = stdio.attached();
     fds.push(cwd.as_raw_fd());
     if let Err(e) = jitsudo_proto::send_frame(conn.as_fd(), &frames, &fds) {
-        return failure(format!("unable to send the request to jitsudod: {e}"));
+        return refusal(&conn)
+            .unwrap_or_else(|| failure(format!("unable to send the request to jitsudod: {e}")));
     }
     drop(cwd);
     Session::new(conn, signals, stdio, stdin_password).run()
@@ -102,6 +103,19 @@ fn io_reason(e: &std::io::Error) -> String {
     match e.raw_os_error() {
         Some(code) => nix::errno::Errno::from_raw(code).desc().to_string(),
         None => e.to_string(),
+    }
+}
+
+/// The error the daemon sent before closing a connection it refused
+/// (too many connections), if that is why the request could not be sent.
+fn refusal(conn: &UnixStream) -> Option<Outcome> {
+    let mut reader = jitsudo_proto::FrameReader::new(jitsudo_proto::MAX_MESSAGE_LEN);
+    let frame = reader.read_frame(conn.as_fd()).ok()??;
+    match jitsudo_proto::decode(&frame).ok()? {
+        jitsudo_proto::ServerMessage::Error(f) => {
+            Some(Outcome::Failure(f.message.into_vec(), f.status))
+        }
+        _ => None,
     }
 }
 

@@ -26,16 +26,28 @@ pub enum Answer {
     NoTerminal,
     /// The user pressed ^C (or another terminating key) at the prompt.
     Interrupted,
+    /// The daemon spoke (or hung up) while the prompt waited: it stopped
+    /// waiting for the answer (`passwd_timeout`), and says why.
+    Withdrawn,
+}
+
+/// What ends a prompt early besides its input: a signal, or the daemon
+/// speaking on its connection.
+pub struct Interruptions<'a> {
+    /// The client's signals.
+    pub signals: &'a SignalFd,
+    /// The connection to the daemon.
+    pub daemon: BorrowedFd<'a>,
 }
 
 /// Shows `text` and reads one line.
-pub fn ask(text: &[u8], echo: bool, from_stdin: bool, signals: &SignalFd) -> Answer {
+pub fn ask(text: &[u8], echo: bool, from_stdin: bool, signals: &Interruptions<'_>) -> Answer {
     if from_stdin {
         // SAFETY: fds 0 and 2 stay open for the life of the client.
         let (input, output) = unsafe { (BorrowedFd::borrow_raw(0), BorrowedFd::borrow_raw(2)) };
         let _ = write_all(output, text);
         let answer = read_line(input, signals);
-        if matches!(answer, Answer::Eof) {
+        if matches!(answer, Answer::Eof | Answer::Withdrawn) {
             let _ = write_all(output, b"\n");
         }
         return answer;
@@ -92,13 +104,14 @@ fn without_echo(tty: &OwnedFd, f: impl FnOnce() -> Answer) -> Answer {
 
 /// Reads up to a newline one byte at a time (nothing beyond the line is
 /// consumed, so `-S` leaves the rest of stdin to the command), giving up
-/// when a signal arrives.
-fn read_line(fd: BorrowedFd<'_>, signals: &SignalFd) -> Answer {
+/// when a signal arrives or the daemon speaks.
+fn read_line(fd: BorrowedFd<'_>, stop: &Interruptions<'_>) -> Answer {
     let mut line = Zeroizing::new(Vec::with_capacity(64));
     loop {
         let mut fds = [
             PollFd::new(fd, PollFlags::POLLIN),
-            PollFd::new(signals.as_fd(), PollFlags::POLLIN),
+            PollFd::new(stop.signals.as_fd(), PollFlags::POLLIN),
+            PollFd::new(stop.daemon, PollFlags::POLLIN),
         ];
         match poll(&mut fds, PollTimeout::NONE) {
             Ok(_) | Err(Errno::EINTR) => {}
@@ -107,9 +120,12 @@ fn read_line(fd: BorrowedFd<'_>, signals: &SignalFd) -> Answer {
         if fds[1]
             .revents()
             .is_some_and(|r| r.contains(PollFlags::POLLIN))
-            && interrupted(signals)
+            && interrupted(stop.signals)
         {
             return Answer::Interrupted;
+        }
+        if fds[2].revents().is_some_and(|r| !r.is_empty()) {
+            return Answer::Withdrawn;
         }
         if fds[0].revents().is_none_or(|r| r.is_empty()) {
             continue;
@@ -157,6 +173,32 @@ mod tests {
 
     fn signals() -> SignalFd {
         SignalFd::with_flags(&SigSet::empty(), SfdFlags::SFD_NONBLOCK).unwrap()
+    }
+
+    /// Reads a line with no signal pending and a daemon that stays quiet.
+    fn read_line(fd: BorrowedFd<'_>, signals: &SignalFd) -> Answer {
+        let (daemon, _quiet) = UnixStream::pair().unwrap();
+        let stop = Interruptions {
+            signals,
+            daemon: daemon.as_fd(),
+        };
+        super::read_line(fd, &stop)
+    }
+
+    #[test]
+    fn the_daemon_speaking_withdraws_the_prompt() {
+        let (_typist, tty) = UnixStream::pair().unwrap();
+        let (mut daemon, ours) = UnixStream::pair().unwrap();
+        daemon.write_all(b"x").unwrap();
+        let signals = signals();
+        let stop = Interruptions {
+            signals: &signals,
+            daemon: ours.as_fd(),
+        };
+        assert!(matches!(
+            super::read_line(tty.as_fd(), &stop),
+            Answer::Withdrawn
+        ));
     }
 
     #[test]

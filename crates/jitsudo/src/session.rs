@@ -236,7 +236,16 @@ impl Session {
     /// with sudo's words and status 1.
     fn answer(&mut self, text: &[u8], echo: bool) -> Result<Option<Outcome>, ProtoError> {
         let required = || Outcome::Failure(b"a password is required".to_vec(), 1);
-        let line = match prompt::ask(text, echo, self.stdin_password, &self.signals) {
+        if self.reader.buffered() > 0 {
+            // The daemon spoke after its prompt: it no longer waits for
+            // the answer (the messages that follow say why).
+            return Ok(None);
+        }
+        let stop = prompt::Interruptions {
+            signals: &self.signals,
+            daemon: self.conn.as_fd(),
+        };
+        let line = match prompt::ask(text, echo, self.stdin_password, &stop) {
             prompt::Answer::Line(line) => Some(line),
             prompt::Answer::NoTerminal => None,
             prompt::Answer::Eof => {
@@ -244,6 +253,8 @@ impl Session {
                 return Ok(Some(required()));
             }
             prompt::Answer::Interrupted => return Ok(Some(required())),
+            // The daemon's next messages say why.
+            prompt::Answer::Withdrawn => return Ok(None),
         };
         let mut message = ClientMessage::Answer(line.as_ref().map(|l| l.to_vec().into()));
         let frame = encode(&message).map(Zeroizing::new);

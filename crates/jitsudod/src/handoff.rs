@@ -85,12 +85,18 @@ impl WorkerPool {
 /// Starts one `jitsudod --worker` with a socketpair on its fd 0.
 fn spawn() -> std::io::Result<Worker> {
     let (ours, theirs) = UnixStream::pair()?;
-    let child = tokio::process::Command::new("/proc/self/exe")
+    let mut command = tokio::process::Command::new("/proc/self/exe");
+    command
         .arg("--worker")
         .stdin(Stdio::from(OwnedFd::from(theirs)))
         .stdout(Stdio::null())
-        .kill_on_drop(false)
-        .spawn()?;
+        .kill_on_drop(false);
+    // SAFETY: the hook only makes two async-signal-safe system calls.
+    unsafe {
+        // The command must not inherit the daemon's raised descriptor limit.
+        command.pre_exec(crate::limits::restore_fd_limit);
+    }
+    let child = command.spawn()?;
     Ok(Worker {
         child,
         channel: ours,

@@ -7,6 +7,7 @@ pub mod audit;
 mod cache;
 pub mod executable;
 mod handoff;
+pub mod limits;
 mod namespace;
 mod origin;
 mod pam;

@@ -5,7 +5,7 @@
 //! hands accepted requests to a per-request worker (`jitsudod --worker`)
 //! that runs the command as the target user. See docs/architecture.md.
 
-use jitsudod::{audit, policy_store, server, worker};
+use jitsudod::{audit, limits, policy_store, server, worker};
 
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixListener;
@@ -55,6 +55,7 @@ fn start(options: Options) -> Result<(), String> {
         return Err("must be run as root".into());
     }
     let policy = policy_store::load(&options.policy)?;
+    limits::raise_fd_limit();
     prepare_dir(&options.state_dir, 0o700)?;
     let listener = bind(&options.socket)?;
     if !options.foreground {

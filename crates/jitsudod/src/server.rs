@@ -1,17 +1,17 @@
 //! The accept loop: one task per connection, SIGHUP reloads the policy,
 //! SIGTERM stops accepting (running commands belong to their workers and
-//! carry on).
+//! carry on). Connections and pending authentications are capped per uid
+//! and in total (see [`crate::limits`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use jitsudo_audit::{Audit, Event, EventKind};
 use jitsudo_proto::{
-    decode, encode, send_frame, Action, ClientMessage, Failure, FrameReader, ProtoError, Request,
+    decode, encode, Action, ClientMessage, Failure, FrameReader, ProtoError, Request,
     ServerMessage, MAX_MESSAGE_LEN, PROTOCOL_MAGIC, PROTOCOL_VERSION,
 };
 use tokio::io::Interest;
@@ -20,6 +20,7 @@ use tokio::signal::unix::{signal, SignalKind};
 
 use crate::cache::{CacheKey, CredentialCache};
 use crate::handoff::{self, WorkerPool};
+use crate::limits::{Cap, Over, Slot, Tally};
 use crate::peer::Peer;
 use crate::policy_store::{self, Loaded};
 use crate::request::job::Report;
@@ -33,6 +34,16 @@ const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 /// How long a client may take to send its hello and request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long a client may take to read the daemon's replies.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long accepting pauses when the daemon is out of descriptors, so
+/// the loop does not spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// An accept error this long after the previous one is logged again.
+const ACCEPT_LOG_GAP: Duration = Duration::from_secs(10);
+
 /// State shared by all connections.
 pub struct Shared {
     policy: RwLock<Arc<Loaded>>,
@@ -45,6 +56,10 @@ pub struct Shared {
     /// are refused for a while, so parallel connections cannot multiply
     /// the guessing speed PAM's failure delay allows one terminal.
     failures: Mutex<HashMap<u32, VecDeque<Instant>>>,
+    /// Connections held, before they are answered or handed to a worker.
+    connections: Arc<Tally>,
+    /// Requests whose worker waits at a password prompt.
+    pending_auth: Arc<Tally>,
 }
 
 impl Shared {
@@ -62,6 +77,8 @@ impl Shared {
             cache: CredentialCache::default(),
             workers: WorkerPool::default(),
             failures: Mutex::new(HashMap::new()),
+            connections: Tally::new("connections"),
+            pending_auth: Tally::new("password prompts"),
         }
     }
 
@@ -145,14 +162,20 @@ pub async fn serve(listener: std::os::unix::net::UnixListener, shared: Arc<Share
         .audit
         .emit(&Event::new(EventKind::DaemonStart).reason("jitsudod started"));
     shared.workers.refill();
+    let mut last_accept_error: Option<Instant> = None;
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    let shared = Arc::clone(&shared);
-                    tokio::spawn(async move { connection(stream, shared).await });
+                Ok((stream, _)) => admit(stream, &shared),
+                Err(e) => {
+                    // Out of descriptors, accept fails again at once: pause
+                    // rather than spin, and log the first of a burst.
+                    if last_accept_error.is_none_or(|at| at.elapsed() > ACCEPT_LOG_GAP) {
+                        eprintln!("jitsudod: accept: {e}");
+                    }
+                    last_accept_error = Some(Instant::now());
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
                 }
-                Err(e) => eprintln!("jitsudod: accept: {e}"),
             },
             _ = hup.recv() => {
                 let _ = shared.reload();
@@ -166,39 +189,145 @@ pub async fn serve(listener: std::os::unix::net::UnixListener, shared: Arc<Share
         .emit(&Event::new(EventKind::DaemonStop).reason("jitsudod stopped"));
 }
 
-async fn connection(stream: tokio::net::UnixStream, shared: Arc<Shared>) {
+/// Serves the connection in its own task if its uid is within the
+/// connection limits; else tells the client why and closes it.
+fn admit(stream: tokio::net::UnixStream, shared: &Arc<Shared>) {
+    let Ok(cred) = stream.peer_cred() else {
+        return;
+    };
+    let cap = Cap::connections(&shared.policy().policy.defaults.limits);
+    match shared.connections.take(cred.uid(), cap) {
+        Ok(slot) => {
+            let shared = Arc::clone(shared);
+            tokio::spawn(async move { connection(stream, shared, slot).await });
+        }
+        Err(over) => {
+            let text = match over {
+                Over::User => "too many connections from your user; try again later",
+                Over::Total => "too many connections to jitsudod; try again later",
+            };
+            // A fresh socket has room for one small frame: no need to wait.
+            if let Ok(frame) = encode(&ServerMessage::Error(Failure::new(text))) {
+                let _ = stream.try_write(&frame);
+            }
+        }
+    }
+}
+
+/// Answers the request or hands it to a worker, then follows the worker.
+async fn connection(stream: tokio::net::UnixStream, shared: Arc<Shared>, slot: Slot) {
+    if let Some(started) = answer(stream, &shared, slot).await {
+        follow_worker(shared, started).await;
+    }
+}
+
+/// Reads the request, decides it, and either replies or starts a worker.
+/// The connection's `slot` is given back as soon as the daemon no longer
+/// holds the connection.
+async fn answer(
+    stream: tokio::net::UnixStream,
+    shared: &Arc<Shared>,
+    slot: Slot,
+) -> Option<Started> {
     let peer = match Peer::identify(stream.as_fd()) {
         Ok(peer) => peer,
-        Err(e) => return eprintln!("jitsudod: cannot identify peer: {e}"),
+        Err(e) => {
+            eprintln!("jitsudod: cannot identify peer: {e}");
+            return None;
+        }
     };
     let received = tokio::time::timeout(REQUEST_TIMEOUT, read_request(&stream))
         .await
         .unwrap_or_else(|_| Err("timed out waiting for the request".into()));
-    let Ok(stream) = stream.into_std() else {
-        return;
-    };
-    if stream.set_nonblocking(false).is_err() {
-        return;
-    }
     let (request, fds) = match received {
         Ok(received) => received,
         Err(e) => {
-            return reply(
-                &stream,
-                &[ServerMessage::Error(Failure::new(format!(
-                    "protocol error: {e}"
-                )))],
-            )
+            let text = format!("protocol error: {e}");
+            send_replies(&stream, &[ServerMessage::Error(Failure::new(text))]).await;
+            return None;
         }
     };
-    let shared_for_decision = Arc::clone(&shared);
-    let started = tokio::task::spawn_blocking(move || {
-        decide(&shared_for_decision, peer, request, fds, &stream)
-    })
-    .await;
-    if let Ok(Some(started)) = started {
-        follow_worker(shared, started).await;
+    let deciding = Arc::clone(shared);
+    let decided = tokio::task::spawn_blocking(move || decide(&deciding, peer, request, fds))
+        .await
+        .ok()?;
+    match decided {
+        Decided::Reply(messages) => {
+            send_replies(&stream, &messages).await;
+            None
+        }
+        Decided::Work(handover) => hand_over(stream, shared, handover, slot).await,
     }
+}
+
+/// Hands the connection to a worker (the socket goes back to blocking
+/// mode: it is the worker's now); if none can start, says so.
+async fn hand_over(
+    stream: tokio::net::UnixStream,
+    shared: &Arc<Shared>,
+    handover: Handover,
+    slot: Slot,
+) -> Option<Started> {
+    let stream = stream.into_std().ok()?;
+    stream.set_nonblocking(false).ok()?;
+    let dispatching = Arc::clone(shared);
+    let dispatched = tokio::task::spawn_blocking(move || {
+        let work = &handover.work;
+        let result = dispatching.workers.dispatch(
+            &work.job,
+            &stream,
+            &handover.passed.fds,
+            work.executable.as_ref(),
+        );
+        // The worker has the connection now: its client may finish and
+        // connect again before this task runs again.
+        drop(slot);
+        (result, stream, handover)
+    })
+    .await
+    .ok()?;
+    match dispatched {
+        (Ok(worker), _, handover) => Some(Started {
+            worker,
+            remember: handover.work.remember,
+            uid: handover.uid,
+            pending: handover.pending,
+        }),
+        (Err(e), stream, _) => {
+            let text = format!("unable to start a worker: {e}");
+            let stream = stream
+                .set_nonblocking(true)
+                .and_then(|()| tokio::net::UnixStream::from_std(stream))
+                .ok()?;
+            send_replies(&stream, &[ServerMessage::Error(Failure::new(text))]).await;
+            None
+        }
+    }
+}
+
+/// Writes the replies, giving up on a client that does not read them
+/// within [`SEND_TIMEOUT`] (it must not hold a daemon task).
+async fn send_replies(stream: &tokio::net::UnixStream, messages: &[ServerMessage]) {
+    let all = async {
+        for message in messages {
+            let frame = encode(message).map_err(std::io::Error::other)?;
+            write_all(stream, &frame).await?;
+        }
+        Ok::<(), std::io::Error>(())
+    };
+    let _ = tokio::time::timeout(SEND_TIMEOUT, all).await;
+}
+
+async fn write_all(stream: &tokio::net::UnixStream, mut bytes: &[u8]) -> std::io::Result<()> {
+    while !bytes.is_empty() {
+        stream.writable().await?;
+        match stream.try_write(bytes) {
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// A worker the daemon started, with what to do with its reports.
@@ -207,6 +336,8 @@ struct Started {
     remember: Option<CacheKey>,
     /// The caller.
     uid: u32,
+    /// Held while the worker waits for a password.
+    pending: Option<Slot>,
 }
 
 /// Acts on the worker's reports and reaps it.
@@ -215,6 +346,7 @@ async fn follow_worker(shared: Arc<Shared>, started: Started) {
         worker,
         remember,
         uid,
+        mut pending,
     } = started;
     let mut child = worker.child;
     if let Ok(channel) = worker
@@ -226,6 +358,7 @@ async fn follow_worker(shared: Arc<Shared>, started: Started) {
         while let Ok(report) = next_message::<Report>(&channel, &mut reader).await {
             match report {
                 Report::Authenticated => {
+                    pending = None;
                     if let Some(key) = remember {
                         let timeout = shared.policy().policy.defaults.timestamp_timeout;
                         shared.cache.remember(key, timeout);
@@ -235,6 +368,7 @@ async fn follow_worker(shared: Arc<Shared>, started: Started) {
             }
         }
     }
+    drop(pending);
     let _ = child.wait().await;
     // Replace the worker now that the request is over, so starting the new
     // one never competes with a running request for the CPU.
@@ -299,29 +433,38 @@ async fn next_message<T: serde::de::DeserializeOwned>(
     }
 }
 
-/// Decides (blocking: account lookups, policy, exec resolution) and either
-/// replies or starts the worker that takes the connection over.
-fn decide(
-    shared: &Shared,
-    peer: Peer,
-    request: Request,
-    fds: Vec<OwnedFd>,
-    stream: &UnixStream,
-) -> Option<Started> {
+/// What to do with a decided request.
+enum Decided {
+    /// Answer and close.
+    Reply(Vec<ServerMessage>),
+    /// Hand it to a worker.
+    Work(Handover),
+}
+
+/// An accepted request on its way to a worker.
+struct Handover {
+    work: Box<request::Work>,
+    passed: Passed,
+    uid: u32,
+    /// Held while the worker waits for a password.
+    pending: Option<Slot>,
+}
+
+fn refusal(failure: Failure) -> Decided {
+    Decided::Reply(vec![ServerMessage::Error(failure)])
+}
+
+/// Decides (blocking: account lookups, policy, exec resolution).
+fn decide(shared: &Shared, peer: Peer, request: Request, fds: Vec<OwnedFd>) -> Decided {
     if let Err(failure) = request::validate(&request, fds.len()) {
-        reply(stream, &[ServerMessage::Error(failure)]);
-        return None;
+        return refusal(failure);
     }
     if request.action == Action::ReloadPolicy {
-        reply(stream, &[reload_reply(shared, peer.uid)]);
-        return None;
+        return Decided::Reply(vec![reload_reply(shared, peer.uid)]);
     }
     let identity = match Identity::of(peer) {
         Ok(identity) => identity,
-        Err(failure) => {
-            reply(stream, &[ServerMessage::Error(failure)]);
-            return None;
-        }
+        Err(failure) => return refusal(failure),
     };
     let policy = shared.policy();
     let ctx = Context {
@@ -332,39 +475,43 @@ fn decide(
         cache: &shared.cache,
     };
     let passed = Passed { fds };
-    match request::handle(&ctx, &identity, request, &passed) {
-        Verdict::Reply(messages) => {
-            reply(stream, &messages);
-            None
+    let work = match request::handle(&ctx, &identity, request, &passed) {
+        Verdict::Reply(messages) => return Decided::Reply(messages),
+        Verdict::Work(work) => work,
+    };
+    let uid = identity.peer.uid;
+    let mut pending = None;
+    if work.job.pam.password.is_some() {
+        if shared.too_many_failures(uid) {
+            let text = "too many failed authentication attempts; try again later";
+            let record = &work.job.audit;
+            shared
+                .audit
+                .emit(&record.event(EventKind::AuthFail).reason(text));
+            return refusal(Failure::new(text));
         }
-        Verdict::Work(work) => {
-            let uid = identity.peer.uid;
-            if work.job.pam.password.is_some() && shared.too_many_failures(uid) {
-                let text = "too many failed authentication attempts; try again later";
-                let record = &work.job.audit;
-                shared
-                    .audit
-                    .emit(&record.event(EventKind::AuthFail).reason(text));
-                reply(stream, &[ServerMessage::Error(Failure::new(text))]);
-                return None;
-            }
-            let executable = work.executable.as_ref();
-            match shared
-                .workers
-                .dispatch(&work.job, stream, &passed.fds, executable)
-            {
-                Ok(worker) => Some(Started {
-                    worker,
-                    remember: work.remember,
-                    uid,
-                }),
-                Err(e) => {
-                    let text = format!("unable to start a worker: {e}");
-                    reply(stream, &[ServerMessage::Error(Failure::new(text))]);
-                    None
-                }
-            }
+        let cap = Cap::pending_auth(&policy.policy.defaults.limits);
+        match shared.pending_auth.take(uid, cap) {
+            Ok(slot) => pending = Some(slot),
+            Err(over) => return refusal(Failure::new(too_many_prompts(over))),
         }
+    }
+    Decided::Work(Handover {
+        work,
+        passed,
+        uid,
+        pending,
+    })
+}
+
+/// Why a request that needs a password is refused when too many wait.
+fn too_many_prompts(over: Over) -> &'static str {
+    match over {
+        Over::User => {
+            "too many of your requests are waiting for a password; \
+             answer or cancel them, then try again"
+        }
+        Over::Total => "too many requests are waiting for a password; try again later",
     }
 }
 
@@ -379,16 +526,5 @@ fn reload_reply(shared: &Shared, uid: u32) -> ServerMessage {
         Err(errors) => ServerMessage::Error(Failure::new(format!(
             "policy reload refused, the old policy stays in force:\n{errors}"
         ))),
-    }
-}
-
-/// Best effort: a client that went away misses its answer.
-fn reply(stream: &UnixStream, messages: &[ServerMessage]) {
-    for message in messages {
-        if let Ok(frame) = encode(message) {
-            if send_frame(stream.as_fd(), &frame, &[]).is_err() {
-                return;
-            }
-        }
     }
 }

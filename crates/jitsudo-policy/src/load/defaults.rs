@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::Checker;
-use crate::model::Defaults;
+use crate::model::{Defaults, Limits};
 use crate::schema::RawDefaults;
 
 /// Overrides `defaults` with every valid key set in `raw`.
@@ -35,7 +35,85 @@ pub(super) fn apply(raw: &RawDefaults, defaults: &mut Defaults, check: &mut Chec
     {
         defaults.timestamp_timeout = timeout;
     }
+    if let Some(timeout) = raw
+        .passwd_timeout
+        .as_ref()
+        .and_then(|v| check.check(v, passwd_timeout))
+    {
+        defaults.passwd_timeout = timeout;
+    }
+    apply_limits(raw, &mut defaults.limits, check);
 }
+
+/// The daemon-wide limits: each a whole number within its range.
+fn apply_limits(raw: &RawDefaults, limits: &mut Limits, check: &mut Checker<'_>) {
+    let keys = [
+        (
+            &raw.max_connections,
+            &mut limits.max_connections,
+            "max_connections",
+            MAX_CONNECTIONS,
+        ),
+        (
+            &raw.max_connections_per_user,
+            &mut limits.max_connections_per_user,
+            "max_connections_per_user",
+            MAX_CONNECTIONS,
+        ),
+        (
+            &raw.max_pending_auth,
+            &mut limits.max_pending_auth,
+            "max_pending_auth",
+            MAX_PENDING,
+        ),
+        (
+            &raw.max_pending_auth_per_user,
+            &mut limits.max_pending_auth_per_user,
+            "max_pending_auth_per_user",
+            MAX_PENDING,
+        ),
+    ];
+    for (value, slot, name, max) in keys {
+        if let Some(n) = value
+            .as_ref()
+            .and_then(|v| check.check(v, |n| limit(name, max, n)))
+        {
+            *slot = n;
+        }
+    }
+}
+
+/// Highest `max_connections` and `max_connections_per_user`.
+const MAX_CONNECTIONS: u32 = 65_536;
+/// Highest `max_pending_auth` and `max_pending_auth_per_user`.
+const MAX_PENDING: u32 = 4096;
+
+/// A count between 1 and `max`.
+fn limit(name: &str, max: u32, n: &i64) -> Result<u32, String> {
+    match u32::try_from(*n) {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(format!("{name} must be between 1 and {max}, not {n}")),
+    }
+}
+
+/// Minutes (fractions allowed) a password prompt waits for its answer.
+/// sudo's `0` means forever; a daemon bounds every wait, so `0` means the
+/// longest wait allowed, [`MAX_PASSWD_MINUTES`].
+fn passwd_timeout(minutes: &f64) -> Result<Duration, String> {
+    let m = *minutes;
+    match m {
+        0.0 => Ok(Duration::from_secs_f64(MAX_PASSWD_MINUTES * 60.0)),
+        _ if m.is_finite() && m > 0.0 && m <= MAX_PASSWD_MINUTES => {
+            Ok(Duration::from_secs_f64(m * 60.0))
+        }
+        _ => Err(format!(
+            "passwd_timeout must be a number of minutes between 0 and {MAX_PASSWD_MINUTES} (0: the longest), not {m}"
+        )),
+    }
+}
+
+/// The longest a password prompt may wait, in minutes.
+const MAX_PASSWD_MINUTES: f64 = 60.0;
 
 /// Minutes (fractions allowed, as in sudoers) a successful authentication
 /// is remembered; 0 means always ask. Capped at a week.
@@ -107,6 +185,24 @@ mod tests {
         assert_eq!(timestamp_timeout(&2.5), Ok(Duration::from_secs(150)));
         for bad in [-1.0, f64::NAN, f64::INFINITY, 1e9] {
             assert!(timestamp_timeout(&bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn passwd_timeout_is_bounded_minutes() {
+        assert_eq!(passwd_timeout(&0.5), Ok(Duration::from_secs(30)));
+        assert_eq!(passwd_timeout(&0.0), Ok(Duration::from_secs(3600)));
+        for bad in [-1.0, 61.0, f64::NAN, f64::INFINITY] {
+            assert!(passwd_timeout(&bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn limits_are_positive_and_bounded() {
+        assert_eq!(limit("x", 10, &1), Ok(1));
+        assert_eq!(limit("x", 10, &10), Ok(10));
+        for bad in [0, -1, 11, i64::MAX] {
+            assert!(limit("x", 10, &bad).is_err(), "{bad} accepted");
         }
     }
 

@@ -56,6 +56,7 @@ pub fn gate(
             ctx.host.as_bytes(),
         )),
         tries: ctx.policy.defaults.passwd_tries,
+        timeout: ctx.policy.defaults.passwd_timeout,
     })
 }
 

@@ -47,6 +47,8 @@ pub struct PasswordSpec {
     pub prompt: ByteBuf,
     /// Attempts before giving up.
     pub tries: u32,
+    /// How long each prompt waits for its answer.
+    pub timeout: std::time::Duration,
 }
 
 /// What the worker does after authentication.

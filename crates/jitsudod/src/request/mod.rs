@@ -36,4 +36,4 @@ pub use context::{Context, Passed};
 pub use identity::Identity;
 pub use pipeline::handle;
 pub use validate::validate;
-pub use verdict::Verdict;
+pub use verdict::{Verdict, Work};

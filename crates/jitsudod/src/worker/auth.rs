@@ -8,9 +8,12 @@
 use std::cell::{Cell, RefCell};
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use jitsudo_audit::{Audit, EventKind};
-use jitsudo_proto::{decode, ClientMessage, Failure, FrameReader, ServerMessage};
+use jitsudo_proto::{decode, ClientMessage, Failure, Frame, FrameReader, ServerMessage};
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use zeroize::Zeroizing;
 
 use super::supervise::send;
@@ -33,6 +36,8 @@ enum Trouble {
     NoTerminal,
     /// The client went away or misbehaved.
     Gone,
+    /// No answer came within `passwd_timeout`.
+    TimedOut,
 }
 
 /// What the conversation needs once the job is known.
@@ -41,6 +46,8 @@ struct Link {
     conn: Cell<Option<RawFd>>,
     /// Our prompt, replacing PAM's plain "Password: ".
     prompt: RefCell<Option<Vec<u8>>>,
+    /// How long one prompt waits for its answer.
+    timeout: Cell<Duration>,
     trouble: Cell<Trouble>,
     reader: RefCell<FrameReader>,
 }
@@ -61,9 +68,16 @@ impl Relay {
     }
 
     fn read_answer(&self, conn: BorrowedFd<'_>) -> Option<Zeroizing<Vec<u8>>> {
+        let deadline = Instant::now() + self.link.timeout.get();
         let mut reader = self.link.reader.borrow_mut();
-        while let Ok(Some(frame)) = reader.read_frame(conn) {
-            let frame = Zeroizing::new(frame);
+        loop {
+            let frame = match frame_before(&mut reader, conn, deadline) {
+                Ok(frame) => Zeroizing::new(frame),
+                Err(trouble) => {
+                    self.link.trouble.set(trouble);
+                    return None;
+                }
+            };
             match decode::<ClientMessage>(&frame) {
                 Ok(ClientMessage::Answer(Some(answer))) => {
                     return Some(Zeroizing::new(answer.into_vec()))
@@ -73,11 +87,41 @@ impl Relay {
                     return None;
                 }
                 Ok(ClientMessage::Signal(_) | ClientMessage::Resume) => continue,
-                _ => break,
+                _ => {
+                    self.link.trouble.set(Trouble::Gone);
+                    return None;
+                }
             }
         }
-        self.link.trouble.set(Trouble::Gone);
-        None
+    }
+}
+
+/// The client's next frame, if it comes before `deadline`.
+fn frame_before(
+    reader: &mut FrameReader,
+    conn: BorrowedFd<'_>,
+    deadline: Instant,
+) -> Result<Frame, Trouble> {
+    loop {
+        match reader.next_frame() {
+            Ok(Some(frame)) => return Ok(frame),
+            Ok(None) => {}
+            Err(_) => return Err(Trouble::Gone),
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Trouble::TimedOut);
+        }
+        let wait = PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX);
+        match poll(&mut [PollFd::new(conn, PollFlags::POLLIN)], wait) {
+            Ok(0) | Err(Errno::EINTR) => continue,
+            Ok(_) => {}
+            Err(_) => return Err(Trouble::Gone),
+        }
+        match reader.fill(conn) {
+            Ok(0) | Err(_) => return Err(Trouble::Gone),
+            Ok(_) => {}
+        }
     }
 }
 
@@ -155,6 +199,7 @@ impl Transaction {
         let link = Rc::new(Link {
             conn: Cell::new(None),
             prompt: RefCell::new(None),
+            timeout: Cell::new(Duration::ZERO),
             trouble: Cell::new(Trouble::None),
             reader: RefCell::new(FrameReader::new(MAX_ANSWER_FRAME)),
         });
@@ -184,6 +229,7 @@ impl Transaction {
             self.pam.set_item(pam::ITEM_TTY, &tty).map_err(fail)?;
         }
         if let Some(password) = &spec.password {
+            self.link.timeout.set(password.timeout);
             self.authenticate(password, to)?;
         }
         self.pam.acct_mgmt().map_err(|_| {
@@ -212,13 +258,14 @@ impl Transaction {
                     return Ok(());
                 }
                 (Err(_), Trouble::Gone) => return Err(None),
-                (Err(_), Trouble::NoTerminal) => {
-                    send(
-                        to.conn,
-                        &ServerMessage::Warning(NO_TERMINAL.to_vec().into()),
-                        None,
+                (Err(_), Trouble::NoTerminal) => return Err(no_answer(NO_TERMINAL, to)),
+                (Err(_), Trouble::TimedOut) => {
+                    to.audit.emit(
+                        &to.record
+                            .event(EventKind::AuthFail)
+                            .reason(TIMED_OUT.escape_ascii().to_string()),
                     );
-                    return Err(Some(Failure::new("a password is required")));
+                    return Err(no_answer(TIMED_OUT, to));
                 }
                 (Err(e), Trouble::None) => {
                     to.report(Report::AuthFailed);
@@ -267,6 +314,16 @@ impl Transaction {
         let _ = self.pam.setcred(pam::DELETE_CRED);
     }
 }
+
+/// Tells the client why no password was read, in sudo's words; the
+/// request fails as sudo's does.
+fn no_answer(why: &[u8], to: &Reporting<'_>) -> Option<Failure> {
+    send(to.conn, &ServerMessage::Warning(why.to_vec().into()), None);
+    Some(Failure::new("a password is required"))
+}
+
+/// sudo's words when no answer came within `passwd_timeout`.
+const TIMED_OUT: &[u8] = b"timed out reading password";
 
 /// sudo's words when a password is needed and nothing can ask for it.
 const NO_TERMINAL: &[u8] = b"a terminal is required to read the password; either use the -S \

@@ -17,6 +17,9 @@ pub(super) type Note = (Kind, String, String);
 /// The longest `timestamp_timeout` a policy takes, in minutes (a week).
 const MAX_TIMESTAMP_MINUTES: f64 = 7.0 * 24.0 * 60.0;
 
+/// The longest `passwd_timeout` jitsudo takes, in minutes.
+const MAX_PASSWD_MINUTES: f64 = 60.0;
+
 /// The global `Defaults` as applied so far (last setting wins, as in sudo).
 #[derive(Debug, Clone)]
 pub(super) struct DefaultsState {
@@ -30,6 +33,8 @@ pub(super) struct DefaultsState {
     passwd_tries: Option<(i64, Origin)>,
     /// `timestamp_timeout`, in minutes.
     timestamp_timeout: Option<(f64, Origin)>,
+    /// `passwd_timeout`, in minutes.
+    passwd_timeout: Option<(f64, Origin)>,
     /// `authenticate` (false: rules without `PASSWD` need no password).
     pub authenticate: bool,
     /// `setenv` (true: rules without `NOSETENV` may set the environment).
@@ -50,6 +55,7 @@ impl Default for DefaultsState {
             umask: None,
             passwd_tries: None,
             timestamp_timeout: None,
+            passwd_timeout: None,
             authenticate: true,
             setenv: false,
             runas_default: "root".to_owned(),
@@ -167,6 +173,15 @@ fn env_keep_entry(name: &str) -> bool {
 }
 
 /// Formats minutes as a TOML float.
+/// A number of minutes as sudoers gives it; a negated flag is 0.
+fn minutes_value(value: Option<&str>, on: bool) -> Option<f64> {
+    match value {
+        None if !on => Some(0.0),
+        None => None,
+        Some(text) => text.parse::<f64>().ok().filter(|m| m.is_finite()),
+    }
+}
+
 fn minutes(value: f64) -> String {
     if value.fract() == 0.0 {
         format!("{value:.1}")
@@ -237,12 +252,7 @@ impl DefaultsState {
                 }
             },
             "timestamp_timeout" => {
-                let minutes = match value {
-                    None if !on => Some(0.0),
-                    None => None,
-                    Some(text) => text.parse::<f64>().ok().filter(|m| m.is_finite()),
-                };
-                let Some(minutes) = minutes else {
+                let Some(minutes) = minutes_value(value, on) else {
                     return note(
                         Kind::Dropped,
                         "timestamp_timeout must be a number of minutes".into(),
@@ -256,6 +266,24 @@ impl DefaultsState {
                     );
                 }
                 self.timestamp_timeout = Some((minutes, origin.clone()));
+            }
+            "passwd_timeout" => {
+                let Some(minutes) = minutes_value(value, on).filter(|m| *m >= 0.0) else {
+                    return note(
+                        Kind::Dropped,
+                        "passwd_timeout must be a number of minutes".into(),
+                    );
+                };
+                // sudo's 0 (or !passwd_timeout) waits forever; jitsudo's
+                // 0 waits as long as it ever does.
+                if minutes > MAX_PASSWD_MINUTES {
+                    self.passwd_timeout = Some((MAX_PASSWD_MINUTES, origin.clone()));
+                    return note(
+                        Kind::Approximated,
+                        "jitsudo waits at most an hour for a password; converted as passwd_timeout = 60.0".into(),
+                    );
+                }
+                self.passwd_timeout = Some((minutes, origin.clone()));
             }
             "authenticate" if value.is_none() => self.authenticate = on,
             "requiretty" if value.is_none() => self.requiretty = on,
@@ -397,6 +425,9 @@ impl DefaultsState {
                 minutes(*value),
                 from(origin)
             );
+        }
+        if let Some((value, origin)) = &self.passwd_timeout {
+            let _ = writeln!(out, "passwd_timeout = {}{}", minutes(*value), from(origin));
         }
     }
 }

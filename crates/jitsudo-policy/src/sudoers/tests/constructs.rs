@@ -146,6 +146,28 @@ timestamp_timeout = 10080.0
 }
 
 #[test]
+fn defaults_passwd_timeout_is_minutes_up_to_an_hour() {
+    for (sudoers, converted, noted) in [
+        ("Defaults passwd_timeout=2.5\n", "2.5", false),
+        ("Defaults !passwd_timeout\n", "0.0", false),
+        ("Defaults passwd_timeout=90\n", "60.0", true),
+    ] {
+        let (tables, notes) = run(sudoers);
+        assert_eq!(
+            tables,
+            format!("[defaults]\npasswd_timeout = {converted}\n"),
+            "{sudoers}"
+        );
+        assert_eq!(notes.len(), usize::from(noted), "{notes:?}");
+    }
+    let (_, notes) = run("Defaults passwd_timeout=-1\n");
+    assert_eq!(
+        notes,
+        ["1: NOT CONVERTED: Defaults passwd_timeout=-1: passwd_timeout must be a number of minutes"]
+    );
+}
+
+#[test]
 fn all_is_kept_apart_and_nosetenv_on_all_is_approximated() {
     let (tables, notes) = run("u ALL = NOSETENV: ALL\nv ALL = (ALL) ALL, /bin/x, ALL\n");
     assert_eq!(
