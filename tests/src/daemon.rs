@@ -76,6 +76,9 @@ pub struct Daemon {
     pub socket: PathBuf,
     /// File receiving its stdout and stderr.
     pub log: PathBuf,
+    /// The cgroup (as /proc/self/cgroup names it) under which its commands
+    /// get their groups: one per daemon, so that daemons never share one.
+    pub cgroup: PathBuf,
     child: Mutex<Child>,
 }
 
@@ -94,8 +97,11 @@ impl Daemon {
         let log = dir.join("jitsudod.log");
         let log_file = File::create(&log).expect("create daemon log");
 
+        let cgroup = own_cgroup().join(format!("jitsudo-test-{}-{name}", std::process::id()));
         let mut cmd = Command::new(world.jitsudo_bin().join("jitsudod"));
         cmd.arg("--foreground")
+            .arg("--cgroup-root")
+            .arg(&cgroup)
             .arg("--socket")
             .arg(&socket)
             .arg("--policy")
@@ -126,6 +132,7 @@ impl Daemon {
         let daemon = Daemon {
             socket,
             log,
+            cgroup,
             child: Mutex::new(child),
         };
         daemon.wait_ready();
@@ -186,4 +193,14 @@ impl Daemon {
     pub fn log_text(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_else(|e| format!("(no log: {e})"))
     }
+}
+
+/// The test process's cgroup v2 path (`/` when /proc/self/cgroup has none).
+pub fn own_cgroup() -> PathBuf {
+    let text = fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let path = text
+        .lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .unwrap_or("/");
+    PathBuf::from(path)
 }

@@ -86,8 +86,11 @@ impl WorkerPool {
 fn spawn() -> std::io::Result<Worker> {
     let (ours, theirs) = UnixStream::pair()?;
     let mut command = tokio::process::Command::new("/proc/self/exe");
+    command.arg("--worker");
+    if let Some(subtree) = crate::cgroup::subtree() {
+        command.arg("--worker-cgroup").arg(&subtree.dir);
+    }
     command
-        .arg("--worker")
         .stdin(Stdio::from(OwnedFd::from(theirs)))
         .stdout(Stdio::null())
         .kill_on_drop(false);

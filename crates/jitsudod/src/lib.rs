@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod audit;
 mod cache;
+pub mod cgroup;
 pub mod executable;
 mod handoff;
 pub mod limits;

@@ -5,7 +5,7 @@
 //! hands accepted requests to a per-request worker (`jitsudod --worker`)
 //! that runs the command as the target user. See docs/architecture.md.
 
-use jitsudod::{audit, limits, policy_store, server, worker};
+use jitsudod::{audit, cgroup, limits, policy_store, server, worker};
 
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixListener;
@@ -31,15 +31,24 @@ struct Options {
     /// Directory for persistent state.
     #[arg(long, default_value = "/var/lib/jitsudo")]
     state_dir: PathBuf,
+    /// cgroup (as /proc/self/cgroup names it, e.g. `/jitsudo`) under which
+    /// each command gets its own group. Default: the unit's own cgroup
+    /// under systemd (`Delegate=yes`), else `jitsudo` below the daemon's.
+    #[arg(long)]
+    cgroup_root: Option<PathBuf>,
     /// Internal: run one request handed over by the daemon on fd 0.
     #[arg(long, hide = true)]
     worker: bool,
+    /// Internal (with --worker): the directory of the daemon's cgroup
+    /// subtree, where the command's group is made.
+    #[arg(long, hide = true)]
+    worker_cgroup: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
     let options = Options::parse();
     if options.worker {
-        return worker::main();
+        return worker::main(options.worker_cgroup);
     }
     match start(options) {
         Ok(()) => ExitCode::SUCCESS,
@@ -56,6 +65,7 @@ fn start(options: Options) -> Result<(), String> {
     }
     let policy = policy_store::load(&options.policy)?;
     limits::raise_fd_limit();
+    cgroup::establish(options.cgroup_root.as_deref())?;
     prepare_dir(&options.state_dir, 0o700)?;
     let listener = bind(&options.socket)?;
     if !options.foreground {
@@ -73,6 +83,7 @@ fn start(options: Options) -> Result<(), String> {
         .map_err(|e| format!("runtime: {e}"))?;
     runtime.block_on(server::serve(listener, shared));
     let _ = std::fs::remove_file(&options.socket);
+    cgroup::release();
     Ok(())
 }
 

@@ -27,6 +27,8 @@ pub enum Stage {
     Chdir = 4,
     /// The exec itself.
     Exec = 5,
+    /// Entering the command's cgroup.
+    Cgroup = 6,
 }
 
 impl Stage {
@@ -38,6 +40,7 @@ impl Stage {
             Stage::Credentials,
             Stage::Chdir,
             Stage::Exec,
+            Stage::Cgroup,
         ]
         .into_iter()
         .find(|s| *s as u8 == b)
@@ -71,6 +74,9 @@ pub struct ChildSpec {
     pub stdio: [Option<RawFd>; 3],
     /// The pty slave to make the controlling terminal, if any.
     pub tty: Option<CString>,
+    /// The command's `cgroup.procs`, open for writing: the child enters
+    /// the group first thing (`None`: no cgroup v2).
+    pub cgroup: Option<OwnedFd>,
     /// Signals the caller had ignored (bit n-1 for signal n): they stay
     /// ignored in the command, as under sudo (`nohup jitsudo …` works).
     pub ignored_signals: u64,
@@ -93,6 +99,11 @@ pub fn exec(spec: &ChildSpec, report: &OwnedFd) -> ! {
 }
 
 fn setup_and_exec(spec: &ChildSpec) -> Result<Infallible, (Stage, Errno)> {
+    // Still root and nothing of the command has run: all it ever starts is
+    // born in its group, and the target cannot move back out.
+    if let Some(procs) = &spec.cgroup {
+        crate::cgroup::enter(procs).map_err(|e| (Stage::Cgroup, e))?;
+    }
     setsid().map_err(|e| (Stage::Terminal, e))?;
     let tty = open_controlling_tty(spec.tty.as_deref()).map_err(|e| (Stage::Terminal, e))?;
     install_stdio(spec, tty.as_ref()).map_err(|e| (Stage::Stdio, e))?;

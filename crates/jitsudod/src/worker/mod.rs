@@ -11,6 +11,7 @@ mod auth;
 mod child;
 mod pty;
 mod supervise;
+mod tree;
 
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -25,7 +26,8 @@ use crate::request::job::{Exec, Job};
 use child::ChildSpec;
 
 /// The worker's entry point; fd 0 is the socketpair from the daemon.
-pub fn main() -> ExitCode {
+/// `cgroup`: the daemon's cgroup subtree, if cgroup v2 is usable.
+pub fn main(cgroup: Option<std::path::PathBuf>) -> ExitCode {
     let _ = setsid();
     // Started ahead of the job, at a low priority so that getting ready
     // never slows a request in flight: PAM's configuration and modules are
@@ -45,7 +47,14 @@ pub fn main() -> ExitCode {
         Ok((job, received)) => {
             // SAFETY: fd 0 stays the daemon's channel for the worker's life.
             let daemon = unsafe { BorrowedFd::borrow_raw(0) };
-            supervise::run(pam, job, received.conn, received.caller, daemon)
+            supervise::run(
+                pam,
+                job,
+                received.conn,
+                received.caller,
+                daemon,
+                cgroup.as_deref(),
+            )
         }
         // The daemon closed the channel without a job (it stopped).
         Err(e) if e.is_empty() => ExitCode::SUCCESS,
@@ -162,7 +171,12 @@ fn cstring(bytes: &[u8]) -> Option<CString> {
 }
 
 /// Turns the job into what the child needs; `None` if a string holds NUL.
-fn child_spec(job: &Exec, caller: &CallerFds, tty: Option<CString>) -> Option<ChildSpec> {
+fn child_spec(
+    job: &Exec,
+    caller: &CallerFds,
+    tty: Option<CString>,
+    cgroup: Option<OwnedFd>,
+) -> Option<ChildSpec> {
     Some(ChildSpec {
         executable: caller.executable.as_ref()?.try_clone().ok()?,
         script: job.script,
@@ -180,6 +194,7 @@ fn child_spec(job: &Exec, caller: &CallerFds, tty: Option<CString>) -> Option<Ch
         stdio: [0, 1, 2].map(|i| caller.stdio[i].as_ref().map(|fd| fd.as_raw_fd())),
         ignored_signals: job.ignored_signals,
         tty,
+        cgroup,
     })
 }
 

@@ -1,6 +1,7 @@
 //! Starting the command child and watching it until it ends.
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -21,6 +22,7 @@ use nix::unistd::{fork, pipe2, read, ForkResult, Pid};
 use super::auth::{Reporting, Transaction};
 use super::child::{self, Stage};
 use super::pty::Pty;
+use super::tree::{CommandTree, Leftovers, Prepared};
 use super::{blocked_signals, caller_terminal, child_spec, CallerFds};
 use crate::audit::AuditRecord;
 use crate::request::job::{Exec, Job, Then};
@@ -39,6 +41,7 @@ pub fn run(
     conn: OwnedFd,
     caller: CallerFds,
     daemon: BorrowedFd<'_>,
+    cgroup: Option<&Path>,
 ) -> ExitCode {
     let audit = crate::audit::sinks();
     let record = job.audit_record();
@@ -75,9 +78,14 @@ pub fn run(
     let place = Place {
         caller_uid,
         cwd: &record.cwd,
+        cgroup,
     };
-    let status = run_command(&exec, &place, &conn, caller, &record, &audit);
+    let (status, leftovers) = run_command(&exec, &place, &conn, caller, &record, &audit);
     pam.close_session();
+    drop(conn);
+    if let Some(leftovers) = leftovers {
+        leftovers.finish(HANGUP_GRACE);
+    }
     status
 }
 
@@ -93,10 +101,12 @@ fn merge_env(env: &mut Vec<serde_bytes::ByteBuf>, pam_env: Vec<Vec<u8>>) {
     }
 }
 
-/// Who the command's pty belongs to and where the caller was.
+/// Who the command's pty belongs to, where the caller was, and where the
+/// command's cgroup is made (the daemon's subtree, if cgroup v2 is usable).
 struct Place<'a> {
     caller_uid: u32,
     cwd: &'a [u8],
+    cgroup: Option<&'a Path>,
 }
 
 fn run_command(
@@ -106,14 +116,14 @@ fn run_command(
     caller: CallerFds,
     record: &AuditRecord,
     audit: &jitsudo_audit::Audit,
-) -> ExitCode {
+) -> (ExitCode, Option<Leftovers>) {
     let started = match start(exec, place, caller, conn) {
         Ok(started) => started,
         Err(failure) => {
             send(conn, &ServerMessage::Error(failure.clone()), None);
             let reason = String::from_utf8_lossy(&failure.message).into_owned();
             audit.emit(&record.exited(ExitStatus::Code(1)).reason(reason));
-            return ExitCode::FAILURE;
+            return (ExitCode::FAILURE, None);
         }
     };
     let pty = started.pty.is_some();
@@ -125,19 +135,20 @@ fn run_command(
     } else {
         conn.try_clone().ok()
     };
-    let mut supervisor = Supervisor::new(started.child, started.sigchld, conn, pty, exec.timeout);
+    let mut supervisor = Supervisor::new(started, conn, pty, exec.timeout);
     let exit = supervisor.wait();
     supervisor.send(&ServerMessage::Exited(exit));
     audit.emit(&record.exited(match exit {
         Exit::Code(code) => ExitStatus::Code(code),
         Exit::Signal { signal, .. } => ExitStatus::Signal(signal),
     }));
-    ExitCode::SUCCESS
+    (ExitCode::SUCCESS, Some(supervisor.leftovers()))
 }
 
 /// A command child whose exec succeeded.
 struct Started {
     child: Pid,
+    tree: CommandTree,
     sigchld: SignalFd,
     pty: Option<OwnedFd>,
 }
@@ -168,7 +179,8 @@ fn start(
     let tty = pty
         .as_ref()
         .and_then(|p| super::cstring(p.slave_path.as_os_str().as_encoded_bytes()));
-    let spec = child_spec(exec, &caller, tty)
+    let group = Prepared::new(place.cgroup, exec.timeout.is_some())?;
+    let spec = child_spec(exec, &caller, tty, group.procs_writer()?)
         .ok_or_else(|| Failure::new("invalid job: embedded NUL byte or no executable"))?;
     let (report_rd, report_wr) = pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| Failure::new(format!("unable to create pipe: {}", e.desc())))?;
@@ -186,6 +198,7 @@ fn start(
         .map_err(|(stage, errno)| describe_failure(conn, stage, errno, exec, place.cwd))?;
     Ok(Started {
         child,
+        tree: group.started(child),
         sigchld,
         pty: pty.map(Pty::into_master),
     })
@@ -269,6 +282,8 @@ fn describe_failure(
 /// client going away.
 struct Supervisor {
     child: Pid,
+    /// What a timeout or a vanished client ends: the command's cgroup.
+    tree: CommandTree,
     conn: Option<OwnedFd>,
     reader: FrameReader,
     sigchld: SignalFd,
@@ -281,17 +296,17 @@ struct Supervisor {
 
 impl Supervisor {
     fn new(
-        child: Pid,
-        sigchld: SignalFd,
+        started: Started,
         conn: Option<OwnedFd>,
         has_terminal: bool,
         timeout: Option<std::time::Duration>,
     ) -> Self {
         Supervisor {
-            child,
+            child: started.child,
+            tree: started.tree,
             conn,
             reader: FrameReader::new(MAX_CLIENT_MESSAGE),
-            sigchld,
+            sigchld: started.sigchld,
             kill_at: None,
             ends_at: timeout.map(|t| Instant::now() + t),
             has_terminal,
@@ -328,14 +343,20 @@ impl Supervisor {
             self.read_client();
         }
         if self.ends_at.is_some_and(|at| Instant::now() >= at) {
-            let _ = killpg(self.child, Signal::SIGTERM);
+            self.tree.terminate();
             self.ends_at = None;
             self.kill_at = Some(Instant::now() + HANGUP_GRACE);
         }
         if self.kill_at.is_some_and(|at| Instant::now() >= at) {
-            let _ = killpg(self.child, Signal::SIGKILL);
+            self.tree.kill();
             self.kill_at = None;
         }
+    }
+
+    /// The command's group once its own process ended, with the deadlines
+    /// still pending for what it left running.
+    fn leftovers(self) -> Leftovers {
+        self.tree.leftovers(self.ends_at, self.kill_at)
     }
 
     /// Collects state changes; `Some` once the command has ended.

@@ -1,0 +1,174 @@
+//! The daemon's subtree: the cgroup under which each command's group is
+//! made, set up once at start.
+//!
+//! - Configured (`jitsudod --cgroup-root /path`): that cgroup, made if
+//!   missing.
+//! - Under systemd (`INVOCATION_ID` set, our cgroup a `.service`): the
+//!   unit's own cgroup, delegated with `Delegate=yes`. The daemon moves
+//!   itself into the leaf `<unit>/daemon` (its workers follow it), so the
+//!   unit's cgroup only holds groups and controllers stay possible (the
+//!   cgroup v2 no-internal-process rule).
+//! - Otherwise: `<our cgroup>/jitsudo`.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use super::group::Group;
+use super::hierarchy::{own_cgroup, Hierarchy};
+
+/// Prefix of a command's group name: `cmd-<worker pid>[-n]`.
+pub const COMMAND_PREFIX: &str = "cmd-";
+
+/// Where the groups of this daemon's commands are made.
+#[derive(Debug)]
+pub struct Subtree {
+    /// Its directory in the cgroup2 mount.
+    pub dir: PathBuf,
+    /// Not systemd's unit cgroup: the daemon removes it at exit when it
+    /// is empty.
+    made: bool,
+}
+
+static SUBTREE: OnceLock<Option<Subtree>> = OnceLock::new();
+
+/// The subtree established at start, if cgroup v2 is usable.
+pub fn subtree() -> Option<&'static Subtree> {
+    SUBTREE.get().and_then(Option::as_ref)
+}
+
+/// Sets the subtree up (call once, before any thread or worker starts).
+/// Without a usable cgroup v2 the daemon runs on, having said so once, and
+/// commands run without a group of their own (rules with a `timeout` are
+/// then refused); a configured `--cgroup-root` that cannot be used is an
+/// error instead.
+pub fn establish(configured: Option<&Path>) -> Result<(), String> {
+    let found = match (set_up(configured), configured) {
+        (Ok(subtree), _) => Some(subtree),
+        (Err(e), Some(_)) => return Err(format!("--cgroup-root: {e}")),
+        (Err(e), None) => {
+            eprintln!(
+                "jitsudod: warning: cgroup v2 is not usable ({e}): commands run without a \
+                 cgroup of their own, and rules with a timeout are refused"
+            );
+            None
+        }
+    };
+    if let Some(subtree) = &found {
+        remove_stale(&subtree.dir);
+    }
+    SUBTREE
+        .set(found)
+        .map_err(|_| "cgroup subtree set up twice".to_owned())
+}
+
+/// At daemon exit: removes the subtree the daemon made if it is empty
+/// (best effort; commands still running keep it).
+pub fn release() {
+    if let Some(subtree) = subtree().filter(|s| s.made) {
+        let _ = std::fs::remove_dir(&subtree.dir);
+    }
+}
+
+fn set_up(configured: Option<&Path>) -> Result<Subtree, String> {
+    let hierarchy = Hierarchy::find()?;
+    let subtree = match configured {
+        Some(path) => Subtree {
+            dir: hierarchy.dir_of(path)?,
+            made: true,
+        },
+        None => default_subtree(&hierarchy)?,
+    };
+    make_dir(&subtree.dir)?;
+    probe(&subtree.dir)?;
+    Ok(subtree)
+}
+
+fn default_subtree(hierarchy: &Hierarchy) -> Result<Subtree, String> {
+    let own = own_cgroup()?;
+    let unit = std::env::var_os("INVOCATION_ID").is_some()
+        && own.extension().is_some_and(|e| e == "service");
+    if !unit {
+        return Ok(Subtree {
+            dir: hierarchy.dir_of(&own.join("jitsudo"))?,
+            made: true,
+        });
+    }
+    let dir = hierarchy.dir_of(&own)?;
+    let leaf = dir.join("daemon");
+    make_dir(&leaf)?;
+    let mine = std::process::id().to_string();
+    std::fs::write(leaf.join("cgroup.procs"), mine)
+        .map_err(|e| format!("moving into {}: {e}", leaf.display()))?;
+    Ok(Subtree { dir, made: false })
+}
+
+fn make_dir(dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))
+}
+
+/// Makes and removes a group, so that a read-only or foreign hierarchy is
+/// found out at start, not at the first command.
+fn probe(dir: &Path) -> Result<(), String> {
+    let name = format!("probe-{}", std::process::id());
+    let group = Group::create(dir, &name).map_err(|e| format!("{}: {e}", dir.display()))?;
+    group
+        .remove()
+        .map_err(|e| format!("{}/{name}: {e}", dir.display()))
+}
+
+/// Removes the empty groups of commands whose worker is gone (a crashed
+/// worker, a reboot-less restart). A group that still has processes is
+/// left running — commands outlive daemon restarts by design — and named
+/// in the log; a group whose worker still exists is that worker's.
+fn remove_stale(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(worker) = name.to_str().and_then(worker_of) else {
+            continue;
+        };
+        if Path::new("/proc").join(worker.to_string()).exists() {
+            continue;
+        }
+        let group = Group::at(entry.path());
+        match group.populated() {
+            Ok(false) => {
+                if let Err(e) = group.remove() {
+                    eprintln!("jitsudod: stale cgroup {}: {e}", entry.path().display());
+                }
+            }
+            Ok(true) => eprintln!(
+                "jitsudod: cgroup {} still has processes of a command whose worker is gone; \
+                 they keep running",
+                entry.path().display()
+            ),
+            Err(e) => eprintln!("jitsudod: stale cgroup {}: {e}", entry.path().display()),
+        }
+    }
+}
+
+/// The worker pid in a command group's name.
+fn worker_of(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix(COMMAND_PREFIX)?;
+    rest.split('-').next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::worker_of;
+
+    #[test]
+    fn command_group_names_carry_the_worker_pid() {
+        assert_eq!(worker_of("cmd-42"), Some(42));
+        assert_eq!(worker_of("cmd-42-3"), Some(42));
+        assert_eq!(worker_of("grant-7"), None);
+        assert_eq!(worker_of("cmd-x"), None);
+    }
+}

@@ -1,0 +1,356 @@
+//! cgroup v2 (jitsudo only): every command runs in a group of its own
+//! below its daemon's subtree, ending a command ends everything it started
+//! (a double-forked, setsid'd grandchild too), groups go away once empty,
+//! and the target user can neither enter nor leave them.
+//!
+//! Each test starts its own daemon, so that counting groups never sees
+//! another test's commands.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use jitsudo_tests::daemon::{own_cgroup, Daemon};
+use jitsudo_tests::sh::with_helpers;
+use jitsudo_tests::util::{make_dir, poll_until, shell_quote, write_atomic};
+use jitsudo_tests::world::workspace_root;
+use jitsudo_tests::*;
+
+/// How long a command gets after SIGTERM or SIGHUP before it is killed
+/// (the worker's grace period).
+const GRACE: Duration = Duration::from_secs(2);
+
+/// The `timeout` of the rule for [`ADMIN`] running `/bin/sh`.
+const TIMEOUT: Duration = Duration::from_secs(1);
+
+const POLICY: &str = r#"
+[[rule]]
+id = "root-all"
+who = ["root"]
+commands = ["ALL"]
+auth = "none"
+
+[[rule]]
+id = "timed-shell"
+who = ["jt_admin"]
+commands = ["/bin/sh"]
+auth = "none"
+timeout = "1s"
+
+[[rule]]
+id = "as-nobody"
+who = ["jt_limited"]
+run_as = ["jt_nobody"]
+commands = ["ALL"]
+auth = "none"
+"#;
+
+/// A daemon of its own for one test.
+fn daemon(name: &str) -> Daemon {
+    let w = world();
+    let path = w.policy_dir(name).join("policy.toml");
+    write_atomic(&path, POLICY.as_bytes(), 0o644);
+    Daemon::start(w, name, &path)
+}
+
+/// Where the cgroup2 hierarchy is mounted (from mountinfo, as the daemon
+/// finds it).
+fn mount_point() -> PathBuf {
+    let text = fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    let line = text
+        .lines()
+        .find(|l| {
+            l.split(" - ")
+                .nth(1)
+                .is_some_and(|t| t.starts_with("cgroup2 "))
+        })
+        .expect("a cgroup2 mount");
+    PathBuf::from(line.split(' ').nth(4).expect("mount point"))
+}
+
+/// The directory of the cgroup `path` (as /proc/self/cgroup names it).
+fn dir_of(path: &Path) -> PathBuf {
+    mount_point().join(path.strip_prefix("/").expect("absolute cgroup path"))
+}
+
+/// The command groups (`cmd-*`) now below the daemon's subtree.
+fn groups(d: &Daemon) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(dir_of(&d.cgroup)) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.starts_with("cmd-"))
+        .collect()
+}
+
+/// Every command group is gone (within a bound: a worker removes its group
+/// right after it reported the exit).
+fn assert_groups_removed(d: &Daemon) {
+    let gone = poll_until(Duration::from_secs(10), || {
+        groups(d).is_empty().then_some(())
+    });
+    assert!(gone.is_some(), "groups left behind: {:?}", groups(d));
+}
+
+/// Whether `pid` is alive (not gone, not a zombie).
+fn alive(pid: i32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| !rest.starts_with('Z')))
+        .unwrap_or(false)
+}
+
+/// Waits (at most `bound`) until `pid` is dead: how long that took, or
+/// `None` after killing it so that a failing test leaves nothing behind.
+fn wait_dead(pid: i32, bound: Duration) -> Option<Duration> {
+    let start = Instant::now();
+    let dead = poll_until(bound, || (!alive(pid)).then(|| start.elapsed()));
+    if dead.is_none() {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    dead
+}
+
+/// The pid a case printed as `gc=<pid>`.
+fn grandchild(out: &Output) -> i32 {
+    let text = out.stdout_text();
+    text.split("gc=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|pid| pid.parse().ok())
+        .unwrap_or_else(|| panic!("no gc=<pid> in the output:\n{text}"))
+}
+
+/// Written by the case script, run as the command: starts a grandchild
+/// that leaves the command's session (double fork + setsid), ignores
+/// SIGTERM and SIGHUP and holds none of the command's descriptors, then
+/// waits.
+const DOUBLE_FORK: &str = r#"cat > cmd.sh <<'EOF'
+(setsid sh -c 'trap "" TERM HUP; echo $$ > gc.tmp; mv gc.tmp gc; exec sleep 1000' </dev/null >/dev/null 2>&1 &)
+while [ ! -s gc ]; do sleep 0.01; done
+exec sleep 1000
+EOF
+"#;
+
+#[test]
+fn a_command_runs_in_its_own_group_below_the_subtree() {
+    let d = daemon("cg-own");
+    let out = Case::new(
+        ROOT,
+        "$SUDO sh -c 'sed -n s/^0:://p /proc/self/cgroup /proc/$PPID/cgroup'",
+    )
+    .socket(&d.socket)
+    .status(0)
+    .assert_jitsudo();
+    let Some(out) = out else { return };
+    let text = out.stdout_text();
+    let mut lines = text.lines();
+    let (command, worker) = (lines.next().unwrap_or(""), lines.next().unwrap_or(""));
+    let prefix = format!("{}/cmd-", d.cgroup.display());
+    assert!(
+        command.starts_with(&prefix),
+        "the command is in {command:?}, not in a group below {prefix:?}"
+    );
+    assert!(
+        !worker.starts_with(&prefix),
+        "the worker is inside the command's group: {worker:?}"
+    );
+    assert_groups_removed(&d);
+}
+
+/// The rule's timeout ends the command's whole cgroup: a grandchild that
+/// double-forked, called setsid and ignores SIGTERM is killed after the
+/// grace period. Before cgroups only the command's process group got the
+/// signals, and the grandchild ran on.
+#[test]
+fn a_timeout_kills_a_double_forked_grandchild() {
+    let d = daemon("cg-timeout");
+    let script = format!("{DOUBLE_FORK}$SUDO /bin/sh ./cmd.sh; echo status=$?; echo gc=$(cat gc)");
+    let start = Instant::now();
+    let out = Case::new(ADMIN, script)
+        .socket(&d.socket)
+        .in_fresh_dir()
+        .timeout(Duration::from_secs(30))
+        .stdout_has("status=143")
+        .assert_jitsudo();
+    let Some(out) = out else { return };
+    let pid = grandchild(&out);
+    let bound = TIMEOUT + GRACE + Duration::from_secs(2);
+    let died = wait_dead(pid, bound.saturating_sub(start.elapsed()));
+    let after = start.elapsed().saturating_sub(TIMEOUT);
+    assert!(
+        died.is_some(),
+        "the grandchild {pid} survived the rule's timeout ({TIMEOUT:?} + {GRACE:?} grace)"
+    );
+    eprintln!("grandchild killed {after:?} after the timeout (grace {GRACE:?})");
+    assert_groups_removed(&d);
+}
+
+/// The client of a terminal command vanishes (SIGKILL): the command is hung
+/// up and, after the grace period, its whole cgroup is killed, the
+/// double-forked grandchild included. Before, it ran on.
+#[test]
+fn a_vanished_client_kills_the_whole_tree() {
+    let d = daemon("cg-vanish");
+    let script = with_helpers(&format!(
+        "{DOUBLE_FORK}$SUDO /bin/sh ./cmd.sh &
+c=$!
+wait_file gc
+kill -KILL $c
+echo gc=$(cat gc)"
+    ));
+    let start = Instant::now();
+    let out = Case::new(ROOT, script)
+        .socket(&d.socket)
+        .in_fresh_dir()
+        .pty(PtySpec::default())
+        .timeout(Duration::from_secs(30))
+        .assert_jitsudo();
+    let Some(out) = out else { return };
+    let pid = grandchild(&out);
+    let died = wait_dead(pid, GRACE + Duration::from_secs(5));
+    assert!(
+        died.is_some(),
+        "the grandchild {pid} survived its vanished client"
+    );
+    eprintln!(
+        "grandchild killed {:?} after the client was (grace {GRACE:?})",
+        start.elapsed()
+    );
+    assert_groups_removed(&d);
+}
+
+/// What a command leaves running after it exits runs on, as under sudo,
+/// in the command's group; the group goes once that ends too.
+#[test]
+fn leftovers_run_on_and_their_group_goes_when_they_end() {
+    let d = daemon("cg-leftover");
+    let out = Case::new(
+        ROOT,
+        "$SUDO sh -c 'sleep 1 </dev/null >/dev/null 2>&1 & echo gc=$!'",
+    )
+    .socket(&d.socket)
+    .status(0)
+    .assert_jitsudo();
+    let Some(out) = out else { return };
+    let pid = grandchild(&out);
+    assert!(alive(pid), "the background child {pid} was killed");
+    assert_eq!(groups(&d).len(), 1, "its group must stay while it runs");
+    assert!(wait_dead(pid, Duration::from_secs(10)).is_some());
+    assert_groups_removed(&d);
+}
+
+/// Many commands at once (some leaving a short-lived child behind) leave
+/// no group behind, and the daemon removes its subtree when it stops.
+#[test]
+fn a_flood_of_commands_leaves_no_group_behind() {
+    let d = daemon("cg-flood");
+    let script =
+        "for i in $(seq 40); do $SUDO true & $SUDO sh -c 'sleep 0.2 &' & done; wait; echo done";
+    Case::new(ROOT, script)
+        .socket(&d.socket)
+        .timeout(Duration::from_secs(60))
+        .stdout_is("done\n")
+        .assert_jitsudo();
+    assert_groups_removed(&d);
+    assert!(d.terminate(Duration::from_secs(10)).is_some());
+    assert!(
+        !dir_of(&d.cgroup).exists(),
+        "the daemon left its empty subtree {}",
+        d.cgroup.display()
+    );
+}
+
+/// A cgroup handed to jt_nobody (as a delegated user slice would be): a
+/// place its own processes could be moved to, were escaping possible.
+fn users_own_cgroup(name: &str) -> PathBuf {
+    let dir = dir_of(&own_cgroup()).join(format!("jitsudo-test-{}-{name}", std::process::id()));
+    make_dir(&dir, 0o755);
+    let user = account(NOBODY);
+    for path in [dir.clone(), dir.join("cgroup.procs")] {
+        nix::unistd::chown(
+            &path,
+            Some(nix::unistd::Uid::from_raw(user.uid)),
+            Some(nix::unistd::Gid::from_raw(user.gid)),
+        )
+        .expect("chown");
+    }
+    dir
+}
+
+/// The target user cannot move its process out of the command's group —
+/// not to the subtree, not to the root, not even to a cgroup it owns — nor
+/// make groups below it: everything is root's and the common ancestor's
+/// `cgroup.procs` is not writable by it.
+#[test]
+fn the_target_user_cannot_leave_or_change_its_group() {
+    let d = daemon("cg-escape");
+    let own = users_own_cgroup("escape");
+    let mount = mount_point();
+    let inner = format!(
+        r#"m={mount}; cg=$(sed -n "s/^0:://p" /proc/self/cgroup); echo "in=$cg"
+for t in "$m$cg" "$m$cg/.." "$m"; do
+  [ -w "$t/cgroup.procs" ] && echo "writable: $t"
+done
+for t in "$m$cg" "$m$cg/.." "$m" "{own}"; do
+  (echo $$ > "$t/cgroup.procs") 2>/dev/null && echo "moved to: $t"
+done
+mkdir "$m$cg/sub" 2>/dev/null && echo "made a group"
+echo "now=$(sed -n "s/^0:://p" /proc/self/cgroup)""#,
+        mount = mount.display(),
+        own = own.display(),
+    );
+    let script = format!("$SUDO -u {NOBODY} sh -c {}", shell_quote(&inner));
+    let out = Case::new(LIMITED, script)
+        .socket(&d.socket)
+        .status(0)
+        .stdout_lacks("writable")
+        .stdout_lacks("moved to")
+        .stdout_lacks("made a group")
+        .assert_jitsudo();
+    let _ = fs::remove_dir(&own);
+    let Some(out) = out else { return };
+    let text = out.stdout_text();
+    let prefix = format!("in={}/cmd-", d.cgroup.display());
+    assert!(text.starts_with(&prefix), "not in its own group:\n{text}");
+    let first = text.lines().next().unwrap_or("");
+    assert!(
+        text.contains(&format!("now={}\n", &first[3..])),
+        "the process left its group:\n{text}"
+    );
+    assert_groups_removed(&d);
+}
+
+/// The unit file stays clean for `systemd-analyze verify` (which needs the
+/// binary to exist: the installed path is replaced by the built one).
+#[test]
+fn the_unit_file_verifies_clean() {
+    let unit = workspace_root().join("systemd/jitsudod.service");
+    let text = fs::read_to_string(&unit).expect("read the unit");
+    assert!(text.contains("\nDelegate=yes\n"), "no Delegate=yes");
+    let installed = "ExecStart=/usr/sbin/jitsudod ";
+    assert!(text.contains(installed), "ExecStart changed");
+    let built = format!(
+        "ExecStart={} ",
+        world().jitsudo_bin().join("jitsudod").display()
+    );
+    let dir = world().policy_dir("unit");
+    let copy = dir.join("jitsudod.service");
+    write_atomic(&copy, text.replace(installed, &built).as_bytes(), 0o644);
+    let out = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&copy)
+        .output()
+        .expect("run systemd-analyze");
+    let errors = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && errors.trim().is_empty(),
+        "systemd-analyze verify: {errors}"
+    );
+}
