@@ -47,6 +47,19 @@ for d in /run/jitsudo-test-* /tmp/jitsudo-test-*; do
     [[ -d /proc/$pid ]] || rm -rf -- "$d"
 done
 
+# ...and their daemons' cgroup subtrees (jitsudo-test-<pid>-<name>, below
+# our own cgroup), once empty.
+cgroup2=$(findmnt -n -l -t cgroup2 -o TARGET | head -n 1 || true)
+if [[ -n $cgroup2 ]]; then
+    own=$(sed -n 's/^0:://p' /proc/self/cgroup)
+    for d in "$cgroup2${own%/}"/jitsudo-test-*; do
+        [[ -d $d ]] || continue
+        pid=${d##*/jitsudo-test-}
+        pid=${pid%%-*}
+        [[ -d /proc/$pid ]] || rmdir -- "$d"/cmd-* "$d" 2>/dev/null || true
+    done
+fi
+
 # jitsudod authenticates through PAM service "jitsudo".
 install -D -m 0644 pam.d/jitsudo /etc/pam.d/jitsudo
 

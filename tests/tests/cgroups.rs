@@ -44,6 +44,14 @@ who = ["jt_limited"]
 run_as = ["jt_nobody"]
 commands = ["ALL"]
 auth = "none"
+
+# After root-all: the last matching allow rule decides.
+[[rule]]
+id = "root-timed-env"
+who = ["root"]
+commands = ["/usr/bin/env"]
+auth = "none"
+timeout = "1s"
 "#;
 
 /// A daemon of its own for one test.
@@ -269,19 +277,30 @@ fn a_flood_of_commands_leaves_no_group_behind() {
 
 /// A cgroup handed to jt_nobody (as a delegated user slice would be): a
 /// place its own processes could be moved to, were escaping possible.
-fn users_own_cgroup(name: &str) -> PathBuf {
-    let dir = dir_of(&own_cgroup()).join(format!("jitsudo-test-{}-{name}", std::process::id()));
-    make_dir(&dir, 0o755);
-    let user = account(NOBODY);
-    for path in [dir.clone(), dir.join("cgroup.procs")] {
-        nix::unistd::chown(
-            &path,
-            Some(nix::unistd::Uid::from_raw(user.uid)),
-            Some(nix::unistd::Gid::from_raw(user.gid)),
-        )
-        .expect("chown");
+/// Removed when dropped.
+struct UsersCgroup(PathBuf);
+
+impl UsersCgroup {
+    fn new(name: &str) -> UsersCgroup {
+        let dir = dir_of(&own_cgroup()).join(format!("jitsudo-test-{}-{name}", std::process::id()));
+        make_dir(&dir, 0o755);
+        let user = account(NOBODY);
+        for path in [dir.clone(), dir.join("cgroup.procs")] {
+            nix::unistd::chown(
+                &path,
+                Some(nix::unistd::Uid::from_raw(user.uid)),
+                Some(nix::unistd::Gid::from_raw(user.gid)),
+            )
+            .expect("chown");
+        }
+        UsersCgroup(dir)
     }
-    dir
+}
+
+impl Drop for UsersCgroup {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir(&self.0);
+    }
 }
 
 /// The target user cannot move its process out of the command's group —
@@ -291,7 +310,7 @@ fn users_own_cgroup(name: &str) -> PathBuf {
 #[test]
 fn the_target_user_cannot_leave_or_change_its_group() {
     let d = daemon("cg-escape");
-    let own = users_own_cgroup("escape");
+    let own = UsersCgroup::new("escape");
     let mount = mount_point();
     let inner = format!(
         r#"m={mount}; cg=$(sed -n "s/^0:://p" /proc/self/cgroup); echo "in=$cg"
@@ -304,7 +323,7 @@ done
 mkdir "$m$cg/sub" 2>/dev/null && echo "made a group"
 echo "now=$(sed -n "s/^0:://p" /proc/self/cgroup)""#,
         mount = mount.display(),
-        own = own.display(),
+        own = own.0.display(),
     );
     let script = format!("$SUDO -u {NOBODY} sh -c {}", shell_quote(&inner));
     let out = Case::new(LIMITED, script)
@@ -314,7 +333,6 @@ echo "now=$(sed -n "s/^0:://p" /proc/self/cgroup)""#,
         .stdout_lacks("moved to")
         .stdout_lacks("made a group")
         .assert_jitsudo();
-    let _ = fs::remove_dir(&own);
     let Some(out) = out else { return };
     let text = out.stdout_text();
     let prefix = format!("in={}/cmd-", d.cgroup.display());
@@ -325,6 +343,34 @@ echo "now=$(sed -n "s/^0:://p" /proc/self/cgroup)""#,
         "the process left its group:\n{text}"
     );
     assert_groups_removed(&d);
+}
+
+/// Without a cgroup2 mount (a daemon in a mount namespace where it was
+/// unmounted) the daemon says so once in its log and runs plain commands,
+/// but refuses a rule with a timeout, which it could not enforce on a
+/// double-forked process.
+#[test]
+fn without_cgroup_v2_a_timeout_is_refused() {
+    let w = world();
+    let policy = w.policy_dir("cg-none").join("policy.toml");
+    write_atomic(&policy, POLICY.as_bytes(), 0o644);
+    let script = with_helpers(&format!(
+        r#"unshare --mount --propagation private sh -c 'for m in $(findmnt -n -l -t cgroup2 -o TARGET); do umount -l "$m"; done; exec "$@"' sh {daemon} --foreground --socket "$PWD/s" --policy {policy} --state-dir "$PWD/state" > log 2>&1 &
+d=$!
+wait_file s
+nsenter -t $d -m env JITSUDO_SOCKET="$PWD/s" $SUDO sh -c 'echo plain ran'
+nsenter -t $d -m env JITSUDO_SOCKET="$PWD/s" $SUDO /usr/bin/env true; echo timed=$?
+kill $d; wait $d
+grep -c "cgroup v2 is not usable" log"#,
+        daemon = w.jitsudo_bin().join("jitsudod").display(),
+        policy = policy.display(),
+    ));
+    Case::new(ROOT, script)
+        .in_fresh_dir()
+        .timeout(Duration::from_secs(30))
+        .stdout_is("plain ran\ntimed=1\n1\n")
+        .stderr_has("this rule has a timeout, which needs cgroup v2")
+        .assert_jitsudo();
 }
 
 /// The unit file stays clean for `systemd-analyze verify` (which needs the
