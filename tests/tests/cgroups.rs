@@ -254,18 +254,29 @@ fn leftovers_run_on_and_their_group_goes_when_they_end() {
     assert_groups_removed(&d);
 }
 
-/// Many commands at once (some leaving a short-lived child behind) leave
-/// no group behind, and the daemon removes its subtree when it stops.
+/// Many commands at once, each leaving a short-lived child behind, each in
+/// a group of its own, leave no group behind; the daemon removes its
+/// subtree when it stops.
 #[test]
 fn a_flood_of_commands_leaves_no_group_behind() {
     let d = daemon("cg-flood");
-    let script =
-        "for i in $(seq 40); do $SUDO true & $SUDO sh -c 'sleep 0.2 &' & done; wait; echo done";
-    Case::new(ROOT, script)
+    let script = "for i in $(seq 40); do $SUDO sh -c 'sed -n s/^0:://p /proc/self/cgroup; sleep 0.2 &' & done; wait";
+    let out = Case::new(ROOT, script)
         .socket(&d.socket)
         .timeout(Duration::from_secs(60))
-        .stdout_is("done\n")
+        .status(0)
         .assert_jitsudo();
+    let Some(out) = out else { return };
+    let text = out.stdout_text();
+    let mut seen: Vec<&str> = text.lines().collect();
+    let prefix = format!("{}/cmd-", d.cgroup.display());
+    assert!(
+        seen.iter().all(|g| g.starts_with(&prefix)),
+        "not every command ran in a group below {prefix}:\n{text}"
+    );
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen.len(), 40, "40 commands, not 40 groups:\n{text}");
     assert_groups_removed(&d);
     assert!(d.terminate(Duration::from_secs(10)).is_some());
     assert!(

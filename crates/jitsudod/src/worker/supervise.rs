@@ -126,8 +126,14 @@ fn run_command(
             return (ExitCode::FAILURE, None);
         }
     };
-    let pty = started.pty.is_some();
-    send(conn, &ServerMessage::Started { pty }, started.pty.as_ref());
+    let Started {
+        child,
+        tree,
+        sigchld,
+        pty: master,
+    } = started;
+    let pty = master.is_some();
+    send(conn, &ServerMessage::Started { pty }, master.as_ref());
     let conn = if exec.background {
         // `-b`: the client is gone by design; nothing ties the command to it.
         send(conn, &ServerMessage::Exited(Exit::Code(0)), None);
@@ -135,7 +141,7 @@ fn run_command(
     } else {
         conn.try_clone().ok()
     };
-    let mut supervisor = Supervisor::new(started, conn, pty, exec.timeout);
+    let mut supervisor = Supervisor::new(child, tree, sigchld, conn, pty, exec.timeout);
     let exit = supervisor.wait();
     supervisor.send(&ServerMessage::Exited(exit));
     audit.emit(&record.exited(match exit {
@@ -296,17 +302,19 @@ struct Supervisor {
 
 impl Supervisor {
     fn new(
-        started: Started,
+        child: Pid,
+        tree: CommandTree,
+        sigchld: SignalFd,
         conn: Option<OwnedFd>,
         has_terminal: bool,
         timeout: Option<std::time::Duration>,
     ) -> Self {
         Supervisor {
-            child: started.child,
-            tree: started.tree,
+            child,
+            tree,
             conn,
             reader: FrameReader::new(MAX_CLIENT_MESSAGE),
-            sigchld: started.sigchld,
+            sigchld,
             kill_at: None,
             ends_at: timeout.map(|t| Instant::now() + t),
             has_terminal,
