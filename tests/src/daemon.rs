@@ -9,6 +9,7 @@
 
 use std::fs::{self, File};
 use std::io;
+use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -69,6 +70,15 @@ fn spawn_from_keeper(cmd: Command) -> io::Result<Child> {
     reply_rx.recv().expect("keeper replies")
 }
 
+/// Where a test daemon makes its commands' groups.
+enum Placement {
+    /// Below this cgroup (`--cgroup-root`).
+    Root(PathBuf),
+    /// In its own unit's cgroup, as under systemd: the cgroup and its
+    /// `cgroup.procs`, open for the daemon to enter before its exec.
+    Unit(PathBuf, File),
+}
+
 /// A running `jitsudod`.
 #[derive(Debug)]
 pub struct Daemon {
@@ -88,6 +98,28 @@ impl Daemon {
     /// socket accepts connections. Panics with its log if it does not come
     /// up.
     pub fn start(world: &World, name: &str, policy: &Path) -> Daemon {
+        let cgroup = own_cgroup().join(format!("jitsudo-test-{}-{name}", std::process::id()));
+        Daemon::spawn(world, name, policy, Placement::Root(cgroup))
+    }
+
+    /// Starts a daemon as systemd starts it as a service with `Delegate=yes`:
+    /// inside the cgroup `unit` (whose directory is `unit_dir`), with
+    /// `INVOCATION_ID` set and no `--cgroup-root`.
+    pub fn start_as_unit(
+        world: &World,
+        name: &str,
+        policy: &Path,
+        unit: PathBuf,
+        unit_dir: &Path,
+    ) -> Daemon {
+        let procs = fs::OpenOptions::new()
+            .write(true)
+            .open(unit_dir.join("cgroup.procs"))
+            .expect("open the unit's cgroup.procs");
+        Daemon::spawn(world, name, policy, Placement::Unit(unit, procs))
+    }
+
+    fn spawn(world: &World, name: &str, policy: &Path, placement: Placement) -> Daemon {
         let dir = world.root.join(format!("daemon-{name}"));
         crate::util::make_dir(&dir, 0o755);
         let state = dir.join("state");
@@ -97,11 +129,19 @@ impl Daemon {
         let log = dir.join("jitsudod.log");
         let log_file = File::create(&log).expect("create daemon log");
 
-        let cgroup = own_cgroup().join(format!("jitsudo-test-{}-{name}", std::process::id()));
         let mut cmd = Command::new(world.jitsudo_bin().join("jitsudod"));
+        let (cgroup, unit_procs) = match placement {
+            Placement::Root(cgroup) => {
+                cmd.arg("--cgroup-root").arg(&cgroup);
+                (cgroup, None)
+            }
+            Placement::Unit(unit, procs) => {
+                cmd.env("INVOCATION_ID", "0123456789abcdef0123456789abcdef");
+                (unit, Some(procs))
+            }
+        };
+        let unit_fd = unit_procs.as_ref().map(|f| f.as_raw_fd());
         cmd.arg("--foreground")
-            .arg("--cgroup-root")
-            .arg(&cgroup)
             .arg("--socket")
             .arg(&socket)
             .arg("--policy")
@@ -115,10 +155,16 @@ impl Daemon {
         // The daemon starts with clean signal state except SIGUSR2 ignored,
         // deliberately: a daemon's own dispositions must not leak into the
         // commands it runs (signals.rs checks what the command sees).
-        // SAFETY: prctl, sigaction and sigprocmask are async-signal-safe;
-        // nothing else runs between fork and exec here.
+        // SAFETY: prctl, sigaction, sigprocmask and write are
+        // async-signal-safe; nothing else runs between fork and exec here.
+        // `unit_fd` is open until the spawn returns (`unit_procs`).
         unsafe {
-            cmd.pre_exec(|| {
+            cmd.pre_exec(move || {
+                if let Some(fd) = unit_fd {
+                    if libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
+                        return Err(io::Error::last_os_error());
+                    }
+                }
                 crate::exec::reset_signals();
                 libc::signal(libc::SIGUSR2, libc::SIG_IGN);
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
@@ -128,6 +174,7 @@ impl Daemon {
             });
         }
         let child = spawn_from_keeper(cmd).expect("spawn jitsudod");
+        drop(unit_procs);
         LIVE.lock().expect("live daemons").push(child.id() as i32);
         let daemon = Daemon {
             socket,

@@ -356,6 +356,69 @@ echo "now=$(sed -n "s/^0:://p" /proc/self/cgroup)""#,
     assert_groups_removed(&d);
 }
 
+/// A cgroup made for one test and removed (with the leaf a daemon made in
+/// it) when dropped.
+struct TestCgroup {
+    path: PathBuf,
+    dir: PathBuf,
+}
+
+impl TestCgroup {
+    fn new(name: &str) -> TestCgroup {
+        let path = own_cgroup().join(format!("jitsudo-test-{}-{name}", std::process::id()));
+        let dir = dir_of(&path);
+        make_dir(&dir, 0o755);
+        TestCgroup { path, dir }
+    }
+}
+
+impl Drop for TestCgroup {
+    /// The daemon's idle workers end shortly after it: its leaf can be
+    /// removed once they did.
+    fn drop(&mut self) {
+        let leaf = self.dir.join("daemon");
+        let _ = poll_until(Duration::from_secs(10), || {
+            (!leaf.exists() || fs::remove_dir(&leaf).is_ok()).then_some(())
+        });
+        let _ = fs::remove_dir(&self.dir);
+    }
+}
+
+/// Under systemd (`Delegate=yes`), the daemon works in its unit's own
+/// cgroup: it moves itself (and so its workers) into the leaf
+/// `<unit>/daemon`, commands get `<unit>/cmd-*`, and the unit's cgroup
+/// itself holds no process.
+#[test]
+fn as_a_systemd_unit_the_daemon_works_in_its_own_cgroup() {
+    let unit = TestCgroup::new("unit.service");
+    let w = world();
+    let policy = w.policy_dir("cg-unit").join("policy.toml");
+    write_atomic(&policy, POLICY.as_bytes(), 0o644);
+    let d = Daemon::start_as_unit(w, "cg-unit", &policy, unit.path.clone(), &unit.dir);
+    let out = Case::new(
+        ROOT,
+        "$SUDO sh -c 'sed -n s/^0:://p /proc/self/cgroup /proc/$PPID/cgroup'",
+    )
+    .socket(&d.socket)
+    .status(0)
+    .assert_jitsudo();
+    let daemon_cgroup = fs::read_to_string(format!("/proc/{}/cgroup", d.pid())).unwrap_or_default();
+    let in_unit = fs::read_to_string(unit.dir.join("cgroup.procs")).unwrap_or_default();
+    assert!(d.terminate(Duration::from_secs(10)).is_some());
+    let Some(out) = out else { return };
+    let text = out.stdout_text();
+    let base = unit.path.display();
+    assert!(
+        text.starts_with(&format!("{base}/cmd-")) && text.contains(&format!("\n{base}/daemon\n")),
+        "command and worker not in <unit>/cmd-* and <unit>/daemon:\n{text}"
+    );
+    assert!(
+        daemon_cgroup.ends_with(&format!("\n0::{base}/daemon\n")),
+        "the daemon is not in <unit>/daemon:\n{daemon_cgroup}"
+    );
+    assert_eq!(in_unit, "", "processes left in the unit's own cgroup");
+}
+
 /// Without a cgroup2 mount (a daemon in a mount namespace where it was
 /// unmounted) the daemon says so once in its log and runs plain commands,
 /// but refuses a rule with a timeout, which it could not enforce on a
