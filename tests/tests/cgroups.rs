@@ -7,11 +7,13 @@
 //! another test's commands.
 
 use std::fs;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use jitsudo_tests::daemon::{own_cgroup, Daemon};
+use jitsudo_tests::exec::wait_bounded;
 use jitsudo_tests::sh::with_helpers;
 use jitsudo_tests::util::{make_dir, poll_until, shell_quote, write_atomic};
 use jitsudo_tests::world::workspace_root;
@@ -286,17 +288,26 @@ fn a_flood_of_commands_leaves_no_group_behind() {
     );
 }
 
-/// A cgroup handed to jt_nobody (as a delegated user slice would be): a
-/// place its own processes could be moved to, were escaping possible.
-/// Removed when dropped.
-struct UsersCgroup(PathBuf);
+/// A cgroup made for one test and removed (with the leaf a daemon made in
+/// it) when dropped.
+struct TestCgroup {
+    path: PathBuf,
+    dir: PathBuf,
+}
 
-impl UsersCgroup {
-    fn new(name: &str) -> UsersCgroup {
-        let dir = dir_of(&own_cgroup()).join(format!("jitsudo-test-{}-{name}", std::process::id()));
+impl TestCgroup {
+    fn new(name: &str) -> TestCgroup {
+        let path = own_cgroup().join(format!("jitsudo-test-{}-{name}", std::process::id()));
+        let dir = dir_of(&path);
         make_dir(&dir, 0o755);
-        let user = account(NOBODY);
-        for path in [dir.clone(), dir.join("cgroup.procs")] {
+        TestCgroup { path, dir }
+    }
+
+    /// Hands it to `user`, as a delegated user slice is: a place the user's
+    /// own processes could be moved to, were escaping possible.
+    fn owned_by(self, user: &str) -> TestCgroup {
+        let user = account(user);
+        for path in [self.dir.clone(), self.dir.join("cgroup.procs")] {
             nix::unistd::chown(
                 &path,
                 Some(nix::unistd::Uid::from_raw(user.uid)),
@@ -304,13 +315,19 @@ impl UsersCgroup {
             )
             .expect("chown");
         }
-        UsersCgroup(dir)
+        self
     }
 }
 
-impl Drop for UsersCgroup {
+impl Drop for TestCgroup {
+    /// The daemon's idle workers end shortly after it: its leaf can be
+    /// removed once they did.
     fn drop(&mut self) {
-        let _ = fs::remove_dir(&self.0);
+        let leaf = self.dir.join("daemon");
+        let _ = poll_until(Duration::from_secs(10), || {
+            (!leaf.exists() || fs::remove_dir(&leaf).is_ok()).then_some(())
+        });
+        let _ = fs::remove_dir(&self.dir);
     }
 }
 
@@ -321,7 +338,7 @@ impl Drop for UsersCgroup {
 #[test]
 fn the_target_user_cannot_leave_or_change_its_group() {
     let d = daemon("cg-escape");
-    let own = UsersCgroup::new("escape");
+    let own = TestCgroup::new("escape").owned_by(NOBODY);
     let mount = mount_point();
     let inner = format!(
         r#"m={mount}; cg=$(sed -n "s/^0:://p" /proc/self/cgroup); echo "in=$cg"
@@ -334,7 +351,7 @@ done
 mkdir "$m$cg/sub" 2>/dev/null && echo "made a group"
 echo "now=$(sed -n "s/^0:://p" /proc/self/cgroup)""#,
         mount = mount.display(),
-        own = own.0.display(),
+        own = own.dir.display(),
     );
     let script = format!("$SUDO -u {NOBODY} sh -c {}", shell_quote(&inner));
     let out = Case::new(LIMITED, script)
@@ -354,34 +371,6 @@ echo "now=$(sed -n "s/^0:://p" /proc/self/cgroup)""#,
         "the process left its group:\n{text}"
     );
     assert_groups_removed(&d);
-}
-
-/// A cgroup made for one test and removed (with the leaf a daemon made in
-/// it) when dropped.
-struct TestCgroup {
-    path: PathBuf,
-    dir: PathBuf,
-}
-
-impl TestCgroup {
-    fn new(name: &str) -> TestCgroup {
-        let path = own_cgroup().join(format!("jitsudo-test-{}-{name}", std::process::id()));
-        let dir = dir_of(&path);
-        make_dir(&dir, 0o755);
-        TestCgroup { path, dir }
-    }
-}
-
-impl Drop for TestCgroup {
-    /// The daemon's idle workers end shortly after it: its leaf can be
-    /// removed once they did.
-    fn drop(&mut self) {
-        let leaf = self.dir.join("daemon");
-        let _ = poll_until(Duration::from_secs(10), || {
-            (!leaf.exists() || fs::remove_dir(&leaf).is_ok()).then_some(())
-        });
-        let _ = fs::remove_dir(&self.dir);
-    }
 }
 
 /// Under systemd (`Delegate=yes`), the daemon works in its unit's own
@@ -417,6 +406,36 @@ fn as_a_systemd_unit_the_daemon_works_in_its_own_cgroup() {
         "the daemon is not in <unit>/daemon:\n{daemon_cgroup}"
     );
     assert_eq!(in_unit, "", "processes left in the unit's own cgroup");
+}
+
+/// A subtree inside a cgroup delegated to a user would let that user move
+/// its processes out of a command's group: the daemon refuses to start.
+#[test]
+fn a_subtree_inside_a_users_cgroup_is_refused() {
+    let users = TestCgroup::new("delegated").owned_by(NOBODY);
+    let w = world();
+    let dir = w.scratch_dir("cg-delegated");
+    let log = dir.join("log");
+    let mut daemon = Command::new(w.jitsudo_bin().join("jitsudod"))
+        .arg("--foreground")
+        .arg("--cgroup-root")
+        .arg(users.path.join("jitsudo"))
+        .arg("--socket")
+        .arg(dir.join("s"))
+        .arg("--policy")
+        .arg(&w.policy)
+        .arg("--state-dir")
+        .arg(dir.join("state"))
+        .stderr(fs::File::create(&log).expect("create the log"))
+        .process_group(0)
+        .spawn()
+        .expect("run jitsudod");
+    let (status, timed_out) = wait_bounded(&mut daemon, Duration::from_secs(10));
+    let err = fs::read_to_string(&log).unwrap_or_default();
+    assert!(!timed_out, "jitsudod started in a delegated cgroup: {err}");
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("may be written by others than root"), "{err}");
+    assert!(!users.dir.join("jitsudo").exists());
 }
 
 /// Without a cgroup2 mount (a daemon in a mount namespace where it was

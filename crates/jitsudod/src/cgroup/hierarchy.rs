@@ -19,6 +19,11 @@ impl Hierarchy {
             .ok_or_else(|| "no cgroup2 file system is mounted".to_owned())
     }
 
+    /// Whether `dir` is in the mounted hierarchy.
+    pub fn contains(&self, dir: &Path) -> bool {
+        dir.starts_with(&self.mount_point)
+    }
+
     /// The directory of the cgroup `path` (as /proc/self/cgroup names it:
     /// absolute, no `.` or `..`).
     pub fn dir_of(&self, path: &Path) -> Result<PathBuf, String> {

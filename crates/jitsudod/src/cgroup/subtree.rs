@@ -78,9 +78,33 @@ fn set_up(configured: Option<&Path>) -> Result<Subtree, String> {
         },
         None => default_subtree(&hierarchy)?,
     };
+    only_root_moves(&hierarchy, &subtree.dir)?;
     make_dir(&subtree.dir)?;
     probe(&subtree.dir)?;
     Ok(subtree)
+}
+
+/// Refuses a subtree inside a cgroup delegated to someone else: whoever may
+/// write the `cgroup.procs` of an ancestor may move their own processes
+/// between groups below it, out of a command's group included. (Missing
+/// levels are made by root next.)
+fn only_root_moves(hierarchy: &Hierarchy, dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    for ancestor in dir.ancestors().take_while(|a| hierarchy.contains(a)) {
+        let procs = ancestor.join("cgroup.procs");
+        let meta = match std::fs::metadata(&procs) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            other => other.map_err(|e| format!("{}: {e}", procs.display()))?,
+        };
+        if meta.uid() != 0 || meta.mode() & 0o022 != 0 {
+            return Err(format!(
+                "{} may be written by others than root (delegated?): they could move \
+                 processes out of a command's group",
+                procs.display()
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn default_subtree(hierarchy: &Hierarchy) -> Result<Subtree, String> {
