@@ -54,14 +54,12 @@ impl Group {
         Ok(file.into())
     }
 
-    /// The processes in it now.
+    /// The processes in it and in the groups below it (a grant's group
+    /// holds its commands' groups), now.
     pub fn pids(&self) -> io::Result<Vec<Pid>> {
-        let text = std::fs::read_to_string(self.dir.join("cgroup.procs"))?;
-        Ok(text
-            .lines()
-            .filter_map(|l| l.parse().ok())
-            .map(Pid::from_raw)
-            .collect())
+        let mut pids = Vec::new();
+        collect_pids(&self.dir, &mut pids)?;
+        Ok(pids)
     }
 
     /// Whether any process is in it or below it (`cgroup.events`).
@@ -70,8 +68,8 @@ impl Group {
         Ok(text.lines().any(|l| l == "populated 1"))
     }
 
-    /// Sends `sig` to every process in it (one pass: processes forked
-    /// meanwhile are caught by [`Group::kill`]).
+    /// Sends `sig` to every process in it and below it (one pass:
+    /// processes forked meanwhile are caught by [`Group::kill`]).
     pub fn signal_all(&self, sig: Signal) -> io::Result<()> {
         for pid in self.pids()? {
             let _ = kill(pid, sig);
@@ -146,9 +144,89 @@ impl Group {
     }
 }
 
+/// Adds the processes of the cgroup `dir` and of every group below it.
+fn collect_pids(dir: &Path, pids: &mut Vec<Pid>) -> io::Result<()> {
+    let text = std::fs::read_to_string(dir.join("cgroup.procs"))?;
+    pids.extend(
+        text.lines()
+            .filter_map(|l| l.parse().ok())
+            .map(Pid::from_raw),
+    );
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            match collect_pids(&entry.path(), pids) {
+                // A group removed meanwhile has no processes left.
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                other => other?,
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Moves the calling process into the group whose `cgroup.procs` is open
 /// as `procs` (from [`Group::procs_writer`]). Meant for a forked child
 /// before its exec: everything it starts afterwards is born in the group.
 pub fn enter(procs: &OwnedFd) -> nix::Result<()> {
     nix::unistd::write(procs, b"0").map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cgroup::hierarchy::{own_cgroup, Hierarchy};
+    use std::os::unix::process::CommandExt;
+    use std::process::{Child, Command};
+
+    /// A group below the test's own cgroup; `None` (with a note) where
+    /// cgroups cannot be made: not root, or no cgroup v2.
+    fn scratch_group(name: &str) -> Option<Group> {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("skipped: needs root");
+            return None;
+        }
+        let hierarchy = Hierarchy::find().ok()?;
+        let own = own_cgroup().ok()?;
+        let parent = hierarchy.dir_of(&own).ok()?;
+        let name = format!("jitsudo-unit-{}-{name}", std::process::id());
+        Some(Group::create(&parent, &name).expect("make a scratch group"))
+    }
+
+    /// A process that ignores SIGTERM, started in `group`.
+    fn stubborn_in(group: &Group) -> Child {
+        let procs = group.procs_writer().expect("open cgroup.procs");
+        let mut command = Command::new("sh");
+        command.args(["-c", "trap '' TERM; exec sleep 1000"]);
+        // SAFETY: write(2) only, on a descriptor open in the child.
+        unsafe {
+            command.pre_exec(move || enter(&procs).map_err(io::Error::from));
+        }
+        command.spawn().expect("start sh")
+    }
+
+    /// A grant-like group holding a command's group: terminating the outer
+    /// one reaches the processes of both (SIGTERM, then SIGKILL for those
+    /// that ignore it), after which both groups can be removed.
+    #[test]
+    fn terminate_reaches_nested_groups() {
+        let Some(outer) = scratch_group("outer") else {
+            return;
+        };
+        let inner = Group::create(outer.dir(), "cmd-1").expect("nested group");
+        let mut children = [stubborn_in(&outer), stubborn_in(&inner)];
+        assert_eq!(outer.pids().expect("pids").len(), 2);
+        assert!(outer.populated().expect("populated"));
+        let start = Instant::now();
+        let empty = outer.terminate(Duration::from_millis(200));
+        for child in &mut children {
+            let _ = child.wait();
+        }
+        let emptied = outer.wait_empty(Some(Instant::now() + KILL_BOUND));
+        let removed = inner.remove().and_then(|()| outer.remove());
+        assert!(matches!(empty, Ok(true)), "{empty:?}");
+        assert!(matches!(emptied, Ok(true)), "{emptied:?}");
+        assert!(removed.is_ok(), "{removed:?}");
+        assert!(start.elapsed() < KILL_BOUND, "{:?}", start.elapsed());
+    }
 }
