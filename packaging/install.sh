@@ -29,11 +29,13 @@ if ! command -v cargo >/dev/null; then
     echo "install.sh: cargo not found; install Rust with https://rustup.rs first" >&2
     exit 1
 fi
-cargo build --release --locked -p jitsudo -p jitsudod
+cargo build --release --locked -p jitsudo -p jitsudod -p jitsudoctl
 
 install -D -m 0755 target/release/jitsudo /usr/bin/jitsudo
 install -D -m 0755 target/release/jitsudod /usr/sbin/jitsudod
-install -D -m 0755 target/release/jitsudoctl /usr/sbin/jitsudoctl
+install -D -m 0755 target/release/jitsudoctl /usr/bin/jitsudoctl
+# Earlier versions installed it in /usr/sbin.
+rm -f /usr/sbin/jitsudoctl
 install -D -m 0644 pam.d/jitsudo /etc/pam.d/jitsudo
 install -D -m 0644 systemd/jitsudod.service /lib/systemd/system/jitsudod.service
 install -d -m 0755 /etc/jitsudo /etc/jitsudo/policy.d

@@ -9,7 +9,7 @@ if [ -d /run/systemd/system ]; then
 else
     pkill -TERM -x -f /usr/sbin/jitsudod || true
 fi
-rm -f /usr/bin/jitsudo /usr/sbin/jitsudod /usr/sbin/jitsudoctl /etc/pam.d/jitsudo \
+rm -f /usr/bin/jitsudo /usr/sbin/jitsudod /usr/bin/jitsudoctl /usr/sbin/jitsudoctl /etc/pam.d/jitsudo \
     /lib/systemd/system/jitsudod.service
 [ -d /run/systemd/system ] && systemctl daemon-reload
 if [ "${1:-}" = --purge ]; then

@@ -98,8 +98,19 @@ impl Daemon {
     /// socket accepts connections. Panics with its log if it does not come
     /// up.
     pub fn start(world: &World, name: &str, policy: &Path) -> Daemon {
+        Daemon::start_with_env(world, name, policy, &[])
+    }
+
+    /// [`Daemon::start`] with these environment variables set for the
+    /// daemon (e.g. `TZ`).
+    pub fn start_with_env(
+        world: &World,
+        name: &str,
+        policy: &Path,
+        env: &[(&str, &str)],
+    ) -> Daemon {
         let cgroup = own_cgroup().join(format!("jitsudo-test-{}-{name}", std::process::id()));
-        Daemon::spawn(world, name, policy, Placement::Root(cgroup))
+        Daemon::spawn(world, name, policy, Placement::Root(cgroup), env)
     }
 
     /// Starts a daemon as systemd starts it as a service with `Delegate=yes`:
@@ -116,10 +127,16 @@ impl Daemon {
             .write(true)
             .open(unit_dir.join("cgroup.procs"))
             .expect("open the unit's cgroup.procs");
-        Daemon::spawn(world, name, policy, Placement::Unit(unit, procs))
+        Daemon::spawn(world, name, policy, Placement::Unit(unit, procs), &[])
     }
 
-    fn spawn(world: &World, name: &str, policy: &Path, placement: Placement) -> Daemon {
+    fn spawn(
+        world: &World,
+        name: &str,
+        policy: &Path,
+        placement: Placement,
+        env: &[(&str, &str)],
+    ) -> Daemon {
         let dir = world.root.join(format!("daemon-{name}"));
         crate::util::make_dir(&dir, 0o755);
         let state = dir.join("state");
@@ -149,6 +166,7 @@ impl Daemon {
             .arg("--state-dir")
             .arg(&state)
             .env("RUST_BACKTRACE", "1")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().expect("dup log"))
             .stderr(log_file);

@@ -1,5 +1,6 @@
-//! `jitsudoctl policy check` and `policy reload` (jitsudo only: sudo's
-//! counterparts are `visudo -c` and re-reading on every call).
+//! `jitsudoctl policy check`, `explain`, `diff`, `import-sudoers` and
+//! `reload` (jitsudo only: sudo's counterparts are `visudo -c` and
+//! re-reading on every call).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -274,13 +275,23 @@ const TEAM_POLICY: &str = "[command_sets]\nweb = [\"/usr/bin/systemctl restart n
     auth = \"none\"\n\n[[rule]]\nid = \"no-id\"\neffect = \"deny\"\nwho = [\"jt_grp\"]\n\
     commands = [\"/usr/bin/id\"]\n";
 
-fn explain(policy: &Path, extra: &[&str], command: &[&str]) -> Output {
-    let mut args = vec!["policy", "explain", "--user", "jt_grp", "--policy"];
-    args.push(policy.to_str().unwrap());
+/// `policy explain` for jt_grp, asked of `socket`'s daemon.
+fn explain_at(socket: &Path, extra: &[&str], command: &[&str]) -> Output {
+    let mut args = vec!["policy", "explain", "--user", "jt_grp", "--socket"];
+    args.push(socket.to_str().unwrap());
     args.extend_from_slice(extra);
     args.push("--");
     args.extend_from_slice(command);
     ctl(&args)
+}
+
+/// `policy explain` for jt_grp with the candidate `policy`, asked of the
+/// suite's daemon.
+fn explain(policy: &Path, extra: &[&str], command: &[&str]) -> Output {
+    let socket = PathBuf::from(world().default_socket());
+    let mut args = vec!["--policy", policy.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    explain_at(&socket, &args, command)
 }
 
 #[test]
@@ -308,6 +319,58 @@ fn explain_names_the_deciding_rule_and_the_others() {
 
     let other_args = explain(&path, &[], &["systemctl", "stop", "nginx"]);
     assert_eq!(other_args.status.code(), Some(1));
+}
+
+/// Office hours in the daemon's local time zone.
+const LOCAL_HOURS: &str = "[[rule]]\nid = \"office\"\nwho = [\"jt_grp\"]\n\
+    commands = [\"/usr/bin/id\"]\nauth = \"none\"\n\
+    when = { hours = \"09:00-17:00\", tz = \"local\" }\n";
+
+/// The daemon builds the explained request itself, so local-time rules use
+/// the daemon's zone: 02:00 UTC is 11:00 in a daemon on UTC+9, inside the
+/// window (jitsudoctl used to read local time as UTC, and refused).
+#[test]
+fn explain_uses_the_daemons_local_time() {
+    let path = policy_file("explain-tz", LOCAL_HOURS);
+    let daemon = Daemon::start_with_env(world(), "explain-tz", &path, &[("TZ", "JST-9")]);
+    let at = |time: &str| {
+        let out = explain_at(&daemon.socket, &["--at", time], &["id"]);
+        (out.status.code(), text(&out.stdout))
+    };
+    let (status, out) = at("2026-11-25T02:00:00Z");
+    assert_eq!(status, Some(0), "{out}");
+    assert!(out.starts_with("allowed by rule `office`"), "{out}");
+    let (status, out) = at("2026-11-25T10:00:00Z");
+    assert_eq!(status, Some(1), "19:00 in the daemon's zone: {out}");
+}
+
+#[test]
+fn explain_is_for_root_only() {
+    let path = policy_file("explain-user", ROOT_ALL);
+    let out = Command::new("setpriv")
+        .args(["--reuid=jt_nobody", "--regid=jt_nobody", "--init-groups"])
+        .arg(world().jitsudo_bin().join("jitsudoctl"))
+        .args(["policy", "explain", "--user", "root", "--socket"])
+        .arg(world().default_socket())
+        .args(["--policy", path.to_str().unwrap(), "--", "id"])
+        .output()
+        .expect("run setpriv");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stderr), "only root may explain the policy\n");
+    assert_eq!(text(&out.stdout), "");
+}
+
+#[test]
+fn explain_reads_candidates_with_the_daemons_checks() {
+    let path = policy_file("explain-perms", TEAM_POLICY);
+    write_atomic(&path, TEAM_POLICY.as_bytes(), 0o666);
+    let out = explain(&path, &[], &["id"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("is writable by group or others (mode 0666)"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -354,12 +417,19 @@ fn imported_sudoers_is_a_valid_policy() {
         "{}",
         text(&out.stderr)
     );
-    let converted = dir.join("policy.toml");
+    // The daemon explains with candidate files only from trusted directories.
+    let converted = world().policy_dir("import-policy").join("policy.toml");
     write_atomic(&converted, &out.stdout, 0o644);
     let check = ctl(&["policy", "check", converted.to_str().unwrap()]);
     assert!(check.status.success(), "{}", text(&check.stderr));
     let allowed = explain(&converted, &[], &["systemctl", "restart", "nginx"]);
-    assert_eq!(allowed.status.code(), Some(0), "{}", text(&allowed.stdout));
+    assert_eq!(
+        allowed.status.code(),
+        Some(0),
+        "{}{}",
+        text(&allowed.stdout),
+        text(&allowed.stderr)
+    );
 }
 
 #[test]
@@ -394,4 +464,94 @@ fn root_lists_another_users_privileges() {
     let by_user = list(Some("jt_nobody"));
     assert_eq!(by_user.status.code(), Some(1));
     assert_eq!(text(&by_user.stderr), "jitsudo: only root can use -U\n");
+}
+
+/// `ps -o pid=,args=` of `parent`'s children, in a UTF-8 locale.
+fn children(parent: i32) -> Vec<(i32, String)> {
+    let out = Command::new("ps")
+        .args(["-o", "pid=,args=", "--ppid", &parent.to_string()])
+        .env("LC_ALL", "C.UTF-8")
+        .output()
+        .expect("run ps");
+    text(&out.stdout)
+        .lines()
+        .filter_map(|line| {
+            let (pid, args) = line.trim_start().split_once(' ')?;
+            Some((pid.parse().ok()?, args.trim().to_owned()))
+        })
+        .collect()
+}
+
+/// The first child of `parent` whose command line is `args`.
+fn child_named(parent: i32, args: &str) -> Option<i32> {
+    children(parent)
+        .into_iter()
+        .find_map(|(pid, shown)| (shown == args).then_some(pid))
+}
+
+/// An admin tells workers apart in `ps`: idle ones, and whose command a
+/// busy one runs; `pgrep -f jitsudod` finds them (they used to show as
+/// `exe /proc/self/exe --worker`).
+#[test]
+fn workers_are_named_in_ps() {
+    let path = policy_file("titles", ROOT_ALL);
+    let daemon = Daemon::start(world(), "titles", &path);
+    let daemon_pid = daemon.pid().as_raw();
+    let wait = std::time::Duration::from_secs(10);
+    let idle = jitsudo_tests::util::poll_until(wait, || {
+        child_named(daemon_pid, "jitsudod: worker [idle]")
+    });
+    assert!(idle.is_some(), "{:?}", children(daemon_pid));
+
+    let mut client = Command::new(world().jitsudo_bin().join("jitsudo"))
+        .args(["-n", "/usr/bin/sleep", "60"])
+        .env("JITSUDO_SOCKET", &daemon.socket)
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .expect("run jitsudo");
+    let title = "jitsudod: worker root → root /usr/bin/sleep";
+    let busy = jitsudo_tests::util::poll_until(wait, || child_named(daemon_pid, title));
+    let seen = children(daemon_pid);
+    let comm = busy.map(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")));
+    let pgrep = Command::new("pgrep")
+        .args(["-f", "jitsudod"])
+        .output()
+        .expect("run pgrep");
+    let client_pid = nix::unistd::Pid::from_raw(client.id() as i32);
+    let _ = nix::sys::signal::kill(client_pid, nix::sys::signal::Signal::SIGTERM);
+    let (_, timed_out) = jitsudo_tests::exec::wait_bounded(&mut client, wait);
+    assert!(!timed_out, "the command outlived its client");
+
+    let busy = busy.unwrap_or_else(|| panic!("no worker titled {title:?}: {seen:?}"));
+    assert_eq!(
+        comm.and_then(Result::ok).as_deref(),
+        Some("jitsudod-worker\n")
+    );
+    let found: Vec<i32> = text(&pgrep.stdout)
+        .lines()
+        .filter_map(|l| l.parse().ok())
+        .collect();
+    for worker in [idle.unwrap_or_default(), busy] {
+        assert!(found.contains(&worker), "pgrep -f jitsudod: {found:?}");
+    }
+}
+
+#[test]
+fn explain_for_an_unknown_user_is_an_input_error() {
+    let path = policy_file("explain-unknown", TEAM_POLICY);
+    let socket = world().default_socket();
+    let out = ctl(&[
+        "policy",
+        "explain",
+        "--user",
+        "jt_no_such_user",
+        "--socket",
+        socket.to_str().unwrap(),
+        "--policy",
+        path.to_str().unwrap(),
+        "--",
+        "id",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(text(&out.stderr), "unknown user jt_no_such_user\n");
 }

@@ -1,3 +1,4 @@
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 //! The jitsudo policy engine: pure functions from policy text and a request
@@ -5,7 +6,9 @@
 //!
 //! This crate does no I/O at all: the daemon reads the files, resolves paths,
 //! hashes executables, reads the clock and looks up users and groups, then
-//! hands the data in.
+//! hands the data in. The one exception is the optional module `files`
+//! (feature `files`): how the daemon and `jitsudoctl` read the policy files
+//! from disk, with their ownership checks.
 //!
 //! # Use
 //!
@@ -95,7 +98,8 @@
 //! * Rule ids must be unique across all sources; deny rules take no options.
 
 pub mod env;
-pub mod sudoers;
+#[cfg(feature = "files")]
+pub mod files;
 
 mod command;
 mod decide;

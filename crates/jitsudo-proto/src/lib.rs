@@ -9,26 +9,34 @@
 //! The conversation on one connection is:
 //!
 //! 1. client → [`ClientMessage::Hello`] (version handshake), then
-//!    [`ClientMessage::Request`] with its stdio and cwd descriptors attached;
-//!    both may be written at once (no round trip).
+//!    [`ClientMessage::Request`]: one [`Request`] verb (run, list, validate,
+//!    reset or remove timestamps, reload or explain the policy) with the
+//!    descriptors its [`FdLayout`] names attached ([`PassedFds`] sorts them
+//!    back); both may be written at once (no round trip).
 //! 2. daemon → [`ServerMessage::Welcome`] or [`ServerMessage::Error`] (a
 //!    connection over the daemon's limits gets only the `Error`, possibly
 //!    before the client has written anything).
-//! 3. daemon or worker → [`ServerMessage::Started`] (with the pty master when
-//!    the command has a terminal), [`ServerMessage::Suspended`],
-//!    [`ServerMessage::Exited`] or [`ServerMessage::Error`]; meanwhile the
-//!    client may send [`ClientMessage::Signal`] and [`ClientMessage::Resume`].
+//! 3. daemon or worker → the verb's replies (each [`Request`] variant names
+//!    its own), with [`ServerMessage::Prompt`]/[`ClientMessage::Answer`]
+//!    while PAM asks and [`ServerMessage::Error`] on any failure. For a run:
+//!    [`ServerMessage::Started`] (with the pty master when the command has a
+//!    terminal), [`ServerMessage::Suspended`], [`ServerMessage::Exited`];
+//!    meanwhile the client may send [`ClientMessage::Signal`] and
+//!    [`ClientMessage::Resume`].
 //!
 //! Anything else — a bad length, an undecodable payload, a message out of
 //! order, unexpected descriptors — is a protocol error and ends the connection.
 
+mod fds;
 mod frame;
 mod message;
 
+pub use fds::{FdLayout, PassedFds};
 pub use frame::{send_frame, Frame, FrameReader, MAX_FDS_PER_CONNECTION};
 pub use message::{
-    decode, encode, Action, ClientMessage, Exit, Failure, Hello, PreserveEnv, Request,
-    ServerMessage, ShellMode, MAX_MESSAGE_LEN, PROTOCOL_MAGIC, PROTOCOL_VERSION, RELAYED_SIGNALS,
+    decode, encode, ClientMessage, Exit, ExplainFormat, ExplainRequest, Failure, Hello,
+    ListRequest, PreserveEnv, Request, RunRequest, ServerMessage, SessionOrigin, ShellMode,
+    MAX_MESSAGE_LEN, PROTOCOL_MAGIC, PROTOCOL_VERSION, RELAYED_SIGNALS,
 };
 
 /// Errors raised while framing or decoding protocol messages.
@@ -50,6 +58,14 @@ pub enum ProtoError {
     /// The peer sent more descriptors than the protocol allows, or the
     /// kernel truncated the ancillary data.
     TooManyFds,
+    /// A request came with another number of descriptors than its layout
+    /// announces.
+    WrongFdCount {
+        /// What the layout announces.
+        expected: usize,
+        /// What arrived.
+        got: usize,
+    },
 }
 
 impl std::fmt::Display for ProtoError {
@@ -62,6 +78,7 @@ impl std::fmt::Display for ProtoError {
             ProtoError::Codec(e) => write!(f, "malformed message: {e}"),
             ProtoError::Truncated => f.write_str("connection closed in the middle of a message"),
             ProtoError::TooManyFds => f.write_str("too many file descriptors attached"),
+            ProtoError::WrongFdCount { .. } => f.write_str("wrong number of descriptors"),
         }
     }
 }

@@ -3,14 +3,14 @@
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
-use crate::ProtoError;
+use crate::{FdLayout, ProtoError};
 
 /// Magic bytes that open every [`Hello`], so a stray connection from another
 /// program is recognised at once.
 pub const PROTOCOL_MAGIC: [u8; 8] = *b"jitsudo\0";
 
 /// The protocol version spoken by this build.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Largest payload accepted in one frame.
 ///
@@ -33,8 +33,9 @@ pub const RELAYED_SIGNALS: [nix::sys::signal::Signal; 8] = {
 pub enum ClientMessage {
     /// First message of every connection.
     Hello(Hello),
-    /// What the caller asks for; stdio and cwd descriptors are attached.
-    Request(Box<Request>),
+    /// What the caller asks for, with the descriptors its
+    /// [`Request::fd_layout`] names attached.
+    Request(Request),
     /// Deliver this signal number to the running command.
     Signal(i32),
     /// The client was continued after a suspension; continue the command.
@@ -43,6 +44,52 @@ pub enum ClientMessage {
     /// cannot ask (no terminal, interrupted). Holds a secret: receivers
     /// zero it after use.
     Answer(Option<ByteBuf>),
+}
+
+/// One request: a verb and its parameters. Everything here is caller input
+/// and untrusted: identities come from the kernel, never from a message.
+/// New verbs (grants, approvals) are new variants with their own replies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Request {
+    /// Run a command (or a shell). Replies: [`ServerMessage::Started`],
+    /// [`ServerMessage::Suspended`], [`ServerMessage::Exited`].
+    Run(Box<RunRequest>),
+    /// `-l [command]`: list privileges, or check one command. Replies:
+    /// [`ServerMessage::Output`] then [`ServerMessage::Exited`].
+    List(Box<ListRequest>),
+    /// `-v`: authenticate if needed and refresh cached credentials. Reply:
+    /// [`ServerMessage::Done`]. Only the authentication options are used.
+    Validate(Box<RunRequest>),
+    /// `-k` without a command: invalidate the cached credentials of this
+    /// terminal session. Reply: [`ServerMessage::Done`].
+    ResetTimestamp,
+    /// `-K`: remove all of the caller's cached credentials. Reply:
+    /// [`ServerMessage::Done`].
+    RemoveTimestamps,
+    /// `jitsudoctl policy reload` (root only): re-read the policy now.
+    /// Reply: [`ServerMessage::PolicyReloaded`], or an error listing what
+    /// is wrong with the new policy.
+    ReloadPolicy,
+    /// `jitsudoctl policy explain` (root only): what the policy decides for
+    /// a described request, and why. Reply: [`ServerMessage::Explained`].
+    Explain(Box<ExplainRequest>),
+}
+
+impl Request {
+    /// The descriptors that must accompany this request.
+    pub fn fd_layout(&self) -> FdLayout {
+        match self {
+            Request::Run(run) | Request::Validate(run) => run.fd_layout(),
+            Request::List(list) => list.request.fd_layout(),
+            Request::Explain(_) => FdLayout {
+                stdio: [false; 3],
+                cwd: true,
+            },
+            Request::ResetTimestamp | Request::RemoveTimestamps | Request::ReloadPolicy => {
+                FdLayout::NONE
+            }
+        }
+    }
 }
 
 /// Version handshake.
@@ -86,30 +133,9 @@ pub enum PreserveEnv {
     List(Vec<ByteBuf>),
 }
 
-/// What the caller wants besides running a command.
+/// A command to run, as the caller states it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Action {
-    /// Run `argv` (or a shell).
-    Run,
-    /// `-l [command]`: list the caller's rules, or check one command.
-    List,
-    /// `-v`: validate (authenticate and refresh cached credentials).
-    Validate,
-    /// `-k` without a command: invalidate cached credentials.
-    Invalidate,
-    /// `-K`: remove cached credentials.
-    Remove,
-    /// `jitsudoctl policy reload` (root only): re-read the policy now and
-    /// report its errors.
-    ReloadPolicy,
-}
-
-/// One request, as the client states it. Everything here is caller input and
-/// untrusted: identities come from the kernel, never from this message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Request {
-    /// What to do.
-    pub action: Action,
+pub struct RunRequest {
     /// Command and arguments exactly as typed (bytes, not UTF-8).
     pub argv: Vec<ByteBuf>,
     /// The caller's environment, `NAME=value` entries.
@@ -136,22 +162,80 @@ pub struct Request {
     pub prompt: Option<ByteBuf>,
     /// `-S`: read passwords from standard input.
     pub stdin_password: bool,
-    /// `-U`: whose privileges `-l` lists (root only).
-    pub list_user: Option<ByteBuf>,
     /// Signals the caller had ignored when the client started (bit n-1 for
     /// signal n); they stay ignored in the command, as under sudo.
     pub ignored_signals: u64,
-    /// Which of the caller's fds 0, 1, 2 are attached (a closed one is not).
-    /// The attached ones come first, in order, followed by an `O_PATH`
-    /// descriptor of the caller's working directory.
+    /// Which of the caller's fds 0, 1, 2 are attached; the working
+    /// directory always is (see [`FdLayout`]).
     pub stdio: [bool; 3],
 }
 
-impl Request {
-    /// How many descriptors must accompany this request.
-    pub fn expected_fds(&self) -> usize {
-        self.stdio.iter().filter(|present| **present).count() + 1
+impl RunRequest {
+    /// The descriptors that accompany this request.
+    pub fn fd_layout(&self) -> FdLayout {
+        FdLayout {
+            stdio: self.stdio,
+            cwd: true,
+        }
     }
+}
+
+/// `-l [command]`, optionally about another user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListRequest {
+    /// The command to check (empty `argv`: list every rule) and the
+    /// authentication options.
+    pub request: RunRequest,
+    /// `-U`: whose privileges to list (root only).
+    pub user: Option<ByteBuf>,
+}
+
+/// `jitsudoctl policy explain`: a request described rather than made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExplainRequest {
+    /// The caller to explain for (name or `#uid`).
+    pub user: ByteBuf,
+    /// The target user (name or `#uid`), as `-u`; default root.
+    pub run_as: Option<ByteBuf>,
+    /// The target group (name or `#gid`), as `-g`.
+    pub group: Option<ByteBuf>,
+    /// The command and its arguments; a relative name is looked up as for
+    /// a run, from the attached working directory.
+    pub argv: Vec<ByteBuf>,
+    /// Whether the caller has a terminal.
+    pub tty: bool,
+    /// Where the caller's session comes from; default: local with a
+    /// terminal, none without.
+    pub origin: Option<SessionOrigin>,
+    /// The host name; default: the daemon's.
+    pub host: Option<String>,
+    /// When, in seconds since the epoch; default: now.
+    pub at: Option<i64>,
+    /// Candidate policy files (absolute paths, main file first) to decide
+    /// with instead of the policy in force; read with the same checks.
+    pub policy: Vec<ByteBuf>,
+    /// How the explanation is rendered.
+    pub format: ExplainFormat,
+}
+
+/// How the caller's session reached the host (`when.origin`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SessionOrigin {
+    /// A local terminal.
+    Local,
+    /// An ssh session.
+    Ssh,
+    /// No terminal session at all.
+    None,
+}
+
+/// How an explanation is rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExplainFormat {
+    /// Lines for people.
+    Text,
+    /// One JSON document for tools.
+    Json,
 }
 
 /// Messages sent by the daemon or the worker that took over the connection.
@@ -196,6 +280,17 @@ pub enum ServerMessage {
     },
     /// The command ended.
     Exited(Exit),
+    /// The verb succeeded (`-v`, `-k`, `-K`); the client exits with 0.
+    Done,
+    /// The policy was reloaded ([`Request::ReloadPolicy`]).
+    PolicyReloaded,
+    /// The answer to [`Request::Explain`].
+    Explained {
+        /// Whether the request would run.
+        allowed: bool,
+        /// The explanation, rendered as asked.
+        text: ByteBuf,
+    },
 }
 
 /// A refusal or error, reported to the user as `jitsudo: <message>`.
@@ -263,9 +358,8 @@ pub fn decode<'a, T: Deserialize<'a>>(payload: &'a [u8]) -> Result<T, ProtoError
 mod tests {
     use super::*;
 
-    fn sample_request() -> Request {
-        Request {
-            action: Action::Run,
+    fn sample_request() -> RunRequest {
+        RunRequest {
             argv: vec![
                 ByteBuf::from(b"id".to_vec()),
                 ByteBuf::from(vec![0xff, 0, b'x']),
@@ -282,7 +376,6 @@ mod tests {
             reset_timestamp: false,
             prompt: None,
             stdin_password: false,
-            list_user: None,
             ignored_signals: 0,
             stdio: [true, false, true],
         }
@@ -291,16 +384,25 @@ mod tests {
     #[test]
     fn request_round_trips_with_binary_bytes() {
         let request = sample_request();
-        let frame = encode(&ClientMessage::Request(Box::new(request.clone()))).unwrap();
+        let message = ClientMessage::Request(Request::Run(Box::new(request)));
+        let frame = encode(&message).unwrap();
         let len = u32::from_be_bytes(frame[..4].try_into().unwrap()) as usize;
         assert_eq!(len, frame.len() - 4);
         let back: ClientMessage = decode(&frame[4..]).unwrap();
-        assert_eq!(back, ClientMessage::Request(Box::new(request)));
+        assert_eq!(back, message);
     }
 
     #[test]
-    fn expected_fds_counts_present_stdio_and_cwd() {
-        assert_eq!(sample_request().expected_fds(), 3);
+    fn each_verb_names_its_descriptors() {
+        let run = Box::new(sample_request());
+        assert_eq!(Request::Run(run.clone()).fd_layout().count(), 3);
+        let list = ListRequest {
+            request: *run,
+            user: None,
+        };
+        assert_eq!(Request::List(Box::new(list)).fd_layout().count(), 3);
+        assert_eq!(Request::ReloadPolicy.fd_layout(), FdLayout::NONE);
+        assert_eq!(Request::ResetTimestamp.fd_layout().count(), 0);
     }
 
     #[test]
@@ -321,7 +423,7 @@ mod tests {
         let mut request = sample_request();
         request.argv = vec![ByteBuf::from(vec![b'a'; MAX_MESSAGE_LEN])];
         assert!(matches!(
-            encode(&ClientMessage::Request(Box::new(request))),
+            encode(&ClientMessage::Request(Request::Run(Box::new(request)))),
             Err(ProtoError::TooLarge { .. })
         ));
     }

@@ -5,7 +5,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{ArgAction, Parser};
-use jitsudo_proto::{Action, PreserveEnv, ShellMode};
+use jitsudo_proto::{PreserveEnv, ShellMode};
 
 /// The usage synopsis, printed for `-h` and on every usage error.
 pub const USAGE: &str = "\
@@ -98,6 +98,21 @@ pub enum Invocation {
     Version,
     /// Something for the daemon.
     Request(Box<RequestArgs>),
+}
+
+/// What the caller wants besides running a command (one protocol verb each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Run the command (or a shell).
+    Run,
+    /// `-l [command]`.
+    List,
+    /// `-v`.
+    Validate,
+    /// `-k` without a command.
+    Invalidate,
+    /// `-K`.
+    Remove,
 }
 
 /// The options that travel to the daemon.
@@ -209,7 +224,7 @@ fn into_request(args: Args) -> Result<RequestArgs, UsageError> {
     let action = action_of(&args)?;
     let flags = args_flags(&args);
     let (assignments, command) = split_assignments(args.command);
-    check_needs_command(&flags, action.clone(), &assignments, &command)?;
+    check_needs_command(&flags, action, &assignments, &command)?;
     Ok(RequestArgs {
         shell: shell_mode(args.login, args.shell),
         preserve_env: preserve_env(args.preserve_all, args.preserve_env),

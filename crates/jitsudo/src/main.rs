@@ -13,7 +13,7 @@ mod stdio;
 mod terminal;
 
 use std::io::Write;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
@@ -77,12 +77,12 @@ fn run(args: cli::RequestArgs) -> Outcome {
         }
     };
     let stdin_password = args.stdin_password;
-    let frames = match request::frames(args, &stdio, startup::ignored_signals()) {
-        Ok(frames) => frames,
+    let passed = stdio.passed(&cwd);
+    let (frames, layout) = match request::frames(args, &passed, startup::ignored_signals()) {
+        Ok(framed) => framed,
         Err(e) => return failure(e),
     };
-    let mut fds = stdio.attached();
-    fds.push(cwd.as_raw_fd());
+    let fds = passed.matching(layout).raw();
     if let Err(e) = jitsudo_proto::send_frame(conn.as_fd(), &frames, &fds) {
         return refusal(&conn)
             .unwrap_or_else(|| failure(format!("unable to send the request to jitsudod: {e}")));

@@ -1,18 +1,50 @@
 //! Building the request frames from the parsed command line.
 
+use std::os::fd::BorrowedFd;
 use std::os::unix::ffi::OsStringExt;
 
-use jitsudo_proto::{encode, ClientMessage, Hello, Request};
+use jitsudo_proto::{
+    encode, ClientMessage, FdLayout, Hello, ListRequest, PassedFds, Request, RunRequest,
+};
 
-use crate::cli::{wire, RequestArgs};
-use crate::stdio::Stdio;
+use crate::cli::{wire, Action, RequestArgs};
 
 /// Encodes the hello and the request as one write, so the daemon gets
-/// both without a round trip. A request too large for the protocol is
-/// refused here with the kernel's wording.
-pub fn frames(args: RequestArgs, stdio: &Stdio, ignored_signals: u64) -> Result<Vec<u8>, String> {
-    let request = Request {
-        action: args.action,
+/// both without a round trip, and says which of the descriptors at hand
+/// (`passed`) go with it. A request too large for the protocol is refused
+/// here with the kernel's wording.
+pub fn frames(
+    args: RequestArgs,
+    passed: &PassedFds<BorrowedFd<'_>>,
+    ignored_signals: u64,
+) -> Result<(Vec<u8>, FdLayout), String> {
+    let action = args.action;
+    let list_user = args.list_user.clone().map(wire);
+    let run = Box::new(run_request(args, passed, ignored_signals));
+    let request = match action {
+        Action::Run => Request::Run(run),
+        Action::List => Request::List(Box::new(ListRequest {
+            request: *run,
+            user: list_user,
+        })),
+        Action::Validate => Request::Validate(run),
+        Action::Invalidate => Request::ResetTimestamp,
+        Action::Remove => Request::RemoveTimestamps,
+    };
+    let layout = request.fd_layout();
+    let mut bytes = encode(&ClientMessage::Hello(Hello::current())).map_err(|e| e.to_string())?;
+    let body = encode(&ClientMessage::Request(request))
+        .map_err(|_| "unable to run the command: Argument list too long".to_string())?;
+    bytes.extend(body);
+    Ok((bytes, layout))
+}
+
+fn run_request(
+    args: RequestArgs,
+    passed: &PassedFds<BorrowedFd<'_>>,
+    ignored_signals: u64,
+) -> RunRequest {
+    RunRequest {
         argv: args.command.into_iter().map(wire).collect(),
         env: std::env::vars_os()
             .map(|(name, value)| {
@@ -33,13 +65,7 @@ pub fn frames(args: RequestArgs, stdio: &Stdio, ignored_signals: u64) -> Result<
         reset_timestamp: args.reset_timestamp,
         prompt: args.prompt.map(wire),
         stdin_password: args.stdin_password,
-        list_user: args.list_user.map(wire),
         ignored_signals,
-        stdio: stdio.present,
-    };
-    let mut bytes = encode(&ClientMessage::Hello(Hello::current())).map_err(|e| e.to_string())?;
-    let body = encode(&ClientMessage::Request(Box::new(request)))
-        .map_err(|_| "unable to run the command: Argument list too long".to_string())?;
-    bytes.extend(body);
-    Ok(bytes)
+        stdio: passed.layout().stdio,
+    }
 }

@@ -1,7 +1,9 @@
 //! The caller's standard descriptors and working directory, as handed to
 //! the daemon.
 
-use std::os::fd::{OwnedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
+
+use jitsudo_proto::PassedFds;
 
 use nix::fcntl::{open, OFlag};
 
@@ -29,9 +31,13 @@ impl Stdio {
         }
     }
 
-    /// The descriptors to attach to the request, in order.
-    pub fn attached(&self) -> Vec<RawFd> {
-        (0..3).filter(|fd| self.present[*fd as usize]).collect()
+    /// The descriptors that go with a request: the present ones of fds
+    /// 0-2 and the working directory `cwd`.
+    pub fn passed<'a>(&self, cwd: &'a OwnedFd) -> PassedFds<BorrowedFd<'a>> {
+        PassedFds {
+            stdio: [0, 1, 2].map(|fd| self.present[fd as usize].then(|| borrow(fd))),
+            cwd: Some(cwd.as_fd()),
+        }
     }
 
     /// Whether `fd` (0, 1 or 2) is present and a terminal.
@@ -40,10 +46,10 @@ impl Stdio {
     }
 }
 
-fn borrow(fd: RawFd) -> std::os::fd::BorrowedFd<'static> {
+fn borrow(fd: RawFd) -> BorrowedFd<'static> {
     // SAFETY: fds 0-2 stay open for the whole life of the client (closed
     // ones were filled with /dev/null by the runtime before `main`).
-    unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }
+    unsafe { BorrowedFd::borrow_raw(fd) }
 }
 
 /// Opens the caller's working directory as an `O_PATH` descriptor.

@@ -5,7 +5,7 @@
 //! one job each; taking a ready one keeps the exec off the request's path.
 //! The pool refills itself after each handoff.
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::process::Stdio;
 use std::sync::Mutex;
@@ -13,6 +13,7 @@ use std::sync::Mutex;
 use jitsudo_proto::{encode, send_frame};
 
 use crate::request::job::Job;
+use crate::worker::title;
 
 /// Idle workers kept ready.
 const POOL_SIZE: usize = 2;
@@ -32,20 +33,22 @@ pub struct WorkerPool {
 }
 
 impl WorkerPool {
-    /// Sends the job, with the client's connection and descriptors and the
-    /// executable to run (if any), to a ready worker (or a new one if none
-    /// is ready or the ready one died). The caller refills the pool when the
-    /// request is over.
+    /// Sends the job, with the client's connection, the caller's
+    /// descriptors (`fds`, in the job's layout) and the executable to run
+    /// (if any), to a ready worker (or a new one if none is ready or the
+    /// ready one died). The caller refills the pool when the request is
+    /// over.
     pub fn dispatch(
         &self,
         job: &Job,
         conn: &UnixStream,
-        fds: &[OwnedFd],
+        fds: &[RawFd],
         executable: Option<&OwnedFd>,
     ) -> std::io::Result<Worker> {
         let frame = encode(job).map_err(std::io::Error::other)?;
         let mut raw = vec![conn.as_raw_fd()];
-        raw.extend(fds.iter().chain(executable).map(AsRawFd::as_raw_fd));
+        raw.extend_from_slice(fds);
+        raw.extend(executable.map(AsRawFd::as_raw_fd));
         let worker = match self.take() {
             Some(worker) if send_frame(worker.channel.as_fd(), &frame, &raw).is_ok() => worker,
             stale => {
@@ -86,7 +89,7 @@ impl WorkerPool {
 fn spawn() -> std::io::Result<Worker> {
     let (ours, theirs) = UnixStream::pair()?;
     let mut command = tokio::process::Command::new("/proc/self/exe");
-    command.arg("--worker");
+    command.arg0(title::argv0()).arg("--worker");
     if let Some(subtree) = crate::cgroup::subtree() {
         command.arg("--worker-cgroup").arg(&subtree.dir);
     }

@@ -5,7 +5,21 @@
 //! hands accepted requests to a per-request worker (`jitsudod --worker`)
 //! that runs the command as the target user. See docs/architecture.md.
 
-use jitsudod::{audit, cgroup, limits, policy_store, server, worker};
+mod accounts;
+mod audit;
+mod cache;
+mod cgroup;
+mod executable;
+mod handoff;
+mod limits;
+mod namespace;
+mod origin;
+mod pam;
+mod peer;
+mod policy_store;
+mod request;
+mod server;
+mod worker;
 
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixListener;
@@ -63,7 +77,7 @@ fn start(options: Options) -> Result<(), String> {
     if !nix::unistd::geteuid().is_root() {
         return Err("must be run as root".into());
     }
-    let policy = policy_store::load(&options.policy)?;
+    let policy = policy_store::load(&options.policy).map_err(|e| e.to_string())?;
     limits::raise_fd_limit();
     cgroup::establish(options.cgroup_root.as_deref())?;
     prepare_dir(&options.state_dir, 0o700)?;

@@ -1,15 +1,14 @@
-//! Loading the policy from disk: the main file and its `policy.d` drop-ins.
-//! (Rule paths are not resolved: requests are matched against them by file
+//! The policy in force: read from disk (`jitsudo_policy::files`, with its
+//! ownership and symbolic-link checks), parsed, and named by a hash. (Rule
+//! paths are not resolved: requests are matched against them by file
 //! identity at decision time.)
 
-use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
+use std::fmt;
 use std::path::{Path, PathBuf};
 
-use jitsudo_policy::{parse, Policy, Source};
+use jitsudo_policy::files;
+use jitsudo_policy::{parse, Policy, PolicyError, Source};
 use sha2::{Digest, Sha256};
-
-use crate::trusted_dir::TrustedDir;
 
 /// A policy in force and the hash that names it in every decision and
 /// log event.
@@ -21,18 +20,47 @@ pub struct Loaded {
     pub hash: String,
 }
 
+/// Why a policy was not loaded.
+#[derive(Debug)]
+pub enum LoadError {
+    /// A file could not be read, or someone other than root could have
+    /// written it (the reason, with the path).
+    File(String),
+    /// The files are not a valid policy: every error found.
+    Invalid(Vec<PolicyError>),
+}
+
+impl fmt::Display for LoadError {
+    /// One error per line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::File(reason) => f.write_str(reason),
+            LoadError::Invalid(errors) => {
+                for (i, error) in errors.iter().enumerate() {
+                    let separator = if i > 0 { "\n" } else { "" };
+                    write!(f, "{separator}{error}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 /// Reads and validates the policy at `main` plus `<dir of main>/policy.d/*.toml`
-/// in lexical order (dotfiles and editor backups are skipped, as sudo
-/// skips them). Returns every error, one per line.
-pub fn load(main: &Path) -> Result<Loaded, String> {
-    let sources = installed_sources(main)?;
-    let policy = parse(&sources).map_err(|errors| {
-        errors
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("\n")
-    })?;
+/// in lexical order.
+pub fn load(main: &Path) -> Result<Loaded, LoadError> {
+    from_sources(files::installed_sources(main))
+}
+
+/// Reads and validates these files, in order, with the same checks as the
+/// installed policy (`jitsudoctl policy explain --policy FILE…`).
+pub fn load_files(paths: &[PathBuf]) -> Result<Loaded, LoadError> {
+    from_sources(files::trusted_sources(paths))
+}
+
+fn from_sources(sources: Result<Vec<Source>, String>) -> Result<Loaded, LoadError> {
+    let sources = sources.map_err(LoadError::File)?;
+    let policy = parse(&sources).map_err(LoadError::Invalid)?;
     Ok(Loaded {
         policy,
         hash: hash(&sources),
@@ -40,7 +68,7 @@ pub fn load(main: &Path) -> Result<Loaded, String> {
 }
 
 /// The policy's identity: SHA-256 over each source's name and text.
-pub fn hash(sources: &[Source]) -> String {
+fn hash(sources: &[Source]) -> String {
     let mut digest = Sha256::new();
     for source in sources {
         for part in [source.name.as_bytes(), b"\0", source.text.as_bytes(), b"\0"] {
@@ -52,52 +80,6 @@ pub fn hash(sources: &[Source]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-/// The installed policy's files, in order: `main`, then the drop-ins of
-/// `policy.d` next to it. Each file and every directory above it must be
-/// root's and writable by root only, and none may be a symbolic link
-/// ([`TrustedDir`]); each is read from the descriptor that was checked.
-pub fn installed_sources(main: &Path) -> Result<Vec<Source>, String> {
-    let (Some(dir), Some(name)) = (main.parent(), main.file_name()) else {
-        return Err(format!("{}: not a file path", main.display()));
-    };
-    let dir = TrustedDir::open(dir)?;
-    let mut sources = vec![trusted_source(&dir, name)?];
-    if let Some(drop_ins) = dir.subdir(OsStr::new("policy.d"))? {
-        for name in drop_ins.names()?.iter().filter(|n| is_drop_in(n)) {
-            sources.push(trusted_source(&drop_ins, name)?);
-        }
-    }
-    Ok(sources)
-}
-
-fn trusted_source(dir: &TrustedDir, name: &OsStr) -> Result<Source, String> {
-    Ok(Source {
-        name: dir.path().join(name).display().to_string(),
-        text: dir.read_file(name)?,
-    })
-}
-
-/// Candidate files (for `jitsudoctl policy check FILE…`), in the order
-/// given; nobody's ownership is required to check a file.
-pub fn candidate_sources(paths: &[PathBuf]) -> Result<Vec<Source>, String> {
-    paths.iter().map(|path| read_source(path)).collect()
-}
-
-fn read_source(path: &Path) -> Result<Source, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(Source {
-        name: path.display().to_string(),
-        text,
-    })
-}
-
-/// Drop-ins are `*.toml`; dotfiles and editor backups are skipped, as
-/// sudo skips them.
-fn is_drop_in(name: &OsStr) -> bool {
-    let name = name.as_bytes();
-    !name.starts_with(b".") && name.ends_with(b".toml")
 }
 
 #[cfg(test)]
@@ -116,12 +98,5 @@ mod tests {
         assert_ne!(base, hash(&[source("a", "x"), source("b", "z")]));
         assert_ne!(base, hash(&[source("b", "y"), source("a", "x")]));
         assert_ne!(base, hash(&[source("a", "xb"), source("", "y")]));
-    }
-
-    #[test]
-    fn drop_ins_are_filtered() {
-        let names = ["b.toml", "a.toml", ".hidden.toml", "c.toml~", "d.toml.bak"];
-        let kept: Vec<_> = names.iter().filter(|n| is_drop_in(OsStr::new(n))).collect();
-        assert_eq!(kept, [&"b.toml", &"a.toml"]);
     }
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use jitsudo_audit::{Audit, Event, EventKind};
 use jitsudo_proto::{
-    decode, encode, Action, ClientMessage, Failure, FrameReader, ProtoError, Request,
+    decode, encode, ClientMessage, Failure, FrameReader, PassedFds, ProtoError, Request,
     ServerMessage, MAX_MESSAGE_LEN, PROTOCOL_MAGIC, PROTOCOL_VERSION,
 };
 use tokio::io::Interest;
@@ -119,7 +119,7 @@ impl Shared {
 
     /// Re-reads the policy atomically: an invalid one is refused (its
     /// errors returned and logged) and the old one stays in force.
-    fn reload(&self) -> Result<(), String> {
+    fn reload(&self) -> Result<(), policy_store::LoadError> {
         match policy_store::load(&self.policy_path) {
             Ok(policy) => {
                 let event = Event::new(EventKind::PolicyReload)
@@ -276,7 +276,7 @@ async fn hand_over(
         let result = dispatching.workers.dispatch(
             &work.job,
             &stream,
-            &handover.passed.fds,
+            &handover.passed.raw(),
             work.executable.as_ref(),
         );
         // The worker has the connection now: its client may finish and
@@ -406,7 +406,7 @@ async fn read_request(stream: &tokio::net::UnixStream) -> Result<(Request, Vec<O
     if reader.buffered() > 0 {
         return Err("unexpected data after the request".into());
     }
-    Ok((*request, reader.take_fds()))
+    Ok((request, reader.take_fds()))
 }
 
 async fn next_message<T: serde::de::DeserializeOwned>(
@@ -456,10 +456,14 @@ fn refusal(failure: Failure) -> Decided {
 
 /// Decides (blocking: account lookups, policy, exec resolution).
 fn decide(shared: &Shared, peer: Peer, request: Request, fds: Vec<OwnedFd>) -> Decided {
-    if let Err(failure) = request::validate(&request, fds.len()) {
+    let passed = match PassedFds::receive(request.fd_layout(), fds) {
+        Ok(passed) => passed,
+        Err(e) => return refusal(Failure::new(format!("protocol error: {e}"))),
+    };
+    if let Err(failure) = request::validate(&request) {
         return refusal(failure);
     }
-    if request.action == Action::ReloadPolicy {
+    if request == Request::ReloadPolicy {
         return Decided::Reply(vec![reload_reply(shared, peer.uid)]);
     }
     let identity = match Identity::of(peer) {
@@ -473,8 +477,8 @@ fn decide(shared: &Shared, peer: Peer, request: Request, fds: Vec<OwnedFd>) -> D
         audit: &shared.audit,
         host: &shared.host,
         cache: &shared.cache,
+        at: None,
     };
-    let passed = Passed { fds };
     let work = match request::handle(&ctx, &identity, request, &passed) {
         Verdict::Reply(messages) => return Decided::Reply(messages),
         Verdict::Work(work) => work,
@@ -522,7 +526,7 @@ fn reload_reply(shared: &Shared, uid: u32) -> ServerMessage {
         return ServerMessage::Error(Failure::new("only root may reload the policy"));
     }
     match shared.reload() {
-        Ok(()) => ServerMessage::Exited(jitsudo_proto::Exit::Code(0)),
+        Ok(()) => ServerMessage::PolicyReloaded,
         Err(errors) => ServerMessage::Error(Failure::new(format!(
             "policy reload refused, the old policy stays in force:\n{errors}"
         ))),

@@ -14,4 +14,4 @@ mod hierarchy;
 mod subtree;
 
 pub use group::{enter, Group};
-pub use subtree::{establish, release, subtree, Subtree, COMMAND_PREFIX};
+pub use subtree::{establish, release, subtree, COMMAND_PREFIX};

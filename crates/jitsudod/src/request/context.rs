@@ -5,6 +5,7 @@ use std::os::fd::OwnedFd;
 
 use jitsudo_audit::Audit;
 use jitsudo_policy::Policy;
+use jitsudo_proto::PassedFds;
 
 use crate::cache::CredentialCache;
 
@@ -20,17 +21,10 @@ pub struct Context<'a> {
     pub host: &'a str,
     /// Recent authentications.
     pub cache: &'a CredentialCache,
+    /// The moment to decide at (seconds since the epoch): `None`, now;
+    /// another moment only to explain the policy.
+    pub at: Option<i64>,
 }
 
 /// The caller's descriptors that came with the request.
-pub struct Passed {
-    /// Present stdio descriptors, then the cwd.
-    pub fds: Vec<OwnedFd>,
-}
-
-impl Passed {
-    /// The caller's working directory.
-    pub fn cwd(&self) -> Option<&OwnedFd> {
-        self.fds.last()
-    }
-}
+pub type Passed = PassedFds<OwnedFd>;

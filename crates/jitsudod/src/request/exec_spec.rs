@@ -7,7 +7,7 @@ use std::path::Path;
 
 use jitsudo_policy::env::{build_env, CallerIdentity, EnvRequest, Preserve, TargetIdentity};
 use jitsudo_policy::Allowed;
-use jitsudo_proto::{PreserveEnv, Request, ShellMode};
+use jitsudo_proto::{PreserveEnv, RunRequest, ShellMode};
 use serde_bytes::ByteBuf;
 
 use crate::executable::Opened;
@@ -65,7 +65,7 @@ pub struct Facts<'a> {
     /// The target user and group.
     pub target: &'a Target,
     /// The request.
-    pub request: &'a Request,
+    pub request: &'a RunRequest,
     /// What the deciding rule allows.
     pub allowed: &'a Allowed,
     /// The caller's environment, `NAME=value` split.

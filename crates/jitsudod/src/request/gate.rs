@@ -6,7 +6,7 @@
 use std::os::unix::ffi::OsStrExt;
 use std::time::Duration;
 
-use jitsudo_proto::{Failure, Request};
+use jitsudo_proto::{Failure, RunRequest};
 use serde_bytes::ByteBuf;
 
 use super::context::Context;
@@ -31,7 +31,7 @@ pub enum Gate {
 pub fn gate(
     ctx: &Context<'_>,
     who: &Identity,
-    request: &Request,
+    request: &RunRequest,
     target: &[u8],
     wants_password: bool,
 ) -> Gate {

@@ -2,21 +2,20 @@
 //! worker trusts it (it comes from the daemon over a private socketpair)
 //! and does no policy work of its own.
 
-use jitsudo_proto::ServerMessage;
+use jitsudo_proto::{FdLayout, ServerMessage};
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
 use crate::audit::AuditRecord;
 
 /// One request for a worker. It travels with these descriptors, in order:
-/// the client connection, the caller's stdio descriptors that are present,
-/// the caller's working directory, and with a command to run
-/// ([`Then::Run`]) the executable the daemon opened and decided on.
+/// the client connection, the caller's descriptors laid out as `fds` says,
+/// and with a command to run ([`Then::Run`]) the executable the daemon
+/// opened and decided on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Job {
-    /// Which of the caller's fds 0-2 come with the job (see
-    /// [`jitsudo_proto::Request::stdio`]).
-    pub stdio: [bool; 3],
+    /// The caller's descriptors that come with the job.
+    pub fds: FdLayout,
     /// The caller's uid.
     pub caller_uid: u32,
     /// The PAM transaction.

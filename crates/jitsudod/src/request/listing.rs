@@ -6,7 +6,7 @@
 use std::os::unix::ffi::OsStrExt;
 
 use jitsudo_policy::{Auth, Decision, Effect, Rule};
-use jitsudo_proto::{Exit, Failure, Request, ServerMessage};
+use jitsudo_proto::{Exit, Failure, RunRequest, ServerMessage};
 
 use crate::audit::AuditRecord;
 
@@ -20,7 +20,7 @@ use super::resolve;
 use super::verdict::{failed, work, Verdict};
 
 /// `-l [command]`.
-pub fn list(ctx: &Context<'_>, who: &Identity, request: &Request, passed: &Passed) -> Verdict {
+pub fn list(ctx: &Context<'_>, who: &Identity, request: &RunRequest, passed: &Passed) -> Verdict {
     let rules = rules_of(ctx, who);
     let answer = if rules.is_empty() {
         may_not_run(ctx, who)
@@ -37,7 +37,7 @@ pub fn list(ctx: &Context<'_>, who: &Identity, request: &Request, passed: &Passe
 
 /// `-v`: succeeds for a caller with rules, once authenticated if needed;
 /// a caller without rules is told at once, as sudo does.
-pub fn refresh(ctx: &Context<'_>, who: &Identity, request: &Request) -> Verdict {
+pub fn refresh(ctx: &Context<'_>, who: &Identity, request: &RunRequest) -> Verdict {
     let rules = rules_of(ctx, who);
     let answer = if rules.is_empty() {
         return Verdict::Reply(may_not_run(ctx, who));
@@ -48,7 +48,7 @@ pub fn refresh(ctx: &Context<'_>, who: &Identity, request: &Request) -> Verdict 
                 ctx.cache.remember(key, gate::timeout(ctx));
             }
         }
-        vec![ServerMessage::Exited(Exit::Code(0))]
+        vec![ServerMessage::Done]
     };
     after_gate(ctx, who, request, &rules, answer)
 }
@@ -57,7 +57,7 @@ pub fn refresh(ctx: &Context<'_>, who: &Identity, request: &Request) -> Verdict 
 fn after_gate(
     ctx: &Context<'_>,
     who: &Identity,
-    request: &Request,
+    request: &RunRequest,
     rules: &[&Rule],
     answer: Vec<ServerMessage>,
 ) -> Verdict {
@@ -92,7 +92,7 @@ fn after_gate(
 fn check(
     ctx: &Context<'_>,
     who: &Identity,
-    request: &Request,
+    request: &RunRequest,
     passed: &Passed,
 ) -> Vec<ServerMessage> {
     let resolved = match resolve::resolve(ctx, who, request, passed) {

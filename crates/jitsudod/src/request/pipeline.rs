@@ -6,12 +6,13 @@
 use std::os::unix::ffi::OsStrExt;
 
 use jitsudo_policy::{Auth, Decision, Reason};
-use jitsudo_proto::{Action, Exit, Failure, Request, ServerMessage};
+use jitsudo_proto::{Failure, Request, RunRequest, ServerMessage};
 
 use crate::audit::AuditRecord;
 
 use super::context::{Context, Passed};
 use super::exec_spec;
+use super::explain;
 use super::gate::{self, Gate};
 use super::identity::Identity;
 use super::job::Then;
@@ -22,34 +23,35 @@ use super::resolve::{self, Resolved};
 use super::target::Target;
 use super::verdict::{failed, work, Verdict};
 
-/// Answers one request of an identified caller.
+/// Answers one request of an identified caller: one arm per verb.
 pub fn handle(ctx: &Context<'_>, who: &Identity, request: Request, passed: &Passed) -> Verdict {
-    match request.action {
-        Action::Run => run_command(ctx, who, &request, passed).unwrap_or_else(Verdict::Reply),
-        Action::List => match &request.list_user {
-            None => listing::list(ctx, who, &request, passed),
+    match request {
+        Request::Run(run) => run_command(ctx, who, &run, passed).unwrap_or_else(Verdict::Reply),
+        Request::List(list) => match &list.user {
+            None => listing::list(ctx, who, &list.request, passed),
             // Only root may look at another user's privileges.
             Some(_) if who.peer.uid != 0 => {
                 Verdict::Reply(failed(Failure::new("only root can use -U")))
             }
             Some(spec) => match who.other(spec) {
-                Ok(other) => listing::list(ctx, &other, &request, passed),
+                Ok(other) => listing::list(ctx, &other, &list.request, passed),
                 Err(failure) => Verdict::Reply(failed(failure)),
             },
         },
-        Action::Validate => listing::refresh(ctx, who, &request),
-        Action::Invalidate => {
+        Request::Validate(validate) => listing::refresh(ctx, who, &validate),
+        Request::ResetTimestamp => {
             if let Some(key) = who.cache_key() {
                 ctx.cache.forget(&key);
             }
-            Verdict::Reply(vec![ServerMessage::Exited(Exit::Code(0))])
+            Verdict::Reply(vec![ServerMessage::Done])
         }
-        Action::Remove => {
+        Request::RemoveTimestamps => {
             ctx.cache.forget_user(who.peer.uid);
-            Verdict::Reply(vec![ServerMessage::Exited(Exit::Code(0))])
+            Verdict::Reply(vec![ServerMessage::Done])
         }
+        Request::Explain(explain) => Verdict::Reply(explain::answer(ctx, who, &explain, passed)),
         // Answered by the server before any policy work.
-        Action::ReloadPolicy => Verdict::Reply(failed(Failure::new("unexpected reload request"))),
+        Request::ReloadPolicy => Verdict::Reply(failed(Failure::new("unexpected reload request"))),
     }
 }
 
@@ -57,7 +59,7 @@ pub fn handle(ctx: &Context<'_>, who: &Identity, request: Request, passed: &Pass
 fn run_command(
     ctx: &Context<'_>,
     who: &Identity,
-    request: &Request,
+    request: &RunRequest,
     passed: &Passed,
 ) -> Result<Verdict, Vec<ServerMessage>> {
     let resolved = resolve::resolve(ctx, who, request, passed).map_err(failed)?;
@@ -137,7 +139,7 @@ struct Refused<'a> {
 fn deny(
     ctx: &Context<'_>,
     who: &Identity,
-    request: &Request,
+    request: &RunRequest,
     record: AuditRecord,
     refused: &Refused<'_>,
 ) -> Result<Verdict, Vec<ServerMessage>> {

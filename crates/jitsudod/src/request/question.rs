@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
-use jitsudo_policy::{Decision, GroupRef, TargetUser};
-use jitsudo_proto::{PreserveEnv, Request};
+use jitsudo_policy::{Decision, GroupRef, Policy, TargetUser};
+use jitsudo_proto::{PreserveEnv, RunRequest};
 
 use crate::executable::Opened;
 
@@ -15,7 +15,24 @@ use super::resolve::Resolved;
 use super::words::os;
 
 /// The policy's answer to `request`, resolved as `resolved`.
-pub fn ask(ctx: &Context<'_>, who: &Identity, request: &Request, resolved: &Resolved) -> Decision {
+pub fn ask(
+    ctx: &Context<'_>,
+    who: &Identity,
+    request: &RunRequest,
+    resolved: &Resolved,
+) -> Decision {
+    ask_with(ctx, who, request, resolved, Policy::decide)
+}
+
+/// Puts the question built for `request` to the policy with `put`:
+/// [`Policy::decide`], or [`Policy::explain`] for `jitsudoctl`.
+pub fn ask_with<D>(
+    ctx: &Context<'_>,
+    who: &Identity,
+    request: &RunRequest,
+    resolved: &Resolved,
+    put: impl FnOnce(&Policy, &jitsudo_policy::Request<'_>) -> D,
+) -> D {
     let Resolved {
         target,
         line,
@@ -55,7 +72,7 @@ pub fn ask(ctx: &Context<'_>, who: &Identity, request: &Request, resolved: &Reso
         if ctx.policy.needs_digest(&question) {
             question.command_digest = found.and_then(Opened::sha256);
         }
-        ctx.policy.decide(&question)
+        put(ctx.policy, &question)
     })
 }
 
@@ -63,9 +80,11 @@ pub fn ask(ctx: &Context<'_>, who: &Identity, request: &Request, resolved: &Reso
 /// cannot forge: the daemon's clock, the kernel's view of the caller's
 /// terminal, its process ancestry and this host's name.
 fn request_context<'a>(ctx: &Context<'a>, who: &Identity) -> jitsudo_policy::Context<'a> {
-    let unix_seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let unix_seconds = ctx.at.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    });
     jitsudo_policy::Context {
         now: jitsudo_policy::Timestamp {
             unix_seconds,

@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 
-use jitsudo_proto::{Exit, Failure, PreserveEnv, Request, ServerMessage};
+use jitsudo_proto::{Exit, Failure, PreserveEnv, RunRequest, ServerMessage};
 
 use super::words::{os, split_env};
 
@@ -41,7 +41,7 @@ pub enum Refusal<'a> {
         command: &'a [u8],
     },
     /// `-E`, `--preserve-env` or `VAR=value` without `setenv`.
-    Setenv(&'a Request),
+    Setenv(&'a RunRequest),
     /// The caller is in another mount namespace than the daemon.
     ForeignNamespace,
 }
@@ -130,7 +130,7 @@ fn not_allowed(
 /// sudo's words for a caller without `setenv`: `-E` may not preserve the
 /// environment; `VAR=value` and `--preserve-env=LIST` name the variables
 /// (dangerous ones, which would be dropped anyway, are not named).
-fn setenv_text(request: &Request) -> Vec<u8> {
+fn setenv_text(request: &RunRequest) -> Vec<u8> {
     let listed: Vec<OsString> = match &request.preserve_env {
         PreserveEnv::All => {
             return b"sorry, you are not allowed to preserve the environment".to_vec();

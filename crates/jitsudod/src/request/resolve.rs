@@ -7,7 +7,7 @@ use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use jitsudo_proto::{Failure, Request, ShellMode};
+use jitsudo_proto::{Failure, RunRequest, ShellMode};
 use serde_bytes::ByteBuf;
 
 use crate::audit::AuditRecord;
@@ -49,7 +49,7 @@ pub struct Resolved {
 pub fn resolve(
     ctx: &Context<'_>,
     who: &Identity,
-    request: &Request,
+    request: &RunRequest,
     passed: &Passed,
 ) -> Result<Resolved, Failure> {
     let target = target::resolve_target(who, request)?;
@@ -82,7 +82,7 @@ pub fn resolve(
 fn command_line(
     who: &Identity,
     target: &Target,
-    request: &Request,
+    request: &RunRequest,
     caller_env: &[(OsString, OsString)],
 ) -> Result<CommandLine, Failure> {
     let argv: Vec<OsString> = request.argv.iter().map(os).collect();

@@ -1,6 +1,6 @@
 //! Resolve the target: the user and group of `-u`/`-g`.
 
-use jitsudo_proto::{Failure, Request};
+use jitsudo_proto::{Failure, RunRequest};
 
 use crate::accounts::{self, Account, GroupEntry};
 
@@ -30,7 +30,7 @@ impl Target {
 }
 
 /// The target of `request`: `-u` (root by default), `-g`.
-pub fn resolve_target(who: &Identity, request: &Request) -> Result<Target, Failure> {
+pub fn resolve_target(who: &Identity, request: &RunRequest) -> Result<Target, Failure> {
     let group = match &request.group {
         Some(spec) => Some(
             accounts::resolve_group(spec)

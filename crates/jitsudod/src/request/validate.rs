@@ -1,26 +1,29 @@
 //! Validate: malformed requests are refused before any lookup.
 
-use jitsudo_proto::{Failure, Request};
+use jitsudo_proto::{Failure, Request, RunRequest};
+use serde_bytes::ByteBuf;
 
-/// Refuses malformed requests before any lookup. (Sizes are bounded by the
-/// frame limit; what the kernel will not exec fails there with E2BIG.)
-pub fn validate(request: &Request, fd_count: usize) -> Result<(), Failure> {
-    if fd_count != request.expected_fds() {
-        return Err(Failure::new("protocol error: wrong number of descriptors"));
-    }
-    let words = request
-        .argv
-        .iter()
-        .chain(&request.env)
-        .chain(&request.assignments)
-        .chain(request.user.iter())
-        .chain(request.group.iter())
-        .chain(request.chdir.iter())
-        .chain(request.list_user.iter());
-    for word in words {
-        if word.contains(&0) {
-            return Err(Failure::new("invalid argument: embedded NUL byte"));
-        }
+/// Refuses malformed requests before any lookup: no parameter may hold a
+/// NUL byte. (Sizes are bounded by the frame limit, the descriptors by
+/// [`jitsudo_proto::PassedFds::receive`]; what the kernel will not exec fails there with
+/// E2BIG.)
+pub fn validate(request: &Request) -> Result<(), Failure> {
+    let words: Vec<&ByteBuf> = match request {
+        Request::Run(run) | Request::Validate(run) => run_words(run).collect(),
+        Request::List(list) => run_words(&list.request).chain(&list.user).collect(),
+        Request::Explain(explain) => (explain.argv.iter().chain(&explain.policy))
+            .chain(std::iter::once(&explain.user).chain(&explain.run_as))
+            .chain(&explain.group)
+            .collect(),
+        Request::ResetTimestamp | Request::RemoveTimestamps | Request::ReloadPolicy => Vec::new(),
+    };
+    if words.iter().any(|word| word.contains(&0)) {
+        return Err(Failure::new("invalid argument: embedded NUL byte"));
     }
     Ok(())
+}
+
+fn run_words(run: &RunRequest) -> impl Iterator<Item = &ByteBuf> {
+    (run.argv.iter().chain(&run.env).chain(&run.assignments))
+        .chain(run.user.iter().chain(&run.group).chain(&run.chdir))
 }

@@ -3,7 +3,7 @@
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 
-use jitsudo_proto::{Failure, Request, ServerMessage};
+use jitsudo_proto::{Failure, RunRequest, ServerMessage};
 use serde_bytes::ByteBuf;
 
 use crate::audit::AuditRecord;
@@ -34,7 +34,7 @@ pub struct Work {
 /// A worker job: PAM (asking for a password if `ask`), then `then`.
 pub fn work(
     who: &Identity,
-    request: &Request,
+    request: &RunRequest,
     target: &[u8],
     ask: Option<PasswordSpec>,
     then: Then,
@@ -47,7 +47,7 @@ pub fn work(
     };
     Verdict::Work(Box::new(Work {
         job: Job {
-            stdio: request.stdio,
+            fds: request.fd_layout(),
             caller_uid: who.peer.uid,
             pam: PamSpec {
                 user: ByteBuf::from(who.account.name.as_bytes().to_vec()),

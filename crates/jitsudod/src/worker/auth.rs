@@ -18,7 +18,7 @@ use zeroize::Zeroizing;
 
 use super::supervise::send;
 use crate::audit::AuditRecord;
-use crate::pam::{self, Conversation, Pam, PamError};
+use crate::pam::{self, Conversation, Credentials, ErrorCode, Item, Pam, PamError};
 use crate::request::job::{PamSpec, PasswordSpec, Report};
 
 /// The PAM service jitsudo authenticates through.
@@ -189,7 +189,7 @@ impl Reporting<'_> {
 
 /// A PAM transaction started before its job arrived.
 pub struct Transaction {
-    pam: Pam<'static>,
+    pam: Pam,
     link: Rc<Link>,
 }
 
@@ -219,14 +219,14 @@ impl Transaction {
         let user =
             pam::c_string(&spec.user).ok_or_else(|| Some(Failure::new("invalid user name")))?;
         let fail = |e: PamError| Some(pam_failure(&e));
-        self.pam.set_item(pam::ITEM_USER, &user).map_err(fail)?;
-        self.pam.set_item(pam::ITEM_RUSER, &user).map_err(fail)?;
+        self.pam.set_item(Item::User, &user).map_err(fail)?;
+        self.pam.set_item(Item::Ruser, &user).map_err(fail)?;
         if let Some(tty) = spec
             .tty
             .as_deref()
             .and_then(|t| pam::c_string(t.as_bytes()))
         {
-            self.pam.set_item(pam::ITEM_TTY, &tty).map_err(fail)?;
+            self.pam.set_item(Item::Tty, &tty).map_err(fail)?;
         }
         if let Some(password) = &spec.password {
             self.link.timeout.set(password.timeout);
@@ -274,7 +274,7 @@ impl Transaction {
                             .event(EventKind::AuthFail)
                             .reason(format!("authentication failure: {}", e.text)),
                     );
-                    if e.code != pam::AUTH_ERR {
+                    if e.code != ErrorCode::AuthErr {
                         return Err(Some(pam_failure(&e)));
                     }
                     if attempt < tries {
@@ -297,8 +297,8 @@ impl Transaction {
     pub fn open_session(&mut self, target: &[u8]) -> Result<(), Failure> {
         let target = pam::c_string(target).ok_or_else(|| Failure::new("invalid target user"))?;
         self.pam
-            .set_item(pam::ITEM_USER, &target)
-            .and_then(|()| self.pam.setcred(pam::ESTABLISH_CRED))
+            .set_item(Item::User, &target)
+            .and_then(|()| self.pam.setcred(Credentials::Establish))
             .and_then(|()| self.pam.open_session())
             .map_err(|e| pam_failure(&e))
     }
@@ -311,7 +311,7 @@ impl Transaction {
     /// Closes the session after the command ended.
     pub fn close_session(&mut self) {
         let _ = self.pam.close_session();
-        let _ = self.pam.setcred(pam::DELETE_CRED);
+        let _ = self.pam.setcred(Credentials::Delete);
     }
 }
 

@@ -11,13 +11,14 @@ mod auth;
 mod child;
 mod pty;
 mod supervise;
+pub mod title;
 mod tree;
 
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::process::ExitCode;
 
-use jitsudo_proto::{decode, FrameReader, MAX_MESSAGE_LEN};
+use jitsudo_proto::{decode, FrameReader, PassedFds, MAX_MESSAGE_LEN};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::stat::Mode;
 use nix::unistd::{setsid, Gid, Uid};
@@ -28,6 +29,7 @@ use child::ChildSpec;
 /// The worker's entry point; fd 0 is the socketpair from the daemon.
 /// `cgroup`: the daemon's cgroup subtree, if cgroup v2 is usable.
 pub fn main(cgroup: Option<std::path::PathBuf>) -> ExitCode {
+    title::set(title::IDLE);
     let _ = setsid();
     // Started ahead of the job, at a low priority so that getting ready
     // never slows a request in flight: PAM's configuration and modules are
@@ -45,6 +47,7 @@ pub fn main(cgroup: Option<std::path::PathBuf>) -> ExitCode {
     priority.restore();
     match job {
         Ok((job, received)) => {
+            title::set(&title::busy(&job));
             // SAFETY: fd 0 stays the daemon's channel for the worker's life.
             let daemon = unsafe { BorrowedFd::borrow_raw(0) };
             supervise::run(
@@ -116,35 +119,28 @@ fn receive_job() -> Result<(Job, Received), String> {
         .map_err(|e| format!("reading job: {e}"))?
         .ok_or(String::new())?;
     let job: Job = decode(&frame).map_err(|e| format!("decoding job: {e}"))?;
-    let fds = reader.take_fds();
-    let received = split_fds(fds, job.stdio, job.has_executable())
-        .ok_or("wrong number of descriptors with the job")?;
-    Ok((job, received))
-}
-
-fn split_fds(fds: Vec<OwnedFd>, present: [bool; 3], executable: bool) -> Option<Received> {
-    let expected = 2 + present.iter().filter(|p| **p).count() + usize::from(executable);
-    if fds.len() != expected {
-        return None;
-    }
+    let mut fds = reader.take_fds();
+    let executable = if job.has_executable() {
+        Some(fds.pop().ok_or("no executable with the job")?)
+    } else {
+        None
+    };
     let mut fds = fds.into_iter();
-    let conn = fds.next()?;
-    let mut stdio: [Option<OwnedFd>; 3] = [None, None, None];
-    for (slot, is_present) in stdio.iter_mut().zip(present) {
-        if is_present {
-            *slot = Some(fds.next()?);
-        }
-    }
-    let cwd = fds.next()?;
-    let executable = fds.next();
-    Some(Received {
-        conn,
-        caller: CallerFds {
-            stdio,
-            cwd,
-            executable,
-        },
-    })
+    let conn = fds.next().ok_or("no client connection with the job")?;
+    let passed = PassedFds::receive(job.fds, fds.collect()).map_err(|e| format!("job: {e}"))?;
+    let PassedFds {
+        stdio,
+        cwd: Some(cwd),
+    } = passed
+    else {
+        return Err("no working directory with the job".into());
+    };
+    let caller = CallerFds {
+        stdio,
+        cwd,
+        executable,
+    };
+    Ok((job, Received { conn, caller }))
 }
 
 /// Signals the worker itself must not die of while it supervises.

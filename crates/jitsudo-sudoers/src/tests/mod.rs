@@ -15,7 +15,7 @@ mod semantics;
 use std::path::Path;
 
 use super::{import, Conversion, Include};
-use crate::{parse as parse_policy, Policy, Source};
+use jitsudo_policy::{parse as parse_policy, Policy, Source};
 
 /// Converts one file named `/etc/sudoers.d/<name>` whose includes fail.
 pub(super) fn convert(name: &str, text: &str) -> Conversion {
@@ -69,7 +69,7 @@ pub(super) fn tables(conversion: &Conversion) -> String {
 /// that file when `JITSUDO_BLESS` is set.
 pub(super) fn golden(name: &str, actual: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("src/sudoers/testdata/expected")
+        .join("src/testdata/expected")
         .join(format!("{name}.toml"));
     if std::env::var_os("JITSUDO_BLESS").is_some() {
         std::fs::write(&path, actual).unwrap_or_else(|e| panic!("{}: {e}", path.display()));

@@ -1,10 +1,8 @@
 //! The sudoers parser on its own: lines, comments, escapes, quoting and
 //! the statement forms.
 
-use crate::sudoers::ast::{
-    AliasKind, Command, CommandKind, Item, Member, SettingOp, Stmt, StmtKind,
-};
-use crate::sudoers::parse::parse;
+use crate::ast::{AliasKind, Command, CommandKind, Item, Member, SettingOp, Stmt, StmtKind};
+use crate::parse::parse;
 
 /// The statements of `text`.
 fn stmts(text: &str) -> Vec<Stmt> {

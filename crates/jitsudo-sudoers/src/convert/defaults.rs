@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use super::super::ast::{Binding, Setting, SettingOp};
 use super::super::emit::{comment_safe, quote};
 use super::super::Kind;
-use crate::model::DEFAULT_ENV_KEEP;
+use jitsudo_policy::DEFAULT_ENV_KEEP;
 
 /// Where a setting was made: file and line.
 pub(super) type Origin = (String, usize);

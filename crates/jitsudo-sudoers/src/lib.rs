@@ -1,3 +1,6 @@
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 //! Converts sudoers files into a jitsudo policy (`jitsudoctl policy
 //! import-sudoers`).
 //!
@@ -5,10 +8,10 @@
 //!
 //! [`import`] takes the main file as a [`Source`] and a `read` function for
 //! the files it includes, and returns a [`Conversion`]: the policy as TOML
-//! text (always valid for [`crate::parse`]) and every construct that was
+//! text (always valid for [`jitsudo_policy::parse`]) and every construct that was
 //! not converted faithfully, as [`Unconverted`] entries.
 //!
-//! Like the rest of this crate, the converter does no I/O: for each
+//! Like the policy crate, the converter does no I/O: for each
 //! `@include`/`#include` and `@includedir`/`#includedir` it calls `read`
 //! with an [`Include`] (the path made absolute against the including file's
 //! directory, as sudo does), and `read` returns the files to convert in its
@@ -27,7 +30,7 @@
 //! include nesting deeper than sudo's 128 levels) is reported, not followed.
 //!
 //! ```
-//! use jitsudo_policy::sudoers::{import, Include};
+//! use jitsudo_sudoers::{import, Include};
 //! use jitsudo_policy::Source;
 //!
 //! let main = Source {
@@ -133,7 +136,7 @@ mod tests;
 
 use std::collections::HashSet;
 
-use crate::load::Source;
+use jitsudo_policy::Source;
 
 /// An include directive `read` is asked to resolve.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,7 +209,7 @@ impl std::fmt::Display for Unconverted {
 /// The result of [`import`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conversion {
-    /// The policy, as TOML text that [`crate::parse`] accepts.
+    /// The policy, as TOML text that [`jitsudo_policy::parse`] accepts.
     pub toml: String,
     /// Every construct not converted faithfully, in file order.
     pub unconverted: Vec<Unconverted>,

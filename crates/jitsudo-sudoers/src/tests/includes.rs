@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use super::{notes, policy_of};
-use crate::sudoers::{import, includedir_reads, Conversion, Include};
-use crate::Source;
+use crate::{import, includedir_reads, Conversion, Include};
+use jitsudo_policy::Source;
 
 /// Converts `main` from a tree of files (`path → text`); a directory is
 /// every file under `path/`, filtered by [`includedir_reads`] and sorted.

@@ -911,11 +911,11 @@ fn valid_entry(entry: &CommandOut) -> Result<(), String> {
         "[[rule]]\nwho = [\"u\"]\ncommands = [{}]\n",
         entry.to_toml()
     );
-    let source = crate::load::Source {
+    let source = jitsudo_policy::Source {
         name: String::new(),
         text,
     };
-    match crate::load::parse(&[source]) {
+    match jitsudo_policy::parse(&[source]) {
         Ok(_) => Ok(()),
         Err(errors) => Err(errors
             .into_iter()

@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 use super::ast::{AliasKind, Item, Member, Stmt, StmtKind};
 use super::emit::{comment_safe, CommandOut, RuleOut};
 use super::{Included, Kind, Located, Unconverted};
-use crate::load::{parse as parse_policy, Source};
+use jitsudo_policy::{parse as parse_policy, Source};
 
 use defaults::DefaultsState;
 

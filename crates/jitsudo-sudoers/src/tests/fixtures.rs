@@ -3,8 +3,8 @@
 //! and drop-ins of the kind packages and configuration management install.
 
 use super::{convert, golden, notes, policy_of};
-use crate::sudoers::{import, Include};
-use crate::Source;
+use crate::{import, Include};
+use jitsudo_policy::Source;
 
 /// Debian's `/etc/sudoers`.
 const DEBIAN: &str = include_str!("../testdata/debian-sudoers");
@@ -20,7 +20,7 @@ fn drop_in(name: &str, text: &str) -> Source {
 }
 
 /// Converts Debian's `/etc/sudoers` with these files in `/etc/sudoers.d`.
-fn debian_with(files: Vec<Source>) -> crate::sudoers::Conversion {
+fn debian_with(files: Vec<Source>) -> crate::Conversion {
     let main = Source {
         name: "/etc/sudoers".into(),
         text: DEBIAN.into(),
@@ -63,7 +63,7 @@ fn debian_default_sudoers() {
 
 /// Converts a fixture of `testdata/` as `/etc/sudoers.d/<name>`, checks
 /// the policy against `testdata/expected/<name>.toml` and that it parses.
-fn fixture(name: &str, text: &str) -> crate::sudoers::Conversion {
+fn fixture(name: &str, text: &str) -> crate::Conversion {
     let conversion = convert(name, text);
     golden(name, &conversion.toml);
     policy_of(&conversion);
@@ -84,7 +84,7 @@ const DEFAULTS: &str = include_str!("../testdata/defaults");
 const HAND_WRITTEN: &str = include_str!("../testdata/hand-written");
 
 /// The ids of the rules of a conversion.
-fn ids(conversion: &crate::sudoers::Conversion) -> Vec<String> {
+fn ids(conversion: &crate::Conversion) -> Vec<String> {
     policy_of(conversion)
         .rules
         .iter()

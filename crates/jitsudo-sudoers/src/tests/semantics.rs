@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::{convert, policy_of};
-use crate::{
+use jitsudo_policy::{
     Auth, Caller, Context, Decision, GroupRef, Origin, Policy, Reason, Request, TargetUser,
     Timestamp,
 };

@@ -1,0 +1,106 @@
+#![forbid(unsafe_code)]
+
+//! `jitsudoctl`: jitsudo administration.
+//!
+//! * `policy check` validates the installed policy or candidate files
+//!   (like `visudo -c`/`-cf`);
+//! * `policy explain` asks the daemon what it decides for a described
+//!   request, and why (like `doas -C`);
+//! * `policy diff` lists who gains or loses which command as whom;
+//! * `policy import-sudoers` converts a sudoers file;
+//! * `policy reload` makes the daemon re-read its policy and reports errors.
+//!
+//! `check`, `diff` and `import-sudoers` work offline; `explain` and
+//! `reload` talk to jitsudod (root only).
+
+mod daemon;
+mod error;
+mod explain;
+mod import;
+mod offline;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Default location of the installed policy.
+const POLICY: &str = "/etc/jitsudo/policy.toml";
+/// Default daemon socket.
+const SOCKET: &str = "/run/jitsudo/jitsudod.sock";
+
+#[derive(Parser)]
+#[command(name = "jitsudoctl", version, about = "Administer jitsudo")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Work with the policy.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Validate policy files without installing them; exit 1 on errors.
+    Check {
+        /// Files to check, in order (main file first); default: the
+        /// installed policy and its drop-ins.
+        files: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// What jitsudod decides for a request, and why; exit 0 if allowed
+    /// (root only).
+    Explain(explain::ExplainArgs),
+    /// Entitlement diff: who gains and who loses which command as whom.
+    /// Exit 0 when nothing changes, 1 when something does.
+    Diff {
+        /// The policy before (one file).
+        old: PathBuf,
+        /// The policy after (one file).
+        new: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Convert a sudoers file (and what it includes) to a jitsudo policy on
+    /// stdout; what could not be converted faithfully goes to stderr.
+    ImportSudoers {
+        /// The sudoers file.
+        #[arg(default_value = "/etc/sudoers")]
+        file: PathBuf,
+    },
+    /// Make jitsudod re-read its policy now (root only); an invalid policy
+    /// is refused, its errors printed, and the old one stays in force.
+    Reload {
+        /// The daemon's socket.
+        #[arg(long, default_value = SOCKET)]
+        socket: PathBuf,
+    },
+}
+
+/// How results are printed.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Lines for people.
+    Text,
+    /// One JSON document for tools.
+    Json,
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Policy(PolicyCommand::Check { files, format }) => offline::check(&files, format),
+        Command::Policy(PolicyCommand::Explain(args)) => explain::run(&args),
+        Command::Policy(PolicyCommand::Diff { old, new, format }) => {
+            offline::diff(&old, &new, format)
+        }
+        Command::Policy(PolicyCommand::ImportSudoers { file }) => import::run(&file),
+        Command::Policy(PolicyCommand::Reload { socket }) => daemon::reload(&socket),
+    }
+}
