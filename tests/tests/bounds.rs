@@ -168,7 +168,7 @@ fn busy_workers(daemon: &Daemon) -> usize {
         .filter(|pid| {
             let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             stat_field(pid, 4).as_ref() == Some(&parent)
-                && cmdline.windows(8).any(|w| w == b"--worker")
+                && cmdline.starts_with(b"jitsudod: worker ")
                 && stat_field(pid, 19) == daemon_nice
         })
         .count()
