@@ -141,3 +141,115 @@ touch done"#;
         "the background command holds the caller's terminal {tty}: {links:?}"
     );
 }
+
+/// `-S` with stdin a terminal: echo is off while the password is typed
+/// (it never shows on the screen, nor in a transcript a program drives),
+/// and the newline comes after it, as with sudo.
+#[test]
+fn password_from_stdin_on_a_terminal_is_not_echoed() {
+    let secret = password(PW);
+    Case::new(PW, "$SUDO -k -S id -un; echo status=$?")
+        .pty(PtySpec::default().answer("password for jt_pw: ", &secret))
+        .status(0)
+        .stdout_is("[jitsudo] password for jt_pw: \nroot\nstatus=0\n")
+        .stdout_lacks(&secret)
+        .assert_same();
+}
+
+/// Job control in an interactive shell: ^Z stops the command (it really is
+/// stopped, state T, not only the client), the shell says "Stopped", `fg`
+/// continues it in the foreground and ^C then reaches it.
+#[test]
+fn control_z_stops_the_command_and_fg_resumes_it() {
+    let spec = PtySpec::default()
+        .wait_for("$ ")
+        .send(b"\"$J\" sh -c 'echo $$ > pid; echo re\"\"ady; exec cat'\r")
+        .wait_for("ready")
+        .wait_for_reader()
+        .send(b"\x1a")
+        .wait_for("Stopped")
+        .wait_for("$ ")
+        .send(b"echo state=$(ps -o stat= -p $(cat pid) | cut -c1)\r")
+        .wait_for("state=")
+        .wait_for("$ ")
+        .send(b"fg\r")
+        .wait_for("exec cat'")
+        .wait_for_reader()
+        .send(b"\x03")
+        .wait_for("$ ")
+        .send(b"echo status=$?; exit\r");
+    Case::new(
+        ADMIN,
+        "J=$SUDO PS1='$ ' exec bash --norc --noprofile -i 2>&1",
+    )
+    .in_fresh_dir()
+    .pty(spec)
+    .status(0)
+    .stdout_has("Stopped")
+    .stdout_has("state=T\n")
+    .stdout_has("status=130\n")
+    .assert_same();
+}
+
+/// A command whose output goes into a pipe (`jitsudo cmd | cat`): the
+/// caller's terminal keeps its modes while the command runs (no raw mode:
+/// output post-processing stays on, so `cat` does not staircase), and
+/// afterwards. Checked from a second process while the command waits.
+#[test]
+fn terminal_modes_are_kept_in_a_pipeline() {
+    on_pty(
+        "a=$(stty -g)
+{ wait_file running && stty -g </dev/tty > during; touch checked; } &
+$SUDO sh -c 'touch running; n=0; until [ -e checked ] || [ $n -gt 1000 ]; do n=$((n+1)); sleep 0.01; done; echo out1; echo out2' | cat
+wait
+[ \"$(cat during)\" = \"$a\" ] && echo unchanged-during
+[ \"$(stty -g)\" = \"$a\" ] && echo restored",
+        PtySpec::default(),
+    )
+    .in_fresh_dir()
+    .status(0)
+    .stdout_is("out1\nout2\nunchanged-during\nrestored\n")
+    .assert_same();
+}
+
+/// `jitsudo cmd | less`: the keys go to less (the client does not read the
+/// terminal of a pipeline), quitting early works, and the terminal's
+/// settings are the same afterwards.
+#[test]
+fn quitting_less_early_leaves_the_terminal_as_it_was() {
+    for _ in 0..3 {
+        on_pty(
+            "a=$(stty -g); $SUDO seq 1 2000 | less; b=$(stty -g); [ \"$a\" = \"$b\" ] && echo restored || echo changed",
+            PtySpec::default().wait_for_reader().send(b"q"),
+        )
+        .env("LESS", "")
+        .status(0)
+        .stdout_has("restored\n")
+        .stdout_lacks("changed")
+        .assert_same();
+    }
+}
+
+/// Closing the terminal (here: the tmux server holding its master goes
+/// away) while a root shell runs on it ends the shell and what it started,
+/// within a bound; a root shell never outlives its terminal.
+#[test]
+fn hangup_ends_a_root_shell_and_its_children() {
+    on_pty(
+        "t=\"tmux -L jt-hangup-$$ -f /dev/null\"
+$t new-session -d -x 80 -y 24 \"exec $SUDO -i\"
+$t send-keys \"echo \\$\\$ > $DIR/shell.tmp; mv $DIR/shell.tmp $DIR/shell; sleep 1000 & echo \\$! > $DIR/child.tmp; mv $DIR/child.tmp $DIR/child\" Enter
+wait_file $DIR/shell && wait_file $DIR/child || $t capture-pane -p
+s=$(cat $DIR/shell); c=$(cat $DIR/child)
+$t kill-server
+n=0; while { [ -d /proc/$s ] || [ -d /proc/$c ]; } && [ $n -lt 1000 ]; do n=$((n+1)); sleep 0.01; done
+[ -d /proc/$s ] && echo shell-still-running
+[ -d /proc/$c ] && echo child-still-running
+echo done",
+        PtySpec::default(),
+    )
+    .in_fresh_dir()
+    .status(0)
+    .stdout_is("done\n")
+    .assert_same();
+}

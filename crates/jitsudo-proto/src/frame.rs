@@ -218,7 +218,7 @@ mod tests {
         let (a, b) = UnixStream::pair().unwrap();
         let (extra, _keep) = UnixStream::pair().unwrap();
         let mut bytes = encode(&ClientMessage::Signal(2)).unwrap();
-        bytes.extend(encode(&ClientMessage::Resume).unwrap());
+        bytes.extend(encode(&ClientMessage::Resume { foreground: true }).unwrap());
         send_frame(a.as_fd(), &bytes, &[extra.as_raw_fd()]).unwrap();
         drop(a);
         let mut reader = FrameReader::new(MAX_MESSAGE_LEN);
@@ -231,7 +231,7 @@ mod tests {
         let second = reader.read_frame(b.as_fd()).unwrap().unwrap();
         assert_eq!(
             decode::<ClientMessage>(&second).unwrap(),
-            ClientMessage::Resume
+            ClientMessage::Resume { foreground: true }
         );
         assert!(reader.read_frame(b.as_fd()).unwrap().is_none());
     }

@@ -39,7 +39,11 @@ pub enum ClientMessage {
     /// Deliver this signal number to the running command.
     Signal(i32),
     /// The client was continued after a suspension; continue the command.
-    Resume,
+    Resume {
+        /// The client is in its terminal's foreground: so is the command in
+        /// its pty (otherwise it continues in the background).
+        foreground: bool,
+    },
     /// The answer to a [`ServerMessage::Prompt`]; `None` when the client
     /// cannot ask (no terminal, interrupted). Holds a secret: receivers
     /// zero it after use.

@@ -2,7 +2,7 @@
 //! standard input with `-S`. The terminal's settings come back on every
 //! path, and answers live in memory that is zeroed when dropped.
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 
 use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
@@ -10,7 +10,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signalfd::SignalFd;
 use nix::sys::stat::Mode;
 use nix::sys::termios::{tcgetattr, tcsetattr, LocalFlags, SetArg};
-use nix::unistd::{read, write};
+use nix::unistd::{isatty, read, write};
 use zeroize::Zeroizing;
 
 /// Longest answer accepted; longer input is cut here, as sudo does.
@@ -43,14 +43,7 @@ pub struct Interruptions<'a> {
 /// Shows `text` and reads one line.
 pub fn ask(text: &[u8], echo: bool, from_stdin: bool, signals: &Interruptions<'_>) -> Answer {
     if from_stdin {
-        // SAFETY: fds 0 and 2 stay open for the life of the client.
-        let (input, output) = unsafe { (BorrowedFd::borrow_raw(0), BorrowedFd::borrow_raw(2)) };
-        let _ = write_all(output, text);
-        let answer = read_line(input, signals);
-        if matches!(answer, Answer::Eof | Answer::Withdrawn) {
-            let _ = write_all(output, b"\n");
-        }
-        return answer;
+        return ask_on_stdin(text, echo, signals);
     }
     let Ok(tty) = open(
         "/dev/tty",
@@ -68,8 +61,30 @@ pub fn ask(text: &[u8], echo: bool, from_stdin: bool, signals: &Interruptions<'_
     }
     // Echo goes off before the prompt shows, so nothing typed after it
     // appears on the screen or is flushed away.
-    let answer = without_echo(&tty, prompt_and_read);
+    let answer = without_echo(tty.as_fd(), prompt_and_read);
     let _ = write_all(tty.as_fd(), b"\n");
+    answer
+}
+
+/// `-S`: the prompt goes to stderr and the answer comes from stdin. When
+/// stdin is a terminal, echo is off while the answer is typed and the
+/// newline the user typed is shown afterwards, as sudo does.
+fn ask_on_stdin(text: &[u8], echo: bool, signals: &Interruptions<'_>) -> Answer {
+    // SAFETY: fds 0 and 2 stay open for the life of the client.
+    let (input, output) = unsafe { (BorrowedFd::borrow_raw(0), BorrowedFd::borrow_raw(2)) };
+    let prompt_and_read = || {
+        let _ = write_all(output, text);
+        read_line(input, signals)
+    };
+    let quiet = !echo && isatty(input).unwrap_or(false);
+    let answer = if quiet {
+        without_echo(input, prompt_and_read)
+    } else {
+        prompt_and_read()
+    };
+    if quiet || matches!(answer, Answer::Eof | Answer::Withdrawn) {
+        let _ = write_all(output, b"\n");
+    }
     answer
 }
 
@@ -87,8 +102,11 @@ pub fn tell_terminal(text: &[u8]) -> bool {
     write_all(tty.as_fd(), &line).is_ok()
 }
 
-/// Runs `f` with the terminal's echo off, restoring it afterwards.
-fn without_echo(tty: &OwnedFd, f: impl FnOnce() -> Answer) -> Answer {
+/// Runs `f` with the terminal's echo off, restoring it afterwards. As
+/// sudo, the changes wait for pending output but discard no input: an
+/// answer typed ahead of the prompt (a script or `-S` feeding a terminal)
+/// is kept, and what follows the answer on stdin stays for the command.
+fn without_echo(tty: BorrowedFd<'_>, f: impl FnOnce() -> Answer) -> Answer {
     let Ok(saved) = tcgetattr(tty) else {
         return f();
     };
@@ -96,9 +114,9 @@ fn without_echo(tty: &OwnedFd, f: impl FnOnce() -> Answer) -> Answer {
     quiet
         .local_flags
         .remove(LocalFlags::ECHO | LocalFlags::ECHONL);
-    let _ = tcsetattr(tty, SetArg::TCSAFLUSH, &quiet);
+    let _ = tcsetattr(tty, SetArg::TCSADRAIN, &quiet);
     let answer = f();
-    let _ = tcsetattr(tty, SetArg::TCSAFLUSH, &saved);
+    let _ = tcsetattr(tty, SetArg::TCSADRAIN, &saved);
     answer
 }
 

@@ -21,7 +21,7 @@ use zeroize::{Zeroize, Zeroizing};
 use crate::prompt;
 use crate::signals;
 use crate::stdio::Stdio;
-use crate::terminal::{copy_window_size, RawMode};
+use crate::terminal::{self, copy_window_size, RawMode};
 
 /// How the client must end.
 #[derive(Debug)]
@@ -35,15 +35,67 @@ pub enum Outcome {
 }
 
 /// The pty relay: caller's terminal ↔ pty master.
+///
+/// As sudo does, the client takes its terminal (raw mode, keystrokes
+/// relayed) only when stdin is that terminal, the client is in its
+/// foreground, and no stdio descriptor is a pipe. In a pipeline (`jitsudo
+/// cmd | less`) the terminal's modes are left alone and keystrokes stay
+/// with whoever reads them, until the command itself asks for the terminal
+/// (it is stopped by SIGTTIN or SIGTTOU).
 struct Relay {
     master: OwnedFd,
-    /// The caller's terminal fd keystrokes are read from (fd 0 when it is a tty).
-    input: Option<RawFd>,
+    /// The caller's terminal (fd 0 if it is one, else 1 or 2): where
+    /// keystrokes come from, and whose hangup ends the session.
+    tty: Option<RawFd>,
+    /// Keystrokes are read from fd 0 and relayed.
+    reading: bool,
+    /// A stdio descriptor is a pipe.
+    pipeline: bool,
+    /// The terminal hung up: it is neither read nor restored any more.
+    hung_up: bool,
     /// Where the command's terminal output goes.
     output: RawFd,
     raw: Option<RawMode>,
     to_master: Vec<u8>,
     master_open: bool,
+}
+
+impl Relay {
+    /// Raw mode on the caller's terminal (fd 0), and keystrokes relayed.
+    fn take_terminal(&mut self) {
+        match &mut self.raw {
+            Some(raw) => {
+                let _ = raw.reapply();
+            }
+            None => self.raw = RawMode::enter(0).ok(),
+        }
+        self.reading = true;
+    }
+
+    /// Whether the client may take its terminal now.
+    fn may_take_terminal(&self) -> bool {
+        self.tty == Some(0) && !self.hung_up && terminal::in_foreground(0)
+    }
+
+    /// The client was continued: it takes its terminal again if it had it
+    /// (or would have had it, being in the background at the start).
+    /// Returns whether it is in its terminal's foreground.
+    fn continued(&mut self) -> bool {
+        let foreground = self.tty.is_some_and(terminal::in_foreground);
+        if self.may_take_terminal() && (self.reading || !self.pipeline) {
+            self.take_terminal();
+        }
+        foreground
+    }
+
+    /// The terminal is gone.
+    fn hang_up(&mut self) {
+        self.hung_up = true;
+        self.reading = false;
+        if let Some(raw) = &mut self.raw {
+            raw.abandon();
+        }
+    }
 }
 
 /// One connection to the daemon, after the request was sent.
@@ -118,11 +170,21 @@ impl Session {
             PollFd::new(sig, PollFlags::POLLIN),
         ];
         let relay = self.relay.as_ref();
+        // The terminal is watched for a hangup even when it is not read.
         let input = relay
-            .and_then(|r| r.input.filter(|_| r.to_master.is_empty() && r.master_open))
-            .map(borrow);
-        if let Some(fd) = input {
-            fds.push(PollFd::new(fd, PollFlags::POLLIN));
+            .filter(|r| !r.hung_up)
+            .and_then(|r| r.tty.map(|fd| (fd, r)))
+            .map(|(fd, r)| {
+                let read = r.reading && r.to_master.is_empty() && r.master_open;
+                let flags = if read {
+                    PollFlags::POLLIN
+                } else {
+                    PollFlags::empty()
+                };
+                (borrow(fd), flags)
+            });
+        if let Some((fd, flags)) = input {
+            fds.push(PollFd::new(fd, flags));
         }
         if let Some(r) = relay.filter(|r| r.master_open) {
             let mut flags = PollFlags::POLLIN;
@@ -159,6 +221,7 @@ impl Session {
             match Signal::try_from(signo) {
                 Ok(Signal::SIGWINCH) => self.resize(),
                 Ok(Signal::SIGCONT) => self.resumed()?,
+                // SIGHUP ends a command on a terminal (the worker hangs it up).
                 _ => self.send(&ClientMessage::Signal(signo))?,
             }
         }
@@ -172,11 +235,9 @@ impl Session {
     }
 
     fn resumed(&mut self) -> Result<(), ProtoError> {
-        if let Some(raw) = self.relay.as_mut().and_then(|r| r.raw.as_mut()) {
-            let _ = raw.reapply();
-        }
+        let foreground = self.relay.as_mut().is_none_or(Relay::continued);
         self.resize();
-        self.send(&ClientMessage::Resume)
+        self.send(&ClientMessage::Resume { foreground })
     }
 
     fn send(&self, message: &ClientMessage) -> Result<(), ProtoError> {
@@ -217,7 +278,7 @@ impl Session {
                     self.start_relay(fds)?;
                 }
             }
-            ServerMessage::Suspended { .. } => self.suspend(),
+            ServerMessage::Suspended { signal } => self.suspended(signal)?,
             ServerMessage::Error(failure) => {
                 return Ok(Some(Outcome::Failure(
                     failure.message.into_vec(),
@@ -276,41 +337,69 @@ impl Session {
     fn start_relay(&mut self, fds: Vec<OwnedFd>) -> Result<(), ProtoError> {
         let master = fds.into_iter().next().ok_or(ProtoError::Truncated)?;
         let _ = fcntl(&master, FcntlArg::F_SETFL(OFlag::O_NONBLOCK));
-        let input = self.stdio.is_tty(0).then_some(0);
-        let output = [1, 2, 0]
-            .into_iter()
-            .find(|fd| self.stdio.is_tty(*fd))
-            .unwrap_or(1);
-        let raw = input.and_then(|fd| RawMode::enter(fd).ok());
-        self.relay = Some(Relay {
+        let find_tty = |order: [RawFd; 3]| order.into_iter().find(|fd| self.stdio.is_tty(*fd));
+        let mut relay = Relay {
             master,
-            input,
-            output,
-            raw,
+            tty: find_tty([0, 1, 2]),
+            reading: false,
+            pipeline: terminal::in_pipeline(&self.stdio),
+            hung_up: false,
+            output: find_tty([1, 2, 0]).unwrap_or(1),
+            raw: None,
             to_master: Vec::new(),
             master_open: true,
-        });
+        };
+        if !relay.pipeline && relay.may_take_terminal() {
+            relay.take_terminal();
+        }
+        self.relay = Some(relay);
         Ok(())
     }
 
-    fn suspend(&mut self) {
-        if let Some(raw) = self.relay.as_mut().and_then(|r| r.raw.as_mut()) {
-            raw.restore();
+    /// The command was stopped by `signal`. A command in a pipeline that
+    /// asks for the terminal the client holds gets it, as under sudo;
+    /// otherwise the client gives its terminal back and stops with the same
+    /// signal, so the caller's shell reports the job as stopped.
+    fn suspended(&mut self, signal: i32) -> Result<(), ProtoError> {
+        let wants_terminal = signal == libc::SIGTTIN || signal == libc::SIGTTOU;
+        if let Some(relay) = self.relay.as_mut() {
+            if wants_terminal && !relay.reading && relay.may_take_terminal() {
+                relay.take_terminal();
+                return self.send(&ClientMessage::Resume { foreground: true });
+            }
+            if let Some(raw) = &mut relay.raw {
+                raw.restore();
+            }
         }
-        signals::stop_self();
+        signals::stop_self(signal);
+        Ok(())
     }
 
     fn read_input(&mut self) {
         let Some(relay) = self.relay.as_mut() else {
             return;
         };
-        let Some(fd) = relay.input else { return };
+        let Some(fd) = relay.tty.filter(|_| relay.reading) else {
+            // Only a hangup (or an error) wakes a terminal that is not read.
+            return self.terminal_gone();
+        };
         let mut buf = [0u8; 4096];
         match read(borrow(fd), &mut buf) {
-            Ok(0) | Err(Errno::EIO) => relay.input = None,
+            // A terminal in raw mode reads 0 bytes only once it hung up.
+            Ok(0) | Err(Errno::EIO) => self.terminal_gone(),
             Ok(n) => relay.to_master.extend_from_slice(&buf[..n]),
             Err(_) => {}
         }
+    }
+
+    /// The caller's terminal hung up (a closed window, an SSH disconnect):
+    /// the command is hung up too, as under sudo. A send failure means the
+    /// worker is gone already, and with it the command.
+    fn terminal_gone(&mut self) {
+        if let Some(relay) = self.relay.as_mut() {
+            relay.hang_up();
+        }
+        let _ = self.send(&ClientMessage::Signal(libc::SIGHUP));
     }
 
     fn flush_to_master(&mut self) {

@@ -51,7 +51,22 @@ pub fn die_of(signal: i32) -> ! {
     std::process::exit(128 + (signal & 0x7f))
 }
 
-/// Stops the client itself (after the command was suspended).
-pub fn stop_self() {
-    let _ = kill(getpid(), Signal::SIGSTOP);
+/// Stops the client itself with `signal` (the one that stopped the
+/// command), so the caller's shell reports the job as sudo's would be
+/// ("Stopped", "Stopped (tty input)"). A signal routed to the signalfd is
+/// blocked: it is raised, unblocked to take its default action (the
+/// client stops here), and blocked again once the client is continued.
+pub fn stop_self(signal: i32) {
+    let sig = Signal::try_from(signal).unwrap_or(Signal::SIGSTOP);
+    let sig = match sig {
+        Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU | Signal::SIGSTOP => sig,
+        _ => Signal::SIGSTOP,
+    };
+    let mut set = SigSet::empty();
+    set.add(sig);
+    let _ = kill(getpid(), sig);
+    if RELAYED_SIGNALS.contains(&sig) {
+        let _ = set.thread_unblock();
+        let _ = set.thread_block();
+    }
 }

@@ -2,7 +2,11 @@
 
 use std::os::fd::{BorrowedFd, RawFd};
 
+use nix::sys::stat::{fstat, SFlag};
 use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg, Termios};
+use nix::unistd::{getpgrp, tcgetpgrp};
+
+use crate::stdio::Stdio;
 
 nix::ioctl_read_bad!(get_winsize, libc::TIOCGWINSZ, libc::winsize);
 nix::ioctl_write_ptr_bad!(set_winsize, libc::TIOCSWINSZ, libc::winsize);
@@ -42,6 +46,12 @@ impl RawMode {
         Ok(())
     }
 
+    /// Forgets the saved settings: the terminal hung up, there is nothing
+    /// left to restore.
+    pub fn abandon(&mut self) {
+        self.active = false;
+    }
+
     /// Puts the saved settings back.
     pub fn restore(&mut self) {
         if self.active {
@@ -73,4 +83,22 @@ pub fn copy_window_size(from: RawFd, to: BorrowedFd<'_>) {
         // SAFETY: `to` is an open pty master and `size` a valid winsize.
         let _ = unsafe { set_winsize(to.as_raw_fd(), &size) };
     }
+}
+
+/// Whether the client's process group is the foreground of terminal `fd`
+/// (else changing its modes would stop the client with SIGTTOU, and
+/// reading it with SIGTTIN).
+pub fn in_foreground(fd: RawFd) -> bool {
+    tcgetpgrp(borrow(fd)).is_ok_and(|group| group == getpgrp())
+}
+
+/// Whether one of the caller's stdio descriptors is a pipe (`jitsudo cmd |
+/// less`): the terminal is then shared with other programs of the
+/// pipeline, and the client leaves its modes alone, as sudo does.
+pub fn in_pipeline(stdio: &Stdio) -> bool {
+    stdio.attached().into_iter().any(|fd| {
+        fstat(borrow(fd)).is_ok_and(|st| {
+            SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFIFO
+        })
+    })
 }

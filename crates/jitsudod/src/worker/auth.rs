@@ -86,7 +86,7 @@ impl Relay {
                     self.link.trouble.set(Trouble::NoTerminal);
                     return None;
                 }
-                Ok(ClientMessage::Signal(_) | ClientMessage::Resume) => continue,
+                Ok(ClientMessage::Signal(_) | ClientMessage::Resume { .. }) => continue,
                 _ => {
                     self.link.trouble.set(Trouble::Gone);
                     return None;

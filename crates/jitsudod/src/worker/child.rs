@@ -12,12 +12,16 @@ use nix::errno::Errno;
 use nix::fcntl::{open, FcntlArg, FdFlag, OFlag};
 use nix::sys::signal::{SigSet, SigmaskHow};
 use nix::sys::stat::{umask, Mode};
-use nix::unistd::{chdir, fchdir, setgroups, setresgid, setresuid, setsid, write, Gid, Uid};
+use nix::unistd::{
+    chdir, fchdir, getpid, setgroups, setpgid, setresgid, setresuid, setsid, tcsetpgrp, write,
+    Gid, Pid, Uid,
+};
 
 /// Where a command child failed before its exec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
-    /// Becoming a session leader or taking the pty as controlling terminal.
+    /// Becoming a session or process group leader, or taking the pty's
+    /// foreground.
     Terminal = 1,
     /// Installing fds 0-2.
     Stdio = 2,
@@ -72,11 +76,13 @@ pub struct ChildSpec {
     pub cwd_fd: OwnedFd,
     /// What becomes fd 0, 1, 2 (`None`: the caller had it closed).
     pub stdio: [Option<RawFd>; 3],
-    /// The pty slave to make the controlling terminal, if any.
+    /// The pty slave (the worker's controlling terminal), if any.
     pub tty: Option<CString>,
     /// The command's `cgroup.procs`, open for writing: the child enters
     /// the group first thing (`None`: no cgroup v2).
     pub cgroup: Option<OwnedFd>,
+    /// The command takes the pty's foreground (it is not in a pipeline).
+    pub foreground: bool,
     /// Signals the caller had ignored (bit n-1 for signal n): they stay
     /// ignored in the command, as under sudo (`nohup jitsudo …` works).
     pub ignored_signals: u64,
@@ -104,8 +110,7 @@ fn setup_and_exec(spec: &ChildSpec) -> Result<Infallible, (Stage, Errno)> {
     if let Some(procs) = &spec.cgroup {
         crate::cgroup::enter(procs).map_err(|e| (Stage::Cgroup, e))?;
     }
-    setsid().map_err(|e| (Stage::Terminal, e))?;
-    let tty = open_controlling_tty(spec.tty.as_deref()).map_err(|e| (Stage::Terminal, e))?;
+    let tty = join_terminal(spec).map_err(|e| (Stage::Terminal, e))?;
     install_stdio(spec, tty.as_ref()).map_err(|e| (Stage::Stdio, e))?;
     drop(tty);
     // The caller's own directory is entered before dropping privileges: the
@@ -168,14 +173,24 @@ fn exec_fd(fd: RawFd, argv: &[CString], env: &[CString]) -> Errno {
     Errno::last()
 }
 
-fn open_controlling_tty(path: Option<&std::ffi::CStr>) -> nix::Result<Option<OwnedFd>> {
-    let Some(path) = path else { return Ok(None) };
-    let fd = open(path, OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())?;
-    // SAFETY: TIOCSCTTY takes an integer argument (0: do not steal).
-    if unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSCTTY, 0) } != 0 {
-        return Err(Errno::last());
+/// Without a pty the command gets a session of its own. With one, the
+/// worker is the pty's session leader (it took the pty as its controlling
+/// terminal) and the command becomes a process group of its own in that
+/// session, as under sudo's monitor: its parent is in the same session, so
+/// the group is not orphaned and ^Z, SIGTTIN and SIGTTOU stop it. Unless
+/// it runs in a pipeline, it takes the pty's foreground (SIGTTOU is still
+/// blocked here, so a background group may do that).
+fn join_terminal(spec: &ChildSpec) -> nix::Result<Option<OwnedFd>> {
+    let Some(path) = &spec.tty else {
+        setsid()?;
+        return Ok(None);
+    };
+    setpgid(Pid::from_raw(0), Pid::from_raw(0))?;
+    let tty = open(path.as_c_str(), OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())?;
+    if spec.foreground {
+        tcsetpgrp(&tty, getpid())?;
     }
-    Ok(Some(fd))
+    Ok(Some(tty))
 }
 
 /// Puts the pty slave or the caller's descriptors on 0-2. A descriptor the

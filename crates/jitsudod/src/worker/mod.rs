@@ -173,6 +173,7 @@ fn child_spec(
     tty: Option<CString>,
     cgroup: Option<OwnedFd>,
 ) -> Option<ChildSpec> {
+    let foreground = tty.is_some() && !in_pipeline(caller);
     Some(ChildSpec {
         executable: caller.executable.as_ref()?.try_clone().ok()?,
         script: job.script,
@@ -191,6 +192,7 @@ fn child_spec(
         ignored_signals: job.ignored_signals,
         tty,
         cgroup,
+        foreground,
     })
 }
 
@@ -202,4 +204,14 @@ fn caller_terminal(caller: &CallerFds) -> Option<BorrowedFd<'_>> {
         .flatten()
         .find(|fd| child::is_tty(fd.as_raw_fd()))
         .map(|fd| fd.as_fd())
+}
+
+/// Whether one of the caller's stdio descriptors is a pipe (`jitsudo cmd |
+/// less`). As under sudo, the command then starts in the background of its
+/// pty: it takes the terminal only when it asks for it (SIGTTIN/SIGTTOU).
+fn in_pipeline(caller: &CallerFds) -> bool {
+    caller.stdio.iter().flatten().any(|fd| {
+        nix::sys::stat::fstat(fd.as_fd())
+            .is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFIFO)
+    })
 }

@@ -57,6 +57,22 @@ impl Pty {
         Ok(())
     }
 
+    /// Makes the pty the worker's controlling terminal: the worker is the
+    /// session leader the command's process group belongs to (sudo's
+    /// monitor), so the group is not orphaned and job control works.
+    pub fn control(&self) -> nix::Result<()> {
+        let slave = nix::fcntl::open(
+            &self.slave_path,
+            OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )?;
+        // SAFETY: TIOCSCTTY takes an integer argument (0: do not steal).
+        if unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) } != 0 {
+            return Err(Errno::last());
+        }
+        Ok(())
+    }
+
     /// Takes the master side out, to send it to the client.
     pub fn into_master(self) -> OwnedFd {
         self.master.into()

@@ -17,7 +17,7 @@ use nix::sys::signal::{kill, killpg, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::stat::Mode;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-use nix::unistd::{fork, pipe2, read, ForkResult, Pid};
+use nix::unistd::{fork, getpgrp, pipe2, read, setpgid, tcgetpgrp, tcsetpgrp, ForkResult, Pid};
 
 use super::auth::{Reporting, Transaction};
 use super::child::{self, Stage};
@@ -141,7 +141,7 @@ fn run_command(
     } else {
         conn.try_clone().ok()
     };
-    let mut supervisor = Supervisor::new(child, tree, sigchld, conn, pty, exec.timeout);
+    let mut supervisor = Supervisor::new(child, tree, sigchld, conn, master, exec.timeout);
     let exit = supervisor.wait();
     supervisor.send(&ServerMessage::Exited(exit));
     audit.emit(&record.exited(match exit {
@@ -182,6 +182,11 @@ fn start(
         ),
         None => None,
     };
+    if let Some(pty) = &pty {
+        pty.control().map_err(|e| {
+            Failure::new(format!("unable to set up the pty: {}", e.desc()))
+        })?;
+    }
     let tty = pty
         .as_ref()
         .and_then(|p| super::cstring(p.slave_path.as_os_str().as_encoded_bytes()));
@@ -197,6 +202,11 @@ fn start(
         Ok(ForkResult::Parent { child }) => child,
         Err(e) => return Err(Failure::new(format!("unable to fork: {}", e.desc()))),
     };
+    if pty.is_some() {
+        // The child does the same; whichever runs first, the group exists
+        // before the worker signals it.
+        let _ = setpgid(child, child);
+    }
     drop(report_wr);
     drop(spec);
     drop(caller);
@@ -297,7 +307,12 @@ struct Supervisor {
     kill_at: Option<Instant>,
     /// When the rule's `timeout` ends the command (SIGTERM, then SIGKILL).
     ends_at: Option<Instant>,
-    has_terminal: bool,
+    /// The master side of the command's pty (the worker's controlling
+    /// terminal), if it has one.
+    pty: Option<OwnedFd>,
+    /// While the command is stopped: the process group that had the pty's
+    /// foreground, to give it back on resume.
+    stopped_foreground: Option<Pid>,
 }
 
 impl Supervisor {
@@ -306,8 +321,8 @@ impl Supervisor {
         tree: CommandTree,
         sigchld: SignalFd,
         conn: Option<OwnedFd>,
-        has_terminal: bool,
-        timeout: Option<std::time::Duration>,
+        pty: Option<OwnedFd>,
+        timeout: Option<Duration>,
     ) -> Self {
         Supervisor {
             child,
@@ -317,7 +332,8 @@ impl Supervisor {
             sigchld,
             kill_at: None,
             ends_at: timeout.map(|t| Instant::now() + t),
-            has_terminal,
+            pty,
+            stopped_foreground: None,
         }
     }
 
@@ -389,10 +405,28 @@ impl Supervisor {
         }
     }
 
+    /// The command stopped: the worker takes the pty's foreground back (as
+    /// sudo's monitor does) and the client is told, so that it stops too.
     fn suspended(&mut self, sig: Signal) {
-        if self.conn.is_some() {
-            self.send(&ServerMessage::Suspended { signal: sig as i32 });
+        if let Some(pty) = &self.pty {
+            let foreground = tcgetpgrp(pty).unwrap_or(self.child);
+            // SIGTTOU is blocked: the worker may do this from the background.
+            let _ = tcsetpgrp(pty, getpgrp());
+            self.stopped_foreground = Some(foreground);
         }
+        self.send(&ServerMessage::Suspended { signal: sig as i32 });
+    }
+
+    /// The client was continued: so is the command, in the pty's foreground
+    /// if the client is in its terminal's foreground.
+    fn resume(&mut self, foreground: bool) {
+        if let (Some(pty), Some(group)) = (&self.pty, self.stopped_foreground.take()) {
+            let group = if foreground { group } else { getpgrp() };
+            if tcsetpgrp(pty, group).is_err() && foreground {
+                let _ = tcsetpgrp(pty, self.child);
+            }
+        }
+        let _ = killpg(self.child, Signal::SIGCONT);
     }
 
     fn read_client(&mut self) {
@@ -421,27 +455,36 @@ impl Supervisor {
                 Ok(Signal::SIGTSTP) => {
                     let _ = killpg(self.child, Signal::SIGTSTP);
                 }
+                Ok(Signal::SIGHUP) if self.pty.is_some() => self.hang_up(),
                 Ok(sig) if RELAYED_SIGNALS.contains(&sig) => {
                     let _ = kill(self.child, sig);
                 }
                 _ => {}
             },
-            ClientMessage::Resume => {
-                let _ = killpg(self.child, Signal::SIGCONT);
-            }
+            ClientMessage::Resume { foreground } => self.resume(foreground),
             ClientMessage::Answer(_) => {}
             ClientMessage::Hello(_) | ClientMessage::Request(_) => self.client_gone(),
         }
     }
 
     /// The client vanished (or misbehaved). A command on a terminal must
-    /// not run on unattended: hang it up, then kill it after a grace
-    /// period. A command on pipes runs on, as under sudo.
+    /// not run on unattended: it is hung up. A command on pipes runs on, as
+    /// under sudo.
     fn client_gone(&mut self) {
         self.conn = None;
-        if self.has_terminal {
-            let _ = killpg(self.child, Signal::SIGHUP);
-            let _ = killpg(self.child, Signal::SIGCONT);
+        if self.pty.is_some() {
+            self.hang_up();
+        }
+    }
+
+    /// The caller's terminal is gone (the client saw it hang up, got
+    /// SIGHUP, or vanished): SIGHUP to the command's process group, and
+    /// SIGKILL after a grace period. A root shell never outlives its
+    /// terminal.
+    fn hang_up(&mut self) {
+        let _ = killpg(self.child, Signal::SIGHUP);
+        let _ = killpg(self.child, Signal::SIGCONT);
+        if self.kill_at.is_none() {
             self.kill_at = Some(Instant::now() + HANGUP_GRACE);
         }
     }

@@ -55,7 +55,7 @@ impl Prepared {
             .map_err(|e| Failure::new(format!("unable to open the command's cgroup: {e}")))
     }
 
-    /// The command started as `leader` (session and process group leader).
+    /// The command started as `leader` (the leader of its process group).
     pub fn started(mut self, leader: Pid) -> CommandTree {
         CommandTree {
             leader,
