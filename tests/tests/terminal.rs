@@ -230,26 +230,60 @@ fn quitting_less_early_leaves_the_terminal_as_it_was() {
     }
 }
 
-/// Closing the terminal (here: the tmux server holding its master goes
-/// away) while a root shell runs on it ends the shell and what it started,
-/// within a bound; a root shell never outlives its terminal.
-#[test]
-fn hangup_ends_a_root_shell_and_its_children() {
-    on_pty(
-        "t=\"tmux -L jt-hangup-$$ -f /dev/null\"
-$t new-session -d -x 80 -y 24 \"exec $SUDO -i\"
-$t send-keys \"echo \\$\\$ > $DIR/shell.tmp; mv $DIR/shell.tmp $DIR/shell; sleep 1000 & echo \\$! > $DIR/child.tmp; mv $DIR/child.tmp $DIR/child\" Enter
-wait_file $DIR/shell && wait_file $DIR/child || $t capture-pane -p
-s=$(cat $DIR/shell); c=$(cat $DIR/child)
-$t kill-server
-n=0; while { [ -d /proc/$s ] || [ -d /proc/$c ]; } && [ $n -lt 1000 ]; do n=$((n+1)); sleep 0.01; done
+/// Runs `$SUDO -i` on a terminal of its own (`script`'s pty) whose
+/// session leader is a shell that survives SIGHUP (it traps it) and so
+/// passes none on: the client can learn of the hangup only from its
+/// terminal. The root shell reads, from a FIFO that `script` copies to the
+/// terminal, a command that records its pid (`shell`) and starts a
+/// background child (`child`); then `script` is killed, which closes the
+/// terminal's master side as a vanished SSH connection or a closed window
+/// does. Prints `shell-still-running` (and, with `child`,
+/// `child-still-running`) for what is left after a bound (10 s), then
+/// `done`. A child left running is killed.
+fn hangup_script(child: bool) -> String {
+    let report = if child {
+        "echo child-still-running;"
+    } else {
+        ""
+    };
+    with_helpers(&format!(
+        r#"mkfifo keys
+SHELL=/bin/sh script -qfc "trap 'echo hup' HUP; $SUDO -i; echo after" /dev/null < keys > /dev/null &
+t=$!
+exec 3> keys
+echo "echo \$\$ > $DIR/shell.tmp; mv $DIR/shell.tmp $DIR/shell; sleep 1000 & echo \$! > $DIR/child.tmp; mv $DIR/child.tmp $DIR/child" >&3
+wait_file shell && wait_file child
+s=$(cat shell); c=$(cat child)
+kill -KILL $t; exec 3>&-
+n=0; while {{ [ -d /proc/$s ] || [ -d /proc/$c ]; }} && [ $n -lt 1000 ]; do n=$((n+1)); sleep 0.01; done
 [ -d /proc/$s ] && echo shell-still-running
-[ -d /proc/$c ] && echo child-still-running
-echo done",
-        PtySpec::default(),
-    )
-    .in_fresh_dir()
-    .status(0)
-    .stdout_is("done\n")
-    .assert_same();
+[ -d /proc/$c ] && {{ {report} $SUDO -n kill -KILL $c; }}
+echo done"#
+    ))
+}
+
+/// Closing the terminal while a root shell runs on it ends the shell: a
+/// root shell never outlives its terminal (sudo agrees).
+#[test]
+fn hangup_ends_a_root_shell() {
+    Case::new(ADMIN, hangup_script(false))
+        .pty(PtySpec::default())
+        .in_fresh_dir()
+        .status(0)
+        .stdout_is("done\n")
+        .assert_same();
+}
+
+/// The same, and what the root shell started in the background is gone
+/// too. sudo leaves such a child running (the shell exits on EOF, without
+/// hanging up its jobs); jitsudo hangs up the shell itself, which passes
+/// SIGHUP to its jobs.
+#[test]
+fn hangup_ends_the_children_of_a_root_shell() {
+    Case::new(ADMIN, hangup_script(true))
+        .pty(PtySpec::default())
+        .in_fresh_dir()
+        .status(0)
+        .stdout_is("done\n")
+        .assert_jitsudo();
 }

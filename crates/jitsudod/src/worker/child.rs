@@ -13,8 +13,8 @@ use nix::fcntl::{open, FcntlArg, FdFlag, OFlag};
 use nix::sys::signal::{SigSet, SigmaskHow};
 use nix::sys::stat::{umask, Mode};
 use nix::unistd::{
-    chdir, fchdir, getpid, setgroups, setpgid, setresgid, setresuid, setsid, tcsetpgrp, write,
-    Gid, Pid, Uid,
+    chdir, fchdir, getpid, setgroups, setpgid, setresgid, setresuid, setsid, tcsetpgrp, write, Gid,
+    Pid, Uid,
 };
 
 /// Where a command child failed before its exec.
@@ -186,7 +186,11 @@ fn join_terminal(spec: &ChildSpec) -> nix::Result<Option<OwnedFd>> {
         return Ok(None);
     };
     setpgid(Pid::from_raw(0), Pid::from_raw(0))?;
-    let tty = open(path.as_c_str(), OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())?;
+    let tty = open(
+        path.as_c_str(),
+        OFlag::O_RDWR | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?;
     if spec.foreground {
         tcsetpgrp(&tty, getpid())?;
     }

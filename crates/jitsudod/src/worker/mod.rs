@@ -211,7 +211,6 @@ fn caller_terminal(caller: &CallerFds) -> Option<BorrowedFd<'_>> {
 /// pty: it takes the terminal only when it asks for it (SIGTTIN/SIGTTOU).
 fn in_pipeline(caller: &CallerFds) -> bool {
     caller.stdio.iter().flatten().any(|fd| {
-        nix::sys::stat::fstat(fd.as_fd())
-            .is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFIFO)
+        nix::sys::stat::fstat(fd.as_fd()).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFIFO)
     })
 }

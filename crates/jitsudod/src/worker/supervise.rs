@@ -183,9 +183,8 @@ fn start(
         None => None,
     };
     if let Some(pty) = &pty {
-        pty.control().map_err(|e| {
-            Failure::new(format!("unable to set up the pty: {}", e.desc()))
-        })?;
+        pty.control()
+            .map_err(|e| Failure::new(format!("unable to set up the pty: {}", e.desc())))?;
     }
     let tty = pty
         .as_ref()
