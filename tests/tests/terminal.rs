@@ -212,6 +212,21 @@ wait
     .assert_same();
 }
 
+/// A command in a pipeline that reads the terminal (it is stopped by
+/// SIGTTIN in the background of its pty) is given the terminal, as under
+/// sudo: it reads what is typed, and the terminal is restored afterwards.
+/// (Its output goes to the terminal through the pty, after the echo.)
+#[test]
+fn command_in_a_pipeline_gets_the_terminal_when_it_reads_it() {
+    on_pty(
+        "a=$(stty -g); $SUDO sh -c 'read x; echo got=$x >&2' | cat; [ \"$(stty -g)\" = \"$a\" ] && echo restored",
+        PtySpec::default().wait_for_reader().send(b"abc\r"),
+    )
+    .status(0)
+    .stdout_is("abc\ngot=abc\nrestored\n")
+    .assert_same();
+}
+
 /// `jitsudo cmd | less`: the keys go to less (the client does not read the
 /// terminal of a pipeline), quitting early works, and the terminal's
 /// settings are the same afterwards.

@@ -82,7 +82,10 @@ impl Relay {
     /// Returns whether it is in its terminal's foreground.
     fn continued(&mut self) -> bool {
         let foreground = self.tty.is_some_and(terminal::in_foreground);
-        if self.may_take_terminal() && (self.reading || !self.pipeline) {
+        if !foreground {
+            // Continued in the background (`bg`): reading would stop it.
+            self.reading = false;
+        } else if self.may_take_terminal() && (self.raw.is_some() || !self.pipeline) {
             self.take_terminal();
         }
         foreground

@@ -417,10 +417,16 @@ impl Supervisor {
     }
 
     /// The client was continued: so is the command, in the pty's foreground
-    /// if the client is in its terminal's foreground.
+    /// if the client is in its terminal's foreground (the group that had it
+    /// when the command stopped, or the command's own if that was the
+    /// worker's), else in the background.
     fn resume(&mut self, foreground: bool) {
         if let (Some(pty), Some(group)) = (&self.pty, self.stopped_foreground.take()) {
-            let group = if foreground { group } else { getpgrp() };
+            let group = match foreground {
+                false => getpgrp(),
+                true if group == getpgrp() => self.child,
+                true => group,
+            };
             if tcsetpgrp(pty, group).is_err() && foreground {
                 let _ = tcsetpgrp(pty, self.child);
             }
