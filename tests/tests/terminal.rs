@@ -161,26 +161,26 @@ fn password_from_stdin_on_a_terminal_is_not_echoed() {
 /// continues it in the foreground and ^C then reaches it.
 #[test]
 fn control_z_stops_the_command_and_fg_resumes_it() {
+    // Each step waits for the next prompt, which no typed line contains.
     let spec = PtySpec::default()
-        .wait_for("$ ")
+        .wait_for("prompt> ")
         .send(b"\"$J\" sh -c 'echo $$ > pid; echo re\"\"ady; exec cat'\r")
         .wait_for("ready")
         .wait_for_reader()
         .send(b"\x1a")
         .wait_for("Stopped")
-        .wait_for("$ ")
+        .wait_for("prompt> ")
         .send(b"echo state=$(ps -o stat= -p $(cat pid) | cut -c1)\r")
-        .wait_for("state=")
-        .wait_for("$ ")
+        .wait_for("prompt> ")
         .send(b"fg\r")
         .wait_for("exec cat'")
         .wait_for_reader()
         .send(b"\x03")
-        .wait_for("$ ")
+        .wait_for("prompt> ")
         .send(b"echo status=$?; exit\r");
     Case::new(
         ADMIN,
-        "J=$SUDO PS1='$ ' exec bash --norc --noprofile -i 2>&1",
+        "J=$SUDO PS1='prompt> ' exec bash --norc --noprofile -i 2>&1",
     )
     .in_fresh_dir()
     .pty(spec)
@@ -212,18 +212,23 @@ wait
     .assert_same();
 }
 
-/// A command in a pipeline that reads the terminal (it is stopped by
-/// SIGTTIN in the background of its pty) is given the terminal, as under
-/// sudo: it reads what is typed, and the terminal is restored afterwards.
-/// (Its output goes to the terminal through the pty, after the echo.)
+/// A command in a pipeline that sets up or reads the terminal (it is
+/// stopped by SIGTTOU or SIGTTIN in the background of its pty) is given
+/// the terminal, as under sudo: it reads what is typed, and the terminal is
+/// restored afterwards. The command first sets its terminal's modes (so
+/// the handover has happened when `ready` shows), and writes through the
+/// pty (so its output follows the echo).
 #[test]
-fn command_in_a_pipeline_gets_the_terminal_when_it_reads_it() {
+fn command_in_a_pipeline_gets_the_terminal_when_it_asks() {
     on_pty(
-        "a=$(stty -g); $SUDO sh -c 'read x; echo got=$x >&2' | cat; [ \"$(stty -g)\" = \"$a\" ] && echo restored",
-        PtySpec::default().wait_for_reader().send(b"abc\r"),
+        "a=$(stty -g); $SUDO sh -c 'stty \"$(stty -g)\"; echo ready >&2; read x; echo got=$x >&2' | cat; [ \"$(stty -g)\" = \"$a\" ] && echo restored",
+        PtySpec::default()
+            .wait_for("ready")
+            .wait_for_reader()
+            .send(b"abc\r"),
     )
     .status(0)
-    .stdout_is("abc\ngot=abc\nrestored\n")
+    .stdout_is("ready\nabc\ngot=abc\nrestored\n")
     .assert_same();
 }
 
@@ -291,8 +296,8 @@ fn hangup_ends_a_root_shell() {
 
 /// The same, and what the root shell started in the background is gone
 /// too. sudo leaves such a child running (the shell exits on EOF, without
-/// hanging up its jobs); jitsudo hangs up the shell itself, which passes
-/// SIGHUP to its jobs.
+/// hanging up its jobs); jitsudo hangs up every process group on the
+/// command's pty.
 #[test]
 fn hangup_ends_the_children_of_a_root_shell() {
     Case::new(ADMIN, hangup_script(true))

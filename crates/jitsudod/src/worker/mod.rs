@@ -10,6 +10,7 @@
 mod auth;
 mod child;
 mod pty;
+mod session;
 mod supervise;
 pub mod title;
 mod tree;

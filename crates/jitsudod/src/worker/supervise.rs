@@ -22,6 +22,7 @@ use nix::unistd::{fork, getpgrp, pipe2, read, setpgid, tcgetpgrp, tcsetpgrp, For
 use super::auth::{Reporting, Transaction};
 use super::child::{self, Stage};
 use super::pty::Pty;
+use super::session;
 use super::tree::{CommandTree, Leftovers, Prepared};
 use super::{blocked_signals, caller_terminal, child_spec, CallerFds};
 use crate::audit::AuditRecord;
@@ -312,6 +313,8 @@ struct Supervisor {
     /// While the command is stopped: the process group that had the pty's
     /// foreground, to give it back on resume.
     stopped_foreground: Option<Pid>,
+    /// The caller's terminal is gone: the escalation kills the session.
+    hung_up: bool,
 }
 
 impl Supervisor {
@@ -333,6 +336,7 @@ impl Supervisor {
             ends_at: timeout.map(|t| Instant::now() + t),
             pty,
             stopped_foreground: None,
+            hung_up: false,
         }
     }
 
@@ -371,6 +375,10 @@ impl Supervisor {
             self.kill_at = Some(Instant::now() + HANGUP_GRACE);
         }
         if self.kill_at.is_some_and(|at| Instant::now() >= at) {
+            if self.hung_up {
+                // Without a cgroup, the command's group alone is not all.
+                session::signal_groups(Signal::SIGKILL);
+            }
             self.tree.kill();
             self.kill_at = None;
         }
@@ -483,12 +491,14 @@ impl Supervisor {
     }
 
     /// The caller's terminal is gone (the client saw it hang up, got
-    /// SIGHUP, or vanished): SIGHUP to the command's process group, and
-    /// SIGKILL after a grace period. A root shell never outlives its
-    /// terminal.
+    /// SIGHUP, or vanished): SIGHUP to every process group on the command's
+    /// pty (the command's, and a shell's jobs), and SIGKILL after a grace
+    /// period if the command is still there. A root shell never outlives
+    /// its terminal.
     fn hang_up(&mut self) {
-        let _ = killpg(self.child, Signal::SIGHUP);
-        let _ = killpg(self.child, Signal::SIGCONT);
+        self.hung_up = true;
+        session::signal_groups(Signal::SIGHUP);
+        session::signal_groups(Signal::SIGCONT);
         if self.kill_at.is_none() {
             self.kill_at = Some(Instant::now() + HANGUP_GRACE);
         }
