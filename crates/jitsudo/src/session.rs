@@ -91,6 +91,20 @@ impl Relay {
         foreground
     }
 
+    /// The terminal to poll, and for what: keystrokes while they are read
+    /// and the master takes them, else only a hangup (which poll reports
+    /// whatever the events asked for).
+    fn terminal_events(&self) -> Option<(RawFd, PollFlags)> {
+        let fd = self.tty.filter(|_| !self.hung_up)?;
+        let read = self.reading && self.to_master.is_empty() && self.master_open;
+        let events = if read {
+            PollFlags::POLLIN
+        } else {
+            PollFlags::empty()
+        };
+        Some((fd, events))
+    }
+
     /// The terminal is gone.
     fn hang_up(&mut self) {
         self.hung_up = true;
@@ -173,21 +187,9 @@ impl Session {
             PollFd::new(sig, PollFlags::POLLIN),
         ];
         let relay = self.relay.as_ref();
-        // The terminal is watched for a hangup even when it is not read.
-        let input = relay
-            .filter(|r| !r.hung_up)
-            .and_then(|r| r.tty.map(|fd| (fd, r)))
-            .map(|(fd, r)| {
-                let read = r.reading && r.to_master.is_empty() && r.master_open;
-                let flags = if read {
-                    PollFlags::POLLIN
-                } else {
-                    PollFlags::empty()
-                };
-                (borrow(fd), flags)
-            });
-        if let Some((fd, flags)) = input {
-            fds.push(PollFd::new(fd, flags));
+        let input = relay.and_then(Relay::terminal_events);
+        if let Some((fd, events)) = input {
+            fds.push(PollFd::new(borrow(fd), events));
         }
         if let Some(r) = relay.filter(|r| r.master_open) {
             let mut flags = PollFlags::POLLIN;
@@ -224,7 +226,7 @@ impl Session {
             match Signal::try_from(signo) {
                 Ok(Signal::SIGWINCH) => self.resize(),
                 Ok(Signal::SIGCONT) => self.resumed()?,
-                // SIGHUP ends a command on a terminal (the worker hangs it up).
+                // For a command on a pty, the worker takes SIGHUP as a hang-up.
                 _ => self.send(&ClientMessage::Signal(signo))?,
             }
         }
