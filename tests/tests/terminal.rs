@@ -259,7 +259,7 @@ fn quitting_less_early_leaves_the_terminal_as_it_was() {
 /// terminal's master side as a vanished SSH connection or a closed window
 /// does. Prints `shell-still-running` (and, with `child`,
 /// `child-still-running`) for what is left after a bound (10 s), then
-/// `done`. A child left running is killed.
+/// `done`. A shell or child left running is killed.
 fn hangup_script(child: bool) -> String {
     let report = if child {
         "echo child-still-running;"
@@ -276,7 +276,7 @@ wait_file shell && wait_file child
 s=$(cat shell); c=$(cat child)
 kill -KILL $t; exec 3>&-
 n=0; while {{ [ -d /proc/$s ] || [ -d /proc/$c ]; }} && [ $n -lt 1000 ]; do n=$((n+1)); sleep 0.01; done
-[ -d /proc/$s ] && echo shell-still-running
+[ -d /proc/$s ] && {{ echo shell-still-running; $SUDO -n kill -KILL $s; }}
 [ -d /proc/$c ] && {{ {report} $SUDO -n kill -KILL $c; }}
 echo done"#
     ))
