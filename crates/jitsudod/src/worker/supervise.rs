@@ -412,14 +412,12 @@ impl Supervisor {
         }
     }
 
-    /// The command stopped: the worker takes the pty's foreground back (as
-    /// sudo's monitor does) and the client is told, so that it stops too.
+    /// The command stopped: the client is told, so that it stops too. The
+    /// pty's foreground stays where it is: a ^C typed as soon as the client
+    /// is continued, before the command is, still reaches the command.
     fn suspended(&mut self, sig: Signal) {
         if let Some(pty) = &self.pty {
-            let foreground = tcgetpgrp(pty).unwrap_or(self.child);
-            // SIGTTOU is blocked: the worker may do this from the background.
-            let _ = tcsetpgrp(pty, getpgrp());
-            self.stopped_foreground = Some(foreground);
+            self.stopped_foreground = Some(tcgetpgrp(pty).unwrap_or(self.child));
         }
         self.send(&ServerMessage::Suspended { signal: sig as i32 });
     }
@@ -427,7 +425,8 @@ impl Supervisor {
     /// The client was continued: so is the command, in the pty's foreground
     /// if the client is in its terminal's foreground (the group that had it
     /// when the command stopped, or the command's own if that was the
-    /// worker's), else in the background.
+    /// worker's), else in the background. SIGTTOU is blocked: the worker may
+    /// change the foreground from the background.
     fn resume(&mut self, foreground: bool) {
         if let (Some(pty), Some(group)) = (&self.pty, self.stopped_foreground.take()) {
             let group = match foreground {
