@@ -96,7 +96,7 @@ pub fn in_foreground(fd: RawFd) -> bool {
 /// less`): the terminal is then shared with other programs of the
 /// pipeline, and the client leaves its modes alone, as sudo does.
 pub fn in_pipeline(stdio: &Stdio) -> bool {
-    stdio.attached().into_iter().any(|fd| {
+    (0..3).filter(|fd| stdio.present[*fd as usize]).any(|fd| {
         fstat(borrow(fd))
             .is_ok_and(|st| SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFIFO)
     })
