@@ -1,0 +1,105 @@
+//! Handing an accepted connection to a worker, and following the worker's
+//! reports (authenticated → credential cache; failed → rate limit) until
+//! it exits and the pool is refilled.
+
+use std::sync::Arc;
+
+use jitsudo_proto::{Failure, FrameReader, ServerMessage};
+
+use super::route::Handover;
+use super::wire::{next_message, send_replies};
+use super::Shared;
+use crate::cache::CacheKey;
+use crate::handoff;
+use crate::limits::Slot;
+use crate::request::job::Report;
+
+/// Hands the connection to a worker (the socket goes back to blocking
+/// mode: it is the worker's now); if none can start, says so.
+pub(super) async fn hand_over(
+    stream: tokio::net::UnixStream,
+    shared: &Arc<Shared>,
+    handover: Handover,
+    slot: Slot,
+) -> Option<Started> {
+    let stream = stream.into_std().ok()?;
+    stream.set_nonblocking(false).ok()?;
+    let dispatching = Arc::clone(shared);
+    let dispatched = tokio::task::spawn_blocking(move || {
+        let work = &handover.work;
+        let result = dispatching.workers.dispatch(
+            &work.job,
+            &stream,
+            &handover.passed.raw(),
+            work.executable.as_ref(),
+        );
+        // The worker has the connection now: its client may finish and
+        // connect again before this task runs again.
+        drop(slot);
+        (result, stream, handover)
+    })
+    .await
+    .ok()?;
+    match dispatched {
+        (Ok(worker), _, handover) => Some(Started {
+            worker,
+            remember: handover.work.remember,
+            uid: handover.uid,
+            pending: handover.pending,
+        }),
+        (Err(e), stream, _) => {
+            let text = format!("unable to start a worker: {e}");
+            let stream = stream
+                .set_nonblocking(true)
+                .and_then(|()| tokio::net::UnixStream::from_std(stream))
+                .ok()?;
+            send_replies(&stream, &[ServerMessage::Error(Failure::new(text))]).await;
+            None
+        }
+    }
+}
+
+/// A worker the daemon started, with what to do with its reports.
+pub(super) struct Started {
+    worker: handoff::Worker,
+    remember: Option<CacheKey>,
+    /// The caller.
+    uid: u32,
+    /// Held while the worker waits for a password.
+    pending: Option<Slot>,
+}
+
+/// Acts on the worker's reports and reaps it.
+pub(super) async fn follow_worker(shared: Arc<Shared>, started: Started) {
+    let Started {
+        worker,
+        remember,
+        uid,
+        mut pending,
+    } = started;
+    let mut child = worker.child;
+    if let Ok(channel) = worker
+        .channel
+        .set_nonblocking(true)
+        .and_then(|()| tokio::net::UnixStream::from_std(worker.channel))
+    {
+        let mut reader = FrameReader::new(1024);
+        while let Ok(report) = next_message::<Report>(&channel, &mut reader).await {
+            match report {
+                Report::Authenticated => {
+                    pending = None;
+                    if let Some(key) = remember {
+                        let timeout = shared.policy().policy.defaults.timestamp_timeout;
+                        shared.cache.remember(key, timeout);
+                    }
+                }
+                Report::AuthFailed => shared.record_failure(uid),
+            }
+        }
+    }
+    drop(pending);
+    let _ = child.wait().await;
+    // Replace the worker now that the request is over, so starting the new
+    // one never competes with a running request for the CPU.
+    let _ = tokio::task::spawn_blocking(move || shared.workers.refill()).await;
+}
