@@ -185,20 +185,26 @@ fn idle_connections_do_not_block_others() {
 }
 
 /// Number of open descriptors of `pid`.
-fn fd_count(pid: Pid) -> usize {
+/// How many of `pid`'s descriptors are open on `file` (other descriptors
+/// come and go with the worker pool and do not count).
+fn fds_open_on(pid: Pid, file: &Path) -> usize {
     fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| d.count())
+        .map(|dir| {
+            dir.filter_map(Result::ok)
+                .filter(|entry| fs::read_link(entry.path()).is_ok_and(|target| target == file))
+                .count()
+        })
         .unwrap_or(0)
 }
 
-/// Sends a non-handshake frame with 20 descriptors attached and waits for
-/// the daemon to drop the connection.
-fn send_garbage_with_fds(socket: &Path) {
+/// Sends a non-handshake frame with 20 descriptors of `file` attached and
+/// waits for the daemon to drop the connection.
+fn send_garbage_with_fds(socket: &Path, file: &Path) {
     let s = UnixStream::connect(socket).expect("connect");
     s.set_read_timeout(Some(Duration::from_millis(200)))
         .expect("read timeout");
     let fds: Vec<OwnedFd> = (0..20)
-        .map(|_| OwnedFd::from(fs::File::open("/dev/null").expect("open /dev/null")))
+        .map(|_| OwnedFd::from(fs::File::open(file).expect("open the marker file")))
         .collect();
     let raw: Vec<i32> = fds.iter().map(|f| f.as_raw_fd()).collect();
     let payload = frame(b"\xffnot a handshake");
@@ -212,8 +218,8 @@ fn send_garbage_with_fds(socket: &Path) {
     expect_closed(s, "garbage with 20 descriptors");
 }
 
-/// Descriptors passed along with garbage are closed, not kept (checked on a
-/// private daemon so other tests' connections do not disturb the count).
+/// Descriptors passed along with garbage are closed, not kept: none of
+/// the daemon's descriptors stays open on the file they were opened on.
 #[test]
 fn descriptors_sent_with_garbage_are_not_leaked() {
     if !jitsudo_enabled() {
@@ -221,25 +227,18 @@ fn descriptors_sent_with_garbage_are_not_leaked() {
     }
     let w = world();
     let daemon = Daemon::start(w, "fdleak", &w.policy);
-    // One real request and one garbage round first: the daemon may open its
-    // log sockets lazily, which is not a leak.
-    Case::new(ADMIN, "$SUDO true")
-        .socket(&daemon.socket)
-        .status(0)
-        .assert_jitsudo();
-    send_garbage_with_fds(&daemon.socket);
-    let baseline = fd_count(daemon.pid());
+    let marker = w.scratch_dir("fdleak").join("passed-file");
+    fs::write(&marker, b"").expect("create the marker file");
     for _ in 0..5 {
-        send_garbage_with_fds(&daemon.socket);
+        send_garbage_with_fds(&daemon.socket, &marker);
     }
     let settled = poll_until(CLOSE_TIMEOUT, || {
-        (fd_count(daemon.pid()) <= baseline).then_some(())
+        (fds_open_on(daemon.pid(), &marker) == 0).then_some(())
     });
     assert!(
         settled.is_some(),
-        "jitsudod holds {} descriptors, {} before the garbage\n{}",
-        fd_count(daemon.pid()),
-        baseline,
+        "jitsudod holds {} descriptors of the passed file\n{}",
+        fds_open_on(daemon.pid(), &marker),
         daemon.log_text()
     );
     daemon.terminate(CLOSE_TIMEOUT);
