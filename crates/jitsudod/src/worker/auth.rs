@@ -16,7 +16,7 @@ use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use zeroize::Zeroizing;
 
-use super::supervise::send;
+use super::reply::send;
 use crate::audit::AuditRecord;
 use crate::pam::{self, Conversation, Credentials, ErrorCode, Item, Pam, PamError};
 use crate::request::job::{PamSpec, PasswordSpec, Report};

@@ -10,10 +10,13 @@
 mod auth;
 mod child;
 mod pty;
+mod reply;
 mod session;
+mod spawn;
 mod supervise;
 pub mod title;
 mod tree;
+mod watch;
 
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};

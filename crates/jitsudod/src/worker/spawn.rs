@@ -1,0 +1,164 @@
+//! Starting the command child: signals blocked and a signalfd for SIGCHLD,
+//! the pty (or, for `-b`, no terminal at all), the cgroup, the fork, and
+//! the child's report of how far it got before its exec.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
+
+use jitsudo_proto::{Failure, ServerMessage};
+use nix::errno::Errno;
+use nix::fcntl::{open, OFlag};
+use nix::sys::signal::Signal;
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::stat::Mode;
+use nix::sys::wait::waitpid;
+use nix::unistd::{fork, pipe2, read, setpgid, ForkResult, Pid};
+
+use super::child::{self, Stage};
+use super::pty::Pty;
+use super::reply::send;
+use super::tree::{CommandTree, Prepared};
+use super::{blocked_signals, caller_terminal, child_spec, CallerFds};
+use crate::request::job::Exec;
+
+/// Who the command's pty belongs to, where the caller was, and where the
+/// command's cgroup is made (the daemon's subtree, if cgroup v2 is usable).
+pub(super) struct Place<'a> {
+    pub(super) caller_uid: u32,
+    pub(super) cwd: &'a [u8],
+    pub(super) cgroup: Option<&'a Path>,
+}
+
+/// A command child whose exec succeeded.
+pub(super) struct Started {
+    pub(super) child: Pid,
+    pub(super) tree: CommandTree,
+    pub(super) sigchld: SignalFd,
+    pub(super) pty: Option<OwnedFd>,
+}
+
+/// Forks the command child and waits for its exec to succeed or fail.
+pub(super) fn start(
+    exec: &Exec,
+    place: &Place<'_>,
+    caller: CallerFds,
+    conn: &OwnedFd,
+) -> Result<Started, Failure> {
+    let set = blocked_signals();
+    set.thread_block()
+        .map_err(|e| Failure::new(format!("unable to block signals: {e}")))?;
+    let sigchld = sigchld_fd().map_err(|e| Failure::new(format!("signalfd: {}", e.desc())))?;
+    let caller = if exec.background {
+        detach_terminal(caller)?
+    } else {
+        caller
+    };
+    let pty = match caller_terminal(&caller) {
+        Some(term) => Some(
+            Pty::open_like(term, place.caller_uid)
+                .map_err(|e| Failure::new(format!("unable to allocate pty: {}", e.desc())))?,
+        ),
+        None => None,
+    };
+    if let Some(pty) = &pty {
+        pty.control()
+            .map_err(|e| Failure::new(format!("unable to set up the pty: {}", e.desc())))?;
+    }
+    let tty = pty
+        .as_ref()
+        .and_then(|p| super::cstring(p.slave_path.as_os_str().as_encoded_bytes()));
+    let group = Prepared::new(place.cgroup, exec.timeout.is_some())?;
+    let spec = child_spec(exec, &caller, tty, group.procs_writer()?)
+        .ok_or_else(|| Failure::new("invalid job: embedded NUL byte or no executable"))?;
+    let (report_rd, report_wr) = pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| Failure::new(format!("unable to create pipe: {}", e.desc())))?;
+    // SAFETY: the worker is single-threaded, so the child may do anything
+    // the parent could; it ends in execve or _exit.
+    let child = match unsafe { fork() } {
+        Ok(ForkResult::Child) => child::exec(&spec, &report_wr),
+        Ok(ForkResult::Parent { child }) => child,
+        Err(e) => return Err(Failure::new(format!("unable to fork: {}", e.desc()))),
+    };
+    if pty.is_some() {
+        // The child does the same; whichever runs first, the group exists
+        // before the worker signals it.
+        let _ = setpgid(child, child);
+    }
+    drop(report_wr);
+    drop(spec);
+    drop(caller);
+    exec_result(child, &report_rd)
+        .map_err(|(stage, errno)| describe_failure(conn, stage, errno, exec, place.cwd))?;
+    Ok(Started {
+        child,
+        tree: group.started(child),
+        sigchld,
+        pty: pty.map(Pty::into_master),
+    })
+}
+
+/// `-b`: the command outlives the client, and must not hold the caller's
+/// terminal, where it could read what the caller types next or draw a fake
+/// prompt. Each stdio descriptor that is a terminal becomes /dev/null; pipes
+/// and files are kept.
+fn detach_terminal(mut caller: CallerFds) -> Result<CallerFds, Failure> {
+    for slot in caller.stdio.iter_mut() {
+        if slot
+            .as_ref()
+            .is_some_and(|fd| child::is_tty(fd.as_raw_fd()))
+        {
+            let null = open("/dev/null", OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())
+                .map_err(|e| Failure::new(format!("/dev/null: {}", e.desc())))?;
+            *slot = Some(null);
+        }
+    }
+    Ok(caller)
+}
+
+fn sigchld_fd() -> nix::Result<SignalFd> {
+    let mut set = nix::sys::signal::SigSet::empty();
+    set.add(Signal::SIGCHLD);
+    SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+}
+
+/// Reads the child's error pipe: EOF means the exec succeeded.
+fn exec_result(child: Pid, report: &OwnedFd) -> Result<(), (Option<Stage>, Errno)> {
+    let mut buf = [0u8; 5];
+    let n = loop {
+        match read(report, &mut buf) {
+            Err(Errno::EINTR) => continue,
+            other => break other.unwrap_or(0),
+        }
+    };
+    if n == 0 {
+        return Ok(());
+    }
+    let _ = waitpid(child, None);
+    let errno = Errno::from_raw(i32::from_ne_bytes([buf[1], buf[2], buf[3], buf[4]]));
+    Err((Stage::from_byte(buf[0]), errno))
+}
+
+/// What the client is told when the command could not be started. Like
+/// sudo, a directory that cannot be entered is reported, then the command
+/// that therefore did not run.
+fn describe_failure(
+    conn: &OwnedFd,
+    stage: Option<Stage>,
+    errno: Errno,
+    exec: &Exec,
+    cwd: &[u8],
+) -> Failure {
+    if stage == Some(Stage::Chdir) {
+        let mut text = b"unable to change directory to ".to_vec();
+        text.extend_from_slice(exec.chdir.as_deref().map_or(cwd, |d| &d[..]));
+        text.extend_from_slice(format!(": {}", errno.desc()).as_bytes());
+        send(conn, &ServerMessage::Warning(text.into()), None);
+    }
+    let mut text = match stage {
+        Some(Stage::Exec | Stage::Chdir) => b"unable to execute ".to_vec(),
+        _ => b"unable to run ".to_vec(),
+    };
+    text.extend_from_slice(&exec.path);
+    text.extend_from_slice(format!(": {}", errno.desc()).as_bytes());
+    Failure::new(text)
+}
