@@ -75,11 +75,13 @@ fn map_lines(text: &[u8], mut f: impl FnMut(&[u8]) -> Option<Vec<u8>>) -> Vec<u8
 const SUDO_PROMPT: &str = "[sudo] password for ";
 
 /// sudo's self-references at the start of a line, rewritten to jitsudo's
-/// (sudo's side only).
+/// (sudo's side only). The password prompt is kept as it is (jitsudo's
+/// default `passprompt` is sudo's), but what follows it on the line is
+/// treated as a line start.
 const SUDO_PREFIXES: &[(&str, &str)] = &[
     ("sudo: ", "jitsudo: "),
     ("usage: sudo ", "usage: jitsudo "),
-    (SUDO_PROMPT, "[jitsudo] password for "),
+    (SUDO_PROMPT, SUDO_PROMPT),
     ("sudo - execute a command", "jitsudo - execute a command"),
 ];
 
@@ -532,18 +534,18 @@ mod tests {
                 "sudo: a password is required",
                 "jitsudo: a password is required",
             ),
-            ("[sudo] password for bob: ", "[jitsudo] password for bob: "),
+            ("[sudo] password for bob: ", "[sudo] password for bob: "),
             (
                 "[sudo] password for bob: Sorry, try again.",
-                "[jitsudo] password for bob: Sorry, try again.",
+                "[sudo] password for bob: Sorry, try again.",
             ),
             (
                 "[sudo] password for bob: sudo: 3 incorrect password attempts",
-                "[jitsudo] password for bob: jitsudo: 3 incorrect password attempts",
+                "[sudo] password for bob: jitsudo: 3 incorrect password attempts",
             ),
             (
                 "[sudo] password for bob: bob is not in the sudoers file.",
-                "[jitsudo] password for bob: bob is not in the jitsudo policy.",
+                "[sudo] password for bob: bob is not in the jitsudo policy.",
             ),
             (
                 "Sorry, user bob may not run sudo on host.",

@@ -44,9 +44,9 @@ pub const KNOWN_DIFFERENCES: &[KnownDifference] = &[
     KnownDifference {
         id: "usage-text",
         what: "The usage lines printed for a usage error.",
-        reason: "sudo's usage lists options jitsudo does not implement (-A, -B, -C, -e, -h host, \
-                 -r, -R, -t, -T, -U, -P). The error line before the usage, the exit status and \
-                 stdout are still compared.",
+        reason: "sudo's usage has a line for -e and lists -r, -t and -R, which jitsudo \
+                 refuses, and wraps its lines differently. The error line before the usage, the \
+                 exit status and stdout are still compared.",
         adjust: Adjust::CollapseUsage,
     },
     KnownDifference {
@@ -118,6 +118,16 @@ pub const KNOWN_DIFFERENCES: &[KnownDifference] = &[
                  event for each failed attempt (issue: each failure is logged). The client's \
                  output is the same; only the audit trail differs.",
         adjust: Adjust::AuditTrail,
+    },
+    KnownDifference {
+        id: "unsupported-options",
+        what: "-R (chroot), -r and -t (SELinux role and type), -e and the sudoedit name.",
+        reason: "jitsudo does not change the root directory, set SELinux contexts or edit \
+                 files (yet): it refuses these options with the reason, exit status 1. sudo \
+                 refuses -R unless the policy allows it, and without SELinux runs the command \
+                 with -r and -t ignored; running a command without the context asked for \
+                 would not fail closed.",
+        adjust: Adjust::Outcome,
     },
     KnownDifference {
         id: "script-name",

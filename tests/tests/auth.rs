@@ -34,9 +34,9 @@ const NEEDS_A_TERMINAL: &str = "jitsudo: a terminal is required to read the pass
      jitsudo: a password is required\n";
 
 /// What the terminal shows for the default prompt and the newline printed
-/// after the password was typed (normalised: `[sudo]` reads `[jitsudo]`).
+/// after the password was typed (jitsudo's default prompt is sudo's).
 fn prompt(user: &str) -> String {
-    format!("[jitsudo] password for {user}: \n")
+    format!("[sudo] password for {user}: \n")
 }
 
 /// The end of the default prompt, the same for both implementations.
@@ -244,7 +244,7 @@ fn password_from_stdin() {
         .stdin(format!("{}\nrest1\nrest2\n", password(PW)))
         .status(0)
         .stdout_is("rest1\nrest2\n")
-        .stderr_is("[jitsudo] password for jt_pw: ")
+        .stderr_is("[sudo] password for jt_pw: ")
         .assert_same();
 }
 
@@ -254,9 +254,7 @@ fn wrong_then_right_password_from_stdin() {
         .stdin(format!("{WRONG}\n{}\n", password(PW)))
         .status(0)
         .stdout_is("root\n")
-        .stderr_is(
-            "[jitsudo] password for jt_pw: Sorry, try again.\n[jitsudo] password for jt_pw: ",
-        )
+        .stderr_is("[sudo] password for jt_pw: Sorry, try again.\n[sudo] password for jt_pw: ")
         .assert_same();
 }
 
@@ -266,7 +264,7 @@ fn no_password_on_stdin() {
         .status(1)
         .stdout_is("")
         .stderr_is(
-            "[jitsudo] password for jt_pw: \njitsudo: no password was provided\n\
+            "[sudo] password for jt_pw: \njitsudo: no password was provided\n\
              jitsudo: a password is required\n",
         )
         .assert_same();
@@ -278,7 +276,7 @@ fn password_from_stdin_for_a_user_without_rules() {
         .stdin(format!("{}\n", password(NOBODY)))
         .status(1)
         .stdout_is("")
-        .stderr_is("[jitsudo] password for jt_nobody: jt_nobody is not in the jitsudo policy.\n")
+        .stderr_is("[sudo] password for jt_nobody: jt_nobody is not in the jitsudo policy.\n")
         .assert_same();
 }
 

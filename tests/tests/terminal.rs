@@ -151,7 +151,7 @@ fn password_from_stdin_on_a_terminal_is_not_echoed() {
     Case::new(PW, "$SUDO -k -S id -un; echo status=$?")
         .pty(PtySpec::default().answer("password for jt_pw: ", &secret))
         .status(0)
-        .stdout_is("[jitsudo] password for jt_pw: \nroot\nstatus=0\n")
+        .stdout_is("[sudo] password for jt_pw: \nroot\nstatus=0\n")
         .stdout_lacks(&secret)
         .assert_same();
 }

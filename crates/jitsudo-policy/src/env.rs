@@ -79,6 +79,9 @@ pub struct EnvRequest<'a> {
     pub caller: CallerIdentity<'a>,
     /// `SUDO_COMMAND`: the resolved path and the arguments joined by spaces.
     pub command_line: &'a OsStr,
+    /// `-H`: `HOME` is the target's even when `-E` or `env_keep` would keep
+    /// the caller's.
+    pub set_home: bool,
 }
 
 /// Builds the command's environment, sorted by name, each name once.
@@ -89,7 +92,9 @@ pub struct EnvRequest<'a> {
 /// `MAIL=/var/mail/<target>` are the target's, except with [`Preserve::All`]
 /// (sudo 1.9's `-E`): `HOME` and `SHELL` are then the caller's (`HOME` is
 /// unset if he has none, `SHELL` the target's) and `MAIL` is not set, so
-/// the caller's passes.
+/// the caller's passes. A caller's `HOME` kept by `-E` or by an `env_keep`
+/// entry gives way to the target's with `-H` ([`EnvRequest::set_home`]).
+/// The caller's `SUDO_PS1`, if any, becomes `PS1`.
 ///
 /// Variables named in [`Preserve::List`] come next and win (see there),
 /// then the assignments, which win over everything; they may set any name,
@@ -108,6 +113,14 @@ pub fn build_env(request: &EnvRequest<'_>) -> Vec<(OsString, OsString)> {
         }
     }
     set_identity(request, &mut env);
+    if let Some((_, ps1)) = request
+        .caller_env
+        .iter()
+        .rev()
+        .find(|(n, _)| n == "SUDO_PS1")
+    {
+        insert_assignment(&mut env, OsStr::new("PS1"), ps1);
+    }
     if let Preserve::List(names) = request.preserve {
         for (name, value) in request.caller_env {
             if is_listed(names, name) && !is_loader_unsecure(name) {
@@ -184,6 +197,7 @@ fn set_identity(request: &EnvRequest<'_>, env: &mut BTreeMap<OsString, OsString>
     for (name, value) in fixed {
         env.insert(name.into(), value);
     }
+    let keeps_home = env.contains_key(OsStr::new("HOME")) && !request.set_home;
     if request.preserve == Preserve::All {
         // The caller's HOME, SHELL and MAIL, if kept, stay.
         env.entry("SHELL".into())
@@ -191,9 +205,11 @@ fn set_identity(request: &EnvRequest<'_>, env: &mut BTreeMap<OsString, OsString>
     } else {
         let mut mail = OsString::from("/var/mail/");
         mail.push(target.name);
-        env.insert("HOME".into(), target.home.into());
         env.insert("SHELL".into(), target.shell.into());
         env.insert("MAIL".into(), mail);
+    }
+    if !keeps_home && (request.preserve != Preserve::All || request.set_home) {
+        env.insert("HOME".into(), target.home.into());
     }
     env.entry("TERM".into()).or_insert_with(|| "unknown".into());
 }

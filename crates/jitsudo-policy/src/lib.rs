@@ -128,7 +128,8 @@ pub use explain::{Explanation, Grant, Precedence, RuleExplanation, RuleRole};
 pub use glob::Glob;
 pub use load::{parse, parse_with_warnings, Parsed, Source};
 pub use model::{
-    Auth, Cwd, Defaults, Effect, Limits, Policy, Rule, DEFAULT_ENV_KEEP, DEFAULT_SECURE_PATH,
+    Auth, Cwd, Defaults, Effect, Limits, Policy, Rule, DEFAULT_ENV_KEEP, DEFAULT_PASSPROMPT,
+    DEFAULT_SECURE_PATH,
 };
 pub use principal::{IdPattern, WhoPattern};
 pub use request::{Caller, Executable, FileId, GroupRef, Request, TargetUser};

@@ -61,6 +61,15 @@ pub struct Defaults {
     pub passwd_timeout: std::time::Duration,
     /// What callers may make the daemon hold at once.
     pub limits: Limits,
+    /// The password prompt when the caller gives none (`-p`,
+    /// `SUDO_PROMPT`), with sudo's `%` escapes.
+    pub passprompt: String,
+    /// Whether callers may choose a command timeout with `-T` (sudoers'
+    /// `user_command_timeouts`).
+    pub user_command_timeouts: bool,
+    /// Whether callers may choose the first descriptor closed with `-C`
+    /// (sudoers' `closefrom_override`).
+    pub closefrom_override: bool,
 }
 
 /// Daemon-wide bounds on connections and on authentications waiting at a
@@ -88,6 +97,9 @@ impl Default for Limits {
     }
 }
 
+/// sudo's default prompt (Debian's build): scripts wait for it.
+pub const DEFAULT_PASSPROMPT: &str = "[sudo] password for %p: ";
+
 impl Default for Defaults {
     fn default() -> Self {
         Defaults {
@@ -101,6 +113,9 @@ impl Default for Defaults {
             timestamp_timeout: std::time::Duration::from_secs(5 * 60),
             passwd_timeout: std::time::Duration::from_secs(5 * 60),
             limits: Limits::default(),
+            passprompt: DEFAULT_PASSPROMPT.to_owned(),
+            user_command_timeouts: false,
+            closefrom_override: false,
         }
     }
 }

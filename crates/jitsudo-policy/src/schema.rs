@@ -65,6 +65,9 @@ pub(crate) struct RawDefaults {
     pub max_connections_per_user: Option<Spanned<i64>>,
     pub max_pending_auth: Option<Spanned<i64>>,
     pub max_pending_auth_per_user: Option<Spanned<i64>>,
+    pub passprompt: Option<Spanned<String>>,
+    pub user_command_timeouts: Option<bool>,
+    pub closefrom_override: Option<bool>,
 }
 
 /// One `[[rule]]` table.

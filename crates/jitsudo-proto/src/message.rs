@@ -10,7 +10,7 @@ use crate::{FdLayout, ProtoError};
 pub const PROTOCOL_MAGIC: [u8; 8] = *b"jitsudo\0";
 
 /// The protocol version spoken by this build.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Largest payload accepted in one frame.
 ///
@@ -166,6 +166,19 @@ pub struct RunRequest {
     pub prompt: Option<ByteBuf>,
     /// `-S`: read passwords from standard input.
     pub stdin_password: bool,
+    /// `-H`: set `HOME` to the target's home even when `-E` keeps the
+    /// caller's.
+    pub set_home: bool,
+    /// `-P`: keep the caller's supplementary groups.
+    pub preserve_groups: bool,
+    /// `-N`: do not remember a successful authentication.
+    pub no_update: bool,
+    /// `-T`: end the command after this many seconds (if the policy
+    /// allows the caller to choose).
+    pub command_timeout: Option<u64>,
+    /// `-C`: the lowest descriptor closed in the command (if the policy
+    /// allows the caller to choose).
+    pub close_from: Option<u32>,
     /// Signals the caller had ignored when the client started (bit n-1 for
     /// signal n); they stay ignored in the command, as under sudo.
     pub ignored_signals: u64,
@@ -192,6 +205,8 @@ pub struct ListRequest {
     pub request: RunRequest,
     /// `-U`: whose privileges to list (root only).
     pub user: Option<ByteBuf>,
+    /// `-ll`: list in the long format.
+    pub long: bool,
 }
 
 /// `jitsudoctl policy explain`: a request described rather than made.
@@ -380,6 +395,11 @@ mod tests {
             reset_timestamp: false,
             prompt: None,
             stdin_password: false,
+            set_home: false,
+            preserve_groups: false,
+            no_update: false,
+            command_timeout: None,
+            close_from: None,
             ignored_signals: 0,
             stdio: [true, false, true],
         }
@@ -403,6 +423,7 @@ mod tests {
         let list = ListRequest {
             request: *run,
             user: None,
+            long: false,
         };
         assert_eq!(Request::List(Box::new(list)).fd_layout().count(), 3);
         assert_eq!(Request::ReloadPolicy.fd_layout(), FdLayout::NONE);

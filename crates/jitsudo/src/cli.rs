@@ -10,33 +10,47 @@ use jitsudo_proto::{PreserveEnv, ShellMode};
 /// The usage synopsis, printed for `-h` and on every usage error.
 pub const USAGE: &str = "\
 usage: jitsudo -h | -K | -k | -V
-usage: jitsudo -v [-knS] [-g group] [-p prompt] [-u user]
-usage: jitsudo -l [-knS] [-g group] [-p prompt] [-U user] [-u user] [command [arg ...]]
-usage: jitsudo [-bEknS] [-D directory] [-g group] [-p prompt] [-u user] [VAR=value] [-i | -s] [<command>]
+usage: jitsudo -v [-ABkNnS] [-g group] [-h host] [-p prompt] [-u user]
+usage: jitsudo -l [-ABkNnS] [-g group] [-h host] [-p prompt] [-U user] [-u user]
+            [command [arg ...]]
+usage: jitsudo [-ABbEHkNnPS] [-C num] [-D directory] [-g group] [-h host] [-p
+            prompt] [-T timeout] [-u user] [VAR=value] [-i | -s] [command [arg
+            ...]]
 ";
 
 /// What `-h` prints after the synopsis.
 const OPTIONS: &str = "\
 Options:
+  -A, --askpass                 use a helper program for password prompting
   -b, --background              run command in the background
+  -B, --bell                    ring bell when prompting
+  -C, --close-from=num          close all file descriptors >= num
   -D, --chdir=directory         change the working directory before running command
   -E, --preserve-env            preserve user environment when running command
       --preserve-env=list       preserve specific environment variables
   -g, --group=group             run command as the specified group name or ID
+  -H, --set-home                set HOME variable to target user's home dir
   -h, --help                    display help message and exit
+  -h, --host=host               accepted for this host only (as sudo without a remote plugin)
   -i, --login                   run login shell as the target user; a command may also be specified
   -K, --remove-timestamp        remove timestamp file completely
   -k, --reset-timestamp         invalidate timestamp file
-  -l, --list                    list user's privileges or check a specific command
+  -l, --list                    list user's privileges or check a specific command; use twice for longer format
+  -N, --no-update               do not update the cached credentials after authenticating
   -n, --non-interactive         non-interactive mode, no prompts are used
+  -P, --preserve-groups         preserve group vector instead of setting to target's
   -p, --prompt=prompt           use the specified password prompt
   -S, --stdin                   read password from standard input
   -s, --shell                   run shell as the target user; a command may also be specified
+  -T, --command-timeout=timeout terminate command after the specified time limit
   -U, --other-user=user         in list mode, display privileges for user
-  -u, --user=user               run command (or edit file) as specified user name or ID
+  -u, --user=user               run command as specified user name or ID
   -V, --version                 display version information and exit
   -v, --validate                update user's timestamp without running a command
   --                            stop processing command line arguments
+
+Not supported (refused with the reason): -e/--edit and sudoedit, -R/--chroot,
+-r/--role, -t/--type.
 ";
 
 #[derive(Parser, Debug)]
@@ -76,12 +90,40 @@ struct Args {
     remove: bool,
     #[arg(short = 'v', long = "validate", action = ArgAction::SetTrue)]
     validate: bool,
-    #[arg(short = 'l', long = "list", action = ArgAction::SetTrue)]
-    list: bool,
+    #[arg(short = 'l', long = "list", action = ArgAction::Count)]
+    list: u8,
     #[arg(short = 'U', long = "other-user", value_parser = clap::value_parser!(OsString))]
     other_user: Option<OsString>,
-    #[arg(short = 'h', long = "help", action = ArgAction::SetTrue)]
+    /// `-h` alone is help; `-h HOST`/`--host=HOST` names a host.
+    #[arg(short = 'h', num_args = 0..=1, default_missing_value = "",
+          value_parser = clap::value_parser!(OsString))]
+    help_or_host: Option<OsString>,
+    #[arg(long = "host", value_parser = clap::value_parser!(OsString))]
+    host: Option<OsString>,
+    #[arg(long = "help", action = ArgAction::SetTrue)]
     help: bool,
+    #[arg(short = 'A', long = "askpass", action = ArgAction::SetTrue)]
+    askpass: bool,
+    #[arg(short = 'B', long = "bell", action = ArgAction::SetTrue)]
+    bell: bool,
+    #[arg(short = 'H', long = "set-home", action = ArgAction::SetTrue)]
+    set_home: bool,
+    #[arg(short = 'P', long = "preserve-groups", action = ArgAction::SetTrue)]
+    preserve_groups: bool,
+    #[arg(short = 'N', long = "no-update", action = ArgAction::SetTrue)]
+    no_update: bool,
+    #[arg(short = 'T', long = "command-timeout", value_parser = clap::value_parser!(OsString))]
+    command_timeout: Option<OsString>,
+    #[arg(short = 'C', long = "close-from", value_parser = clap::value_parser!(OsString))]
+    close_from: Option<OsString>,
+    #[arg(short = 'e', long = "edit", action = ArgAction::SetTrue)]
+    edit: bool,
+    #[arg(short = 'R', long = "chroot", value_parser = clap::value_parser!(OsString))]
+    chroot: Option<OsString>,
+    #[arg(short = 'r', long = "role", value_parser = clap::value_parser!(OsString))]
+    role: Option<OsString>,
+    #[arg(short = 't', long = "type", value_parser = clap::value_parser!(OsString))]
+    selinux_type: Option<OsString>,
     #[arg(short = 'V', long = "version", action = ArgAction::SetTrue)]
     version: bool,
     #[arg(trailing_var_arg = true, num_args = 0..,
@@ -98,6 +140,8 @@ pub enum Invocation {
     Version,
     /// Something for the daemon.
     Request(Box<RequestArgs>),
+    /// An option jitsudo refuses, with the reason: print it and exit 1.
+    Refuse(String),
 }
 
 /// What the caller wants besides running a command (one protocol verb each).
@@ -142,6 +186,22 @@ pub struct RequestArgs {
     pub stdin_password: bool,
     /// `-U`: whose privileges `-l` lists.
     pub list_user: Option<OsString>,
+    /// `-ll`.
+    pub list_long: bool,
+    /// `-A`: passwords come from the `SUDO_ASKPASS` program.
+    pub askpass: bool,
+    /// `-B`: ring the bell when prompting on the terminal.
+    pub bell: bool,
+    /// `-H`.
+    pub set_home: bool,
+    /// `-P`.
+    pub preserve_groups: bool,
+    /// `-N`.
+    pub no_update: bool,
+    /// `-T`, in seconds.
+    pub command_timeout: Option<u64>,
+    /// `-C`.
+    pub close_from: Option<u32>,
     /// `VAR=value` words before the command.
     pub assignments: Vec<OsString>,
     /// The command and its arguments.
@@ -156,6 +216,8 @@ pub struct UsageError {
     /// Whether the line is prefixed with `argv[0]` as invoked (getopt's
     /// convention for option errors) rather than with `jitsudo`.
     pub from_getopt: bool,
+    /// Whether the usage synopsis follows the line.
+    pub with_usage: bool,
 }
 
 impl UsageError {
@@ -163,6 +225,7 @@ impl UsageError {
         UsageError {
             message: None,
             from_getopt: false,
+            with_usage: true,
         }
     }
 
@@ -170,6 +233,16 @@ impl UsageError {
         UsageError {
             message: Some(message.into()),
             from_getopt: false,
+            with_usage: true,
+        }
+    }
+
+    /// An error told without the usage synopsis.
+    fn plain(message: String) -> Self {
+        UsageError {
+            message: Some(message),
+            from_getopt: false,
+            with_usage: false,
         }
     }
 
@@ -177,6 +250,7 @@ impl UsageError {
         UsageError {
             message: Some(message.into()),
             from_getopt: true,
+            with_usage: true,
         }
     }
 }
@@ -188,17 +262,126 @@ pub fn help_text() -> String {
     )
 }
 
-/// Parses `argv` (including `argv[0]`).
-pub fn parse(argv: Vec<OsString>) -> Result<Invocation, UsageError> {
+/// Why `-e` and the `sudoedit` name are refused.
+const NO_EDIT: &str = "editing files (-e, sudoedit) is not supported yet; edit a copy and \
+     install it with `jitsudo install` or `jitsudo tee`";
+
+/// Why `-R` is refused.
+const NO_CHROOT: &str = "the -R option is not supported: jitsudo does not change the root \
+     directory (chroot)";
+
+/// Why `-r` and `-t` are refused.
+const NO_SELINUX: &str = "the -r and -t options are not supported: jitsudo does not set \
+     SELinux roles or types";
+
+/// Parses `argv` (including `argv[0]`) on this host (`host`, for `-h`).
+pub fn parse(argv: Vec<OsString>, host: &str) -> Result<Invocation, UsageError> {
+    let edit_name = argv
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .is_some_and(|name| name == "sudoedit");
     let last = argv.last().map(|a| a.to_string_lossy().into_owned());
     let args = Args::try_parse_from(argv).map_err(|e| clap_error(e, last.as_deref()))?;
-    if args.help {
+    let host_given = args
+        .host
+        .as_ref()
+        .or(args.help_or_host.as_ref().filter(|h| !h.is_empty()));
+    if args.help || args.help_or_host.as_ref().is_some_and(|h| h.is_empty()) {
         return Ok(Invocation::Help);
     }
     if args.version {
         return Ok(Invocation::Version);
     }
+    if let Some(refusal) = refusal(&args, edit_name, host_given, host) {
+        return Ok(Invocation::Refuse(refusal));
+    }
     into_request(args).map(|r| Invocation::Request(Box::new(r)))
+}
+
+/// The reason to refuse an option jitsudo does not support, if any.
+fn refusal(
+    args: &Args,
+    edit_name: bool,
+    host_given: Option<&OsString>,
+    host: &str,
+) -> Option<String> {
+    if edit_name || args.edit {
+        return Some(NO_EDIT.into());
+    }
+    if args.chroot.is_some() {
+        return Some(NO_CHROOT.into());
+    }
+    if args.role.is_some() || args.selinux_type.is_some() {
+        return Some(NO_SELINUX.into());
+    }
+    let short = host.split('.').next().unwrap_or(host);
+    match host_given {
+        Some(h) if h == host || h == short => None,
+        Some(_) if args.list > 0 => Some(
+            "listing privileges for another host is not supported: each host's jitsudod \
+             answers for that host only"
+                .into(),
+        ),
+        Some(_) => Some("a remote host may only be specified when listing privileges.".into()),
+        None => None,
+    }
+}
+
+/// sudo's timeout syntax: seconds, or numbers each followed by `d`, `h`,
+/// `m` or `s` (`1h30m`); at most a year.
+fn parse_timeout(text: &OsString) -> Result<u64, String> {
+    let invalid = || format!("{}: invalid timeout value", text.to_string_lossy());
+    let s = text.to_str().ok_or_else(invalid)?;
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n <= MAX_TIMEOUT)
+            .ok_or_else(invalid);
+    }
+    let (mut total, mut number) = (0u64, None::<u64>);
+    for b in s.bytes() {
+        let unit = match b {
+            b'0'..=b'9' => {
+                let digit = u64::from(b - b'0');
+                number = Some(
+                    number
+                        .unwrap_or(0)
+                        .checked_mul(10)
+                        .and_then(|n| n.checked_add(digit))
+                        .ok_or_else(invalid)?,
+                );
+                continue;
+            }
+            b'd' | b'D' => 86_400,
+            b'h' | b'H' => 3_600,
+            b'm' | b'M' => 60,
+            b's' | b'S' => 1,
+            _ => return Err(invalid()),
+        };
+        let n = number.take().ok_or_else(invalid)?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| v.checked_add(total))
+            .ok_or_else(invalid)?;
+    }
+    if number.is_some() || s.is_empty() || total > MAX_TIMEOUT {
+        return Err(invalid());
+    }
+    Ok(total)
+}
+
+/// The longest `-T` accepted: a year.
+const MAX_TIMEOUT: u64 = 366 * 86_400;
+
+/// `-C num`: a descriptor number of at least 3.
+fn parse_close_from(text: &OsString) -> Result<u32, UsageError> {
+    text.to_str()
+        .and_then(|s| s.parse::<u32>().ok())
+        .filter(|n| *n >= 3)
+        .ok_or_else(|| {
+            UsageError::with("the argument to -C must be a number greater than or equal to 3")
+        })
 }
 
 fn into_request(args: Args) -> Result<RequestArgs, UsageError> {
@@ -212,9 +395,14 @@ fn into_request(args: Args) -> Result<RequestArgs, UsageError> {
             "you may not specify both the -i and -E options",
         ));
     }
-    if args.other_user.is_some() && !args.list {
+    if args.other_user.is_some() && args.list == 0 {
         return Err(UsageError::with(
             "the -U option may only be used with the -l option",
+        ));
+    }
+    if args.askpass && args.stdin {
+        return Err(UsageError::with(
+            "the -A and -S options may not be used together",
         ));
     }
     let empty = |v: &Option<OsString>| v.as_ref().is_some_and(|v| v.is_empty());
@@ -222,6 +410,11 @@ fn into_request(args: Args) -> Result<RequestArgs, UsageError> {
         return Err(UsageError::bare());
     }
     let action = action_of(&args)?;
+    let command_timeout = match &args.command_timeout {
+        Some(text) => Some(parse_timeout(text).map_err(UsageError::plain)?),
+        None => None,
+    };
+    let close_from = args.close_from.as_ref().map(parse_close_from).transpose()?;
     let flags = args_flags(&args);
     let (assignments, command) = split_assignments(args.command);
     check_needs_command(&flags, action, &assignments, &command)?;
@@ -238,6 +431,14 @@ fn into_request(args: Args) -> Result<RequestArgs, UsageError> {
         prompt: args.prompt,
         stdin_password: args.stdin,
         list_user: args.other_user,
+        list_long: args.list > 1,
+        askpass: args.askpass,
+        bell: args.bell,
+        set_home: args.set_home,
+        preserve_groups: args.preserve_groups,
+        no_update: args.no_update,
+        command_timeout,
+        close_from,
         assignments,
         command,
     })
@@ -263,7 +464,7 @@ fn args_flags(args: &Args) -> Flags {
 }
 
 fn action_of(args: &Args) -> Result<Action, UsageError> {
-    let modes = [args.remove, args.validate, args.list]
+    let modes = [args.remove, args.validate, args.list > 0]
         .iter()
         .filter(|m| **m)
         .count();
@@ -276,7 +477,7 @@ fn action_of(args: &Args) -> Result<Action, UsageError> {
         Action::Remove
     } else if args.validate {
         Action::Validate
-    } else if args.list {
+    } else if args.list > 0 {
         Action::List
     } else if args.reset && args.command.is_empty() && !args.login && !args.shell {
         Action::Invalidate
@@ -383,7 +584,7 @@ mod tests {
     fn parse_words(words: &[&str]) -> Result<Invocation, UsageError> {
         let mut argv = vec![OsString::from("jitsudo")];
         argv.extend(words.iter().map(OsString::from));
-        parse(argv)
+        parse(argv, "vm.example")
     }
 
     fn request(words: &[&str]) -> RequestArgs {
@@ -479,6 +680,78 @@ mod tests {
     }
 
     #[test]
+    fn sudo_options_are_parsed() {
+        let r = request(&["-ABHNP", "-T", "1h30m", "-C", "5", "id"]);
+        assert!(r.askpass && r.bell && r.set_home && r.no_update && r.preserve_groups);
+        assert_eq!(r.command_timeout, Some(5400));
+        assert_eq!(r.close_from, Some(5));
+        assert_eq!(
+            request(&["--command-timeout=90", "id"]).command_timeout,
+            Some(90)
+        );
+        assert!(request(&["-ll"]).list_long);
+        assert!(!request(&["-l"]).list_long);
+        assert_eq!(
+            parse_words(&["-C", "2", "id"]),
+            Err(UsageError::with(
+                "the argument to -C must be a number greater than or equal to 3"
+            ))
+        );
+        for bad in ["abc", "5x", "m", "1h5", ""] {
+            assert!(parse_words(&["-T", bad, "id"]).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn host_option_and_help() {
+        assert_eq!(parse_words(&["-h"]), Ok(Invocation::Help));
+        assert_eq!(parse_words(&["--help"]), Ok(Invocation::Help));
+        assert!(matches!(
+            parse_words(&["-h", "vm", "id"]),
+            Ok(Invocation::Request(_))
+        ));
+        assert!(matches!(
+            parse_words(&["--host=vm.example", "id"]),
+            Ok(Invocation::Request(_))
+        ));
+        assert_eq!(
+            parse_words(&["-h", "other", "id"]),
+            Ok(Invocation::Refuse(
+                "a remote host may only be specified when listing privileges.".into()
+            ))
+        );
+        assert!(matches!(
+            parse_words(&["-l", "-h", "other"]),
+            Ok(Invocation::Refuse(_))
+        ));
+    }
+
+    #[test]
+    fn unsupported_options_are_refused_with_a_reason() {
+        assert_eq!(
+            parse_words(&["-e", "/etc/motd"]),
+            Ok(Invocation::Refuse(NO_EDIT.into()))
+        );
+        assert_eq!(
+            parse_words(&["-R", "/", "id"]),
+            Ok(Invocation::Refuse(NO_CHROOT.into()))
+        );
+        assert_eq!(
+            parse_words(&["-r", "x", "id"]),
+            Ok(Invocation::Refuse(NO_SELINUX.into()))
+        );
+        assert_eq!(
+            parse_words(&["-t", "x", "id"]),
+            Ok(Invocation::Refuse(NO_SELINUX.into()))
+        );
+        let argv = vec![
+            OsString::from("/usr/local/bin/sudoedit"),
+            OsString::from("/etc/shadow"),
+        ];
+        assert_eq!(parse(argv, "vm"), Ok(Invocation::Refuse(NO_EDIT.into())));
+    }
+
+    #[test]
     fn non_utf8_words_survive() {
         use std::os::unix::ffi::OsStringExt;
         let argv = vec![
@@ -487,7 +760,7 @@ mod tests {
             OsString::from("printf"),
             OsString::from_vec(b"\xfe\x00x".to_vec()),
         ];
-        let Ok(Invocation::Request(r)) = parse(argv) else {
+        let Ok(Invocation::Request(r)) = parse(argv, "vm") else {
             panic!("parse failed")
         };
         assert_eq!(r.assignments[0].as_bytes(), b"V=\xff");

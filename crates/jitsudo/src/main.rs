@@ -3,6 +3,7 @@
 //! `jitsudod`; this client states the request, hands over its terminal or
 //! stdio, relays signals and mirrors the command's exit.
 
+mod askpass;
 mod cli;
 mod prompt;
 mod request;
@@ -29,7 +30,10 @@ fn main() {
         .first()
         .map(|a| a.to_string_lossy().into_owned())
         .unwrap_or_else(|| "jitsudo".into());
-    let outcome = match cli::parse(argv) {
+    let host = nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let outcome = match cli::parse(argv, &host) {
         Ok(Invocation::Help) => {
             print!("{}", cli::help_text());
             Outcome::Exit(0)
@@ -39,6 +43,7 @@ fn main() {
             Outcome::Exit(0)
         }
         Ok(Invocation::Request(args)) => run(*args),
+        Ok(Invocation::Refuse(reason)) => failure(reason),
         Err(usage) => usage_failure(usage, &argv0),
     };
     finish(outcome)
@@ -50,7 +55,9 @@ fn usage_failure(usage: UsageError, argv0: &str) -> Outcome {
         let prefix = if usage.from_getopt { argv0 } else { "jitsudo" };
         text.extend_from_slice(format!("{prefix}: {message}\n").as_bytes());
     }
-    text.extend_from_slice(cli::USAGE.as_bytes());
+    if usage.with_usage {
+        text.extend_from_slice(cli::USAGE.as_bytes());
+    }
     let _ = std::io::stderr().write_all(&text);
     Outcome::Exit(1)
 }
@@ -76,7 +83,11 @@ fn run(args: cli::RequestArgs) -> Outcome {
             ))
         }
     };
-    let stdin_password = args.stdin_password;
+    let input = match (args.askpass, args.stdin_password) {
+        (true, _) => askpass::PasswordInput::Askpass,
+        (false, true) => askpass::PasswordInput::Stdin,
+        (false, false) => askpass::PasswordInput::Terminal { bell: args.bell },
+    };
     let passed = stdio.passed(&cwd);
     let (frames, layout) = match request::frames(args, &passed, startup::ignored_signals()) {
         Ok(framed) => framed,
@@ -88,7 +99,7 @@ fn run(args: cli::RequestArgs) -> Outcome {
             .unwrap_or_else(|| failure(format!("unable to send the request to jitsudod: {e}")));
     }
     drop(cwd);
-    Session::new(conn, signals, stdio, stdin_password).run()
+    Session::new(conn, signals, stdio, input).run()
 }
 
 fn socket_path() -> PathBuf {
@@ -99,7 +110,7 @@ fn socket_path() -> PathBuf {
 }
 
 /// The strerror text without Rust's " (os error N)" suffix.
-fn io_reason(e: &std::io::Error) -> String {
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
     match e.raw_os_error() {
         Some(code) => nix::errno::Errno::from_raw(code).desc().to_string(),
         None => e.to_string(),

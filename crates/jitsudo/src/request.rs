@@ -9,6 +9,11 @@ use jitsudo_proto::{
 
 use crate::cli::{wire, Action, RequestArgs};
 
+/// `SUDO_PROMPT`, sudo's default for `-p`.
+fn sudo_prompt() -> Option<std::ffi::OsString> {
+    std::env::var_os("SUDO_PROMPT")
+}
+
 /// Encodes the hello and the request as one write, so the daemon gets
 /// both without a round trip, and says which of the descriptors at hand
 /// (`passed`) go with it. A request too large for the protocol is refused
@@ -20,12 +25,14 @@ pub fn frames(
 ) -> Result<(Vec<u8>, FdLayout), String> {
     let action = args.action;
     let list_user = args.list_user.clone().map(wire);
+    let list_long = args.list_long;
     let run = Box::new(run_request(args, passed, ignored_signals));
     let request = match action {
         Action::Run => Request::Run(run),
         Action::List => Request::List(Box::new(ListRequest {
             request: *run,
             user: list_user,
+            long: list_long,
         })),
         Action::Validate => Request::Validate(run),
         Action::Invalidate => Request::ResetTimestamp,
@@ -63,8 +70,13 @@ fn run_request(
         non_interactive: args.non_interactive,
         background: args.background,
         reset_timestamp: args.reset_timestamp,
-        prompt: args.prompt.map(wire),
+        prompt: args.prompt.or_else(sudo_prompt).map(wire),
         stdin_password: args.stdin_password,
+        set_home: args.set_home,
+        preserve_groups: args.preserve_groups,
+        no_update: args.no_update,
+        command_timeout: args.command_timeout,
+        close_from: args.close_from,
         ignored_signals,
         stdio: passed.layout().stdio,
     }

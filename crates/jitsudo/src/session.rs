@@ -18,6 +18,7 @@ use nix::unistd::{read, write};
 
 use zeroize::{Zeroize, Zeroizing};
 
+use crate::askpass::{self, PasswordInput};
 use crate::prompt;
 use crate::signals;
 use crate::stdio::Stdio;
@@ -122,20 +123,20 @@ pub struct Session {
     signals: SignalFd,
     stdio: Stdio,
     relay: Option<Relay>,
-    /// `-S`: passwords come from stdin.
-    stdin_password: bool,
+    /// Where passwords come from (`-S`, `-A`, `-B`).
+    input: PasswordInput,
 }
 
 impl Session {
     /// Wraps a connection on which the request has been written.
-    pub fn new(conn: UnixStream, signals: SignalFd, stdio: Stdio, stdin_password: bool) -> Session {
+    pub fn new(conn: UnixStream, signals: SignalFd, stdio: Stdio, input: PasswordInput) -> Session {
         Session {
             conn,
             reader: FrameReader::new(MAX_MESSAGE_LEN),
             signals,
             stdio,
             relay: None,
-            stdin_password,
+            input,
         }
     }
 
@@ -319,7 +320,19 @@ impl Session {
             signals: &self.signals,
             daemon: self.conn.as_fd(),
         };
-        let line = match prompt::ask(text, echo, self.stdin_password, &stop) {
+        let answer = match self.input {
+            PasswordInput::Askpass => match askpass::ask(text) {
+                Ok(answer) => answer,
+                Err(message) => return Ok(Some(Outcome::Failure(message.into_bytes(), 1))),
+            },
+            input => prompt::ask(
+                &input.prompt_text(text),
+                echo,
+                input == PasswordInput::Stdin,
+                &stop,
+            ),
+        };
+        let line = match answer {
             prompt::Answer::Line(line) => Some(line),
             prompt::Answer::NoTerminal => None,
             prompt::Answer::Eof => {

@@ -25,7 +25,17 @@ fn build(
     assignments: &[(OsString, OsString)],
     env_keep: &[String],
 ) -> Vec<(OsString, OsString)> {
-    build_env(&EnvRequest {
+    build_env(&request(caller_env, preserve, assignments, env_keep))
+}
+
+/// The request [`build`] builds from.
+fn request<'a>(
+    caller_env: &'a [(OsString, OsString)],
+    preserve: Preserve<'a>,
+    assignments: &'a [(OsString, OsString)],
+    env_keep: &'a [String],
+) -> EnvRequest<'a> {
+    EnvRequest {
         caller_env,
         preserve,
         assignments,
@@ -42,7 +52,8 @@ fn build(
             gid: 1001,
         },
         command_line: OsStr::new("/usr/bin/id -u"),
-    })
+        set_home: false,
+    }
 }
 
 fn get<'a>(env: &'a [(OsString, OsString)], name: &str) -> Option<&'a OsStr> {
@@ -507,4 +518,55 @@ fn each_name_appears_once_sorted_and_the_last_wins() {
     assert_eq!(get(&env, "EDITOR"), Some(OsStr::new("vim")));
     assert_eq!(get(&env, "ZZZ"), Some(OsStr::new("2")));
     assert_eq!(names(&env)[0], "AAA");
+}
+
+/// sudo 1.9.13: `HOME` kept by `env_keep` or `-E` stays the caller's, and
+/// `-H` makes it the target's; `--preserve-env=HOME` still wins over `-H`.
+#[test]
+fn set_home_overrides_a_kept_home() {
+    let caller = pairs(&[("HOME", "/home/alice")]);
+    let keep = vec!["HOME".to_string()];
+    let listed = vec!["HOME".to_string()];
+    let home = |r: EnvRequest<'_>| get(&build_env(&r), "HOME").map(OsStr::to_os_string);
+    let kept = request(&caller, Preserve::None, &[], &keep);
+    assert_eq!(home(kept), Some("/home/alice".into()));
+    assert_eq!(
+        home(EnvRequest {
+            set_home: true,
+            ..kept
+        }),
+        Some("/root".into())
+    );
+    let all = request(&caller, Preserve::All, &[], &[]);
+    assert_eq!(
+        home(EnvRequest {
+            set_home: true,
+            ..all
+        }),
+        Some("/root".into())
+    );
+    let list = request(&caller, Preserve::List(&listed), &[], &[]);
+    assert_eq!(
+        home(EnvRequest {
+            set_home: true,
+            ..list
+        }),
+        Some("/home/alice".into())
+    );
+}
+
+/// sudo sets `PS1` from the caller's `SUDO_PS1`; an assignment still wins.
+#[test]
+fn sudo_ps1_becomes_ps1() {
+    let caller = pairs(&[("SUDO_PS1", "root# "), ("PS1", "$ ")]);
+    let env = build(&caller, Preserve::None, &[], &default_keep());
+    assert_eq!(get(&env, "PS1"), Some(OsStr::new("root# ")));
+    assert_eq!(get(&env, "SUDO_PS1"), None);
+    let env = build(
+        &caller,
+        Preserve::None,
+        &pairs(&[("PS1", "y")]),
+        &default_keep(),
+    );
+    assert_eq!(get(&env, "PS1"), Some(OsStr::new("y")));
 }

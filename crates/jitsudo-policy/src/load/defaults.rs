@@ -43,6 +43,28 @@ pub(super) fn apply(raw: &RawDefaults, defaults: &mut Defaults, check: &mut Chec
         defaults.passwd_timeout = timeout;
     }
     apply_limits(raw, &mut defaults.limits, check);
+    if let Some(prompt) = raw
+        .passprompt
+        .as_ref()
+        .and_then(|v| check.check(v, passprompt))
+    {
+        defaults.passprompt = prompt;
+    }
+    if let Some(allowed) = raw.user_command_timeouts {
+        defaults.user_command_timeouts = allowed;
+    }
+    if let Some(allowed) = raw.closefrom_override {
+        defaults.closefrom_override = allowed;
+    }
+}
+
+/// A prompt: one line of at most 256 bytes.
+fn passprompt(text: &str) -> Result<String, String> {
+    if text.len() > 256 || text.contains(['\n', '\0']) {
+        Err("passprompt must be one line of at most 256 bytes".to_owned())
+    } else {
+        Ok(text.to_owned())
+    }
 }
 
 /// The daemon-wide limits: each a whole number within its range.
@@ -224,6 +246,13 @@ mod tests {
         for bad in [0, 101, -1, i64::MAX] {
             assert!(passwd_tries(&bad).is_err(), "{bad} accepted");
         }
+    }
+
+    #[test]
+    fn passprompt_is_one_short_line() {
+        assert_eq!(passprompt("[sudo] %p: "), Ok("[sudo] %p: ".to_owned()));
+        assert!(passprompt("a\nb").is_err());
+        assert!(passprompt(&"x".repeat(257)).is_err());
     }
 
     #[test]

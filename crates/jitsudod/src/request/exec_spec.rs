@@ -4,6 +4,7 @@
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
+use std::time::Duration;
 
 use jitsudo_policy::env::{build_env, CallerIdentity, EnvRequest, Preserve, TargetIdentity};
 use jitsudo_policy::Allowed;
@@ -107,12 +108,27 @@ pub fn build(ctx: &Context<'_>, facts: &Facts<'_>, line: CommandLine, opened: &O
         env,
         uid: target.account.uid,
         gid,
-        groups: target.account.groups(gid),
+        // -P keeps the caller's supplementary groups, as sudo does.
+        groups: if request.preserve_groups {
+            who.peer.groups.clone()
+        } else {
+            target.account.groups(gid)
+        },
         umask: who.peer.umask | allowed.umask.unwrap_or(ctx.policy.defaults.umask),
         chdir,
         ignored_signals: request.ignored_signals,
         background: request.background,
-        timeout: allowed.timeout,
+        timeout: shorter(allowed.timeout, request.command_timeout),
+    }
+}
+
+/// The rule's timeout or the caller's `-T` (already allowed by the
+/// policy), whichever ends the command first.
+fn shorter(rule: Option<Duration>, caller_secs: Option<u64>) -> Option<Duration> {
+    let caller = caller_secs.map(Duration::from_secs);
+    match (rule, caller) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 
@@ -163,6 +179,7 @@ fn environment(
             gid: who.peer.gid,
         },
         command_line: &command_line,
+        set_home: request.set_home,
     });
     env.into_iter()
         .map(|(name, value)| {

@@ -122,6 +122,11 @@ fn run_request(request: &ExplainRequest) -> RunRequest {
         reset_timestamp: false,
         prompt: None,
         stdin_password: false,
+        set_home: false,
+        preserve_groups: false,
+        no_update: false,
+        command_timeout: None,
+        close_from: None,
         ignored_signals: 0,
         stdio: [false; 3],
     }

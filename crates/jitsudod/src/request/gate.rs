@@ -13,9 +13,6 @@ use super::context::Context;
 use super::identity::Identity;
 use super::job::PasswordSpec;
 
-/// sudo's default prompt, with our name.
-const DEFAULT_PROMPT: &[u8] = b"[jitsudo] password for %p: ";
-
 /// The outcome of the gate.
 pub enum Gate {
     /// No password needed.
@@ -47,7 +44,10 @@ pub fn gate(
     if request.non_interactive {
         return Gate::Refuse(Failure::new("a password is required"));
     }
-    let template = request.prompt.as_deref().map_or(DEFAULT_PROMPT, |p| &p[..]);
+    let template = request
+        .prompt
+        .as_deref()
+        .map_or(ctx.policy.defaults.passprompt.as_bytes(), |p| &p[..]);
     Gate::Ask(PasswordSpec {
         prompt: ByteBuf::from(expand_prompt(
             template,
@@ -104,8 +104,13 @@ mod tests {
         );
         assert_eq!(out, b"alice->root@vm (vm.example) alice % %x%");
         assert_eq!(
-            expand_prompt(DEFAULT_PROMPT, b"bob", b"root", b"h"),
-            b"[jitsudo] password for bob: "
+            expand_prompt(
+                jitsudo_policy::DEFAULT_PASSPROMPT.as_bytes(),
+                b"bob",
+                b"root",
+                b"h"
+            ),
+            b"[sudo] password for bob: "
         );
     }
 }

@@ -6,7 +6,7 @@
 use std::os::unix::ffi::OsStrExt;
 
 use jitsudo_policy::{Auth, Decision, Effect, Rule};
-use jitsudo_proto::{Exit, Failure, RunRequest, ServerMessage};
+use jitsudo_proto::{Exit, Failure, ListRequest, RunRequest, ServerMessage};
 
 use crate::audit::AuditRecord;
 
@@ -20,19 +20,38 @@ use super::resolve;
 use super::verdict::{failed, work, Verdict};
 
 /// `-l [command]`.
-pub fn list(ctx: &Context<'_>, who: &Identity, request: &RunRequest, passed: &Passed) -> Verdict {
-    let rules = rules_of(ctx, who);
+pub fn list(ctx: &Context<'_>, who: &Identity, list: &ListRequest, passed: &Passed) -> Verdict {
+    list_other(ctx, who, who, list, passed)
+}
+
+/// `-l -U user [command]`: `listed`'s privileges, shown to `who` once
+/// `who` authenticated (root never has to).
+pub fn list_other(
+    ctx: &Context<'_>,
+    who: &Identity,
+    listed: &Identity,
+    list: &ListRequest,
+    passed: &Passed,
+) -> Verdict {
+    let request = &list.request;
+    let rules = rules_of(ctx, listed);
     let answer = if rules.is_empty() {
-        may_not_run(ctx, who)
+        may_not_run(ctx, listed)
     } else if request.argv.is_empty() {
+        let text = if list.long {
+            render_long(ctx, listed, &rules)
+        } else {
+            render(ctx, listed, &rules)
+        };
         vec![
-            ServerMessage::Output(render(ctx, who, &rules).into_bytes().into()),
+            ServerMessage::Output(text.into_bytes().into()),
             ServerMessage::Exited(Exit::Code(0)),
         ]
     } else {
-        check(ctx, who, request, passed)
+        check(ctx, listed, request, passed)
     };
-    after_gate(ctx, who, request, &rules, answer)
+    let wants_password = rules.is_empty() || rules.iter().any(|r| r.auth == Auth::Password);
+    after_gate(ctx, who, request, wants_password, answer)
 }
 
 /// `-v`: succeeds for a caller with rules, once authenticated if needed;
@@ -43,14 +62,15 @@ pub fn refresh(ctx: &Context<'_>, who: &Identity, request: &RunRequest) -> Verdi
         return Verdict::Reply(may_not_run(ctx, who));
     } else {
         // A fresh entry is refreshed, as sudo -v extends the timestamp.
-        if let Some(key) = who.cache_key() {
+        if let Some(key) = who.cache_key().filter(|_| !request.no_update) {
             if ctx.cache.is_fresh(&key, gate::timeout(ctx)) {
                 ctx.cache.remember(key, gate::timeout(ctx));
             }
         }
         vec![ServerMessage::Done]
     };
-    after_gate(ctx, who, request, &rules, answer)
+    let wants_password = rules.iter().any(|r| r.auth == Auth::Password);
+    after_gate(ctx, who, request, wants_password, answer)
 }
 
 /// Sends `answer` at once, or after a password, or not at all (`-n`).
@@ -58,10 +78,9 @@ fn after_gate(
     ctx: &Context<'_>,
     who: &Identity,
     request: &RunRequest,
-    rules: &[&Rule],
+    wants_password: bool,
     answer: Vec<ServerMessage>,
 ) -> Verdict {
-    let wants_password = rules.is_empty() || rules.iter().any(|r| r.auth == Auth::Password);
     let target = b"root";
     match gate::gate(ctx, who, request, target, wants_password) {
         Gate::Pass => Verdict::Reply(answer),
@@ -148,6 +167,40 @@ fn render(ctx: &Context<'_>, who: &Identity, rules: &[&Rule]) -> String {
     );
     for rule in rules {
         out.push_str(&format!("    {}\n", rule_line(rule)));
+    }
+    out
+}
+
+/// `-ll`: one block per rule, in the shape of sudo's long listing.
+fn render_long(ctx: &Context<'_>, who: &Identity, rules: &[&Rule]) -> String {
+    let mut out = format!(
+        "User {} may run the following commands on {}:\n",
+        who.account.name.to_string_lossy(),
+        ctx.host
+    );
+    for rule in rules {
+        let join = |items: Vec<String>| items.join(", ");
+        out.push_str(&format!("\nPolicy rule: {}\n", rule.id));
+        out.push_str(&format!(
+            "    RunAsUsers: {}\n",
+            join(rule.run_as.iter().map(ToString::to_string).collect())
+        ));
+        if !rule.run_as_groups.is_empty() {
+            out.push_str(&format!(
+                "    RunAsGroups: {}\n",
+                join(rule.run_as_groups.iter().map(ToString::to_string).collect())
+            ));
+        }
+        let setenv = if rule.setenv { "setenv" } else { "!setenv" };
+        let auth = if rule.auth == Auth::None {
+            "!authenticate"
+        } else {
+            "authenticate"
+        };
+        out.push_str(&format!("    Options: {setenv}, {auth}\n    Commands:\n"));
+        for command in &rule.commands {
+            out.push_str(&format!("\t{command}\n"));
+        }
     }
     out
 }

@@ -28,13 +28,14 @@ pub fn handle(ctx: &Context<'_>, who: &Identity, request: Request, passed: &Pass
     match request {
         Request::Run(run) => run_command(ctx, who, &run, passed).unwrap_or_else(Verdict::Reply),
         Request::List(list) => match &list.user {
-            None => listing::list(ctx, who, &list.request, passed),
+            None => listing::list(ctx, who, &list, passed),
             // Only root may look at another user's privileges.
             Some(_) if who.peer.uid != 0 => {
                 Verdict::Reply(failed(Failure::new("only root can use -U")))
             }
+            // Root is never asked for a password, whoever he lists.
             Some(spec) => match who.other(spec) {
-                Ok(other) => listing::list(ctx, &other, &list.request, passed),
+                Ok(other) => listing::list_other(ctx, who, &other, &list, passed),
                 Err(failure) => Verdict::Reply(failed(failure)),
             },
         },
@@ -84,6 +85,9 @@ fn run_command(
         }
     };
     record.rule = Some(allowed.rule_id.clone());
+    if let Some(text) = option_refusal(ctx, request) {
+        return Err(reject(ctx, &record, text.as_bytes().to_vec()));
+    }
     let Some(opened) = found else {
         let text = message(line.program.as_bytes(), b": command not found");
         return Err(reject(ctx, &record, text));
@@ -115,6 +119,19 @@ fn run_command(
     // exec.accept is logged by the worker, once authentication passed.
     let then = Then::Run(Box::new(exec));
     Ok(work(who, request, &target_name, ask, then, record).with_executable(opened.fd))
+}
+
+/// sudo's refusal of `-T` and `-C` when the policy does not let callers
+/// choose them (`user_command_timeouts`, `closefrom_override`).
+fn option_refusal(ctx: &Context<'_>, request: &RunRequest) -> Option<&'static str> {
+    let defaults = &ctx.policy.defaults;
+    if request.command_timeout.is_some() && !defaults.user_command_timeouts {
+        return Some("sorry, you are not allowed set a command timeout");
+    }
+    if request.close_from.is_some() && !defaults.closefrom_override {
+        return Some("you are not permitted to use the -C option");
+    }
+    None
 }
 
 /// Logs `text` as the reason a request was rejected and makes it the reply.

@@ -37,11 +37,18 @@ pub fn ask_with<D>(
         target,
         line,
         found,
+        record,
         ..
     } = resolved;
     let found = found.as_ref();
     let typed = PathBuf::from(&line.program);
-    let chdir = request.chdir.as_ref().map(|d| PathBuf::from(os(d)));
+    // As sudo: `-D` naming the caller's own working directory needs no
+    // permission.
+    let chdir = request
+        .chdir
+        .as_ref()
+        .filter(|d| d[..] != record.cwd[..])
+        .map(|d| PathBuf::from(os(d)));
     let wants_setenv = request.preserve_env != PreserveEnv::None || !request.assignments.is_empty();
     let group_name = target.group.as_ref().and_then(|g| g.name.to_str());
     let context = request_context(ctx, who);

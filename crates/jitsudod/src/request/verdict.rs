@@ -40,7 +40,7 @@ pub fn work(
     then: Then,
     audit: AuditRecord,
 ) -> Verdict {
-    let remember = if request.reset_timestamp || ask.is_none() {
+    let remember = if request.reset_timestamp || request.no_update || ask.is_none() {
         None
     } else {
         who.cache_key()

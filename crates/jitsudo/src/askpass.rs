@@ -1,0 +1,81 @@
+//! Where the client reads passwords from: the terminal (`-B` rings its
+//! bell), standard input (`-S`), or the caller's `SUDO_ASKPASS` helper
+//! (`-A`). The helper runs in the client, so as the caller, with the
+//! caller's privileges and environment: the daemon never runs it.
+
+use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
+use std::process::{Command, Stdio};
+
+use zeroize::Zeroizing;
+
+use crate::prompt::Answer;
+
+/// Longest answer read from the helper, as for the terminal.
+const MAX_ANSWER: usize = 4096;
+
+/// What sudo says when `-A` finds no helper.
+pub const NO_HELPER: &str = "no askpass program specified, try setting SUDO_ASKPASS";
+
+/// How passwords are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordInput {
+    /// From the terminal, with the bell rung first when `bell` (`-B`).
+    Terminal {
+        /// `-B`.
+        bell: bool,
+    },
+    /// `-S`: from standard input.
+    Stdin,
+    /// `-A`: from the `SUDO_ASKPASS` helper.
+    Askpass,
+}
+
+impl PasswordInput {
+    /// The prompt as shown: `-B` rings the terminal's bell first.
+    pub fn prompt_text(self, text: &[u8]) -> Vec<u8> {
+        let mut shown = Vec::with_capacity(text.len() + 1);
+        if self == (PasswordInput::Terminal { bell: true }) {
+            shown.push(0x07);
+        }
+        shown.extend_from_slice(text);
+        shown
+    }
+}
+
+/// Runs the `SUDO_ASKPASS` helper with the prompt as its argument and
+/// reads the first line it prints. `Err` when no helper is set.
+pub fn ask(prompt: &[u8]) -> Result<Answer, String> {
+    let helper = std::env::var_os("SUDO_ASKPASS")
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| NO_HELPER.to_string())?;
+    let child = Command::new(&helper)
+        .arg(std::ffi::OsStr::from_bytes(prompt))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(e) => {
+            return Err(format!(
+                "unable to run {}: {}",
+                helper.to_string_lossy(),
+                crate::io_reason(&e)
+            ))
+        }
+    };
+    let mut out = Zeroizing::new(Vec::with_capacity(64));
+    if let Some(stdout) = child.stdout.take() {
+        // Bounded: a helper that prints more is cut, and its pipe closed.
+        let _ = stdout.take(MAX_ANSWER as u64 + 1).read_to_end(&mut out);
+    }
+    let _ = child.wait();
+    let end = out.iter().position(|b| *b == b'\n' || *b == b'\r');
+    let mut line = Zeroizing::new(out[..end.unwrap_or(out.len())].to_vec());
+    line.truncate(MAX_ANSWER);
+    Ok(if line.is_empty() && end.is_none() {
+        Answer::Eof
+    } else {
+        Answer::Line(line)
+    })
+}

@@ -1,0 +1,281 @@
+//! sudo 1.9.13's options beyond the basics (`-H`, `-P`, `-A`, `-B`, `-N`,
+//! `-T`, `-C`, `-h host`, `-ll`, `-D` with the current directory,
+//! `SUDO_PROMPT`, `SUDO_PS1`), compared with real sudo; and the options
+//! jitsudo refuses (`-e`/sudoedit, `-R`, `-r`, `-t`), with their reason.
+
+use jitsudo_tests::*;
+
+/// Ansible's become (method sudo) always sends `-H -S -n` (or `-H -S -p`).
+#[test]
+fn ansible_become_flags_run_the_command() {
+    Case::new(
+        ADMIN,
+        "$SUDO -H -S -n -u root /bin/sh -c 'echo BECOME-SUCCESS; id -un'",
+    )
+    .status(0)
+    .stdout_is("BECOME-SUCCESS\nroot\n")
+    .stderr_empty()
+    .assert_same();
+}
+
+#[test]
+fn set_home_replaces_a_home_kept_by_preserve_env() {
+    Case::new(ADMIN, "$SUDO -E -n printenv HOME; $SUDO -E -H -n printenv HOME; $SUDO -H -n -u jt_target printenv HOME")
+        .env("HOME", "/caller/home")
+        .status(0)
+        .stdout_is("/caller/home\n/root\n/home/jt_target\n")
+        .stderr_empty()
+        .assert_same();
+}
+
+#[test]
+fn set_home_gives_way_to_an_explicit_home() {
+    Case::new(
+        ADMIN,
+        "$SUDO -H -n --preserve-env=HOME printenv HOME; $SUDO -H -n HOME=/y printenv HOME",
+    )
+    .env("HOME", "/caller/home")
+    .status(0)
+    .stdout_is("/caller/home\n/y\n")
+    .assert_same();
+}
+
+#[test]
+fn preserve_groups_keeps_the_callers_groups() {
+    let admin_gid = gid(ADMIN);
+    Case::new(ADMIN, "$SUDO -n id -G; $SUDO -P -n id -G")
+        .status(0)
+        .stdout_is(format!("0\n0 {admin_gid}\n"))
+        .stderr_empty()
+        .assert_same();
+}
+
+#[test]
+fn bell_and_no_update_are_accepted() {
+    Case::new(
+        ADMIN,
+        "$SUDO -B -N -n true; echo rc=$?; $SUDO --bell --no-update -n true; echo rc=$?",
+    )
+    .status(0)
+    .stdout_is("rc=0\nrc=0\n")
+    .stderr_empty()
+    .assert_same();
+}
+
+/// No `-S`, a password prompt: sudo rings the bell only on a terminal.
+#[test]
+fn bell_is_not_rung_on_stdin_prompts() {
+    Case::new(PW, "$SUDO -k -B -S true")
+        .status(1)
+        .stderr_is("[sudo] password for jt_pw: \njitsudo: no password was provided\njitsudo: a password is required\n")
+        .assert_same();
+}
+
+/// `-N`: the password is checked but not remembered.
+#[test]
+fn no_update_does_not_remember_the_password() {
+    let pw = password(PW);
+    Case::new(
+        PW,
+        "$SUDO -K; $SUDO -N -S -p '' true && echo ran; $SUDO -n true; echo rc=$?",
+    )
+    .stdin(format!("{pw}\n"))
+    .status(0)
+    .stdout_is("ran\nrc=1\n")
+    .stderr_is("jitsudo: a password is required\n")
+    .assert_same();
+}
+
+#[test]
+fn command_timeout_needs_the_policy() {
+    Case::new(ADMIN, "$SUDO -T 5 -n true")
+        .status(1)
+        .stdout_is("")
+        .stderr_is("jitsudo: sorry, you are not allowed set a command timeout\n")
+        .assert_same();
+}
+
+#[test]
+fn command_timeout_must_be_a_duration() {
+    Case::new(ADMIN, "$SUDO -T 5x true")
+        .known("audit-plugin-line")
+        .status(1)
+        .stderr_is("jitsudo: 5x: invalid timeout value\n")
+        .assert_same();
+}
+
+#[test]
+fn close_from_needs_the_policy() {
+    Case::new(ADMIN, "$SUDO -C 5 -n true")
+        .status(1)
+        .stderr_is("jitsudo: you are not permitted to use the -C option\n")
+        .assert_same();
+}
+
+#[test]
+fn close_from_below_three_is_a_usage_error() {
+    Case::new(ADMIN, "$SUDO -C 2 -n true")
+        .known("usage-text")
+        .status(1)
+        .stderr_is(
+            "jitsudo: the argument to -C must be a number greater than or equal to 3\n<usage>\n",
+        )
+        .assert_same();
+}
+
+/// Before: `-h HOST CMD` printed the help and exited 0 without running
+/// anything, so a script saw success.
+#[test]
+fn remote_host_is_refused_outside_listing() {
+    Case::new(ADMIN, "$SUDO -h localhost true")
+        .status(1)
+        .stdout_is("")
+        .stderr_is("jitsudo: a remote host may only be specified when listing privileges.\n")
+        .assert_same();
+}
+
+#[test]
+fn this_host_is_accepted() {
+    Case::new(
+        ADMIN,
+        "$SUDO -h \"$(hostname)\" -n id -un; $SUDO --host=\"$(hostname)\" -n id -un",
+    )
+    .status(0)
+    .stdout_is("root\nroot\n")
+    .stderr_empty()
+    .assert_same();
+}
+
+/// Before: `-D` naming the current directory was refused to a caller
+/// without `cwd` permission; sudo accepts it.
+#[test]
+fn chdir_to_the_current_directory_needs_no_permission() {
+    Case::new(
+        LIMITED,
+        "$SUDO -n -D /tmp id -un; $SUDO -n -D /var id -un; echo rc=$?",
+    )
+    .cwd("/tmp")
+    .status(0)
+    .stdout_is("root\nrc=1\n")
+    .stderr_is("jitsudo: you are not permitted to use the -D option with /usr/bin/id\n")
+    .assert_same();
+}
+
+#[test]
+fn sudo_prompt_is_the_default_prompt_and_p_wins() {
+    Case::new(PW, "$SUDO -k -S true; $SUDO -k -S -p 'XX: ' true")
+        .env("SUDO_PROMPT", "PP %p@%U: ")
+        .status(1)
+        .stderr_is(
+            "PP jt_pw@root: \njitsudo: no password was provided\njitsudo: a password is required\n\
+             XX: \njitsudo: no password was provided\njitsudo: a password is required\n",
+        )
+        .assert_same();
+}
+
+#[test]
+fn sudo_ps1_becomes_ps1() {
+    Case::new(
+        ADMIN,
+        "$SUDO -n printenv PS1; $SUDO -n printenv SUDO_PS1; echo rc=$?",
+    )
+    .env("SUDO_PS1", "root# ")
+    .env("PS1", "$ ")
+    .status(0)
+    .stdout_is("root# \nrc=1\n")
+    .assert_same();
+}
+
+#[test]
+fn askpass_without_a_helper_says_so() {
+    Case::new(PW, "$SUDO -k -A true")
+        .status(1)
+        .stdout_is("")
+        .stderr_is("jitsudo: no askpass program specified, try setting SUDO_ASKPASS\n")
+        .assert_same();
+}
+
+/// The helper gets the prompt as its argument and runs as the caller,
+/// never as root.
+#[test]
+fn askpass_helper_runs_as_the_caller() {
+    let pw = password(PW);
+    let script = format!(
+        "printf '#!/bin/sh\\necho \"asked $(id -un): $1\" >&2\\necho {pw}\\n' > $DIR/ask; \
+         chmod 755 $DIR/ask; SUDO_ASKPASS=$DIR/ask $SUDO -k -A id -un"
+    );
+    Case::new(PW, script)
+        .in_fresh_dir()
+        .status(0)
+        .stdout_is("root\n")
+        .stderr_is("asked jt_pw: [sudo] password for jt_pw: \n")
+        .assert_same();
+}
+
+#[test]
+fn askpass_with_no_answer_is_no_password() {
+    Case::new(PW, "SUDO_ASKPASS=/bin/false $SUDO -k -A true")
+        .status(1)
+        .stderr_is("jitsudo: no password was provided\njitsudo: a password is required\n")
+        .assert_same();
+}
+
+#[test]
+fn askpass_and_stdin_together_is_a_usage_error() {
+    Case::new(PW, "$SUDO -A -S true")
+        .known("usage-text")
+        .status(1)
+        .stderr_is("jitsudo: the -A and -S options may not be used together\n<usage>\n")
+        .assert_same();
+}
+
+/// Before: root listing another user with `-l -U` was asked for a
+/// password (and, without a terminal, refused).
+#[test]
+fn root_lists_another_user_without_a_password() {
+    Case::new(ROOT, "$SUDO -l -U jt_pw")
+        .status(0)
+        .stdout_has("User jt_pw may run the following commands on")
+        .stderr_empty()
+        .assert_jitsudo();
+}
+
+#[test]
+fn long_listing_shows_each_rule() {
+    Case::new(LIMITED, "$SUDO -n -ll")
+        .status(0)
+        .stdout_has("RunAsUsers: root\n")
+        .stdout_has("Options: !setenv, !authenticate\n")
+        .stdout_has("\t/usr/bin/id\n")
+        .stderr_empty()
+        .assert_jitsudo();
+}
+
+/// Before: a `sudoedit` link to jitsudo executed its "file" argument as
+/// root. Now it is refused, as is `-e`.
+#[test]
+fn sudoedit_name_never_executes_the_file() {
+    Case::new(ADMIN, "ln -s $SUDO $DIR/sudoedit; $DIR/sudoedit /usr/bin/id; echo rc=$?; $SUDO -e /usr/bin/id; echo rc=$?")
+        .in_fresh_dir()
+        .status(0)
+        .stdout_is("rc=1\nrc=1\n")
+        .stderr_has("jitsudo: editing files (-e, sudoedit) is not supported yet")
+        .assert_jitsudo();
+}
+
+#[test]
+fn chroot_and_selinux_options_are_refused_with_a_reason() {
+    Case::new(ADMIN, "$SUDO -R / -n true; $SUDO -r r -n true; $SUDO -t t -n true")
+        .known("unsupported-options")
+        .on(Impl::Jitsudo)
+        .status(1)
+        .stderr_is(
+            "jitsudo: the -R option is not supported: jitsudo does not change the root directory (chroot)\n\
+             jitsudo: the -r and -t options are not supported: jitsudo does not set SELinux roles or types\n\
+             jitsudo: the -r and -t options are not supported: jitsudo does not set SELinux roles or types\n",
+        )
+        .on(Impl::Sudo)
+        .status(0)
+        .stderr_is("jitsudo: you are not permitted to use the -R option with /usr/bin/true\n")
+        .assert_same();
+}
