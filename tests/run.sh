@@ -28,7 +28,8 @@ step() { printf '\n==> %s\n' "$*"; }
 
 # Debian packages the tests (and the build) need.
 packages=(sudo rsyslog systemd libpam0g-dev pkg-config build-essential procps
-          util-linux bsdutils coreutils passwd login uidmap)
+          util-linux bsdutils coreutils passwd login uidmap
+          acl python3 python3-venv python3-apt)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -58,6 +59,16 @@ if [[ -n $cgroup2 ]]; then
         pid=${pid%%-*}
         [[ -d /proc/$pid ]] || rmdir -- "$d"/cmd-* "$d" 2>/dev/null || true
     done
+fi
+
+# The programs that drive sudo, for tests/tests/clients.rs: ansible-core and
+# invoke from PyPI, in a virtualenv the test users can run.
+venv=${JITSUDO_CLIENTS_VENV:-/opt/jitsudo-tests-venv}
+export JITSUDO_CLIENTS_VENV=$venv
+if [[ ! -x $venv/bin/ansible-playbook || ! -x $venv/bin/invoke ]]; then
+    step "installing ansible-core and invoke in $venv"
+    /usr/bin/python3 -m venv --clear "$venv"
+    "$venv/bin/pip" install -q ansible-core invoke
 fi
 
 # jitsudod authenticates through PAM service "jitsudo".

@@ -47,7 +47,15 @@ pub enum Args {
     /// As many arguments as patterns, each matching its pattern
     /// (`fnmatch(3)`, so `*` matches any word, even one starting with `-`).
     Patterns(Vec<Glob>),
+    /// `sudoedit FILE`: one argument, the file to edit, matching this
+    /// absolute path or pattern (wildcards never match `/`).
+    File(Glob),
 }
+
+/// The pseudo-command of file editing (`-e`, `sudoedit`), as in sudoers:
+/// the entry `sudoedit /etc/motd` allows editing that file; a request to
+/// edit is asked as this command with the file as its only argument.
+pub const SUDOEDIT: &str = "sudoedit";
 
 /// How a command entry compares with a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,6 +212,10 @@ impl Args {
                         .zip(args)
                         .all(|(p, a)| p.matches(a.as_bytes(), false))
             }
+            Args::File(pattern) => match args {
+                [file] => pattern.matches(file.as_bytes(), true),
+                _ => false,
+            },
         }
     }
 
@@ -234,6 +246,9 @@ fn parse_line(line: &str) -> Result<CommandPattern, String> {
     };
     let path = words.next().ok_or("empty command")?;
     let args: Vec<&str> = words.collect();
+    if path == SUDOEDIT {
+        return sudoedit(line, &args, digest);
+    }
     if path == "ALL" {
         if !args.is_empty() {
             return Err("`ALL` takes no arguments".to_owned());
@@ -249,6 +264,32 @@ fn parse_line(line: &str) -> Result<CommandPattern, String> {
         words => Args::from_words(unquoted_words(words)?)?,
     };
     program(line, path, args, digest)
+}
+
+/// `sudoedit FILE`: exactly one absolute file (or pattern), no digest.
+fn sudoedit(line: &str, args: &[&str], digest: Option<[u8; 32]>) -> Result<CommandPattern, String> {
+    let [file] = args else {
+        return Err("`sudoedit` takes exactly one absolute file (or pattern); list each file in an entry of its own".to_owned());
+    };
+    if digest.is_some() {
+        return Err("`sudoedit` cannot be pinned to a digest".to_owned());
+    }
+    let normal = file.starts_with('/')
+        && !file[1..]
+            .split('/')
+            .any(|part| part.is_empty() || part == "." || part == "..");
+    if !normal {
+        return Err(format!(
+            "`sudoedit` file `{file}` must be an absolute path without `.`, `..` or `//`"
+        ));
+    }
+    Ok(CommandPattern::Program(Program {
+        text: line.to_owned(),
+        path: PathBuf::from(SUDOEDIT),
+        args: Args::File(Glob::new(file)?),
+        path_glob: None,
+        sha256: None,
+    }))
 }
 
 /// The words of an argument list, which may not contain quotes.
@@ -339,6 +380,31 @@ mod tests {
 
     fn line(text: &str) -> Result<CommandPattern, String> {
         CommandPattern::parse(&RawCommand::Line(text.to_owned()))
+    }
+
+    #[test]
+    fn sudoedit_entries_name_one_file() {
+        let edit = Path::new(SUDOEDIT);
+        let motd = line("sudoedit /etc/motd").unwrap();
+        assert!(motd.matches(edit, &[OsString::from("/etc/motd")]));
+        assert!(!motd.matches(edit, &[OsString::from("/etc/shadow")]));
+        assert!(!motd.matches(edit, &[]));
+        assert!(!motd.matches(Path::new("/etc/motd"), &[]));
+        let sites = line("sudoedit /etc/nginx/sites/*").unwrap();
+        assert!(sites.matches(edit, &[OsString::from("/etc/nginx/sites/a")]));
+        assert!(!sites.matches(edit, &[OsString::from("/etc/nginx/sites/a/b")]));
+        for bad in [
+            "sudoedit",
+            "sudoedit motd",
+            "sudoedit /etc/../etc/shadow",
+            "sudoedit /etc//motd",
+            "sudoedit /a /b",
+        ] {
+            assert!(line(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(!line("/usr/bin/vi")
+            .unwrap()
+            .matches(edit, &[OsString::from("/etc/motd")]));
     }
 
     fn table(path: &str, args: Option<&[&str]>) -> Result<CommandPattern, String> {

@@ -278,6 +278,7 @@ fn normalized_program(program: &crate::command::Program) -> String {
         Args::Exactly(args) if args.is_empty() => vec!["\"\"".to_owned()],
         Args::Exactly(args) => args.iter().map(|a| word(a)).collect(),
         Args::Patterns(patterns) => patterns.iter().map(|p| word(p.as_str())).collect(),
+        Args::File(pattern) => vec![word(pattern.as_str())],
     };
     for w in words {
         text.push(' ');

@@ -120,7 +120,7 @@ mod suggest;
 mod test_support;
 mod when;
 
-pub use command::{Args, CommandMatch, CommandPattern, Program, Subject};
+pub use command::{Args, CommandMatch, CommandPattern, Program, Subject, SUDOEDIT};
 pub use decide::{Allowed, Decision, Mismatch, Reason, Refusal};
 pub use diff::{entitlement_diff, Change, ChangeKind, Entitlement};
 pub use error::PolicyError;

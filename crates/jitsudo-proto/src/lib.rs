@@ -34,9 +34,9 @@ mod message;
 pub use fds::{FdLayout, PassedFds};
 pub use frame::{send_frame, Frame, FrameReader, MAX_FDS_PER_CONNECTION};
 pub use message::{
-    decode, encode, ClientMessage, Exit, ExplainFormat, ExplainRequest, Failure, Hello,
-    ListRequest, PreserveEnv, Request, RunRequest, ServerMessage, SessionOrigin, ShellMode,
-    MAX_MESSAGE_LEN, PROTOCOL_MAGIC, PROTOCOL_VERSION, RELAYED_SIGNALS,
+    decode, encode, ClientMessage, EditFile, EditRequest, Exit, ExplainFormat, ExplainRequest,
+    Failure, Hello, ListRequest, PreserveEnv, Request, RunRequest, ServerMessage, SessionOrigin,
+    ShellMode, MAX_EDIT_FILE, MAX_MESSAGE_LEN, PROTOCOL_MAGIC, PROTOCOL_VERSION, RELAYED_SIGNALS,
 };
 
 /// Errors raised while framing or decoding protocol messages.

@@ -48,6 +48,9 @@ pub enum ClientMessage {
     /// cannot ask (no terminal, interrupted). Holds a secret: receivers
     /// zero it after use.
     Answer(Option<ByteBuf>),
+    /// The answer to a [`ServerMessage::Edit`]: for each file, in order,
+    /// its new content, or `None` when it was left unchanged.
+    Edited(Vec<Option<ByteBuf>>),
 }
 
 /// One request: a verb and its parameters. Everything here is caller input
@@ -77,6 +80,10 @@ pub enum Request {
     /// `jitsudoctl policy explain` (root only): what the policy decides for
     /// a described request, and why. Reply: [`ServerMessage::Explained`].
     Explain(Box<ExplainRequest>),
+    /// `-e`/`sudoedit`: edit files as the target. Replies:
+    /// [`ServerMessage::Edit`], answered with [`ClientMessage::Edited`],
+    /// then [`ServerMessage::Exited`].
+    Edit(Box<EditRequest>),
 }
 
 impl Request {
@@ -85,6 +92,7 @@ impl Request {
         match self {
             Request::Run(run) | Request::Validate(run) => run.fd_layout(),
             Request::List(list) => list.request.fd_layout(),
+            Request::Edit(edit) => edit.request.fd_layout(),
             Request::Explain(_) => FdLayout {
                 stdio: [false; 3],
                 cwd: true,
@@ -209,6 +217,17 @@ pub struct ListRequest {
     pub long: bool,
 }
 
+/// `-e FILE…` / `sudoedit FILE…`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EditRequest {
+    /// The files, as typed (relative ones against the attached working
+    /// directory); every word is a file name, `VAR=value` included.
+    pub files: Vec<ByteBuf>,
+    /// The target (`-u`, `-g`) and the authentication options; its `argv`
+    /// is empty.
+    pub request: RunRequest,
+}
+
 /// `jitsudoctl policy explain`: a request described rather than made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExplainRequest {
@@ -310,6 +329,23 @@ pub enum ServerMessage {
         /// The explanation, rendered as asked.
         text: ByteBuf,
     },
+    /// The files of a [`Request::Edit`], opened and read as the target. The
+    /// client edits copies as the caller and answers
+    /// [`ClientMessage::Edited`].
+    Edit(Vec<EditFile>),
+}
+
+/// Largest file `-e` edits; a larger one is refused before the editor
+/// runs, and a copy that grew past it is not written back.
+pub const MAX_EDIT_FILE: usize = 1024 * 1024;
+
+/// One file of a [`ServerMessage::Edit`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EditFile {
+    /// The file's absolute path, as the policy allowed it.
+    pub path: ByteBuf,
+    /// Its content (empty for a file that does not exist yet).
+    pub content: ByteBuf,
 }
 
 /// A refusal or error, reported to the user as `jitsudo: <message>`.
@@ -421,11 +457,16 @@ mod tests {
         let run = Box::new(sample_request());
         assert_eq!(Request::Run(run.clone()).fd_layout().count(), 3);
         let list = ListRequest {
-            request: *run,
+            request: (*run).clone(),
             user: None,
             long: false,
         };
         assert_eq!(Request::List(Box::new(list)).fd_layout().count(), 3);
+        let edit = EditRequest {
+            files: vec![ByteBuf::from(b"/etc/motd".to_vec())],
+            request: *run,
+        };
+        assert_eq!(Request::Edit(Box::new(edit)).fd_layout().count(), 3);
         assert_eq!(Request::ReloadPolicy.fd_layout(), FdLayout::NONE);
         assert_eq!(Request::ResetTimestamp.fd_layout().count(), 0);
     }

@@ -157,6 +157,8 @@ pub enum Action {
     Invalidate,
     /// `-K`.
     Remove,
+    /// `-e` / `sudoedit`: edit the files named by the command words.
+    Edit,
 }
 
 /// The options that travel to the daemon.
@@ -262,10 +264,6 @@ pub fn help_text() -> String {
     )
 }
 
-/// Why `-e` and the `sudoedit` name are refused.
-const NO_EDIT: &str = "editing files (-e, sudoedit) is not supported yet; edit a copy and \
-     install it with `jitsudo install` or `jitsudo tee`";
-
 /// Why `-R` is refused.
 const NO_CHROOT: &str = "the -R option is not supported: jitsudo does not change the root \
      directory (chroot)";
@@ -281,7 +279,8 @@ pub fn parse(argv: Vec<OsString>, host: &str) -> Result<Invocation, UsageError> 
         .and_then(|a| std::path::Path::new(a).file_name())
         .is_some_and(|name| name == "sudoedit");
     let last = argv.last().map(|a| a.to_string_lossy().into_owned());
-    let args = Args::try_parse_from(argv).map_err(|e| clap_error(e, last.as_deref()))?;
+    let mut args = Args::try_parse_from(argv).map_err(|e| clap_error(e, last.as_deref()))?;
+    args.edit |= edit_name;
     let host_given = args
         .host
         .as_ref()
@@ -292,22 +291,14 @@ pub fn parse(argv: Vec<OsString>, host: &str) -> Result<Invocation, UsageError> 
     if args.version {
         return Ok(Invocation::Version);
     }
-    if let Some(refusal) = refusal(&args, edit_name, host_given, host) {
+    if let Some(refusal) = refusal(&args, host_given, host) {
         return Ok(Invocation::Refuse(refusal));
     }
     into_request(args).map(|r| Invocation::Request(Box::new(r)))
 }
 
 /// The reason to refuse an option jitsudo does not support, if any.
-fn refusal(
-    args: &Args,
-    edit_name: bool,
-    host_given: Option<&OsString>,
-    host: &str,
-) -> Option<String> {
-    if edit_name || args.edit {
-        return Some(NO_EDIT.into());
-    }
+fn refusal(args: &Args, host_given: Option<&OsString>, host: &str) -> Option<String> {
     if args.chroot.is_some() {
         return Some(NO_CHROOT.into());
     }
@@ -416,7 +407,12 @@ fn into_request(args: Args) -> Result<RequestArgs, UsageError> {
     };
     let close_from = args.close_from.as_ref().map(parse_close_from).transpose()?;
     let flags = args_flags(&args);
-    let (assignments, command) = split_assignments(args.command);
+    // Files to edit are all words: `VAR=value` is a file name there.
+    let (assignments, command) = if action == Action::Edit {
+        (Vec::new(), args.command)
+    } else {
+        split_assignments(args.command)
+    };
     check_needs_command(&flags, action, &assignments, &command)?;
     Ok(RequestArgs {
         shell: shell_mode(args.login, args.shell),
@@ -464,16 +460,19 @@ fn args_flags(args: &Args) -> Flags {
 }
 
 fn action_of(args: &Args) -> Result<Action, UsageError> {
-    let modes = [args.remove, args.validate, args.list > 0]
+    let edit_with_shell = args.edit && (args.login || args.shell);
+    let modes = [args.remove, args.validate, args.list > 0, args.edit]
         .iter()
         .filter(|m| **m)
         .count();
-    if modes > 1 {
+    if modes > 1 || edit_with_shell {
         return Err(UsageError::with(
             "Only one of the -e, -h, -i, -K, -l, -s, -v or -V options may be specified",
         ));
     }
-    Ok(if args.remove {
+    Ok(if args.edit {
+        Action::Edit
+    } else if args.remove {
         Action::Remove
     } else if args.validate {
         Action::Validate
@@ -494,6 +493,7 @@ fn check_needs_command(
 ) -> Result<(), UsageError> {
     match action {
         Action::Run if command.is_empty() && !flags.shell => Err(UsageError::bare()),
+        Action::Edit if command.is_empty() => Err(UsageError::bare()),
         Action::Remove | Action::Validate if !command.is_empty() || !assignments.is_empty() => {
             Err(UsageError::bare())
         }
@@ -729,10 +729,6 @@ mod tests {
     #[test]
     fn unsupported_options_are_refused_with_a_reason() {
         assert_eq!(
-            parse_words(&["-e", "/etc/motd"]),
-            Ok(Invocation::Refuse(NO_EDIT.into()))
-        );
-        assert_eq!(
             parse_words(&["-R", "/", "id"]),
             Ok(Invocation::Refuse(NO_CHROOT.into()))
         );
@@ -744,11 +740,24 @@ mod tests {
             parse_words(&["-t", "x", "id"]),
             Ok(Invocation::Refuse(NO_SELINUX.into()))
         );
+    }
+
+    #[test]
+    fn edit_mode_from_the_option_or_the_name() {
+        let r = request(&["-e", "-u", "bob", "A=b", "/etc/motd"]);
+        assert_eq!(r.action, Action::Edit);
+        assert_eq!(r.command, vec!["A=b", "/etc/motd"]);
         let argv = vec![
             OsString::from("/usr/local/bin/sudoedit"),
             OsString::from("/etc/shadow"),
         ];
-        assert_eq!(parse(argv, "vm"), Ok(Invocation::Refuse(NO_EDIT.into())));
+        let Ok(Invocation::Request(r)) = parse(argv, "vm") else {
+            panic!("sudoedit not parsed")
+        };
+        assert_eq!(r.action, Action::Edit);
+        assert_eq!(parse_words(&["-e"]), Err(UsageError::bare()));
+        assert!(parse_words(&["-e", "-l", "x"]).is_err());
+        assert!(parse_words(&["-e", "-s", "x"]).is_err());
     }
 
     #[test]

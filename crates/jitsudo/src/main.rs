@@ -5,6 +5,7 @@
 
 mod askpass;
 mod cli;
+mod edit;
 mod prompt;
 mod request;
 mod session;

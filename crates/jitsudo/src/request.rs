@@ -4,7 +4,8 @@ use std::os::fd::BorrowedFd;
 use std::os::unix::ffi::OsStringExt;
 
 use jitsudo_proto::{
-    encode, ClientMessage, FdLayout, Hello, ListRequest, PassedFds, Request, RunRequest,
+    encode, ClientMessage, EditRequest, FdLayout, Hello, ListRequest, PassedFds, Request,
+    RunRequest,
 };
 
 use crate::cli::{wire, Action, RequestArgs};
@@ -35,6 +36,11 @@ pub fn frames(
             long: list_long,
         })),
         Action::Validate => Request::Validate(run),
+        Action::Edit => {
+            let mut request = *run;
+            let files = std::mem::take(&mut request.argv);
+            Request::Edit(Box::new(EditRequest { files, request }))
+        }
         Action::Invalidate => Request::ResetTimestamp,
         Action::Remove => Request::RemoveTimestamps,
     };

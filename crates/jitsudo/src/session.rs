@@ -6,8 +6,8 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 
 use jitsudo_proto::{
-    decode, encode, send_frame, ClientMessage, Exit, FrameReader, ProtoError, ServerMessage,
-    MAX_MESSAGE_LEN,
+    decode, encode, send_frame, ClientMessage, EditFile, Exit, FrameReader, ProtoError,
+    ServerMessage, MAX_MESSAGE_LEN,
 };
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
@@ -19,6 +19,7 @@ use nix::unistd::{read, write};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::askpass::{self, PasswordInput};
+use crate::edit;
 use crate::prompt;
 use crate::signals;
 use crate::stdio::Stdio;
@@ -285,6 +286,7 @@ impl Session {
                 }
             }
             ServerMessage::Suspended { signal } => self.suspended(signal)?,
+            ServerMessage::Edit(files) => return self.edit(files),
             ServerMessage::Error(failure) => {
                 return Ok(Some(Outcome::Failure(
                     failure.message.into_vec(),
@@ -349,6 +351,23 @@ impl Session {
             secret.zeroize();
         }
         send_frame(self.conn.as_fd(), &frame?, &[])?;
+        Ok(None)
+    }
+
+    /// `-e`: edits copies of the files and sends back what changed; sudo's
+    /// "FILE unchanged" for the others.
+    fn edit(&mut self, files: Vec<EditFile>) -> Result<Option<Outcome>, ProtoError> {
+        let paths: Vec<Vec<u8>> = files.iter().map(|f| f.path.to_vec()).collect();
+        let edited = match edit::edit(files) {
+            Ok(edited) => edited,
+            Err(message) => return Ok(Some(Outcome::Failure(message.into_bytes(), 1))),
+        };
+        for (path, content) in paths.iter().zip(&edited) {
+            if content.is_none() {
+                print_line(b"jitsudo: ", &[&path[..], b" unchanged"].concat());
+            }
+        }
+        self.send(&ClientMessage::Edited(edited))?;
         Ok(None)
     }
 

@@ -57,6 +57,28 @@ pub enum Then {
     Run(Box<Exec>),
     /// Send these messages (a refusal, a listing, `-v`'s success) and end.
     Reply(Vec<ServerMessage>),
+    /// `-e`: let the caller edit these files as the target.
+    Edit(Box<EditJob>),
+}
+
+/// Files to edit (`-e`, `sudoedit`), each allowed by the policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EditJob {
+    /// Absolute, normalised paths (no `.`, `..` or empty components).
+    pub files: Vec<ByteBuf>,
+    /// Target uid: the files are opened and written as this user.
+    pub uid: u32,
+    /// Target primary gid.
+    pub gid: u32,
+    /// Target supplementary groups.
+    pub groups: Vec<u32>,
+    /// The umask a new file is created with.
+    pub umask: u32,
+    /// The caller's uid and groups: a file in a directory the caller may
+    /// write is refused, as sudo's `sudoedit_checkdir` does.
+    pub caller_uid: u32,
+    /// The caller's primary and supplementary groups.
+    pub caller_groups: Vec<u32>,
 }
 
 /// One command to run.
@@ -114,6 +136,7 @@ impl Job {
         let argv = match &self.then {
             Then::Run(exec) => exec.argv.clone(),
             Then::Reply(_) => Vec::new(),
+            Then::Edit(_) => self.audit.argv.clone(),
         };
         AuditRecord {
             argv,

@@ -13,12 +13,14 @@
 //! | the job for a worker, or the reply | [`exec_spec`], [`job`], [`verdict`] |
 //!
 //! Refusals are told in sudo's words by [`refusal`]; `-l` and `-v` are
-//! [`listing`]; `jitsudoctl policy explain` is [`explain`], the same
-//! resolve and question with [`jitsudo_policy::Policy::explain`]. What every step shares is in [`context`]; [`words`] turns the
+//! [`listing`]; `-e` (sudoedit) is [`edit`]; `jitsudoctl policy explain`
+//! is [`explain`], the same resolve and question with
+//! [`jitsudo_policy::Policy::explain`]. What every step shares is in [`context`]; [`words`] turns the
 //! request's bytes into the system's strings.
 
 mod command;
 mod context;
+mod edit;
 mod exec_spec;
 mod explain;
 mod gate;

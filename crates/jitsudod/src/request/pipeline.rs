@@ -11,6 +11,7 @@ use jitsudo_proto::{Failure, Request, RunRequest, ServerMessage};
 use crate::audit::AuditRecord;
 
 use super::context::{Context, Passed};
+use super::edit;
 use super::exec_spec;
 use super::explain;
 use super::gate::{self, Gate};
@@ -40,6 +41,7 @@ pub fn handle(ctx: &Context<'_>, who: &Identity, request: Request, passed: &Pass
             },
         },
         Request::Validate(validate) => listing::refresh(ctx, who, &validate),
+        Request::Edit(edit) => edit::edit(ctx, who, &edit, passed).unwrap_or_else(Verdict::Reply),
         Request::ResetTimestamp => {
             if let Some(key) = who.cache_key() {
                 ctx.cache.forget(&key);
@@ -135,17 +137,20 @@ fn option_refusal(ctx: &Context<'_>, request: &RunRequest) -> Option<&'static st
 }
 
 /// Logs `text` as the reason a request was rejected and makes it the reply.
-fn reject(ctx: &Context<'_>, record: &AuditRecord, text: Vec<u8>) -> Vec<ServerMessage> {
+pub(super) fn reject(ctx: &Context<'_>, record: &AuditRecord, text: Vec<u8>) -> Vec<ServerMessage> {
     ctx.audit
         .emit(&record.rejected(&String::from_utf8_lossy(&text)));
     failed(Failure::new(text))
 }
 
 /// What the policy refused, and to whom it applies.
-struct Refused<'a> {
-    reason: &'a Reason,
-    args: &'a [std::ffi::OsString],
-    target: &'a Target,
+pub(super) struct Refused<'a> {
+    /// Why.
+    pub reason: &'a Reason,
+    /// The arguments, for the message.
+    pub args: &'a [std::ffi::OsString],
+    /// The target.
+    pub target: &'a Target,
 }
 
 /// A refusal. Those about options (`-E`, `VAR=value`, `-D`) are told at
@@ -153,7 +158,7 @@ struct Refused<'a> {
 /// authenticated, so a caller who has not (and is not root, and has no
 /// fresh cached credentials) is asked for the password first, and with
 /// `-n` only learns that "a password is required".
-fn deny(
+pub(super) fn deny(
     ctx: &Context<'_>,
     who: &Identity,
     request: &RunRequest,

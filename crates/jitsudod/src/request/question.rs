@@ -2,7 +2,8 @@
 //! cannot forge (the opened file, the daemon's clock, the kernel's view of
 //! the caller's terminal and ancestry, this host's name).
 
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 
 use jitsudo_policy::{Decision, GroupRef, Policy, TargetUser};
 use jitsudo_proto::{PreserveEnv, RunRequest};
@@ -12,6 +13,7 @@ use crate::executable::Opened;
 use super::context::Context;
 use super::identity::Identity;
 use super::resolve::Resolved;
+use super::target::Target;
 use super::words::os;
 
 /// The policy's answer to `request`, resolved as `resolved`.
@@ -49,7 +51,49 @@ pub fn ask_with<D>(
         .as_ref()
         .filter(|d| d[..] != record.cwd[..])
         .map(|d| PathBuf::from(os(d)));
-    let wants_setenv = request.preserve_env != PreserveEnv::None || !request.assignments.is_empty();
+    let question = Question {
+        // A command that was not found is matched as typed: a relative
+        // name can only match `ALL`, so "command not found" is never
+        // revealed to a caller who may not run it.
+        command: found.map_or(&typed, |o| &o.path),
+        found,
+        args: &line.args,
+        wants_setenv: request.preserve_env != PreserveEnv::None || !request.assignments.is_empty(),
+        chdir: chdir.as_deref(),
+    };
+    decide(ctx, who, target, &question, put)
+}
+
+/// `-e`: may the caller edit `file` (absolute, normalised) as `target`?
+/// Asked as the pseudo-command `sudoedit` with the file as its argument.
+pub fn ask_edit(ctx: &Context<'_>, who: &Identity, target: &Target, file: &OsString) -> Decision {
+    let question = Question {
+        command: Path::new(jitsudo_policy::SUDOEDIT),
+        found: None,
+        args: std::slice::from_ref(file),
+        wants_setenv: false,
+        chdir: None,
+    };
+    decide(ctx, who, target, &question, Policy::decide)
+}
+
+/// What is asked about the command.
+struct Question<'a> {
+    command: &'a Path,
+    found: Option<&'a Opened>,
+    args: &'a [OsString],
+    wants_setenv: bool,
+    chdir: Option<&'a Path>,
+}
+
+/// Puts `q`, asked by `who` as `target`, to the policy with `put`.
+fn decide<D>(
+    ctx: &Context<'_>,
+    who: &Identity,
+    target: &Target,
+    q: &Question<'_>,
+    put: impl FnOnce(&Policy, &jitsudo_policy::Request<'_>) -> D,
+) -> D {
     let group_name = target.group.as_ref().and_then(|g| g.name.to_str());
     let context = request_context(ctx, who);
     who.with_caller(|caller| {
@@ -65,19 +109,16 @@ pub fn ask_with<D>(
                 gid: g.gid,
                 name: group_name,
             }),
-            // A command that was not found is matched as typed: a relative
-            // name can only match `ALL`, so "command not found" is never
-            // revealed to a caller who may not run it.
-            command: found.map_or(&typed, |o| &o.path),
-            executable: found.map(Opened::executable),
-            args: &line.args,
-            wants_setenv,
-            chdir: chdir.as_deref(),
+            command: q.command,
+            executable: q.found.map(Opened::executable),
+            args: q.args,
+            wants_setenv: q.wants_setenv,
+            chdir: q.chdir,
             command_digest: None,
             context,
         };
         if ctx.policy.needs_digest(&question) {
-            question.command_digest = found.and_then(Opened::sha256);
+            question.command_digest = q.found.and_then(Opened::sha256);
         }
         put(ctx.policy, &question)
     })

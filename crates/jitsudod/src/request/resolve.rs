@@ -23,7 +23,7 @@ use super::words::{os, split_env};
 /// The caller's working directory as a path: for messages, logs and the
 /// name of a relative command (`./x` is opened through the descriptor,
 /// never by this name).
-fn cwd_path(passed: &Passed) -> PathBuf {
+pub(super) fn cwd_path(passed: &Passed) -> PathBuf {
     passed
         .cwd()
         .and_then(|fd| std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok())
@@ -109,7 +109,8 @@ fn command_line(
     command::command_line(argv, choice).ok_or_else(|| Failure::new("no command given"))
 }
 
-fn record(
+/// What is logged about a request for `line`.
+pub(super) fn record(
     who: &Identity,
     target: &Target,
     cwd: &Path,

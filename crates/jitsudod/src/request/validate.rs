@@ -11,6 +11,7 @@ pub fn validate(request: &Request) -> Result<(), Failure> {
     let words: Vec<&ByteBuf> = match request {
         Request::Run(run) | Request::Validate(run) => run_words(run).collect(),
         Request::List(list) => run_words(&list.request).chain(&list.user).collect(),
+        Request::Edit(edit) => run_words(&edit.request).chain(&edit.files).collect(),
         Request::Explain(explain) => (explain.argv.iter().chain(&explain.policy))
             .chain(std::iter::once(&explain.user).chain(&explain.run_as))
             .chain(&explain.group)

@@ -9,6 +9,7 @@
 
 mod auth;
 mod child;
+mod edit;
 mod pty;
 mod reply;
 mod session;

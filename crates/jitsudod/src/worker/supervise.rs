@@ -53,6 +53,7 @@ pub fn run(
             }
             return ExitCode::SUCCESS;
         }
+        Then::Edit(files) => return super::edit::run(&files, &conn, &record, &audit),
     };
     audit.emit(&record.event(jitsudo_audit::EventKind::ExecAccept));
     if let Err(failure) = pam.open_session(&job.pam.target) {

@@ -34,7 +34,7 @@ pub fn argv0() -> String {
 pub fn busy(job: &Job) -> String {
     let user = printable(&job.audit.user);
     match &job.then {
-        Then::Run(_) => format!(
+        Then::Run(_) | Then::Edit(_) => format!(
             "jitsudod: worker {user} → {} {}",
             printable(&job.audit.run_as),
             printable(&job.audit.command)

@@ -204,7 +204,7 @@ impl Supervisor {
                 _ => {}
             },
             ClientMessage::Resume { foreground } => self.resume(foreground),
-            ClientMessage::Answer(_) => {}
+            ClientMessage::Answer(_) | ClientMessage::Edited(_) => {}
             ClientMessage::Hello(_) | ClientMessage::Request(_) => self.client_gone(),
         }
     }
