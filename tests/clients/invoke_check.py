@@ -6,7 +6,11 @@ import sys
 from invoke import Config, Context, Responder
 
 password = os.environ["BECOME_PASSWORD"]
-c = Context(config=Config(overrides={"sudo": {"password": password}}))
+# The test runs without a terminal and with stdin at end of file: Invoke
+# must not mirror its own stdin (in_stream=False), as in any CI job.
+c = Context(
+    config=Config(overrides={"sudo": {"password": password}, "run": {"in_stream": False}})
+)
 
 r = c.sudo("id -un", user="jt_target", hide=True)
 print("plain:", r.stdout.strip())

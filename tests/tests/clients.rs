@@ -106,6 +106,6 @@ fn invoke_sudo_with_user_pty_and_watcher() {
         .status(0)
         .stdout_has("plain: jt_target\n")
         .stdout_has("pty: root tty\n")
-        .stdout_has("watcher: got=yes\n")
+        .stdout_has("got=yes\n")
         .assert_jitsudo();
 }

@@ -282,3 +282,57 @@ fn chroot_and_selinux_options_are_refused_with_a_reason() {
         .stderr_is("jitsudo: you are not permitted to use the -R option with /usr/bin/true\n")
         .assert_same();
 }
+
+/// A daemon whose policy sets `defaults` (TOML lines) and lets jt_pw run
+/// anything with a password and jt_admin without.
+fn daemon_with(name: &str, defaults: &str) -> jitsudo_tests::daemon::Daemon {
+    let policy = format!(
+        "[defaults]\n{defaults}\n\n[[rule]]\nwho = [\"jt_admin\"]\ncommands = [\"ALL\"]\n\
+         auth = \"none\"\n\n[[rule]]\nwho = [\"jt_pw\"]\ncommands = [\"ALL\"]\n"
+    );
+    let path = world().policy_dir(name).join("policy.toml");
+    jitsudo_tests::util::write_atomic(&path, policy.as_bytes(), 0o644);
+    jitsudo_tests::daemon::Daemon::start(world(), name, &path)
+}
+
+/// With `user_command_timeouts`, `-T` ends the command in time.
+#[test]
+fn command_timeout_allowed_by_the_policy_ends_the_command() {
+    let daemon = daemon_with("user-timeouts", "user_command_timeouts = true");
+    let started = std::time::Instant::now();
+    Case::new(ADMIN, "$SUDO -T 1 -n sleep 30; echo rc=$?")
+        .socket(&daemon.socket)
+        .status(0)
+        .stdout_lacks("rc=0")
+        .assert_jitsudo();
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
+
+/// With `closefrom_override`, `-C` is accepted (the command still gets
+/// only fds 0-2: see docs/compat.md).
+#[test]
+fn close_from_allowed_by_the_policy_is_accepted() {
+    let daemon = daemon_with("closefrom", "closefrom_override = true");
+    Case::new(ADMIN, "$SUDO -C 10 -n id -un")
+        .socket(&daemon.socket)
+        .status(0)
+        .stdout_is("root\n")
+        .stderr_empty()
+        .assert_jitsudo();
+}
+
+/// `passprompt` replaces the default prompt; `-p` still wins.
+#[test]
+fn passprompt_from_the_policy() {
+    let daemon = daemon_with("passprompt", "passprompt = \"Password of %p on %h: \"");
+    Case::new(PW, "$SUDO -k -S true; $SUDO -k -S -p 'XX: ' true")
+        .socket(&daemon.socket)
+        .status(1)
+        .expect("the policy's prompt", |o| {
+            let err = String::from_utf8_lossy(&o.stderr);
+            (err.starts_with("Password of jt_pw on ") && err.contains("\nXX: \n"))
+                .then_some(())
+                .ok_or_else(|| err.into_owned())
+        })
+        .assert_jitsudo();
+}
