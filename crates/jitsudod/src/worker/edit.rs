@@ -36,6 +36,9 @@ use super::reply::send;
 /// message).
 const MAX_EDIT_TOTAL: usize = 3 * MAX_EDIT_FILE;
 
+/// A file that exists: open read-write, and its status when opened.
+type Existing = (std::fs::File, FileStat);
+
 /// One file opened for editing.
 struct Opened {
     path: Vec<u8>,
@@ -43,7 +46,7 @@ struct Opened {
     dir: OwnedFd,
     name: CString,
     /// The file, open read-write; `None` when it does not exist yet.
-    file: Option<(std::fs::File, FileStat)>,
+    file: Option<Existing>,
     content: Vec<u8>,
 }
 
@@ -201,7 +204,10 @@ fn open(path: &[u8], job: &EditJob) -> Result<Opened, Vec<u8>> {
     };
     let (file, content) = match file {
         None => (None, Vec::new()),
-        Some(fd) => read_regular(fd, path)?,
+        Some(fd) => {
+            let (existing, content) = read_regular(fd, path)?;
+            (Some(existing), content)
+        }
     };
     Ok(Opened {
         path: path.to_vec(),
@@ -253,10 +259,7 @@ fn check_dir(dir: &OwnedFd, path: &[u8], job: &EditJob) -> Result<(), Vec<u8>> {
 
 /// The file's content, if it is a regular file of at most
 /// [`MAX_EDIT_FILE`] bytes.
-fn read_regular(
-    fd: OwnedFd,
-    path: &[u8],
-) -> Result<(Option<(std::fs::File, FileStat)>, Vec<u8>), Vec<u8>> {
+fn read_regular(fd: OwnedFd, path: &[u8]) -> Result<(Existing, Vec<u8>), Vec<u8>> {
     let st = fstat(&fd).map_err(|e| failed(path, e.desc()))?;
     if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG {
         return Err(failed(path, "not a regular file"));
@@ -273,7 +276,7 @@ fn read_regular(
             &format!("larger than {MAX_EDIT_FILE} bytes, not edited"),
         ));
     }
-    Ok((Some((file, st)), content))
+    Ok(((file, st), content))
 }
 
 /// Writes `content` as the file's new content.
