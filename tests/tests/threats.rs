@@ -1,8 +1,7 @@
 //! Rows of docs/threat-model.md that no other file covers: terminal
 //! injection from a command run as another user, a caller whose process
 //! name imitates /proc fields, and sudo's options whose features carried its
-//! worst vulnerabilities (`-R` chroot, `-e` sudoedit, `-h host`), which
-//! jitsudo does not have.
+//! worst vulnerabilities (`-R` chroot, `-e` sudoedit, `-h host`).
 
 use jitsudo_tests::*;
 
@@ -33,40 +32,44 @@ line=$({READ}); [ -n \"$line\" ] && echo \"caller-read=$line\" || echo caller-re
         .assert_jitsudo();
 }
 
-/// sudo's `-R` (chroot, CVE-2025-32463 and CVE-2023-27320) does not exist.
+/// sudo's `-R` (chroot, CVE-2025-32463 and CVE-2023-27320) is refused,
+/// with the reason, and nothing runs.
 #[test]
 fn there_is_no_chroot_option() {
     Case::new(ADMIN, "$SUDO -R / /usr/bin/id -u")
         .status(1)
         .stdout_is("")
-        .stderr_has("invalid option -- 'R'")
+        .stderr_is("jitsudo: the -R option is not supported: jitsudo does not change the root directory (chroot)\n")
         .assert_jitsudo();
 }
 
 /// sudoedit (`-e`, CVE-2023-22809, CVE-2021-3156's entry point,
-/// CVE-2021-23239/23240) does not exist.
+/// CVE-2021-23239/23240) edits, never executes: the file named is opened
+/// (here unchanged by the editor `true`), not run. The editing itself is
+/// tests/tests/edit.rs.
 #[test]
-fn there_is_no_sudoedit_option() {
-    Case::new(ADMIN, "$SUDO -e /etc/motd")
-        .status(1)
+fn sudoedit_never_runs_the_file() {
+    Case::new(ADMIN, "SUDO_EDITOR=true $SUDO -e /usr/bin/id")
+        .status(0)
         .stdout_is("")
-        .stderr_has("invalid option -- 'e'")
+        .stderr_is("jitsudo: /usr/bin/id unchanged\n")
         .assert_jitsudo();
 }
 
-/// `-h` is help only: it never takes a host to evaluate rules against
-/// (CVE-2025-32462), and nothing runs.
+/// `-h HOST` never takes another host to evaluate rules against
+/// (CVE-2025-32462): refused as sudo refuses it, and nothing runs; with
+/// `-l` it is refused too.
 #[test]
-fn dash_h_is_help_not_a_host() {
-    Case::new(ADMIN, "$SUDO -h otherhost /usr/bin/id -u")
-        .status(0)
-        .stdout_has("usage: ")
-        .expect("no command ran", |o| {
-            (!o.stdout_text().lines().any(|l| l == "0"))
-                .then_some(())
-                .ok_or_else(|| "id -u printed 0".to_owned())
-        })
-        .assert_jitsudo();
+fn dash_h_never_names_another_host() {
+    Case::new(
+        ADMIN,
+        "$SUDO -h otherhost /usr/bin/id -u; $SUDO -l -h otherhost; echo rc=$?",
+    )
+    .status(0)
+    .stdout_is("rc=1\n")
+    .stderr_has("jitsudo: a remote host may only be specified when listing privileges.\n")
+    .stderr_has("jitsudo: listing privileges for another host is not supported")
+    .assert_jitsudo();
 }
 
 /// The daemon reads the caller's terminal and session from
