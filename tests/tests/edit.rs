@@ -226,3 +226,20 @@ fn a_file_in_a_directory_the_target_cannot_write_is_rewritten_in_place() {
     assert_eq!(read(&mine), "hello\nedited by jt_limited\n");
     assert_eq!(std::fs::metadata(&mine).unwrap().ino(), before.ino());
 }
+
+/// `-k -e`: cached credentials are ignored for the edit, as for a command
+/// (sudoedit's usage has `-k`); with `-n` that means "a password is
+/// required", and the editor never runs.
+#[test]
+fn reset_timestamp_applies_to_an_edit() {
+    let pw = password(PW);
+    Case::new(
+        PW,
+        "$SUDO -S -p '' -v && EDITOR=true $SUDO -k -n -e /etc/hostname; echo rc=$?",
+    )
+    .stdin(format!("{pw}\n"))
+    .status(0)
+    .stdout_is("rc=1\n")
+    .stderr_is("jitsudo: a password is required\n")
+    .assert_same();
+}

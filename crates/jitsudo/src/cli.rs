@@ -417,7 +417,8 @@ fn into_request(args: Args) -> Result<RequestArgs, UsageError> {
     Ok(RequestArgs {
         shell: shell_mode(args.login, args.shell),
         preserve_env: preserve_env(args.preserve_all, args.preserve_env),
-        reset_timestamp: args.reset && action == Action::Run,
+        // `-k` with a command or files: ignore cached credentials for them.
+        reset_timestamp: args.reset && matches!(action, Action::Run | Action::Edit),
         action,
         user: args.user,
         group: args.group,
@@ -746,6 +747,8 @@ mod tests {
     fn edit_mode_from_the_option_or_the_name() {
         let r = request(&["-e", "-u", "bob", "A=b", "/etc/motd"]);
         assert_eq!(r.action, Action::Edit);
+        assert!(!r.reset_timestamp);
+        assert!(request(&["-k", "-e", "/etc/motd"]).reset_timestamp);
         assert_eq!(r.command, vec!["A=b", "/etc/motd"]);
         let argv = vec![
             OsString::from("/usr/local/bin/sudoedit"),
