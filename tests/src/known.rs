@@ -121,9 +121,9 @@ pub const KNOWN_DIFFERENCES: &[KnownDifference] = &[
     },
     KnownDifference {
         id: "unsupported-options",
-        what: "-R (chroot), -r and -t (SELinux role and type), -e and the sudoedit name.",
-        reason: "jitsudo does not change the root directory, set SELinux contexts or edit \
-                 files (yet): it refuses these options with the reason, exit status 1. sudo \
+        what: "-R (chroot), -r and -t (SELinux role and type).",
+        reason: "jitsudo does not change the root directory or set SELinux contexts: it \
+                 refuses these options with the reason, exit status 1. sudo \
                  refuses -R unless the policy allows it, and without SELinux runs the command \
                  with -r and -t ignored; running a command without the context asked for \
                  would not fail closed.",
