@@ -1,0 +1,107 @@
+//! Descriptors 0-2 and descriptor-table housekeeping.
+
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+
+use nix::errno::Errno;
+
+/// One of the three standard descriptors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Std {
+    /// Descriptor 0.
+    In = 0,
+    /// Descriptor 1.
+    Out = 1,
+    /// Descriptor 2.
+    Err = 2,
+}
+
+impl Std {
+    /// All three, in descriptor order.
+    pub const ALL: [Std; 3] = [Std::In, Std::Out, Std::Err];
+
+    /// The descriptor number.
+    pub fn raw(self) -> RawFd {
+        self as RawFd
+    }
+
+    /// A borrow of this standard descriptor for the rest of the process.
+    ///
+    /// The jitsudo programs keep descriptors 0-2 open for their whole life:
+    /// the client fills closed ones before `main` (std does, and
+    /// `startup` records which were closed), the worker's channel is fd 0
+    /// until it execs, and a command child overwrites them only with
+    /// [`install_std`]. Borrowing them for `'static` is therefore sound in
+    /// these programs, the same convention `std::io::stdin()` relies on.
+    pub fn borrow(self) -> BorrowedFd<'static> {
+        // SAFETY: descriptors 0-2 are open for the life of the process (see
+        // above); a BorrowedFd never closes what it borrows.
+        unsafe { BorrowedFd::borrow_raw(self.raw()) }
+    }
+}
+
+/// Whether descriptor `fd` is open in this process (F_GETFD succeeds).
+pub fn is_open(fd: RawFd) -> bool {
+    // SAFETY: F_GETFD only reads the descriptor table; an invalid number
+    // fails with EBADF and touches nothing.
+    unsafe { libc::fcntl(fd, libc::F_GETFD) != -1 }
+}
+
+/// Puts `source` on standard descriptor `target` (dup2). The copy does not
+/// have `FD_CLOEXEC`, so it survives an exec.
+pub fn install_std(source: BorrowedFd<'_>, target: Std) -> nix::Result<()> {
+    if source.as_raw_fd() == target.raw() {
+        return clear_cloexec(source);
+    }
+    // SAFETY: dup2 onto 0, 1 or 2 replaces a standard descriptor, which by
+    // the convention documented on [`Std::borrow`] is never owned by an
+    // `OwnedFd`; `source` is a valid open descriptor.
+    let rc = unsafe { libc::dup2(source.as_raw_fd(), target.raw()) };
+    Errno::result(rc).map(drop)
+}
+
+fn clear_cloexec(fd: BorrowedFd<'_>) -> nix::Result<()> {
+    use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+    fcntl(fd, FcntlArg::F_SETFD(FdFlag::empty())).map(drop)
+}
+
+/// Marks every descriptor from `first` up as close-on-exec, so an exec
+/// leaks none of them.
+pub fn cloexec_from(first: RawFd) -> nix::Result<()> {
+    let first = libc::c_uint::try_from(first).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: with CLOSE_RANGE_CLOEXEC the kernel only sets a flag on each
+    // descriptor in the range; nothing is closed, no memory is touched.
+    let rc = unsafe {
+        libc::close_range(
+            first,
+            libc::c_uint::MAX,
+            libc::CLOSE_RANGE_CLOEXEC as libc::c_int,
+        )
+    };
+    Errno::result(rc).map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn open_and_closed_descriptors() {
+        let file = std::fs::File::open("/dev/null").unwrap();
+        let raw = file.as_raw_fd();
+        assert!(is_open(raw));
+        drop(file);
+        assert!(!is_open(raw));
+        assert!(!is_open(-1));
+    }
+
+    #[test]
+    fn cloexec_from_sets_the_flag() {
+        use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+        let file = std::fs::File::open("/dev/null").unwrap();
+        fcntl(file.as_fd(), FcntlArg::F_SETFD(FdFlag::empty())).unwrap();
+        cloexec_from(file.as_raw_fd()).unwrap();
+        let flags = fcntl(file.as_fd(), FcntlArg::F_GETFD).unwrap();
+        assert_ne!(flags & libc::FD_CLOEXEC, 0);
+    }
+}

@@ -1,0 +1,32 @@
+//! The local time zone, as the C library sees it (TZ, /etc/localtime).
+
+/// The local zone's offset from UTC in seconds at `unix_seconds`
+/// (`tm_gmtoff` of `localtime_r`); 0 when it cannot be computed.
+pub fn local_utc_offset(unix_seconds: i64) -> i32 {
+    let Ok(time) = libc::time_t::try_from(unix_seconds) else {
+        return 0;
+    };
+    // SAFETY: localtime_r reads `time` and writes only the `tm` we own
+    // (zeroed, a valid value of that plain C struct); it returns null on
+    // failure and then `tm` is not read.
+    let offset = unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&time, &mut tm).is_null() {
+            0
+        } else {
+            tm.tm_gmtoff
+        }
+    };
+    i32::try_from(offset).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offset_is_within_a_day() {
+        let offset = local_utc_offset(1_700_000_000);
+        assert!(offset.abs() <= 26 * 3600);
+    }
+}
