@@ -5,12 +5,13 @@ use nix::errno::Errno;
 
 /// Whether `signo` is ignored (SIG_IGN) in this process.
 pub fn is_ignored(signo: libc::c_int) -> bool {
+    // SAFETY: `sigaction` is a plain C struct for which all-zero bytes
+    // are a valid value.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
     // SAFETY: with a null new action sigaction only reports the current
     // one into `old`, which is valid storage for the kernel to fill.
-    unsafe {
-        let mut old: libc::sigaction = std::mem::zeroed();
-        libc::sigaction(signo, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
-    }
+    let rc = unsafe { libc::sigaction(signo, std::ptr::null(), &mut old) };
+    rc == 0 && old.sa_sigaction == libc::SIG_IGN
 }
 
 /// A disposition that runs no code of ours.
@@ -95,13 +96,13 @@ pub fn set_disposition(signo: libc::c_int, disposition: Disposition) -> nix::Res
     target_arch = "s390x"
 )))]
 pub fn set_disposition(signo: libc::c_int, disposition: Disposition) -> nix::Result<()> {
-    // SAFETY: a zeroed sigaction with SIG_DFL/SIG_IGN, empty mask and no
-    // flags runs no code of ours; the old action is not requested.
-    let rc = unsafe {
-        let mut action: libc::sigaction = std::mem::zeroed();
-        action.sa_sigaction = disposition.handler();
-        libc::sigaction(signo, &action, std::ptr::null_mut())
-    };
+    // SAFETY: `sigaction` is a plain C struct for which all-zero bytes
+    // are a valid value (empty mask, no flags).
+    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+    action.sa_sigaction = disposition.handler();
+    // SAFETY: SIG_DFL/SIG_IGN run no code of ours; the old action is not
+    // requested.
+    let rc = unsafe { libc::sigaction(signo, &action, std::ptr::null_mut()) };
     Errno::result(rc).map(drop)
 }
 

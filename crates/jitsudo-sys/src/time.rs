@@ -6,18 +6,15 @@ pub fn local_utc_offset(unix_seconds: i64) -> i32 {
     let Ok(time) = libc::time_t::try_from(unix_seconds) else {
         return 0;
     };
-    // SAFETY: localtime_r reads `time` and writes only the `tm` we own
-    // (zeroed, a valid value of that plain C struct); it returns null on
-    // failure and then `tm` is not read.
-    let offset = unsafe {
-        let mut tm: libc::tm = std::mem::zeroed();
-        if libc::localtime_r(&time, &mut tm).is_null() {
-            0
-        } else {
-            tm.tm_gmtoff
-        }
-    };
-    i32::try_from(offset).unwrap_or(0)
+    // SAFETY: `tm` is a plain C struct of integers and one pointer, for
+    // which all-zero bytes are a valid value.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: localtime_r reads `time` and writes only the `tm` we own; it
+    // returns null on failure, and then `tm` is not read.
+    if unsafe { libc::localtime_r(&time, &mut tm) }.is_null() {
+        return 0;
+    }
+    i32::try_from(tm.tm_gmtoff).unwrap_or(0)
 }
 
 #[cfg(test)]
