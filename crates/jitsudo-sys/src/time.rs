@@ -3,9 +3,8 @@
 /// The local zone's offset from UTC in seconds at `unix_seconds`
 /// (`tm_gmtoff` of `localtime_r`); 0 when it cannot be computed.
 pub fn local_utc_offset(unix_seconds: i64) -> i32 {
-    let Ok(time) = libc::time_t::try_from(unix_seconds) else {
-        return 0;
-    };
+    // time_t is 64 bits on every target jitsudo supports.
+    let time: libc::time_t = unix_seconds;
     // SAFETY: `tm` is a plain C struct of integers and one pointer, for
     // which all-zero bytes are a valid value.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
