@@ -211,10 +211,8 @@ fn encode(fields: &[(&str, Cow<'_, [u8]>)]) -> Vec<u8> {
 mod tests {
     use super::*;
     use crate::event::{EventKind, FieldName};
-    use nix::cmsg_space;
-    use nix::sys::socket::{recvmsg, ControlMessageOwned};
-    use std::io::{IoSliceMut, Read, Seek, SeekFrom};
-    use std::os::fd::{AsFd, FromRawFd, RawFd};
+    use std::io::{Read, Seek, SeekFrom};
+    use std::os::fd::AsFd;
     use std::os::unix::net::UnixDatagram;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -299,26 +297,9 @@ mod tests {
         assert_eq!(sink.send(&ev).expect("send"), Transport::Memfd);
 
         let mut data = [0u8; 16];
-        let mut iov = [IoSliceMut::new(&mut data)];
-        let mut cmsg = cmsg_space!([RawFd; 1]);
-        let msg = recvmsg::<()>(
-            server.as_fd().as_raw_fd(),
-            &mut iov,
-            Some(&mut cmsg),
-            MsgFlags::MSG_CMSG_CLOEXEC,
-        )
-        .expect("recvmsg");
-        assert_eq!(msg.bytes, 0);
-        let mut fds = Vec::new();
-        for c in msg.cmsgs().expect("cmsgs") {
-            if let ControlMessageOwned::ScmRights(received) = c {
-                fds.extend(received);
-            }
-        }
-        assert_eq!(fds.len(), 1);
-        // SAFETY: the descriptor was just received with SCM_RIGHTS and is
-        // owned by nothing else in this process.
-        let memfd = unsafe { OwnedFd::from_raw_fd(fds[0]) };
+        let received = jitsudo_sys::scm::recv(server.as_fd(), &mut data).expect("recvmsg");
+        assert_eq!(received.bytes, 0);
+        let [memfd]: [OwnedFd; 1] = received.fds.try_into().expect("one descriptor");
         let seals = fcntl(&memfd, FcntlArg::F_GET_SEALS).expect("F_GET_SEALS");
         let want = SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_GROW | SealFlag::F_SEAL_WRITE;
         assert_eq!(seals & want.bits(), want.bits());

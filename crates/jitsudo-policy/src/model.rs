@@ -241,6 +241,17 @@ impl Policy {
         self.index = Index::new(&self.rules);
     }
 
+    /// Whether some rule has a `when.origin` condition: the daemon only
+    /// works out where a caller comes from (a walk over /proc) when one
+    /// does. A scan of the rules, no allocation.
+    pub fn uses_origin(&self) -> bool {
+        self.rules.iter().any(|rule| {
+            rule.when
+                .as_ref()
+                .is_some_and(|when| !when.origin.is_empty())
+        })
+    }
+
     /// Whether some rule pins the digest of the request's command: the
     /// daemon then computes the SHA-256 of the file it opened (reading that
     /// descriptor) and passes it in [`crate::Request::command_digest`].

@@ -1,23 +1,16 @@
 //! Length-prefixed frames over a Unix stream socket, with descriptor passing.
 
-use std::io::{IoSlice, IoSliceMut};
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::io::IoSlice;
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
-use nix::cmsg_space;
 use nix::errno::Errno;
-use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
+use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
 
 use crate::ProtoError;
 
 /// Most descriptors a peer may have pending on one connection (three stdio
 /// descriptors, the cwd, and room to spare). More is a protocol error.
 pub const MAX_FDS_PER_CONNECTION: usize = 8;
-
-/// The kernel's limit of descriptors in one `SCM_RIGHTS` message
-/// (`SCM_MAX_FD`). Control space is sized for it so the kernel never has to
-/// truncate: every descriptor a hostile peer sends is received, owned and
-/// closed, never left dangling in this process.
-const SCM_MAX_FD: usize = 253;
 
 /// Most bytes read per `recvmsg` call into a frame of known length.
 const CHUNK: usize = 256 * 1024;
@@ -104,30 +97,11 @@ impl FrameReader {
     }
 
     fn recv_into(&mut self, fd: BorrowedFd<'_>, start: usize) -> Result<usize, ProtoError> {
-        let mut space = cmsg_space!([RawFd; SCM_MAX_FD]);
-        let mut iov = [IoSliceMut::new(&mut self.buf[start..])];
-        let msg = loop {
-            match recvmsg::<()>(
-                fd.as_raw_fd(),
-                &mut iov,
-                Some(&mut space),
-                MsgFlags::MSG_CMSG_CLOEXEC,
-            ) {
-                Err(Errno::EINTR) => continue,
-                other => break other.map_err(std::io::Error::from)?,
-            }
-        };
-        let n = msg.bytes;
-        let truncated = msg.flags.contains(MsgFlags::MSG_CTRUNC);
-        for cmsg in msg.cmsgs().map_err(std::io::Error::from)? {
-            if let ControlMessageOwned::ScmRights(raw) = cmsg {
-                for fd in raw {
-                    // SAFETY: the kernel just installed `fd` in our table for
-                    // this message; nothing else owns it.
-                    self.fds.push(unsafe { OwnedFd::from_raw_fd(fd) });
-                }
-            }
-        }
+        let received =
+            jitsudo_sys::scm::recv(fd, &mut self.buf[start..]).map_err(std::io::Error::from)?;
+        let n = received.bytes;
+        let truncated = received.truncated;
+        self.fds.extend(received.fds);
         if truncated || self.fds.len() > MAX_FDS_PER_CONNECTION {
             return Err(ProtoError::TooManyFds);
         }

@@ -27,6 +27,8 @@
 //! Anything else — a bad length, an undecodable payload, a message out of
 //! order, unexpected descriptors — is a protocol error and ends the connection.
 
+#![forbid(unsafe_code)]
+
 mod fds;
 mod frame;
 mod message;

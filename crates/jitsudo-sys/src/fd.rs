@@ -1,6 +1,6 @@
 //! Descriptors 0-2 and descriptor-table housekeeping.
 
-use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
 
@@ -59,6 +59,33 @@ pub fn install_std(source: BorrowedFd<'_>, target: Std) -> nix::Result<()> {
     Errno::result(rc).map(drop)
 }
 
+/// A close-on-exec copy of `fd` numbered `min` or above (`F_DUPFD_CLOEXEC`).
+pub fn dup_at_least(fd: BorrowedFd<'_>, min: RawFd) -> nix::Result<OwnedFd> {
+    use nix::fcntl::{fcntl, FcntlArg};
+    let copy = fcntl(fd, FcntlArg::F_DUPFD_CLOEXEC(min))?;
+    // SAFETY: the kernel just created `copy` for this call; nothing else
+    // in the process knows it, so the OwnedFd is its only owner.
+    Ok(unsafe { OwnedFd::from_raw_fd(copy) })
+}
+
+/// Puts `source` on descriptor `target` (dup2, not close-on-exec) for the
+/// program this process is about to exec, and returns it.
+///
+/// Only for a forked child on its way to an exec: whatever `target` held
+/// is replaced, so nothing in the process may use or close what was there
+/// afterwards — the child execs, or reports and ends with
+/// [`crate::process::exit_immediately`].
+pub fn install_for_exec(source: BorrowedFd<'_>, target: RawFd) -> nix::Result<BorrowedFd<'_>> {
+    // SAFETY: dup2 touches no memory; the descriptor it may replace at
+    // `target` is, by this function's contract, used by nothing in the
+    // process any more (the caller execs or exits next).
+    let rc = unsafe { libc::dup2(source.as_raw_fd(), target) };
+    let fd = Errno::result(rc)?;
+    // SAFETY: `fd` (== `target`) was just made a copy of `source` and is
+    // open until the exec; the borrow does not outlive `source`'s.
+    Ok(unsafe { BorrowedFd::borrow_raw(fd) })
+}
+
 fn clear_cloexec(fd: BorrowedFd<'_>) -> nix::Result<()> {
     use nix::fcntl::{fcntl, FcntlArg, FdFlag};
     fcntl(fd, FcntlArg::F_SETFD(FdFlag::empty())).map(drop)
@@ -93,6 +120,16 @@ mod tests {
         drop(file);
         assert!(!is_open(raw));
         assert!(!is_open(-1));
+    }
+
+    #[test]
+    fn copies_land_where_asked() {
+        let file = std::fs::File::open("/dev/null").unwrap();
+        let copy = dup_at_least(file.as_fd(), 40).unwrap();
+        assert!(copy.as_raw_fd() >= 40);
+        let spare = dup_at_least(file.as_fd(), 50).unwrap();
+        let placed = install_for_exec(copy.as_fd(), spare.as_raw_fd()).unwrap();
+        assert_eq!(placed.as_raw_fd(), spare.as_raw_fd());
     }
 
     #[test]

@@ -61,6 +61,9 @@ pub struct Status {
     pub umask: u32,
     /// `Threads:`, the number of threads in the process.
     pub threads: u32,
+    /// The pid in the innermost pid namespace (last of `NSpid:`, Linux ≥
+    /// 4.1); 1 for the init of a namespace.
+    pub ns_pid: Option<u32>,
 }
 
 impl Status {
@@ -85,12 +88,44 @@ impl Status {
             .ok()?;
         let umask = u32::from_str_radix(value("Umask:")?.trim(), 8).ok()?;
         let threads = value("Threads:")?.trim().parse().ok()?;
+        let ns_pid = value("NSpid:")
+            .and_then(|ids| ids.split_ascii_whitespace().last())
+            .and_then(|id| id.parse().ok());
         Some(Status {
             uid,
             umask,
             threads,
+            ns_pid,
         })
     }
+}
+
+/// The audit session id `pam_loginuid` gave the login that `pid` descends
+/// from (`/proc/PID/sessionid`): inherited across fork, orphaning and
+/// setsid, and not changeable without `CAP_AUDIT_CONTROL`. `None` when it
+/// was never set (the kernel shows 4294967295).
+pub fn audit_session(pid: i32) -> io::Result<Option<u32>> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/sessionid"))?;
+    parse_audit_session(&text).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("/proc/{pid}/sessionid: unexpected format"),
+        )
+    })
+}
+
+/// Parses the text of a `sessionid` file.
+fn parse_audit_session(text: &str) -> Option<Option<u32>> {
+    let id: u32 = text.trim().parse().ok()?;
+    Some((id != u32::MAX).then_some(id))
+}
+
+/// The pids of all processes now running, as `/proc` lists them.
+pub fn pids() -> io::Result<impl Iterator<Item = i32>> {
+    Ok(std::fs::read_dir("/proc")?.filter_map(|entry| {
+        let name = entry.ok()?.file_name();
+        name.to_str()?.parse().ok()
+    }))
 }
 
 /// The executable of process `pid` (`/proc/PID/exe`).
@@ -157,9 +192,22 @@ mod tests {
                 uid: 1000,
                 umask: 0o027,
                 threads: 3,
+                ns_pid: None,
             })
         );
+        let nested = "Uid:\t0\nUmask:\t0022\nThreads:\t1\nNSpid:\t812\t1\n";
+        assert_eq!(Status::parse(nested).unwrap().ns_pid, Some(1));
         assert_eq!(Status::parse("Uid:\t0\n"), None);
+    }
+
+    #[test]
+    fn audit_sessions() {
+        assert_eq!(parse_audit_session("4294967295"), Some(None));
+        assert_eq!(parse_audit_session("7\n"), Some(Some(7)));
+        assert_eq!(parse_audit_session("x"), None);
+        let me = std::process::id() as i32;
+        assert!(audit_session(me).is_ok());
+        assert!(pids().unwrap().any(|pid| pid == me));
     }
 
     #[test]

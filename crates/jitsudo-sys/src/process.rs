@@ -1,6 +1,7 @@
 //! This process: scheduling priority, forking, leaving without cleanup.
 
 use nix::errno::Errno;
+use nix::sys::resource::{getrlimit, setrlimit, Resource};
 use nix::unistd::ForkResult;
 
 use crate::proc::Status;
@@ -24,12 +25,99 @@ pub fn set_priority(value: i32) -> nix::Result<()> {
     Errno::result(rc).map(drop)
 }
 
+/// Makes the program `command` starts run with the soft limit of
+/// `resource` set to `soft` (at most the hard limit): a limit raised for
+/// this process is not passed on. Set in the child between fork and exec.
+pub fn lower_limit_on_exec(command: &mut std::process::Command, resource: Resource, soft: u64) {
+    use std::os::unix::process::CommandExt;
+    let hook = move || -> std::io::Result<()> {
+        let (_, hard) = getrlimit(resource)?;
+        setrlimit(resource, soft.min(hard), hard)?;
+        Ok(())
+    };
+    // SAFETY: the hook runs in the forked child before exec, where only
+    // async-signal-safe code may run: it makes two system calls (nix's
+    // getrlimit and setrlimit wrap them without allocating or locking) and
+    // turns an errno into an io::Error, which does not allocate either.
+    unsafe {
+        command.pre_exec(hook);
+    }
+}
+
 /// Ends the process at once with `code`: no atexit handlers, no flushing
 /// of buffers that belong to the process it was forked from.
 pub fn exit_immediately(code: i32) -> ! {
     // SAFETY: _exit is async-signal-safe, takes no pointers and does not
     // return.
     unsafe { libc::_exit(code) }
+}
+
+/// Writes `title` over this process's argv strings, as `setproctitle(3)`
+/// does, cut to fit the area (at a character boundary); the rest of the
+/// area is zeroed, so `ps` shows the title alone. Refuses (EDEADLK) in a
+/// process with more than one thread, where another thread might read the
+/// arguments (std's `args()` reads them in place) while they change.
+pub fn set_title(title: &str) -> nix::Result<()> {
+    ensure_single_threaded()?;
+    let (start, end) = argv_area().ok_or(Errno::ENOENT)?;
+    let len = fitting(title, end - start - 1);
+    // SAFETY: [start, end) is this process's argv area as the kernel
+    // reports it (arg_start, arg_end): mapped, writable stack memory that
+    // holds NUL-terminated strings and that no Rust reference points into
+    // (std copies out of it only when `args()` is called). One write
+    // operation: `len` bytes of title followed by zeros up to `end`, so
+    // the area stays NUL-terminated for anyone who reads it later. The
+    // process has a single thread (checked above), so nothing reads it
+    // meanwhile.
+    unsafe { overwrite(start as *mut u8, title.as_bytes(), len, end - start) };
+    Ok(())
+}
+
+/// Writes `bytes[..len]` at `area`, then zeros up to `size` bytes.
+///
+/// # Safety
+///
+/// `area` must be valid for writes of `size` bytes, `len < size`, and
+/// nothing may read or write the area meanwhile.
+unsafe fn overwrite(area: *mut u8, bytes: &[u8], len: usize, size: usize) {
+    // SAFETY: the caller guarantees `area` is writable for `size` > `len`
+    // bytes; `bytes` holds at least `len` bytes and is not in the area.
+    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), area, len) };
+    // SAFETY: `len < size`, so `area + len` is inside the same area.
+    let tail = unsafe { area.add(len) };
+    // SAFETY: `tail .. area + size` is inside the writable area.
+    unsafe { std::ptr::write_bytes(tail, 0, size - len) };
+}
+
+/// The longest prefix of `text` of at most `room` bytes that ends at a
+/// character boundary.
+fn fitting(text: &str, room: usize) -> usize {
+    let mut len = text.len().min(room);
+    while !text.is_char_boundary(len) {
+        len -= 1;
+    }
+    len
+}
+
+/// The bounds of this process's argv strings (`arg_start`, `arg_end`:
+/// fields 48 and 49 of /proc/self/stat).
+fn argv_area() -> Option<(usize, usize)> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields from the third on follow the last ')' (the name may hold any).
+    let (_, rest) = stat.rsplit_once(')')?;
+    let mut fields = rest.split_ascii_whitespace().skip(48 - 3);
+    let start: usize = fields.next()?.parse().ok()?;
+    let end: usize = fields.next()?.parse().ok()?;
+    (start != 0 && end > start).then_some((start, end))
+}
+
+fn ensure_single_threaded() -> nix::Result<()> {
+    let me = i32::try_from(std::process::id()).map_err(|_| Errno::ESRCH)?;
+    match Status::of(me) {
+        Ok(status) if status.threads == 1 => Ok(()),
+        Ok(_) => Err(Errno::EDEADLK),
+        Err(_) => Err(Errno::ENOENT),
+    }
 }
 
 /// Forks, after checking that this process has exactly one thread.
@@ -40,12 +128,7 @@ pub fn exit_immediately(code: i32) -> ! {
 /// thread, nothing but that thread (this call) could start another between
 /// the check and the fork.
 pub fn fork_single_threaded() -> nix::Result<ForkResult> {
-    let me = i32::try_from(std::process::id()).map_err(|_| Errno::ESRCH)?;
-    match Status::of(me) {
-        Ok(status) if status.threads == 1 => {}
-        Ok(_) => return Err(Errno::EDEADLK),
-        Err(_) => return Err(Errno::ENOENT),
-    }
+    ensure_single_threaded()?;
     // SAFETY: the process has a single thread (checked above), so the child
     // inherits no lock held by another thread.
     unsafe { nix::unistd::fork() }
@@ -63,9 +146,37 @@ mod tests {
     }
 
     #[test]
+    fn a_command_gets_the_lowered_limit() {
+        let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+        let soft = hard.min(100);
+        let mut command = std::process::Command::new("sh");
+        command.args(["-c", "ulimit -Sn"]);
+        lower_limit_on_exec(&mut command, Resource::RLIMIT_NOFILE, soft);
+        let out = command.output().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            soft.to_string()
+        );
+    }
+
+    #[test]
     fn refuses_to_fork_with_threads() {
         // The test harness runs tests on threads of their own.
         let _other = std::thread::spawn(|| std::thread::sleep(std::time::Duration::from_secs(2)));
         assert_eq!(fork_single_threaded().err(), Some(Errno::EDEADLK));
+        assert_eq!(set_title("x").err(), Some(Errno::EDEADLK));
+    }
+
+    #[test]
+    fn titles_are_cut_at_characters() {
+        assert_eq!(fitting("abc", 10), 3);
+        assert_eq!(fitting("abc", 2), 2);
+        assert_eq!(fitting("a→b", 2), 1);
+        let (start, end) = argv_area().unwrap();
+        assert!(end > start);
+        let mut area = [0xffu8; 8];
+        // SAFETY: `area` is a local buffer of 8 bytes, 3 < 8.
+        unsafe { overwrite(area.as_mut_ptr(), b"abc", 3, area.len()) };
+        assert_eq!(&area, b"abc\0\0\0\0\0");
     }
 }

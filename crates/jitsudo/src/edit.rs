@@ -133,10 +133,10 @@ fn copy_of(path: &[u8], content: ByteBuf) -> Result<Copy, String> {
 /// Eight random letters and digits for a temporary name.
 fn random_suffix() -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    use std::io::Read;
     let mut bytes = [0u8; 8];
-    // SAFETY: getrandom writes at most `bytes.len()` bytes into `bytes`.
-    let got = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
-    if got != 8 {
+    let random = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
+    if random.is_err() {
         // Unique enough with O_EXCL and retries: the pid and the clock.
         let seed = std::process::id() as u64
             ^ std::time::SystemTime::now()

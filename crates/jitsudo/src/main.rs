@@ -3,6 +3,8 @@
 //! `jitsudod`; this client states the request, hands over its terminal or
 //! stdio, relays signals and mirrors the command's exit.
 
+#![deny(unsafe_code)]
+
 mod askpass;
 mod cli;
 mod edit;

@@ -4,6 +4,7 @@
 
 use std::os::fd::{AsFd, BorrowedFd};
 
+use jitsudo_sys::fd::Std;
 use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -70,8 +71,7 @@ pub fn ask(text: &[u8], echo: bool, from_stdin: bool, signals: &Interruptions<'_
 /// stdin is a terminal, echo is off while the answer is typed and the
 /// newline the user typed is shown afterwards, as sudo does.
 fn ask_on_stdin(text: &[u8], echo: bool, signals: &Interruptions<'_>) -> Answer {
-    // SAFETY: fds 0 and 2 stay open for the life of the client.
-    let (input, output) = unsafe { (BorrowedFd::borrow_raw(0), BorrowedFd::borrow_raw(2)) };
+    let (input, output) = (Std::In.borrow(), Std::Err.borrow());
     let prompt_and_read = || {
         let _ = write_all(output, text);
         read_line(input, signals)

@@ -2,13 +2,14 @@
 //! signals and, when the command has a pty, the caller's terminal.
 
 use std::io::Write;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 
 use jitsudo_proto::{
     decode, encode, send_frame, ClientMessage, EditFile, Exit, FrameReader, ProtoError,
     ServerMessage, MAX_MESSAGE_LEN,
 };
+use jitsudo_sys::fd::Std;
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -48,7 +49,7 @@ struct Relay {
     master: OwnedFd,
     /// The caller's terminal (fd 0 if it is one, else 1 or 2): where
     /// keystrokes come from, and whose hangup ends the session.
-    tty: Option<RawFd>,
+    tty: Option<Std>,
     /// Keystrokes are read from fd 0 and relayed.
     reading: bool,
     /// A stdio descriptor is a pipe.
@@ -56,7 +57,7 @@ struct Relay {
     /// The terminal hung up: it is neither read nor restored any more.
     hung_up: bool,
     /// Where the command's terminal output goes.
-    output: RawFd,
+    output: Std,
     raw: Option<RawMode>,
     to_master: Vec<u8>,
     master_open: bool,
@@ -69,14 +70,14 @@ impl Relay {
             Some(raw) => {
                 let _ = raw.reapply();
             }
-            None => self.raw = RawMode::enter(0).ok(),
+            None => self.raw = RawMode::enter(Std::In).ok(),
         }
         self.reading = true;
     }
 
     /// Whether the client may take its terminal now.
     fn may_take_terminal(&self) -> bool {
-        self.tty == Some(0) && !self.hung_up && terminal::in_foreground(0)
+        self.tty == Some(Std::In) && !self.hung_up && terminal::in_foreground(Std::In)
     }
 
     /// The client was continued: it takes its terminal again if it had it
@@ -96,7 +97,7 @@ impl Relay {
     /// The terminal to poll, and for what: keystrokes while they are read
     /// and the master takes them, else only a hangup (which poll reports
     /// whatever the events asked for).
-    fn terminal_events(&self) -> Option<(RawFd, PollFlags)> {
+    fn terminal_events(&self) -> Option<(Std, PollFlags)> {
         let fd = self.tty.filter(|_| !self.hung_up)?;
         let read = self.reading && self.to_master.is_empty() && self.master_open;
         let events = if read {
@@ -191,7 +192,7 @@ impl Session {
         let relay = self.relay.as_ref();
         let input = relay.and_then(Relay::terminal_events);
         if let Some((fd, events)) = input {
-            fds.push(PollFd::new(borrow(fd), events));
+            fds.push(PollFd::new(fd.borrow(), events));
         }
         if let Some(r) = relay.filter(|r| r.master_open) {
             let mut flags = PollFlags::POLLIN;
@@ -374,14 +375,14 @@ impl Session {
     fn start_relay(&mut self, fds: Vec<OwnedFd>) -> Result<(), ProtoError> {
         let master = fds.into_iter().next().ok_or(ProtoError::Truncated)?;
         let _ = fcntl(&master, FcntlArg::F_SETFL(OFlag::O_NONBLOCK));
-        let find_tty = |order: [RawFd; 3]| order.into_iter().find(|fd| self.stdio.is_tty(*fd));
+        let find_tty = |order: [Std; 3]| order.into_iter().find(|fd| self.stdio.is_tty(*fd));
         let mut relay = Relay {
             master,
-            tty: find_tty([0, 1, 2]),
+            tty: find_tty(Std::ALL),
             reading: false,
             pipeline: terminal::in_pipeline(&self.stdio),
             hung_up: false,
-            output: find_tty([1, 2, 0]).unwrap_or(1),
+            output: find_tty([Std::Out, Std::Err, Std::In]).unwrap_or(Std::Out),
             raw: None,
             to_master: Vec::new(),
             master_open: true,
@@ -421,7 +422,7 @@ impl Session {
             return self.terminal_gone();
         };
         let mut buf = [0u8; 4096];
-        match read(borrow(fd), &mut buf) {
+        match read(fd.borrow(), &mut buf) {
             // A terminal in raw mode reads 0 bytes only once it hung up.
             Ok(0) | Err(Errno::EIO) => self.terminal_gone(),
             Ok(n) => relay.to_master.extend_from_slice(&buf[..n]),
@@ -496,14 +497,9 @@ fn print_line(prefix: &[u8], text: &[u8]) {
     let _ = std::io::stderr().write_all(&line);
 }
 
-fn borrow(fd: RawFd) -> BorrowedFd<'static> {
-    // SAFETY: only used on fds 0-2, which stay open for the client's life.
-    unsafe { BorrowedFd::borrow_raw(fd) }
-}
-
-fn write_all(fd: RawFd, mut bytes: &[u8]) {
+fn write_all(fd: Std, mut bytes: &[u8]) {
     while !bytes.is_empty() {
-        match write(borrow(fd), bytes) {
+        match write(fd.borrow(), bytes) {
             Ok(n) => bytes = &bytes[n..],
             Err(Errno::EINTR) | Err(Errno::EAGAIN) => continue,
             Err(_) => return,

@@ -2,8 +2,9 @@
 //! the command's fatal signal on itself.
 
 use jitsudo_proto::RELAYED_SIGNALS;
+use jitsudo_sys::signal::{self, Disposition};
 use nix::sys::resource::{setrlimit, Resource};
-use nix::sys::signal::{kill, sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+use nix::sys::signal::{kill, SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::unistd::getpid;
 
@@ -18,20 +19,17 @@ const LOCAL: [Signal; 2] = [Signal::SIGWINCH, Signal::SIGCONT];
 pub fn route_to_fd() -> nix::Result<SignalFd> {
     let mut set = SigSet::empty();
     for sig in RELAYED_SIGNALS.iter().chain(LOCAL.iter()) {
-        set_disposition(*sig, SigHandler::SigDfl);
+        set_disposition(*sig, Disposition::Default);
         set.add(*sig);
     }
     // Writes to a vanished terminal or socket must fail with EPIPE, not kill.
-    set_disposition(Signal::SIGPIPE, SigHandler::SigIgn);
+    set_disposition(Signal::SIGPIPE, Disposition::Ignore);
     set.thread_block()?;
     SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
 }
 
-fn set_disposition(sig: Signal, handler: SigHandler) {
-    let action = SigAction::new(handler, SaFlags::empty(), SigSet::empty());
-    // SAFETY: installing SIG_DFL or SIG_IGN runs no code of ours in signal
-    // context.
-    let _ = unsafe { sigaction(sig, &action) };
+fn set_disposition(sig: Signal, disposition: Disposition) {
+    let _ = signal::set_disposition(sig as libc::c_int, disposition);
 }
 
 /// Dies of `signal`, as the command did, so the caller's shell sees the
@@ -41,7 +39,7 @@ pub fn die_of(signal: i32) -> ! {
     if let Ok(sig) = Signal::try_from(signal) {
         let _ = setrlimit(Resource::RLIMIT_CORE, 0, 0);
         if sig != Signal::SIGKILL && sig != Signal::SIGSTOP {
-            set_disposition(sig, SigHandler::SigDfl);
+            set_disposition(sig, Disposition::Default);
         }
         let _ = kill(getpid(), sig);
         let mut set = SigSet::empty();

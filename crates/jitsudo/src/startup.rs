@@ -5,35 +5,34 @@
 
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 
+use jitsudo_sys::fd::{is_open, Std};
+use jitsudo_sys::signal::is_ignored;
+
 /// Bit n set: fd n was closed at process start.
 static CLOSED_FDS: AtomicU8 = AtomicU8::new(0);
 /// Bit n-1 set: signal n was ignored at process start.
 static IGNORED_SIGNALS: AtomicU64 = AtomicU64::new(0);
 
 /// Runs as an ELF constructor, before the Rust runtime initialises.
+// `link_section` counts as unsafe code: the function placed there runs
+// before `main`. `record` only queries the descriptor table and signal
+// dispositions (through jitsudo-sys) and stores two atomics.
+#[allow(unsafe_code)]
 #[used]
 #[link_section = ".init_array"]
 static RECORD: extern "C" fn() = record;
 
 extern "C" fn record() {
     let mut closed = 0u8;
-    for fd in 0..3 {
-        // SAFETY: F_GETFD only queries the descriptor table.
-        if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
-            closed |= 1 << fd;
+    for fd in Std::ALL {
+        if !is_open(fd.raw()) {
+            closed |= 1 << fd.raw();
         }
     }
     CLOSED_FDS.store(closed, Ordering::Relaxed);
     let mut ignored = 0u64;
     for signo in 1..=64 {
-        // SAFETY: querying a disposition (null new action) changes
-        // nothing; `old` is valid storage for the kernel to fill.
-        let is_ignored = unsafe {
-            let mut old: libc::sigaction = std::mem::zeroed();
-            libc::sigaction(signo, std::ptr::null(), &mut old) == 0
-                && old.sa_sigaction == libc::SIG_IGN
-        };
-        if is_ignored {
+        if is_ignored(signo) {
             ignored |= 1u64 << (signo - 1);
         }
     }

@@ -1,7 +1,9 @@
 //! The caller's standard descriptors and working directory, as handed to
 //! the daemon.
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use jitsudo_sys::fd::Std;
 
 use jitsudo_proto::PassedFds;
 
@@ -35,21 +37,20 @@ impl Stdio {
     /// 0-2 and the working directory `cwd`.
     pub fn passed<'a>(&self, cwd: &'a OwnedFd) -> PassedFds<BorrowedFd<'a>> {
         PassedFds {
-            stdio: [0, 1, 2].map(|fd| self.present[fd as usize].then(|| borrow(fd))),
+            stdio: Std::ALL.map(|fd| self.is_present(fd).then(|| fd.borrow())),
             cwd: Some(cwd.as_fd()),
         }
     }
 
-    /// Whether `fd` (0, 1 or 2) is present and a terminal.
-    pub fn is_tty(&self, fd: RawFd) -> bool {
-        self.present[fd as usize] && isatty(borrow(fd)).unwrap_or(false)
+    /// Whether the caller had `fd` open.
+    pub fn is_present(&self, fd: Std) -> bool {
+        self.present[fd as usize]
     }
-}
 
-fn borrow(fd: RawFd) -> BorrowedFd<'static> {
-    // SAFETY: fds 0-2 stay open for the whole life of the client (closed
-    // ones were filled with /dev/null by the runtime before `main`).
-    unsafe { BorrowedFd::borrow_raw(fd) }
+    /// Whether `fd` is present and a terminal.
+    pub fn is_tty(&self, fd: Std) -> bool {
+        self.is_present(fd) && isatty(fd.borrow()).unwrap_or(false)
+    }
 }
 
 /// Opens the caller's working directory as an `O_PATH` descriptor.

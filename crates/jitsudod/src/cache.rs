@@ -6,7 +6,7 @@
 //! without a terminal, the parent process (pid and start time), if it is in
 //! the caller's session and not a pid namespace's init — an orphan's adoptive
 //! parent is shared by every orphan, so orphans get no cache (see
-//! `peer::ProcStat::parent_scope`). It lives in the daemon's memory only: a
+//! `peer::parent_scope`). It lives in the daemon's memory only: a
 //! restart forgets everything.
 
 use std::collections::HashMap;

@@ -97,11 +97,8 @@ fn spawn() -> std::io::Result<Worker> {
         .stdin(Stdio::from(OwnedFd::from(theirs)))
         .stdout(Stdio::null())
         .kill_on_drop(false);
-    // SAFETY: the hook only makes two async-signal-safe system calls.
-    unsafe {
-        // The command must not inherit the daemon's raised descriptor limit.
-        command.pre_exec(crate::limits::restore_fd_limit);
-    }
+    // The worker must not inherit the daemon's raised descriptor limit.
+    crate::limits::restore_fd_limit_on_exec(command.as_std_mut());
     let child = command.spawn()?;
     Ok(Worker {
         child,

@@ -40,7 +40,7 @@ const MAX_REMEMBERED: usize = 4096;
 static ORIGINAL_FD_LIMIT: AtomicU64 = AtomicU64::new(0);
 
 /// Raises the soft `RLIMIT_NOFILE` to the hard limit (best effort) and
-/// remembers the original for [`restore_fd_limit`].
+/// remembers the original for [`restore_fd_limit_on_exec`].
 pub fn raise_fd_limit() {
     if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
         ORIGINAL_FD_LIMIT.store(soft, Ordering::Relaxed);
@@ -52,29 +52,13 @@ pub fn raise_fd_limit() {
     }
 }
 
-/// Puts back the descriptor limit the daemon started with. Only a raw
-/// `setrlimit`: safe to call between fork and exec.
-pub fn restore_fd_limit() -> std::io::Result<()> {
+/// Makes `command` start with the descriptor limit the daemon started
+/// with (if [`raise_fd_limit`] recorded one).
+pub fn restore_fd_limit_on_exec(command: &mut std::process::Command) {
     let soft = ORIGINAL_FD_LIMIT.load(Ordering::Relaxed);
-    if soft == 0 {
-        return Ok(());
+    if soft != 0 {
+        jitsudo_sys::process::lower_limit_on_exec(command, Resource::RLIMIT_NOFILE, soft);
     }
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit with a valid pointer to a local struct;
-    // both are async-signal-safe system calls.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        limit.rlim_cur = soft.min(limit.rlim_max);
-        if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-    }
-    Ok(())
 }
 
 /// Connections the descriptor limit leaves room for.

@@ -5,6 +5,8 @@
 //! hands accepted requests to a per-request worker (`jitsudod --worker`)
 //! that runs the command as the target user. See docs/architecture.md.
 
+#![deny(unsafe_code)]
+
 mod accounts;
 mod audit;
 mod cache;
@@ -14,6 +16,11 @@ mod handoff;
 mod limits;
 mod namespace;
 mod origin;
+// The PAM binding is the one place outside jitsudo-sys that calls C
+// directly: libpam's API passes C strings, callback tables and
+// module-allocated memory that only an FFI binding can handle. Every
+// unsafe block in it carries its SAFETY argument.
+#[allow(unsafe_code)]
 mod pam;
 mod peer;
 mod policy_store;

@@ -773,3 +773,11 @@ fn a_deny_with_when_applies_only_then() {
         denied_because(Reason::DeniedByRule, Some("not-over-ssh"))
     );
 }
+
+#[test]
+fn uses_origin_only_with_an_origin_condition() {
+    let base = "who = [\"alice\"]\ncommands = [\"/usr/bin/id\"]";
+    assert!(!rule(base).uses_origin());
+    assert!(!rule(&format!("{base}\nwhen = {{ tty = true }}")).uses_origin());
+    assert!(rule(&format!("{base}\nwhen = {{ origin = [\"local\"] }}")).uses_origin());
+}

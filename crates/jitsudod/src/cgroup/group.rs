@@ -176,8 +176,8 @@ pub fn enter(procs: &OwnedFd) -> nix::Result<()> {
 mod tests {
     use super::*;
     use crate::cgroup::hierarchy::{own_cgroup, Hierarchy};
-    use std::os::unix::process::CommandExt;
-    use std::process::{Child, Command};
+    use std::io::{BufRead, BufReader};
+    use std::process::{Child, Command, Stdio};
 
     /// A group below the test's own cgroup; `None` (with a note) where
     /// cgroups cannot be made: not root, or no cgroup v2.
@@ -193,16 +193,26 @@ mod tests {
         Some(Group::create(&parent, &name).expect("make a scratch group"))
     }
 
-    /// A process that ignores SIGTERM, started in `group`.
+    /// A process that ignores SIGTERM, started in `group` (the shell moves
+    /// itself there, and says so once it has).
     fn stubborn_in(group: &Group) -> Child {
-        let procs = group.procs_writer().expect("open cgroup.procs");
-        let mut command = Command::new("sh");
-        command.args(["-c", "trap '' TERM; exec sleep 1000"]);
-        // SAFETY: write(2) only, on a descriptor open in the child.
-        unsafe {
-            command.pre_exec(move || enter(&procs).map_err(io::Error::from));
-        }
-        command.spawn().expect("start sh")
+        let mut child = Command::new("sh")
+            .args([
+                "-c",
+                "echo $$ > \"$1/cgroup.procs\" && echo in && trap '' TERM && exec sleep 1000",
+                "sh",
+            ])
+            .arg(group.dir())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start sh");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("piped stdout");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read sh");
+        assert_eq!(line, "in\n", "sh could not enter {}", group.dir().display());
+        child
     }
 
     /// A grant-like group holding a command's group: terminating the outer

@@ -89,7 +89,9 @@ unsafe fn read_messages<'a>(
     (0..count)
         .map(|i| {
             // SAFETY: `i < count`, within the array (caller's contract).
-            let message = unsafe { *messages.add(i) };
+            let slot = unsafe { messages.add(i) };
+            // SAFETY: `slot` points at one of the array's `count` entries.
+            let message = unsafe { *slot };
             // SAFETY: non-null message pointers are valid (caller's contract).
             let message = unsafe { message.as_ref() }?;
             let text = if message.msg.is_null() {
@@ -145,7 +147,9 @@ fn to_responses(answers: &[Option<Zeroizing<Vec<u8>>>]) -> Option<*mut PamRespon
             return None;
         };
         // SAFETY: `i` < len, within the calloc'd array.
-        unsafe { (*replies.add(i)).resp = copy };
+        let reply = unsafe { replies.add(i) };
+        // SAFETY: `reply` points at an entry of the calloc'd array.
+        unsafe { (*reply).resp = copy };
     }
     Some(replies)
 }
@@ -158,24 +162,28 @@ fn c_copy(bytes: &[u8]) -> Option<*mut c_char> {
         return None;
     }
     // SAFETY: `buf` holds len + 1 bytes; the source and it do not overlap.
-    unsafe {
-        ptr::copy_nonoverlapping(bytes.as_ptr(), buf, bytes.len());
-        *buf.add(bytes.len()) = 0;
-    }
+    unsafe { ptr::copy_nonoverlapping(bytes.as_ptr(), buf, bytes.len()) };
+    // SAFETY: the last of the len + 1 bytes of `buf`.
+    let end = unsafe { buf.add(bytes.len()) };
+    // SAFETY: `end` is inside `buf`, which we own.
+    unsafe { *end = 0 };
     Some(buf.cast())
 }
 
 /// Zeroes and frees the first `filled` answers, then the array.
 fn free_responses(replies: *mut PamResponse, filled: usize) {
     for i in 0..filled {
+        // SAFETY: `i < filled`, within the calloc'd array.
+        let reply = unsafe { replies.add(i) };
         // SAFETY: entries below `filled` are null or our malloc'd strings.
-        let resp = unsafe { (*replies.add(i)).resp };
+        let resp = unsafe { (*reply).resp };
         if !resp.is_null() {
             // SAFETY: `resp` is our NUL-terminated malloc'd copy.
-            unsafe {
-                ptr::write_bytes(resp, 0, libc::strlen(resp));
-                libc::free(resp.cast());
-            }
+            let len = unsafe { libc::strlen(resp) };
+            // SAFETY: `resp` holds `len` bytes before its NUL.
+            unsafe { ptr::write_bytes(resp, 0, len) };
+            // SAFETY: our malloc'd copy, freed once, here.
+            unsafe { libc::free(resp.cast()) };
         }
     }
     // SAFETY: the array came from calloc and is not used again.

@@ -181,16 +181,16 @@ impl Pam {
         let mut out = Vec::new();
         for i in 0.. {
             // SAFETY: `i` stays within the array: we stop at its null end.
-            let entry = unsafe { *list.add(i) };
+            let slot = unsafe { list.add(i) };
+            // SAFETY: `slot` is an entry of the array (or its null end).
+            let entry = unsafe { *slot };
             if entry.is_null() {
                 break;
             }
-            // SAFETY: each entry is a NUL-terminated malloc'd string, freed
-            // once here after it is copied.
-            unsafe {
-                out.push(CStr::from_ptr(entry).to_bytes().to_vec());
-                libc::free(entry.cast());
-            }
+            // SAFETY: each entry is a NUL-terminated malloc'd string.
+            out.push(unsafe { CStr::from_ptr(entry) }.to_bytes().to_vec());
+            // SAFETY: freed once, here, after it was copied.
+            unsafe { libc::free(entry.cast()) };
         }
         // SAFETY: the array itself, malloc'd and not used again.
         unsafe { libc::free(list.cast()) };
@@ -206,10 +206,9 @@ impl Drop for Pam {
         }
         // SAFETY: both pointers came from `Box::into_raw` in `start` and
         // are freed exactly once, here, after PAM let go of them.
-        unsafe {
-            drop(Box::from_raw(self.conv));
-            drop(Box::from_raw(self.app));
-        }
+        drop(unsafe { Box::from_raw(self.conv) });
+        // SAFETY: as above.
+        drop(unsafe { Box::from_raw(self.app) });
     }
 }
 

@@ -48,6 +48,7 @@ impl Identity {
                 umask: self.peer.umask,
                 scope: None,
                 mount_ns: self.peer.mount_ns,
+                pidfd: None,
             },
             account,
             group_names,
@@ -57,7 +58,9 @@ impl Identity {
     }
 
     /// Looks up the caller's account; refuses callers unknown to passwd.
-    pub fn of(peer: Peer) -> Result<Identity, Failure> {
+    /// Works out where the caller comes from only if `wants_origin` (the
+    /// policy has a `when.origin` condition).
+    pub fn of(peer: Peer, wants_origin: bool) -> Result<Identity, Failure> {
         let account = accounts::user_by_uid(peer.uid)
             .ok_or_else(|| Failure::new("you do not exist in the passwd database"))?;
         let listed = account.groups(account.gid);
@@ -71,7 +74,7 @@ impl Identity {
         held_or_listed.extend(listed.iter().filter(|gid| !peer.groups.contains(gid)));
         let group_names = named_groups(&held_and_listed);
         let deny_names = named_groups(&held_or_listed);
-        let origin = origin::of(peer.pid, peer.tty.is_some());
+        let origin = origin::of(&peer, wants_origin);
         Ok(Identity {
             peer,
             account,

@@ -136,25 +136,10 @@ fn request_context<'a>(ctx: &Context<'a>, who: &Identity) -> jitsudo_policy::Con
     jitsudo_policy::Context {
         now: jitsudo_policy::Timestamp {
             unix_seconds,
-            local_utc_offset: local_utc_offset(unix_seconds),
+            local_utc_offset: jitsudo_sys::time::local_utc_offset(unix_seconds),
         },
         has_tty: who.peer.tty.is_some(),
         origin: who.origin,
         host: ctx.host,
     }
-}
-
-/// The local zone's offset from UTC at `unix_seconds` (`tm_gmtoff`).
-fn local_utc_offset(unix_seconds: i64) -> i32 {
-    let time: libc::time_t = unix_seconds;
-    // SAFETY: localtime_r only writes the `tm` we own; `time` is valid.
-    let offset = unsafe {
-        let mut tm: libc::tm = std::mem::zeroed();
-        if libc::localtime_r(&time, &mut tm).is_null() {
-            0
-        } else {
-            tm.tm_gmtoff
-        }
-    };
-    i32::try_from(offset).unwrap_or(0)
 }

@@ -47,11 +47,11 @@ pub(super) fn route(shared: &Shared, peer: Peer, request: Request, fds: Vec<Owne
     if request == Request::ReloadPolicy {
         return Routed::Reply(vec![reload_reply(shared, peer.uid)]);
     }
-    let identity = match Identity::of(peer) {
+    let policy = shared.policy();
+    let identity = match Identity::of(peer, policy.policy.uses_origin()) {
         Ok(identity) => identity,
         Err(failure) => return refusal(failure),
     };
-    let policy = shared.policy();
     let ctx = Context {
         policy: &policy.policy,
         policy_hash: &policy.hash,

@@ -6,7 +6,7 @@
 //! and learns the user, terminal and client connection when the job comes.
 
 use std::cell::{Cell, RefCell};
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -42,8 +42,9 @@ enum Trouble {
 
 /// What the conversation needs once the job is known.
 struct Link {
-    /// The client connection (owned by the worker; valid while PAM runs).
-    conn: Cell<Option<RawFd>>,
+    /// A copy of the client connection, from [`Transaction::begin`] to
+    /// [`Transaction::hang_up`].
+    conn: RefCell<Option<OwnedFd>>,
     /// Our prompt, replacing PAM's plain "Password: ".
     prompt: RefCell<Option<Vec<u8>>>,
     /// How long one prompt waits for its answer.
@@ -58,13 +59,10 @@ struct Relay {
 }
 
 impl Relay {
-    fn conn(&self) -> Option<BorrowedFd<'_>> {
-        // SAFETY: the fd is the worker's client connection, set before any
-        // PAM call that may converse and open for the whole transaction.
-        self.link
-            .conn
-            .get()
-            .map(|fd| unsafe { BorrowedFd::borrow_raw(fd) })
+    /// Runs `f` on the client connection, if the transaction has one.
+    fn with_conn<T>(&self, f: impl FnOnce(BorrowedFd<'_>) -> T) -> Option<T> {
+        let conn = self.link.conn.borrow();
+        conn.as_ref().map(|fd| f(fd.as_fd()))
     }
 
     fn read_answer(&self, conn: BorrowedFd<'_>) -> Option<Zeroizing<Vec<u8>>> {
@@ -127,7 +125,21 @@ fn frame_before(
 
 impl Conversation for Relay {
     fn prompt(&mut self, text: &[u8], echo: bool) -> Option<Zeroizing<Vec<u8>>> {
-        let conn = self.conn()?;
+        self.with_conn(|conn| self.ask(conn, text, echo)).flatten()
+    }
+
+    fn message(&mut self, text: &[u8], _is_error: bool) {
+        let notice = ServerMessage::Notice {
+            text: text.to_vec().into(),
+            prefer_tty: false,
+        };
+        self.with_conn(|conn| send_to(conn, &notice));
+    }
+}
+
+impl Relay {
+    /// Shows PAM's prompt `text` to the client and reads the answer.
+    fn ask(&self, conn: BorrowedFd<'_>, text: &[u8], echo: bool) -> Option<Zeroizing<Vec<u8>>> {
         let ours = self.link.prompt.borrow().clone();
         let shown = match ours {
             // PAM's plain password prompt gives way to ours, as under sudo.
@@ -143,16 +155,6 @@ impl Conversation for Relay {
             return None;
         }
         self.read_answer(conn)
-    }
-
-    fn message(&mut self, text: &[u8], _is_error: bool) {
-        if let Some(conn) = self.conn() {
-            let notice = ServerMessage::Notice {
-                text: text.to_vec().into(),
-                prefer_tty: false,
-            };
-            let _ = send_to(conn, &notice);
-        }
     }
 }
 
@@ -197,7 +199,7 @@ impl Transaction {
     /// Starts the transaction (configuration read, modules loaded).
     pub fn prepare() -> Result<Transaction, PamError> {
         let link = Rc::new(Link {
-            conn: Cell::new(None),
+            conn: RefCell::new(None),
             prompt: RefCell::new(None),
             timeout: Cell::new(Duration::ZERO),
             trouble: Cell::new(Trouble::None),
@@ -214,7 +216,11 @@ impl Transaction {
     /// authenticates if the job says so, and checks the account.
     /// `Err(None)` means the client is gone (nothing left to tell it).
     pub fn begin(&mut self, spec: &PamSpec, to: &Reporting<'_>) -> Result<(), Option<Failure>> {
-        self.link.conn.set(Some(to.conn.as_raw_fd()));
+        let conn = to
+            .conn
+            .try_clone()
+            .map_err(|e| Some(Failure::new(format!("unable to copy the connection: {e}"))))?;
+        *self.link.conn.borrow_mut() = Some(conn);
         *self.link.prompt.borrow_mut() = spec.password.as_ref().map(|p| p.prompt.to_vec());
         let user =
             pam::c_string(&spec.user).ok_or_else(|| Some(Failure::new("invalid user name")))?;
@@ -312,6 +318,12 @@ impl Transaction {
     pub fn close_session(&mut self) {
         let _ = self.pam.close_session();
         let _ = self.pam.setcred(Credentials::Delete);
+    }
+
+    /// Lets go of the client connection: PAM has nothing more to say to
+    /// the client, and the connection closes when the worker drops its own.
+    pub fn hang_up(&self) {
+        self.link.conn.borrow_mut().take();
     }
 }
 

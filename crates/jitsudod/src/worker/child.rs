@@ -6,7 +6,11 @@
 
 use std::convert::Infallible;
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+
+use jitsudo_sys::fd::{self as fds, Std};
+use jitsudo_sys::process::exit_immediately;
+use jitsudo_sys::signal::{set_disposition, Disposition};
 
 use nix::errno::Errno;
 use nix::fcntl::{open, FcntlArg, FdFlag, OFlag};
@@ -52,7 +56,7 @@ impl Stage {
 }
 
 /// Everything the child needs, prepared before the fork.
-pub struct ChildSpec {
+pub struct ChildSpec<'a> {
     /// The executable the daemon decided on (`O_PATH`).
     pub executable: OwnedFd,
     /// It is a `#!` script: its descriptor must stay open across the exec,
@@ -75,7 +79,7 @@ pub struct ChildSpec {
     /// The caller's working directory.
     pub cwd_fd: OwnedFd,
     /// What becomes fd 0, 1, 2 (`None`: the caller had it closed).
-    pub stdio: [Option<RawFd>; 3],
+    pub stdio: [Option<BorrowedFd<'a>>; 3],
     /// The pty slave (the worker's controlling terminal), if any.
     pub tty: Option<CString>,
     /// The command's `cgroup.procs`, open for writing: the child enters
@@ -90,21 +94,19 @@ pub struct ChildSpec {
 
 /// Runs in the forked child: never returns. On failure writes (stage,
 /// errno) to `report` and exits 127.
-pub fn exec(spec: &ChildSpec, report: &OwnedFd) -> ! {
+pub fn exec(spec: &ChildSpec<'_>, report: &OwnedFd) -> ! {
     // Moved above SCRIPT_FD, which a script's descriptor may take over.
-    let moved = nix::fcntl::fcntl(report, FcntlArg::F_DUPFD_CLOEXEC(SCRIPT_FD + 1));
+    let moved = fds::dup_at_least(report.as_fd(), SCRIPT_FD + 1);
     let Err((stage, errno)) = setup_and_exec(spec);
     let mut msg = [stage as u8, 0, 0, 0, 0];
     msg[1..].copy_from_slice(&(errno as i32).to_ne_bytes());
-    let report_fd = moved.unwrap_or(report.as_raw_fd());
-    // SAFETY: `report_fd` is the error pipe (or its copy), open until _exit.
-    let _ = write(unsafe { BorrowedFd::borrow_raw(report_fd) }, &msg);
-    // SAFETY: _exit is async-signal-safe and skips atexit handlers and
-    // stdio flushing that belong to the worker, not to this child.
-    unsafe { libc::_exit(127) }
+    let report = moved.as_ref().map_or(report.as_fd(), AsFd::as_fd);
+    let _ = write(report, &msg);
+    // No atexit handlers, no flushing of buffers that are the worker's.
+    exit_immediately(127)
 }
 
-fn setup_and_exec(spec: &ChildSpec) -> Result<Infallible, (Stage, Errno)> {
+fn setup_and_exec(spec: &ChildSpec<'_>) -> Result<Infallible, (Stage, Errno)> {
     // Still root and nothing of the command has run: all it ever starts is
     // born in its group, and the target cannot move back out.
     if let Some(procs) = &spec.cgroup {
@@ -123,11 +125,13 @@ fn setup_and_exec(spec: &ChildSpec) -> Result<Infallible, (Stage, Errno)> {
     if let Some(dir) = &spec.chdir {
         chdir(dir.as_c_str()).map_err(|e| (Stage::Chdir, e))?;
     }
-    close_other_fds();
+    // The command gets exactly fds 0, 1 and 2 (the error pipe stays
+    // usable until the exec).
+    fds::cloexec_from(3).map_err(|e| (Stage::Exec, e))?;
     let executable = if spec.script {
         script_descriptor(&spec.executable).map_err(|e| (Stage::Exec, e))?
     } else {
-        spec.executable.as_raw_fd()
+        spec.executable.as_fd()
     };
     reset_signals(spec.ignored_signals);
     Err((Stage::Exec, exec_fd(executable, &spec.argv, &spec.env)))
@@ -139,38 +143,23 @@ const SCRIPT_FD: RawFd = 3;
 
 /// Puts the script's descriptor on [`SCRIPT_FD`], open across the exec
 /// (whatever was there is closed: everything above 2 was close-on-exec).
-fn script_descriptor(fd: &OwnedFd) -> nix::Result<RawFd> {
+fn script_descriptor(fd: &OwnedFd) -> nix::Result<BorrowedFd<'_>> {
     if fd.as_raw_fd() == SCRIPT_FD {
         nix::fcntl::fcntl(fd, FcntlArg::F_SETFD(FdFlag::empty()))?;
-    // SAFETY: dup2 onto SCRIPT_FD, which this child owns from here on (the
-    // error pipe was moved above it); the copy is not close-on-exec.
-    } else if unsafe { libc::dup2(fd.as_raw_fd(), SCRIPT_FD) } < 0 {
-        return Err(Errno::last());
+        Ok(fd.as_fd())
+    } else {
+        // SCRIPT_FD is this child's from here on: the error pipe was moved
+        // above it, and it execs or exits next.
+        fds::install_for_exec(fd.as_fd(), SCRIPT_FD)
     }
-    Ok(SCRIPT_FD)
 }
 
 /// Executes exactly the open file `fd` (`execveat` with `AT_EMPTY_PATH`):
 /// no path is resolved. Returns only on failure.
-fn exec_fd(fd: RawFd, argv: &[CString], env: &[CString]) -> Errno {
-    let mut argv: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
-    argv.push(std::ptr::null());
-    let mut envp: Vec<*const libc::c_char> = env.iter().map(|e| e.as_ptr()).collect();
-    envp.push(std::ptr::null());
-    // SAFETY: `fd` is open; the path is an empty C string; `argv` and `envp`
-    // are NULL-terminated arrays of pointers to C strings that outlive the
-    // call (owned by the caller's CStrings). execveat returns only on error.
-    unsafe {
-        libc::syscall(
-            libc::SYS_execveat,
-            fd,
-            c"".as_ptr(),
-            argv.as_ptr(),
-            envp.as_ptr(),
-            libc::AT_EMPTY_PATH,
-        );
-    }
-    Errno::last()
+fn exec_fd(fd: BorrowedFd<'_>, argv: &[CString], env: &[CString]) -> Errno {
+    // glibc's fexecve is execveat(fd, "", argv, envp, AT_EMPTY_PATH).
+    let Err(errno) = nix::unistd::fexecve(fd, argv, env);
+    errno
 }
 
 /// Without a pty the command gets a session of its own. With one, the
@@ -180,7 +169,7 @@ fn exec_fd(fd: RawFd, argv: &[CString], env: &[CString]) -> Errno {
 /// the group is not orphaned and ^Z, SIGTTIN and SIGTTOU stop it. Unless
 /// it runs in a pipeline, it takes the pty's foreground (SIGTTOU is still
 /// blocked here, so a background group may do that).
-fn join_terminal(spec: &ChildSpec) -> nix::Result<Option<OwnedFd>> {
+fn join_terminal(spec: &ChildSpec<'_>) -> nix::Result<Option<OwnedFd>> {
     let Some(path) = &spec.tty else {
         setsid()?;
         return Ok(None);
@@ -201,81 +190,28 @@ fn join_terminal(spec: &ChildSpec) -> nix::Result<Option<OwnedFd>> {
 /// caller had closed becomes an `O_PATH` handle on /dev/null: the slot is
 /// taken (nothing the command opens lands there by surprise) yet reading or
 /// writing it fails with EBADF, as a closed descriptor would.
-fn install_stdio(spec: &ChildSpec, tty: Option<&OwnedFd>) -> nix::Result<()> {
+fn install_stdio(spec: &ChildSpec<'_>, tty: Option<&OwnedFd>) -> nix::Result<()> {
     let closed = open("/dev/null", OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())?;
-    for (target, source) in spec.stdio.iter().enumerate() {
+    for (target, source) in Std::ALL.into_iter().zip(spec.stdio) {
         let source = match (source, tty) {
-            (Some(fd), Some(tty)) if is_tty(*fd) => tty.as_raw_fd(),
-            (Some(fd), _) => *fd,
-            (None, _) => closed.as_raw_fd(),
+            (Some(fd), Some(tty)) if is_tty(fd) => tty.as_fd(),
+            (Some(fd), _) => fd,
+            (None, _) => closed.as_fd(),
         };
-        // SAFETY: `source` is open in this process (received from the
-        // daemon, our pty slave, or the placeholder above) and `target` is
-        // 0, 1 or 2, which only this child uses from here on. dup2 clears
-        // FD_CLOEXEC on the copy, so it survives the exec.
-        if unsafe { libc::dup2(source, target as RawFd) } < 0 {
-            return Err(Errno::last());
-        }
+        fds::install_std(source, target)?;
     }
     Ok(())
 }
 
 /// Whether the caller's descriptor is a terminal (and so replaced by the pty).
-pub fn is_tty(fd: RawFd) -> bool {
-    // SAFETY: isatty only inspects the descriptor.
-    unsafe { libc::isatty(fd) == 1 }
+pub fn is_tty(fd: BorrowedFd<'_>) -> bool {
+    jitsudo_sys::tty::is_terminal(fd)
 }
 
-fn drop_privileges(spec: &ChildSpec) -> nix::Result<()> {
+fn drop_privileges(spec: &ChildSpec<'_>) -> nix::Result<()> {
     setgroups(&spec.groups)?;
     setresgid(spec.gid, spec.gid, spec.gid)?;
     setresuid(spec.uid, spec.uid, spec.uid)
-}
-
-/// Marks every descriptor above 2 close-on-exec, so the command gets
-/// exactly fds 0, 1 and 2 (the error pipe stays usable until the exec).
-fn close_other_fds() {
-    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags.
-    unsafe {
-        libc::close_range(
-            3,
-            libc::c_uint::MAX,
-            libc::CLOSE_RANGE_CLOEXEC as libc::c_int,
-        );
-    }
-}
-
-/// The kernel's `struct sigaction` (x86_64 and aarch64 layout).
-#[repr(C)]
-struct KernelSigaction {
-    handler: libc::sighandler_t,
-    flags: libc::c_ulong,
-    restorer: usize,
-    mask: u64,
-}
-
-/// Sets a disposition with the raw system call: glibc's wrapper refuses the
-/// signals it reserves for itself (32 and 33), whose ignored state would
-/// otherwise leak into the command.
-fn set_disposition(signo: libc::c_int, handler: libc::sighandler_t) {
-    let action = KernelSigaction {
-        handler,
-        flags: 0,
-        restorer: 0,
-        mask: 0,
-    };
-    // SAFETY: `action` is a valid kernel sigaction with SIG_DFL or SIG_IGN
-    // (no handler code, so no restorer is needed); the old action is not
-    // requested; the last argument is the kernel's sigset size (8 bytes).
-    unsafe {
-        libc::syscall(
-            libc::SYS_rt_sigaction,
-            signo,
-            &action as *const KernelSigaction,
-            std::ptr::null_mut::<KernelSigaction>(),
-            8usize,
-        );
-    }
 }
 
 /// Default dispositions (or SIG_IGN where the caller ignored the signal)
@@ -285,12 +221,12 @@ fn reset_signals(ignored: u64) {
         if signo == libc::SIGKILL || signo == libc::SIGSTOP {
             continue;
         }
-        let handler = if signo <= 64 && ignored & (1u64 << (signo - 1)) != 0 {
-            libc::SIG_IGN
+        let disposition = if signo <= 64 && ignored & (1u64 << (signo - 1)) != 0 {
+            Disposition::Ignore
         } else {
-            libc::SIG_DFL
+            Disposition::Default
         };
-        set_disposition(signo, handler);
+        let _ = set_disposition(signo, disposition);
     }
     let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
 }

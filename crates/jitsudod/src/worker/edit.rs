@@ -23,8 +23,8 @@ use nix::fcntl::{openat, renameat, OFlag};
 use nix::sys::stat::{fchmod, fstat, fstatat, umask, FileStat, Mode, SFlag};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{
-    fchown, fork, fsync, ftruncate, lseek, setgroups, setresgid, setresuid, unlinkat, ForkResult,
-    Gid, Uid, UnlinkatFlags, Whence,
+    fchown, fsync, ftruncate, lseek, setgroups, setresgid, setresuid, unlinkat, ForkResult, Gid,
+    Uid, UnlinkatFlags, Whence,
 };
 
 use crate::audit::AuditRecord;
@@ -54,9 +54,9 @@ struct Opened {
 /// and logs it.
 pub fn run(job: &EditJob, conn: &OwnedFd, record: &AuditRecord, audit: &Audit) -> ExitCode {
     audit.emit(&record.event(EventKind::ExecAccept));
-    // SAFETY: the worker is single-threaded; the child only uses what it
-    // owns and ends with `exit`.
-    let code = match unsafe { fork() } {
+    // The worker is single-threaded; the child only uses what it owns and
+    // ends with `exit`.
+    let code = match jitsudo_sys::process::fork_single_threaded() {
         Ok(ForkResult::Child) => std::process::exit(as_target(job, conn)),
         Ok(ForkResult::Parent { child }) => loop {
             match waitpid(child, None) {

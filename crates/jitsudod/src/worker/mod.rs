@@ -20,10 +20,12 @@ mod tree;
 mod watch;
 
 use std::ffi::CString;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::process::ExitCode;
 
 use jitsudo_proto::{decode, FrameReader, PassedFds, MAX_MESSAGE_LEN};
+use jitsudo_sys::fd::Std;
+use jitsudo_sys::process;
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::stat::Mode;
 use nix::unistd::{setsid, Gid, Uid};
@@ -53,8 +55,8 @@ pub fn main(cgroup: Option<std::path::PathBuf>) -> ExitCode {
     match job {
         Ok((job, received)) => {
             title::set(&title::busy(&job));
-            // SAFETY: fd 0 stays the daemon's channel for the worker's life.
-            let daemon = unsafe { BorrowedFd::borrow_raw(0) };
+            // Fd 0 stays the daemon's channel for the worker's life.
+            let daemon = Std::In.borrow();
             supervise::run(
                 pam,
                 job,
@@ -75,24 +77,26 @@ pub fn main(cgroup: Option<std::path::PathBuf>) -> ExitCode {
 
 /// The worker's scheduling priority while it waits for a job.
 struct Priority {
-    original: libc::c_int,
+    original: Option<i32>,
 }
 
 /// How much lower an idle worker runs (nice increment).
-const IDLE_NICENESS: libc::c_int = 10;
+const IDLE_NICENESS: i32 = 10;
 
 impl Priority {
     fn lower() -> Priority {
-        // SAFETY: getpriority/setpriority on our own process only.
-        let original = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
-        // SAFETY: as above.
-        unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, original + IDLE_NICENESS) };
+        let original = process::priority().ok();
+        if let Some(original) = original {
+            let _ = process::set_priority(original + IDLE_NICENESS);
+        }
         Priority { original }
     }
 
     fn restore(self) {
-        // SAFETY: as above; root may raise its priority back.
-        unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, self.original) };
+        // Root may raise its priority back.
+        if let Some(original) = self.original {
+            let _ = process::set_priority(original);
+        }
     }
 }
 
@@ -115,9 +119,8 @@ pub struct CallerFds {
 }
 
 fn receive_job() -> Result<(Job, Received), String> {
-    // SAFETY: fd 0 is the socketpair the daemon gave us; it stays open
-    // until it is replaced below.
-    let channel = unsafe { BorrowedFd::borrow_raw(0) };
+    // Fd 0 is the socketpair the daemon gave us.
+    let channel = Std::In.borrow();
     let mut reader = FrameReader::new(MAX_MESSAGE_LEN);
     let frame = reader
         .read_frame(channel)
@@ -172,12 +175,12 @@ fn cstring(bytes: &[u8]) -> Option<CString> {
 }
 
 /// Turns the job into what the child needs; `None` if a string holds NUL.
-fn child_spec(
+fn child_spec<'a>(
     job: &Exec,
-    caller: &CallerFds,
+    caller: &'a CallerFds,
     tty: Option<CString>,
     cgroup: Option<OwnedFd>,
-) -> Option<ChildSpec> {
+) -> Option<ChildSpec<'a>> {
     let foreground = tty.is_some() && !in_pipeline(caller);
     Some(ChildSpec {
         executable: caller.executable.as_ref()?.try_clone().ok()?,
@@ -193,7 +196,7 @@ fn child_spec(
             None => None,
         },
         cwd_fd: caller.cwd.try_clone().ok()?,
-        stdio: [0, 1, 2].map(|i| caller.stdio[i].as_ref().map(|fd| fd.as_raw_fd())),
+        stdio: [0, 1, 2].map(|i| caller.stdio[i].as_ref().map(AsFd::as_fd)),
         ignored_signals: job.ignored_signals,
         tty,
         cgroup,
@@ -207,7 +210,7 @@ fn caller_terminal(caller: &CallerFds) -> Option<BorrowedFd<'_>> {
         .stdio
         .iter()
         .flatten()
-        .find(|fd| child::is_tty(fd.as_raw_fd()))
+        .find(|fd| child::is_tty(fd.as_fd()))
         .map(|fd| fd.as_fd())
 }
 

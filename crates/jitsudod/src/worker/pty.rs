@@ -1,7 +1,7 @@
 //! The command's own pseudo-terminal (sudo's `use_pty`): the command never
 //! touches the caller's terminal, so it cannot push input into it.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 
 use nix::errno::Errno;
@@ -11,9 +11,6 @@ use nix::sys::stat::Mode;
 use nix::sys::termios::{tcgetattr, tcsetattr, SetArg};
 use nix::unistd::{chown, Gid, Uid};
 use std::os::unix::fs::PermissionsExt;
-
-nix::ioctl_read_bad!(get_winsize, libc::TIOCGWINSZ, libc::winsize);
-nix::ioctl_write_ptr_bad!(set_winsize, libc::TIOCSWINSZ, libc::winsize);
 
 /// A new pty pair for one command.
 pub struct Pty {
@@ -53,7 +50,7 @@ impl Pty {
         if let Ok(settings) = tcgetattr(like) {
             tcsetattr(&slave, SetArg::TCSANOW, &settings)?;
         }
-        copy_window_size(like, slave.as_fd());
+        jitsudo_sys::tty::copy_window_size(like, slave.as_fd());
         Ok(())
     }
 
@@ -66,29 +63,11 @@ impl Pty {
             OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
             Mode::empty(),
         )?;
-        // SAFETY: TIOCSCTTY takes an integer argument (0: do not steal).
-        if unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) } != 0 {
-            return Err(Errno::last());
-        }
-        Ok(())
+        jitsudo_sys::tty::make_controlling(slave.as_fd())
     }
 
     /// Takes the master side out, to send it to the client.
     pub fn into_master(self) -> OwnedFd {
         self.master.into()
-    }
-}
-
-fn copy_window_size(from: BorrowedFd<'_>, to: BorrowedFd<'_>) {
-    let mut size = libc::winsize {
-        ws_row: 0,
-        ws_col: 0,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: `size` is valid storage for TIOCGWINSZ; `from` is open.
-    if unsafe { get_winsize(from.as_raw_fd(), &mut size) }.is_ok() {
-        // SAFETY: `to` is an open terminal and `size` a valid winsize.
-        let _ = unsafe { set_winsize(to.as_raw_fd(), &size) };
     }
 }

@@ -2,7 +2,7 @@
 //! the pty (or, for `-b`, no terminal at all), the cgroup, the fork, and
 //! the child's report of how far it got before its exec.
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
 use jitsudo_proto::{Failure, ServerMessage};
@@ -12,7 +12,7 @@ use nix::sys::signal::Signal;
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::stat::Mode;
 use nix::sys::wait::waitpid;
-use nix::unistd::{fork, pipe2, read, setpgid, ForkResult, Pid};
+use nix::unistd::{pipe2, read, setpgid, ForkResult, Pid};
 
 use super::child::{self, Stage};
 use super::pty::Pty;
@@ -72,9 +72,9 @@ pub(super) fn start(
         .ok_or_else(|| Failure::new("invalid job: embedded NUL byte or no executable"))?;
     let (report_rd, report_wr) = pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| Failure::new(format!("unable to create pipe: {}", e.desc())))?;
-    // SAFETY: the worker is single-threaded, so the child may do anything
-    // the parent could; it ends in execve or _exit.
-    let child = match unsafe { fork() } {
+    // The worker is single-threaded, so the child may do anything the
+    // parent could; it ends in execve or _exit.
+    let child = match jitsudo_sys::process::fork_single_threaded() {
         Ok(ForkResult::Child) => child::exec(&spec, &report_wr),
         Ok(ForkResult::Parent { child }) => child,
         Err(e) => return Err(Failure::new(format!("unable to fork: {}", e.desc()))),
@@ -103,10 +103,7 @@ pub(super) fn start(
 /// and files are kept.
 fn detach_terminal(mut caller: CallerFds) -> Result<CallerFds, Failure> {
     for slot in caller.stdio.iter_mut() {
-        if slot
-            .as_ref()
-            .is_some_and(|fd| child::is_tty(fd.as_raw_fd()))
-        {
+        if slot.as_ref().is_some_and(|fd| child::is_tty(fd.as_fd())) {
             let null = open("/dev/null", OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())
                 .map_err(|e| Failure::new(format!("/dev/null: {}", e.desc())))?;
             *slot = Some(null);

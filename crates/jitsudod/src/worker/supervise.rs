@@ -68,6 +68,7 @@ pub fn run(
     };
     let (status, leftovers) = run_command(&exec, &place, &conn, caller, &record, &audit);
     pam.close_session();
+    pam.hang_up();
     drop(conn);
     if let Some(leftovers) = leftovers {
         leftovers.finish(HANGUP_GRACE);

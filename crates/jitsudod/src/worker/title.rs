@@ -8,8 +8,9 @@
 //! the worker's own argv strings, as `setproctitle(3)` does: the daemon
 //! starts workers with an `argv[0]` of [`IDLE`] padded with spaces to
 //! [`ARGV0_LEN`] bytes, which leaves room for a busy title; the rest of the
-//! area is zeroed (`ps` drops trailing NULs). The worker has parsed its
-//! arguments before and never reads them again, and it is single-threaded.
+//! area is zeroed (`ps` drops trailing NULs): `jitsudo_sys::process::
+//! set_title`. The worker has parsed its arguments before and never reads
+//! them again, and it is single-threaded.
 //! (`PR_SET_MM_ARG_START` would avoid the rewrite but needs
 //! `CAP_SYS_RESOURCE`, which containers often drop.)
 
@@ -56,37 +57,7 @@ fn printable(bytes: &[u8]) -> String {
 /// effort: a name is a convenience, never a reason to fail a request).
 pub fn set(title: &str) {
     let _ = nix::sys::prctl::set_name(COMM);
-    let Some((start, end)) = argv_area() else {
-        return;
-    };
-    let room = end.saturating_sub(start).saturating_sub(1);
-    let mut len = title.len().min(room);
-    while !title.is_char_boundary(len) {
-        len -= 1;
-    }
-    // SAFETY: [start, end) is this process's argv area as the kernel
-    // reports it: mapped, writable stack memory holding NUL-terminated
-    // strings. We write `len` < end - start bytes of title and zero the
-    // rest, so it stays NUL-terminated for anyone (std's `args()`, glibc's
-    // `program_invocation_name`) who reads it later; nothing reads it
-    // concurrently (the worker is single-threaded).
-    unsafe {
-        let area = start as *mut u8;
-        std::ptr::copy_nonoverlapping(title.as_ptr(), area, len);
-        std::ptr::write_bytes(area.add(len), 0, end - start - len);
-    }
-}
-
-/// The bounds of the argv strings (`arg_start`, `arg_end`), from
-/// /proc/self/stat, fields 48 and 49.
-fn argv_area() -> Option<(usize, usize)> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields from the third on follow the last ')' (the name may hold any).
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let mut fields = rest.split_ascii_whitespace().skip(48 - 3);
-    let start = fields.next()?.parse().ok()?;
-    let end = fields.next()?.parse().ok()?;
-    (start != 0 && end > start).then_some((start, end))
+    let _ = jitsudo_sys::process::set_title(title);
 }
 
 #[cfg(test)]
@@ -101,12 +72,7 @@ mod tests {
     }
 
     #[test]
-    fn the_command_line_becomes_the_title() {
-        set("jitsudod: worker unit-test");
-        let cmdline = std::fs::read("/proc/self/cmdline").unwrap();
-        let shown = cmdline.split(|b| *b == 0).next().unwrap();
-        assert_eq!(shown, b"jitsudod: worker unit-test");
-        assert!(cmdline[shown.len()..].iter().all(|b| *b == 0));
+    fn idle_workers_have_room_for_a_title() {
         assert_eq!(argv0().len(), ARGV0_LEN);
         assert!(argv0().starts_with(IDLE));
     }
