@@ -336,3 +336,77 @@ fn a_group_the_database_does_not_list_grants_nothing() {
         );
     }
 }
+
+/// A daemon named `name` whose only rule lets jt_nobody run `id` from a
+/// local terminal (`when.origin = ["local"]`).
+fn local_only_daemon(name: &str) -> jitsudo_tests::daemon::Daemon {
+    const POLICY: &str = "[[rule]]\nid = \"local-only\"\nwho = [\"jt_nobody\"]\n\
+        commands = [\"/usr/bin/id\"]\nauth = \"none\"\nwhen = { origin = [\"local\"] }\n";
+    let w = world();
+    let policy = w.policy_dir(name).join("policy.toml");
+    jitsudo_tests::util::write_atomic(&policy, POLICY.as_bytes(), 0o644);
+    jitsudo_tests::daemon::Daemon::start(w, name, &policy)
+}
+
+/// Runs `jitsudo -n /usr/bin/id -un` as jt_nobody on a terminal of its own
+/// (`script`), in a new audit session (root writes `/proc/self/loginuid`,
+/// as `pam_loginuid` does at login) whose root login process is still
+/// there (`login_ended` false) or gone (true: the process was left behind
+/// by a login that ended, as by a closed SSH connection; it waits for
+/// that before it runs). Returns what it printed, and its exit status.
+fn in_audit_session(daemon: &jitsudo_tests::daemon::Daemon, login_ended: bool) -> String {
+    let dir = world().scratch_dir("audit-session");
+    let program = world().program(Impl::Jitsudo);
+    let user_part = format!(
+        "while kill -0 \"$1\" 2>/dev/null; do sleep 0.05; done; \
+         script -qec '{} -n /usr/bin/id -un' /dev/null > {dir}/out 2>&1; \
+         echo \"status=$?\" >> {dir}/out; touch {dir}/done",
+        program.display(),
+        dir = dir.display()
+    );
+    let holder = if login_ended { "exit 0" } else { "wait" };
+    let root_part = format!(
+        "echo 0 > /proc/self/loginuid || exit 3; \
+         setsid setpriv --reuid=jt_nobody --regid=jt_nobody --init-groups -- \
+         sh -c {} sh {} & {holder}",
+        jitsudo_tests::util::shell_quote(&user_part),
+        // Live: no pid to wait for (`kill -0 ""` fails at once).
+        if login_ended { "$$" } else { "\"\"" },
+    );
+    let status = std::process::Command::new("sh")
+        .args(["-c", &root_part])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("JITSUDO_SOCKET", &daemon.socket)
+        .status()
+        .expect("run sh");
+    assert!(status.success(), "setting up the audit session failed");
+    let done = dir.join("done");
+    jitsudo_tests::util::poll_until(std::time::Duration::from_secs(20), || {
+        done.exists().then_some(())
+    })
+    .expect("the orphan never ran jitsudo");
+    std::fs::read_to_string(dir.join("out")).expect("read out")
+}
+
+/// A process left behind by a login that ended (here: orphaned, on a
+/// terminal of its own, its audit session held by no root process any
+/// more, as after `( (sleep 9; script -c 'jitsudo …') & )` and a closed
+/// SSH connection) has no sshd among its ancestors, yet must not pass for
+/// a local session: its origin is unknown, and `origin = ["local"]` does
+/// not let it in. The same process while its root login process is still
+/// there is local.
+#[test]
+fn an_orphan_of_an_ended_login_is_not_local() {
+    let daemon = local_only_daemon("origin-ended-login");
+    let live = in_audit_session(&daemon, false);
+    assert!(
+        live.contains("root") && live.ends_with("status=0\n"),
+        "{live}"
+    );
+    let ended = in_audit_session(&daemon, true);
+    assert!(
+        !ended.contains("root") && ended.ends_with("status=1\n"),
+        "{ended}"
+    );
+}
