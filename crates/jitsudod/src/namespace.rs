@@ -9,12 +9,10 @@
 //! resolves differently cannot make it run another file, but the command
 //! would not be the one the caller meant).
 
-use std::os::unix::fs::MetadataExt;
-
-/// A mount namespace, by the identity of its `/proc/PID/ns/mnt` file.
+/// A mount namespace, by the identity (inode on the kernel's namespace
+/// file system) of its `/proc/PID/ns/mnt` file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MountNamespace {
-    dev: u64,
     ino: u64,
 }
 
@@ -22,15 +20,12 @@ impl MountNamespace {
     /// The mount namespace of process `pid` (`0`: the daemon's own), or
     /// `None` if it cannot be read (the process is gone).
     pub fn of(pid: i32) -> Option<MountNamespace> {
-        let path = match pid {
-            0 => "/proc/self/ns/mnt".to_owned(),
-            pid => format!("/proc/{pid}/ns/mnt"),
+        let pid = match pid {
+            0 => i32::try_from(std::process::id()).ok()?,
+            pid => pid,
         };
-        let meta = std::fs::metadata(path).ok()?;
-        Some(MountNamespace {
-            dev: meta.dev(),
-            ino: meta.ino(),
-        })
+        let ino = jitsudo_sys::proc::namespace(pid, "mnt").ok()?;
+        Some(MountNamespace { ino })
     }
 
     /// Whether this is the daemon's own mount namespace.

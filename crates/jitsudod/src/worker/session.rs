@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 
+use jitsudo_sys::proc::{self, Stat};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::{getpgrp, getsid, Pid};
 
@@ -22,50 +23,18 @@ pub fn signal_groups(signal: Signal) {
 
 /// The process groups of the processes in `session` (from /proc).
 fn groups_in(session: Pid) -> BTreeSet<Pid> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
+    let Ok(pids) = proc::pids() else {
         return BTreeSet::new();
     };
-    entries
-        .flatten()
-        .filter(|e| e.file_name().to_str().is_some_and(is_pid))
-        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
-        .filter_map(|stat| group_and_session(&stat))
-        .filter(|(_, sid)| *sid == session)
-        .map(|(group, _)| group)
+    pids.filter_map(|pid| Stat::of(pid).ok())
+        .filter(|stat| stat.session == session.as_raw())
+        .map(|stat| Pid::from_raw(stat.pgrp))
         .collect()
-}
-
-fn is_pid(name: &str) -> bool {
-    !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// The process group and session from a /proc/PID/stat line: "pid (comm)
-/// state ppid pgrp session ...", where comm may hold anything but ends at
-/// the last ')'.
-fn group_and_session(stat: &str) -> Option<(Pid, Pid)> {
-    let mut fields = stat.get(stat.rfind(')')? + 1..)?.split_whitespace();
-    let mut next = || fields.next();
-    let _state = next()?;
-    let _ppid = next()?;
-    let group = next()?.parse().ok()?;
-    let session = next()?.parse().ok()?;
-    Some((Pid::from_raw(group), Pid::from_raw(session)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stat_lines_are_parsed() {
-        let line = "4242 (a) b) c) S 1 4240 4200 34816 4240 4194560 0";
-        assert_eq!(
-            group_and_session(line),
-            Some((Pid::from_raw(4240), Pid::from_raw(4200)))
-        );
-        assert_eq!(group_and_session("4242 (x) S 1"), None);
-        assert_eq!(group_and_session("garbage"), None);
-    }
 
     #[test]
     fn own_session_is_found() {
