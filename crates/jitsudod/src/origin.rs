@@ -15,15 +15,14 @@
 //!   session without audit id) is `Local`.
 //!
 //! Only worked out when the policy has a `when.origin` condition, and only
-//! while the caller is pinned by its pidfd: a caller gone before the walk
-//! ends is `Unknown` (its pid may name another process by now).
+//! while the caller is pinned by its pidfd: the peer identification fails
+//! if the caller is gone before it ends (its pid may name another process
+//! by now).
 
 use std::path::Path;
 
 use jitsudo_policy::Origin;
 use jitsudo_sys::proc::{self, Stat, Status};
-
-use crate::peer::Peer;
 
 /// The ssh daemon's programs: the listener, and the per-session process of
 /// OpenSSH ≥ 9.8.
@@ -31,20 +30,14 @@ const SSHD: [&str; 2] = ["/usr/sbin/sshd", "/usr/lib/openssh/sshd-session"];
 /// How far up the process tree to look.
 const MAX_DEPTH: usize = 64;
 
-/// The origin of the connected `peer` for a policy that uses
-/// `when.origin` (`wanted`); `Unknown` when the policy does not ask.
-pub fn of(peer: &Peer, wanted: bool) -> Origin {
-    if peer.tty.is_none() {
-        return Origin::None;
-    }
-    if !wanted {
-        return Origin::Unknown;
-    }
-    let origin = decide(&Proc, peer.pid);
-    if peer.still_running() {
-        origin
+/// The origin of process `pid`, which has a terminal or not. The caller
+/// pins `pid` with its pidfd and checks it afterwards (the peer
+/// identification), so what is read here is about the caller.
+pub fn of(pid: i32, has_tty: bool) -> Origin {
+    if has_tty {
+        decide(&Proc, pid)
     } else {
-        Origin::Unknown
+        Origin::None
     }
 }
 

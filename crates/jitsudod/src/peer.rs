@@ -2,7 +2,9 @@
 //! `SO_PEERCRED`, `SO_PEERPIDFD` and `SO_PEERGROUPS`, plus facts about the
 //! pinned process read from /proc and re-checked against the pidfd.
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd};
+
+use jitsudo_policy::Origin;
 
 use jitsudo_sys::proc::{tty_name, Stat, Status};
 use jitsudo_sys::{pidfd, socket};
@@ -10,6 +12,7 @@ use nix::sys::socket::{getsockopt, sockopt};
 
 use crate::cache::Scope;
 use crate::namespace::MountNamespace;
+use crate::origin;
 
 /// The identity of a connected client, as the kernel states it.
 #[derive(Debug)]
@@ -31,9 +34,9 @@ pub struct Peer {
     pub scope: Option<Scope>,
     /// The caller's mount namespace, if it could be read.
     pub mount_ns: Option<MountNamespace>,
-    /// The pidfd that pins `pid`, for facts read later (the origin);
-    /// `None` for an identity that is not a connected process.
-    pub pidfd: Option<OwnedFd>,
+    /// Where the caller comes from, worked out while the pidfd pinned it;
+    /// `None` when the policy did not ask (no rule has `when.origin`).
+    pub origin: Option<Origin>,
 }
 
 /// Why a peer could not be identified.
@@ -47,8 +50,9 @@ impl std::fmt::Display for PeerError {
 }
 
 impl Peer {
-    /// Identifies the process connected on `sock`.
-    pub fn identify(sock: BorrowedFd<'_>) -> Result<Peer, PeerError> {
+    /// Identifies the process connected on `sock`, and where it comes
+    /// from if `wants_origin` (see [`crate::origin`]).
+    pub fn identify(sock: BorrowedFd<'_>, wants_origin: bool) -> Result<Peer, PeerError> {
         let cred = getsockopt(&sock, sockopt::PeerCredentials)
             .map_err(|e| PeerError(format!("SO_PEERCRED: {e}")))?;
         let pidfd =
@@ -63,6 +67,8 @@ impl Peer {
         let umask = Status::of(pid).map_err(|e| PeerError(e.to_string()))?.umask;
         let scope = scope(&stat);
         let mount_ns = MountNamespace::of(pid);
+        let tty = tty_name(stat.tty_nr);
+        let origin = wants_origin.then(|| origin::of(pid, tty.is_some()));
         // The pid may have died and been reused while we read /proc: the
         // pidfd tells whether the process we read is still the peer.
         if !pidfd::is_alive(pidfd.as_fd()) {
@@ -73,20 +79,12 @@ impl Peer {
             gid: cred.gid(),
             groups,
             pid,
-            tty: tty_name(stat.tty_nr),
+            tty,
             umask,
             scope,
             mount_ns,
-            pidfd: Some(pidfd),
+            origin,
         })
-    }
-
-    /// Whether the process identified is still the one running as `pid`
-    /// (so what was read about `pid` since is about the caller).
-    pub fn still_running(&self) -> bool {
-        self.pidfd
-            .as_ref()
-            .is_some_and(|fd| pidfd::is_alive(fd.as_fd()))
     }
 }
 
@@ -140,11 +138,13 @@ mod tests {
     #[test]
     fn identifies_this_process_over_a_socketpair() {
         let (a, _b) = UnixStream::pair().unwrap();
-        let peer = Peer::identify(a.as_fd()).unwrap();
+        let peer = Peer::identify(a.as_fd(), true).unwrap();
         assert_eq!(peer.pid, std::process::id() as i32);
         assert_eq!(peer.uid, nix::unistd::getuid().as_raw());
         assert!(peer.groups.contains(&nix::unistd::getgid().as_raw()));
-        assert!(peer.still_running());
+        // A socketpair has no terminal.
+        assert_eq!(peer.origin, Some(Origin::None));
+        assert_eq!(Peer::identify(a.as_fd(), false).unwrap().origin, None);
         let mask = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
         nix::sys::stat::umask(mask);
         assert_eq!(peer.umask, mask.bits());

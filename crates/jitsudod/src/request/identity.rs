@@ -7,7 +7,6 @@ use jitsudo_proto::Failure;
 use crate::accounts::{self, Account};
 use crate::cache::CacheKey;
 use crate::namespace::MountNamespace;
-use crate::origin;
 use crate::peer::Peer;
 
 use super::refusal::message;
@@ -48,7 +47,7 @@ impl Identity {
                 umask: self.peer.umask,
                 scope: None,
                 mount_ns: self.peer.mount_ns,
-                pidfd: None,
+                origin: self.peer.origin,
             },
             account,
             group_names,
@@ -58,8 +57,9 @@ impl Identity {
     }
 
     /// Looks up the caller's account; refuses callers unknown to passwd.
-    /// Works out where the caller comes from only if `wants_origin` (the
-    /// policy has a `when.origin` condition).
+    /// `wants_origin`: the policy deciding has a `when.origin` condition;
+    /// if the peer was identified under a policy without one (a reload in
+    /// between), its origin is unknown and the request is refused.
     pub fn of(peer: Peer, wants_origin: bool) -> Result<Identity, Failure> {
         let account = accounts::user_by_uid(peer.uid)
             .ok_or_else(|| Failure::new("you do not exist in the passwd database"))?;
@@ -74,7 +74,16 @@ impl Identity {
         held_or_listed.extend(listed.iter().filter(|gid| !peer.groups.contains(gid)));
         let group_names = named_groups(&held_and_listed);
         let deny_names = named_groups(&held_or_listed);
-        let origin = origin::of(&peer, wants_origin);
+        let origin = match peer.origin {
+            Some(origin) => origin,
+            None if wants_origin => {
+                return Err(Failure::new(
+                    "the policy was reloaded while your request was read; try again",
+                ))
+            }
+            // No rule looks at it.
+            None => Origin::Unknown,
+        };
         Ok(Identity {
             peer,
             account,

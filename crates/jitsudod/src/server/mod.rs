@@ -123,7 +123,8 @@ async fn answer(
     shared: &Arc<Shared>,
     slot: Slot,
 ) -> Option<Started> {
-    let peer = match Peer::identify(stream.as_fd()) {
+    let wants_origin = shared.policy().policy.uses_origin();
+    let peer = match Peer::identify(stream.as_fd(), wants_origin) {
         Ok(peer) => peer,
         Err(e) => {
             eprintln!("jitsudod: cannot identify peer: {e}");
