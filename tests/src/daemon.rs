@@ -8,8 +8,7 @@
 //! binary exits normally.
 
 use std::fs::{self, File};
-use std::io;
-use std::os::fd::AsRawFd;
+use std::io::{self, Write};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -18,6 +17,7 @@ use std::sync::mpsc::{self, Sender};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+use jitsudo_sys::signal::{set_disposition, Disposition};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
@@ -157,7 +157,8 @@ impl Daemon {
                 (unit, Some(procs))
             }
         };
-        let unit_fd = unit_procs.as_ref().map(|f| f.as_raw_fd());
+        // The hook writes to its own (close-on-exec) copy of cgroup.procs.
+        let unit_procs = unit_procs.map(|f| f.try_clone().expect("dup cgroup.procs"));
         cmd.arg("--foreground")
             .arg("--socket")
             .arg(&socket)
@@ -173,26 +174,22 @@ impl Daemon {
         // The daemon starts with clean signal state except SIGUSR2 ignored,
         // deliberately: a daemon's own dispositions must not leak into the
         // commands it runs (signals.rs checks what the command sees).
-        // SAFETY: prctl, sigaction, sigprocmask and write are
-        // async-signal-safe; nothing else runs between fork and exec here.
-        // `unit_fd` is open until the spawn returns (`unit_procs`).
-        unsafe {
-            cmd.pre_exec(move || {
-                if let Some(fd) = unit_fd {
-                    if libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
-                        return Err(io::Error::last_os_error());
-                    }
+        let hook = move || {
+            if let Some(mut procs) = unit_procs.as_ref() {
+                if procs.write(b"0")? != 1 {
+                    return Err(io::Error::other("short write to cgroup.procs"));
                 }
-                crate::exec::reset_signals();
-                libc::signal(libc::SIGUSR2, libc::SIG_IGN);
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+            }
+            crate::exec::reset_signals();
+            let _ = set_disposition(libc::SIGUSR2, Disposition::Ignore);
+            nix::sys::prctl::set_pdeathsig(Signal::SIGTERM)?;
+            Ok(())
+        };
+        // SAFETY: the hook only makes async-signal-safe system calls
+        // (write, rt_sigaction, sigprocmask, prctl) and allocates nothing;
+        // nothing else runs between fork and exec here.
+        unsafe { cmd.pre_exec(hook) };
         let child = spawn_from_keeper(cmd).expect("spawn jitsudod");
-        drop(unit_procs);
         LIVE.lock().expect("live daemons").push(child.id() as i32);
         let daemon = Daemon {
             socket,

@@ -239,38 +239,16 @@ pub fn substitute_word(script: &str, word: &str, value: &str) -> String {
 /// empty signal mask, so a caller script never inherits what the test
 /// runner happened to ignore or block. Meant for `pre_exec`.
 pub fn reset_signals() {
-    /// The kernel's `struct sigaction` (x86-64/aarch64 layout). glibc's
-    /// wrappers refuse the two real-time signals it reserves (32, 33), which
-    /// a test runner may have ignored, so the raw system call is used.
-    #[repr(C)]
-    struct KernelSigaction {
-        handler: usize,
-        flags: libc::c_ulong,
-        restorer: usize,
-        mask: u64,
+    use jitsudo_sys::signal::{set_disposition, Disposition};
+    for sig in 1..=64 {
+        // KILL and STOP cannot be changed: those just fail.
+        let _ = set_disposition(sig, Disposition::Default);
     }
-    let default = KernelSigaction {
-        handler: libc::SIG_DFL,
-        flags: 0,
-        restorer: 0,
-        mask: 0,
-    };
-    // SAFETY: rt_sigaction and sigprocmask are async-signal-safe; signals
-    // that cannot be changed (KILL, STOP) just return an error.
-    unsafe {
-        for sig in 1..=64 {
-            libc::syscall(
-                libc::SYS_rt_sigaction,
-                sig,
-                &default as *const KernelSigaction,
-                std::ptr::null_mut::<KernelSigaction>(),
-                8usize,
-            );
-        }
-        let mut empty: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut empty);
-        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
-    }
+    let _ = nix::sys::signal::sigprocmask(
+        nix::sys::signal::SigmaskHow::SIG_SETMASK,
+        Some(&nix::sys::signal::SigSet::empty()),
+        None,
+    );
 }
 
 /// Reads `r` to its end on a thread; the bytes arrive on the channel.

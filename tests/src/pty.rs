@@ -4,7 +4,7 @@
 
 use std::fs::{self, File};
 use std::io::{ErrorKind, Read, Write};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -112,11 +112,11 @@ fn winsize(rows: u16, cols: u16) -> libc::winsize {
 }
 
 /// Sets the window size of the terminal behind `fd`.
-pub fn set_winsize(fd: &impl AsRawFd, rows: u16, cols: u16) {
+pub fn set_winsize(fd: &impl AsFd, rows: u16, cols: u16) {
     let ws = winsize(rows, cols);
-    // SAFETY: TIOCSWINSZ reads one `winsize` from the valid pointer.
-    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
-    assert_eq!(rc, 0, "TIOCSWINSZ: {}", Errno::last());
+    if let Err(e) = jitsudo_sys::tty::set_window_size(fd.as_fd(), &ws) {
+        panic!("TIOCSWINSZ: {e}");
+    }
 }
 
 /// A new pty pair, both ends close-on-exec from birth (other test threads
@@ -187,11 +187,10 @@ fn blocked_call(text: &str) -> Option<(libc::c_long, u64)> {
 /// process in the group is blocked in a system call, and one of them in
 /// read(2) on the terminal (or `/dev/tty`) or in a poll-family call.
 fn input_awaited(master: &File, slave: &str) -> bool {
-    let mut pgrp: libc::pid_t = 0;
-    // SAFETY: TIOCGPGRP writes one pid_t to the valid pointer.
-    if unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCGPGRP, &mut pgrp) } != 0 {
+    let Ok(pgrp) = nix::unistd::tcgetpgrp(master) else {
         return false;
-    }
+    };
+    let pgrp = pgrp.as_raw();
     let Ok(procs) = fs::read_dir("/proc") else {
         return false;
     };
@@ -231,18 +230,16 @@ pub fn run(mut cmd: Command, user: &str, spec: &PtySpec, timeout: Duration) -> O
     cmd.stdin(dup(&slave))
         .stdout(dup(&slave))
         .stderr(dup(&slave));
-    // SAFETY: setsid, ioctl and reset_signals are async-signal-safe; fd 0 is the slave by
-    // the time pre_exec closures run.
-    unsafe {
-        cmd.pre_exec(|| {
-            nix::unistd::setsid().map_err(std::io::Error::from)?;
-            crate::exec::reset_signals();
-            if libc::ioctl(0, libc::TIOCSCTTY, 0) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    let hook = || {
+        nix::unistd::setsid()?;
+        crate::exec::reset_signals();
+        // fd 0 is the slave by the time pre_exec hooks run.
+        jitsudo_sys::tty::make_controlling(jitsudo_sys::fd::Std::In.borrow())?;
+        Ok(())
+    };
+    // SAFETY: setsid, TIOCSCTTY, rt_sigaction and sigprocmask are
+    // async-signal-safe and the hook allocates nothing.
+    unsafe { cmd.pre_exec(hook) };
     let mut child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {cmd:?} on a pty: {e}"));
