@@ -13,10 +13,10 @@ use serde_bytes::ByteBuf;
 
 use super::command::CommandLine;
 use super::context::{Context, Passed};
+use super::denial::{deny, reject, Refused};
 use super::gate::{self, Gate};
 use super::identity::Identity;
 use super::job::{EditJob, Then};
-use super::pipeline::{deny, reject, Refused};
 use super::question;
 use super::refusal::{message, Refusal};
 use super::resolve;

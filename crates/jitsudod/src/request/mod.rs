@@ -20,6 +20,7 @@
 
 mod command;
 mod context;
+mod denial;
 mod edit;
 mod exec_spec;
 mod explain;
