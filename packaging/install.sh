@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "install.sh: run as root" >&2; exit 1; }
 
 need=()
-for pkg in build-essential pkg-config libpam0g-dev; do
+for pkg in build-essential pkg-config libpam0g-dev libsqlite3-dev; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -27,7 +27,7 @@ fi
 step() { printf '\n==> %s\n' "$*"; }
 
 # Debian packages the tests (and the build) need.
-packages=(sudo rsyslog systemd libpam0g-dev pkg-config build-essential procps
+packages=(sudo rsyslog systemd libpam0g-dev libsqlite3-dev pkg-config build-essential procps
           util-linux bsdutils coreutils passwd login uidmap
           acl python3 python3-venv python3-apt)
 missing=()

@@ -59,8 +59,19 @@ pub const TGRP: &str = "jt_tgrp";
 /// Another supplementary group of [`TARGET`], also usable with `-g`.
 pub const OTHER: &str = "jt_other";
 
+/// Asks for just-in-time grants (tests/tests/grants.rs).
+pub const REQUESTER: &str = "jt_req";
+/// Approves grants, named as a user.
+pub const APPROVER1: &str = "jt_appr1";
+/// Approves grants, through the [`APPROVERS`] group.
+pub const APPROVER2: &str = "jt_appr2";
+/// Neither requests nor approves anything.
+pub const OUTSIDER: &str = "jt_outsider";
+/// The group of [`APPROVER2`].
+pub const APPROVERS: &str = "jt_approvers";
+
 /// Groups to create.
-pub const GROUPS: &[&str] = &[TEAM, GTEAM, TGRP, OTHER];
+pub const GROUPS: &[&str] = &[TEAM, GTEAM, TGRP, OTHER, APPROVERS];
 
 /// Users to create, with their supplementary groups.
 pub const USERS: &[(&str, &[&str])] = &[
@@ -78,6 +89,10 @@ pub const USERS: &[(&str, &[&str])] = &[
     (EXPIRED, &[]),
     (PINNED, &[]),
     (RBASH, &[]),
+    (REQUESTER, &[]),
+    (APPROVER1, &[]),
+    (APPROVER2, &[APPROVERS]),
+    (OUTSIDER, &[]),
 ];
 
 /// The password of a test user (set with chpasswd, for the PAM tests).

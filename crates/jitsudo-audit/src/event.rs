@@ -120,11 +120,33 @@ pub enum EventKind {
     DaemonStart,
     /// The daemon is stopping.
     DaemonStop,
+    /// A grant was requested.
+    RequestCreate,
+    /// A request was approved or denied by a reviewer.
+    RequestReview,
+    /// A request was not approved in time.
+    RequestExpire,
+    /// A requester withdrew a request.
+    RequestCancel,
+    /// A request got its approvals: the grant is approved or active.
+    GrantActivate,
+    /// A command ran under a grant.
+    GrantUse,
+    /// The holder was warned that the grant ends soon.
+    GrantWarn,
+    /// A grant's end was moved later.
+    GrantExtend,
+    /// A grant's time ran out; what ran under it was ended.
+    GrantExpire,
+    /// A grant was revoked; what ran under it was ended.
+    GrantRevoke,
+    /// The holder ended a grant early; what ran under it was ended.
+    GrantDone,
 }
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 7] = [
+    pub const ALL: [EventKind; 18] = [
         EventKind::ExecAccept,
         EventKind::ExecReject,
         EventKind::ExecExit,
@@ -132,6 +154,17 @@ impl EventKind {
         EventKind::PolicyReload,
         EventKind::DaemonStart,
         EventKind::DaemonStop,
+        EventKind::RequestCreate,
+        EventKind::RequestReview,
+        EventKind::RequestExpire,
+        EventKind::RequestCancel,
+        EventKind::GrantActivate,
+        EventKind::GrantUse,
+        EventKind::GrantWarn,
+        EventKind::GrantExtend,
+        EventKind::GrantExpire,
+        EventKind::GrantRevoke,
+        EventKind::GrantDone,
     ];
 
     /// Stable dotted name, the value of `JITSUDO_EVENT`.
@@ -144,6 +177,17 @@ impl EventKind {
             EventKind::PolicyReload => "policy.reload",
             EventKind::DaemonStart => "daemon.start",
             EventKind::DaemonStop => "daemon.stop",
+            EventKind::RequestCreate => "request.create",
+            EventKind::RequestReview => "request.review",
+            EventKind::RequestExpire => "request.expire",
+            EventKind::RequestCancel => "request.cancel",
+            EventKind::GrantActivate => "grant.activate",
+            EventKind::GrantUse => "grant.use",
+            EventKind::GrantWarn => "grant.warn",
+            EventKind::GrantExtend => "grant.extend",
+            EventKind::GrantExpire => "grant.expire",
+            EventKind::GrantRevoke => "grant.revoke",
+            EventKind::GrantDone => "grant.done",
         }
     }
 
@@ -158,6 +202,17 @@ impl EventKind {
             EventKind::PolicyReload => "cc4cb299b0f2675534c9f00092b7d18a",
             EventKind::DaemonStart => "0774ca86ce2c54db5c01c29d9592fc02",
             EventKind::DaemonStop => "c77a44430b51e4172fe863868f5a991a",
+            EventKind::RequestCreate => "45a14303862abd6368aa346aa231e8a8",
+            EventKind::RequestReview => "7000b32e83c3c43f32343528ede78c24",
+            EventKind::RequestExpire => "dfde94017b0ff1d0ca2ff3a1b3ed7698",
+            EventKind::RequestCancel => "d97e4eab6835e14bb7e198eea6081cef",
+            EventKind::GrantActivate => "c1c7b7608f377d345a57b008ec61c798",
+            EventKind::GrantUse => "6a03c8eb1496d70eb0b0e191ea9553b7",
+            EventKind::GrantWarn => "4534b1fa0b843854b87d35dec091addf",
+            EventKind::GrantExtend => "75e2bf56d5a74dd091e52b8504e0f420",
+            EventKind::GrantExpire => "fe87baf5d1dbfb4ade53dbe7a5f72795",
+            EventKind::GrantRevoke => "e4f292c549235dd632289319f2b14870",
+            EventKind::GrantDone => "793ed1cd459dbe11b2277d135487cc83",
         }
     }
 
@@ -168,7 +223,18 @@ impl EventKind {
     pub fn default_priority(self) -> Priority {
         match self {
             EventKind::ExecReject | EventKind::AuthFail => Priority::Warning,
-            EventKind::ExecAccept
+            EventKind::GrantRevoke | EventKind::GrantExpire | EventKind::GrantWarn => {
+                Priority::Notice
+            }
+            EventKind::RequestCreate
+            | EventKind::RequestReview
+            | EventKind::RequestExpire
+            | EventKind::RequestCancel
+            | EventKind::GrantActivate
+            | EventKind::GrantUse
+            | EventKind::GrantExtend
+            | EventKind::GrantDone
+            | EventKind::ExecAccept
             | EventKind::ExecExit
             | EventKind::PolicyReload
             | EventKind::DaemonStart
@@ -186,6 +252,15 @@ impl EventKind {
                 | EventKind::ExecExit
                 | EventKind::AuthFail
         )
+    }
+}
+
+impl EventKind {
+    /// Whether the event is about a grant or a request for one; its extra
+    /// fields then show in the message too.
+    pub fn is_grant_event(self) -> bool {
+        let name = self.name();
+        name.starts_with("grant.") || name.starts_with("request.")
     }
 }
 
@@ -561,11 +636,27 @@ impl Event {
             s.push_str(match self.kind {
                 EventKind::DaemonStart => "jitsudod started",
                 EventKind::DaemonStop => "jitsudod stopping",
-                _ => "policy reloaded",
+                EventKind::PolicyReload => "policy reloaded",
+                other => other.name(),
             });
             if let Some(reason) = &self.reason {
                 s.push_str(" ; REASON=");
                 escape_into(&mut s, reason);
+            }
+            let fields = if self.kind.is_grant_event() {
+                &self.extra[..]
+            } else {
+                &[]
+            };
+            for (name, value) in fields {
+                s.push_str(" ; ");
+                s.push_str(
+                    name.as_str()
+                        .strip_prefix("JITSUDO_")
+                        .unwrap_or(name.as_str()),
+                );
+                s.push('=');
+                escape_into(&mut s, value);
             }
             if let Some(hash) = &self.policy_hash {
                 s.push_str(" ; POLICY_HASH=");

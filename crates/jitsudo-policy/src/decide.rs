@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::command::CommandMatch;
+use crate::grant::ActiveGrant;
 use crate::model::{Auth, Effect, Policy, Rule};
 use crate::principal::IdPattern;
 use crate::request::Request;
@@ -38,6 +39,8 @@ pub struct Allowed {
     pub umask: Option<u32>,
     /// Kill the command after this long; `None`: no limit.
     pub timeout: Option<Duration>,
+    /// The active grant that made the deciding (grantable) rule apply.
+    pub grant_id: Option<String>,
 }
 
 /// Why a request is refused, and the rule closest to allowing it.
@@ -140,6 +143,9 @@ pub enum Mismatch {
     Digest,
     /// Neither `run_as` nor `run_as_groups` allows the target.
     RunAs,
+    /// Everything matches, but the rule is grantable and applies only
+    /// under an active grant (`jitsudoctl request`).
+    Grant,
     /// Everything else matches, but a condition of `when` does not hold.
     When {
         /// The condition that does not hold.
@@ -154,7 +160,7 @@ impl Mismatch {
             Mismatch::Who => Fit::NotNamed,
             Mismatch::Command | Mismatch::Digest => Fit::CommandMismatch,
             Mismatch::RunAs => Fit::RunAsMismatch,
-            Mismatch::When { .. } => Fit::WhenMismatch,
+            Mismatch::When { .. } | Mismatch::Grant => Fit::WhenMismatch,
         }
     }
 }
@@ -172,6 +178,9 @@ impl fmt::Display for Mismatch {
             ),
             Mismatch::RunAs => f.write_str("run-as: the target user or group is not allowed"),
             Mismatch::When { condition } => write!(f, "when: {condition}"),
+            Mismatch::Grant => f.write_str(
+                "grant: the rule applies only under an active grant (jitsudoctl request)",
+            ),
         }
     }
 }
@@ -182,6 +191,19 @@ impl Policy {
     /// its `setenv` and `cwd` options are then checked (without falling back
     /// to an earlier rule).
     pub fn decide(&self, request: &Request<'_>) -> Decision {
+        self.decide_with_grants(request, &[])
+    }
+
+    /// [`Policy::decide`], with the caller's active grants: a grantable
+    /// rule takes part only while one of them is for it (and, for a
+    /// command grant, names exactly this command and these arguments).
+    pub fn decide_with_grants(
+        &self,
+        request: &Request<'_>,
+        grants: &[ActiveGrant<'_>],
+    ) -> Decision {
+        let active =
+            |rule: &&Rule| rule.grant.is_none() || granting(rule, request, grants).is_some();
         let indexed = self.index.usable(self.rules.len());
         let (positions, naming_caller) = if indexed {
             self.index.candidates(request)
@@ -194,11 +216,12 @@ impl Policy {
                 .filter_map(|position| self.rules.get(position as usize))
                 .collect()
         };
-        let candidates = if indexed {
+        let candidates: Vec<&Rule> = if indexed {
             rules(positions)
         } else {
             self.rules.iter().collect()
         };
+        let candidates: Vec<&Rule> = candidates.into_iter().filter(active).collect();
         let evaluated: Vec<Evaluated<'_>> = candidates
             .into_iter()
             .map(|rule| (rule, evaluate(rule, request)))
@@ -213,7 +236,8 @@ impl Policy {
             });
         }
         if let Some((allow, _)) = evaluated.iter().rev().find(applies(Effect::Allow)) {
-            return conditions(allow, request);
+            let grant = granting(allow, request, grants);
+            return conditions(allow, request, grant);
         }
         let closest = refusal(evaluated);
         let command_matched = matches!(
@@ -229,6 +253,7 @@ impl Policy {
         let last_naming = rules(self.index.naming_caller(request))
             .into_iter()
             .rev()
+            .filter(active)
             .find(|rule| {
                 rule.effect == Effect::Allow
                     && rule.who.iter().any(|who| who.matches(&request.caller))
@@ -334,8 +359,21 @@ fn run_as_matches(rule: &Rule, request: &Request<'_>) -> bool {
     user_ok && (group_listed || own_primary)
 }
 
+/// The id of the active grant that makes the grantable `rule` apply.
+fn granting(rule: &Rule, request: &Request<'_>, grants: &[ActiveGrant<'_>]) -> Option<String> {
+    grants
+        .iter()
+        .find(|grant| {
+            grant.rule_id == rule.id
+                && grant
+                    .command
+                    .is_none_or(|(path, args)| path == request.command && args == request.args)
+        })
+        .map(|grant| grant.id.to_owned())
+}
+
 /// Applies the deciding rule's `setenv` and `cwd` options.
-fn conditions(rule: &Rule, request: &Request<'_>) -> Decision {
+fn conditions(rule: &Rule, request: &Request<'_>, grant_id: Option<String>) -> Decision {
     let refuse = |reason| {
         Decision::Deny(Refusal {
             reason,
@@ -355,6 +393,7 @@ fn conditions(rule: &Rule, request: &Request<'_>) -> Decision {
         env_keep: rule.env_keep.clone(),
         umask: rule.umask,
         timeout: rule.timeout,
+        grant_id,
     })
 }
 

@@ -69,14 +69,28 @@ pub struct Entitlement {
     pub when: Option<String>,
     /// Deny rules that cover the triple in part.
     pub limited_by: Vec<String>,
+    /// For a grantable rule: only under a grant, obtained how (for
+    /// example `grant by jt_appr1, %sre (2 of them), up to 3600s`).
+    pub grant: Option<String>,
 }
 
 impl Entitlement {
     /// Whether two entitlements differ in what they grant (the rule id
     /// alone does not count).
     fn differs(&self, other: &Entitlement) -> bool {
-        (self.auth, self.setenv, &self.when, &self.limited_by)
-            != (other.auth, other.setenv, &other.when, &other.limited_by)
+        (
+            self.auth,
+            self.setenv,
+            &self.when,
+            &self.limited_by,
+            &self.grant,
+        ) != (
+            other.auth,
+            other.setenv,
+            &other.when,
+            &other.limited_by,
+            &other.grant,
+        )
     }
 }
 
@@ -158,6 +172,7 @@ fn entitlements(policy: &Policy) -> BTreeMap<Triple, Entitlement> {
                         setenv: rule.allows_setenv(),
                         when: rule.when.as_ref().map(ToString::to_string),
                         limited_by,
+                        grant: rule.grant.as_ref().map(ToString::to_string),
                     };
                     granted.insert(triple, entitlement);
                 }
@@ -311,6 +326,9 @@ impl fmt::Display for Change {
             }
             if !e.limited_by.is_empty() {
                 text.push_str(&format!(", limited by {}", e.limited_by.join(" ")));
+            }
+            if let Some(grant) = &e.grant {
+                text.push_str(&format!(", only with a {grant}"));
             }
             format!("{text}; rule {}", e.rule_id)
         };

@@ -120,7 +120,9 @@ impl Policy {
             .rules
             .iter()
             .map(|rule| {
-                let mismatch = evaluate(rule, request).err();
+                let mismatch = evaluate(rule, request)
+                    .err()
+                    .or_else(|| rule.grant.as_ref().map(|_| Mismatch::Grant));
                 let role = if deciding_rule.as_deref() == Some(rule.id.as_str()) {
                     RuleRole::Decided
                 } else if mismatch.is_none() {

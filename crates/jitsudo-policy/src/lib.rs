@@ -107,6 +107,7 @@ mod diff;
 mod error;
 mod explain;
 mod glob;
+mod grant;
 mod index;
 mod load;
 mod model;
@@ -126,6 +127,10 @@ pub use diff::{entitlement_diff, Change, ChangeKind, Entitlement};
 pub use error::PolicyError;
 pub use explain::{Explanation, Grant, Precedence, RuleExplanation, RuleRole};
 pub use glob::Glob;
+pub use grant::{
+    ActiveGrant, Approval, Asked, GrantKind, Grantable, RequestRefusal, Start, Terms,
+    AUTO_HARD_MAX, DEFAULT_APPROVAL_DEADLINE,
+};
 pub use load::{parse, parse_with_warnings, Parsed, Source};
 pub use model::{
     Auth, Cwd, Defaults, Effect, Limits, Policy, Rule, DEFAULT_ENV_KEEP, DEFAULT_PASSPROMPT,

@@ -3,6 +3,7 @@
 
 mod compat;
 mod defaults;
+mod grant;
 mod rule;
 mod sets;
 #[cfg(test)]

@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::command::CommandPattern;
+use crate::grant::Grantable;
 use crate::index::Index;
 use crate::principal::{IdPattern, WhoPattern};
 use crate::request::Request;
@@ -154,6 +155,8 @@ pub struct Rule {
     pub timeout: Option<Duration>,
     /// The context the rule is limited to; `None`: always.
     pub when: Option<When>,
+    /// The `grant` table: the rule applies only under an active grant.
+    pub grant: Option<Grantable>,
 }
 
 impl Rule {

@@ -87,6 +87,24 @@ pub(crate) struct RawRule {
     pub umask: Option<Spanned<String>>,
     pub timeout: Option<Spanned<String>>,
     pub when: Option<Spanned<RawWhen>>,
+    pub grant: Option<Spanned<RawGrant>>,
+}
+
+/// A rule's `grant` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawGrant {
+    pub kind: Option<Spanned<String>>,
+    pub max: Spanned<String>,
+    pub default: Option<Spanned<String>>,
+    pub start: Option<Spanned<String>>,
+    pub max_uses: Option<Spanned<i64>>,
+    pub reason: Option<bool>,
+    pub ticket: Option<Spanned<String>>,
+    pub approval: Option<Spanned<String>>,
+    pub approvers: Option<Spanned<Vec<Spanned<String>>>>,
+    pub quorum: Option<Spanned<i64>>,
+    pub deadline: Option<Spanned<String>>,
 }
 
 /// A rule's `when` table.

@@ -31,10 +31,15 @@
 
 mod fds;
 mod frame;
+mod grants;
 mod message;
 
 pub use fds::{FdLayout, PassedFds};
 pub use frame::{send_frame, Frame, FrameReader, MAX_FDS_PER_CONNECTION};
+pub use grants::{
+    ExtendAsk, GrantAsk, GrantQuery, GrantRecord, GrantWhat, Listing, Review, ReviewRecord,
+    StartAsk,
+};
 pub use message::{
     decode, encode, ClientMessage, EditFile, EditRequest, Exit, ExplainFormat, ExplainRequest,
     Failure, Hello, ListRequest, PreserveEnv, Request, RunRequest, ServerMessage, SessionOrigin,

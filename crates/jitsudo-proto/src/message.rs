@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
-use crate::{FdLayout, ProtoError};
+use crate::{ExtendAsk, FdLayout, GrantAsk, GrantQuery, GrantRecord, ProtoError, Review};
 
 /// Magic bytes that open every [`Hello`], so a stray connection from another
 /// program is recognised at once.
@@ -84,6 +84,24 @@ pub enum Request {
     /// [`ServerMessage::Edit`], answered with [`ClientMessage::Edited`],
     /// then [`ServerMessage::Exited`].
     Edit(Box<EditRequest>),
+    /// `jitsudoctl request`: ask for a grant. Reply: [`ServerMessage::Grants`]
+    /// with the new request.
+    RequestGrant(Box<GrantAsk>),
+    /// `jitsudoctl requests` / `grants`: list. Reply: [`ServerMessage::Grants`].
+    ListGrants(Box<GrantQuery>),
+    /// `jitsudoctl approve`: the approver authenticates (prompts as for a
+    /// run) first. Reply: [`ServerMessage::Grants`] with the request.
+    Approve(Box<Review>),
+    /// `jitsudoctl deny` (a reason is required); authenticated as `Approve`.
+    Deny(Box<Review>),
+    /// `jitsudoctl cancel`: the requester withdraws a pending request.
+    Cancel(String),
+    /// `jitsudoctl revoke`: an approver or root ends a grant now.
+    Revoke(Box<Review>),
+    /// `jitsudoctl done`: the holder ends a grant now.
+    Done(String),
+    /// `jitsudoctl extend`: move a grant's end later.
+    Extend(Box<ExtendAsk>),
 }
 
 impl Request {
@@ -93,13 +111,20 @@ impl Request {
             Request::Run(run) | Request::Validate(run) => run.fd_layout(),
             Request::List(list) => list.request.fd_layout(),
             Request::Edit(edit) => edit.request.fd_layout(),
-            Request::Explain(_) => FdLayout {
+            // A review's worker (PAM) needs a working directory like any.
+            Request::Explain(_) | Request::Approve(_) | Request::Deny(_) => FdLayout {
                 stdio: [false; 3],
                 cwd: true,
             },
-            Request::ResetTimestamp | Request::RemoveTimestamps | Request::ReloadPolicy => {
-                FdLayout::NONE
-            }
+            Request::ResetTimestamp
+            | Request::RemoveTimestamps
+            | Request::ReloadPolicy
+            | Request::RequestGrant(_)
+            | Request::ListGrants(_)
+            | Request::Cancel(_)
+            | Request::Revoke(_)
+            | Request::Done(_)
+            | Request::Extend(_) => FdLayout::NONE,
         }
     }
 }
@@ -329,6 +354,9 @@ pub enum ServerMessage {
         /// The explanation, rendered as asked.
         text: ByteBuf,
     },
+    /// The answer to a grant verb: the records concerned (a list, or the
+    /// one request or grant acted on).
+    Grants(Vec<GrantRecord>),
     /// The files of a [`Request::Edit`], opened and read as the target. The
     /// client edits copies as the caller and answers
     /// [`ClientMessage::Edited`].

@@ -297,7 +297,9 @@ impl Session {
             ServerMessage::Exited(Exit::Code(code)) => return Ok(Some(Outcome::Exit(code))),
             ServerMessage::Done => return Ok(Some(Outcome::Exit(0))),
             // Answers to jitsudoctl's verbs, which this client never sends.
-            ServerMessage::PolicyReloaded | ServerMessage::Explained { .. } => {
+            ServerMessage::PolicyReloaded
+            | ServerMessage::Explained { .. }
+            | ServerMessage::Grants(_) => {
                 return Ok(Some(Outcome::Failure(
                     b"unexpected answer from jitsudod".to_vec(),
                     1,

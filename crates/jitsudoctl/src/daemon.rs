@@ -1,4 +1,5 @@
-//! Asking jitsudod: one request on a fresh connection, its answer back.
+//! Asking jitsudod: one request on a fresh connection, its answer back
+//! (answering PAM's prompts on the terminal meanwhile).
 
 use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
@@ -11,7 +12,11 @@ use jitsudo_proto::{
     ServerMessage, MAX_MESSAGE_LEN,
 };
 
+use serde_bytes::ByteBuf;
+use zeroize::{Zeroize, Zeroizing};
+
 use crate::error::Error;
+use crate::prompt;
 
 /// Sends `request` (with this process's working directory when its layout
 /// wants one) and returns the daemon's first answer after the welcome.
@@ -32,6 +37,24 @@ pub fn ask(socket: &Path, request: Request) -> Result<ServerMessage, Error> {
         let frame = reader.read_frame(conn.as_fd())?.ok_or(Error::Closed)?;
         match decode::<ServerMessage>(&frame)? {
             ServerMessage::Welcome { .. } => continue,
+            ServerMessage::Prompt { text, echo } => {
+                // The answer is zeroed when dropped; the frame holding it too.
+                let answer = prompt::ask(&text, echo);
+                let message =
+                    ClientMessage::Answer(answer.as_ref().map(|a| ByteBuf::from(a.to_vec())));
+                let frame = Zeroizing::new(encode(&message)?);
+                if let ClientMessage::Answer(Some(mut sent)) = message {
+                    sent.as_mut_slice().zeroize();
+                }
+                send_frame(conn.as_fd(), &frame, &[])?;
+            }
+            ServerMessage::Notice { text, .. } => {
+                let _ = std::io::stderr().write_all(&text);
+                eprintln!();
+            }
+            ServerMessage::Warning(text) => {
+                eprintln!("jitsudoctl: {}", String::from_utf8_lossy(&text));
+            }
             answer => return Ok(answer),
         }
     }

@@ -136,7 +136,7 @@ fn request(args: &ExplainArgs) -> Result<ExplainRequest, Error> {
     })
 }
 
-fn unix_seconds(text: &str) -> Result<i64, Error> {
+pub fn unix_seconds(text: &str) -> Result<i64, Error> {
     let wrong = |reason: String| Error::Time {
         text: text.to_owned(),
         reason,

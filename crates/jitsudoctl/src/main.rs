@@ -12,12 +12,18 @@
 //!
 //! `check`, `diff` and `import-sudoers` work offline; `explain` and
 //! `reload` talk to jitsudod (root only).
+//!
+//! The grant verbs (`request`, `requests`, `approve`, `deny`, `cancel`,
+//! `grants`, `revoke`, `done`, `extend`) are for every user: see
+//! [`grants`] and docs/grants.md.
 
 mod daemon;
 mod error;
 mod explain;
+mod grants;
 mod import;
 mod offline;
+mod prompt;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,7 +36,11 @@ const POLICY: &str = "/etc/jitsudo/policy.toml";
 const SOCKET: &str = "/run/jitsudo/jitsudod.sock";
 
 #[derive(Parser)]
-#[command(name = "jitsudoctl", version, about = "Administer jitsudo")]
+#[command(
+    name = "jitsudoctl",
+    version,
+    about = "Ask for, approve and use just-in-time grants; administer jitsudo"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -41,6 +51,9 @@ enum Command {
     /// Work with the policy.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Just-in-time grants.
+    #[command(flatten)]
+    Grant(grants::GrantCommand),
 }
 
 #[derive(Subcommand)]
@@ -102,5 +115,6 @@ fn main() -> ExitCode {
         }
         Command::Policy(PolicyCommand::ImportSudoers { file }) => import::run(&file),
         Command::Policy(PolicyCommand::Reload { socket }) => daemon::reload(&socket),
+        Command::Grant(command) => grants::run(&command),
     }
 }

@@ -1,7 +1,7 @@
 //! The daemon's side of the audit trail: which sinks, and the record of a
 //! request from which every event about it is built.
 
-use jitsudo_audit::{Audit, Event, EventKind, ExitStatus, Journald, Syslog};
+use jitsudo_audit::{Audit, Event, EventKind, ExitStatus, FieldName, Journald, Syslog};
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
@@ -40,6 +40,8 @@ pub struct AuditRecord {
     pub rule: Option<String>,
     /// Hash of the policy that decided.
     pub policy_hash: Option<String>,
+    /// The grant the command runs under.
+    pub grant: Option<String>,
 }
 
 impl AuditRecord {
@@ -58,6 +60,11 @@ impl AuditRecord {
             .policy_hash(self.policy_hash.as_ref());
         if let Some(rule) = &self.rule {
             event = event.rule(rule);
+        }
+        if let Some(grant) = &self.grant {
+            if let Ok(name) = FieldName::new("JITSUDO_GRANT_ID") {
+                event = event.field(name, grant);
+            }
         }
         event
     }

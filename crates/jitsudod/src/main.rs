@@ -12,6 +12,7 @@ mod audit;
 mod cache;
 mod cgroup;
 mod executable;
+mod grants;
 mod handoff;
 mod limits;
 mod namespace;
@@ -88,6 +89,8 @@ fn start(options: Options) -> Result<(), String> {
     limits::raise_fd_limit();
     cgroup::establish(options.cgroup_root.as_deref())?;
     prepare_dir(&options.state_dir, 0o700)?;
+    let grants = grants::Grants::open(&options.state_dir, audit::sinks())
+        .map_err(|e| format!("{e}; refusing to start"))?;
     let listener = bind(&options.socket)?;
     if !options.foreground {
         nix::unistd::daemon(false, false).map_err(|e| format!("daemon: {e}"))?;
@@ -96,6 +99,7 @@ fn start(options: Options) -> Result<(), String> {
         policy,
         options.policy.clone(),
         audit::sinks(),
+        Arc::new(grants),
     ));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

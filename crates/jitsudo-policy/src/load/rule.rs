@@ -67,6 +67,13 @@ pub(super) fn build(
             .when
             .as_ref()
             .map(|when| build_when(when.get_ref(), check)),
+        grant: body.grant.as_ref().and_then(|grant| {
+            super::grant::build(
+                grant,
+                body.effect.as_ref().map_or(Effect::Allow, |e| *e.get_ref()),
+                check,
+            )
+        }),
     };
     if built.effect == Effect::Deny {
         refuse_options_on_deny(body, check);

@@ -21,6 +21,8 @@ pub struct Context<'a> {
     pub host: &'a str,
     /// Recent authentications.
     pub cache: &'a CredentialCache,
+    /// Requests and grants.
+    pub grants: &'a crate::grants::Grants,
     /// The moment to decide at (seconds since the epoch): `None`, now;
     /// another moment only to explain the policy.
     pub at: Option<i64>,

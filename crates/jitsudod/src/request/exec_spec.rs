@@ -119,6 +119,7 @@ pub fn build(ctx: &Context<'_>, facts: &Facts<'_>, line: CommandLine, opened: &O
         ignored_signals: request.ignored_signals,
         background: request.background,
         timeout: shorter(allowed.timeout, request.command_timeout),
+        grant_cgroup: None,
     }
 }
 

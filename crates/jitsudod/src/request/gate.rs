@@ -32,22 +32,45 @@ pub fn gate(
     target: &[u8],
     wants_password: bool,
 ) -> Gate {
-    if !wants_password || who.peer.uid == 0 {
+    if !wants_password {
+        return Gate::Pass;
+    }
+    let options = Asking {
+        reset_timestamp: request.reset_timestamp,
+        non_interactive: request.non_interactive,
+        prompt: request.prompt.as_deref().map(|p| &p[..]),
+    };
+    gate_with(ctx, who, &options, target)
+}
+
+/// How the caller wants to be asked (`-k`, `-n`, `-p`).
+pub struct Asking<'a> {
+    /// Ignore cached credentials.
+    pub reset_timestamp: bool,
+    /// Never prompt.
+    pub non_interactive: bool,
+    /// The prompt, with sudo's `%` escapes.
+    pub prompt: Option<&'a [u8]>,
+}
+
+/// Whether the caller must authenticate now (root never; fresh cached
+/// credentials pass).
+pub fn gate_with(ctx: &Context<'_>, who: &Identity, options: &Asking<'_>, target: &[u8]) -> Gate {
+    if who.peer.uid == 0 {
         return Gate::Pass;
     }
     let fresh = who
         .cache_key()
         .is_some_and(|key| ctx.cache.is_fresh(&key, timeout(ctx)));
-    if fresh && !request.reset_timestamp {
+    if fresh && !options.reset_timestamp {
         return Gate::Pass;
     }
-    if request.non_interactive {
+    if options.non_interactive {
         return Gate::Refuse(Failure::new("a password is required"));
     }
-    let template = request
+    let template = options
         .prompt
-        .as_deref()
-        .map_or(ctx.policy.defaults.passprompt.as_bytes(), |p| &p[..]);
+        .unwrap_or(ctx.policy.defaults.passprompt.as_bytes());
     Gate::Ask(PasswordSpec {
         prompt: ByteBuf::from(expand_prompt(
             template,

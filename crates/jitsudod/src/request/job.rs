@@ -59,6 +59,10 @@ pub enum Then {
     Reply(Vec<ServerMessage>),
     /// `-e`: let the caller edit these files as the target.
     Edit(Box<EditJob>),
+    /// A review (`jitsudoctl approve`/`deny`): once the reviewer
+    /// authenticated (reported to the daemon), relay the daemon's replies,
+    /// read from the channel, to the client.
+    Review,
 }
 
 /// Files to edit (`-e`, `sudoedit`), each allowed by the policy.
@@ -111,6 +115,9 @@ pub struct Exec {
     pub background: bool,
     /// The rule's `timeout`: the command is ended after this long.
     pub timeout: Option<std::time::Duration>,
+    /// The cgroup of the grant the command runs under, which the command
+    /// enters before it execs (ending the grant ends the command).
+    pub grant_cgroup: Option<std::path::PathBuf>,
 }
 
 impl Exec {
@@ -135,7 +142,7 @@ impl Job {
     pub fn audit_record(&self) -> AuditRecord {
         let argv = match &self.then {
             Then::Run(exec) => exec.argv.clone(),
-            Then::Reply(_) => Vec::new(),
+            Then::Reply(_) | Then::Review => Vec::new(),
             Then::Edit(_) => self.audit.argv.clone(),
         };
         AuditRecord {

@@ -12,6 +12,7 @@ use crate::audit::AuditRecord;
 
 use super::context::{Context, Passed};
 use super::gate::{self, Gate};
+use super::grant_step;
 use super::identity::Identity;
 use super::job::Then;
 use super::question;
@@ -118,7 +119,12 @@ fn check(
         Ok(resolved) => resolved,
         Err(failure) => return failed(failure),
     };
-    match (question::ask(ctx, who, request, &resolved), &resolved.found) {
+    let held = match grant_step::usable(ctx, who) {
+        Ok(held) => held,
+        Err(failure) => return failed(failure),
+    };
+    let decision = question::ask(ctx, who, request, &resolved, &held.active());
+    match (decision, &resolved.found) {
         (Decision::Allow(_), Some(opened)) => {
             let mut line = opened.path.as_os_str().as_bytes().to_vec();
             for arg in &resolved.line.args {

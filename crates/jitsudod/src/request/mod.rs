@@ -8,12 +8,14 @@
 //! | validate the request | [`validate`] |
 //! | resolve the target (`-u`/`-g`) | [`target`] |
 //! | resolve the command (`-s`/`-i`, the executable opened once) | [`command`], [`resolve`] |
+//! | the caller's grants; a use of one | [`grant_step`] |
 //! | ask the policy | [`question`] |
 //! | authenticate first? | [`gate`] |
 //! | the job for a worker, or the reply | [`exec_spec`], [`job`], [`verdict`] |
 //!
 //! Refusals are told in sudo's words by [`refusal`]; `-l` and `-v` are
-//! [`listing`]; `-e` (sudoedit) is [`edit`]; `jitsudoctl policy explain`
+//! [`listing`]; `-e` (sudoedit) is [`edit`]; the `jitsudoctl` grant
+//! verbs are [`grant_verbs`]; `jitsudoctl policy explain`
 //! is [`explain`], the same resolve and question with
 //! [`jitsudo_policy::Policy::explain`]. What every step shares is in [`context`]; [`words`] turns the
 //! request's bytes into the system's strings.
@@ -25,6 +27,8 @@ mod edit;
 mod exec_spec;
 mod explain;
 mod gate;
+mod grant_step;
+pub mod grant_verbs;
 mod identity;
 pub mod job;
 mod listing;

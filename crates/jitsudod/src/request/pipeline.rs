@@ -14,6 +14,7 @@ use super::edit;
 use super::exec_spec;
 use super::explain;
 use super::gate::{self, Gate};
+use super::grant_step;
 use super::identity::Identity;
 use super::job::Then;
 use super::listing;
@@ -51,12 +52,22 @@ pub fn handle(ctx: &Context<'_>, who: &Identity, request: Request, passed: &Pass
             Verdict::Reply(vec![ServerMessage::Done])
         }
         Request::Explain(explain) => Verdict::Reply(explain::answer(ctx, who, &explain, passed)),
-        // Answered by the server before any policy work.
-        Request::ReloadPolicy => Verdict::Reply(failed(Failure::new("unexpected reload request"))),
+        // Answered by the server before any policy work, and by
+        // grant_verbs before this.
+        Request::ReloadPolicy
+        | Request::RequestGrant(_)
+        | Request::ListGrants(_)
+        | Request::Approve(_)
+        | Request::Deny(_)
+        | Request::Cancel(_)
+        | Request::Revoke(_)
+        | Request::Done(_)
+        | Request::Extend(_) => Verdict::Reply(failed(Failure::new("unexpected request"))),
     }
 }
 
-/// `jitsudo command`: resolve → ask the policy → gate → job.
+/// `jitsudo command`: resolve → ask the policy (with the caller's usable
+/// grants) → count the grant's use → gate → job.
 fn run_command(
     ctx: &Context<'_>,
     who: &Identity,
@@ -64,7 +75,12 @@ fn run_command(
     passed: &Passed,
 ) -> Result<Verdict, Vec<ServerMessage>> {
     let resolved = resolve::resolve(ctx, who, request, passed).map_err(failed)?;
-    let decision = question::ask(ctx, who, request, &resolved);
+    let held = grant_step::usable(ctx, who).map_err(failed)?;
+    let decision = question::ask(ctx, who, request, &resolved, &held.active());
+    let ended = match &decision {
+        Decision::Deny(_) => grant_step::ended(ctx, who, request, &resolved),
+        Decision::Allow(_) => None,
+    };
     let Resolved {
         target,
         caller_env,
@@ -76,6 +92,9 @@ fn run_command(
         Decision::Allow(allowed) => allowed,
         Decision::Deny(refusal) => {
             record.rule = refusal.rule_id.clone();
+            if let Some(ended) = ended {
+                return Err(reject(ctx, &record, ended.message.into_vec()));
+            }
             let refused = Refused {
                 reason: &refusal.reason,
                 args: &line.args,
@@ -88,6 +107,10 @@ fn run_command(
     if let Some(text) = option_refusal(ctx, request) {
         return Err(reject(ctx, &record, text.as_bytes().to_vec()));
     }
+    let used = match &allowed.grant_id {
+        Some(id) => Some(grant_step::use_grant(ctx, id, &mut record).map_err(failed)?),
+        None => None,
+    };
     let Some(opened) = found else {
         let text = message(line.program.as_bytes(), b": command not found");
         return Err(reject(ctx, &record, text));
@@ -110,7 +133,11 @@ fn run_command(
         allowed: &allowed,
         caller_env: &caller_env,
     };
-    let exec = exec_spec::build(ctx, &spec, line, &opened);
+    let mut exec = exec_spec::build(ctx, &spec, line, &opened);
+    let notices = used.map_or_else(Vec::new, |used| {
+        exec.grant_cgroup = used.cgroup;
+        used.notices
+    });
     if exec.exec_size() > exec_spec::arg_max() {
         let mut text = message(b"unable to execute ", &exec.path);
         text.extend_from_slice(b": Argument list too long");
@@ -118,7 +145,9 @@ fn run_command(
     }
     // exec.accept is logged by the worker, once authentication passed.
     let then = Then::Run(Box::new(exec));
-    Ok(work(who, request, &target_name, ask, then, record).with_executable(opened.fd))
+    Ok(work(who, request, &target_name, ask, then, record)
+        .with_executable(opened.fd)
+        .with_notices(notices))
 }
 
 /// sudo's refusal of `-T` and `-C` when the policy does not let callers

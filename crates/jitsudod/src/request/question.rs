@@ -5,7 +5,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use jitsudo_policy::{Decision, GroupRef, Policy, TargetUser};
+use jitsudo_policy::{ActiveGrant, Decision, GroupRef, Policy, TargetUser};
 use jitsudo_proto::{PreserveEnv, RunRequest};
 
 use crate::executable::Opened;
@@ -22,8 +22,11 @@ pub fn ask(
     who: &Identity,
     request: &RunRequest,
     resolved: &Resolved,
+    grants: &[ActiveGrant<'_>],
 ) -> Decision {
-    ask_with(ctx, who, request, resolved, Policy::decide)
+    ask_with(ctx, who, request, resolved, |policy, question| {
+        policy.decide_with_grants(question, grants)
+    })
 }
 
 /// Puts the question built for `request` to the policy with `put`:
@@ -127,7 +130,7 @@ fn decide<D>(
 /// The request's circumstances for `when` clauses, from sources the caller
 /// cannot forge: the daemon's clock, the kernel's view of the caller's
 /// terminal, its process ancestry and this host's name.
-fn request_context<'a>(ctx: &Context<'a>, who: &Identity) -> jitsudo_policy::Context<'a> {
+pub fn request_context<'a>(ctx: &Context<'a>, who: &Identity) -> jitsudo_policy::Context<'a> {
     let unix_seconds = ctx.at.unwrap_or_else(|| {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -139,5 +139,6 @@ pub(super) fn record(
         argv,
         rule: None,
         policy_hash: None,
+        grant: None,
     }
 }

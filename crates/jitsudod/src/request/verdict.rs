@@ -29,6 +29,12 @@ pub struct Work {
     pub remember: Option<CacheKey>,
     /// The executable decided on, which the worker runs (with a command).
     pub executable: Option<OwnedFd>,
+    /// A review to record once the worker reports the reviewer
+    /// authenticated ([`Then::Review`]).
+    pub review: Option<super::grant_verbs::PendingReview>,
+    /// Sent to the client before the worker takes over (a grant's time
+    /// running out).
+    pub notices: Vec<ServerMessage>,
 }
 
 /// A worker job: PAM (asking for a password if `ask`), then `then`.
@@ -60,10 +66,20 @@ pub fn work(
         },
         remember,
         executable: None,
+        review: None,
+        notices: Vec::new(),
     }))
 }
 
 impl Verdict {
+    /// The same verdict, whose client is told `notices` first.
+    pub fn with_notices(mut self, notices: Vec<ServerMessage>) -> Verdict {
+        if let Verdict::Work(work) = &mut self {
+            work.notices = notices;
+        }
+        self
+    }
+
     /// The same verdict, whose worker (if any) runs `executable`.
     pub fn with_executable(mut self, executable: OwnedFd) -> Verdict {
         if let Verdict::Work(work) = &mut self {

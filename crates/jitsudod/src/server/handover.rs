@@ -7,11 +7,12 @@ use std::sync::Arc;
 use jitsudo_proto::{Failure, FrameReader, ServerMessage};
 
 use super::route::Handover;
-use super::wire::{next_message, send_replies};
+use super::wire::{next_message, send_message, send_replies};
 use super::Shared;
 use crate::cache::CacheKey;
 use crate::handoff;
 use crate::limits::Slot;
+use crate::request::grant_verbs::{self, PendingReview};
 use crate::request::job::Report;
 
 /// Hands the connection to a worker (the socket goes back to blocking
@@ -41,12 +42,16 @@ pub(super) async fn hand_over(
     .await
     .ok()?;
     match dispatched {
-        (Ok(worker), _, handover) => Some(Started {
-            worker,
-            remember: handover.work.remember,
-            uid: handover.uid,
-            pending: handover.pending,
-        }),
+        (Ok(worker), _, handover) => {
+            let work = *handover.work;
+            Some(Started {
+                worker,
+                remember: work.remember,
+                uid: handover.uid,
+                pending: handover.pending,
+                review: work.review,
+            })
+        }
         (Err(e), stream, _) => {
             let text = format!("unable to start a worker: {e}");
             let stream = stream
@@ -67,6 +72,8 @@ pub(super) struct Started {
     uid: u32,
     /// Held while the worker waits for a password.
     pending: Option<Slot>,
+    /// A review to record once the reviewer authenticated.
+    review: Option<PendingReview>,
 }
 
 /// Acts on the worker's reports and reaps it.
@@ -76,6 +83,7 @@ pub(super) async fn follow_worker(shared: Arc<Shared>, started: Started) {
         remember,
         uid,
         mut pending,
+        mut review,
     } = started;
     let mut child = worker.child;
     if let Ok(channel) = worker
@@ -92,6 +100,9 @@ pub(super) async fn follow_worker(shared: Arc<Shared>, started: Started) {
                         let timeout = shared.policy().policy.defaults.timestamp_timeout;
                         shared.cache.remember(key, timeout);
                     }
+                    if let Some(review) = review.take() {
+                        answer_review(&shared, &channel, review).await;
+                    }
                 }
                 Report::AuthFailed => shared.record_failure(uid),
             }
@@ -102,4 +113,26 @@ pub(super) async fn follow_worker(shared: Arc<Shared>, started: Started) {
     // Replace the worker now that the request is over, so starting the new
     // one never competes with a running request for the CPU.
     let _ = tokio::task::spawn_blocking(move || shared.workers.refill()).await;
+}
+
+/// Records a review whose reviewer just authenticated, and sends the
+/// replies to the worker, which relays them.
+async fn answer_review(
+    shared: &Arc<Shared>,
+    channel: &tokio::net::UnixStream,
+    review: PendingReview,
+) {
+    let recording = Arc::clone(shared);
+    let replies = tokio::task::spawn_blocking(move || {
+        let policy = recording.policy();
+        let ctx = recording.context(&policy);
+        grant_verbs::record_review(&ctx, &review)
+    })
+    .await
+    .unwrap_or_else(|_| {
+        vec![ServerMessage::Error(Failure::new(
+            "jitsudod failed to record the review",
+        ))]
+    });
+    send_message(channel, &replies).await;
 }

@@ -56,6 +56,7 @@ pub async fn serve(listener: std::os::unix::net::UnixListener, shared: Arc<Share
         .audit
         .emit(&Event::new(EventKind::DaemonStart).reason("jitsudod started"));
     shared.workers.refill();
+    tokio::spawn(crate::grants::timers::run(Arc::clone(&shared.grants)));
     let mut last_accept_error: Option<Instant> = None;
     loop {
         tokio::select! {
@@ -151,6 +152,9 @@ async fn answer(
             send_replies(&stream, &messages).await;
             None
         }
-        Routed::Work(handover) => hand_over(stream, shared, handover, slot).await,
+        Routed::Work(handover) => {
+            send_replies(&stream, &handover.work.notices).await;
+            hand_over(stream, shared, handover, slot).await
+        }
     }
 }

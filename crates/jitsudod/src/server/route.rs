@@ -1,6 +1,6 @@
 //! From a received request to a reply or a worker job: descriptors and
-//! request checked, `policy reload` answered, everything else through the
-//! request pipeline, then the failure rate limit and the cap on requests
+//! request checked, `policy reload` answered, the grant verbs by
+//! [`grant_verbs`], everything else through the request pipeline, then the failure rate limit and the cap on requests
 //! waiting at a password prompt.
 
 use std::os::fd::OwnedFd;
@@ -11,7 +11,9 @@ use jitsudo_proto::{Failure, PassedFds, Request, ServerMessage};
 use super::Shared;
 use crate::limits::{Cap, Over, Slot};
 use crate::peer::Peer;
-use crate::request::{self, Context, Identity, Passed, Verdict};
+use crate::policy_store::Loaded;
+use crate::request::grant_verbs;
+use crate::request::{self, Identity, Passed, Verdict};
 
 /// What to do with a routed request.
 pub(super) enum Routed {
@@ -52,19 +54,28 @@ pub(super) fn route(shared: &Shared, peer: Peer, request: Request, fds: Vec<Owne
         Ok(identity) => identity,
         Err(failure) => return refusal(failure),
     };
-    let ctx = Context {
-        policy: &policy.policy,
-        policy_hash: &policy.hash,
-        audit: &shared.audit,
-        host: &shared.host,
-        cache: &shared.cache,
-        at: None,
+    let ctx = shared.context(&policy);
+    let (identity, request) = match grant_verbs::handle(&ctx, identity, request) {
+        Ok(Verdict::Reply(messages)) => return Routed::Reply(messages),
+        Ok(Verdict::Work(work)) => return within_caps(shared, &policy, work, passed),
+        Err(not_a_grant_verb) => *not_a_grant_verb,
     };
     let work = match request::handle(&ctx, &identity, request, &passed) {
         Verdict::Reply(messages) => return Routed::Reply(messages),
         Verdict::Work(work) => work,
     };
-    let uid = identity.peer.uid;
+    within_caps(shared, &policy, work, passed)
+}
+
+/// A job for a worker, within the limits on failed and pending
+/// authentications.
+fn within_caps(
+    shared: &Shared,
+    policy: &Loaded,
+    work: Box<request::Work>,
+    passed: Passed,
+) -> Routed {
+    let uid = work.job.caller_uid;
     let mut pending = None;
     if work.job.pam.password.is_some() {
         if shared.too_many_failures(uid) {

@@ -10,9 +10,11 @@ use std::time::{Duration, Instant};
 use jitsudo_audit::{Audit, Event, EventKind};
 
 use crate::cache::CredentialCache;
+use crate::grants::{workflow, Grants};
 use crate::handoff::WorkerPool;
 use crate::limits::Tally;
 use crate::policy_store::{self, Loaded};
+use crate::request::Context;
 
 /// Failed password attempts per uid allowed within [`FAILURE_WINDOW`].
 const MAX_RECENT_FAILURES: usize = 30;
@@ -35,11 +37,13 @@ pub struct Shared {
     pub(super) connections: Arc<Tally>,
     /// Requests whose worker waits at a password prompt.
     pub(super) pending_auth: Arc<Tally>,
+    /// Requests and grants.
+    pub(super) grants: Arc<Grants>,
 }
 
 impl Shared {
     /// Shared state around a loaded policy.
-    pub fn new(policy: Loaded, policy_path: PathBuf, audit: Audit) -> Shared {
+    pub fn new(policy: Loaded, policy_path: PathBuf, audit: Audit, grants: Arc<Grants>) -> Shared {
         let host = nix::unistd::gethostname()
             .ok()
             .and_then(|h| h.into_string().ok())
@@ -54,6 +58,7 @@ impl Shared {
             failures: Mutex::new(HashMap::new()),
             connections: Tally::new("connections"),
             pending_auth: Tally::new("password prompts"),
+            grants,
         }
     }
 
@@ -85,6 +90,19 @@ impl Shared {
         self.with_failures(uid, |recent| recent.push_back(Instant::now()));
     }
 
+    /// What every step of a request shares, with `policy` in force.
+    pub(super) fn context<'a>(&'a self, policy: &'a Loaded) -> Context<'a> {
+        Context {
+            policy: &policy.policy,
+            policy_hash: &policy.hash,
+            audit: &self.audit,
+            host: &self.host,
+            cache: &self.cache,
+            grants: &self.grants,
+            at: None,
+        }
+    }
+
     pub(super) fn policy(&self) -> Arc<Loaded> {
         match self.policy.read() {
             Ok(guard) => Arc::clone(&guard),
@@ -100,11 +118,13 @@ impl Shared {
                 let event = Event::new(EventKind::PolicyReload)
                     .policy_hash(Some(&policy.hash))
                     .reason("policy reloaded");
+                let policy = Arc::new(policy);
                 match self.policy.write() {
-                    Ok(mut slot) => *slot = Arc::new(policy),
-                    Err(poisoned) => *poisoned.into_inner() = Arc::new(policy),
+                    Ok(mut slot) => *slot = Arc::clone(&policy),
+                    Err(poisoned) => *poisoned.into_inner() = Arc::clone(&policy),
                 }
                 self.audit.emit(&event);
+                workflow::revoke_disallowed(&self.grants, &policy.policy);
                 Ok(())
             }
             Err(errors) => {

@@ -26,6 +26,16 @@ pub(super) async fn send_replies(stream: &tokio::net::UnixStream, messages: &[Se
     let _ = tokio::time::timeout(SEND_TIMEOUT, all).await;
 }
 
+/// Writes one message as a frame, giving up after [`SEND_TIMEOUT`].
+pub(super) async fn send_message<T: serde::Serialize>(
+    stream: &tokio::net::UnixStream,
+    message: &T,
+) {
+    if let Ok(frame) = encode(message) {
+        let _ = tokio::time::timeout(SEND_TIMEOUT, write_all(stream, &frame)).await;
+    }
+}
+
 async fn write_all(stream: &tokio::net::UnixStream, mut bytes: &[u8]) -> std::io::Result<()> {
     while !bytes.is_empty() {
         stream.writable().await?;

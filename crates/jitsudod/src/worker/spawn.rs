@@ -67,7 +67,11 @@ pub(super) fn start(
     let tty = pty
         .as_ref()
         .and_then(|p| super::cstring(p.slave_path.as_os_str().as_encoded_bytes()));
-    let group = Prepared::new(place.cgroup, exec.timeout.is_some())?;
+    // A command under a grant makes its group inside the grant's.
+    let group = Prepared::new(
+        exec.grant_cgroup.as_deref().or(place.cgroup),
+        exec.timeout.is_some(),
+    )?;
     let spec = child_spec(exec, &caller, tty, group.procs_writer()?)
         .ok_or_else(|| Failure::new("invalid job: embedded NUL byte or no executable"))?;
     let (report_rd, report_wr) = pipe2(nix::fcntl::OFlag::O_CLOEXEC)

@@ -54,6 +54,7 @@ pub fn run(
             return ExitCode::SUCCESS;
         }
         Then::Edit(files) => return super::edit::run(&files, &conn, &record, &audit),
+        Then::Review => return super::reply::relay_review(&conn, daemon),
     };
     audit.emit(&record.event(jitsudo_audit::EventKind::ExecAccept));
     if let Err(failure) = pam.open_session(&job.pam.target) {

@@ -41,6 +41,7 @@ pub fn busy(job: &Job) -> String {
             printable(&job.audit.command)
         ),
         Then::Reply(_) => format!("jitsudod: worker {user} [authenticating]"),
+        Then::Review => format!("jitsudod: worker {user} [reviewing]"),
     }
 }
 

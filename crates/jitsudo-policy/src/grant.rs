@@ -1,0 +1,334 @@
+//! Grantable rules: a rule with a `grant` table is inactive until a grant
+//! for it is active. The table says how one is requested and approved; the
+//! daemon keeps the requests and grants and passes the active ones to
+//! [`crate::Policy::decide_with_grants`].
+
+use std::ffi::OsString;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::glob::Glob;
+use crate::model::{Policy, Rule};
+use crate::principal::WhoPattern;
+use crate::request::Caller;
+
+/// The hard maximum of an auto-approved grant, whatever `max` says.
+pub const AUTO_HARD_MAX: Duration = Duration::from_secs(8 * 3600);
+
+/// The approval deadline when the policy gives none.
+pub const DEFAULT_APPROVAL_DEADLINE: Duration = Duration::from_secs(3600);
+
+/// A rule's `grant` table, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grantable {
+    /// What a grant of the rule lets its holder do.
+    pub kind: GrantKind,
+    /// The longest grant that may be requested.
+    pub max: Duration,
+    /// The duration of a request that names none.
+    pub default: Duration,
+    /// When the grant's clock starts.
+    pub start: Start,
+    /// How many commands a grant allows; `None`: any number.
+    pub max_uses: Option<u32>,
+    /// Whether a request must give a reason.
+    pub reason_required: bool,
+    /// The pattern a ticket must match; when set, a ticket is required.
+    pub ticket: Option<Glob>,
+    /// Who decides.
+    pub approval: Approval,
+}
+
+/// What a grant allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantKind {
+    /// The whole rule, while the grant is active (`--rule ID`).
+    Rule,
+    /// Exactly one command the rule allows, as requested (`-- CMD ...`).
+    Command,
+}
+
+/// When a grant's clock starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Start {
+    /// When the last approval needed arrives.
+    OnApproval,
+    /// At the first use (which must come within the approval deadline
+    /// after the approval).
+    FirstUse,
+    /// At a time the requester names (or at approval, if later).
+    At,
+}
+
+impl Start {
+    /// The name used in policies and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Start::OnApproval => "on-approval",
+            Start::FirstUse => "first-use",
+            Start::At => "at",
+        }
+    }
+
+    /// The clock named `text` (`on-approval`, `first-use`, `at`).
+    pub fn parse(text: &str) -> Result<Start, String> {
+        match text {
+            "on-approval" => Ok(Start::OnApproval),
+            "first-use" => Ok(Start::FirstUse),
+            "at" => Ok(Start::At),
+            _ => Err(format!(
+                "start `{text}` must be \"on-approval\", \"first-use\" or \"at\""
+            )),
+        }
+    }
+}
+
+/// How a request is approved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Approval {
+    /// At once by the daemon (a reason is always required and the grant
+    /// never lasts longer than [`AUTO_HARD_MAX`]).
+    Auto,
+    /// By `quorum` different approvers, none of them the requester, before
+    /// `deadline` has passed since the request.
+    Approvers {
+        /// Who may approve or deny.
+        approvers: Vec<WhoPattern>,
+        /// How many approvals are needed.
+        quorum: u32,
+        /// How long a request may wait for them.
+        deadline: Duration,
+    },
+}
+
+impl Approval {
+    /// Whether `caller` may review requests for the rule.
+    pub fn may_review(&self, caller: &Caller<'_>) -> bool {
+        match self {
+            Approval::Auto => false,
+            Approval::Approvers { approvers, .. } => approvers.iter().any(|a| a.matches(caller)),
+        }
+    }
+
+    /// Approvals needed (zero for auto).
+    pub fn quorum(&self) -> u32 {
+        match self {
+            Approval::Auto => 0,
+            Approval::Approvers { quorum, .. } => *quorum,
+        }
+    }
+
+    /// How long a request may wait for its approvals.
+    pub fn deadline(&self) -> Duration {
+        match self {
+            Approval::Auto => DEFAULT_APPROVAL_DEADLINE,
+            Approval::Approvers { deadline, .. } => *deadline,
+        }
+    }
+}
+
+impl std::fmt::Display for Grantable {
+    /// How a grant is obtained: `grant approved by jt_appr1, %sre (2 of
+    /// them), up to 3600s`, or `grant approved automatically, up to 600s`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.kind {
+            GrantKind::Rule => "grant",
+            GrantKind::Command => "single-command grant",
+        };
+        match &self.approval {
+            Approval::Auto => write!(f, "{kind} approved automatically")?,
+            Approval::Approvers {
+                approvers, quorum, ..
+            } => {
+                let names: Vec<String> = approvers.iter().map(ToString::to_string).collect();
+                write!(
+                    f,
+                    "{kind} approved by {} ({quorum} of them)",
+                    names.join(", ")
+                )?;
+            }
+        }
+        write!(f, ", up to {}s", self.effective_max().as_secs())
+    }
+}
+
+/// A grant the daemon holds active for the caller of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActiveGrant<'a> {
+    /// The grant's id.
+    pub id: &'a str,
+    /// The rule it activates.
+    pub rule_id: &'a str,
+    /// For a command grant: the command's absolute path and its arguments,
+    /// which a request must match exactly.
+    pub command: Option<(&'a Path, &'a [OsString])>,
+}
+
+/// Why a grant may not be requested as asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestRefusal {
+    /// No grantable rule has this id, or it does not name the caller.
+    NoSuchRule(String),
+    /// The rule grants another kind than requested.
+    WrongKind(GrantKind),
+    /// Over the rule's `max`.
+    TooLong(Duration),
+    /// More uses than `max_uses`.
+    TooManyUses(u32),
+    /// The rule requires a reason.
+    ReasonRequired,
+    /// The rule requires a ticket matching this pattern.
+    TicketRequired(String),
+    /// Another clock than the rule's.
+    WrongStart(Start),
+}
+
+impl std::fmt::Display for RequestRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RequestRefusal::NoSuchRule(id) => {
+                write!(f, "no grantable rule `{id}` lets you request it")
+            }
+            RequestRefusal::WrongKind(kind) => write!(
+                f,
+                "the rule grants {}; request it with {}",
+                match kind {
+                    GrantKind::Rule => "the whole rule",
+                    GrantKind::Command => "single commands",
+                },
+                match kind {
+                    GrantKind::Rule => "--rule ID",
+                    GrantKind::Command => "-- COMMAND [ARGS...]",
+                }
+            ),
+            RequestRefusal::TooLong(max) => write!(
+                f,
+                "the duration asked for is over the rule's maximum of {}",
+                humantime_secs(*max)
+            ),
+            RequestRefusal::TooManyUses(max) => {
+                write!(f, "the rule allows at most {max} uses per grant")
+            }
+            RequestRefusal::ReasonRequired => f.write_str("the rule requires a reason (--reason)"),
+            RequestRefusal::TicketRequired(pattern) => {
+                write!(
+                    f,
+                    "the rule requires a ticket matching `{pattern}` (--ticket)"
+                )
+            }
+            RequestRefusal::WrongStart(start) => write!(
+                f,
+                "the rule's grants start {}; use --start {}",
+                start.name(),
+                start.name()
+            ),
+        }
+    }
+}
+
+/// A duration in seconds, as `90s` (exact and unambiguous).
+fn humantime_secs(duration: Duration) -> String {
+    format!("{}s", duration.as_secs())
+}
+
+/// What a request asks, to be checked against a grantable rule.
+#[derive(Debug, Clone, Copy)]
+pub struct Asked<'a> {
+    /// The kind requested.
+    pub kind: GrantKind,
+    /// The duration asked for; `None`: the rule's default.
+    pub duration: Option<Duration>,
+    /// Uses asked for; `None`: the rule's `max_uses`.
+    pub uses: Option<u32>,
+    /// The reason given.
+    pub reason: Option<&'a str>,
+    /// The ticket given.
+    pub ticket: Option<&'a str>,
+    /// The clock asked for; `None`: the rule's.
+    pub start: Option<Start>,
+}
+
+/// The terms of an accepted request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Terms {
+    /// How long the grant lasts once started.
+    pub duration: Duration,
+    /// Uses allowed; `None`: any number.
+    pub uses: Option<u32>,
+    /// When its clock starts.
+    pub start: Start,
+}
+
+impl Grantable {
+    /// Checks a request against the rule's caps; the terms it gets.
+    pub fn check(&self, asked: &Asked<'_>) -> Result<Terms, RequestRefusal> {
+        if asked.kind != self.kind {
+            return Err(RequestRefusal::WrongKind(self.kind));
+        }
+        let max = self.effective_max();
+        let duration = asked.duration.unwrap_or(self.default.min(max));
+        if duration > max || duration.is_zero() {
+            return Err(RequestRefusal::TooLong(max));
+        }
+        if let (Some(asked), Some(max)) = (asked.uses, self.max_uses) {
+            if asked > max {
+                return Err(RequestRefusal::TooManyUses(max));
+            }
+        }
+        let needs_reason = self.reason_required || self.approval == Approval::Auto;
+        if needs_reason && asked.reason.is_none_or(|r| r.trim().is_empty()) {
+            return Err(RequestRefusal::ReasonRequired);
+        }
+        if let Some(pattern) = &self.ticket {
+            if !asked
+                .ticket
+                .is_some_and(|t| pattern.matches(t.as_bytes(), false))
+            {
+                return Err(RequestRefusal::TicketRequired(pattern.to_string()));
+            }
+        }
+        let start = asked.start.unwrap_or(self.start);
+        if start != self.start {
+            return Err(RequestRefusal::WrongStart(self.start));
+        }
+        Ok(Terms {
+            duration,
+            uses: asked.uses.or(self.max_uses),
+            start,
+        })
+    }
+
+    /// `max`, capped at [`AUTO_HARD_MAX`] for auto-approved grants.
+    pub fn effective_max(&self) -> Duration {
+        match self.approval {
+            Approval::Auto => self.max.min(AUTO_HARD_MAX),
+            Approval::Approvers { .. } => self.max,
+        }
+    }
+}
+
+impl Policy {
+    /// The grantable rule `id`, if it names `caller` (who may request it).
+    pub fn grantable(&self, id: &str, caller: &Caller<'_>) -> Option<(&Rule, &Grantable)> {
+        self.rules
+            .iter()
+            .find(|rule| rule.id == id)
+            .filter(|rule| rule.who.iter().any(|who| who.matches(caller)))
+            .and_then(|rule| rule.grant.as_ref().map(|grant| (rule, grant)))
+    }
+
+    /// The grantable rule by id, whoever asks (for approvers and the daemon).
+    pub fn grantable_rule(&self, id: &str) -> Option<(&Rule, &Grantable)> {
+        self.rules
+            .iter()
+            .find(|rule| rule.id == id)
+            .and_then(|rule| rule.grant.as_ref().map(|grant| (rule, grant)))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,281 @@
+use std::ffi::OsString;
+use std::path::Path;
+use std::time::Duration;
+
+use super::*;
+use crate::test_support::{policy, Ask};
+use crate::{parse, Decision, Source};
+
+const GRANTABLE: &str = r#"
+[[rule]]
+id = "restart-db"
+who = ["alice"]
+commands = ["/usr/bin/systemctl restart postgresql"]
+[rule.grant]
+max = "2h"
+default = "30m"
+max_uses = 5
+reason = true
+ticket = "INC-*"
+approvers = ["bob", "%dba"]
+quorum = 2
+deadline = "15m"
+
+[[rule]]
+id = "one-command"
+who = ["alice"]
+commands = ["/usr/bin/journalctl"]
+[rule.grant]
+kind = "command"
+max = "10h"
+approval = "auto"
+start = "first-use"
+"#;
+
+fn asked(kind: GrantKind) -> Asked<'static> {
+    Asked {
+        kind,
+        duration: None,
+        uses: None,
+        reason: Some("db stuck"),
+        ticket: Some("INC-42"),
+        start: None,
+    }
+}
+
+#[test]
+fn the_grant_table_is_read() {
+    let p = policy(GRANTABLE);
+    let (_, grant) = p.grantable_rule("restart-db").unwrap();
+    assert_eq!(grant.kind, GrantKind::Rule);
+    assert_eq!(grant.max, Duration::from_secs(7200));
+    assert_eq!(grant.default, Duration::from_secs(1800));
+    assert_eq!(grant.max_uses, Some(5));
+    assert_eq!(grant.approval.quorum(), 2);
+    assert_eq!(grant.approval.deadline(), Duration::from_secs(900));
+    let (_, auto) = p.grantable_rule("one-command").unwrap();
+    assert_eq!(auto.approval, Approval::Auto);
+    assert_eq!(auto.start, Start::FirstUse);
+    assert_eq!(auto.effective_max(), AUTO_HARD_MAX);
+}
+
+#[test]
+fn a_grantable_rule_applies_only_under_its_grant() {
+    let p = policy(GRANTABLE);
+    let ask = Ask::run("/usr/bin/systemctl", &["restart", "postgresql"]);
+    assert!(matches!(p.decide(&ask.request()), Decision::Deny(_)));
+    let grant = ActiveGrant {
+        id: "g1",
+        rule_id: "restart-db",
+        command: None,
+    };
+    match p.decide_with_grants(&ask.request(), &[grant]) {
+        Decision::Allow(allowed) => assert_eq!(allowed.grant_id.as_deref(), Some("g1")),
+        other => panic!("{other:?}"),
+    }
+    let other = ActiveGrant {
+        rule_id: "one-command",
+        ..grant
+    };
+    assert!(matches!(
+        p.decide_with_grants(&ask.request(), &[other]),
+        Decision::Deny(_)
+    ));
+}
+
+#[test]
+fn a_command_grant_allows_exactly_its_command() {
+    let p = policy(GRANTABLE);
+    let args = [OsString::from("-u"), OsString::from("nginx")];
+    let grant = ActiveGrant {
+        id: "g2",
+        rule_id: "one-command",
+        command: Some((Path::new("/usr/bin/journalctl"), &args)),
+    };
+    let same = Ask::run("/usr/bin/journalctl", &["-u", "nginx"]);
+    assert!(matches!(
+        p.decide_with_grants(&same.request(), &[grant]),
+        Decision::Allow(_)
+    ));
+    let other = Ask::run("/usr/bin/journalctl", &["-u", "sshd"]);
+    assert!(matches!(
+        p.decide_with_grants(&other.request(), &[grant]),
+        Decision::Deny(_)
+    ));
+}
+
+#[test]
+fn requests_over_a_cap_are_refused_with_the_cap() {
+    let p = policy(GRANTABLE);
+    let (_, grant) = p.grantable_rule("restart-db").unwrap();
+    let terms = grant.check(&asked(GrantKind::Rule)).unwrap();
+    assert_eq!(terms.duration, Duration::from_secs(1800));
+    assert_eq!(terms.uses, Some(5));
+    let too_long = Asked {
+        duration: Some(Duration::from_secs(7201)),
+        ..asked(GrantKind::Rule)
+    };
+    let refusal = grant.check(&too_long).unwrap_err();
+    assert_eq!(refusal, RequestRefusal::TooLong(Duration::from_secs(7200)));
+    assert!(refusal.to_string().contains("maximum of 7200s"));
+    let uses = Asked {
+        uses: Some(6),
+        ..asked(GrantKind::Rule)
+    };
+    assert_eq!(grant.check(&uses), Err(RequestRefusal::TooManyUses(5)));
+    let no_reason = Asked {
+        reason: None,
+        ..asked(GrantKind::Rule)
+    };
+    assert_eq!(grant.check(&no_reason), Err(RequestRefusal::ReasonRequired));
+    let bad_ticket = Asked {
+        ticket: Some("CHG-1"),
+        ..asked(GrantKind::Rule)
+    };
+    assert!(matches!(
+        grant.check(&bad_ticket),
+        Err(RequestRefusal::TicketRequired(_))
+    ));
+    let wrong_kind = asked(GrantKind::Command);
+    assert_eq!(
+        grant.check(&wrong_kind),
+        Err(RequestRefusal::WrongKind(GrantKind::Rule))
+    );
+    let wrong_start = Asked {
+        start: Some(Start::At),
+        ..asked(GrantKind::Rule)
+    };
+    assert_eq!(
+        grant.check(&wrong_start),
+        Err(RequestRefusal::WrongStart(Start::OnApproval))
+    );
+}
+
+#[test]
+fn auto_approval_always_needs_a_reason_and_is_capped() {
+    let p = policy(GRANTABLE);
+    let (_, grant) = p.grantable_rule("one-command").unwrap();
+    let no_reason = Asked {
+        reason: Some("  "),
+        start: Some(Start::FirstUse),
+        ..asked(GrantKind::Command)
+    };
+    assert_eq!(grant.check(&no_reason), Err(RequestRefusal::ReasonRequired));
+    let long = Asked {
+        duration: Some(Duration::from_secs(9 * 3600)),
+        ..asked(GrantKind::Command)
+    };
+    assert_eq!(
+        grant.check(&long),
+        Err(RequestRefusal::TooLong(AUTO_HARD_MAX))
+    );
+}
+
+#[test]
+fn only_named_callers_may_request_and_approvers_review() {
+    let p = policy(GRANTABLE);
+    let alice = Ask::run("/x", &[]).caller;
+    assert!(p.grantable("restart-db", &alice).is_some());
+    let bob = crate::Caller {
+        uid: 1001,
+        name: Some("bob"),
+        groups: &[],
+        deny_groups: &[],
+    };
+    assert!(p.grantable("restart-db", &bob).is_none());
+    let (_, grant) = p.grantable_rule("restart-db").unwrap();
+    assert!(grant.approval.may_review(&bob));
+    assert!(!grant.approval.may_review(&alice));
+}
+
+fn errors(text: &str) -> String {
+    let source = Source {
+        name: "p.toml".into(),
+        text: text.into(),
+    };
+    let errors = parse(&[source]).unwrap_err();
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn invalid_grant_tables_are_refused_with_their_position() {
+    let base = "[[rule]]\nwho = [\"alice\"]\ncommands = [\"ALL\"]\n";
+    let cases = [
+        ("[rule.grant]\nmax = \"1h\"\n", "needs `approvers`"),
+        (
+            "[rule.grant]\nmax = \"1h\"\napproval = \"auto\"\napprovers = [\"bob\"]\n",
+            "exclude each other",
+        ),
+        (
+            "[rule.grant]\nmax = \"1h\"\napproval = \"yes\"\n",
+            "must be \"auto\"",
+        ),
+        (
+            "[rule.grant]\nmax = \"1h\"\ndefault = \"2h\"\napproval = \"auto\"\n",
+            "must not be longer than `max`",
+        ),
+        (
+            "[rule.grant]\nmax = \"1h\"\napprovers = [\"bob\"]\nquorum = 0\n",
+            "`quorum` must be from 1 to 16",
+        ),
+        (
+            "[rule.grant]\nmax = \"1h\"\napproval = \"auto\"\nkind = \"shell\"\n",
+            "grant kind `shell`",
+        ),
+        (
+            "[rule.grant]\nmax = \"1h\"\napproval = \"auto\"\nstart = \"later\"\n",
+            "start `later`",
+        ),
+        ("[rule.grant]\napproval = \"auto\"\n", "missing field `max`"),
+    ];
+    for (grant, expected) in cases {
+        let text = errors(&format!("{base}{grant}"));
+        assert!(text.contains(expected), "{grant}: {text}");
+        assert!(text.starts_with("p.toml:"), "{text}");
+    }
+    let deny = "[[rule]]\nwho = [\"alice\"]\ncommands = [\"ALL\"]\neffect = \"deny\"\n[rule.grant]\nmax = \"1h\"\napproval = \"auto\"\n";
+    assert!(errors(deny).contains("deny rule cannot be grantable"));
+}
+
+#[test]
+fn diff_shows_who_gains_which_grant_with_which_approvers() {
+    let before = policy("[[rule]]\nwho = [\"root\"]\ncommands = [\"ALL\"]\n");
+    let after = policy(GRANTABLE);
+    let changes = crate::entitlement_diff(&before, &after);
+    let text: Vec<String> = changes.iter().map(ToString::to_string).collect();
+    let restart = text
+        .iter()
+        .find(|line| line.contains("systemctl restart postgresql"))
+        .expect("the grantable rule's command is gained");
+    assert!(
+        restart.starts_with("+ alice may run")
+            && restart.contains("only with a grant approved by bob, %dba (2 of them), up to 7200s"),
+        "{restart}"
+    );
+    let auto = text
+        .iter()
+        .find(|line| line.contains("journalctl"))
+        .unwrap();
+    assert!(
+        auto.contains("single-command grant approved automatically, up to 28800s"),
+        "{auto}"
+    );
+}
+
+#[test]
+fn explain_names_the_missing_grant() {
+    let p = policy(GRANTABLE);
+    let ask = Ask::run("/usr/bin/systemctl", &["restart", "postgresql"]);
+    let explanation = p.explain(&ask.request());
+    assert!(!explanation.allowed);
+    let rule = explanation
+        .rules
+        .iter()
+        .find(|r| r.id == "restart-db")
+        .unwrap();
+    assert_eq!(rule.mismatch, Some(crate::Mismatch::Grant));
+}

@@ -1,0 +1,155 @@
+//! Validation of a rule's `grant` table.
+
+use toml::Spanned;
+
+use super::rule::parse_timeout;
+use super::Checker;
+use crate::glob::Glob;
+use crate::grant::{Approval, GrantKind, Grantable, Start, DEFAULT_APPROVAL_DEADLINE};
+use crate::model::Effect;
+use crate::principal::WhoPattern;
+use crate::schema::RawGrant;
+
+/// The most approvals a quorum may ask for.
+const MAX_QUORUM: i64 = 16;
+
+/// The most uses a grant may allow (beyond that: leave `max_uses` out).
+const MAX_USES: i64 = 1_000_000;
+
+/// Builds the `grant` table of a rule with this `effect`, recording every
+/// problem; `None` if it is invalid.
+pub(super) fn build(
+    raw: &Spanned<RawGrant>,
+    effect: Effect,
+    check: &mut Checker<'_>,
+) -> Option<Grantable> {
+    let errors_before = check.errors.len();
+    if effect == Effect::Deny {
+        check.report(
+            raw.span(),
+            "a deny rule cannot be grantable: remove its `grant` table",
+        );
+    }
+    let body = raw.get_ref();
+    let kind = body
+        .kind
+        .as_ref()
+        .and_then(|k| check.check(k, parse_kind))
+        .unwrap_or(GrantKind::Rule);
+    let max = check.check(&body.max, parse_timeout);
+    let default = body
+        .default
+        .as_ref()
+        .and_then(|d| check.check(d, parse_timeout));
+    if let (Some(max), Some(default), Some(span)) =
+        (max, default, body.default.as_ref().map(Spanned::span))
+    {
+        if default > max {
+            check.report(span, "`default` must not be longer than `max`");
+        }
+    }
+    let start = body
+        .start
+        .as_ref()
+        .and_then(|s| check.check(s, Start::parse))
+        .unwrap_or(Start::OnApproval);
+    let max_uses = body
+        .max_uses
+        .as_ref()
+        .and_then(|u| check.check(u, |n: &i64| bounded(*n, MAX_USES, "max_uses")));
+    let ticket = body
+        .ticket
+        .as_ref()
+        .and_then(|t| check.check(t, |p: &str| Glob::new(p)));
+    let approval = approval(raw, check);
+    let max = max?;
+    if check.errors.len() > errors_before {
+        return None;
+    }
+    Some(Grantable {
+        kind,
+        max,
+        default: default.unwrap_or(max),
+        start,
+        max_uses,
+        reason_required: body.reason.unwrap_or(false),
+        ticket,
+        approval: approval?,
+    })
+}
+
+/// `approval = "auto"`, or `approvers` with `quorum` and `deadline`.
+fn approval(raw: &Spanned<RawGrant>, check: &mut Checker<'_>) -> Option<Approval> {
+    let body = raw.get_ref();
+    let auto = match &body.approval {
+        None => false,
+        Some(value) if value.get_ref() == "auto" => true,
+        Some(value) => {
+            check.report(
+                value.span(),
+                "`approval` must be \"auto\" (or leave it out and list `approvers`)",
+            );
+            return None;
+        }
+    };
+    match (&body.approvers, auto) {
+        (Some(list), true) => {
+            check.report(
+                list.span(),
+                "`approvers` and `approval = \"auto\"` exclude each other",
+            );
+            None
+        }
+        (None, true) => Some(Approval::Auto),
+        (None, false) => {
+            check.report(
+                raw.span(),
+                "a grant needs `approvers` (users or %groups) or `approval = \"auto\"`",
+            );
+            None
+        }
+        (Some(list), false) => {
+            let approvers = check.check_all(list.get_ref(), WhoPattern::parse);
+            if list.get_ref().is_empty() {
+                check.report(
+                    list.span(),
+                    "`approvers` must name at least one user or %group",
+                );
+            }
+            let quorum = body
+                .quorum
+                .as_ref()
+                .and_then(|q| check.check(q, |n: &i64| bounded(*n, MAX_QUORUM, "quorum")))
+                .unwrap_or(1);
+            let deadline = body
+                .deadline
+                .as_ref()
+                .and_then(|d| check.check(d, parse_timeout))
+                .unwrap_or(DEFAULT_APPROVAL_DEADLINE);
+            Some(Approval::Approvers {
+                approvers,
+                quorum,
+                deadline,
+            })
+        }
+    }
+}
+
+fn parse_kind(text: &str) -> Result<GrantKind, String> {
+    match text {
+        "rule" => Ok(GrantKind::Rule),
+        "command" => Ok(GrantKind::Command),
+        _ => Err(format!(
+            "grant kind `{text}` must be \"rule\" or \"command\""
+        )),
+    }
+}
+
+/// A count from 1 to `max`.
+fn bounded(n: i64, max: i64, key: &str) -> Result<u32, String> {
+    if (1..=max).contains(&n) {
+        u32::try_from(n).map_err(|_| format!("`{key}` must be from 1 to {max}"))
+    } else {
+        Err(format!("`{key}` must be from 1 to {max}"))
+    }
+}

@@ -1,0 +1,134 @@
+//! The audit events of requests and grants: journald fields
+//! `JITSUDO_GRANT_ID`, `JITSUDO_REQUESTER`, `JITSUDO_APPROVERS`,
+//! `JITSUDO_TICKET`, `JITSUDO_GRANT_KIND`, `JITSUDO_STATE`,
+//! `JITSUDO_STARTS_AT`, `JITSUDO_EXPIRES_AT`, `JITSUDO_USED_SECONDS`,
+//! `JITSUDO_KILLED`, `JITSUDO_ACTOR` besides the usual ones.
+
+use jitsudo_audit::{Event, EventKind, FieldName, Priority};
+
+use super::record::{Record, State};
+use super::Grants;
+use crate::request::Identity;
+
+/// What happened to a request or grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    /// `request.create`.
+    Create,
+    /// `request.review`.
+    Review,
+    /// `request.expire`.
+    RequestExpire,
+    /// `request.cancel`.
+    Cancel,
+    /// `grant.activate`.
+    Activate,
+    /// `grant.use`.
+    Use,
+    /// `grant.warn`.
+    Warn,
+    /// `grant.extend`.
+    Extend,
+    /// `grant.expire`, `grant.revoke` or `grant.done`, by the record's state.
+    End,
+}
+
+impl Transition {
+    fn kind(self, record: &Record) -> EventKind {
+        match self {
+            Transition::Create => EventKind::RequestCreate,
+            Transition::Review => EventKind::RequestReview,
+            Transition::RequestExpire => EventKind::RequestExpire,
+            Transition::Cancel => EventKind::RequestCancel,
+            Transition::Activate => EventKind::GrantActivate,
+            Transition::Use => EventKind::GrantUse,
+            Transition::Warn => EventKind::GrantWarn,
+            Transition::Extend => EventKind::GrantExtend,
+            Transition::End => match record.state {
+                State::Revoked => EventKind::GrantRevoke,
+                State::Ended => EventKind::GrantDone,
+                _ => EventKind::GrantExpire,
+            },
+        }
+    }
+}
+
+fn field(event: Event, name: &str, value: impl AsRef<[u8]>) -> Event {
+    match FieldName::new(name) {
+        Ok(name) => event.field(name, value),
+        Err(_) => event,
+    }
+}
+
+/// Logs `transition` of `record`, done by `actor` (if a person did it).
+pub fn emit(grants: &Grants, record: &Record, transition: Transition, actor: Option<&Identity>) {
+    grants.audit.emit(&event(record, transition, actor));
+}
+
+/// The event for `transition` of `record`.
+pub fn event(record: &Record, transition: Transition, actor: Option<&Identity>) -> Event {
+    let mut event = Event::new(transition.kind(record))
+        .user(&record.requester)
+        .uid(record.requester_uid)
+        .rule(&record.rule_id);
+    event = field(event, "JITSUDO_GRANT_ID", &record.id);
+    event = field(event, "JITSUDO_STATE", record.state.name());
+    event = field(event, "JITSUDO_GRANT_KIND", &record.kind);
+    if let Some(command) = &record.command {
+        event = field(event, "JITSUDO_EFFECT", command.join(" "));
+    }
+    let approvers = record.approvers();
+    if !approvers.is_empty() {
+        event = field(event, "JITSUDO_APPROVERS", approvers);
+    }
+    if let Some(ticket) = &record.ticket {
+        event = field(event, "JITSUDO_TICKET", ticket);
+    }
+    if let Some(actor) = actor {
+        event = field(
+            event,
+            "JITSUDO_ACTOR",
+            actor.account.name.as_encoded_bytes(),
+        );
+    }
+    for (name, value) in [
+        ("JITSUDO_STARTS_AT", record.starts_at),
+        ("JITSUDO_EXPIRES_AT", record.expires_at),
+    ] {
+        if let Some(value) = value {
+            event = field(event, name, value.to_string());
+        }
+    }
+    if transition == Transition::End {
+        if let (Some(start), Some(end)) = (record.starts_at, record.ended_at) {
+            event = field(
+                event,
+                "JITSUDO_USED_SECONDS",
+                (end - start).max(0).to_string(),
+            );
+        }
+        event = field(event, "JITSUDO_USES", record.uses.to_string());
+        event = field(
+            event,
+            "JITSUDO_KILLED",
+            record.killed.unwrap_or(0).to_string(),
+        );
+    }
+    let reason = match transition {
+        Transition::Review => record.reviews.last().and_then(|r| r.reason.clone()),
+        Transition::End | Transition::Cancel => record.end_reason.clone(),
+        _ => record.reason.clone(),
+    };
+    if let Some(reason) = reason {
+        event = event.reason(reason);
+    }
+    if transition == Transition::Review {
+        if let Some(review) = record.reviews.last() {
+            event = field(event, "JITSUDO_DECISION", &review.decision);
+        }
+    }
+    if transition == Transition::End && record.state == State::Revoked {
+        event = event.with_priority(Priority::Notice);
+    }
+    event
+}

@@ -1,0 +1,132 @@
+//! Just-in-time grants: requests, reviews, grants and their ends.
+//!
+//! | part | module |
+//! |---|---|
+//! | what is stored, and how it is shown | [`record`] |
+//! | the SQLite store | [`store`] |
+//! | the `jitsudoctl` verbs: who may do what, state changes | [`workflow`] |
+//! | using a grant from `jitsudo` | [`using`] |
+//! | deadlines, warnings and teardown | [`timers`] |
+//! | the audit events | [`events`] |
+//!
+//! Every verb is authorized from the caller's kernel identity and runs as
+//! one store transaction; the timers task wakes at the next deadline (or
+//! when a verb changes one) and ends what is due.
+
+mod events;
+pub mod record;
+pub mod store;
+pub mod teardown;
+pub mod timers;
+pub mod using;
+pub mod workflow;
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use jitsudo_audit::Audit;
+use tokio::sync::Notify;
+
+use store::{Store, StoreError};
+
+/// Longest `--reason` (bytes).
+pub const MAX_REASON: usize = 512;
+/// Longest `--ticket` (bytes).
+pub const MAX_TICKET: usize = 64;
+/// Most words and bytes of a command grant's command line.
+pub const MAX_COMMAND_WORDS: usize = 64;
+/// See [`MAX_COMMAND_WORDS`].
+pub const MAX_COMMAND_BYTES: usize = 4096;
+/// Most requests one user may have pending at once.
+pub const MAX_PENDING_PER_USER: u32 = 8;
+
+/// The grant machinery the daemon shares between connections.
+pub struct Grants {
+    /// The store.
+    pub store: Store,
+    /// Woken when a deadline may have moved.
+    pub wake: Notify,
+    /// Where the events go.
+    pub audit: Audit,
+    /// How long before the end the holder is warned.
+    pub warn_ahead: Duration,
+    /// SIGTERM to SIGKILL at a grant's end.
+    pub grace: Duration,
+    /// Grants whose teardown runs now (each runs once).
+    tearing: Mutex<HashSet<String>>,
+}
+
+impl Grants {
+    /// Opens the store below `state_dir`.
+    pub fn open(state_dir: &Path, audit: Audit) -> Result<Grants, StoreError> {
+        Ok(Grants {
+            store: Store::open(state_dir)?,
+            wake: Notify::new(),
+            audit,
+            warn_ahead: Duration::from_secs(60),
+            grace: Duration::from_secs(2),
+            tearing: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// Marks grant `id`'s teardown as running (`start`; false if it
+    /// already was) or done.
+    pub fn tearing(&self, id: &str, start: bool) -> bool {
+        let mut tearing = match self.tearing.lock() {
+            Ok(set) => set,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if start {
+            tearing.insert(id.to_owned())
+        } else {
+            tearing.remove(id)
+        }
+    }
+}
+
+/// Now, in seconds since the epoch.
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// A moment for messages: `2026-12-01 15:04:05 UTC`.
+pub fn show_time(at: i64) -> String {
+    let days = at.div_euclid(86_400);
+    let secs = at.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01.
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_shown_in_utc() {
+        assert_eq!(show_time(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(show_time(1_772_443_800), "2026-03-02 09:30:00 UTC");
+    }
+}

@@ -1,0 +1,147 @@
+//! Using a grant from `jitsudo`: the caller's usable grants go to the
+//! policy ([`jitsudo_policy::Policy::decide_with_grants`]); a command
+//! allowed through one is counted as a use (starting a first-use grant's
+//! clock). A refusal that an ended grant explains says so.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use jitsudo_policy::ActiveGrant;
+use jitsudo_proto::Failure;
+
+use super::events::{self, Transition};
+use super::record::{Record, State};
+use super::workflow::activate;
+use super::{now, show_time, Grants};
+
+/// How long after its end a grant still explains a refusal.
+const ENDED_MEMORY: i64 = 24 * 3600;
+
+/// Grants of one caller, owned, to lend to the policy.
+pub struct Held {
+    records: Vec<Record>,
+    commands: Vec<Option<(PathBuf, Vec<OsString>)>>,
+}
+
+impl Held {
+    /// The caller's grants that allow something now: active ones within
+    /// their time and uses, approved first-use ones within their deadline,
+    /// approved ones whose start time has come.
+    pub fn usable(grants: &Grants, uid: u32) -> Result<Held, Failure> {
+        let at = now();
+        let live = grants
+            .store
+            .transact(|tx| tx.in_states(&[State::Active, State::Approved], Some(uid)))?;
+        Ok(Held::new(
+            live.into_iter().filter(|r| usable_at(r, at)).collect(),
+        ))
+    }
+
+    /// The caller's grants that ended (or were used up) lately, newest
+    /// first: to explain a refusal.
+    pub fn ended(grants: &Grants, uid: u32) -> Result<Held, Failure> {
+        let at = now();
+        let ended = [State::Expired, State::Revoked, State::Ended, State::Active];
+        let mut records = grants
+            .store
+            .transact(|tx| tx.in_states(&ended, Some(uid)))?;
+        records.retain(|r| {
+            r.starts_at.is_some()
+                && (r.ended_at.is_some_and(|e| at - e < ENDED_MEMORY) || used_up(r))
+        });
+        records.reverse();
+        Ok(Held::new(records))
+    }
+
+    fn new(records: Vec<Record>) -> Held {
+        let commands = records
+            .iter()
+            .map(|r| {
+                r.command.as_ref().and_then(|c| {
+                    let (path, args) = c.split_first()?;
+                    Some((
+                        PathBuf::from(path),
+                        args.iter().map(OsString::from).collect(),
+                    ))
+                })
+            })
+            .collect();
+        Held { records, commands }
+    }
+
+    /// As the policy takes them.
+    pub fn active(&self) -> Vec<ActiveGrant<'_>> {
+        self.records
+            .iter()
+            .zip(&self.commands)
+            .map(|(record, command)| ActiveGrant {
+                id: &record.id,
+                rule_id: &record.rule_id,
+                command: command.as_ref().map(|(p, a)| (p.as_path(), a.as_slice())),
+            })
+            .collect()
+    }
+
+    /// Why grant `id` no longer allows anything, for the refusal.
+    pub fn why_ended(&self, id: &str) -> Option<String> {
+        let record = self.records.iter().find(|r| r.id == id)?;
+        Some(match (record.state, record.ended_at) {
+            (State::Active, _) => format!(
+                "your grant {id} (rule {}) has no uses left ({} of {} used); \
+                 request a new one with jitsudoctl request",
+                record.rule_id,
+                record.uses,
+                record.max_uses.unwrap_or(0)
+            ),
+            (state, ended) => format!(
+                "your grant {id} (rule {}) ended at {} ({}); request a new one with \
+                 jitsudoctl request",
+                record.rule_id,
+                show_time(ended.unwrap_or(0)),
+                state.name()
+            ),
+        })
+    }
+}
+
+fn used_up(record: &Record) -> bool {
+    record.state == State::Active && record.max_uses.is_some_and(|max| record.uses >= max)
+}
+
+fn usable_at(record: &Record, at: i64) -> bool {
+    match record.state {
+        State::Active => record.expires_at.is_some_and(|e| e > at) && !used_up(record),
+        State::Approved => match record.start.as_str() {
+            "first-use" => record.deadline_at > at,
+            _ => record.start_at.is_some_and(|s| s <= at),
+        },
+        _ => false,
+    }
+}
+
+/// Counts one use of grant `id` for `command` (and starts a first-use
+/// grant's clock); refuses if the grant ended or was used up meanwhile.
+/// Returns the grant as it is now.
+pub fn use_grant(grants: &Grants, id: &str, command: &str) -> Result<Record, Failure> {
+    let at = now();
+    let (record, activated) = grants.store.transact(|tx| {
+        let mut record = tx
+            .get(id)?
+            .filter(|r| usable_at(r, at))
+            .ok_or_else(|| Failure::new(format!("grant {id} ended meanwhile")))?;
+        let activated = record.state == State::Approved;
+        if activated {
+            activate(&mut record, at);
+        }
+        record.uses += 1;
+        tx.update(&record)?;
+        tx.add_use(id, at, command)?;
+        Ok::<_, Failure>((record, activated))
+    })?;
+    if activated {
+        events::emit(grants, &record, Transition::Activate, None);
+        grants.wake.notify_one();
+    }
+    events::emit(grants, &record, Transition::Use, None);
+    Ok(record)
+}
