@@ -26,15 +26,18 @@ pub struct Held {
 impl Held {
     /// The caller's grants that allow something now: active ones within
     /// their time and uses, approved first-use ones within their deadline,
-    /// approved ones whose start time has come.
+    /// approved ones whose start time has come. Where several would allow
+    /// a command, the policy takes the first: the active grant that ends
+    /// last (so that a grant ending never ends a command another grant
+    /// still allows), then those not started yet.
     pub fn usable(grants: &Grants, uid: u32) -> Result<Held, Failure> {
         let at = now();
         let live = grants
             .store
             .transact(|tx| tx.in_states(&[State::Active, State::Approved], Some(uid)))?;
-        Ok(Held::new(
-            live.into_iter().filter(|r| usable_at(r, at)).collect(),
-        ))
+        let mut usable: Vec<Record> = live.into_iter().filter(|r| usable_at(r, at)).collect();
+        usable.sort_by_key(|r| std::cmp::Reverse(r.expires_at.unwrap_or(i64::MIN)));
+        Ok(Held::new(usable))
     }
 
     /// The caller's grants that ended (or were used up) lately, newest
