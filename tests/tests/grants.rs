@@ -486,6 +486,14 @@ fn requests_over_a_cap_are_refused_with_the_cap() {
         &r(&["--rule", "db", "--reason", "x", "--ticket", "INC-1"]),
         "requests pending already",
     );
+    // So are the grants one user holds.
+    for _ in 0..32 {
+        request(&d, &["--rule", "quick", "--reason", "x", "--for", "20s"]);
+    }
+    refused(
+        &r(&["--rule", "quick", "--reason", "x"]),
+        "you hold 32 grants already",
+    );
     // Usage errors are status 2.
     assert_eq!(ctl(REQUESTER, &d, &["request"]).status.code(), Some(2));
     // Unknown ids, and ids that are not ids.

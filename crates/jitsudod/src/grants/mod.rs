@@ -41,6 +41,8 @@ pub const MAX_COMMAND_WORDS: usize = 64;
 pub const MAX_COMMAND_BYTES: usize = 4096;
 /// Most requests one user may have pending at once.
 pub const MAX_PENDING_PER_USER: u32 = 8;
+/// Most grants (approved or active) one user may hold at once.
+pub const MAX_LIVE_PER_USER: u32 = 32;
 
 /// The grant machinery the daemon shares between connections.
 pub struct Grants {

@@ -261,12 +261,14 @@ impl Tx<'_> {
         Ok(records)
     }
 
-    /// How many requests `uid` has waiting.
-    pub fn pending_of(&self, uid: u32) -> Result<u32, StoreError> {
+    /// How many requests `uid` has waiting, and how many live grants.
+    pub fn counts_of(&self, uid: u32) -> Result<(u32, u32), StoreError> {
         Ok(self.0.query_row(
-            "SELECT COUNT(*) FROM requests WHERE requester_uid = ?1 AND state = 'pending'",
+            "SELECT COALESCE(SUM(state = 'pending'), 0), \
+             COALESCE(SUM(state IN ('approved', 'active')), 0) \
+             FROM requests WHERE requester_uid = ?1",
             [uid],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?)
     }
 

@@ -13,8 +13,8 @@ use super::events::{self, Transition};
 use super::record::{Record, Review, State};
 use super::store::{StoreError, Tx};
 use super::{
-    now, show_time, Grants, MAX_COMMAND_BYTES, MAX_COMMAND_WORDS, MAX_PENDING_PER_USER, MAX_REASON,
-    MAX_TICKET,
+    now, show_time, Grants, MAX_COMMAND_BYTES, MAX_COMMAND_WORDS, MAX_LIVE_PER_USER,
+    MAX_PENDING_PER_USER, MAX_REASON, MAX_TICKET,
 };
 use crate::accounts;
 use crate::request::Identity;
@@ -125,14 +125,21 @@ pub fn request(
         reviews: Vec::new(),
     };
     let created = grants.store.transact(|tx| {
-        if tx.pending_of(who.peer.uid)? >= MAX_PENDING_PER_USER {
+        let (pending, live) = tx.counts_of(who.peer.uid)?;
+        let auto = grant.approval == Approval::Auto;
+        if !auto && pending >= MAX_PENDING_PER_USER {
             return Err(Failure::new(format!(
                 "you have {MAX_PENDING_PER_USER} requests pending already; cancel one \
                  (jitsudoctl cancel ID) or wait for a decision"
             )));
         }
+        if live >= MAX_LIVE_PER_USER {
+            return Err(Failure::new(format!(
+                "you hold {MAX_LIVE_PER_USER} grants already; end one (jitsudoctl done ID) first"
+            )));
+        }
         record.id = tx.next_id()?;
-        if grant.approval == Approval::Auto {
+        if auto {
             approve_fully(&mut record, at, &grant);
         }
         tx.insert(&record)?;
