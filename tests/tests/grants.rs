@@ -358,6 +358,12 @@ fn a_wrong_password_records_no_review() {
         out.stdout_text()
     );
     assert_eq!(record(&d, &id)["reviews"].as_array().map(Vec::len), Some(0));
+    // Typed as soon as each prompt showed: never echoed, never lost.
+    assert!(
+        !out.stdout_text().contains("wrong"),
+        "the password was echoed: {}",
+        out.stdout_text()
+    );
 }
 
 /// The clock of a first-use grant starts at its first use, not at the

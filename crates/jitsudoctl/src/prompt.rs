@@ -19,16 +19,19 @@ pub fn ask(text: &[u8], echo: bool) -> Option<Zeroizing<Vec<u8>>> {
         .write(true)
         .open("/dev/tty")
         .ok()?;
-    tty.write_all(text).ok()?;
     let saved = tcgetattr(&tty).ok()?;
+    // Echo goes off before the prompt shows, and without flushing: an
+    // answer typed as soon as the prompt appears is neither shown nor lost.
     if !echo {
         let mut quiet = saved.clone();
         quiet.local_flags.remove(LocalFlags::ECHO);
-        tcsetattr(&tty, SetArg::TCSAFLUSH, &quiet).ok()?;
+        tcsetattr(&tty, SetArg::TCSADRAIN, &quiet).ok()?;
     }
     let mut line = Zeroizing::new(Vec::new());
-    let read = BufReader::new((&tty).take(MAX_ANSWER)).read_until(b'\n', &mut line);
-    let _ = tcsetattr(&tty, SetArg::TCSAFLUSH, &saved);
+    let read = tty
+        .write_all(text)
+        .and_then(|()| BufReader::new((&tty).take(MAX_ANSWER)).read_until(b'\n', &mut line));
+    let _ = tcsetattr(&tty, SetArg::TCSADRAIN, &saved);
     if !echo {
         let _ = tty.write_all(b"\n");
     }
