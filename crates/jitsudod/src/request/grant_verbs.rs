@@ -16,19 +16,7 @@ use super::gate::{self, Asking, Gate};
 use super::identity::Identity;
 use super::job::{Job, PamSpec, Then};
 use super::question::request_context;
-use super::verdict::{failed, Verdict, Work};
-
-/// A review waiting for its reviewer's authentication.
-pub struct PendingReview {
-    /// The request.
-    pub id: String,
-    /// Approve or deny.
-    pub decision: ReviewDecision,
-    /// The reviewer's reason.
-    pub reason: Option<String>,
-    /// The reviewer.
-    pub who: Identity,
-}
+use super::verdict::{failed, PendingReview, Verdict, Work};
 
 /// Answers a grant verb; gives the caller and request back if it is not one.
 pub fn handle(

@@ -45,4 +45,4 @@ pub use context::{Context, Passed};
 pub use identity::Identity;
 pub use pipeline::handle;
 pub use validate::validate;
-pub use verdict::{Verdict, Work};
+pub use verdict::{PendingReview, Verdict, Work};

@@ -8,6 +8,7 @@ use serde_bytes::ByteBuf;
 
 use crate::audit::AuditRecord;
 use crate::cache::CacheKey;
+use crate::grants::workflow::ReviewDecision;
 
 use super::identity::Identity;
 use super::job::{Job, PamSpec, PasswordSpec, Then};
@@ -31,10 +32,22 @@ pub struct Work {
     pub executable: Option<OwnedFd>,
     /// A review to record once the worker reports the reviewer
     /// authenticated ([`Then::Review`]).
-    pub review: Option<super::grant_verbs::PendingReview>,
+    pub review: Option<PendingReview>,
     /// Sent to the client before the worker takes over (a grant's time
     /// running out).
     pub notices: Vec<ServerMessage>,
+}
+
+/// A review waiting for its reviewer's authentication.
+pub struct PendingReview {
+    /// The request.
+    pub id: String,
+    /// Approve or deny.
+    pub decision: ReviewDecision,
+    /// The reviewer's reason.
+    pub reason: Option<String>,
+    /// The reviewer.
+    pub who: Identity,
 }
 
 /// A worker job: PAM (asking for a password if `ask`), then `then`.

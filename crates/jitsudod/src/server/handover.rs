@@ -12,8 +12,9 @@ use super::Shared;
 use crate::cache::CacheKey;
 use crate::handoff;
 use crate::limits::Slot;
-use crate::request::grant_verbs::{self, PendingReview};
+use crate::request::grant_verbs;
 use crate::request::job::Report;
+use crate::request::PendingReview;
 
 /// Hands the connection to a worker (the socket goes back to blocking
 /// mode: it is the worker's now); if none can start, says so.

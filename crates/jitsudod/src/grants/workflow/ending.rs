@@ -1,0 +1,214 @@
+//! Ending, extending and listing grants.
+
+use super::*;
+
+use jitsudo_policy::{Approval, GrantKind, Policy};
+use jitsudo_proto::{ExtendAsk, Failure, GrantQuery, Listing};
+
+use crate::accounts;
+use crate::grants::events::{self, Transition};
+use crate::grants::record::{Record, State};
+use crate::grants::store::StoreError;
+use crate::grants::{now, Grants, MAX_REASON};
+use crate::request::Identity;
+
+/// How a live grant is ended by a verb.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// `revoke`, by an approver or root.
+    Revoke,
+    /// `done`, by its holder.
+    Done,
+}
+
+/// `revoke` or `done`: marks the grant ended; the timers task tears it
+/// down at once (see [`crate::grants::timers`]).
+pub fn end(
+    grants: &Grants,
+    policy: &Policy,
+    who: &Identity,
+    id: &str,
+    ending: Ending,
+    reason: Option<&str>,
+) -> Outcome {
+    if reason.is_some_and(|r| r.len() > MAX_REASON) {
+        return Err(Failure::new(format!(
+            "the reason is longer than {MAX_REASON} bytes"
+        )));
+    }
+    printable(reason)?;
+    let record = grants.store.transact(|tx| {
+        let mut record = find(tx, id)?;
+        let allowed = match ending {
+            Ending::Done => record.requester_uid == who.peer.uid,
+            Ending::Revoke => who.peer.uid == 0 || approver_of(policy, who, &record),
+        };
+        if !allowed {
+            return Err(Failure::new(match ending {
+                Ending::Done => format!("grant {id} is not yours"),
+                Ending::Revoke => format!("you may not revoke grant {id}"),
+            }));
+        }
+        if !record.state.is_live() {
+            return Err(Failure::new(format!(
+                "grant {id} is {}, not active",
+                record.state.name()
+            )));
+        }
+        record.state = match ending {
+            Ending::Done => State::Ended,
+            Ending::Revoke => State::Revoked,
+        };
+        record.ended_at = Some(now());
+        record.end_reason = Some(match (ending, reason) {
+            (Ending::Done, _) => "done".to_owned(),
+            (Ending::Revoke, Some(reason)) => reason.to_owned(),
+            (Ending::Revoke, None) => format!("revoked by {}", who.account.name.to_string_lossy()),
+        });
+        tx.update(&record)?;
+        Ok::<_, Failure>(record)
+    })?;
+    grants.wake.notify_one();
+    Ok(vec![record])
+}
+
+/// `extend`: one atomic move of the end (never a gap). The holder may
+/// extend an auto-approved grant; approvers and root any. The new total
+/// stays within the rule's maximum.
+pub fn extend(grants: &Grants, policy: &Policy, who: &Identity, ask: &ExtendAsk) -> Outcome {
+    let id = &ask.id;
+    if ask.reason.as_ref().is_some_and(|r| r.len() > MAX_REASON) {
+        return Err(Failure::new(format!(
+            "the reason is longer than {MAX_REASON} bytes"
+        )));
+    }
+    printable(ask.reason.as_deref())?;
+    let record = grants.store.transact(|tx| {
+        let mut record = find(tx, id)?;
+        let (_, grant) = policy
+            .grantable_rule(&record.rule_id)
+            .ok_or_else(|| Failure::new(format!("grant {id}'s rule is no longer grantable")))?;
+        let holder_may = record.requester_uid == who.peer.uid && grant.approval == Approval::Auto;
+        if !(holder_may || who.peer.uid == 0 || approver_of(policy, who, &record)) {
+            return Err(Failure::new(format!(
+                "you may not extend grant {id}; an approver must (jitsudoctl extend by one of them)"
+            )));
+        }
+        if record.state != State::Active && record.state != State::Approved {
+            return Err(Failure::new(format!(
+                "grant {id} is {}, not active",
+                record.state.name()
+            )));
+        }
+        let by = i64::try_from(ask.by).unwrap_or(i64::MAX);
+        let total = record.duration.saturating_add(by);
+        if total > secs(grant.effective_max()) {
+            return Err(Failure::new(format!(
+                "the grant would last {total}s, over the rule's maximum of {}s",
+                grant.effective_max().as_secs()
+            )));
+        }
+        record.duration = total;
+        record.expires_at = record.expires_at.map(|e| e.saturating_add(by));
+        record.warned = false;
+        tx.update(&record)?;
+        Ok::<_, Failure>(record)
+    })?;
+    events::emit(grants, &record, Transition::Extend, Some(who));
+    grants.wake.notify_one();
+    Ok(vec![record])
+}
+
+/// `requests` and `grants [--history]`.
+pub fn list(grants: &Grants, policy: &Policy, who: &Identity, query: &GrantQuery) -> Outcome {
+    let states: &[State] = match query.what {
+        Listing::Requests => &[State::Pending],
+        Listing::Grants => &[State::Approved, State::Active],
+        Listing::History => &[
+            State::Expired,
+            State::Ended,
+            State::Revoked,
+            State::Denied,
+            State::Cancelled,
+        ],
+    };
+    let records = grants.store.transact(|tx| tx.in_states(states, None))?;
+    let root = who.peer.uid == 0;
+    Ok(records
+        .into_iter()
+        .filter(|r| {
+            let mine = r.requester_uid == who.peer.uid;
+            match query.what {
+                Listing::Requests => mine || approver_of(policy, who, r) || (root && query.all),
+                Listing::Grants => mine || ((root || approver_of(policy, who, r)) && query.all),
+                Listing::History => {
+                    (mine || root)
+                        && query.user.as_ref().is_none_or(|u| *u == r.requester)
+                        && query.since.is_none_or(|s| r.ended_at.unwrap_or(0) >= s)
+                }
+            }
+        })
+        .collect())
+}
+
+/// After a reload: revokes every live grant the new policy no longer
+/// allows (its rule gone, no longer grantable, of another kind, or no
+/// longer naming the holder).
+pub fn revoke_disallowed(grants: &Grants, policy: &Policy) {
+    let revoked = grants.store.transact(|tx| {
+        let mut revoked = Vec::new();
+        for mut record in tx.in_states(&[State::Approved, State::Active], None)? {
+            if still_allowed(policy, &record) {
+                continue;
+            }
+            record.state = State::Revoked;
+            record.ended_at = Some(now());
+            record.end_reason = Some("the reloaded policy no longer allows it".into());
+            tx.update(&record)?;
+            revoked.push(record);
+        }
+        Ok::<_, StoreError>(revoked)
+    });
+    match revoked {
+        Ok(revoked) if !revoked.is_empty() => grants.wake.notify_one(),
+        Ok(_) => {}
+        Err(e) => eprintln!("jitsudod: {e}"),
+    }
+}
+
+fn still_allowed(policy: &Policy, record: &Record) -> bool {
+    let Some((rule, grant)) = policy.grantable_rule(&record.rule_id) else {
+        return false;
+    };
+    let kind = match grant.kind {
+        GrantKind::Rule => "rule",
+        GrantKind::Command => "command",
+    };
+    let Some(account) = accounts::user_by_uid(record.requester_uid) else {
+        return false;
+    };
+    let named: Vec<(u32, Option<String>)> = account
+        .groups(account.gid)
+        .into_iter()
+        .map(|gid| {
+            (
+                gid,
+                accounts::group_name(gid).and_then(|n| n.into_string().ok()),
+            )
+        })
+        .collect();
+    let groups: Vec<jitsudo_policy::GroupRef<'_>> = named
+        .iter()
+        .map(|(gid, name)| jitsudo_policy::GroupRef {
+            gid: *gid,
+            name: name.as_deref(),
+        })
+        .collect();
+    let caller = jitsudo_policy::Caller {
+        uid: account.uid,
+        name: account.name.to_str(),
+        groups: &groups,
+        deny_groups: &groups,
+    };
+    kind == record.kind && rule.who.iter().any(|who| who.matches(&caller))
+}

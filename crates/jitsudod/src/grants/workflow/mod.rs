@@ -1,0 +1,83 @@
+//! The `jitsudoctl` verbs: who may do what to which request or grant, and
+//! the state change each makes (one store transaction per verb):
+//! [`asking`] (`request`), [`reviewing`] (`approve`, `deny`, `cancel`),
+//! [`ending`] (`revoke`, `done`, `extend`, `grants`, and grants a reload no
+//! longer allows).
+
+mod asking;
+mod ending;
+mod reviewing;
+
+use std::time::Duration;
+
+use jitsudo_policy::{Grantable, Policy, Start};
+use jitsudo_proto::Failure;
+
+use super::record::{Record, State};
+use super::store::{StoreError, Tx};
+use crate::request::Identity;
+
+pub use asking::request;
+pub use ending::{end, extend, list, revoke_disallowed, Ending};
+pub use reviewing::{cancel, may_review, review, ReviewDecision};
+
+/// A verb's outcome: the records concerned, or why it was refused.
+pub type Outcome = Result<Vec<Record>, Failure>;
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Failure {
+        eprintln!("jitsudod: {e}");
+        Failure::new("the grant store failed; see jitsudod's log")
+    }
+}
+
+pub(super) fn secs(duration: Duration) -> i64 {
+    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// The request has all its approvals: it becomes a grant, active now
+/// (on-approval, or a start time already passed) or approved until its
+/// first use (within the approval deadline) or its start time.
+pub(super) fn approve_fully(record: &mut Record, at: i64, grant: &Grantable) {
+    match Start::parse(&record.start) {
+        Ok(Start::FirstUse) => {
+            record.state = State::Approved;
+            record.deadline_at = at + secs(grant.approval.deadline());
+        }
+        Ok(Start::At) if record.start_at.is_some_and(|t| t > at) => {
+            record.state = State::Approved;
+        }
+        _ => activate(record, at),
+    }
+}
+
+/// Starts the grant's clock at `at`.
+pub fn activate(record: &mut Record, at: i64) {
+    record.state = State::Active;
+    record.starts_at = Some(at);
+    record.expires_at = Some(at.saturating_add(record.duration));
+}
+
+pub(super) fn find(tx: &Tx<'_>, id: &str) -> Result<Record, Failure> {
+    if id.is_empty() || id.len() > 20 || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Failure::new(
+            "invalid id: ids are numbers, as jitsudoctl requests shows",
+        ));
+    }
+    tx.get(id)?
+        .ok_or_else(|| Failure::new(format!("no request or grant {id}")))
+}
+
+pub(super) fn approver_of(policy: &Policy, who: &Identity, record: &Record) -> bool {
+    policy
+        .grantable_rule(&record.rule_id)
+        .is_some_and(|(_, g)| who.with_caller(|caller| g.approval.may_review(&caller)))
+}
+
+/// Refuses control characters (they would reach terminals and logs).
+pub(super) fn printable<'a>(texts: impl IntoIterator<Item = &'a str>) -> Result<(), Failure> {
+    if texts.into_iter().any(|t| t.chars().any(char::is_control)) {
+        return Err(Failure::new("invalid argument: control character"));
+    }
+    Ok(())
+}

@@ -1,0 +1,146 @@
+//! Approving, denying and cancelling a pending request.
+
+use super::*;
+
+use jitsudo_policy::Policy;
+use jitsudo_proto::Failure;
+
+use crate::grants::events::{self, Transition};
+use crate::grants::record::{Record, Review, State};
+use crate::grants::store::Tx;
+use crate::grants::{now, show_time, Grants, MAX_REASON};
+use crate::request::Identity;
+
+/// Which review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewDecision {
+    /// `approve`.
+    Approve,
+    /// `deny`.
+    Deny,
+}
+
+/// Checks that `who` may review request `id` now (before authenticating).
+pub fn may_review(
+    grants: &Grants,
+    policy: &Policy,
+    who: &Identity,
+    id: &str,
+) -> Result<(), Failure> {
+    grants
+        .store
+        .transact(|tx| reviewable(tx, policy, who, id).map(|_| ()))
+}
+
+fn reviewable(tx: &Tx<'_>, policy: &Policy, who: &Identity, id: &str) -> Result<Record, Failure> {
+    let record = find(tx, id)?;
+    if record.state != State::Pending {
+        return Err(Failure::new(format!(
+            "request {id} is {}, not pending",
+            record.state.name()
+        )));
+    }
+    if record.deadline_at <= now() {
+        return Err(Failure::new(format!(
+            "request {id} expired at {}",
+            show_time(record.deadline_at)
+        )));
+    }
+    if record.requester_uid == who.peer.uid {
+        return Err(Failure::new(format!(
+            "you cannot review your own request {id}; another approver must"
+        )));
+    }
+    if !approver_of(policy, who, &record) {
+        return Err(Failure::new(format!("you may not review request {id}")));
+    }
+    if record
+        .reviews
+        .iter()
+        .any(|r| r.reviewer_uid == who.peer.uid)
+    {
+        return Err(Failure::new(format!(
+            "you have reviewed request {id} already"
+        )));
+    }
+    Ok(record)
+}
+
+/// `approve` or `deny`, once the reviewer authenticated (every check is
+/// made again in the transaction).
+pub fn review(
+    grants: &Grants,
+    policy: &Policy,
+    who: &Identity,
+    id: &str,
+    decision: ReviewDecision,
+    reason: Option<&str>,
+) -> Outcome {
+    if reason.is_some_and(|r| r.len() > MAX_REASON) {
+        return Err(Failure::new(format!(
+            "the reason is longer than {MAX_REASON} bytes"
+        )));
+    }
+    printable(reason)?;
+    let at = now();
+    let record = grants.store.transact(|tx| {
+        let mut record = reviewable(tx, policy, who, id)?;
+        let review = Review {
+            reviewer_uid: who.peer.uid,
+            reviewer: who.account.name.to_string_lossy().into_owned(),
+            decision: match decision {
+                ReviewDecision::Approve => "approve",
+                ReviewDecision::Deny => "deny",
+            }
+            .to_owned(),
+            reason: reason.map(str::to_owned),
+            at,
+        };
+        tx.add_review(id, &review)?;
+        record.reviews.push(review);
+        match decision {
+            ReviewDecision::Deny => {
+                record.state = State::Denied;
+                record.ended_at = Some(at);
+                record.end_reason = reason.map(str::to_owned);
+            }
+            ReviewDecision::Approve if record.approvals() >= record.quorum => {
+                if let Some((_, grant)) = policy.grantable_rule(&record.rule_id) {
+                    approve_fully(&mut record, at, grant);
+                }
+            }
+            ReviewDecision::Approve => {}
+        }
+        tx.update(&record)?;
+        Ok::<_, Failure>(record)
+    })?;
+    events::emit(grants, &record, Transition::Review, Some(who));
+    if record.state.is_live() {
+        events::emit(grants, &record, Transition::Activate, None);
+    }
+    grants.wake.notify_one();
+    Ok(vec![record])
+}
+
+/// `cancel`: the requester withdraws a pending request.
+pub fn cancel(grants: &Grants, who: &Identity, id: &str) -> Outcome {
+    let record = grants.store.transact(|tx| {
+        let mut record = find(tx, id)?;
+        if record.requester_uid != who.peer.uid {
+            return Err(Failure::new(format!("request {id} is not yours to cancel")));
+        }
+        if record.state != State::Pending {
+            return Err(Failure::new(format!(
+                "request {id} is {}, not pending",
+                record.state.name()
+            )));
+        }
+        record.state = State::Cancelled;
+        record.ended_at = Some(now());
+        tx.update(&record)?;
+        Ok::<_, Failure>(record)
+    })?;
+    events::emit(grants, &record, Transition::Cancel, Some(who));
+    grants.wake.notify_one();
+    Ok(vec![record])
+}
