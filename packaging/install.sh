@@ -1,54 +1,41 @@
 #!/usr/bin/env bash
-# Builds jitsudo, installs it and (re)starts jitsudod. Idempotent; run as
-# root from the source tree on Debian 12 or later:
+# Builds the jitsudo Debian package, installs it and (re)starts jitsudod.
+# Idempotent; run as root from the source tree on Debian 12 or later:
 #
 #     ./packaging/install.sh
 #
-# Installs: /usr/bin/jitsudo (client, NOT setuid), /usr/sbin/jitsudod,
-# /etc/pam.d/jitsudo, /lib/systemd/system/jitsudod.service, and — only if
-# absent, so local edits survive — /etc/jitsudo/policy.toml (root: anything;
-# %sudo and %wheel: anything with their password) and /etc/jitsudo/policy.d/.
-# Starts jitsudod through systemd when systemd is PID 1, directly otherwise.
-# Undo with ./packaging/uninstall.sh.
+# The package (packaging/build-deb.sh; contents in docs/packaging.md)
+# installs /usr/bin/jitsudo (client, NOT setuid), /usr/bin/jitsudoctl,
+# /usr/sbin/jitsudod, /etc/pam.d/jitsudo, the systemd unit, man pages,
+# shell completions, and the default policy /etc/jitsudo/policy.toml (root:
+# anything; %sudo and %wheel: anything with their password) as a conffile:
+# local edits survive every reinstall and upgrade. Where systemd is PID 1 the
+# package enables and starts jitsudod; elsewhere (containers) this script
+# starts it directly. Either way the daemon is (re)started only if
+# `jitsudoctl policy check` accepts the installed policy. Undo with
+# ./packaging/uninstall.sh (or apt remove / apt purge jitsudo).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "install.sh: run as root" >&2; exit 1; }
 
-need=()
-for pkg in build-essential pkg-config libpam0g-dev libsqlite3-dev; do
-    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
-done
-if [ ${#need[@]} -gt 0 ]; then
-    apt-get update -q
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}"
-fi
+deb=$(./packaging/build-deb.sh | tail -n 1)
 
-export PATH="$HOME/.cargo/bin:$PATH"
-if ! command -v cargo >/dev/null; then
-    echo "install.sh: cargo not found; install Rust with https://rustup.rs first" >&2
-    exit 1
-fi
-cargo build --release --locked -p jitsudo -p jitsudod -p jitsudoctl
-
-install -D -m 0755 target/release/jitsudo /usr/bin/jitsudo
-install -D -m 0755 target/release/jitsudod /usr/sbin/jitsudod
-install -D -m 0755 target/release/jitsudoctl /usr/bin/jitsudoctl
-# Earlier versions installed it in /usr/sbin.
+# --reinstall: a rebuilt package of the same version replaces the installed
+# one. confold: a policy.toml left by an earlier install.sh (not yet a
+# conffile) is kept as it is, without a question.
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q --reinstall \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$deb"
+# Versions before the package installed it in /usr/sbin.
 rm -f /usr/sbin/jitsudoctl
-install -D -m 0644 pam.d/jitsudo /etc/pam.d/jitsudo
-install -D -m 0644 systemd/jitsudod.service /lib/systemd/system/jitsudod.service
-install -d -m 0755 /etc/jitsudo /etc/jitsudo/policy.d
-if [ ! -e /etc/jitsudo/policy.toml ]; then
-    install -m 0600 packaging/default-policy.toml /etc/jitsudo/policy.toml
-fi
 
-if [ -d /run/systemd/system ]; then
-    systemctl daemon-reload
-    systemctl enable jitsudod.service
-    # KillMode=process: a restart never kills running commands.
-    systemctl restart jitsudod.service
-else
+if [ ! -d /run/systemd/system ]; then
+    # No systemd: the package could not start the daemon (it said so).
+    if ! report=$(jitsudoctl policy check 2>&1); then
+        printf '%s\n' "$report" >&2
+        echo "install.sh: the installed policy is invalid: jitsudod was not (re)started; fix it and rerun" >&2
+        exit 1
+    fi
     # Only the daemon itself has exactly this command line; workers do not.
     if pkill -TERM -x -f /usr/sbin/jitsudod; then
         for _ in $(seq 50); do

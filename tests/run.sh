@@ -109,6 +109,12 @@ skipped_tests() { awk -v kind="$1" '$1 == kind {print $2}' "$JITSUDO_SKIP_LOG" |
 skipped=$(skipped_tests SKIPPED | wc -l)
 halved=$(skipped_tests HALF-SKIPPED | wc -l)
 
+# The Debian package: built, linted, installed, upgraded, removed and purged
+# on a copy-on-write overlay of this machine (packaging/test-deb.sh).
+step "packaging/test-deb.sh"
+package_result="ok"
+./packaging/test-deb.sh || package_result="FAILED (see above)"
+
 # Fuzzing: every cargo-fuzz target, for a bounded time each. cargo-fuzz
 # needs nightly flags (-Zsanitizer=address); RUSTC_BOOTSTRAP=1 lets the
 # stable toolchain take them. Crashes are kept under <crate>/fuzz/artifacts.
@@ -167,8 +173,12 @@ echo "mode: ${JITSUDO_TESTS_ONLY:-sudo and jitsudo}, binaries from $JITSUDO_BIN_
 # libtest counted the skipped tests as passed.
 echo "$((passed - skipped)) passed, $skipped skipped, $halved ran one half only, $failed failed, $ignored ignored"
 echo "fuzzing: $fuzz_result"
+echo "package: $package_result"
 rm -f "$log" "$JITSUDO_SKIP_LOG"
 if ((status == 0)); then
     status=$fuzz_status
+fi
+if [[ $package_result != ok && $status == 0 ]]; then
+    status=1
 fi
 exit "$status"
