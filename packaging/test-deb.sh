@@ -100,6 +100,30 @@ dpkg-query -W -f='${Conffiles}' jitsudo | grep -q '/etc/jitsudo/policy.toml' || 
 [[ -L /etc/systemd/system/multi-user.target.wants/jitsudod.service ]] || fail "jitsudod.service not enabled"
 pass "install: files, modes, conffile, unit enabled"
 
+# Man pages render without warnings and have examples; completions load,
+# and complete commands (sudo-style) and users.
+for page in man8/jitsudo.8 man8/jitsudoctl.8 man8/jitsudod.8 man5/jitsudo-policy.5; do
+    file=/usr/share/man/$page.gz
+    [[ -e $file ]] || fail "$file not installed"
+    warnings=$(MANWIDTH=80 man --warnings -l "$file" 2>&1 >/dev/null)
+    [[ -z $warnings ]] || fail "man -l $file: $warnings"
+    MANWIDTH=80 man -l "$file" 2>/dev/null | grep -q '^EXAMPLES' || fail "$file has no EXAMPLES"
+done
+[[ -e /usr/share/zsh/vendor-completions/_jitsudoctl && -e /usr/share/fish/vendor_completions.d/jitsudo.fish ]] ||
+    fail "zsh or fish completions not installed"
+complete_words() {
+    bash -c 'source /usr/share/bash-completion/bash_completion
+        source /usr/share/bash-completion/completions/jitsudo
+        COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
+        _jitsudo 2>/dev/null; printf "%s\n" "${COMPREPLY[@]}"' _ "$@"
+}
+complete_words jitsudo -u ro | grep -x root >/dev/null || fail "jitsudo -u ro<Tab> does not offer root"
+complete_words jitsudo -u root systemct | grep -x systemctl >/dev/null || fail "jitsudo -u root systemct<Tab> does not offer systemctl"
+complete_words jitsudo ls --al | grep -x -- --all >/dev/null || fail "jitsudo ls --al<Tab> does not complete ls's options"
+bash -c 'source /usr/share/bash-completion/bash_completion; source /usr/share/bash-completion/completions/jitsudoctl; complete -p jitsudoctl' >/dev/null ||
+    fail "the jitsudoctl bash completion does not load"
+pass "man pages render, completions load and complete"
+
 # 2. The daemon as install.sh starts it where PID 1 is not systemd; the client.
 /usr/sbin/jitsudod
 wait_socket

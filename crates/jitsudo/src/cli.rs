@@ -60,7 +60,7 @@ Not supported (refused with the reason): -e/--edit and sudoedit, -R/--chroot,
     disable_version_flag = true,
     allow_external_subcommands = false
 )]
-struct Args {
+pub(crate) struct Args {
     #[arg(short = 'u', long = "user", value_parser = clap::value_parser!(OsString))]
     user: Option<OsString>,
     #[arg(short = 'g', long = "group", value_parser = clap::value_parser!(OsString))]

@@ -18,6 +18,7 @@
 //! [`grants`] and docs/grants.md.
 
 mod daemon;
+mod docs;
 mod error;
 mod explain;
 mod grants;
@@ -54,6 +55,12 @@ enum Command {
     /// Just-in-time grants.
     #[command(flatten)]
     Grant(grants::GrantCommand),
+    /// Write the man pages and shell completions into DIR (for packaging).
+    #[command(hide = true)]
+    GenerateDocs {
+        /// Output directory: DIR/man, DIR/completions.
+        dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -116,5 +123,6 @@ fn main() -> ExitCode {
         Command::Policy(PolicyCommand::ImportSudoers { file }) => import::run(&file),
         Command::Policy(PolicyCommand::Reload { socket }) => daemon::reload(&socket),
         Command::Grant(command) => grants::run(&command),
+        Command::GenerateDocs { dir } => docs::run(&dir),
     }
 }

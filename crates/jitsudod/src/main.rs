@@ -16,6 +16,7 @@ mod grants;
 mod handoff;
 mod limits;
 mod namespace;
+mod options;
 mod origin;
 // The PAM binding is the one place outside jitsudo-sys that calls C
 // directly: libpam's API passes C strings, callback tables and
@@ -31,41 +32,13 @@ mod worker;
 
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
 
-/// Command-line options.
-#[derive(Parser, Debug)]
-#[command(name = "jitsudod", version, about = "The jitsudo daemon")]
-struct Options {
-    /// Stay in the foreground (for systemd and tests).
-    #[arg(long)]
-    foreground: bool,
-    /// Socket to listen on.
-    #[arg(long, default_value = "/run/jitsudo/jitsudod.sock")]
-    socket: PathBuf,
-    /// Main policy file; drop-ins are read from `policy.d` beside it.
-    #[arg(long, default_value = "/etc/jitsudo/policy.toml")]
-    policy: PathBuf,
-    /// Directory for persistent state.
-    #[arg(long, default_value = "/var/lib/jitsudo")]
-    state_dir: PathBuf,
-    /// cgroup (as /proc/self/cgroup names it, e.g. `/jitsudo`) under which
-    /// each command gets its own group. Default: the unit's own cgroup
-    /// under systemd (`Delegate=yes`), else `jitsudo` below the daemon's.
-    #[arg(long)]
-    cgroup_root: Option<PathBuf>,
-    /// Internal: run one request handed over by the daemon on fd 0.
-    #[arg(long, hide = true)]
-    worker: bool,
-    /// Internal (with --worker): the directory of the daemon's cgroup
-    /// subtree, where the command's group is made.
-    #[arg(long, hide = true)]
-    worker_cgroup: Option<PathBuf>,
-}
+use options::Options;
 
 fn main() -> ExitCode {
     let options = Options::parse();
