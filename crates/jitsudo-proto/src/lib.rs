@@ -29,11 +29,13 @@
 
 #![forbid(unsafe_code)]
 
+mod connect;
 mod fds;
 mod frame;
 mod grants;
 mod message;
 
+pub use connect::{connect, ConnectError};
 pub use fds::{FdLayout, PassedFds};
 pub use frame::{send_frame, Frame, FrameReader, MAX_FDS_PER_CONNECTION};
 pub use grants::{

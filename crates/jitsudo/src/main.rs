@@ -76,15 +76,9 @@ fn run(args: cli::RequestArgs) -> Outcome {
         Err(e) => return failure(format!("unable to open the current directory: {e}")),
     };
     let socket = socket_path();
-    let conn = match UnixStream::connect(&socket) {
+    let conn = match jitsudo_proto::connect(&socket) {
         Ok(conn) => conn,
-        Err(e) => {
-            return failure(format!(
-                "unable to connect to jitsudod at {}: {} (is jitsudod running?)",
-                socket.display(),
-                io_reason(&e)
-            ))
-        }
+        Err(e) => return failure(e.to_string()),
     };
     let input = match (args.askpass, args.stdin_password) {
         (true, _) => askpass::PasswordInput::Askpass,

@@ -3,7 +3,6 @@
 
 use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -21,7 +20,7 @@ use crate::prompt;
 /// Sends `request` (with this process's working directory when its layout
 /// wants one) and returns the daemon's first answer after the welcome.
 pub fn ask(socket: &Path, request: Request) -> Result<ServerMessage, Error> {
-    let conn = UnixStream::connect(socket)?;
+    let conn = jitsudo_proto::connect(socket)?;
     let cwd = OwnedFd::from(std::fs::File::open(".")?);
     let layout = request.fd_layout();
     let passed = PassedFds {
@@ -70,6 +69,10 @@ pub fn print_failure(answer: Result<ServerMessage, Error>, socket: &Path) -> Exi
         }
         Ok(other) => {
             eprintln!("jitsudoctl: unexpected answer from jitsudod: {other:?}");
+            ExitCode::FAILURE
+        }
+        Err(e @ Error::Connect(_)) => {
+            eprintln!("jitsudoctl: {e}");
             ExitCode::FAILURE
         }
         Err(e) => {

@@ -3,13 +3,15 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use jitsudo_proto::ProtoError;
+use jitsudo_proto::{ConnectError, ProtoError};
 
 /// An error of `jitsudoctl` itself (the daemon's refusals are answers,
 /// printed as they come).
 #[derive(Debug)]
 pub enum Error {
-    /// The daemon's socket or the working directory could not be opened.
+    /// The daemon could not be reached (it says what to do).
+    Connect(ConnectError),
+    /// The working directory could not be opened.
     Io(std::io::Error),
     /// The conversation with the daemon broke down.
     Protocol(ProtoError),
@@ -34,7 +36,8 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Io(e) => write!(f, "{e} (is jitsudod running?)"),
+            Error::Connect(e) => write!(f, "{e}"),
+            Error::Io(e) => write!(f, "{e}"),
             Error::Protocol(e) => write!(f, "{e}"),
             Error::Closed => f.write_str("jitsudod closed the connection"),
             Error::Path { path, error } => write!(f, "{}: {error}", path.display()),
@@ -48,6 +51,12 @@ impl std::error::Error for Error {}
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
         Error::Io(e)
+    }
+}
+
+impl From<ConnectError> for Error {
+    fn from(e: ConnectError) -> Self {
+        Error::Connect(e)
     }
 }
 
