@@ -129,7 +129,9 @@ pass "man pages render, completions load and complete"
 wait_socket
 [[ $(jitsudo id -u) == 0 ]] || fail "jitsudo id -u did not print 0"
 jitsudoctl policy check >/dev/null || fail "jitsudoctl policy check refused the default policy"
-pass "jitsudo id, jitsudoctl policy check"
+jitsudoctl status | grep -x '  /etc/jitsudo/policy.toml' >/dev/null || fail "jitsudoctl status: $(jitsudoctl status 2>&1)"
+jitsudo -V | grep '^jitsudod version ' >/dev/null || fail "jitsudo -V does not print the daemon's version"
+pass "jitsudo id, jitsudo -V, jitsudoctl policy check, jitsudoctl status"
 
 # 3. Upgrade with a locally edited policy: kept, no prompt.
 printf '\n# local edit\n' >>/etc/jitsudo/policy.toml

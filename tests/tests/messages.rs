@@ -75,3 +75,75 @@ fn refused_socket_says_what_to_check() {
         "{text}"
     );
 }
+
+#[test]
+fn version_prints_client_daemon_and_policy_hash() {
+    let socket = &world().daemon().socket;
+    let output = run("jitsudo", &["-V"], socket, Some(NOBODY));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    let version = env!("CARGO_PKG_VERSION");
+    assert_eq!(
+        lines.first(),
+        Some(&format!("jitsudo version {version}").as_str()),
+        "{text}"
+    );
+    assert!(
+        lines
+            .get(1)
+            .is_some_and(|l| l.starts_with(&format!("jitsudod version {version} (protocol "))),
+        "{text}"
+    );
+    let hash = lines
+        .get(2)
+        .and_then(|l| l.strip_prefix("jitsudod policy hash "));
+    assert!(
+        hash.is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit())),
+        "{text}"
+    );
+}
+
+#[test]
+fn status_for_root_has_the_state_and_for_others_only_versions() {
+    let socket = world().daemon().socket.clone();
+    let args = [
+        "status",
+        "--format",
+        "json",
+        "--socket",
+        &socket.to_string_lossy(),
+    ];
+    let output = run("jitsudoctl", &args, &socket, None);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let status: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(status["running"], true);
+    let files = status["details"]["policy_files"]
+        .as_array()
+        .expect("policy files");
+    assert!(!files.is_empty(), "{status}");
+    assert!(status["details"]["uptime_secs"].is_u64(), "{status}");
+    assert!(status["details"]["connections"].is_u64(), "{status}");
+
+    let output = run("jitsudoctl", &args, &socket, Some(NOBODY));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let status: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert!(
+        status["details"].is_null(),
+        "a user sees the daemon's state: {status}"
+    );
+    assert!(status["policy_hash"].is_string(), "{status}");
+}
+
+#[test]
+fn status_of_an_absent_daemon_fails() {
+    let socket = world().scratch_dir("status-absent").join("jitsudod.sock");
+    let args = ["status", "--socket", &socket.to_string_lossy()];
+    let output = run("jitsudoctl", &args, &socket, None);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("jitsudod is not running"),
+        "{}",
+        stderr(&output)
+    );
+}

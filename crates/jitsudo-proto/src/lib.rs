@@ -47,6 +47,7 @@ pub use message::{
     Failure, Hello, ListRequest, PreserveEnv, Request, RunRequest, ServerMessage, SessionOrigin,
     ShellMode, MAX_EDIT_FILE, MAX_MESSAGE_LEN, PROTOCOL_MAGIC, PROTOCOL_VERSION, RELAYED_SIGNALS,
 };
+pub use message::{DaemonStatus, ReloadOutcome, StatusDetails};
 
 /// Errors raised while framing or decoding protocol messages.
 #[derive(Debug)]

@@ -102,6 +102,9 @@ pub enum Request {
     Done(String),
     /// `jitsudoctl extend`: move a grant's end later.
     Extend(Box<ExtendAsk>),
+    /// `jitsudo -V`, `jitsudoctl status`: the daemon's version and state.
+    /// Reply: [`ServerMessage::Status`] (its details for root only).
+    Status,
 }
 
 impl Request {
@@ -124,7 +127,8 @@ impl Request {
             | Request::Cancel(_)
             | Request::Revoke(_)
             | Request::Done(_)
-            | Request::Extend(_) => FdLayout::NONE,
+            | Request::Extend(_)
+            | Request::Status => FdLayout::NONE,
         }
     }
 }
@@ -361,6 +365,48 @@ pub enum ServerMessage {
     /// client edits copies as the caller and answers
     /// [`ClientMessage::Edited`].
     Edit(Vec<EditFile>),
+    /// The answer to [`Request::Status`].
+    Status(Box<DaemonStatus>),
+}
+
+/// What [`Request::Status`] reports: versions and the policy's hash for
+/// everyone (as `sudo -V` prints its plugins' versions), the rest for root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaemonStatus {
+    /// The daemon's package version.
+    pub version: String,
+    /// The daemon's [`PROTOCOL_VERSION`].
+    pub protocol: u32,
+    /// SHA-256 naming the policy in force (as in every log event).
+    pub policy_hash: String,
+    /// The daemon's state; `None` for callers other than root.
+    pub details: Option<StatusDetails>,
+}
+
+/// The daemon's state, for root (`jitsudoctl status`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusDetails {
+    /// Seconds since the daemon started.
+    pub uptime_secs: u64,
+    /// The policy files in force, in order.
+    pub policy_files: Vec<String>,
+    /// Seconds since the policy in force was loaded.
+    pub policy_age_secs: u64,
+    /// The last reload: `None` if there was none, else its outcome.
+    pub last_reload: Option<ReloadOutcome>,
+    /// Connections held, not yet answered or handed to a worker.
+    pub connections: u32,
+    /// Requests whose worker waits at a password prompt.
+    pub pending_auth: u32,
+}
+
+/// How the last policy reload ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReloadOutcome {
+    /// Seconds since it happened.
+    pub age_secs: u64,
+    /// `None` if the new policy is in force, else why it was refused.
+    pub error: Option<String>,
 }
 
 /// Largest file `-e` edits; a larger one is refused before the editor

@@ -15,6 +15,7 @@ mod signals;
 mod startup;
 mod stdio;
 mod terminal;
+mod version;
 
 use std::io::Write;
 use std::os::fd::AsFd;
@@ -42,7 +43,7 @@ fn main() {
             Outcome::Exit(0)
         }
         Ok(Invocation::Version) => {
-            println!("jitsudo version {}", env!("CARGO_PKG_VERSION"));
+            version::print(&socket_path());
             Outcome::Exit(0)
         }
         Ok(Invocation::Request(args)) => run(*args),

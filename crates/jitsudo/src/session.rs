@@ -299,7 +299,8 @@ impl Session {
             // Answers to jitsudoctl's verbs, which this client never sends.
             ServerMessage::PolicyReloaded
             | ServerMessage::Explained { .. }
-            | ServerMessage::Grants(_) => {
+            | ServerMessage::Grants(_)
+            | ServerMessage::Status(_) => {
                 return Ok(Some(Outcome::Failure(
                     b"unexpected answer from jitsudod".to_vec(),
                     1,

@@ -25,6 +25,7 @@ mod grants;
 mod import;
 mod offline;
 mod prompt;
+mod status;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,6 +56,16 @@ enum Command {
     /// Just-in-time grants.
     #[command(flatten)]
     Grant(grants::GrantCommand),
+    /// The daemon's version, uptime, policy in force, last reload and load;
+    /// exit 1 when it cannot be reached (the state needs root).
+    Status {
+        /// The daemon's socket.
+        #[arg(long, default_value = SOCKET)]
+        socket: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Write the man pages and shell completions into DIR (for packaging).
     #[command(hide = true)]
     GenerateDocs {
@@ -123,6 +134,7 @@ fn main() -> ExitCode {
         Command::Policy(PolicyCommand::ImportSudoers { file }) => import::run(&file),
         Command::Policy(PolicyCommand::Reload { socket }) => daemon::reload(&socket),
         Command::Grant(command) => grants::run(&command),
+        Command::Status { socket, format } => status::run(&socket, format),
         Command::GenerateDocs { dir } => docs::run(&dir),
     }
 }

@@ -169,6 +169,11 @@ impl Tally {
         })
     }
 
+    /// How many units are held, everyone's together.
+    pub fn total(&self) -> u32 {
+        lock(&self.held).total
+    }
+
     fn give_back(&self, uid: u32) {
         let mut held = lock(&self.held);
         held.total = held.total.saturating_sub(1);

@@ -5,6 +5,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use jitsudo_policy::files;
 use jitsudo_policy::{parse, Policy, PolicyError, Source};
@@ -18,6 +19,10 @@ pub struct Loaded {
     pub policy: Policy,
     /// SHA-256 (hex) over the source files' names and contents, in order.
     pub hash: String,
+    /// The source files' names, in order.
+    pub files: Vec<String>,
+    /// When it was read.
+    pub loaded: Instant,
 }
 
 /// Why a policy was not loaded.
@@ -64,6 +69,8 @@ fn from_sources(sources: Result<Vec<Source>, String>) -> Result<Loaded, LoadErro
     Ok(Loaded {
         policy,
         hash: hash(&sources),
+        files: sources.iter().map(|source| source.name.clone()).collect(),
+        loaded: Instant::now(),
     })
 }
 

@@ -262,10 +262,17 @@ List what you may run.
 Write a file only root may write.
 .TP
 .B jitsudo \-V
-Print the client's version (and the daemon's).
+Print the client's version, the daemon's, and the hash of the policy in force.
 ";
 
 const EXAMPLES_JITSUDOCTL: &str = r".SH EXAMPLES
+.TP
+.B jitsudoctl status
+Is the daemon up, which policy is in force, how did the last reload go
+(as root; exit 1 if the daemon cannot be reached).
+.TP
+.B jitsudoctl status \-\-format json
+The same for monitoring.
 .TP
 .B jitsudoctl policy check
 Check the installed policy, as jitsudod would read it; exit 1 on errors.

@@ -62,7 +62,8 @@ pub fn handle(ctx: &Context<'_>, who: &Identity, request: Request, passed: &Pass
         | Request::Cancel(_)
         | Request::Revoke(_)
         | Request::Done(_)
-        | Request::Extend(_) => Verdict::Reply(failed(Failure::new("unexpected request"))),
+        | Request::Extend(_)
+        | Request::Status => Verdict::Reply(failed(Failure::new("unexpected request"))),
     }
 }
 

@@ -27,7 +27,8 @@ pub fn validate(request: &Request) -> Result<(), Failure> {
         | Request::Cancel(_)
         | Request::Revoke(_)
         | Request::Done(_)
-        | Request::Extend(_) => Vec::new(),
+        | Request::Extend(_)
+        | Request::Status => Vec::new(),
     };
     if words.iter().any(|word| word.contains(&0)) {
         return Err(Failure::new("invalid argument: embedded NUL byte"));

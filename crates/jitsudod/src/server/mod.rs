@@ -11,6 +11,7 @@
 mod handover;
 mod route;
 mod shared;
+mod status;
 mod wire;
 
 use std::os::fd::AsFd;

@@ -8,7 +8,7 @@ use std::os::fd::OwnedFd;
 use jitsudo_audit::EventKind;
 use jitsudo_proto::{Failure, PassedFds, Request, ServerMessage};
 
-use super::Shared;
+use super::{status, Shared};
 use crate::limits::{Cap, Over, Slot};
 use crate::peer::Peer;
 use crate::policy_store::Loaded;
@@ -48,6 +48,9 @@ pub(super) fn route(shared: &Shared, peer: Peer, request: Request, fds: Vec<Owne
     }
     if request == Request::ReloadPolicy {
         return Routed::Reply(vec![reload_reply(shared, peer.uid)]);
+    }
+    if request == Request::Status {
+        return Routed::Reply(vec![status::reply(shared, peer.uid)]);
     }
     let policy = shared.policy();
     let identity = match Identity::of(peer, policy.policy.uses_origin()) {

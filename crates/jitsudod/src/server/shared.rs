@@ -39,6 +39,10 @@ pub struct Shared {
     pub(super) pending_auth: Arc<Tally>,
     /// Requests and grants.
     pub(super) grants: Arc<Grants>,
+    /// When the daemon started.
+    pub(super) started: Instant,
+    /// When the last reload happened and, if it was refused, why.
+    pub(super) last_reload: Mutex<Option<(Instant, Option<String>)>>,
 }
 
 impl Shared {
@@ -59,6 +63,8 @@ impl Shared {
             connections: Tally::new("connections"),
             pending_auth: Tally::new("password prompts"),
             grants,
+            started: Instant::now(),
+            last_reload: Mutex::new(None),
         }
     }
 
@@ -113,7 +119,13 @@ impl Shared {
     /// Re-reads the policy atomically: an invalid one is refused (its
     /// errors returned and logged) and the old one stays in force.
     pub(super) fn reload(&self) -> Result<(), policy_store::LoadError> {
-        match policy_store::load(&self.policy_path) {
+        let loaded = policy_store::load(&self.policy_path);
+        let outcome = loaded.as_ref().err().map(ToString::to_string);
+        match self.last_reload.lock() {
+            Ok(mut last) => *last = Some((Instant::now(), outcome)),
+            Err(poisoned) => *poisoned.into_inner() = Some((Instant::now(), outcome)),
+        }
+        match loaded {
             Ok(policy) => {
                 let event = Event::new(EventKind::PolicyReload)
                     .policy_hash(Some(&policy.hash))

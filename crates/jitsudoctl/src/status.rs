@@ -1,0 +1,91 @@
+//! `jitsudoctl status`: is the daemon up, which policy is in force, how did
+//! the last reload go, how busy is it. Exit 1 when the daemon cannot be
+//! reached, so monitoring can run it as it is.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use jitsudo_proto::{DaemonStatus, Request, ServerMessage, StatusDetails};
+use serde_json::json;
+
+use crate::daemon::{ask, print_failure};
+use crate::Format;
+
+/// Prints the daemon's status as `format`.
+pub fn run(socket: &Path, format: Format) -> ExitCode {
+    match ask(socket, Request::Status) {
+        Ok(ServerMessage::Status(status)) => {
+            match format {
+                Format::Text => print!("{}", text(&status)),
+                Format::Json => println!("{}", to_json(&status)),
+            }
+            ExitCode::SUCCESS
+        }
+        other => print_failure(other, socket),
+    }
+}
+
+/// `1h 2m 3s`.
+fn ago(secs: u64) -> String {
+    humantime::format_duration(Duration::from_secs(secs)).to_string()
+}
+
+fn text(status: &DaemonStatus) -> String {
+    let mut out = format!(
+        "jitsudod {} (protocol {}): running\npolicy {}\n",
+        status.version, status.protocol, status.policy_hash
+    );
+    match &status.details {
+        Some(details) => out += &details_text(details),
+        None => out += "(the daemon's state is for root: run jitsudoctl status as root)\n",
+    }
+    out
+}
+
+fn details_text(details: &StatusDetails) -> String {
+    let mut out = format!("up {}\n", ago(details.uptime_secs));
+    out += &format!("policy loaded {} ago from:\n", ago(details.policy_age_secs));
+    for file in &details.policy_files {
+        out += &format!("  {file}\n");
+    }
+    out += &match &details.last_reload {
+        None => "last reload: none since start\n".to_owned(),
+        Some(reload) => match &reload.error {
+            None => format!("last reload: {} ago, in force\n", ago(reload.age_secs)),
+            Some(error) => format!(
+                "last reload: {} ago, REFUSED (the policy above stays in force):\n{error}\n",
+                ago(reload.age_secs)
+            ),
+        },
+    };
+    out += &format!(
+        "connections: {}, waiting for a password: {}\n",
+        details.connections, details.pending_auth
+    );
+    out
+}
+
+fn to_json(status: &DaemonStatus) -> serde_json::Value {
+    let details = status.details.as_ref().map(|d| {
+        json!({
+            "uptime_secs": d.uptime_secs,
+            "policy_files": d.policy_files,
+            "policy_age_secs": d.policy_age_secs,
+            "last_reload": d.last_reload.as_ref().map(|r| json!({
+                "age_secs": r.age_secs,
+                "ok": r.error.is_none(),
+                "error": r.error,
+            })),
+            "connections": d.connections,
+            "pending_auth": d.pending_auth,
+        })
+    });
+    json!({
+        "running": true,
+        "version": status.version,
+        "protocol": status.protocol,
+        "policy_hash": status.policy_hash,
+        "details": details,
+    })
+}
