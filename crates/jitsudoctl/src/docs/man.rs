@@ -147,7 +147,9 @@ fn jitsudod_page() -> io::Result<String> {
 /// its options and arguments.
 fn commands(cmd: &Command, path: &str) -> String {
     let mut text = String::new();
-    for sub in cmd.get_subcommands().filter(|sub| !sub.is_hide_set()) {
+    // clap's own `help` subcommand is not a command of ours.
+    let ours = |sub: &&Command| !sub.is_hide_set() && sub.get_name() != "help";
+    for sub in cmd.get_subcommands().filter(ours) {
         let path = format!("{path} {}", sub.get_name());
         if sub.has_subcommands() {
             text += &commands(sub, &path);
