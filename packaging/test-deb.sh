@@ -37,10 +37,30 @@ if [[ -z ${JITSUDO_DEB_TEST_SCRATCH:-} ]]; then
     fi
     echo "test-deb.sh: ok: lintian has no error or warning"
     scratch=$(mktemp -d /tmp/jitsudo-deb-test.XXXXXX)
-    trap 'rmdir "$scratch"' EXIT
-    unshare --mount --pid --fork --mount-proc \
-        env JITSUDO_DEB_TEST_SCRATCH="$scratch" "$0" "$deb"
-    exit
+    # The packaged daemon makes its commands' cgroups below its own: give
+    # it a cgroup of its own too, so that it never sees (or tidies up) the
+    # groups of other daemons on this machine; removed when it is empty.
+    cgroup2=$(findmnt -n -l -t cgroup2 -o TARGET | head -n 1 || true)
+    own=$(sed -n 's/^0:://p' /proc/self/cgroup)
+    cgroup=
+    if [[ -n $cgroup2 && -w $cgroup2${own%/}/cgroup.procs ]]; then
+        cgroup=$cgroup2${own%/}/jitsudo-deb-test-$$
+        mkdir "$cgroup"
+    fi
+    cleanup() {
+        rmdir "$scratch"
+        if [[ -n $cgroup ]]; then
+            find "$cgroup" -depth -type d -exec rmdir {} + 2>/dev/null || true
+        fi
+    }
+    trap cleanup EXIT
+    status=0
+    (
+        if [[ -n $cgroup ]]; then echo "$BASHPID" >"$cgroup/cgroup.procs"; fi
+        exec unshare --mount --pid --fork --mount-proc \
+            env JITSUDO_DEB_TEST_SCRATCH="$scratch" "$0" "$deb"
+    ) || status=$?
+    exit "$status"
 fi
 
 # --- inside the namespaces: build the overlay root -------------------------
