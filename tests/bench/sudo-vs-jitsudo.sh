@@ -1,20 +1,32 @@
 #!/usr/bin/env bash
-# Benchmark (not a test): time `jitsudo -n /bin/true` against `sudo -n /bin/true`
-# as a NOPASSWD user, first with a one-rule policy/sudoers, then with 10,000 extra
-# rules in both, and print the ratios jitsudo/sudo.
+# Benchmark (not a test): jitsudo against sudo 1.9 as a NOPASSWD user running
+# `-n /bin/true`, every figure of issue 12 in one run, printed side by side:
+#   * latency with a one-rule policy/sudoers and with 10,000 extra rules
+#     (A/B in turn, warm-up first, medians and the median pairwise ratio);
+#   * throughput of CLIENTS concurrent clients x LOAD_RUNS runs each;
+#   * the daemon's memory (VmRSS, VmHWM) fresh, under that load, after it,
+#     while one user holds IDLE connections and after, after a reload of
+#     the 10,000-rule policy;
+#   * the round trip of `jitsudoctl policy reload` of 10,000 rules.
 #
-# Run as root on Debian 12. Builds the release binaries, starts its own jitsudod on
-# its own socket, installs /etc/sudoers.d/jitsudo-bench for the run and removes it
-# (and stops the daemon) on exit. Uses hyperfine when installed, else a shell loop.
+# Run as root on Debian 12 (needs sudo, cargo; nothing else). Builds the release
+# binaries, starts its own jitsudod on its own socket, installs
+# /etc/sudoers.d/jitsudo-bench for the run and removes it (and stops the daemon)
+# on exit. The measuring is done by tests/src/bin/jitsudo-bench.rs.
 #
-#   RUNS=300 RULES=10000 tests/bench/sudo-vs-jitsudo.sh
+#   RUNS=200 RULES=10000 CLIENTS=200 LOAD_RUNS=50 IDLE=3000 tests/bench/sudo-vs-jitsudo.sh
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-runs=${RUNS:-300}
+runs=${RUNS:-200}
+warmup=${WARMUP:-20}
 rules=${RULES:-10000}
+clients=${CLIENTS:-200}
+load_runs=${LOAD_RUNS:-50}
+idle=${IDLE:-3000}
 user=jt_bench
-work=/tmp/jitsudo-bench
+# Under /run: the policy must sit in directories only root can write.
+work=/run/jitsudo-bench
 dropin=/etc/sudoers.d/jitsudo-bench
 target=${CARGO_TARGET_DIR:-$repo/target}
 
@@ -34,95 +46,123 @@ cleanup() {
 trap cleanup EXIT
 [[ -f $suite_dropin ]] && mv "$suite_dropin" "$parked"
 
-echo "building release binaries..."
-(cd "$repo" && cargo build --release -q -p jitsudo -p jitsudod -p jitsudo-tests)
+echo "building release binaries..." >&2
+(cd "$repo" && cargo build --release -q -p jitsudo -p jitsudod -p jitsudoctl -p jitsudo-tests)
 
 id "$user" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash --user-group "$user"
 rm -rf "$work"
 install -d -m 0755 "$work" "$work/bin"
-install -d -m 0755 -o "$user" "$work/out"
-install -m 0755 "$target/release/jitsudo" "$target/release/jitsudod" "$work/bin/"
+install -m 0755 "$target/release/jitsudo" "$target/release/jitsudod" \
+    "$target/release/jitsudoctl" "$target/release/jitsudo-bench" "$work/bin/"
 gen=$target/release/jitsudo-test-policy
+bench=$work/bin/jitsudo-bench
+socket=$work/jitsudod.sock
 
 # Runs a command line as the bench user with a clean environment.
 as_user() {
     setpriv --reuid="$user" --regid="$(id -g "$user")" --init-groups -- \
         env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="/home/$user" USER="$user" \
-        LOGNAME="$user" JITSUDO_SOCKET="$work/jitsudod.sock" "$@"
+        LOGNAME="$user" JITSUDO_SOCKET="$socket" "$@"
 }
 
-# Installs the sudoers drop-in and (re)starts jitsudod for one configuration.
-setup() {
-    local name=$1 extra=$2
-    "$gen" "$user" "$extra" "$work/$name.toml" "$work/$name.sudoers"
-    visudo -cqf "$work/$name.sudoers"
-    install -m 0440 "$work/$name.sudoers" "$dropin"
-    if [[ -n $daemon_pid ]]; then
-        kill "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true
-    fi
-    rm -f "$work/jitsudod.sock"
-    install -d -m 0700 "$work/state-$name"
-    "$work/bin/jitsudod" --foreground --socket "$work/jitsudod.sock" \
-        --policy "$work/$name.toml" --state-dir "$work/state-$name" \
-        >"$work/jitsudod-$name.log" 2>&1 &
+# Makes the sudoers drop-in the one for `name` (small or large).
+use_sudoers() {
+    install -m 0440 "$work/$1.sudoers" "$dropin"
+}
+
+# Starts jitsudod on a copy of the small policy and waits until it serves.
+start_daemon() {
+    install -m 0644 "$work/small.toml" "$work/policy.toml"
+    install -d -m 0700 "$work/state"
+    "$work/bin/jitsudod" --foreground --socket "$socket" \
+        --policy "$work/policy.toml" --state-dir "$work/state" \
+        >"$work/jitsudod.log" 2>&1 &
     daemon_pid=$!
-    local i=0 started
-    started=$(date +%s%N)
-    # Bounded wait (120 s): loading a large policy may take a while.
-    until [[ -S $work/jitsudod.sock ]] && as_user "$work/bin/jitsudo" -n /bin/true 2>/dev/null; do
+    local i=0
+    # Bounded wait (60 s).
+    until [[ -S $socket ]] && as_user "$work/bin/jitsudo" -n /bin/true 2>/dev/null; do
         i=$((i + 1))
-        if ((i > 6000)) || ! kill -0 "$daemon_pid" 2>/dev/null; then
+        if ((i > 3000)) || ! kill -0 "$daemon_pid" 2>/dev/null; then
             echo "jitsudod did not come up; log:" >&2
-            cat "$work/jitsudod-$name.log" >&2
+            cat "$work/jitsudod.log" >&2
             exit 1
         fi
         sleep 0.02
     done
-    echo "jitsudod ready after $(( ($(date +%s%N) - started) / 1000000 )) ms" >&2
     as_user sudo -n /bin/true || { echo "sudo -n /bin/true fails as $user" >&2; exit 1; }
 }
 
-# Mean wall time in milliseconds of `$@` as the bench user, without hyperfine.
-loop_mean_ms() {
-    as_user bash -c '
-        n=$1; shift
-        for ((i = 0; i < 10; i++)); do "$@"; done
-        start=$(date +%s%N)
-        for ((i = 0; i < n; i++)); do "$@"; done
-        end=$(date +%s%N)
-        echo "scale=3; ($end - $start) / $n / 1000000" | bc -l 2>/dev/null ||
-            echo $(( (end - start) / n / 1000000 ))' bench "$runs" "$@"
+# `key value` lines of the driver, stored as fig[PREFIX_key].
+declare -A fig
+collect() {
+    local prefix=$1 key value
+    shift
+    while read -r key value; do fig[${prefix}_$key]=$value; done < <("$@")
 }
 
-# Prints "sudo_ms jitsudo_ms" for the current configuration.
-measure() {
-    local name=$1
-    if command -v hyperfine >/dev/null; then
-        as_user hyperfine --shell=none --warmup 20 --runs "$runs" --style basic \
-            --export-csv "$work/out/$name.csv" \
-            --command-name sudo "sudo -n /bin/true" \
-            --command-name jitsudo "$work/bin/jitsudo -n /bin/true" >&2
-        awk -F, '$1 == "sudo" {s = $2} $1 == "jitsudo" {j = $2}
-                 END {printf "%.3f %.3f\n", s * 1000, j * 1000}' "$work/out/$name.csv"
-    else
-        echo "$(loop_mean_ms sudo -n /bin/true) $(loop_mean_ms "$work/bin/jitsudo" -n /bin/true)"
-    fi
+# The daemon's VmRSS and VmHWM now, in MiB, stored as fig[NAME_rss/_hwm].
+memory() {
+    local name=$1 field value
+    while read -r field value _; do
+        case $field in
+        VmRSS:) fig[${name}_rss]=$(mib "$value") ;;
+        VmHWM:) fig[${name}_hwm]=$(mib "$value") ;;
+        esac
+    done <"/proc/$daemon_pid/status"
 }
 
-declare -A result
-for config in "small:0" "large:$rules"; do
-    name=${config%%:*}
-    extra=${config#*:}
-    echo "== $name policy: $((extra + 1)) rules"
-    setup "$name" "$extra"
-    result[$name]=$(measure "$name")
+mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
+
+for name in small:0 large:$rules; do
+    "$gen" "$user" "${name#*:}" "$work/${name%%:*}.toml" "$work/${name%%:*}.sudoers"
+    visudo -cqf "$work/${name%%:*}.sudoers"
 done
+
+use_sudoers small
+start_daemon
+memory fresh
+echo "latency, small policy ($runs pairs)..." >&2
+collect small as_user "$bench" latency "$runs" "$warmup" "$work/bin/jitsudo"
+echo "load: $clients clients x $load_runs runs..." >&2
+collect load as_user "$bench" load "$clients" "$load_runs" "$daemon_pid" "$work/bin/jitsudo"
+sleep 2
+memory after_load
+echo "$idle idle connections..." >&2
+collect idle as_user "$bench" idle "$idle" "$daemon_pid" "$socket"
+echo "reload of $rules rules..." >&2
+install -m 0644 "$work/large.toml" "$work/policy.toml"
+collect reload "$bench" time 20 2 "$work/bin/jitsudoctl" policy reload --socket "$socket"
+sleep 1
+memory after_reload
+use_sudoers large
+echo "latency, $rules extra rules ($runs pairs)..." >&2
+collect large as_user "$bench" latency "$runs" "$warmup" "$work/bin/jitsudo"
+
+kib() { mib "${fig[$1]}"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", a / b}'; }
+row() { printf '| %s | %s | %s | %s |\n' "$@"; }
 
 echo
-printf '%-30s %12s %12s %8s\n' "configuration" "sudo (ms)" "jitsudo (ms)" "ratio"
-for config in "small:1" "large:$((rules + 1))"; do
-    name=${config%%:*}
-    read -r s j <<<"${result[$name]}"
-    printf '%-30s %12s %12s %8s\n' "$name (${config#*:} rules)" "$s" "$j" \
-        "$(awk -v s="$s" -v j="$j" 'BEGIN {printf "%.2fx", j / s}')"
-done
+row figure "sudo $(sudo -V | awk 'NR == 1 {print $3}')" jitsudo "jitsudo/sudo"
+row --- --- --- ---
+row "latency, small policy (median)" "${fig[small_sudo_ms]} ms" "${fig[small_jitsudo_ms]} ms" \
+    "${fig[small_ratio]}x"
+row "latency, $rules extra rules (median)" "${fig[large_sudo_ms]} ms" \
+    "${fig[large_jitsudo_ms]} ms" "${fig[large_ratio]}x"
+row "latency, $rules rules / small policy" \
+    "$(ratio "${fig[large_sudo_ms]}" "${fig[small_sudo_ms]}")" \
+    "$(ratio "${fig[large_jitsudo_ms]}" "${fig[small_jitsudo_ms]}")" ""
+row "throughput, $clients clients x $load_runs runs" \
+    "${fig[load_sudo_runs_per_s]} runs/s, ${fig[load_sudo_failures]} failed" \
+    "${fig[load_jitsudo_runs_per_s]} runs/s, ${fig[load_jitsudo_failures]} failed" \
+    "$(ratio "${fig[load_jitsudo_runs_per_s]}" "${fig[load_sudo_runs_per_s]}")"
+row "daemon RSS fresh (VmRSS / VmHWM)" - "${fig[fresh_rss]} / ${fig[fresh_hwm]} MiB" ""
+row "daemon RSS under load (peak VmRSS / VmHWM)" - \
+    "$(kib load_load_rss_kib) / $(kib load_load_hwm_kib) MiB" ""
+row "daemon RSS after load" - "${fig[after_load_rss]} MiB" ""
+row "daemon RSS, $idle idle connections by one user (kept ${fig[idle_idle_kept]})" - \
+    "$(kib idle_idle_rss_kib) MiB during, $(kib idle_after_idle_rss_kib) MiB after" ""
+row "reload of $rules rules (round trip, median of 20)" - \
+    "${fig[reload_median_ms]} ms, ${fig[reload_failures]} failed" ""
+row "daemon RSS after the $rules-rule reload" - \
+    "${fig[after_reload_rss]} / ${fig[after_reload_hwm]} MiB" ""

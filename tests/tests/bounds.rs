@@ -152,6 +152,16 @@ fn stat_field(pid: &str, n: usize) -> Option<String> {
 /// waits in the pool at a lower priority (nice + 10) and gets the
 /// daemon's back when its job arrives.
 fn busy_workers(daemon: &Daemon) -> usize {
+    workers(daemon, true)
+}
+
+/// Workers waiting in the daemon's pool for a job.
+fn idle_workers(daemon: &Daemon) -> usize {
+    workers(daemon, false)
+}
+
+/// The daemon's workers that are busy (at its priority) or idle.
+fn workers(daemon: &Daemon, busy: bool) -> usize {
     let parent = daemon.pid().as_raw().to_string();
     let daemon_nice = stat_field(&parent, 19);
     fs::read_dir("/proc")
@@ -162,7 +172,7 @@ fn busy_workers(daemon: &Daemon) -> usize {
             let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             stat_field(pid, 4).as_ref() == Some(&parent)
                 && cmdline.starts_with(b"jitsudod: worker ")
-                && stat_field(pid, 19) == daemon_nice
+                && (stat_field(pid, 19) == daemon_nice) == busy
         })
         .count()
 }
@@ -490,4 +500,54 @@ fn clients_that_never_read_are_dropped() {
             "the daemon still holds a client that does not read"
         );
     }
+}
+
+/// Issue 12: the pool refilled by many requests ending at once holds at
+/// most its bound (2) of idle workers: each refill reserves its slot under
+/// the pool's lock before starting a worker, so concurrent refills do not
+/// each start the missing ones.
+#[test]
+fn a_burst_leaves_the_worker_pool_at_its_bound() {
+    if !jitsudo_enabled() {
+        return;
+    }
+    const POOL_SIZE: usize = 2;
+    let d = daemon("pool", "", "");
+    let socket = d.socket.clone();
+    let burst: Vec<_> = (0..40)
+        .map(|_| {
+            let socket = socket.clone();
+            std::thread::spawn(move || {
+                Case::new(PREC, "$SUDO true")
+                    .socket(&socket)
+                    .timeout(Duration::from_secs(60))
+                    .output(Impl::Jitsudo)
+            })
+        })
+        .collect();
+    let mut most_idle = 0;
+    while !burst.iter().all(std::thread::JoinHandle::is_finished) {
+        most_idle = most_idle.max(idle_workers(&d));
+    }
+    let failed = burst
+        .into_iter()
+        .map(|run| run.join().expect("run"))
+        .filter(|o| o.status != 0)
+        .count();
+    assert_eq!(failed, 0, "requests of the burst failed");
+    // The last refills run after the last worker is reaped: watch them
+    // until the pool is full and no worker is busy, then a little longer.
+    let settled = poll_until(Duration::from_secs(20), || {
+        most_idle = most_idle.max(idle_workers(&d));
+        (busy_workers(&d) == 0 && idle_workers(&d) >= POOL_SIZE).then_some(())
+    });
+    assert!(settled.is_some(), "the pool never refilled");
+    let watch_until = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < watch_until {
+        most_idle = most_idle.max(idle_workers(&d));
+    }
+    assert!(
+        most_idle <= POOL_SIZE,
+        "{most_idle} idle workers (bound {POOL_SIZE})"
+    );
 }

@@ -29,7 +29,16 @@ pub struct Worker {
 /// Workers waiting for a job.
 #[derive(Default)]
 pub struct WorkerPool {
-    idle: Mutex<Vec<Worker>>,
+    slots: Mutex<Slots>,
+}
+
+/// The pool's bookkeeping, under one lock: the ready workers and how many
+/// are being started (each start reserves its slot first, so concurrent
+/// refills never start more than `POOL_SIZE` between them).
+#[derive(Default)]
+struct Slots {
+    idle: Vec<Worker>,
+    starting: usize,
 }
 
 impl WorkerPool {
@@ -64,22 +73,38 @@ impl WorkerPool {
     /// The longest-waiting worker: the one most surely done with its own
     /// start-up (exec, PAM configuration).
     fn take(&self) -> Option<Worker> {
-        self.with(|idle| (!idle.is_empty()).then(|| idle.remove(0)))
+        self.with(|slots| (!slots.idle.is_empty()).then(|| slots.idle.remove(0)))
     }
 
-    /// Starts workers until `POOL_SIZE` are idle (best effort).
+    /// Starts workers until `POOL_SIZE` are idle or starting (best
+    /// effort). The slot is reserved under the lock and the exec runs
+    /// outside it, so refills after a burst never overshoot the bound.
     pub fn refill(&self) {
-        while self.with(|idle| idle.len()) < POOL_SIZE {
-            match spawn() {
-                Ok(worker) => self.with(|idle| idle.push(worker)),
-                Err(e) => return eprintln!("jitsudod: cannot start a worker: {e}"),
+        while self.reserve() {
+            let started = spawn();
+            let failed = self.with(|slots| {
+                slots.starting -= 1;
+                started.map(|worker| slots.idle.push(worker)).err()
+            });
+            if let Some(e) = failed {
+                return eprintln!("jitsudod: cannot start a worker: {e}");
             }
         }
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut Vec<Worker>) -> T) -> T {
-        match self.idle.lock() {
-            Ok(mut idle) => f(&mut idle),
+    /// Claims one slot for a worker about to be started, if the pool is
+    /// short of `POOL_SIZE`.
+    fn reserve(&self) -> bool {
+        self.with(|slots| {
+            let short = slots.idle.len() + slots.starting < POOL_SIZE;
+            slots.starting += usize::from(short);
+            short
+        })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Slots) -> T) -> T {
+        match self.slots.lock() {
+            Ok(mut slots) => f(&mut slots),
             Err(poisoned) => f(&mut poisoned.into_inner()),
         }
     }

@@ -135,6 +135,8 @@ impl Shared {
                     Ok(mut slot) => *slot = Arc::clone(&policy),
                     Err(poisoned) => *poisoned.into_inner() = Arc::clone(&policy),
                 }
+                // The old policy is freed (unless a request still holds it).
+                crate::memory::give_back();
                 self.audit.emit(&event);
                 workflow::revoke_disallowed(&self.grants, &policy.policy);
                 Ok(())
