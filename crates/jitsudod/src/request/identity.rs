@@ -64,16 +64,16 @@ impl Identity {
         let account = accounts::user_by_uid(peer.uid)
             .ok_or_else(|| Failure::new("you do not exist in the passwd database"))?;
         let listed = account.groups(account.gid);
-        let held_and_listed: Vec<u32> = peer
-            .groups
-            .iter()
-            .copied()
-            .filter(|gid| listed.contains(gid))
-            .collect();
         let mut held_or_listed = peer.groups.clone();
         held_or_listed.extend(listed.iter().filter(|gid| !peer.groups.contains(gid)));
-        let group_names = named_groups(&held_and_listed);
+        // Each name is looked up once (a lookup may cost dozens of system
+        // calls with NSS modules such as systemd's userdb).
         let deny_names = named_groups(&held_or_listed);
+        let group_names = deny_names
+            .iter()
+            .filter(|(gid, _)| peer.groups.contains(gid) && listed.contains(gid))
+            .cloned()
+            .collect();
         let origin = match peer.origin {
             Some(origin) => origin,
             None if wants_origin => {
