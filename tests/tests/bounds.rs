@@ -525,18 +525,18 @@ fn a_burst_leaves_the_worker_pool_at_its_bound() {
             })
         })
         .collect();
-    let mut most_idle = 0;
-    while !burst.iter().all(std::thread::JoinHandle::is_finished) {
-        most_idle = most_idle.max(idle_workers(&d));
-    }
-    let failed = burst
+    let failed: Vec<String> = burst
         .into_iter()
         .map(|run| run.join().expect("run"))
         .filter(|o| o.status != 0)
-        .count();
-    assert_eq!(failed, 0, "requests of the burst failed");
-    // The last refills run after the last worker is reaped: watch them
-    // until the pool is full and no worker is busy, then a little longer.
+        .map(|o| format!("status {}: {}", o.status, o.stderr_text()))
+        .collect();
+    assert!(failed.is_empty(), "requests of the burst failed: {failed:#?}");
+    // Watched once the burst is over: until then, a worker started for a
+    // request looks idle until its job reaches it. The last refills run
+    // after the last worker is reaped: watch them until the pool is full
+    // and no worker is busy, then a little longer.
+    let mut most_idle = 0;
     let settled = poll_until(Duration::from_secs(20), || {
         most_idle = most_idle.max(idle_workers(&d));
         (busy_workers(&d) == 0 && idle_workers(&d) >= POOL_SIZE).then_some(())
