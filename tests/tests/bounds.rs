@@ -531,7 +531,10 @@ fn a_burst_leaves_the_worker_pool_at_its_bound() {
         .filter(|o| o.status != 0)
         .map(|o| format!("status {}: {}", o.status, o.stderr_text()))
         .collect();
-    assert!(failed.is_empty(), "requests of the burst failed: {failed:#?}");
+    assert!(
+        failed.is_empty(),
+        "requests of the burst failed: {failed:#?}"
+    );
     // Watched once the burst is over: until then, a worker started for a
     // request looks idle until its job reaches it. The last refills run
     // after the last worker is reaped: watch them until the pool is full

@@ -8,6 +8,7 @@
 //! once.
 
 pub mod fd;
+pub mod malloc;
 pub mod pidfd;
 pub mod proc;
 pub mod process;

@@ -15,7 +15,6 @@ mod executable;
 mod grants;
 mod handoff;
 mod limits;
-mod memory;
 mod namespace;
 mod options;
 mod origin;
@@ -59,7 +58,7 @@ fn start(options: Options) -> Result<(), String> {
     if !nix::unistd::geteuid().is_root() {
         return Err("must be run as root".into());
     }
-    memory::limit_arenas();
+    jitsudo_sys::malloc::limit_arenas();
     let policy = policy_store::load(&options.policy).map_err(|e| e.to_string())?;
     limits::raise_fd_limit();
     cgroup::establish(options.cgroup_root.as_deref())?;

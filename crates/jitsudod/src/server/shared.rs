@@ -136,7 +136,7 @@ impl Shared {
                     Err(poisoned) => *poisoned.into_inner() = Arc::clone(&policy),
                 }
                 // The old policy is freed (unless a request still holds it).
-                crate::memory::give_back();
+                jitsudo_sys::malloc::give_back();
                 self.audit.emit(&event);
                 workflow::revoke_disallowed(&self.grants, &policy.policy);
                 Ok(())

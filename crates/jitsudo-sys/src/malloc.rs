@@ -1,4 +1,4 @@
-//! What the allocator keeps: the daemon's memory must come back after a
+//! What glibc's allocator keeps: the daemon's memory must come back after a
 //! burst of requests or a policy reload (issue 12).
 //!
 //! glibc's malloc gives each thread that allocates its own arena (up to
@@ -11,7 +11,7 @@
 #[cfg(target_env = "gnu")]
 const ARENAS: libc::c_int = 2;
 
-/// Caps the allocator's arenas; call before starting threads.
+/// Caps the allocator's arenas at two; call before starting threads.
 pub fn limit_arenas() {
     #[cfg(target_env = "gnu")]
     // SAFETY: mallopt only sets a tuning parameter of the allocator.
