@@ -18,6 +18,7 @@
 //! * `jitsudo-bench time RUNS WARMUP CMD [ARG...]` (any user): the median
 //!   wall time of CMD in ms.
 
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -60,15 +61,31 @@ fn number(word: &str) -> Option<usize> {
 
 /// Runs `command` once, its output discarded: wall time and success.
 fn run(command: &[&str]) -> (Duration, bool) {
+    let (took, failure) = run_keeping_error(command);
+    (took, failure.is_none())
+}
+
+/// Runs `command` once: wall time, and what it said on stderr if it
+/// failed.
+fn run_keeping_error(command: &[&str]) -> (Duration, Option<String>) {
     let started = Instant::now();
-    let ok = Command::new(command[0])
+    let output = Command::new(command[0])
         .args(&command[1..])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    (started.elapsed(), ok)
+        .stderr(Stdio::piped())
+        .output();
+    let took = started.elapsed();
+    let failure = match output {
+        Ok(o) if o.status.success() => None,
+        Ok(o) => Some(format!(
+            "{}: {}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr).trim()
+        )),
+        Err(e) => Some(e.to_string()),
+    };
+    (took, failure)
 }
 
 fn ms(d: Duration) -> f64 {
@@ -120,27 +137,45 @@ fn memory_kib(pid: &str, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// CLIENTS threads each running `command` RUNS times: (runs/s, failures).
-fn hammer(clients: usize, runs: usize, command: &[&str]) -> (f64, usize) {
+/// CLIENTS threads each running `command` RUNS times: runs/s, failures
+/// and the first failure's words.
+fn hammer(clients: usize, runs: usize, command: &[&str]) -> (f64, usize, Option<String>) {
     let started = Instant::now();
     let threads: Vec<_> = (0..clients)
         .map(|_| {
             let command: Vec<String> = command.iter().map(|w| (*w).to_owned()).collect();
             thread::spawn(move || {
                 let words: Vec<&str> = command.iter().map(String::as_str).collect();
-                (0..runs).filter(|_| !run(&words).1).count()
+                let errors: Vec<String> = (0..runs)
+                    .filter_map(|_| run_keeping_error(&words).1)
+                    .collect();
+                (errors.len(), errors.into_iter().next())
             })
         })
         .collect();
-    let failures = threads.into_iter().map(|t| t.join().unwrap_or(runs)).sum();
+    let (mut failures, mut first) = (0, None);
+    for thread in threads {
+        let (failed, error) = thread
+            .join()
+            .unwrap_or((runs, Some("a client thread panicked".into())));
+        failures += failed;
+        first = first.or(error);
+    }
     let rate = (clients * runs) as f64 / started.elapsed().as_secs_f64();
-    (rate, failures)
+    (rate, failures, first)
+}
+
+/// Prints one implementation's load figures.
+fn report_load(name: &str, (rate, failures, first): (f64, usize, Option<String>)) {
+    println!("{name}_runs_per_s {rate:.1}");
+    println!("{name}_failures {failures}");
+    if let Some(error) = first {
+        eprintln!("{name}, first failure under load: {error}");
+    }
 }
 
 fn load(clients: usize, runs: usize, pid: &str, jitsudo: &str) {
-    let (rate, failures) = hammer(clients, runs, &["sudo", "-n", "/bin/true"]);
-    println!("sudo_runs_per_s {rate:.1}");
-    println!("sudo_failures {failures}");
+    report_load("sudo", hammer(clients, runs, &["sudo", "-n", "/bin/true"]));
     let peak = Arc::new(AtomicU64::new(0));
     let running = Arc::new(AtomicBool::new(true));
     let sampler = {
@@ -152,39 +187,26 @@ fn load(clients: usize, runs: usize, pid: &str, jitsudo: &str) {
             }
         })
     };
-    let (rate, failures) = hammer(clients, runs, &[jitsudo, "-n", "/bin/true"]);
+    let figures = hammer(clients, runs, &[jitsudo, "-n", "/bin/true"]);
     running.store(false, Ordering::Relaxed);
     let _ = sampler.join();
-    println!("jitsudo_runs_per_s {rate:.1}");
-    println!("jitsudo_failures {failures}");
+    report_load("jitsudo", figures);
     println!("load_rss_kib {}", peak.load(Ordering::Relaxed));
     println!("load_hwm_kib {}", memory_kib(pid, "VmHWM"));
 }
 
 /// Whether the daemon has answered or hung up `stream` (refused it).
 fn refused(stream: &UnixStream) -> bool {
-    let mut fd = libc::pollfd {
-        fd: std::os::fd::AsRawFd::as_raw_fd(stream),
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: `fd` is one valid pollfd for the duration of the call.
-    let ready = unsafe { libc::poll(&mut fd, 1, 0) };
-    ready != 0
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let mut fds = [PollFd::new(stream.as_fd(), PollFlags::POLLIN)];
+    poll(&mut fds, PollTimeout::ZERO) != Ok(0)
 }
 
 /// Lets this process hold as many descriptors as its hard limit allows.
 fn raise_fd_limit() {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `limit` is a valid rlimit the calls read or fill in.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
-            limit.rlim_cur = limit.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
-        }
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    if let Ok((_, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
     }
 }
 
