@@ -74,8 +74,11 @@ use_sudoers() {
 start_daemon() {
     install -m 0644 "$work/small.toml" "$work/policy.toml"
     install -d -m 0700 "$work/state"
+    # A cgroup subtree of its own: the default (<our cgroup>/jitsudo) is
+    # shared with any other jitsudod started from the same cgroup.
     "$work/bin/jitsudod" --foreground --socket "$socket" \
         --policy "$work/policy.toml" --state-dir "$work/state" \
+        --cgroup-root "$(awk -F: '$1 == "0" {sub("/$", "", $3); print $3}' /proc/self/cgroup)/jitsudo-bench" \
         >"$work/jitsudod.log" 2>&1 &
     daemon_pid=$!
     local i=0
