@@ -24,8 +24,8 @@ pub const COMMAND_PREFIX: &str = "cmd-";
 pub struct Subtree {
     /// Its directory in the cgroup2 mount.
     pub dir: PathBuf,
-    /// Not systemd's unit cgroup: the daemon removes it at exit when it
-    /// is empty.
+    /// Configured for this daemon alone (`--cgroup-root`): the daemon
+    /// removes it at exit when it is empty.
     made: bool,
 }
 
@@ -112,9 +112,13 @@ fn default_subtree(hierarchy: &Hierarchy) -> Result<Subtree, String> {
     let unit = std::env::var_os("INVOCATION_ID").is_some()
         && own.extension().is_some_and(|e| e == "service");
     if !unit {
+        // Other daemons started from the same cgroup (an overlapping
+        // restart, a second instance) use this directory too: it stays at
+        // exit, so none of them loses it under running requests. An empty
+        // cgroup costs nothing and is reused.
         return Ok(Subtree {
             dir: hierarchy.dir_of(&own.join("jitsudo"))?,
-            made: true,
+            made: false,
         });
     }
     let dir = hierarchy.dir_of(&own)?;
