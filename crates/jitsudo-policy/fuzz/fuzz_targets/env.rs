@@ -73,6 +73,7 @@ struct Input {
     env_keep: Vec<String>,
     list: Vec<String>,
     preserve: u8,
+    set_home: bool,
     command_line: OsString,
 }
 
@@ -112,6 +113,7 @@ fn input(u: &mut Unstructured<'_>) -> Result<Input> {
         env_keep: names(u)?,
         list: names(u)?,
         preserve: u.int_in_range(0..=2)?,
+        set_home: u.arbitrary()?,
         command_line,
     })
 }
@@ -150,6 +152,7 @@ fn check(input: &Input) {
         target,
         caller,
         command_line: &input.command_line,
+        set_home: input.set_home,
     };
     let env = build_env(&request);
     assert_eq!(env, build_env(&request), "not deterministic");
@@ -189,6 +192,7 @@ fn check(input: &Input) {
             || (preserve != Preserve::All
                 && targets.iter().any(|(d, x)| d.as_bytes() == n && x == value))
             || (preserve == Preserve::All && n == b"SHELL" && value == target.shell)
+            || (input.set_home && n == b"HOME" && value == target.home)
             || (n == b"TERM" && v == b"unknown");
         if by_daemon {
             continue;
