@@ -9,7 +9,7 @@ use crate::accounts;
 use crate::grants::events::{self, Transition};
 use crate::grants::record::{Record, State};
 use crate::grants::store::StoreError;
-use crate::grants::{now, Grants, MAX_REASON};
+use crate::grants::{now, Grants};
 use crate::request::Identity;
 
 /// How a live grant is ended by a verb.
@@ -31,12 +31,7 @@ pub fn end(
     ending: Ending,
     reason: Option<&str>,
 ) -> Outcome {
-    if reason.is_some_and(|r| r.len() > MAX_REASON) {
-        return Err(Failure::new(format!(
-            "the reason is longer than {MAX_REASON} bytes"
-        )));
-    }
-    printable(reason)?;
+    checked_reason(reason)?;
     let record = grants.store.transact(|tx| {
         let mut record = find(tx, id)?;
         let allowed = match ending {
@@ -77,12 +72,7 @@ pub fn end(
 /// stays within the rule's maximum.
 pub fn extend(grants: &Grants, policy: &Policy, who: &Identity, ask: &ExtendAsk) -> Outcome {
     let id = &ask.id;
-    if ask.reason.as_ref().is_some_and(|r| r.len() > MAX_REASON) {
-        return Err(Failure::new(format!(
-            "the reason is longer than {MAX_REASON} bytes"
-        )));
-    }
-    printable(ask.reason.as_deref())?;
+    checked_reason(ask.reason.as_deref())?;
     let record = grants.store.transact(|tx| {
         let mut record = find(tx, id)?;
         let (_, grant) = policy

@@ -81,3 +81,14 @@ pub(super) fn printable<'a>(texts: impl IntoIterator<Item = &'a str>) -> Result<
     }
     Ok(())
 }
+
+/// A reviewer's or holder's reason: bounded and printable.
+pub(super) fn checked_reason(reason: Option<&str>) -> Result<(), Failure> {
+    if reason.is_some_and(|r| r.len() > crate::grants::MAX_REASON) {
+        return Err(Failure::new(format!(
+            "the reason is longer than {} bytes",
+            crate::grants::MAX_REASON
+        )));
+    }
+    printable(reason)
+}

@@ -8,7 +8,7 @@ use jitsudo_proto::Failure;
 use crate::grants::events::{self, Transition};
 use crate::grants::record::{Record, Review, State};
 use crate::grants::store::Tx;
-use crate::grants::{now, show_time, Grants, MAX_REASON};
+use crate::grants::{now, show_time, Grants};
 use crate::request::Identity;
 
 /// Which review.
@@ -76,12 +76,7 @@ pub fn review(
     decision: ReviewDecision,
     reason: Option<&str>,
 ) -> Outcome {
-    if reason.is_some_and(|r| r.len() > MAX_REASON) {
-        return Err(Failure::new(format!(
-            "the reason is longer than {MAX_REASON} bytes"
-        )));
-    }
-    printable(reason)?;
+    checked_reason(reason)?;
     let at = now();
     let record = grants.store.transact(|tx| {
         let mut record = reviewable(tx, policy, who, id)?;
