@@ -79,6 +79,8 @@ pub(crate) enum CommandOut {
         /// Lower-case hexadecimal SHA-256.
         sha256: Option<String>,
     },
+    /// `"sudoedit FILE"`: editing one file (possibly a pattern).
+    Edit(String),
 }
 
 /// Quotes `text` as a TOML basic string.
@@ -135,6 +137,7 @@ impl CommandOut {
         let (path, args, sha256) = match self {
             CommandOut::All => return quote("ALL"),
             CommandOut::Set(name) => return quote(&format!("@{name}")),
+            CommandOut::Edit(file) => return quote(&format!("sudoedit {file}")),
             CommandOut::Program { path, args, sha256 } => (path, args, sha256),
         };
         let string_form = plain_word(path)

@@ -45,6 +45,10 @@ pub(super) struct DefaultsState {
     pub command_timeout: Option<String>,
     /// `requiretty`: allow rules get `when.tty = true`.
     pub requiretty: bool,
+    /// `passprompt`.
+    passprompt: Option<(String, Origin)>,
+    /// `user_command_timeouts` and `closefrom_override`, by name.
+    caller_choices: Vec<(String, bool, Origin)>,
 }
 
 impl Default for DefaultsState {
@@ -61,6 +65,8 @@ impl Default for DefaultsState {
             runas_default: "root".to_owned(),
             command_timeout: None,
             requiretty: false,
+            passprompt: None,
+            caller_choices: Vec::new(),
         }
     }
 }
@@ -80,9 +86,7 @@ fn ignored(name: &str, on: bool) -> Option<&'static str> {
         }
         "lecture" | "lecture_file" | "lecture_status_dir" => "jitsudo shows no lecture",
         "insults" => "jitsudo prints no insults",
-        "passprompt" | "passprompt_override" | "badpass_message" | "pwfeedback" => {
-            "jitsudo's password prompt is its own"
-        }
+        "badpass_message" | "pwfeedback" => "jitsudo's password prompt is its own",
         "syslog" | "syslog_goodpri" | "syslog_badpri" | "syslog_maxlen" | "syslog_pid"
         | "logfile" | "log_year" | "log_host" | "log_pid" | "loglinelen" | "log_allowed"
         | "log_denied" | "log_format" | "log_exit_status" => {
@@ -94,7 +98,9 @@ fn ignored(name: &str, on: bool) -> Option<&'static str> {
         "set_logname" if on => "jitsudo sets USER and LOGNAME to the target user",
         "tty_tickets" if on => "jitsudo remembers an authentication per terminal session",
         "requiretty" if !on => "jitsudo does not require a terminal either",
-        "editor" | "env_editor" => "sudoedit is not supported (sudoedit rules are reported)",
+        "editor" | "env_editor" => {
+            "jitsudo's sudoedit runs the caller's SUDO_EDITOR, VISUAL or EDITOR (else vi), as the caller"
+        }
         "fqdn" if !on => "jitsudo does not resolve host names either",
         "match_group_by_gid" => {
             "jitsudo matches groups against the caller's group ids as the kernel reports them"
@@ -128,11 +134,34 @@ fn dropped(name: &str, on: bool) -> String {
                 .into()
         }
         "root_sudo" => "jitsudo cannot forbid root to use it".into(),
+        "closefrom" => {
+            "jitsudo closes every descriptor above 2 unless the caller keeps some with -C (closefrom_override)".into()
+        }
+        "passprompt_override" if on => {
+            "-p and SUDO_PROMPT always replace jitsudo's passprompt".into()
+        }
         "pam_service" | "pam_login_service" | "pam_session" | "pam_setcred" => {
             "jitsudo authenticates with its own PAM service `jitsudo`".into()
         }
         _ => format!("`{name}` is not supported by jitsudo"),
     }
+}
+
+/// Whether jitsudo's policy takes `text` as its `passprompt`; why not.
+fn valid_passprompt(text: &str) -> Result<(), String> {
+    let source = jitsudo_policy::Source {
+        name: String::new(),
+        text: format!("[defaults]\npassprompt = {}\n", quote(text)),
+    };
+    jitsudo_policy::parse(&[source])
+        .map(drop)
+        .map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|error| error.message)
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
 }
 
 /// A sudo duration (`90`, `5m`, `1h30m`, `2D`) as a jitsudo duration
@@ -310,6 +339,16 @@ impl DefaultsState {
                     )
                 }
             },
+            "passprompt" => match value.map(|text| (text, valid_passprompt(text))) {
+                Some((text, Ok(()))) => self.passprompt = Some((text.to_owned(), origin.clone())),
+                Some((_, Err(message))) => return note(Kind::Dropped, message),
+                None => return note(Kind::Dropped, dropped("passprompt", on)),
+            },
+            name @ ("user_command_timeouts" | "closefrom_override") if value.is_none() => {
+                self.caller_choices.retain(|(known, ..)| known != name);
+                self.caller_choices
+                    .push((name.to_owned(), on, origin.clone()));
+            }
             "timestamp_type" => {
                 if value == Some("tty") {
                     return note(
@@ -428,6 +467,12 @@ impl DefaultsState {
         }
         if let Some((value, origin)) = &self.passwd_timeout {
             let _ = writeln!(out, "passwd_timeout = {}{}", minutes(*value), from(origin));
+        }
+        if let Some((text, origin)) = &self.passprompt {
+            let _ = writeln!(out, "passprompt = {}{}", quote(text), from(origin));
+        }
+        for (name, on, origin) in &self.caller_choices {
+            let _ = writeln!(out, "{name} = {on}{}", from(origin));
         }
     }
 }

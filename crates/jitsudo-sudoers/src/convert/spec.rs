@@ -674,12 +674,16 @@ impl Converter<'_> {
                 self.note(index, Kind::Ignored, tag, "jitsudo sends no mail");
             }
             if let Some(on) = tags.follow {
-                let tag = if on { "FOLLOW" } else { "NOFOLLOW" };
+                let (tag, kind) = if on {
+                    ("FOLLOW", Kind::Approximated)
+                } else {
+                    ("NOFOLLOW", Kind::Ignored)
+                };
                 self.note(
                     index,
-                    Kind::Ignored,
+                    kind,
                     tag,
-                    "only sudoedit follows this tag, and sudoedit is not supported",
+                    "jitsudo never edits a file through a symbolic link",
                 );
             }
         }
@@ -812,12 +816,10 @@ pub(super) fn convert_command(flat: &Flat) -> (Option<Vec<CommandOut>>, Vec<Note
             note(Kind::Dropped, &flat.unexpanded("Cmnd_Alias", name));
             return (None, notes);
         }
-        CommandKind::Sudoedit(_) => {
-            note(
-                Kind::Dropped,
-                "jitsudo has no sudoedit: the entry is not converted",
-            );
-            return (None, notes);
+        CommandKind::Sudoedit(files) => {
+            let (entries, sudoedit_notes) = sudoedit(flat, files.as_deref());
+            notes.extend(sudoedit_notes);
+            return (entries, notes);
         }
         CommandKind::Regex(_) => {
             note(
@@ -925,6 +927,49 @@ fn valid_entry(entry: &CommandOut) -> Result<(), String> {
     }
 }
 
+/// The entries for `sudoedit FILES`: one `"sudoedit FILE"` per file, as
+/// jitsudo's policy takes one file per entry.
+fn sudoedit(flat: &Flat, files: Option<&str>) -> (Option<Vec<CommandOut>>, Vec<Note>) {
+    let mut notes = Vec::new();
+    let mut note =
+        |kind: Kind, reason: &str| notes.push((kind, flat.text.clone(), reason.to_owned()));
+    let files: Vec<&str> = files.unwrap_or("").split_ascii_whitespace().collect();
+    match files.as_slice() {
+        [] => {
+            note(
+                Kind::Dropped,
+                "a sudoedit entry without files allows editing any file; jitsudo's sudoedit entries name their files (list them): the entry is not converted",
+            );
+            return (None, notes);
+        }
+        ["\"\""] => {
+            note(Kind::Dropped, "sudoedit without files edits nothing: the entry is not converted");
+            return (None, notes);
+        }
+        [_] => {}
+        [..] if flat.negated => note(
+            Kind::Approximated,
+            "sudo denies editing these files together; jitsudo denies editing each of them (it denies more than sudo did)",
+        ),
+        [..] => note(
+            Kind::Approximated,
+            "sudo allows editing these files together; jitsudo allows editing each of them, also alone",
+        ),
+    }
+    let mut entries = Vec::new();
+    for file in files {
+        let entry = CommandOut::Edit(file.to_owned());
+        match valid_entry(&entry) {
+            Ok(()) => entries.push(entry),
+            Err(message) => note(
+                Kind::Dropped,
+                &format!("{message}: the entry is not converted"),
+            ),
+        }
+    }
+    (Some(entries).filter(|e| !e.is_empty()), notes)
+}
+
 /// The unescaped wildcards of an argument string.
 #[derive(Debug, Clone, Copy, Default)]
 struct Wildcards {
@@ -960,5 +1005,6 @@ fn command_text(command: &CommandOut) -> String {
             Some(args) if args.is_empty() => format!("{path} \"\""),
             Some(args) => format!("{path} {}", args.join(" ")),
         },
+        CommandOut::Edit(file) => format!("sudoedit {file}"),
     }
 }

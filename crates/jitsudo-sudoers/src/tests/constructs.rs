@@ -477,9 +477,9 @@ auth = "password"
             "1: APPROXIMATED: LOG_INPUT: jitsudo does not record terminal input or output; its audit log records the command",
             "1: APPROXIMATED: LOG_OUTPUT: jitsudo does not record terminal input or output; its audit log records the command",
             "1: IGNORED: MAIL: jitsudo sends no mail",
-            "1: IGNORED: NOFOLLOW: only sudoedit follows this tag, and sudoedit is not supported",
+            "1: IGNORED: NOFOLLOW: jitsudo never edits a file through a symbolic link",
             "1: IGNORED: NOMAIL: jitsudo sends no mail",
-            "1: IGNORED: FOLLOW: only sudoedit follows this tag, and sudoedit is not supported",
+            "1: APPROXIMATED: FOLLOW: jitsudo never edits a file through a symbolic link",
         ]
     );
 }

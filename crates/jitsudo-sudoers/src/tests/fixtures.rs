@@ -82,6 +82,8 @@ const CLOUD_INIT: &str = include_str!("../testdata/90-cloud-init-users");
 const DEFAULTS: &str = include_str!("../testdata/defaults");
 /// Hand-written rules with continuations, escapes and options.
 const HAND_WRITTEN: &str = include_str!("../testdata/hand-written");
+/// A web team's drop-in: sudoedit rules and the options callers may choose.
+const WEBADMIN: &str = include_str!("../testdata/webadmin");
 
 /// The ids of the rules of a conversion.
 fn ids(conversion: &crate::Conversion) -> Vec<String> {
@@ -172,7 +174,7 @@ fn defaults_variations() {
             "/etc/sudoers.d/defaults:12: APPROXIMATED: Defaults timestamp_type=global: jitsudo remembers an authentication per terminal session (as timestamp_type=tty)",
             "/etc/sudoers.d/defaults:13: NOT CONVERTED: Defaults targetpw: jitsudo always asks for the caller's own password",
             "/etc/sudoers.d/defaults:14: IGNORED: Defaults badpass_message=\"Sorry, try again\": jitsudo's password prompt is its own",
-            "/etc/sudoers.d/defaults:15: IGNORED: Defaults editor=/usr/bin/vim:/usr/bin/nano: sudoedit is not supported (sudoedit rules are reported)",
+            "/etc/sudoers.d/defaults:15: IGNORED: Defaults editor=/usr/bin/vim:/usr/bin/nano: jitsudo's sudoedit runs the caller's SUDO_EDITOR, VISUAL or EDITOR (else vi), as the caller",
             "/etc/sudoers.d/defaults:18: IGNORED: Defaults !fqdn: jitsudo does not resolve host names either",
             "/etc/sudoers.d/defaults:19: NOT CONVERTED: Defaults:%sudo env_keep += \"EDITOR\": Defaults for specific users are not converted: jitsudo's [defaults] apply to every rule",
             "/etc/sudoers.d/defaults:20: NOT CONVERTED: Defaults:jenkins !requiretty: Defaults for specific users are not converted: their rules keep when = { tty = true } from Defaults requiretty",
@@ -216,7 +218,6 @@ fn continuation_lines_escapes_quotes_digests_and_options() {
             "/etc/sudoers.d/hand-written:9: NOT CONVERTED: \"%domain users\" ALL = /usr/bin/id: no user of the line can be expressed: the line is not converted",
             "/etc/sudoers.d/hand-written:12: APPROXIMATED: CWD=/srv/app: converted as cwd = \"/srv/app\", which lets the caller pass -D /srv/app; sudo also runs the command there without -D, jitsudo runs it in the caller's directory",
             "/etc/sudoers.d/hand-written:16: APPROXIMATED: /usr/bin/cat /var/log/*: sudo matches `*` in arguments against all the arguments joined by spaces, so it also allows more arguments; jitsudo matches each argument on its own (narrower)",
-            "/etc/sudoers.d/hand-written:17: NOT CONVERTED: sudoedit /etc/hosts: jitsudo has no sudoedit: the entry is not converted",
             "/etc/sudoers.d/hand-written:17: NOT CONVERTED: ^/usr/bin/(ls|cat)$: regular expressions are not supported (rewrite them as wildcards): the entry is not converted",
             "/etc/sudoers.d/hand-written:18: NOT CONVERTED: NOEXEC: /usr/bin/less /var/log/syslog: jitsudo cannot stop a command from running other programs: the command is not converted",
             "/etc/sudoers.d/hand-written:18: NOT CONVERTED: NOEXEC: /usr/bin/make: jitsudo cannot stop a command from running other programs: the command is not converted",
@@ -236,6 +237,7 @@ fn continuation_lines_escapes_quotes_digests_and_options() {
             "hand-written-L15",
             "hand-written-L15-2",
             "hand-written-L16",
+            "hand-written-L17",
             "hand-written-L18",
         ]
     );
@@ -287,6 +289,7 @@ fn every_prefix_of_every_fixture_converts_into_a_valid_policy() {
         CLOUD_INIT,
         DEFAULTS,
         HAND_WRITTEN,
+        WEBADMIN,
     ] {
         for cut in (0..=text.len()).step_by(3) {
             let conversion = convert("prefix", &text[..cut]);
@@ -328,4 +331,24 @@ fn odd_input_converts_into_a_valid_policy() {
     ] {
         policy_of(&convert("odd", text));
     }
+}
+
+#[test]
+fn sudoedit_rules_and_caller_options() {
+    let conversion = fixture("webadmin", WEBADMIN);
+    assert_eq!(
+        notes(&conversion),
+        [
+            "/etc/sudoers.d/webadmin:3: NOT CONVERTED: Defaults passprompt_override: -p and SUDO_PROMPT always replace jitsudo's passprompt",
+            "/etc/sudoers.d/webadmin:6: NOT CONVERTED: Defaults closefrom=5: jitsudo closes every descriptor above 2 unless the caller keeps some with -C (closefrom_override)",
+            "/etc/sudoers.d/webadmin:12: APPROXIMATED: sudoedit /etc/hosts /etc/resolv.conf: sudo allows editing these files together; jitsudo allows editing each of them, also alone",
+            "/etc/sudoers.d/webadmin:14: NOT CONVERTED: sudoedit: a sudoedit entry without files allows editing any file; jitsudo's sudoedit entries name their files (list them): the entry is not converted",
+            "/etc/sudoers.d/webadmin:15: APPROXIMATED: FOLLOW: jitsudo never edits a file through a symbolic link",
+            "/etc/sudoers.d/webadmin:15: NOT CONVERTED: sudoedit conf/app.yml: `sudoedit` file `conf/app.yml` must be an absolute path without `.`, `..` or `//`: the entry is not converted",
+        ]
+    );
+    let policy = policy_of(&conversion);
+    assert_eq!(policy.defaults.passprompt, "[sudo] password for %p on %h: ");
+    assert!(policy.defaults.user_command_timeouts);
+    assert!(policy.defaults.closefrom_override);
 }
