@@ -195,7 +195,10 @@ pub fn config() -> Config {
     let user = |n: &str| Who::User(n.into());
     let id = || Cmd::AnyArgs("/usr/bin/id".into());
     Config {
-        defaults: Defaults::default(),
+        defaults: Defaults {
+            closefrom_override_as: vec![TARGET.into()],
+            ..Defaults::default()
+        },
         rules: vec![
             Rule::new("admin-all", vec![user(ADMIN)], vec![Cmd::All])
                 .run_as(&["ALL"])

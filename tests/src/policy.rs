@@ -84,6 +84,11 @@ pub struct Defaults {
     pub env_keep: Vec<String>,
     /// The umask that is OR-ed with the caller's.
     pub umask: String,
+    /// sudo only: run-as users for whom callers may give `-C`
+    /// (`Defaults>USER closefrom_override`). jitsudo's `closefrom_override`
+    /// is daemon-wide, so its side of such a case runs against a daemon of
+    /// its own (tests/options.rs).
+    pub closefrom_override_as: Vec<String>,
 }
 
 impl Default for Defaults {
@@ -101,6 +106,7 @@ impl Default for Defaults {
             .map(String::from)
             .to_vec(),
             umask: "0022".into(),
+            closefrom_override_as: Vec::new(),
         }
     }
 }
@@ -358,6 +364,9 @@ impl Config {
         let _ = writeln!(out, "{scoped} !lecture");
         let _ = writeln!(out, "{scoped} umask={}", d.umask);
         let _ = writeln!(out, "{scoped} !mail_badpass, !mail_no_user");
+        for user in &d.closefrom_override_as {
+            let _ = writeln!(out, "Defaults>{user} closefrom_override");
+        }
         for rule in &self.rules {
             out.push_str(&rule.sudoers());
         }

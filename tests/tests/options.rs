@@ -212,6 +212,33 @@ fn askpass_helper_runs_as_the_caller() {
         .assert_same();
 }
 
+/// Without a terminal, a password prompt goes to `SUDO_ASKPASS` without
+/// `-A` when `DISPLAY` is set (even empty), as sudo's tgetpass decides;
+/// without `DISPLAY`, or with an empty `SUDO_ASKPASS`, a terminal is still
+/// required. Before: every one of these wanted a terminal.
+#[test]
+fn askpass_is_chosen_without_a_terminal_when_display_is_set() {
+    let pw = password(PW);
+    let script = format!(
+        "printf '#!/bin/sh\\necho \"asked: $1\" >&2\\necho {pw}\\n' > $DIR/ask; chmod 755 $DIR/ask; \
+         DISPLAY=:0 SUDO_ASKPASS=$DIR/ask $SUDO -k id -un; \
+         DISPLAY= SUDO_ASKPASS=$DIR/ask $SUDO -k -p 'P: ' id -un; \
+         env -u DISPLAY SUDO_ASKPASS=$DIR/ask $SUDO -k true; \
+         DISPLAY=:0 SUDO_ASKPASS= $SUDO -k true; echo rc=$?"
+    );
+    let needs_a_terminal = "jitsudo: a terminal is required to read the password; either use \
+         the -S option to read from standard input or configure an askpass helper\n\
+         jitsudo: a password is required\n";
+    Case::new(PW, script)
+        .in_fresh_dir()
+        .status(0)
+        .stdout_is("root\nroot\nrc=1\n")
+        .stderr_is(&format!(
+            "asked: [sudo] password for {PW}: \nasked: P: \n{needs_a_terminal}{needs_a_terminal}"
+        ))
+        .assert_same();
+}
+
 #[test]
 fn askpass_with_no_answer_is_no_password() {
     Case::new(PW, "SUDO_ASKPASS=/bin/false $SUDO -k -A true")
@@ -284,11 +311,12 @@ fn chroot_and_selinux_options_are_refused_with_a_reason() {
 }
 
 /// A daemon whose policy sets `defaults` (TOML lines) and lets jt_pw run
-/// anything with a password and jt_admin without.
+/// anything with a password and jt_admin and root anything as anyone
+/// without.
 fn daemon_with(name: &str, defaults: &str) -> jitsudo_tests::daemon::Daemon {
     let policy = format!(
-        "[defaults]\n{defaults}\n\n[[rule]]\nwho = [\"jt_admin\"]\ncommands = [\"ALL\"]\n\
-         auth = \"none\"\n\n[[rule]]\nwho = [\"jt_pw\"]\ncommands = [\"ALL\"]\n"
+        "[defaults]\n{defaults}\n\n[[rule]]\nwho = [\"jt_admin\", \"root\"]\ncommands = [\"ALL\"]\n\
+         run_as = [\"ALL\"]\nauth = \"none\"\n\n[[rule]]\nwho = [\"jt_pw\"]\ncommands = [\"ALL\"]\n"
     );
     let path = world().policy_dir(name).join("policy.toml");
     jitsudo_tests::util::write_atomic(&path, policy.as_bytes(), 0o644);
@@ -308,17 +336,170 @@ fn command_timeout_allowed_by_the_policy_ends_the_command() {
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
 
-/// With `closefrom_override`, `-C` is accepted (the command still gets
-/// only fds 0-2: see docs/compat.md).
+/// With `closefrom_override` (sudo: for the run-as user jt_target; jitsudo:
+/// the daemon's policy), `-C N` keeps the caller's open descriptors from 3
+/// up to N-1 open in the command at their numbers, and those from N up are
+/// closed. Before: the command got fds 0-2 only.
 #[test]
-fn close_from_allowed_by_the_policy_is_accepted() {
+fn close_from_keeps_the_callers_descriptors_below_it() {
     let daemon = daemon_with("closefrom", "closefrom_override = true");
-    Case::new(ADMIN, "$SUDO -C 10 -n id -un")
-        .socket(&daemon.socket)
-        .status(0)
-        .stdout_is("root\n")
-        .stderr_empty()
-        .assert_jitsudo();
+    Case::new(
+        ADMIN,
+        "echo five > $DIR/f5; echo seven > $DIR/f7; exec 5<$DIR/f5 7<$DIR/f7 9<$DIR/f5; \
+         $SUDO -u jt_target -C 8 -n sh -c 'cat <&5; cat <&7; \
+           for n in 3 4 5 6 7 8 9 10; do [ -e /proc/self/fd/$n ] && echo open $n; done; true'; \
+         $SUDO -u jt_target -C 6 -n cat /proc/self/fd/5; \
+         $SUDO -u jt_target -C 7 -n sh -c 'echo out >&6' 6>$DIR/w; cat $DIR/w",
+    )
+    .in_fresh_dir()
+    .socket(&daemon.socket)
+    .status(0)
+    .stdout_is("five\nseven\nopen 5\nopen 7\nfive\nout\n")
+    .stderr_empty()
+    .assert_same();
+}
+
+/// More descriptors than jitsudo passes are refused before anything runs,
+/// with the reason (sudo has no such limit).
+#[test]
+fn close_from_refuses_more_descriptors_than_the_cap() {
+    let daemon = daemon_with("closefrom", "closefrom_override = true");
+    Case::new(
+        ADMIN,
+        "bash -c 'exec 3</dev/null 4</dev/null 5</dev/null 6</dev/null 7</dev/null \
+           8</dev/null 9</dev/null 10</dev/null 11</dev/null; \
+         $SUDO -C 20 -n touch $DIR/ran; test -e $DIR/ran && echo ran; \
+         $SUDO -C 11 -n sh -c \"ls /proc/self/fd | wc -l\"'",
+    )
+    .in_fresh_dir()
+    .socket(&daemon.socket)
+    .status(0)
+    .stdout_is("12\n")
+    .stderr_is(
+        "jitsudo: -C 20 would keep 9 descriptors open: at most 8 can be passed to the command\n",
+    )
+    .assert_jitsudo();
+}
+
+/// What a hostile client crafting its own `-C` request gets: the daemon's
+/// refusal, or "ran" when the command ran (it touches `marker`).
+fn crafted_close_from(
+    socket: &std::path::Path,
+    marker: &std::path::Path,
+    close_from: Option<u32>,
+    kept: u64,
+    attached: &[std::os::fd::RawFd],
+) -> String {
+    use jitsudo_proto::{
+        decode, encode, send_frame, ClientMessage, Exit, FrameReader, Hello, PreserveEnv, Request,
+        RunRequest, ServerMessage, ShellMode,
+    };
+    use serde_bytes::ByteBuf;
+    use std::os::fd::AsFd;
+    let word = |text: &[u8]| ByteBuf::from(text.to_vec());
+    let conn = std::os::unix::net::UnixStream::connect(socket).expect("connect");
+    let cwd = std::fs::File::open("/").expect("open /");
+    let run = RunRequest {
+        argv: vec![
+            word(b"/usr/bin/touch"),
+            word(marker.as_os_str().as_encoded_bytes()),
+        ],
+        env: Vec::new(),
+        assignments: Vec::new(),
+        user: None,
+        group: None,
+        shell: ShellMode::Direct,
+        preserve_env: PreserveEnv::None,
+        chdir: None,
+        non_interactive: true,
+        background: false,
+        reset_timestamp: false,
+        prompt: None,
+        stdin_password: false,
+        set_home: false,
+        preserve_groups: false,
+        no_update: false,
+        command_timeout: None,
+        close_from,
+        ignored_signals: 0,
+        stdio: [false; 3],
+        kept_fds: kept,
+    };
+    let mut frames = encode(&ClientMessage::Hello(Hello::current())).expect("encode");
+    frames.extend(encode(&ClientMessage::Request(Request::Run(Box::new(run)))).expect("encode"));
+    let mut fds = vec![std::os::fd::AsRawFd::as_raw_fd(&cwd)];
+    fds.extend_from_slice(attached);
+    send_frame(conn.as_fd(), &frames, &fds).expect("send");
+    let mut reader = FrameReader::new(jitsudo_proto::MAX_MESSAGE_LEN);
+    while let Ok(Some(frame)) = reader.read_frame(conn.as_fd()) {
+        match decode::<ServerMessage>(&frame) {
+            Ok(ServerMessage::Error(failure)) => {
+                return String::from_utf8_lossy(&failure.message).into_owned()
+            }
+            Ok(ServerMessage::Exited(Exit::Code(0))) => return "ran".to_owned(),
+            Ok(ServerMessage::Exited(other)) => return format!("{other:?}"),
+            _ => {}
+        }
+    }
+    "connection closed".to_owned()
+}
+
+/// A client that attaches other descriptors than its `-C` request
+/// announces, or announces ones `-C` does not keep, is refused before
+/// anything runs, and the daemon keeps none of them.
+#[test]
+fn close_from_descriptors_must_match_the_request() {
+    let daemon = daemon_with("closefrom-hostile", "closefrom_override = true");
+    let dir = world().scratch_dir("closefrom-hostile");
+    let passed = dir.join("passed-file");
+    std::fs::write(&passed, b"").expect("create the passed file");
+    let files: Vec<std::fs::File> = (0..12)
+        .map(|_| std::fs::File::open(&passed).expect("open the passed file"))
+        .collect();
+    let raw: Vec<i32> = files.iter().map(std::os::fd::AsRawFd::as_raw_fd).collect();
+    let marker = dir.join("ran");
+    let wrong_count = "protocol error: wrong number of descriptors";
+    let not_kept = "protocol error: descriptors above 2 come only with -C, below its number";
+    let too_many = "protocol error: -C keeps at most 8 descriptors, from 3 to 63";
+    let nine = (3..12).fold(0u64, |mask, n| mask | 1 << n);
+    let hostile: [(Option<u32>, u64, &[i32], &str); 7] = [
+        (Some(8), 1 << 5 | 1 << 6, &raw[..1], wrong_count),
+        (Some(8), 1 << 5, &raw[..2], wrong_count),
+        (Some(8), 0, &raw[..1], wrong_count),
+        (None, 1 << 5, &raw[..1], not_kept),
+        (Some(5), 1 << 5, &raw[..1], not_kept),
+        (Some(8), 1 << 2, &raw[..1], too_many),
+        (Some(20), nine, &raw[..9], too_many),
+    ];
+    for (close_from, kept, attached, refusal) in hostile {
+        let got = crafted_close_from(&daemon.socket, &marker, close_from, kept, attached);
+        assert_eq!(
+            got,
+            refusal,
+            "-C {close_from:?}, kept {kept:#x}, {} attached",
+            attached.len()
+        );
+        assert!(
+            !marker.exists(),
+            "the command ran for -C {close_from:?}, kept {kept:#x}"
+        );
+    }
+    // The same request with the descriptors it announces runs.
+    let got = crafted_close_from(&daemon.socket, &marker, Some(8), 1 << 5, &raw[..1]);
+    assert_eq!(got, "ran");
+    assert!(marker.exists());
+    drop(files);
+    let pid = daemon.pid();
+    let held = || {
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .map(|dir| {
+                dir.filter_map(Result::ok)
+                    .filter(|e| std::fs::read_link(e.path()).is_ok_and(|t| t == passed))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    assert_eq!(held(), 0, "jitsudod keeps descriptors of the passed file");
 }
 
 /// `passprompt` replaces the default prompt; `-p` still wins.

@@ -8,9 +8,11 @@ use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
 
 use crate::ProtoError;
 
-/// Most descriptors a peer may have pending on one connection (three stdio
-/// descriptors, the cwd, and room to spare). More is a protocol error.
-pub const MAX_FDS_PER_CONNECTION: usize = 8;
+/// Most descriptors a peer may have pending on one connection: the most a
+/// request's layout carries (stdio, the cwd, the descriptors `-C` keeps)
+/// and, from the daemon to a worker, the client connection and the
+/// executable. More is a protocol error.
+pub const MAX_FDS_PER_CONNECTION: usize = crate::FdLayout::MAX_COUNT + 2;
 
 /// Most bytes read per `recvmsg` call into a frame of known length.
 const CHUNK: usize = 256 * 1024;

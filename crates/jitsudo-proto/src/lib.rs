@@ -36,7 +36,7 @@ mod grants;
 mod message;
 
 pub use connect::{connect, ConnectError};
-pub use fds::{FdLayout, PassedFds};
+pub use fds::{FdLayout, PassedFds, KEPT_FDS_BELOW, MAX_KEPT_FDS};
 pub use frame::{send_frame, Frame, FrameReader, MAX_FDS_PER_CONNECTION};
 pub use grants::{
     ExtendAsk, GrantAsk, GrantQuery, GrantRecord, GrantWhat, Listing, Review, ReviewRecord,
@@ -68,6 +68,9 @@ pub enum ProtoError {
     /// The peer sent more descriptors than the protocol allows, or the
     /// kernel truncated the ancillary data.
     TooManyFds,
+    /// A request's layout keeps descriptors above 2 that `-C` cannot keep
+    /// (fds 0-2, 64 and above, or more than [`MAX_KEPT_FDS`]).
+    KeptFds,
     /// A request came with another number of descriptors than its layout
     /// announces.
     WrongFdCount {
@@ -89,6 +92,11 @@ impl std::fmt::Display for ProtoError {
             ProtoError::Truncated => f.write_str("connection closed in the middle of a message"),
             ProtoError::TooManyFds => f.write_str("too many file descriptors attached"),
             ProtoError::WrongFdCount { .. } => f.write_str("wrong number of descriptors"),
+            ProtoError::KeptFds => write!(
+                f,
+                "-C keeps at most {MAX_KEPT_FDS} descriptors, from 3 to {}",
+                KEPT_FDS_BELOW - 1
+            ),
         }
     }
 }

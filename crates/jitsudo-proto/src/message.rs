@@ -118,6 +118,7 @@ impl Request {
             Request::Explain(_) | Request::Approve(_) | Request::Deny(_) => FdLayout {
                 stdio: [false; 3],
                 cwd: true,
+                kept: 0,
             },
             Request::ResetTimestamp
             | Request::RemoveTimestamps
@@ -222,6 +223,9 @@ pub struct RunRequest {
     /// Which of the caller's fds 0, 1, 2 are attached; the working
     /// directory always is (see [`FdLayout`]).
     pub stdio: [bool; 3],
+    /// Which of the caller's descriptors above 2 are attached, to stay
+    /// open in the command at their numbers (`-C`; [`FdLayout::kept`]).
+    pub kept_fds: u64,
 }
 
 impl RunRequest {
@@ -230,6 +234,7 @@ impl RunRequest {
         FdLayout {
             stdio: self.stdio,
             cwd: true,
+            kept: self.kept_fds,
         }
     }
 }
@@ -512,6 +517,7 @@ mod tests {
             close_from: None,
             ignored_signals: 0,
             stdio: [true, false, true],
+            kept_fds: 0,
         }
     }
 

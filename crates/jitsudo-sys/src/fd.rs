@@ -68,6 +68,18 @@ pub fn dup_at_least(fd: BorrowedFd<'_>, min: RawFd) -> nix::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(copy) })
 }
 
+/// A close-on-exec copy (numbered 3 or above) of descriptor `fd`, which
+/// the process may not own (one inherited from its caller): the copy is
+/// owned, the original left as it is. `EBADF` when `fd` is not open.
+pub fn dup_raw(fd: RawFd) -> nix::Result<OwnedFd> {
+    // SAFETY: F_DUPFD_CLOEXEC only reads the descriptor table; on a number
+    // that is not open it fails with EBADF and changes nothing.
+    let copy = Errno::result(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) })?;
+    // SAFETY: `copy` was just created by this call, so nothing else in the
+    // process refers to it: the OwnedFd is its only owner.
+    Ok(unsafe { OwnedFd::from_raw_fd(copy) })
+}
+
 /// Puts `source` on descriptor `target` (dup2, not close-on-exec) for the
 /// program this process is about to exec, and returns it.
 ///

@@ -3,6 +3,7 @@
 //! (`-A`). The helper runs in the client, so as the caller, with the
 //! caller's privileges and environment: the daemon never runs it.
 
+use std::ffi::OsString;
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::process::{Command, Stdio};
@@ -43,12 +44,23 @@ impl PasswordInput {
     }
 }
 
+/// The caller's `SUDO_ASKPASS` helper, if set (an empty value is none).
+fn helper() -> Option<OsString> {
+    std::env::var_os("SUDO_ASKPASS").filter(|p| !p.is_empty())
+}
+
+/// Whether a password prompt that finds no terminal goes to the helper
+/// instead, as with `-A`: sudo's rule when `/dev/tty` cannot be opened and
+/// neither `-S` nor `-A` was given is that a helper is set and `DISPLAY`
+/// is set (even to nothing). Prompts that echo never switch.
+pub fn replaces_missing_terminal() -> bool {
+    helper().is_some() && std::env::var_os("DISPLAY").is_some()
+}
+
 /// Runs the `SUDO_ASKPASS` helper with the prompt as its argument and
 /// reads the first line it prints. `Err` when no helper is set.
 pub fn ask(prompt: &[u8]) -> Result<Answer, String> {
-    let helper = std::env::var_os("SUDO_ASKPASS")
-        .filter(|p| !p.is_empty())
-        .ok_or_else(|| NO_HELPER.to_string())?;
+    let helper = helper().ok_or_else(|| NO_HELPER.to_string())?;
     let child = Command::new(&helper)
         .arg(std::ffi::OsStr::from_bytes(prompt))
         .stdin(Stdio::null())

@@ -86,7 +86,11 @@ fn run(args: cli::RequestArgs) -> Outcome {
         (false, true) => askpass::PasswordInput::Stdin,
         (false, false) => askpass::PasswordInput::Terminal { bell: args.bell },
     };
-    let passed = stdio.passed(&cwd);
+    let kept = match stdio::kept(args.close_from) {
+        Ok(kept) => kept,
+        Err(e) => return failure(e),
+    };
+    let passed = stdio.passed(&cwd, &kept);
     let (frames, layout) = match request::frames(args, &passed, startup::ignored_signals()) {
         Ok(framed) => framed,
         Err(e) => return failure(e),
@@ -96,7 +100,7 @@ fn run(args: cli::RequestArgs) -> Outcome {
         return refusal(&conn)
             .unwrap_or_else(|| failure(format!("unable to send the request to jitsudod: {e}")));
     }
-    drop(cwd);
+    drop((cwd, kept));
     Session::new(conn, signals, stdio, input).run()
 }
 

@@ -85,5 +85,6 @@ fn run_request(
         close_from: args.close_from,
         ignored_signals,
         stdio: passed.layout().stdio,
+        kept_fds: passed.layout().kept,
     }
 }

@@ -326,17 +326,24 @@ impl Session {
             signals: &self.signals,
             daemon: self.conn.as_fd(),
         };
-        let answer = match self.input {
-            PasswordInput::Askpass => match askpass::ask(text) {
-                Ok(answer) => answer,
-                Err(message) => return Ok(Some(Outcome::Failure(message.into_bytes(), 1))),
-            },
-            input => prompt::ask(
+        let asked = match self.input {
+            PasswordInput::Askpass => None,
+            input => Some(prompt::ask(
                 &input.prompt_text(text),
                 echo,
                 input == PasswordInput::Stdin,
                 &stop,
-            ),
+            )),
+        };
+        let answer = match asked {
+            Some(prompt::Answer::NoTerminal) if !echo && askpass::replaces_missing_terminal() => {
+                None
+            }
+            asked => asked,
+        };
+        let answer = match answer.map(Ok).unwrap_or_else(|| askpass::ask(text)) {
+            Ok(answer) => answer,
+            Err(message) => return Ok(Some(Outcome::Failure(message.into_bytes(), 1))),
         };
         let line = match answer {
             prompt::Answer::Line(line) => Some(line),

@@ -5,11 +5,15 @@
 
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 
+use jitsudo_proto::KEPT_FDS_BELOW;
 use jitsudo_sys::fd::{is_open, Std};
 use jitsudo_sys::signal::is_ignored;
 
 /// Bit n set: fd n was closed at process start.
 static CLOSED_FDS: AtomicU8 = AtomicU8::new(0);
+/// Bit n set: fd n (3 <= n < 64) was open at process start: the caller's,
+/// which `-C` may keep open for the command.
+static INHERITED_FDS: AtomicU64 = AtomicU64::new(0);
 /// Bit n-1 set: signal n was ignored at process start.
 static IGNORED_SIGNALS: AtomicU64 = AtomicU64::new(0);
 
@@ -30,6 +34,10 @@ extern "C" fn record() {
         }
     }
     CLOSED_FDS.store(closed, Ordering::Relaxed);
+    let inherited = (3..KEPT_FDS_BELOW)
+        .filter(|fd| is_open(*fd as i32))
+        .fold(0u64, |mask, fd| mask | 1 << fd);
+    INHERITED_FDS.store(inherited, Ordering::Relaxed);
     let mut ignored = 0u64;
     for signo in 1..=64 {
         if is_ignored(signo) {
@@ -42,6 +50,11 @@ extern "C" fn record() {
 /// Which of fds 0-2 were closed at start (bit n for fd n).
 pub fn closed_fds() -> u8 {
     CLOSED_FDS.load(Ordering::Relaxed)
+}
+
+/// Which of fds 3 to 63 the caller left open (bit n for fd n).
+pub fn inherited_fds() -> u64 {
+    INHERITED_FDS.load(Ordering::Relaxed)
 }
 
 /// Which signals the caller had ignored (bit n-1 for signal n).

@@ -3,9 +3,9 @@
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use jitsudo_sys::fd::Std;
+use jitsudo_sys::fd::{dup_raw, Std};
 
-use jitsudo_proto::PassedFds;
+use jitsudo_proto::{PassedFds, KEPT_FDS_BELOW, MAX_KEPT_FDS};
 
 use nix::fcntl::{open, OFlag};
 
@@ -34,11 +34,13 @@ impl Stdio {
     }
 
     /// The descriptors that go with a request: the present ones of fds
-    /// 0-2 and the working directory `cwd`.
-    pub fn passed<'a>(&self, cwd: &'a OwnedFd) -> PassedFds<BorrowedFd<'a>> {
+    /// 0-2, the working directory `cwd` and the descriptors `kept` open
+    /// with `-C`.
+    pub fn passed<'a>(&self, cwd: &'a OwnedFd, kept: &'a Kept) -> PassedFds<BorrowedFd<'a>> {
         PassedFds {
             stdio: Std::ALL.map(|fd| self.is_present(fd).then(|| fd.borrow())),
             cwd: Some(cwd.as_fd()),
+            kept: kept.iter().map(|(n, fd)| (*n, fd.as_fd())).collect(),
         }
     }
 
@@ -51,6 +53,37 @@ impl Stdio {
     pub fn is_tty(&self, fd: Std) -> bool {
         self.is_present(fd) && isatty(fd.borrow()).unwrap_or(false)
     }
+}
+
+/// The caller's descriptors above 2 that `-C` keeps open for the command,
+/// by number (copies: the client sends them, the daemon places them).
+pub type Kept = Vec<(u32, OwnedFd)>;
+
+/// `-C close_from`: copies of the caller's descriptors from 3 up to
+/// `close_from` that were open when the client started (descriptors from
+/// [`KEPT_FDS_BELOW`] up are never passed). More than [`MAX_KEPT_FDS`] of
+/// them is refused, with the reason.
+pub fn kept(close_from: Option<u32>) -> Result<Kept, String> {
+    let Some(close_from) = close_from else {
+        return Ok(Vec::new());
+    };
+    let numbers: Vec<u32> = (3..close_from.min(KEPT_FDS_BELOW))
+        .filter(|n| startup::inherited_fds() & (1 << n) != 0)
+        .collect();
+    if numbers.len() > MAX_KEPT_FDS {
+        return Err(format!(
+            "-C {close_from} would keep {} descriptors open: at most {MAX_KEPT_FDS} can be passed to the command",
+            numbers.len()
+        ));
+    }
+    numbers
+        .into_iter()
+        .map(|n| {
+            dup_raw(n as i32)
+                .map(|fd| (n, fd))
+                .map_err(|e| format!("unable to pass descriptor {n}: {}", e.desc()))
+        })
+        .collect()
 }
 
 /// Opens the caller's working directory as an `O_PATH` descriptor.

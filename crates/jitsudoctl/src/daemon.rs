@@ -26,6 +26,7 @@ pub fn ask(socket: &Path, request: Request) -> Result<ServerMessage, Error> {
     let passed = PassedFds {
         stdio: [None, None, None],
         cwd: Some(cwd.as_fd()),
+        kept: Vec::new(),
     }
     .matching(layout);
     let mut frames = encode(&ClientMessage::Hello(Hello::current()))?;

@@ -129,5 +129,6 @@ fn run_request(request: &ExplainRequest) -> RunRequest {
         close_from: None,
         ignored_signals: 0,
         stdio: [false; 3],
+        kept_fds: 0,
     }
 }

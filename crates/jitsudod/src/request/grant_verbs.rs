@@ -97,6 +97,7 @@ fn reviewed(ctx: &Context<'_>, who: Identity, review: Review, decision: ReviewDe
                 fds: FdLayout {
                     stdio: [false; 3],
                     cwd: true,
+                    kept: 0,
                 },
                 caller_uid: pending.who.peer.uid,
                 pam: PamSpec {

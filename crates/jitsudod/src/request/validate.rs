@@ -33,7 +33,25 @@ pub fn validate(request: &Request) -> Result<(), Failure> {
     if words.iter().any(|word| word.contains(&0)) {
         return Err(Failure::new("invalid argument: embedded NUL byte"));
     }
-    Ok(())
+    kept_fds(request)
+}
+
+/// The caller's descriptors above 2 come only with a command to run, and
+/// only those `-C` keeps open (below its number): a request never hands
+/// the daemon descriptors it did not ask for.
+fn kept_fds(request: &Request) -> Result<(), Failure> {
+    let (kept, close_from) = match request {
+        Request::Run(run) => (run.kept_fds, run.close_from),
+        other => (other.fd_layout().kept, None),
+    };
+    let below = |n: u32| u64::MAX.checked_shl(n).map_or(u64::MAX, |above| !above);
+    match close_from {
+        _ if kept == 0 => Ok(()),
+        Some(n) if kept & !below(n) == 0 => Ok(()),
+        _ => Err(Failure::new(
+            "protocol error: descriptors above 2 come only with -C, below its number",
+        )),
+    }
 }
 
 fn run_words(run: &RunRequest) -> impl Iterator<Item = &ByteBuf> {

@@ -6,14 +6,15 @@
 
 use std::convert::Infallible;
 use std::ffi::CString;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 
+use jitsudo_proto::{KEPT_FDS_BELOW, MAX_KEPT_FDS};
 use jitsudo_sys::fd::{self as fds, Std};
 use jitsudo_sys::process::exit_immediately;
 use jitsudo_sys::signal::{set_disposition, Disposition};
 
 use nix::errno::Errno;
-use nix::fcntl::{open, FcntlArg, FdFlag, OFlag};
+use nix::fcntl::{open, OFlag};
 use nix::sys::signal::{SigSet, SigmaskHow};
 use nix::sys::stat::{umask, Mode};
 use nix::unistd::{
@@ -80,6 +81,9 @@ pub struct ChildSpec<'a> {
     pub cwd_fd: OwnedFd,
     /// What becomes fd 0, 1, 2 (`None`: the caller had it closed).
     pub stdio: [Option<BorrowedFd<'a>>; 3],
+    /// The caller's descriptors above 2 kept open (`-C`): each goes to its
+    /// number (below [`KEPT_FDS_BELOW`]), lowest first.
+    pub kept: Vec<(RawFd, BorrowedFd<'a>)>,
     /// The pty slave (the worker's controlling terminal), if any.
     pub tty: Option<CString>,
     /// The command's `cgroup.procs`, open for writing: the child enters
@@ -95,8 +99,8 @@ pub struct ChildSpec<'a> {
 /// Runs in the forked child: never returns. On failure writes (stage,
 /// errno) to `report` and exits 127.
 pub fn exec(spec: &ChildSpec<'_>, report: &OwnedFd) -> ! {
-    // Moved above SCRIPT_FD, which a script's descriptor may take over.
-    let moved = fds::dup_at_least(report.as_fd(), SCRIPT_FD + 1);
+    // Moved above every number the command's descriptors may take.
+    let moved = fds::dup_at_least(report.as_fd(), ABOVE_PLACED);
     let Err((stage, errno)) = setup_and_exec(spec);
     let mut msg = [stage as u8, 0, 0, 0, 0];
     msg[1..].copy_from_slice(&(errno as i32).to_ne_bytes());
@@ -125,33 +129,48 @@ fn setup_and_exec(spec: &ChildSpec<'_>) -> Result<Infallible, (Stage, Errno)> {
     if let Some(dir) = &spec.chdir {
         chdir(dir.as_c_str()).map_err(|e| (Stage::Chdir, e))?;
     }
-    // The command gets exactly fds 0, 1 and 2 (the error pipe stays
-    // usable until the exec).
+    // The command gets exactly fds 0, 1 and 2 and those `-C` keeps (the
+    // error pipe stays usable until the exec).
     fds::cloexec_from(3).map_err(|e| (Stage::Exec, e))?;
+    let executable =
+        fds::dup_at_least(spec.executable.as_fd(), ABOVE_PLACED).map_err(|e| (Stage::Exec, e))?;
+    place_kept(&spec.kept).map_err(|e| (Stage::Exec, e))?;
     let executable = if spec.script {
-        script_descriptor(&spec.executable).map_err(|e| (Stage::Exec, e))?
+        let script_fd = spec.kept.last().map_or(3, |(n, _)| n + 1);
+        // This child's from here on: nothing it still needs is below
+        // ABOVE_PLACED, and it execs or exits next.
+        fds::install_for_exec(executable.as_fd(), script_fd).map_err(|e| (Stage::Exec, e))?
     } else {
-        spec.executable.as_fd()
+        executable.as_fd()
     };
     reset_signals(spec.ignored_signals);
     Err((Stage::Exec, exec_fd(executable, &spec.argv, &spec.env)))
 }
 
-/// Where a `#!` script's descriptor is kept across the exec: its
-/// interpreter is given `/dev/fd/3` to read the script from.
-const SCRIPT_FD: RawFd = 3;
+/// The lowest number of the child's own descriptors while it places the
+/// command's: above the kept ones (below [`KEPT_FDS_BELOW`]) and the
+/// `#!` script's, which its interpreter reads as `/dev/fd/N`, N one above
+/// the highest kept descriptor (3 without any).
+const ABOVE_PLACED: RawFd = KEPT_FDS_BELOW as RawFd + 1;
 
-/// Puts the script's descriptor on [`SCRIPT_FD`], open across the exec
-/// (whatever was there is closed: everything above 2 was close-on-exec).
-fn script_descriptor(fd: &OwnedFd) -> nix::Result<BorrowedFd<'_>> {
-    if fd.as_raw_fd() == SCRIPT_FD {
-        nix::fcntl::fcntl(fd, FcntlArg::F_SETFD(FdFlag::empty()))?;
-        Ok(fd.as_fd())
-    } else {
-        // SCRIPT_FD is this child's from here on: the error pipe was moved
-        // above it, and it execs or exits next.
-        fds::install_for_exec(fd.as_fd(), SCRIPT_FD)
+/// Puts each kept descriptor on its number, open across the exec. Every
+/// source is first copied above [`ABOVE_PLACED`], so placing one never
+/// replaces another still to be placed. No allocation: this runs in the
+/// forked child.
+fn place_kept(kept: &[(RawFd, BorrowedFd<'_>)]) -> nix::Result<()> {
+    if kept.len() > MAX_KEPT_FDS {
+        return Err(Errno::EMFILE);
     }
+    let mut copies: [Option<OwnedFd>; MAX_KEPT_FDS] = Default::default();
+    for (slot, (_, source)) in copies.iter_mut().zip(kept) {
+        *slot = Some(fds::dup_at_least(*source, ABOVE_PLACED)?);
+    }
+    for (copy, (target, _)) in copies.iter().flatten().zip(kept) {
+        // The targets are this child's from here on (see place_kept's
+        // caller): it execs or exits next.
+        fds::install_for_exec(copy.as_fd(), *target)?;
+    }
+    Ok(())
 }
 
 /// Executes exactly the open file `fd` (`execveat` with `AT_EMPTY_PATH`):

@@ -20,7 +20,7 @@ mod tree;
 mod watch;
 
 use std::ffi::CString;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 use std::process::ExitCode;
 
 use jitsudo_proto::{decode, FrameReader, PassedFds, MAX_MESSAGE_LEN};
@@ -116,6 +116,8 @@ pub struct CallerFds {
     pub cwd: OwnedFd,
     /// The executable the daemon opened and decided on (with a command).
     pub executable: Option<OwnedFd>,
+    /// The caller's descriptors above 2 that `-C` keeps open, by number.
+    pub kept: Vec<(u32, OwnedFd)>,
 }
 
 fn receive_job() -> Result<(Job, Received), String> {
@@ -139,6 +141,7 @@ fn receive_job() -> Result<(Job, Received), String> {
     let PassedFds {
         stdio,
         cwd: Some(cwd),
+        kept,
     } = passed
     else {
         return Err("no working directory with the job".into());
@@ -147,6 +150,7 @@ fn receive_job() -> Result<(Job, Received), String> {
         stdio,
         cwd,
         executable,
+        kept,
     };
     Ok((job, Received { conn, caller }))
 }
@@ -197,6 +201,9 @@ fn child_spec<'a>(
         },
         cwd_fd: caller.cwd.try_clone().ok()?,
         stdio: [0, 1, 2].map(|i| caller.stdio[i].as_ref().map(AsFd::as_fd)),
+        kept: (caller.kept.iter())
+            .map(|(n, fd)| Some((RawFd::try_from(*n).ok()?, fd.as_fd())))
+            .collect::<Option<_>>()?,
         ignored_signals: job.ignored_signals,
         tty,
         cgroup,
