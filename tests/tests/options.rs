@@ -424,6 +424,7 @@ fn crafted_close_from(
         ignored_signals: 0,
         stdio: [false; 3],
         kept_fds: kept,
+        terminal_foreground: true,
     };
     let mut frames = encode(&ClientMessage::Hello(Hello::current())).expect("encode");
     frames.extend(encode(&ClientMessage::Request(Request::Run(Box::new(run)))).expect("encode"));

@@ -191,6 +191,43 @@ fn control_z_stops_the_command_and_fg_resumes_it() {
     .assert_same();
 }
 
+/// Started in the background from an interactive shell (`jitsudo cmd &`),
+/// the command starts in the background of its pty, as under sudo: when it
+/// sets up the terminal it is stopped (the shell's `jobs` says "Stopped",
+/// the command is in state T), and `fg` brings it to the foreground, where
+/// it reads what is typed. Before: it took its pty's foreground at once and
+/// waited for input the client never relayed.
+#[test]
+fn command_started_in_the_background_waits_for_fg() {
+    let spec = PtySpec::default()
+        .wait_for("prompt> ")
+        // The shell's "[1] PID" goes to /dev/null (the command's stderr too).
+        .send(b"{ \"$J\" sh -c 'echo $$ > pid; stty \"$(stty -g)\"; echo re\"\"ady; read x; echo got=$x' & } 2>/dev/null\r")
+        .wait_for("prompt> ")
+        .send(b"until jobs > j && grep -q Stopped j; do sleep 0.05; done; echo state=$(ps -o stat= -p $(cat pid) | cut -c1)\r")
+        .wait_for("state=")
+        .wait_for("prompt> ")
+        .send(b"fg\r")
+        .wait_for("ready")
+        .wait_for_reader()
+        .send(b"abc\r")
+        .wait_for("got=abc")
+        .wait_for("prompt> ")
+        .send(b"echo status=$?; exit\r");
+    Case::new(
+        ADMIN,
+        "J=$SUDO PS1='prompt> ' exec bash --norc --noprofile -i 2>&1",
+    )
+    .in_fresh_dir()
+    .pty(spec)
+    .timeout(std::time::Duration::from_secs(30))
+    .status(0)
+    .stdout_has("state=T")
+    .stdout_has("got=abc")
+    .stdout_has("status=0")
+    .assert_same();
+}
+
 /// A command whose output goes into a pipe (`jitsudo cmd | cat`): the
 /// caller's terminal keeps its modes while the command runs (no raw mode:
 /// output post-processing stays on, so `cat` does not staircase), and

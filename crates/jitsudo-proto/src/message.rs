@@ -226,6 +226,11 @@ pub struct RunRequest {
     /// Which of the caller's descriptors above 2 are attached, to stay
     /// open in the command at their numbers (`-C`; [`FdLayout::kept`]).
     pub kept_fds: u64,
+    /// The client's process group is its terminal's foreground one (or it
+    /// has no terminal). When not (`jitsudo vi &`), a command on a pty
+    /// starts in the background of it, as under sudo, and gets it when the
+    /// client is brought to the foreground.
+    pub terminal_foreground: bool,
 }
 
 impl RunRequest {
@@ -518,6 +523,7 @@ mod tests {
             ignored_signals: 0,
             stdio: [true, false, true],
             kept_fds: 0,
+            terminal_foreground: true,
         }
     }
 

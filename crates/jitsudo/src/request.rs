@@ -8,7 +8,11 @@ use jitsudo_proto::{
     RunRequest,
 };
 
+use jitsudo_sys::fd::Std;
+use nix::unistd::isatty;
+
 use crate::cli::{wire, Action, RequestArgs};
+use crate::terminal;
 
 /// `SUDO_PROMPT`, sudo's default for `-p`.
 fn sudo_prompt() -> Option<std::ffi::OsString> {
@@ -57,6 +61,10 @@ fn run_request(
     passed: &PassedFds<BorrowedFd<'_>>,
     ignored_signals: u64,
 ) -> RunRequest {
+    let terminal_foreground = Std::ALL
+        .into_iter()
+        .find(|fd| passed.stdio[*fd as usize].is_some() && isatty(fd.borrow()).unwrap_or(false))
+        .is_none_or(terminal::in_foreground);
     RunRequest {
         argv: args.command.into_iter().map(wire).collect(),
         env: std::env::vars_os()
@@ -86,5 +94,6 @@ fn run_request(
         ignored_signals,
         stdio: passed.layout().stdio,
         kept_fds: passed.layout().kept,
+        terminal_foreground,
     }
 }

@@ -118,6 +118,7 @@ pub fn build(ctx: &Context<'_>, facts: &Facts<'_>, line: CommandLine, opened: &O
         chdir,
         ignored_signals: request.ignored_signals,
         background: request.background,
+        terminal_foreground: request.terminal_foreground,
         timeout: shorter(allowed.timeout, request.command_timeout),
         grant_cgroup: None,
     }

@@ -130,5 +130,6 @@ fn run_request(request: &ExplainRequest) -> RunRequest {
         ignored_signals: 0,
         stdio: [false; 3],
         kept_fds: 0,
+        terminal_foreground: true,
     }
 }

@@ -113,6 +113,9 @@ pub struct Exec {
     pub ignored_signals: u64,
     /// `-b`: report success at once and let the command run on.
     pub background: bool,
+    /// The client is in its terminal's foreground (else a command on a
+    /// pty starts in the background of it).
+    pub terminal_foreground: bool,
     /// The rule's `timeout`: the command is ended after this long.
     pub timeout: Option<std::time::Duration>,
     /// The cgroup of the grant the command runs under, which the command

@@ -185,7 +185,7 @@ fn child_spec<'a>(
     tty: Option<CString>,
     cgroup: Option<OwnedFd>,
 ) -> Option<ChildSpec<'a>> {
-    let foreground = tty.is_some() && !in_pipeline(caller);
+    let foreground = tty.is_some() && !in_pipeline(caller) && job.terminal_foreground;
     Some(ChildSpec {
         executable: caller.executable.as_ref()?.try_clone().ok()?,
         script: job.script,
