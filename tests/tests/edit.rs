@@ -243,3 +243,43 @@ fn reset_timestamp_applies_to_an_edit() {
     .stderr_is("jitsudo: a password is required\n")
     .assert_same();
 }
+
+/// A sudoers `sudoedit` line converted by `jitsudoctl policy
+/// import-sudoers` edits as it did under sudo: the listed file as the
+/// run-as user, and the file its negated entry names not at all.
+#[test]
+fn an_imported_sudoedit_rule_edits() {
+    let f = fixture("edit-imported");
+    let motd = f.file("motd", "hello\n", 0o644);
+    let mine = f.file("mine", "keep\n", 0o644);
+    let d = f.dir.display();
+    let sudoers = world().scratch_dir("edit-imported").join("sudoers");
+    let line = format!(
+        "jt_limited ALL = (root) NOPASSWD: sudoedit {d}/motd {d}/mine, !sudoedit {d}/mine\n"
+    );
+    write_atomic(&sudoers, line.as_bytes(), 0o644);
+    let import = std::process::Command::new(world().jitsudo_bin().join("jitsudoctl"))
+        .args(["policy", "import-sudoers"])
+        .arg(&sudoers)
+        .output()
+        .expect("run jitsudoctl");
+    assert!(
+        import.status.success(),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+    let policy = world()
+        .policy_dir("edit-imported-policy")
+        .join("policy.toml");
+    write_atomic(&policy, &import.stdout, 0o644);
+    let daemon = Daemon::start(world(), "edit-imported-policy", &policy);
+    f.case("EDITOR=$DIR/ed $SUDO -e $EDIT/motd; echo rc=$?; EDITOR=$DIR/ed $SUDO -n -e $EDIT/mine; echo rc=$?")
+        .socket(&daemon.socket)
+        .status(0)
+        .stdout_is("rc=0\nrc=1\n")
+        // As for commands, a refusal is told once the caller authenticated.
+        .stderr_is("jitsudo: a password is required\n")
+        .assert_jitsudo();
+    assert_eq!(read(&motd), "hello\nedited by jt_limited\n");
+    assert_eq!(read(&mine), "keep\n");
+}
