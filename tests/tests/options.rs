@@ -349,12 +349,14 @@ fn close_from_keeps_the_callers_descriptors_below_it() {
          $SUDO -u jt_target -C 8 -n sh -c 'cat <&5; cat <&7; \
            for n in 3 4 5 6 7 8 9 10; do [ -e /proc/self/fd/$n ] && echo open $n; done; true'; \
          $SUDO -u jt_target -C 6 -n cat /proc/self/fd/5; \
-         $SUDO -u jt_target -C 7 -n sh -c 'echo out >&6' 6>$DIR/w; cat $DIR/w",
+         $SUDO -u jt_target -C 7 -n sh -c 'echo out >&6' 6>$DIR/w; cat $DIR/w; \
+         printf '#!/bin/sh\\ncat /proc/self/fd/5\\n' > $DIR/s; chmod 755 $DIR/s; \
+         $SUDO -u jt_target -C 6 -n $DIR/s; $SUDO -u jt_target -C 6 -n -l true",
     )
     .in_fresh_dir()
     .socket(&daemon.socket)
     .status(0)
-    .stdout_is("five\nseven\nopen 5\nopen 7\nfive\nout\n")
+    .stdout_is("five\nseven\nopen 5\nopen 7\nfive\nout\nfive\n/usr/bin/true\n")
     .stderr_empty()
     .assert_same();
 }

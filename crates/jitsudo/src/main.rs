@@ -86,7 +86,9 @@ fn run(args: cli::RequestArgs) -> Outcome {
         (false, true) => askpass::PasswordInput::Stdin,
         (false, false) => askpass::PasswordInput::Terminal { bell: args.bell },
     };
-    let kept = match stdio::kept(args.close_from) {
+    // Only a command keeps descriptors (-C with -l, -v or -e keeps none).
+    let close_from = args.close_from.filter(|_| args.action == cli::Action::Run);
+    let kept = match stdio::kept(close_from) {
         Ok(kept) => kept,
         Err(e) => return failure(e),
     };
