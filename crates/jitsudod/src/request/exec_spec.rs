@@ -121,6 +121,7 @@ pub fn build(ctx: &Context<'_>, facts: &Facts<'_>, line: CommandLine, opened: &O
         terminal_foreground: request.terminal_foreground,
         timeout: shorter(allowed.timeout, request.command_timeout),
         grant_cgroup: None,
+        grant: None,
     }
 }
 

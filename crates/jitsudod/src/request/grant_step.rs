@@ -1,7 +1,7 @@
 //! The grant step of a run: the caller's usable grants go to the policy
-//! with the question; a command allowed through one counts as a use of it
-//! (and runs in its cgroup); a refusal that a lately ended grant explains
-//! says when it ended.
+//! with the question; a command allowed through one runs in its cgroup and
+//! counts as a use of it once the caller authenticated; a refusal that a
+//! lately ended grant explains says when it ended.
 
 use jitsudo_proto::{Failure, RunRequest, ServerMessage};
 
@@ -9,7 +9,7 @@ use crate::audit::AuditRecord;
 use crate::grants::using::{self, Held};
 use std::path::PathBuf;
 
-use crate::grants::{now, show_time, teardown};
+use crate::grants::{now, show_time, teardown, Grants};
 
 use super::context::Context;
 use super::identity::Identity;
@@ -24,37 +24,51 @@ pub fn usable(ctx: &Context<'_>, who: &Identity) -> Result<Held, Failure> {
     Held::usable(ctx.grants, who.peer.uid)
 }
 
-/// A use of a grant: where the command runs, what `jitsudo` says first.
-pub struct Used {
-    /// The grant's cgroup.
-    pub cgroup: Option<PathBuf>,
-    /// Warnings for the client.
-    pub notices: Vec<ServerMessage>,
+/// A command allowed through a grant, before its use is counted: the use
+/// counts only once the caller authenticated ([`count_use`], when the
+/// worker reports it), so a wrong password or ^C at the prompt costs none.
+pub struct PendingUse {
+    /// The grant.
+    pub id: String,
+    /// The command, for the grant's list of uses.
+    pub command: String,
 }
 
-/// Counts a use of grant `id` for the command of `record` (marking the
-/// record with the grant).
-pub fn use_grant(ctx: &Context<'_>, id: &str, record: &mut AuditRecord) -> Result<Used, Failure> {
-    let command = String::from_utf8_lossy(&record.command).into_owned();
-    let grant = using::use_grant(ctx.grants, id, &command)?;
-    record.grant = Some(grant.id.clone());
+/// Prepares a use of grant `id` for the command of `record`: marks the
+/// record with the grant and makes the grant's cgroup (where the command
+/// will run).
+pub fn prepare_use(
+    id: &str,
+    record: &mut AuditRecord,
+) -> Result<(PendingUse, Option<PathBuf>), Failure> {
     let cgroup = teardown::ensure_group(id)
         .map_err(|e| Failure::new(format!("unable to create the grant's cgroup: {e}")))?;
-    let left = grant.expires_at.map_or(i64::MAX, |end| end - now());
-    let mut used = Used {
-        cgroup,
-        notices: Vec::new(),
+    record.grant = Some(id.to_owned());
+    let pending = PendingUse {
+        id: id.to_owned(),
+        command: String::from_utf8_lossy(&record.command).into_owned(),
     };
+    Ok((pending, cgroup))
+}
+
+/// Counts the use of an authenticated caller: what the worker tells the
+/// client before it starts the command (nothing, or how long the grant
+/// has left), or the refusal if the grant ended or was used up meanwhile.
+pub fn count_use(grants: &Grants, pending: &PendingUse) -> Vec<ServerMessage> {
+    let grant = match using::use_grant(grants, &pending.id, &pending.command) {
+        Ok(grant) => grant,
+        Err(failure) => return vec![ServerMessage::Error(failure)],
+    };
+    let left = grant.expires_at.map_or(i64::MAX, |end| end - now());
     if left > SAY_TIME_LEFT {
-        return Ok(used);
+        return Vec::new();
     }
     let text = format!(
-        "grant {id} ends in {left} s (at {}); what runs under it is stopped then",
+        "grant {} ends in {left} s (at {}); what runs under it is stopped then",
+        pending.id,
         show_time(grant.expires_at.unwrap_or(0))
     );
-    used.notices
-        .push(ServerMessage::Warning(text.into_bytes().into()));
-    Ok(used)
+    vec![ServerMessage::Warning(text.into_bytes().into())]
 }
 
 /// Why a refused command is refused, if a grant that ended (or was used

@@ -120,7 +120,7 @@ fn reviewed(ctx: &Context<'_>, who: Identity, review: Review, decision: ReviewDe
                 remember: pending.who.cache_key(),
                 executable: None,
                 review: Some(pending),
-                notices: Vec::new(),
+                grant_use: None,
             }))
         }
     }

@@ -121,6 +121,10 @@ pub struct Exec {
     /// The cgroup of the grant the command runs under, which the command
     /// enters before it execs (ending the grant ends the command).
     pub grant_cgroup: Option<std::path::PathBuf>,
+    /// The grant the command runs under: the worker reports
+    /// [`Report::Admitted`] once the caller authenticated, and starts the
+    /// command only if the daemon's reply (the use counted) is no refusal.
+    pub grant: Option<String>,
 }
 
 impl Exec {
@@ -162,4 +166,7 @@ pub enum Report {
     Authenticated,
     /// One failed password attempt.
     AuthFailed,
+    /// The caller passed PAM (authentication and account checks) for a
+    /// command under a grant: count its use and reply.
+    Admitted,
 }

@@ -68,7 +68,8 @@ pub fn handle(ctx: &Context<'_>, who: &Identity, request: Request, passed: &Pass
 }
 
 /// `jitsudo command`: resolve → ask the policy (with the caller's usable
-/// grants) → count the grant's use → gate → job.
+/// grants) → gate → job (whose grant use counts once the caller
+/// authenticated).
 fn run_command(
     ctx: &Context<'_>,
     who: &Identity,
@@ -109,7 +110,7 @@ fn run_command(
         return Err(reject(ctx, &record, text.as_bytes().to_vec()));
     }
     let used = match &allowed.grant_id {
-        Some(id) => Some(grant_step::use_grant(ctx, id, &mut record).map_err(failed)?),
+        Some(id) => Some(grant_step::prepare_use(id, &mut record).map_err(failed)?),
         None => None,
     };
     let Some(opened) = found else {
@@ -135,9 +136,10 @@ fn run_command(
         caller_env: &caller_env,
     };
     let mut exec = exec_spec::build(ctx, &spec, line, &opened);
-    let notices = used.map_or_else(Vec::new, |used| {
-        exec.grant_cgroup = used.cgroup;
-        used.notices
+    let grant_use = used.map(|(pending, cgroup)| {
+        exec.grant_cgroup = cgroup;
+        exec.grant = Some(pending.id.clone());
+        pending
     });
     if exec.exec_size() > exec_spec::arg_max() {
         let mut text = message(b"unable to execute ", &exec.path);
@@ -148,7 +150,7 @@ fn run_command(
     let then = Then::Run(Box::new(exec));
     Ok(work(who, request, &target_name, ask, then, record)
         .with_executable(opened.fd)
-        .with_notices(notices))
+        .with_grant_use(grant_use))
 }
 
 /// sudo's refusal of `-T` and `-C` when the policy does not let callers

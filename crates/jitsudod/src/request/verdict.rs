@@ -10,6 +10,7 @@ use crate::audit::AuditRecord;
 use crate::cache::CacheKey;
 use crate::grants::workflow::ReviewDecision;
 
+pub use super::grant_step::PendingUse;
 use super::identity::Identity;
 use super::job::{Job, PamSpec, PasswordSpec, Then};
 
@@ -33,9 +34,9 @@ pub struct Work {
     /// A review to record once the worker reports the reviewer
     /// authenticated ([`Then::Review`]).
     pub review: Option<PendingReview>,
-    /// Sent to the client before the worker takes over (a grant's time
-    /// running out).
-    pub notices: Vec<ServerMessage>,
+    /// A grant use to count once the worker reports the caller
+    /// authenticated ([`crate::request::job::Report::Admitted`]).
+    pub grant_use: Option<PendingUse>,
 }
 
 /// A review waiting for its reviewer's authentication.
@@ -80,15 +81,16 @@ pub fn work(
         remember,
         executable: None,
         review: None,
-        notices: Vec::new(),
+        grant_use: None,
     }))
 }
 
 impl Verdict {
-    /// The same verdict, whose client is told `notices` first.
-    pub fn with_notices(mut self, notices: Vec<ServerMessage>) -> Verdict {
+    /// The same verdict, whose worker's command counts as a use of a
+    /// grant once the caller authenticated.
+    pub fn with_grant_use(mut self, grant_use: Option<PendingUse>) -> Verdict {
         if let Verdict::Work(work) = &mut self {
-            work.notices = notices;
+            work.grant_use = grant_use;
         }
         self
     }

@@ -1,6 +1,7 @@
 //! Handing an accepted connection to a worker, and following the worker's
-//! reports (authenticated → credential cache; failed → rate limit) until
-//! it exits and the pool is refilled.
+//! reports (authenticated → credential cache; failed → rate limit;
+//! admitted under a grant → the use counted) until it exits and the pool
+//! is refilled.
 
 use std::sync::Arc;
 
@@ -14,7 +15,8 @@ use crate::handoff;
 use crate::limits::Slot;
 use crate::request::grant_verbs;
 use crate::request::job::Report;
-use crate::request::PendingReview;
+use crate::request::grant_step;
+use crate::request::{PendingReview, PendingUse};
 
 /// Hands the connection to a worker (the socket goes back to blocking
 /// mode: it is the worker's now); if none can start, says so.
@@ -51,6 +53,7 @@ pub(super) async fn hand_over(
                 uid: handover.uid,
                 pending: handover.pending,
                 review: work.review,
+                grant_use: work.grant_use,
             })
         }
         (Err(e), stream, _) => {
@@ -75,6 +78,8 @@ pub(super) struct Started {
     pending: Option<Slot>,
     /// A review to record once the reviewer authenticated.
     review: Option<PendingReview>,
+    /// A grant use to count once the caller passed PAM.
+    grant_use: Option<PendingUse>,
 }
 
 /// Acts on the worker's reports and reaps it.
@@ -85,6 +90,7 @@ pub(super) async fn follow_worker(shared: Arc<Shared>, started: Started) {
         uid,
         mut pending,
         mut review,
+        mut grant_use,
     } = started;
     let mut child = worker.child;
     if let Ok(channel) = worker
@@ -106,6 +112,11 @@ pub(super) async fn follow_worker(shared: Arc<Shared>, started: Started) {
                     }
                 }
                 Report::AuthFailed => shared.record_failure(uid),
+                Report::Admitted => {
+                    if let Some(grant_use) = grant_use.take() {
+                        count_use(&shared, &channel, grant_use).await;
+                    }
+                }
             }
         }
     }
@@ -133,6 +144,23 @@ async fn answer_review(
     .unwrap_or_else(|_| {
         vec![ServerMessage::Error(Failure::new(
             "jitsudod failed to record the review",
+        ))]
+    });
+    send_message(channel, &replies).await;
+}
+
+/// Counts the grant use of a caller who just passed PAM, and sends the
+/// worker the replies (a refusal if the grant ended meanwhile) to relay
+/// before it starts the command.
+async fn count_use(shared: &Arc<Shared>, channel: &tokio::net::UnixStream, grant_use: PendingUse) {
+    let counting = Arc::clone(shared);
+    let replies = tokio::task::spawn_blocking(move || {
+        grant_step::count_use(&counting.grants, &grant_use)
+    })
+    .await
+    .unwrap_or_else(|_| {
+        vec![ServerMessage::Error(Failure::new(
+            "jitsudod failed to count the grant's use",
         ))]
     });
     send_message(channel, &replies).await;

@@ -153,9 +153,6 @@ async fn answer(
             send_replies(&stream, &messages).await;
             None
         }
-        Routed::Work(handover) => {
-            send_replies(&stream, &handover.work.notices).await;
-            hand_over(stream, shared, handover, slot).await
-        }
+        Routed::Work(handover) => hand_over(stream, shared, handover, slot).await,
     }
 }

@@ -182,7 +182,8 @@ pub struct Reporting<'a> {
 }
 
 impl Reporting<'_> {
-    fn report(&self, report: Report) {
+    /// Sends `report` to the daemon (best effort).
+    pub fn report(&self, report: Report) {
         if let Ok(frame) = jitsudo_proto::encode(&report) {
             let _ = jitsudo_proto::send_frame(self.daemon, &frame, &[]);
         }

@@ -17,7 +17,7 @@ use super::tree::Leftovers;
 use super::watch::{Supervisor, HANGUP_GRACE};
 use super::CallerFds;
 use crate::audit::AuditRecord;
-use crate::request::job::{Exec, Job, Then};
+use crate::request::job::{Exec, Job, Report, Then};
 
 /// Runs the job to completion: PAM, then the command or the reply.
 pub fn run(
@@ -56,6 +56,13 @@ pub fn run(
         Then::Edit(files) => return super::edit::run(&files, &conn, &record, &audit),
         Then::Review => return super::reply::relay_review(&conn, daemon),
     };
+    if exec.grant.is_some() {
+        reporting.report(Report::Admitted);
+        if let Err(reason) = super::reply::grant_admission(&conn, daemon) {
+            audit.emit(&record.rejected(&reason));
+            return ExitCode::FAILURE;
+        }
+    }
     audit.emit(&record.event(jitsudo_audit::EventKind::ExecAccept));
     if let Err(failure) = pam.open_session(&job.pam.target) {
         send(&conn, &ServerMessage::Error(failure), None);
