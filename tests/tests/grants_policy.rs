@@ -28,6 +28,65 @@ commands = ["/usr/bin/id"]
 max = "1m"
 max_uses = 1
 approval = "auto"
+
+# Warned 3 s ahead, 1 s from SIGTERM to SIGKILL.
+[[rule]]
+id = "warned"
+who = ["jt_req"]
+commands = ["/bin/sh"]
+auth = "none"
+[rule.grant]
+max = "1m"
+default = "5s"
+approval = "auto"
+warn = "3s"
+grace = "1s"
+
+# Starts at a set time, at most an hour ahead.
+[[rule]]
+id = "planned"
+who = ["jt_req"]
+commands = ["/usr/bin/true"]
+auth = "none"
+[rule.grant]
+max = "1h"
+start = "at"
+start_within = "1h"
+approval = "auto"
+
+# The holder may extend up to 30 s in all; beyond, an approver must.
+[[rule]]
+id = "selfext"
+who = ["jt_req"]
+commands = ["/usr/bin/true"]
+auth = "none"
+[rule.grant]
+max = "1h"
+default = "10s"
+approvers = ["jt_appr1"]
+self_extend = "30s"
+
+# Approved by jt_appr1; the holder may not extend it alone.
+[[rule]]
+id = "approved"
+who = ["jt_req"]
+commands = ["/usr/bin/true"]
+auth = "none"
+[rule.grant]
+max = "1h"
+default = "10s"
+approvers = ["jt_appr1"]
+
+# Start times follow the [defaults]' cap (7 days).
+[[rule]]
+id = "default-planned"
+who = ["jt_req"]
+commands = ["/usr/bin/true"]
+auth = "none"
+[rule.grant]
+max = "1h"
+start = "at"
+approval = "auto"
 "#;
 
 /// A daemon of its own for one test, with `policy`.
@@ -137,9 +196,229 @@ fn wrong_passwords_and_interrupted_prompts_use_none_of_a_grant() {
     assert_eq!(grant(&d, &id)["uses"], 1);
     let out = on_pty(&d, &["/usr/bin/id", "-un"], &right);
     assert!(
-        out.stdout_text()
-            .contains(&format!("your grant {id} (rule pw-once) has no uses left (1 of 1 used)")),
+        out.stdout_text().contains(&format!(
+            "your grant {id} (rule pw-once) has no uses left (1 of 1 used)"
+        )),
         "{}",
         out.stdout_text()
+    );
+}
+
+/// RFC 3339 (UTC) of `secs` from now.
+fn rfc3339_in(secs: i64) -> String {
+    let out = Command::new("date")
+        .args(["-u", "+%Y-%m-%dT%H:%M:%SZ", "-d"])
+        .arg(format!("@{}", unix_now() as i64 + secs))
+        .output()
+        .expect("run date");
+    text(&out.stdout).trim().to_owned()
+}
+
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// `--start at:` is refused in the past and beyond the rule's cap (or the
+/// `[defaults]`' 7 days), with the cap in the message.
+#[test]
+fn start_times_are_bounded_by_the_policy() {
+    let (d, _) = daemon("grants-policy-start", POLICY);
+    let at = |rule: &str, secs: i64| {
+        let start = format!("at:{}", rfc3339_in(secs));
+        ctl(
+            REQUESTER,
+            &d,
+            &[
+                "request", "--rule", rule, "--reason", "r", "--start", &start,
+            ],
+        )
+    };
+    refused(
+        &at("planned", -120),
+        "the start time has passed; give a time to come",
+    );
+    refused(
+        &at("planned", 2 * 3600),
+        "the start time is more than 3600s ahead, the rule's cap (start_within)",
+    );
+    refused(
+        &at("default-planned", 8 * 24 * 3600),
+        "the start time is more than 604800s ahead",
+    );
+    for (rule, secs) in [("planned", 1800), ("default-planned", 6 * 24 * 3600)] {
+        let out = at(rule, secs);
+        assert!(out.status.success(), "{rule}: {}", text(&out.stderr));
+    }
+}
+
+/// The holder's terminal is warned `warn` ahead of the end (the rule's
+/// 3 s, not the default 60 s), and the `grant.warn` event reaches journald
+/// and syslog; what ignores SIGTERM dies after the rule's 1 s grace (not
+/// the default 2 s).
+#[test]
+fn the_holder_is_warned_ahead_of_the_end_on_the_terminal_journal_and_syslog() {
+    use jitsudo_tests::services::{field_text, wait_for_journal, wait_for_log_lines, AUTH_LOG};
+    let (d, _) = daemon("grants-policy-warn", POLICY);
+    let dir = world().scratch_dir("grants-policy-warn");
+    let pidfile = dir.join("pid");
+    let reason = jitsudo_tests::util::marker("warn");
+    let doc = request_as(REQUESTER, &d, &["--rule", "warned", "--reason", &reason]);
+    let id = doc["id"].as_str().expect("id").to_owned();
+    let expires = doc["expires_at"].as_f64().expect("expires_at");
+    let script = format!(
+        "trap '' TERM; echo $$ > {0}.tmp; mv {0}.tmp {0}; exec sleep 100",
+        pidfile.display()
+    );
+    let mut under_grant = as_user(REQUESTER, &d, "jitsudo", &["/bin/sh", "-c", &script])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start jitsudo");
+    let pid: i32 = jitsudo_tests::util::poll_until(Duration::from_secs(10), || {
+        std::fs::read_to_string(&pidfile).ok()?.trim().parse().ok()
+    })
+    .expect("the command under the grant did not start");
+    // When it dies, watched from now on.
+    let watcher = std::thread::spawn(move || {
+        jitsudo_tests::util::poll_until(Duration::from_secs(20), || {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok();
+            let zombie = |s: &str| s.rsplit_once(") ").is_some_and(|(_, r)| r.starts_with('Z'));
+            stat.is_none_or(|s| zombie(&s)).then(unix_now)
+        })
+    });
+    // The holder's terminal: a shell of theirs that only waits past the end.
+    let mut holder = Command::new("setpriv");
+    holder
+        .args([
+            "--reuid",
+            REQUESTER,
+            "--regid",
+            REQUESTER,
+            "--init-groups",
+            "--",
+        ])
+        .args(["/bin/sh", "-c", "sleep 6"]);
+    let spec = PtySpec::default().wait_for(&format!("your grant {id} (rule warned) ends in"));
+    let shown = jitsudo_tests::pty::run(holder, REQUESTER, &spec, Duration::from_secs(20));
+    let transcript = shown.stdout_text();
+    assert!(
+        transcript.contains(&format!("jitsudoctl extend {id} --by DURATION")),
+        "no warning on the holder's terminal: {transcript:?} {}",
+        text(&shown.stderr)
+    );
+    let warned = wait_for_journal(
+        "JITSUDO_EVENT",
+        "grant.warn",
+        &reason,
+        Duration::from_secs(10),
+    );
+    let event = warned.first().expect("no grant.warn event in the journal");
+    assert_eq!(
+        field_text(event, "JITSUDO_GRANT_ID").as_deref(),
+        Some(id.as_str())
+    );
+    let at = field_text(event, "__REALTIME_TIMESTAMP")
+        .and_then(|t| t.parse::<f64>().ok())
+        .expect("timestamp")
+        / 1e6;
+    let ahead = expires - at;
+    assert!(
+        (2.0..=3.5).contains(&ahead),
+        "warned {ahead:.3}s before the end, not the rule's 3 s"
+    );
+    let lines = wait_for_log_lines(
+        std::path::Path::new(AUTH_LOG),
+        &["grant.warn", &reason],
+        Duration::from_secs(10),
+    );
+    assert!(!lines.is_empty(), "no grant.warn line in {AUTH_LOG}");
+    let died = watcher
+        .join()
+        .expect("watcher")
+        .expect("the command outlived its grant");
+    let _ = under_grant.wait();
+    let after = died - expires;
+    assert!(
+        (0.8..=1.8).contains(&after),
+        "SIGKILL {after:.3}s after the end, not after the rule's 1 s grace"
+    );
+}
+
+/// The holder extends within the rule's self-extension cap without an
+/// approval; beyond it, or on a rule without one, an approver must; an
+/// ended grant is never revived.
+#[test]
+fn self_extension_needs_the_rule_and_stays_within_its_cap() {
+    let (d, _) = daemon("grants-policy-extend", POLICY);
+    let approve = |id: &str| {
+        let cmd = as_user(
+            APPROVER1,
+            &d,
+            "jitsudoctl",
+            &["approve", id, "--reason", "ok"],
+        );
+        let spec = PtySpec::default().answer("password for", &password(APPROVER1));
+        let out = jitsudo_tests::pty::run(cmd, APPROVER1, &spec, Duration::from_secs(30));
+        assert!(
+            out.stdout_text().contains("active"),
+            "{}",
+            out.stdout_text()
+        );
+    };
+    let selfext = request_as(REQUESTER, &d, &["--rule", "selfext"])["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    approve(&selfext);
+    let before = grant(&d, &selfext)["expires_at"]
+        .as_i64()
+        .expect("expires_at");
+    let out = json(&ctl(
+        REQUESTER,
+        &d,
+        &["extend", &selfext, "--by", "15s", "--format", "json"],
+    ));
+    assert_eq!(out["expires_at"].as_i64(), Some(before + 15));
+    refused(
+        &ctl(REQUESTER, &d, &["extend", &selfext, "--by", "6s"]),
+        &format!(
+            "the grant would last 31s, over the rule's self-extension cap of 30s; ask one of \
+             the rule's approvers to extend it (they run: jitsudoctl extend {selfext} --by DURATION)"
+        ),
+    );
+    refused(
+        &ctl(OUTSIDER, &d, &["extend", &selfext, "--by", "1s"]),
+        &format!("you may not extend grant {selfext}"),
+    );
+    // The approver may go beyond the holder's cap, up to the rule's max.
+    let out = json(&ctl(
+        APPROVER1,
+        &d,
+        &["extend", &selfext, "--by", "60s", "--format", "json"],
+    ));
+    assert_eq!(out["expires_at"].as_i64(), Some(before + 75));
+
+    let approved = request_as(REQUESTER, &d, &["--rule", "approved"])["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    approve(&approved);
+    refused(
+        &ctl(REQUESTER, &d, &["extend", &approved, "--by", "5s"]),
+        &format!(
+            "extending grant {approved} needs an approval again: its rule allows no \
+             self-extension; ask one of the rule's approvers"
+        ),
+    );
+    json(&ctl(
+        REQUESTER,
+        &d,
+        &["done", &approved, "--format", "json"],
+    ));
+    refused(
+        &ctl(APPROVER1, &d, &["extend", &approved, "--by", "5s"]),
+        &format!("grant {approved} is ended, not active"),
     );
 }

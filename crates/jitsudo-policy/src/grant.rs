@@ -20,6 +20,43 @@ pub const AUTO_HARD_MAX: Duration = Duration::from_secs(8 * 3600);
 /// The approval deadline when the policy gives none.
 pub const DEFAULT_APPROVAL_DEADLINE: Duration = Duration::from_secs(3600);
 
+/// The bounds of `warn`/`grant_warn`: how long before a grant's end its
+/// holder is warned.
+pub const WARN_BOUNDS: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(3600));
+
+/// The bounds of `grace`/`grant_grace`: SIGTERM to SIGKILL at the end.
+pub const GRACE_BOUNDS: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(60));
+
+/// The bounds of `start_within`/`grant_start_within`: how far ahead
+/// `--start at:TIME` may be.
+pub const START_WITHIN_BOUNDS: (Duration, Duration) = (
+    Duration::from_secs(60),
+    Duration::from_secs(365 * 24 * 3600),
+);
+
+/// A grant's clockwork: the warning ahead of its end, the grace after
+/// SIGTERM, the furthest start time that may be asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// How long before the end the holder's terminals are warned.
+    pub warn: Duration,
+    /// SIGTERM to SIGKILL when the grant ends.
+    pub grace: Duration,
+    /// How far ahead `--start at:TIME` may be.
+    pub start_within: Duration,
+}
+
+impl Default for Timing {
+    /// 60 s, 2 s and 7 days.
+    fn default() -> Self {
+        Timing {
+            warn: Duration::from_secs(60),
+            grace: Duration::from_secs(2),
+            start_within: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+}
+
 /// A rule's `grant` table, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grantable {
@@ -39,6 +76,16 @@ pub struct Grantable {
     pub ticket: Option<Glob>,
     /// Who decides.
     pub approval: Approval,
+    /// The rule's own `warn`, `grace` and `start_within` (`None`: the
+    /// `[defaults]`' `grant_*`).
+    pub warn: Option<Duration>,
+    /// See [`Grantable::warn`].
+    pub grace: Option<Duration>,
+    /// See [`Grantable::warn`].
+    pub start_within: Option<Duration>,
+    /// The holder may extend their own grant without a new approval, as
+    /// long as it lasts no longer than this in total (`self_extend`).
+    pub self_extend: Option<Duration>,
 }
 
 /// What a grant allows.
@@ -152,7 +199,15 @@ impl std::fmt::Display for Grantable {
                 )?;
             }
         }
-        write!(f, ", up to {}s", self.effective_max().as_secs())
+        write!(f, ", up to {}s", self.effective_max().as_secs())?;
+        if let Some(cap) = self.self_extend {
+            write!(
+                f,
+                ", self-extensible up to {}s",
+                cap.min(self.effective_max()).as_secs()
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -185,6 +240,10 @@ pub enum RequestRefusal {
     TicketRequired(String),
     /// Another clock than the rule's.
     WrongStart(Start),
+    /// `--start at:` a time that has passed.
+    StartInPast,
+    /// `--start at:` further ahead than the rule's `start_within`.
+    StartTooFar(Duration),
 }
 
 impl std::fmt::Display for RequestRefusal {
@@ -225,6 +284,15 @@ impl std::fmt::Display for RequestRefusal {
                 "the rule's grants start {}; use --start {}",
                 start.name(),
                 start.name()
+            ),
+            RequestRefusal::StartInPast => {
+                f.write_str("the start time has passed; give a time to come (--start at:TIME)")
+            }
+            RequestRefusal::StartTooFar(cap) => write!(
+                f,
+                "the start time is more than {} ahead, the rule's cap \
+                 (start_within); ask again closer to it",
+                humantime_secs(*cap)
             ),
         }
     }
@@ -300,6 +368,45 @@ impl Grantable {
             uses: asked.uses.or(self.max_uses),
             start,
         })
+    }
+
+    /// The rule's clockwork, its own values over `defaults`.
+    pub fn timing(&self, defaults: &Timing) -> Timing {
+        Timing {
+            warn: self.warn.unwrap_or(defaults.warn),
+            grace: self.grace.unwrap_or(defaults.grace),
+            start_within: self.start_within.unwrap_or(defaults.start_within),
+        }
+    }
+
+    /// Checks a `--start at:` time `start` (seconds since the epoch) at
+    /// `now`: not past, and within `start_within`.
+    pub fn check_start_at(
+        &self,
+        start: i64,
+        now: i64,
+        defaults: &Timing,
+    ) -> Result<(), RequestRefusal> {
+        let cap = self.timing(defaults).start_within;
+        let ahead = i64::try_from(cap.as_secs()).unwrap_or(i64::MAX);
+        if start < now {
+            return Err(RequestRefusal::StartInPast);
+        }
+        if start - now > ahead {
+            return Err(RequestRefusal::StartTooFar(cap));
+        }
+        Ok(())
+    }
+
+    /// The longest a holder may make their own grant last without a new
+    /// approval: the `self_extend` cap, or for an auto-approved rule its
+    /// maximum; `None` if an approver must extend it.
+    pub fn self_extension_cap(&self) -> Option<Duration> {
+        match (self.self_extend, &self.approval) {
+            (Some(cap), _) => Some(cap.min(self.effective_max())),
+            (None, Approval::Auto) => Some(self.effective_max()),
+            (None, Approval::Approvers { .. }) => None,
+        }
     }
 
     /// `max`, capped at [`AUTO_HARD_MAX`] for auto-approved grants.

@@ -71,6 +71,10 @@ pub struct Defaults {
     /// Whether callers may choose the first descriptor closed with `-C`
     /// (sudoers' `closefrom_override`).
     pub closefrom_override: bool,
+    /// The warning ahead of a grant's end, the grace from SIGTERM to
+    /// SIGKILL and the furthest `--start at:` (`grant_warn`, `grant_grace`,
+    /// `grant_start_within`), for rules that set none of their own.
+    pub grant_timing: crate::grant::Timing,
 }
 
 /// Daemon-wide bounds on connections and on authentications waiting at a
@@ -117,6 +121,7 @@ impl Default for Defaults {
             passprompt: DEFAULT_PASSPROMPT.to_owned(),
             user_command_timeouts: false,
             closefrom_override: false,
+            grant_timing: crate::grant::Timing::default(),
         }
     }
 }

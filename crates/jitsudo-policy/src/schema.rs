@@ -68,6 +68,9 @@ pub(crate) struct RawDefaults {
     pub passprompt: Option<Spanned<String>>,
     pub user_command_timeouts: Option<bool>,
     pub closefrom_override: Option<bool>,
+    pub grant_warn: Option<Spanned<String>>,
+    pub grant_grace: Option<Spanned<String>>,
+    pub grant_start_within: Option<Spanned<String>>,
 }
 
 /// One `[[rule]]` table.
@@ -105,6 +108,10 @@ pub(crate) struct RawGrant {
     pub approvers: Option<Spanned<Vec<Spanned<String>>>>,
     pub quorum: Option<Spanned<i64>>,
     pub deadline: Option<Spanned<String>>,
+    pub warn: Option<Spanned<String>>,
+    pub grace: Option<Spanned<String>>,
+    pub start_within: Option<Spanned<String>>,
+    pub self_extend: Option<Spanned<String>>,
 }
 
 /// A rule's `when` table.

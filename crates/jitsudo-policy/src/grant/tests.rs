@@ -279,3 +279,144 @@ fn explain_names_the_missing_grant() {
         .unwrap();
     assert_eq!(rule.mismatch, Some(crate::Mismatch::Grant));
 }
+
+const TIMED: &str = r#"
+[defaults]
+grant_warn = "2m"
+grant_grace = "5s"
+grant_start_within = "1d"
+
+[[rule]]
+id = "own"
+who = ["alice"]
+commands = ["/usr/bin/id"]
+[rule.grant]
+max = "2h"
+approvers = ["bob"]
+warn = "30s"
+grace = "10s"
+start_within = "1h"
+self_extend = "90m"
+
+[[rule]]
+id = "inherits"
+who = ["alice"]
+commands = ["ALL"]
+[rule.grant]
+max = "1h"
+approvers = ["bob"]
+"#;
+
+#[test]
+fn timing_comes_from_the_rule_then_the_defaults_then_the_built_in_values() {
+    let p = policy(TIMED);
+    let defaults = &p.defaults.grant_timing;
+    let secs = Duration::from_secs;
+    let (_, own) = p.grantable_rule("own").unwrap();
+    assert_eq!(
+        own.timing(defaults),
+        Timing {
+            warn: secs(30),
+            grace: secs(10),
+            start_within: secs(3600)
+        }
+    );
+    let (_, inherits) = p.grantable_rule("inherits").unwrap();
+    assert_eq!(
+        inherits.timing(defaults),
+        Timing {
+            warn: secs(120),
+            grace: secs(5),
+            start_within: secs(86_400)
+        }
+    );
+    assert_eq!(
+        policy(GRANTABLE).defaults.grant_timing,
+        Timing {
+            warn: secs(60),
+            grace: secs(2),
+            start_within: secs(7 * 86_400)
+        }
+    );
+}
+
+#[test]
+fn start_times_must_come_and_stay_within_the_cap() {
+    let p = policy(TIMED);
+    let (_, own) = p.grantable_rule("own").unwrap();
+    let defaults = &p.defaults.grant_timing;
+    let now = 1_000_000;
+    assert_eq!(own.check_start_at(now, now, defaults), Ok(()));
+    assert_eq!(own.check_start_at(now + 3600, now, defaults), Ok(()));
+    assert_eq!(
+        own.check_start_at(now - 1, now, defaults),
+        Err(RequestRefusal::StartInPast)
+    );
+    let too_far = own.check_start_at(now + 3601, now, defaults).unwrap_err();
+    assert!(
+        too_far.to_string().contains("more than 3600s ahead"),
+        "{too_far}"
+    );
+}
+
+#[test]
+fn self_extension_is_the_rules_cap_or_auto_approvals_max_or_none() {
+    let p = policy(TIMED);
+    let cap = |id: &str| p.grantable_rule(id).unwrap().1.self_extension_cap();
+    assert_eq!(cap("own"), Some(Duration::from_secs(5400)));
+    assert_eq!(cap("inherits"), None);
+    let auto = policy(GRANTABLE);
+    let (_, one) = auto.grantable_rule("one-command").unwrap();
+    assert_eq!(one.self_extension_cap(), Some(AUTO_HARD_MAX));
+}
+
+#[test]
+fn timing_and_self_extension_are_bounded_at_load() {
+    let rule = "[[rule]]\nwho = [\"alice\"]\ncommands = [\"ALL\"]\n[rule.grant]\nmax = \"1h\"\napproval = \"auto\"\n";
+    let cases = [
+        (
+            format!("{rule}warn = \"2h\"\n"),
+            "`warn` must be from 1s to 3600s",
+        ),
+        (
+            format!("{rule}grace = \"2m\"\n"),
+            "`grace` must be from 1s to 60s",
+        ),
+        (
+            format!("{rule}start_within = \"30s\"\n"),
+            "`start_within` must be from 60s to 31536000s",
+        ),
+        (
+            format!("{rule}self_extend = \"2h\"\n"),
+            "`self_extend` must not be longer than `max`",
+        ),
+        (
+            format!("[defaults]\ngrant_warn = \"0s\"\n{rule}"),
+            "must be a duration",
+        ),
+        (
+            format!("[defaults]\ngrant_grace = \"61s\"\n{rule}"),
+            "`grant_grace` must be from 1s to 60s",
+        ),
+        (
+            format!("[defaults]\ngrant_start_within = \"400d\"\n{rule}"),
+            "must be a duration",
+        ),
+    ];
+    for (text, expected) in cases {
+        let found = errors(&text);
+        assert!(found.contains(expected), "{text}: {found}");
+    }
+}
+
+#[test]
+fn diff_shows_self_extension() {
+    let before = policy("[[rule]]\nwho = [\"root\"]\ncommands = [\"ALL\"]\n");
+    let after = policy(TIMED);
+    let changes = crate::entitlement_diff(&before, &after);
+    assert!(
+        changes.iter().map(ToString::to_string).any(|line| line
+            .contains("approved by bob (1 of them), up to 7200s, self-extensible up to 5400s")),
+        "{changes:?}"
+    );
+}

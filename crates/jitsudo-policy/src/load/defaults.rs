@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::Checker;
+use crate::grant::{Timing, GRACE_BOUNDS, START_WITHIN_BOUNDS, WARN_BOUNDS};
 use crate::model::{Defaults, Limits};
 use crate::schema::RawDefaults;
 
@@ -55,6 +56,35 @@ pub(super) fn apply(raw: &RawDefaults, defaults: &mut Defaults, check: &mut Chec
     }
     if let Some(allowed) = raw.closefrom_override {
         defaults.closefrom_override = allowed;
+    }
+    apply_grant_timing(raw, &mut defaults.grant_timing, check);
+}
+
+/// `grant_warn`, `grant_grace` and `grant_start_within`, each within its
+/// bounds.
+fn apply_grant_timing(raw: &RawDefaults, timing: &mut Timing, check: &mut Checker<'_>) {
+    let keys = [
+        (&raw.grant_warn, &mut timing.warn, "grant_warn", WARN_BOUNDS),
+        (
+            &raw.grant_grace,
+            &mut timing.grace,
+            "grant_grace",
+            GRACE_BOUNDS,
+        ),
+        (
+            &raw.grant_start_within,
+            &mut timing.start_within,
+            "grant_start_within",
+            START_WITHIN_BOUNDS,
+        ),
+    ];
+    for (value, slot, key, bounds) in keys {
+        if let Some(duration) = value
+            .as_ref()
+            .and_then(|v| check.check(v, |t: &str| super::grant::within(t, key, bounds)))
+        {
+            *slot = duration;
+        }
     }
 }
 

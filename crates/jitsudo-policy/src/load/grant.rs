@@ -5,7 +5,10 @@ use toml::Spanned;
 use super::rule::parse_timeout;
 use super::Checker;
 use crate::glob::Glob;
-use crate::grant::{Approval, GrantKind, Grantable, Start, DEFAULT_APPROVAL_DEADLINE};
+use crate::grant::{
+    Approval, GrantKind, Grantable, Start, DEFAULT_APPROVAL_DEADLINE, GRACE_BOUNDS,
+    START_WITHIN_BOUNDS, WARN_BOUNDS,
+};
 use crate::model::Effect;
 use crate::principal::WhoPattern;
 use crate::schema::RawGrant;
@@ -62,6 +65,33 @@ pub(super) fn build(
         .as_ref()
         .and_then(|t| check.check(t, |p: &str| Glob::new(p)));
     let approval = approval(raw, check);
+    let bounded_duration =
+        |value: &Option<Spanned<String>>, key, bounds, check: &mut Checker<'_>| {
+            value
+                .as_ref()
+                .and_then(|v| check.check(v, |t: &str| within(t, key, bounds)))
+        };
+    let warn = bounded_duration(&body.warn, "warn", WARN_BOUNDS, check);
+    let grace = bounded_duration(&body.grace, "grace", GRACE_BOUNDS, check);
+    let start_within = bounded_duration(
+        &body.start_within,
+        "start_within",
+        START_WITHIN_BOUNDS,
+        check,
+    );
+    let self_extend = body
+        .self_extend
+        .as_ref()
+        .and_then(|s| check.check(s, parse_timeout));
+    if let (Some(max), Some(cap), Some(span)) = (
+        max,
+        self_extend,
+        body.self_extend.as_ref().map(Spanned::span),
+    ) {
+        if cap > max {
+            check.report(span, "`self_extend` must not be longer than `max`");
+        }
+    }
     let max = max?;
     if check.errors.len() > errors_before {
         return None;
@@ -75,6 +105,10 @@ pub(super) fn build(
         reason_required: body.reason.unwrap_or(false),
         ticket,
         approval: approval?,
+        warn,
+        grace,
+        start_within,
+        self_extend,
     })
 }
 
@@ -151,5 +185,23 @@ fn bounded(n: i64, max: i64, key: &str) -> Result<u32, String> {
         u32::try_from(n).map_err(|_| format!("`{key}` must be from 1 to {max}"))
     } else {
         Err(format!("`{key}` must be from 1 to {max}"))
+    }
+}
+
+/// A duration within `bounds` (inclusive), for the key `key`.
+pub(super) fn within(
+    text: &str,
+    key: &str,
+    (low, high): (std::time::Duration, std::time::Duration),
+) -> Result<std::time::Duration, String> {
+    let duration = parse_timeout(text)?;
+    if (low..=high).contains(&duration) {
+        Ok(duration)
+    } else {
+        Err(format!(
+            "`{key}` must be from {}s to {}s",
+            low.as_secs(),
+            high.as_secs()
+        ))
     }
 }

@@ -21,12 +21,13 @@ pub mod timers;
 pub mod using;
 pub mod workflow;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Mutex, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use jitsudo_audit::Audit;
+use jitsudo_policy::{Policy, Timing};
 use tokio::sync::Notify;
 
 use store::{Store, StoreError};
@@ -52,10 +53,9 @@ pub struct Grants {
     pub wake: Notify,
     /// Where the events go.
     pub audit: Audit,
-    /// How long before the end the holder is warned.
-    pub warn_ahead: Duration,
-    /// SIGTERM to SIGKILL at a grant's end.
-    pub grace: Duration,
+    /// Each grantable rule's warning ahead of the end and grace after
+    /// SIGTERM, from the policy in force ([`Grants::follow`]).
+    timing: RwLock<TimingTable>,
     /// Grants whose teardown runs now (each runs once).
     tearing: Mutex<HashSet<String>>,
 }
@@ -67,10 +67,39 @@ impl Grants {
             store: Store::open(state_dir)?,
             wake: Notify::new(),
             audit,
-            warn_ahead: Duration::from_secs(60),
-            grace: Duration::from_secs(2),
+            timing: RwLock::new(TimingTable::default()),
             tearing: Mutex::new(HashSet::new()),
         })
+    }
+
+    /// Takes the clockwork of every grantable rule from `policy` (at start
+    /// and after each reload).
+    pub fn follow(&self, policy: &Policy) {
+        let defaults = policy.defaults.grant_timing;
+        let by_rule = policy
+            .rules
+            .iter()
+            .filter_map(|rule| Some((rule.id.clone(), rule.grant.as_ref()?.timing(&defaults))))
+            .collect();
+        let table = TimingTable { defaults, by_rule };
+        match self.timing.write() {
+            Ok(mut slot) => *slot = table,
+            Err(poisoned) => *poisoned.into_inner() = table,
+        }
+    }
+
+    /// The clockwork of grants for rule `rule_id` (the defaults' if the
+    /// policy no longer has the rule).
+    pub fn timing(&self, rule_id: &str) -> Timing {
+        let table = match self.timing.read() {
+            Ok(table) => table,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        table
+            .by_rule
+            .get(rule_id)
+            .copied()
+            .unwrap_or(table.defaults)
     }
 
     /// Marks grant `id`'s teardown as running (`start`; false if it
@@ -86,6 +115,13 @@ impl Grants {
             tearing.remove(id)
         }
     }
+}
+
+/// The clockwork of the grantable rules of the policy in force.
+#[derive(Default)]
+struct TimingTable {
+    defaults: Timing,
+    by_rule: HashMap<String, Timing>,
 }
 
 /// Now, in seconds since the epoch.

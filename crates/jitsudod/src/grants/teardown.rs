@@ -45,13 +45,14 @@ pub fn ensure_group(id: &str) -> std::io::Result<Option<PathBuf>> {
 
 /// Ends everything running under grant `id` (SIGTERM, SIGKILL after the
 /// grace) and removes its groups; returns how many processes there were.
-pub fn end(grants: &Grants, id: &str) -> u32 {
+pub fn end(grants: &Grants, record: &Record) -> u32 {
+    let id = &record.id;
     let Some(dir) = group_dir(id).filter(|d| d.exists()) else {
         return 0;
     };
     let group = Group::at(dir);
     let count = group.pids().map_or(0, |p| p.len());
-    if let Err(e) = group.terminate(grants.grace) {
+    if let Err(e) = group.terminate(grants.timing(&record.rule_id).grace) {
         eprintln!("jitsudod: ending grant {id}'s processes: {e}");
     }
     remove_tree(&group);

@@ -65,7 +65,8 @@ fn tick(grants: &Arc<Grants>) -> Option<i64> {
 
 /// Acts on one record if something of it is due; its next deadline.
 fn step(grants: &Arc<Grants>, record: Record, at: i64) -> Option<i64> {
-    let warn_ahead = i64::try_from(grants.warn_ahead.as_secs()).unwrap_or(0);
+    let warn = grants.timing(&record.rule_id).warn;
+    let warn_ahead = i64::try_from(warn.as_secs()).unwrap_or(0);
     match record.state {
         State::Pending | State::Approved
             if record.deadline_at <= at && first_use(&record, true) =>
@@ -179,7 +180,7 @@ fn start_teardown(grants: &Arc<Grants>, record: Record) {
     }
     let grants = Arc::clone(grants);
     std::thread::spawn(move || {
-        let killed = teardown::end(&grants, &record.id);
+        let killed = teardown::end(&grants, &record);
         let done = grants.store.transact(|tx| {
             let Some(mut current) = tx.get(&record.id)? else {
                 return Ok(None);

@@ -13,9 +13,9 @@ use super::Shared;
 use crate::cache::CacheKey;
 use crate::handoff;
 use crate::limits::Slot;
+use crate::request::grant_step;
 use crate::request::grant_verbs;
 use crate::request::job::Report;
-use crate::request::grant_step;
 use crate::request::{PendingReview, PendingUse};
 
 /// Hands the connection to a worker (the socket goes back to blocking
@@ -154,14 +154,13 @@ async fn answer_review(
 /// before it starts the command.
 async fn count_use(shared: &Arc<Shared>, channel: &tokio::net::UnixStream, grant_use: PendingUse) {
     let counting = Arc::clone(shared);
-    let replies = tokio::task::spawn_blocking(move || {
-        grant_step::count_use(&counting.grants, &grant_use)
-    })
-    .await
-    .unwrap_or_else(|_| {
-        vec![ServerMessage::Error(Failure::new(
-            "jitsudod failed to count the grant's use",
-        ))]
-    });
+    let replies =
+        tokio::task::spawn_blocking(move || grant_step::count_use(&counting.grants, &grant_use))
+            .await
+            .unwrap_or_else(|_| {
+                vec![ServerMessage::Error(Failure::new(
+                    "jitsudod failed to count the grant's use",
+                ))]
+            });
     send_message(channel, &replies).await;
 }

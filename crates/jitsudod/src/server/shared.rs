@@ -52,6 +52,7 @@ impl Shared {
             .ok()
             .and_then(|h| h.into_string().ok())
             .unwrap_or_else(|| "localhost".into());
+        grants.follow(&policy.policy);
         Shared {
             policy: RwLock::new(Arc::new(policy)),
             policy_path,
@@ -138,6 +139,7 @@ impl Shared {
                 // The old policy is freed (unless a request still holds it).
                 jitsudo_sys::malloc::give_back();
                 self.audit.emit(&event);
+                self.grants.follow(&policy.policy);
                 workflow::revoke_disallowed(&self.grants, &policy.policy);
                 Ok(())
             }

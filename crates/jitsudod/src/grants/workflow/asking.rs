@@ -74,7 +74,12 @@ pub fn request(
         .map_err(|r| Failure::new(r.to_string()))?;
     let at = now();
     let start_at = match ask.start {
-        Some(StartAsk::At(t)) => Some(t.max(at)),
+        Some(StartAsk::At(t)) => {
+            grant
+                .check_start_at(t, at, &policy.defaults.grant_timing)
+                .map_err(|r| Failure::new(r.to_string()))?;
+            Some(t)
+        }
         _ if terms.start == Start::At => {
             return Err(Failure::new(
                 "the rule's grants start at a set time: use --start at:TIME",

@@ -67,9 +67,10 @@ pub fn end(
     Ok(vec![record])
 }
 
-/// `extend`: one atomic move of the end (never a gap). The holder may
-/// extend an auto-approved grant; approvers and root any. The new total
-/// stays within the rule's maximum.
+/// `extend`: one atomic move of the end, later only (never a gap, never
+/// a premature end), of a grant that has not ended. Approvers and root
+/// may extend within the rule's maximum; the holder, without a new
+/// approval, within [`jitsudo_policy::Grantable::self_extension_cap`].
 pub fn extend(grants: &Grants, policy: &Policy, who: &Identity, ask: &ExtendAsk) -> Outcome {
     let id = &ask.id;
     checked_reason(ask.reason.as_deref())?;
@@ -78,24 +79,22 @@ pub fn extend(grants: &Grants, policy: &Policy, who: &Identity, ask: &ExtendAsk)
         let (_, grant) = policy
             .grantable_rule(&record.rule_id)
             .ok_or_else(|| Failure::new(format!("grant {id}'s rule is no longer grantable")))?;
-        let holder_may = record.requester_uid == who.peer.uid && grant.approval == Approval::Auto;
-        if !(holder_may || who.peer.uid == 0 || approver_of(policy, who, &record)) {
+        let cap = extension_cap(policy, who, &record, grant)?;
+        let over = record.expires_at.is_some_and(|e| e <= now());
+        if !record.state.is_live() || over {
             return Err(Failure::new(format!(
-                "you may not extend grant {id}; an approver must (jitsudoctl extend by one of them)"
-            )));
-        }
-        if record.state != State::Active && record.state != State::Approved {
-            return Err(Failure::new(format!(
-                "grant {id} is {}, not active",
-                record.state.name()
+                "grant {id} is {}, not active; request a new one with jitsudoctl request",
+                if over { "over" } else { record.state.name() }
             )));
         }
         let by = i64::try_from(ask.by).unwrap_or(i64::MAX);
         let total = record.duration.saturating_add(by);
-        if total > secs(grant.effective_max()) {
+        if by <= 0 || total > secs(cap.limit) {
             return Err(Failure::new(format!(
-                "the grant would last {total}s, over the rule's maximum of {}s",
-                grant.effective_max().as_secs()
+                "the grant would last {total}s, over {} of {}s{}",
+                cap.what,
+                cap.limit.as_secs(),
+                cap.then
             )));
         }
         record.duration = total;
@@ -107,6 +106,55 @@ pub fn extend(grants: &Grants, policy: &Policy, who: &Identity, ask: &ExtendAsk)
     events::emit(grants, &record, Transition::Extend, Some(who));
     grants.wake.notify_one();
     Ok(vec![record])
+}
+
+/// How long `who` may make a grant last, and what to say past it.
+struct ExtensionCap {
+    limit: std::time::Duration,
+    what: &'static str,
+    then: String,
+}
+
+/// Root and the rule's approvers may extend up to the rule's maximum; the
+/// holder up to the self-extension cap, if the rule has one.
+fn extension_cap(
+    policy: &Policy,
+    who: &Identity,
+    record: &Record,
+    grant: &jitsudo_policy::Grantable,
+) -> Result<ExtensionCap, Failure> {
+    let id = &record.id;
+    let ask_approver = format!(
+        "; ask one of the rule's approvers to extend it (they run: jitsudoctl extend {id} --by DURATION)"
+    );
+    if who.peer.uid == 0 || approver_of(policy, who, record) {
+        return Ok(ExtensionCap {
+            limit: grant.effective_max(),
+            what: "the rule's maximum",
+            then: String::new(),
+        });
+    }
+    if record.requester_uid != who.peer.uid {
+        return Err(Failure::new(format!("you may not extend grant {id}")));
+    }
+    match grant.self_extension_cap() {
+        Some(limit) if grant.approval == Approval::Auto && grant.self_extend.is_none() => {
+            Ok(ExtensionCap {
+                limit,
+                what: "the rule's maximum",
+                then: String::new(),
+            })
+        }
+        Some(limit) => Ok(ExtensionCap {
+            limit,
+            what: "the rule's self-extension cap",
+            then: ask_approver,
+        }),
+        None => Err(Failure::new(format!(
+            "extending grant {id} needs an approval again: its rule allows no \
+             self-extension{ask_approver}"
+        ))),
+    }
 }
 
 /// `requests` and `grants [--history]`.
