@@ -77,6 +77,29 @@ max = "1h"
 default = "10s"
 approvers = ["jt_appr1"]
 
+# Break-glass: members approve their own grant of up to 15 minutes;
+# cleared within an hour by an approver or their justification.
+[[rule]]
+id = "glass"
+who = ["jt_req"]
+commands = ["/usr/bin/id"]
+auth = "none"
+[rule.grant]
+max = "1h"
+approvers = ["jt_appr1", "%jt_approvers"]
+break_glass = { max = "15m", follow_up = "1h" }
+
+# The same with a 2 s follow-up, to let it pass.
+[[rule]]
+id = "glass-quick"
+who = ["jt_req"]
+commands = ["/usr/bin/id"]
+auth = "none"
+[rule.grant]
+max = "1h"
+approvers = ["jt_appr1"]
+break_glass = { max = "1m", follow_up = "2s" }
+
 # Start times follow the [defaults]' cap (7 days).
 [[rule]]
 id = "default-planned"
@@ -421,4 +444,218 @@ fn self_extension_needs_the_rule_and_stays_within_its_cap() {
         &ctl(APPROVER1, &d, &["extend", &approved, "--by", "5s"]),
         &format!("grant {approved} is ended, not active"),
     );
+}
+
+/// `approver` approves `id` (after the fact, for a break-glass grant),
+/// typing their password on a pty; what the terminal showed.
+fn approve_on_pty(d: &Daemon, approver: &str, id: &str) -> String {
+    let cmd = as_user(
+        approver,
+        d,
+        "jitsudoctl",
+        &["approve", id, "--reason", "seen"],
+    );
+    let spec = PtySpec::default().answer("password for", &password(approver));
+    jitsudo_tests::pty::run(cmd, approver, &spec, Duration::from_secs(30)).stdout_text()
+}
+
+/// Breaks the glass on `rule` with `reason`; the new grant's record.
+fn break_glass(d: &Daemon, rule: &str, reason: &str) -> Value {
+    request_as(
+        REQUESTER,
+        d,
+        &["--rule", rule, "--break-glass", "--reason", reason],
+    )
+}
+
+/// A member approves their own short grant at once; it is logged at
+/// `crit` (journald PRIORITY=2, and syslog); the holder's justification
+/// clears it; every refusal says why.
+#[test]
+fn break_glass_is_self_approved_logged_at_crit_and_cleared_by_a_justification() {
+    use jitsudo_tests::services::{field_text, wait_for_journal, wait_for_log_lines, AUTH_LOG};
+    let (d, _) = daemon("grants-policy-glass", POLICY);
+    let r = |user: &str, args: &[&str]| ctl(user, &d, args);
+    refused(
+        &r(
+            REQUESTER,
+            &[
+                "request",
+                "--rule",
+                "approved",
+                "--break-glass",
+                "--reason",
+                "x",
+            ],
+        ),
+        "the rule has no break-glass; request it for approval",
+    );
+    refused(
+        &r(
+            REQUESTER,
+            &[
+                "request",
+                "--rule",
+                "glass",
+                "--break-glass",
+                "--for",
+                "16m",
+                "--reason",
+                "x",
+            ],
+        ),
+        "over the rule's break-glass maximum of 900s",
+    );
+    refused(
+        &r(REQUESTER, &["request", "--rule", "glass", "--break-glass"]),
+        "the rule requires a reason",
+    );
+    refused(
+        &r(
+            OUTSIDER,
+            &[
+                "request",
+                "--rule",
+                "glass",
+                "--break-glass",
+                "--reason",
+                "x",
+            ],
+        ),
+        "no grantable rule `glass`",
+    );
+    let reason = jitsudo_tests::util::marker("glass");
+    let doc = break_glass(&d, "glass", &reason);
+    let id = doc["id"].as_str().expect("id").to_owned();
+    assert_eq!(doc["state"], "active");
+    assert_eq!(
+        doc["duration"], 900,
+        "the default is capped at the break-glass max"
+    );
+    let out = as_user(REQUESTER, &d, "jitsudo", &["-n", "/usr/bin/id", "-un"])
+        .output()
+        .expect("jitsudo");
+    assert_eq!(text(&out.stdout), "root\n", "{}", text(&out.stderr));
+    let events = wait_for_journal("JITSUDO_BREAK_GLASS", "1", &reason, Duration::from_secs(10));
+    let activate = events
+        .iter()
+        .find(|e| field_text(e, "JITSUDO_EVENT").as_deref() == Some("grant.activate"))
+        .unwrap_or_else(|| panic!("no break-glass grant.activate: {events:?}"));
+    assert_eq!(field_text(activate, "PRIORITY").as_deref(), Some("2"));
+    assert_eq!(
+        field_text(activate, "JITSUDO_GRANT_ID").as_deref(),
+        Some(id.as_str())
+    );
+    assert!(field_text(activate, "JITSUDO_FOLLOW_UP_AT").is_some());
+    let lines = wait_for_log_lines(
+        std::path::Path::new(AUTH_LOG),
+        &["grant.activate", "BREAK_GLASS=1", &reason],
+        Duration::from_secs(10),
+    );
+    assert!(!lines.is_empty(), "no break-glass line in {AUTH_LOG}");
+    // Not again before this one is cleared; ordinary requests still go.
+    refused(
+        &r(REQUESTER, &["request", "--rule", "glass", "--break-glass", "--reason", "again"]),
+        &format!("your break-glass grant {id} is not cleared yet: justify it (jitsudoctl justify {id} --reason TEXT)"),
+    );
+    request_as(REQUESTER, &d, &["--rule", "glass"]);
+    // Nobody reviews it but approvers approving; only the holder justifies.
+    refused(
+        &r(REQUESTER, &["approve", &id]),
+        &format!("you cannot review your own request {id}"),
+    );
+    refused(
+        &r(APPROVER1, &["deny", &id, "--reason", "no"]),
+        &format!(
+            "break-glass grant {id} is cleared by approving it; to end it: jitsudoctl revoke {id}"
+        ),
+    );
+    refused(
+        &r(OUTSIDER, &["justify", &id, "--reason", "x"]),
+        &format!("grant {id} is not yours"),
+    );
+    refused(
+        &r(REQUESTER, &["justify", &id]),
+        "a justification needs a reason (--reason TEXT)",
+    );
+    let justified = json(&r(
+        REQUESTER,
+        &[
+            "justify",
+            &id,
+            "--reason",
+            "INC-7 db down",
+            "--format",
+            "json",
+        ],
+    ));
+    assert_eq!(justified["reviews"][0]["decision"], "justify");
+    refused(
+        &r(REQUESTER, &["justify", &id, "--reason", "again"]),
+        &format!("break-glass grant {id} is cleared already"),
+    );
+    let ordinary = request_as(REQUESTER, &d, &["--rule", "approved"])["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    refused(
+        &r(REQUESTER, &["justify", &ordinary, "--reason", "x"]),
+        &format!("grant {ordinary} is no break-glass grant"),
+    );
+    assert_eq!(break_glass(&d, "glass", "again")["state"], "active");
+}
+
+/// Uncleared past its follow-up time, a break-glass grant stops its
+/// holder's every new request (and a late justification) until an
+/// approver approves it after the fact.
+#[test]
+fn an_uncleared_break_glass_refuses_further_requests_until_an_approver_clears_it() {
+    let (d, _) = daemon("grants-policy-glass-late", POLICY);
+    let id = break_glass(&d, "glass-quick", "r")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let ask = || ctl(REQUESTER, &d, &["request", "--rule", "approved"]);
+    let overdue = format!("your break-glass grant {id} (rule glass-quick) was not cleared by");
+    // Breaking the glass again is refused before the follow-up time ("not
+    // cleared yet") and after it ("not cleared by"): poll until the latter.
+    let again = || {
+        ctl(
+            REQUESTER,
+            &d,
+            &[
+                "request",
+                "--rule",
+                "glass",
+                "--break-glass",
+                "--reason",
+                "x",
+            ],
+        )
+    };
+    let refusal = jitsudo_tests::util::poll_until(Duration::from_secs(10), || {
+        let out = again();
+        text(&out.stderr).contains(&overdue).then_some(out)
+    })
+    .expect("no refusal after the follow-up time");
+    refused(&refusal, &overdue);
+    refused(&ask(), &overdue);
+    refused(
+        &refusal,
+        &format!("until one of the rule's approvers approves it after the fact (jitsudoctl approve {id})"),
+    );
+    refused(
+        &ctl(REQUESTER, &d, &["justify", &id, "--reason", "late"]),
+        &format!("only one of the rule's approvers can clear it now (jitsudoctl approve {id})"),
+    );
+    // An approver of another rule may not clear it.
+    let shown = approve_on_pty(&d, APPROVER2, &id);
+    assert!(
+        shown.contains(&format!("you may not review request {id}")),
+        "{shown}"
+    );
+    refused(&ask(), &overdue);
+    let shown = approve_on_pty(&d, APPROVER1, &id);
+    assert!(shown.contains("active"), "{shown}");
+    assert!(ask().status.success(), "still refused after the approval");
 }

@@ -86,6 +86,27 @@ pub struct Grantable {
     /// The holder may extend their own grant without a new approval, as
     /// long as it lasts no longer than this in total (`self_extend`).
     pub self_extend: Option<Duration>,
+    /// Members may approve a short grant themselves in an emergency.
+    pub break_glass: Option<BreakGlass>,
+}
+
+/// The longest a `break_glass` grant may be, whatever the rule says.
+pub const BREAK_GLASS_HARD_MAX: Duration = Duration::from_secs(3600);
+
+/// The bounds of `break_glass.follow_up`.
+pub const FOLLOW_UP_BOUNDS: (Duration, Duration) =
+    (Duration::from_secs(1), Duration::from_secs(7 * 24 * 3600));
+
+/// A rule's `break_glass`: a member may approve their own grant (`jitsudoctl
+/// request --break-glass`), logged at `crit`; unless an approver approves
+/// it after the fact or the holder justifies it within `follow_up`, the
+/// holder's further requests are refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BreakGlass {
+    /// The longest such grant.
+    pub max: Duration,
+    /// How long after the request it must be cleared.
+    pub follow_up: Duration,
 }
 
 /// What a grant allows.
@@ -200,6 +221,14 @@ impl std::fmt::Display for Grantable {
             }
         }
         write!(f, ", up to {}s", self.effective_max().as_secs())?;
+        if let Some(glass) = self.break_glass {
+            write!(
+                f,
+                ", break-glass up to {}s (cleared within {}s)",
+                glass.max.as_secs(),
+                glass.follow_up.as_secs()
+            )?;
+        }
         if let Some(cap) = self.self_extend {
             write!(
                 f,
@@ -244,6 +273,10 @@ pub enum RequestRefusal {
     StartInPast,
     /// `--start at:` further ahead than the rule's `start_within`.
     StartTooFar(Duration),
+    /// `--break-glass` for a rule without `break_glass`.
+    NoBreakGlass,
+    /// A break-glass grant over `break_glass.max`.
+    BreakGlassTooLong(Duration),
 }
 
 impl std::fmt::Display for RequestRefusal {
@@ -288,6 +321,14 @@ impl std::fmt::Display for RequestRefusal {
             RequestRefusal::StartInPast => {
                 f.write_str("the start time has passed; give a time to come (--start at:TIME)")
             }
+            RequestRefusal::NoBreakGlass => f.write_str(
+                "the rule has no break-glass; request it for approval (leave out --break-glass)",
+            ),
+            RequestRefusal::BreakGlassTooLong(max) => write!(
+                f,
+                "the duration asked for is over the rule's break-glass maximum of {}",
+                humantime_secs(*max)
+            ),
             RequestRefusal::StartTooFar(cap) => write!(
                 f,
                 "the start time is more than {} ahead, the rule's cap \
@@ -318,6 +359,8 @@ pub struct Asked<'a> {
     pub ticket: Option<&'a str>,
     /// The clock asked for; `None`: the rule's.
     pub start: Option<Start>,
+    /// `--break-glass`: approved by the requester, at once.
+    pub break_glass: bool,
 }
 
 /// The terms of an accepted request.
@@ -338,6 +381,9 @@ impl Grantable {
             return Err(RequestRefusal::WrongKind(self.kind));
         }
         let max = self.effective_max();
+        if asked.break_glass {
+            return self.check_break_glass(asked);
+        }
         let duration = asked.duration.unwrap_or(self.default.min(max));
         if duration > max || duration.is_zero() {
             return Err(RequestRefusal::TooLong(max));
@@ -367,6 +413,33 @@ impl Grantable {
             duration,
             uses: asked.uses.or(self.max_uses),
             start,
+        })
+    }
+
+    /// A break-glass request: within `break_glass.max`, with a reason,
+    /// starting at once (whatever the rule's clock).
+    fn check_break_glass(&self, asked: &Asked<'_>) -> Result<Terms, RequestRefusal> {
+        let glass = self.break_glass.ok_or(RequestRefusal::NoBreakGlass)?;
+        let duration = asked.duration.unwrap_or(self.default.min(glass.max));
+        if duration > glass.max || duration.is_zero() {
+            return Err(RequestRefusal::BreakGlassTooLong(glass.max));
+        }
+        if asked.reason.is_none_or(|r| r.trim().is_empty()) {
+            return Err(RequestRefusal::ReasonRequired);
+        }
+        if asked.start.is_some_and(|s| s != Start::OnApproval) {
+            return Err(RequestRefusal::WrongStart(Start::OnApproval));
+        }
+        let plain = Asked {
+            break_glass: false,
+            duration: Some(duration.min(self.effective_max())),
+            start: Some(self.start),
+            ..*asked
+        };
+        let terms = self.check(&plain)?;
+        Ok(Terms {
+            start: Start::OnApproval,
+            ..terms
         })
     }
 

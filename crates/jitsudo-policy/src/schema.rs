@@ -112,6 +112,15 @@ pub(crate) struct RawGrant {
     pub grace: Option<Spanned<String>>,
     pub start_within: Option<Spanned<String>>,
     pub self_extend: Option<Spanned<String>>,
+    pub break_glass: Option<Spanned<RawBreakGlass>>,
+}
+
+/// A grant table's `break_glass = { max = "15m", follow_up = "1h" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBreakGlass {
+    pub max: Spanned<String>,
+    pub follow_up: Spanned<String>,
 }
 
 /// A rule's `when` table.

@@ -19,6 +19,9 @@ pub struct GrantAsk {
     pub start: Option<StartAsk>,
     /// `--uses`; `None`: the rule's `max_uses`.
     pub uses: Option<u32>,
+    /// `--break-glass`: approved by the requester at once (the rule must
+    /// allow it; approvers clear it afterwards).
+    pub break_glass: bool,
 }
 
 /// What is asked for.

@@ -102,6 +102,9 @@ pub enum Request {
     Done(String),
     /// `jitsudoctl extend`: move a grant's end later.
     Extend(Box<ExtendAsk>),
+    /// `jitsudoctl justify`: the holder of a break-glass grant says why
+    /// (the reason is required), which clears it.
+    Justify(Box<Review>),
     /// `jitsudo -V`, `jitsudoctl status`: the daemon's version and state.
     /// Reply: [`ServerMessage::Status`] (its details for root only).
     Status,
@@ -129,6 +132,7 @@ impl Request {
             | Request::Revoke(_)
             | Request::Done(_)
             | Request::Extend(_)
+            | Request::Justify(_)
             | Request::Status => FdLayout::NONE,
         }
     }

@@ -87,6 +87,9 @@ pub enum GrantCommand {
     },
     /// End a grant now (approvers and root); what runs under it is stopped.
     Revoke(ReviewArgs),
+    /// Say why I broke the glass (my break-glass grant; --reason is
+    /// required): clears it, within the rule's follow-up time.
+    Justify(ReviewArgs),
     /// End my grant now; what runs under it is stopped.
     Done {
         #[command(flatten)]
@@ -133,6 +136,11 @@ pub struct RequestArgs {
     /// Wait until it is decided, and print the outcome.
     #[arg(long)]
     wait: bool,
+    /// An emergency: approve it yourself, now (the rule must allow it; it
+    /// is logged at crit, and unless an approver approves it afterwards or
+    /// you justify it in time, your further requests are refused).
+    #[arg(long, conflicts_with = "wait")]
+    break_glass: bool,
     /// A grantable rule, as a whole.
     #[arg(long, conflicts_with = "command")]
     rule: Option<String>,
@@ -163,6 +171,7 @@ impl GrantCommand {
             | GrantCommand::Approve(ReviewArgs { common, .. })
             | GrantCommand::Deny(ReviewArgs { common, .. })
             | GrantCommand::Revoke(ReviewArgs { common, .. })
+            | GrantCommand::Justify(ReviewArgs { common, .. })
             | GrantCommand::Requests { common, .. }
             | GrantCommand::Cancel { common, .. }
             | GrantCommand::Grants { common, .. }
@@ -248,6 +257,7 @@ fn to_request(command: &GrantCommand) -> Result<Request, Error> {
             user: user.clone(),
         })),
         GrantCommand::Revoke(args) => Request::Revoke(review(args)),
+        GrantCommand::Justify(args) => Request::Justify(review(args)),
         GrantCommand::Done { id, .. } => Request::Done(id.clone()),
         GrantCommand::Extend { id, by, reason, .. } => Request::Extend(Box::new(ExtendAsk {
             id: id.clone(),
@@ -286,6 +296,7 @@ fn grant_ask(args: &RequestArgs) -> Result<GrantAsk, Error> {
         ticket: args.ticket.clone(),
         start,
         uses: args.uses,
+        break_glass: args.break_glass,
     })
 }
 

@@ -40,6 +40,7 @@ fn asked(kind: GrantKind) -> Asked<'static> {
         reason: Some("db stuck"),
         ticket: Some("INC-42"),
         start: None,
+        break_glass: false,
     }
 }
 
@@ -419,4 +420,71 @@ fn diff_shows_self_extension() {
             .contains("approved by bob (1 of them), up to 7200s, self-extensible up to 5400s")),
         "{changes:?}"
     );
+}
+
+#[test]
+fn break_glass_is_read_bounded_and_shown() {
+    let glass = r#"
+[[rule]]
+id = "glass"
+who = ["alice"]
+commands = ["/usr/bin/id"]
+[rule.grant]
+max = "2h"
+approvers = ["bob"]
+break_glass = { max = "15m", follow_up = "1h" }
+"#;
+    let p = policy(glass);
+    let (_, grant) = p.grantable_rule("glass").unwrap();
+    assert_eq!(
+        grant.break_glass,
+        Some(BreakGlass {
+            max: Duration::from_secs(900),
+            follow_up: Duration::from_secs(3600)
+        })
+    );
+    assert!(grant
+        .to_string()
+        .contains("break-glass up to 900s (cleared within 3600s)"));
+    let breaking = |duration: Option<u64>| Asked {
+        duration: duration.map(Duration::from_secs),
+        break_glass: true,
+        ..asked(GrantKind::Rule)
+    };
+    let terms = grant.check(&breaking(None)).unwrap();
+    assert_eq!(terms.duration, Duration::from_secs(900));
+    assert_eq!(terms.start, Start::OnApproval);
+    assert_eq!(
+        grant.check(&breaking(Some(901))),
+        Err(RequestRefusal::BreakGlassTooLong(Duration::from_secs(900)))
+    );
+    let no_glass = policy(GRANTABLE);
+    let (_, plain) = no_glass.grantable_rule("restart-db").unwrap();
+    assert_eq!(
+        plain.check(&breaking(None)),
+        Err(RequestRefusal::NoBreakGlass)
+    );
+    let rule = "[[rule]]\nwho = [\"alice\"]\ncommands = [\"ALL\"]\n[rule.grant]\nmax = \"2h\"\n";
+    let cases = [
+        (
+            "approval = \"auto\"\nbreak_glass = { max = \"5m\", follow_up = \"1h\" }\n",
+            "`break_glass` needs `approvers`",
+        ),
+        (
+            "approvers = [\"bob\"]\nbreak_glass = { max = \"2h\", follow_up = \"1h\" }\n",
+            "`break_glass.max` must be from 1s to 3600s",
+        ),
+        (
+            "approvers = [\"bob\"]\nbreak_glass = { max = \"5m\", follow_up = \"8d\" }\n",
+            "`break_glass.follow_up` must be from 1s to 604800s",
+        ),
+        (
+            "approvers = [\"bob\"]\nbreak_glass = { max = \"5m\" }\n",
+            "missing field `follow_up`",
+        ),
+    ];
+    for (grant, expected) in cases {
+        let found = errors(&format!("{rule}{grant}"));
+        assert!(found.contains(expected), "{grant}: {found}");
+    }
 }

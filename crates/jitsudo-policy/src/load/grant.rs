@@ -6,12 +6,12 @@ use super::rule::parse_timeout;
 use super::Checker;
 use crate::glob::Glob;
 use crate::grant::{
-    Approval, GrantKind, Grantable, Start, DEFAULT_APPROVAL_DEADLINE, GRACE_BOUNDS,
-    START_WITHIN_BOUNDS, WARN_BOUNDS,
+    Approval, BreakGlass, GrantKind, Grantable, Start, BREAK_GLASS_HARD_MAX,
+    DEFAULT_APPROVAL_DEADLINE, FOLLOW_UP_BOUNDS, GRACE_BOUNDS, START_WITHIN_BOUNDS, WARN_BOUNDS,
 };
 use crate::model::Effect;
 use crate::principal::WhoPattern;
-use crate::schema::RawGrant;
+use crate::schema::{RawBreakGlass, RawGrant};
 
 /// The most approvals a quorum may ask for.
 const MAX_QUORUM: i64 = 16;
@@ -92,6 +92,10 @@ pub(super) fn build(
             check.report(span, "`self_extend` must not be longer than `max`");
         }
     }
+    let break_glass = body
+        .break_glass
+        .as_ref()
+        .and_then(|b| break_glass(b, max, &body.approvers, check));
     let max = max?;
     if check.errors.len() > errors_before {
         return None;
@@ -109,6 +113,40 @@ pub(super) fn build(
         grace,
         start_within,
         self_extend,
+        break_glass,
+    })
+}
+
+/// `break_glass = { max, follow_up }`: a short grant (at most the rule's
+/// `max` and [`BREAK_GLASS_HARD_MAX`]) that approvers clear afterwards, so
+/// the rule must have approvers.
+fn break_glass(
+    raw: &Spanned<RawBreakGlass>,
+    rule_max: Option<std::time::Duration>,
+    approvers: &Option<Spanned<Vec<Spanned<String>>>>,
+    check: &mut Checker<'_>,
+) -> Option<BreakGlass> {
+    let body = raw.get_ref();
+    if approvers.is_none() {
+        check.report(
+            raw.span(),
+            "`break_glass` needs `approvers`: they clear a break-glass grant afterwards",
+        );
+    }
+    let cap = rule_max.map_or(BREAK_GLASS_HARD_MAX, |m| m.min(BREAK_GLASS_HARD_MAX));
+    let max = check.check(&body.max, |t: &str| {
+        within(
+            t,
+            "break_glass.max",
+            (std::time::Duration::from_secs(1), cap),
+        )
+    });
+    let follow_up = check.check(&body.follow_up, |t: &str| {
+        within(t, "break_glass.follow_up", FOLLOW_UP_BOUNDS)
+    });
+    Some(BreakGlass {
+        max: max?,
+        follow_up: follow_up?,
     })
 }
 

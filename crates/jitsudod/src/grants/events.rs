@@ -65,6 +65,20 @@ pub fn emit(grants: &Grants, record: &Record, transition: Transition, actor: Opt
     grants.audit.emit(&event(record, transition, actor));
 }
 
+/// Logs `transition` of break-glass grant `record` at `crit`, with
+/// `JITSUDO_BREAK_GLASS=1` and when it must be cleared by.
+pub fn emit_break_glass(
+    grants: &Grants,
+    record: &Record,
+    transition: Transition,
+    follow_up_at: i64,
+) {
+    let mut event = event(record, transition, None).with_priority(Priority::Critical);
+    event = field(event, "JITSUDO_BREAK_GLASS", "1");
+    event = field(event, "JITSUDO_FOLLOW_UP_AT", follow_up_at.to_string());
+    grants.audit.emit(&event);
+}
+
 /// The event for `transition` of `record`.
 pub fn event(record: &Record, transition: Transition, actor: Option<&Identity>) -> Event {
     let mut event = Event::new(transition.kind(record))

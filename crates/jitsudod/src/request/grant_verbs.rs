@@ -1,5 +1,5 @@
 //! The grant verbs of `jitsudoctl` (request, requests, approve, deny,
-//! cancel, grants, revoke, done, extend): authorized from the caller's
+//! cancel, grants, revoke, done, extend, justify): authorized from the caller's
 //! kernel identity by [`crate::grants::workflow`]. Approving and denying
 //! need the reviewer's own authentication first: a worker relays PAM's
 //! prompts exactly as for a command, and the daemon records the review
@@ -46,6 +46,9 @@ pub fn handle(
         ),
         Request::Done(id) => workflow::end(grants, policy, &who, &id, Ending::Done, None),
         Request::Extend(ask) => workflow::extend(grants, policy, &who, &ask),
+        Request::Justify(review) => {
+            workflow::justify(grants, &who, &review.id, review.reason.as_deref())
+        }
         other => return Err(Box::new((who, other))),
     };
     Ok(Verdict::Reply(reply(outcome)))
@@ -74,7 +77,7 @@ fn reviewed(ctx: &Context<'_>, who: Identity, review: Review, decision: ReviewDe
             "a denial needs a reason (--reason TEXT)",
         )));
     }
-    if let Err(failure) = workflow::may_review(ctx.grants, ctx.policy, &who, &review.id) {
+    if let Err(failure) = workflow::may_review(ctx.grants, ctx.policy, &who, &review.id, decision) {
         return Verdict::Reply(failed(failure));
     }
     let name = who.account.name.as_encoded_bytes().to_vec();

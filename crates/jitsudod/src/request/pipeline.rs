@@ -63,6 +63,7 @@ pub fn handle(ctx: &Context<'_>, who: &Identity, request: Request, passed: &Pass
         | Request::Revoke(_)
         | Request::Done(_)
         | Request::Extend(_)
+        | Request::Justify(_)
         | Request::Status => Verdict::Reply(failed(Failure::new("unexpected request"))),
     }
 }

@@ -68,6 +68,7 @@ pub fn request(
             StartAsk::FirstUse => Start::FirstUse,
             StartAsk::At(_) => Start::At,
         }),
+        break_glass: ask.break_glass,
     };
     let terms = grant
         .check(&asked)
@@ -118,7 +119,12 @@ pub fn request(
         killed: None,
         reviews: Vec::new(),
     };
+    let follow_up_at = grant
+        .break_glass
+        .filter(|_| ask.break_glass)
+        .map(|glass| at.saturating_add(secs(glass.follow_up)));
     let created = grants.store.transact(|tx| {
+        super::break_glass::admit(tx, who.peer.uid, ask.break_glass, at)?;
         let (pending, live) = tx.counts_of(who.peer.uid)?;
         let auto = grant.approval == Approval::Auto;
         if !auto && pending >= MAX_PENDING_PER_USER {
@@ -133,15 +139,25 @@ pub fn request(
             )));
         }
         record.id = tx.next_id()?;
-        if auto {
+        if follow_up_at.is_some() {
+            activate(&mut record, at);
+        } else if auto {
             approve_fully(&mut record, at, &grant);
         }
         tx.insert(&record)?;
+        if let Some(follow_up_at) = follow_up_at {
+            tx.add_break_glass(&record.id, who.peer.uid, follow_up_at)?;
+        }
         Ok::<_, Failure>(record)
     })?;
-    events::emit(grants, &created, Transition::Create, None);
-    if created.state.is_live() {
-        events::emit(grants, &created, Transition::Activate, None);
+    for transition in [Transition::Create, Transition::Activate] {
+        match follow_up_at {
+            Some(by) => events::emit_break_glass(grants, &created, transition, by),
+            None if transition == Transition::Create || created.state.is_live() => {
+                events::emit(grants, &created, transition, None);
+            }
+            None => {}
+        }
     }
     grants.wake.notify_one();
     Ok(vec![created])

@@ -2,9 +2,11 @@
 //! the state change each makes (one store transaction per verb):
 //! [`asking`] (`request`), [`reviewing`] (`approve`, `deny`, `cancel`),
 //! [`ending`] (`revoke`, `done`, `extend`, `grants`, and grants a reload no
-//! longer allows).
+//! longer allows), [`break_glass`] (`request --break-glass`, `justify`, and
+//! the requests refused while one is overdue).
 
 mod asking;
+mod break_glass;
 mod ending;
 mod reviewing;
 
@@ -18,6 +20,7 @@ use super::store::{StoreError, Tx};
 use crate::request::Identity;
 
 pub use asking::request;
+pub use break_glass::justify;
 pub use ending::{end, extend, list, revoke_disallowed, Ending};
 pub use reviewing::{cancel, may_review, review, ReviewDecision};
 

@@ -26,21 +26,36 @@ pub fn may_review(
     policy: &Policy,
     who: &Identity,
     id: &str,
+    decision: ReviewDecision,
 ) -> Result<(), Failure> {
     grants
         .store
-        .transact(|tx| reviewable(tx, policy, who, id).map(|_| ()))
+        .transact(|tx| reviewable(tx, policy, who, id, decision).map(|_| ()))
 }
 
-fn reviewable(tx: &Tx<'_>, policy: &Policy, who: &Identity, id: &str) -> Result<Record, Failure> {
+/// The request `who` may review now, and whether it is a break-glass
+/// grant approved after the fact (which clears it).
+fn reviewable(
+    tx: &Tx<'_>,
+    policy: &Policy,
+    who: &Identity,
+    id: &str,
+    decision: ReviewDecision,
+) -> Result<(Record, bool), Failure> {
     let record = find(tx, id)?;
-    if record.state != State::Pending {
+    let after_the_fact = record.state != State::Pending && tx.uncleared(id)?.is_some();
+    if after_the_fact && decision == ReviewDecision::Deny {
+        return Err(Failure::new(format!(
+            "break-glass grant {id} is cleared by approving it; to end it: jitsudoctl revoke {id}"
+        )));
+    }
+    if !after_the_fact && record.state != State::Pending {
         return Err(Failure::new(format!(
             "request {id} is {}, not pending",
             record.state.name()
         )));
     }
-    if record.deadline_at <= now() {
+    if !after_the_fact && record.deadline_at <= now() {
         return Err(Failure::new(format!(
             "request {id} expired at {}",
             show_time(record.deadline_at)
@@ -63,7 +78,7 @@ fn reviewable(tx: &Tx<'_>, policy: &Policy, who: &Identity, id: &str) -> Result<
             "you have reviewed request {id} already"
         )));
     }
-    Ok(record)
+    Ok((record, after_the_fact))
 }
 
 /// `approve` or `deny`, once the reviewer authenticated (every check is
@@ -78,8 +93,8 @@ pub fn review(
 ) -> Outcome {
     checked_reason(reason)?;
     let at = now();
-    let record = grants.store.transact(|tx| {
-        let mut record = reviewable(tx, policy, who, id)?;
+    let (record, after_the_fact) = grants.store.transact(|tx| {
+        let (mut record, after_the_fact) = reviewable(tx, policy, who, id, decision)?;
         let review = Review {
             reviewer_uid: who.peer.uid,
             reviewer: who.account.name.to_string_lossy().into_owned(),
@@ -93,6 +108,10 @@ pub fn review(
         };
         tx.add_review(id, &review)?;
         record.reviews.push(review);
+        if after_the_fact {
+            tx.clear_break_glass(id, at)?;
+            return Ok((record, true));
+        }
         match decision {
             ReviewDecision::Deny => {
                 record.state = State::Denied;
@@ -107,10 +126,10 @@ pub fn review(
             ReviewDecision::Approve => {}
         }
         tx.update(&record)?;
-        Ok::<_, Failure>(record)
+        Ok::<_, Failure>((record, false))
     })?;
     events::emit(grants, &record, Transition::Review, Some(who));
-    if record.state.is_live() {
+    if record.state.is_live() && !after_the_fact {
         events::emit(grants, &record, Transition::Activate, None);
     }
     grants.wake.notify_one();
