@@ -100,6 +100,16 @@ max = "1h"
 approvers = ["jt_appr1"]
 break_glass = { max = "1m", follow_up = "2s" }
 
+# The requester is among the approvers (of others' requests).
+[[rule]]
+id = "peer"
+who = ["jt_req"]
+commands = ["/usr/bin/id"]
+auth = "none"
+[rule.grant]
+max = "1h"
+approvers = ["jt_appr1", "%jt_approvers", "jt_req"]
+
 # Start times follow the [defaults]' cap (7 days).
 [[rule]]
 id = "default-planned"
@@ -658,4 +668,128 @@ fn an_uncleared_break_glass_refuses_further_requests_until_an_approver_clears_it
     let shown = approve_on_pty(&d, APPROVER1, &id);
     assert!(shown.contains("active"), "{shown}");
     assert!(ask().status.success(), "still refused after the approval");
+}
+
+/// Login records added to utmp for a test, removed again (the file put
+/// back as it was) when dropped.
+struct Logins {
+    before: Option<Vec<u8>>,
+}
+
+const UTMP: &str = "/run/utmp";
+
+impl Logins {
+    fn new() -> Logins {
+        Logins {
+            before: std::fs::read(UTMP).ok(),
+        }
+    }
+
+    /// Records `user` as logged in on `line` (`pts/3`), as login(1) does:
+    /// a glibc `struct utmpx` of type USER_PROCESS.
+    fn add(&self, user: &str, line: &str) {
+        let mut record = vec![0u8; 384];
+        record[0..2].copy_from_slice(&7i16.to_ne_bytes());
+        record[4..8].copy_from_slice(&(std::process::id() as i32).to_ne_bytes());
+        record[8..8 + line.len()].copy_from_slice(line.as_bytes());
+        let id = &line.as_bytes()[line.len().saturating_sub(4)..];
+        record[40..40 + id.len()].copy_from_slice(id);
+        record[44..44 + user.len()].copy_from_slice(user.as_bytes());
+        use std::io::Write;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(UTMP)
+            .and_then(|mut f| f.write_all(&record))
+            .expect("write utmp");
+    }
+}
+
+impl Drop for Logins {
+    fn drop(&mut self) {
+        let _ = match &self.before {
+            Some(bytes) => std::fs::write(UTMP, bytes),
+            None => std::fs::remove_file(UTMP),
+        };
+    }
+}
+
+/// A terminal session of `user` on a pty for `test`: the shell writes
+/// its terminal's name, then runs `then`; the thread gives back what the
+/// terminal showed.
+fn session(
+    user: &'static str,
+    dir: &std::path::Path,
+    then: &str,
+    spec: PtySpec,
+) -> (std::thread::JoinHandle<String>, String) {
+    let name = dir.join(user);
+    let script = format!("tty > {0}.tmp; mv {0}.tmp {0}; {then}", name.display());
+    let handle = std::thread::spawn(move || {
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid", user, "--regid", user, "--init-groups", "--"])
+            .args(["/bin/sh", "-c", &script]);
+        jitsudo_tests::pty::run(cmd, user, &spec, Duration::from_secs(20)).stdout_text()
+    });
+    let tty = jitsudo_tests::util::poll_until(Duration::from_secs(10), || {
+        let text = std::fs::read_to_string(&name).ok()?;
+        text.trim().strip_prefix("/dev/").map(str::to_owned)
+    })
+    .unwrap_or_else(|| panic!("{user}'s session did not start"));
+    (handle, tty)
+}
+
+/// A new request is told, in one line, on the terminals of the logged-in
+/// approvers (named, or through their group), and logged with whom it
+/// reached; never on the requester's terminal (an approver of the rule
+/// too) or the outsider's, not even through a login record that claims
+/// the outsider's terminal for an approver.
+#[test]
+fn logged_in_approvers_are_told_of_a_new_request_and_nobody_else() {
+    use jitsudo_tests::services::{field_text, wait_for_journal};
+    let (d, _) = daemon("grants-policy-notify", POLICY);
+    let dir = world().scratch_dir("grants-policy-notify");
+    let logins = Logins::new();
+    let told = "asks for grant";
+    let until_told = || PtySpec::default().wait_for(told).send(b"\x04");
+    let (appr1, appr1_tty) = session(APPROVER1, &dir, "cat", until_told());
+    let (appr2, appr2_tty) = session(APPROVER2, &dir, "cat", until_told());
+    let (outsider, outsider_tty) = session(OUTSIDER, &dir, "sleep 6", PtySpec::default());
+    let (requester, requester_tty) = session(REQUESTER, &dir, "sleep 6", PtySpec::default());
+    logins.add(APPROVER1, &appr1_tty);
+    logins.add(APPROVER2, &appr2_tty);
+    logins.add(OUTSIDER, &outsider_tty);
+    logins.add(REQUESTER, &requester_tty);
+    // A record that names an approver on the outsider's terminal.
+    logins.add(APPROVER1, &outsider_tty);
+    let reason = jitsudo_tests::util::marker("notify");
+    let id = request_as(REQUESTER, &d, &["--rule", "peer", "--reason", &reason])["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let line = format!(
+        "jitsudo: {REQUESTER} asks for grant {id} (rule peer, 3600s): {reason}; review it: \
+         jitsudoctl approve {id} (or deny {id} --reason TEXT)"
+    );
+    for (who, handle) in [(APPROVER1, appr1), (APPROVER2, appr2)] {
+        let shown = handle.join().expect("session");
+        assert!(shown.contains(&line), "{who} was not told: {shown:?}");
+        assert_eq!(shown.matches(told).count(), 1, "{who}: {shown:?}");
+    }
+    for (who, handle) in [(OUTSIDER, outsider), (REQUESTER, requester)] {
+        let shown = handle.join().expect("session");
+        assert!(!shown.contains(told), "{who} was told: {shown:?}");
+    }
+    let created = wait_for_journal(
+        "JITSUDO_EVENT",
+        "request.create",
+        &reason,
+        Duration::from_secs(10),
+    );
+    let event = created.first().expect("no request.create event");
+    assert_eq!(
+        field_text(event, "JITSUDO_NOTIFIED").as_deref(),
+        Some("jt_appr1,jt_appr2")
+    );
+    drop(logins);
 }

@@ -79,6 +79,16 @@ pub fn emit_break_glass(
     grants.audit.emit(&event);
 }
 
+/// Logs the creation of pending request `record`, with the approvers
+/// whose terminals were told (`JITSUDO_NOTIFIED`, comma-separated).
+pub fn emit_created(grants: &Grants, record: &Record, notified: &[String]) {
+    let mut event = event(record, Transition::Create, None);
+    if !notified.is_empty() {
+        event = field(event, "JITSUDO_NOTIFIED", notified.join(","));
+    }
+    grants.audit.emit(&event);
+}
+
 /// The event for `transition` of `record`.
 pub fn event(record: &Record, transition: Transition, actor: Option<&Identity>) -> Event {
     let mut event = Event::new(transition.kind(record))

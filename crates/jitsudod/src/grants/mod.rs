@@ -8,12 +8,14 @@
 //! | using a grant from `jitsudo` | [`using`] |
 //! | deadlines, warnings and teardown | [`timers`] |
 //! | the audit events | [`events`] |
+//! | notices to logged-in approvers of a new request | [`notify`] |
 //!
 //! Every verb is authorized from the caller's kernel identity and runs as
 //! one store transaction; the timers task wakes at the next deadline (or
 //! when a verb changes one) and ends what is due.
 
 mod events;
+mod notify;
 pub mod record;
 pub mod store;
 pub mod teardown;

@@ -153,6 +153,10 @@ pub fn request(
     for transition in [Transition::Create, Transition::Activate] {
         match follow_up_at {
             Some(by) => events::emit_break_glass(grants, &created, transition, by),
+            None if transition == Transition::Create && created.state == State::Pending => {
+                let notified = crate::grants::notify::approvers(&grant.approval, &created);
+                events::emit_created(grants, &created, &notified);
+            }
             None if transition == Transition::Create || created.state.is_live() => {
                 events::emit(grants, &created, transition, None);
             }

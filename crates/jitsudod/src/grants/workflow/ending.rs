@@ -5,7 +5,6 @@ use super::*;
 use jitsudo_policy::{Approval, GrantKind, Policy};
 use jitsudo_proto::{ExtendAsk, Failure, GrantQuery, Listing};
 
-use crate::accounts;
 use crate::grants::events::{self, Transition};
 use crate::grants::record::{Record, State};
 use crate::grants::store::StoreError;
@@ -222,31 +221,9 @@ fn still_allowed(policy: &Policy, record: &Record) -> bool {
         GrantKind::Rule => "rule",
         GrantKind::Command => "command",
     };
-    let Some(account) = accounts::user_by_uid(record.requester_uid) else {
-        return false;
-    };
-    let named: Vec<(u32, Option<String>)> = account
-        .groups(account.gid)
-        .into_iter()
-        .map(|gid| {
-            (
-                gid,
-                accounts::group_name(gid).and_then(|n| n.into_string().ok()),
-            )
+    kind == record.kind
+        && with_caller_of(record.requester_uid, |caller| {
+            rule.who.iter().any(|who| who.matches(caller))
         })
-        .collect();
-    let groups: Vec<jitsudo_policy::GroupRef<'_>> = named
-        .iter()
-        .map(|(gid, name)| jitsudo_policy::GroupRef {
-            gid: *gid,
-            name: name.as_deref(),
-        })
-        .collect();
-    let caller = jitsudo_policy::Caller {
-        uid: account.uid,
-        name: account.name.to_str(),
-        groups: &groups,
-        deny_groups: &groups,
-    };
-    kind == record.kind && rule.who.iter().any(|who| who.matches(&caller))
+        .unwrap_or(false)
 }

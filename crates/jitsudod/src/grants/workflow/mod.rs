@@ -95,3 +95,31 @@ pub(super) fn checked_reason(reason: Option<&str>) -> Result<(), Failure> {
     }
     printable(reason)
 }
+
+/// `f` of the policy's view of user `uid` (name and groups from the
+/// databases), or `None` if the user is unknown.
+pub fn with_caller_of<T>(uid: u32, f: impl FnOnce(&jitsudo_policy::Caller<'_>) -> T) -> Option<T> {
+    let account = crate::accounts::user_by_uid(uid)?;
+    let named: Vec<(u32, Option<String>)> = account
+        .groups(account.gid)
+        .into_iter()
+        .map(|gid| {
+            let name = crate::accounts::group_name(gid).and_then(|n| n.into_string().ok());
+            (gid, name)
+        })
+        .collect();
+    let groups: Vec<jitsudo_policy::GroupRef<'_>> = named
+        .iter()
+        .map(|(gid, name)| jitsudo_policy::GroupRef {
+            gid: *gid,
+            name: name.as_deref(),
+        })
+        .collect();
+    let caller = jitsudo_policy::Caller {
+        uid: account.uid,
+        name: account.name.to_str(),
+        groups: &groups,
+        deny_groups: &groups,
+    };
+    Some(f(&caller))
+}
