@@ -422,6 +422,10 @@ fn self_extension_needs_the_rule_and_stays_within_its_cap() {
         ),
     );
     refused(
+        &ctl(REQUESTER, &d, &["extend", &selfext, "--by", "0s"]),
+        "extend by more than 0s",
+    );
+    refused(
         &ctl(OUTSIDER, &d, &["extend", &selfext, "--by", "1s"]),
         &format!("you may not extend grant {selfext}"),
     );
@@ -790,6 +794,43 @@ fn logged_in_approvers_are_told_of_a_new_request_and_nobody_else() {
     assert_eq!(
         field_text(event, "JITSUDO_NOTIFIED").as_deref(),
         Some("jt_appr1,jt_appr2")
+    );
+    // Requesting and cancelling in a loop: 8 requests per 10 minutes are
+    // told, no more.
+    let pidfile = dir.join("watching.pid");
+    let watching = format!("echo $$ > {}; exec sleep 60", pidfile.display());
+    let (appr1, appr1_tty) = session(APPROVER1, &dir, &watching, PtySpec::default());
+    logins.add(APPROVER1, &appr1_tty);
+    let ids: Vec<String> = (2..=9)
+        .map(|_| {
+            let id = request_as(REQUESTER, &d, &["--rule", "peer", "--reason", "again"])["id"]
+                .as_str()
+                .expect("id")
+                .to_owned();
+            json(&ctl(REQUESTER, &d, &["cancel", &id, "--format", "json"]));
+            id
+        })
+        .collect();
+    // Every notice is written before `request` answers: end the session.
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .ok()
+        .and_then(|p| p.trim().parse().ok())
+        .expect("the session's pid");
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    let shown = appr1.join().expect("session");
+    for id in &ids[..7] {
+        assert!(
+            shown.contains(&format!("grant {id} ")),
+            "{id} not told: {shown:?}"
+        );
+    }
+    let ninth = &ids[7];
+    assert!(
+        !shown.contains(&format!("grant {ninth} ")),
+        "the 9th was told: {shown:?}"
     );
     drop(logins);
 }

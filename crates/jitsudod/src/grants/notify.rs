@@ -3,7 +3,8 @@
 //! the login records (utmp, and logind's session files where logind
 //! runs). A terminal is written only if it is a character device owned by
 //! that approver and open to messages (`mesg y`: group-writable); never the
-//! requester's, never anyone else's; at most [`MAX_TERMINALS`] per request.
+//! requester's, never anyone else's; at most [`MAX_TERMINALS`] per request,
+//! and [`MAX_NOTICES`] requests of one requester per [`NOTICE_WINDOW`].
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -25,6 +26,12 @@ const MAX_SESSIONS: usize = 4096;
 const MAX_TERMINALS: usize = 64;
 /// Longest part of the reason shown (characters).
 const MAX_REASON_SHOWN: usize = 120;
+/// A requester's requests are told to approvers only up to this many per
+/// [`NOTICE_WINDOW`] seconds (request and cancel in a loop must not flood
+/// their terminals).
+pub const MAX_NOTICES: u32 = 8;
+/// See [`MAX_NOTICES`].
+pub const NOTICE_WINDOW: i64 = 600;
 
 /// The size of one glibc `struct utmpx` on Linux, and where its fields are.
 const UTMP_RECORD: usize = 384;

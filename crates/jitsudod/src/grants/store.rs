@@ -280,6 +280,15 @@ impl Tx<'_> {
         )?)
     }
 
+    /// How many requests `uid` made at or after `since`.
+    pub fn created_since(&self, uid: u32, since: i64) -> Result<u32, StoreError> {
+        Ok(self.0.query_row(
+            "SELECT COUNT(*) FROM requests WHERE requester_uid = ?1 AND created_at >= ?2",
+            params![uid, since],
+            |r| r.get(0),
+        )?)
+    }
+
     /// Keeps a review.
     pub fn add_review(&self, id: &str, review: &Review) -> Result<(), StoreError> {
         self.0.execute(

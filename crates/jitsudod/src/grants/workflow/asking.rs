@@ -11,6 +11,7 @@ use jitsudo_proto::{Failure, GrantAsk, GrantWhat, StartAsk};
 
 use crate::accounts;
 use crate::grants::events::{self, Transition};
+use crate::grants::notify;
 use crate::grants::record::{Record, State};
 use crate::grants::{
     now, Grants, MAX_COMMAND_BYTES, MAX_COMMAND_WORDS, MAX_LIVE_PER_USER, MAX_PENDING_PER_USER,
@@ -123,8 +124,10 @@ pub fn request(
         .break_glass
         .filter(|_| ask.break_glass)
         .map(|glass| at.saturating_add(secs(glass.follow_up)));
+    let mut told = true;
     let created = grants.store.transact(|tx| {
         super::break_glass::admit(tx, who.peer.uid, ask.break_glass, at)?;
+        told = tx.created_since(who.peer.uid, at - notify::NOTICE_WINDOW)? < notify::MAX_NOTICES;
         let (pending, live) = tx.counts_of(who.peer.uid)?;
         let auto = grant.approval == Approval::Auto;
         if !auto && pending >= MAX_PENDING_PER_USER {
@@ -154,7 +157,11 @@ pub fn request(
         match follow_up_at {
             Some(by) => events::emit_break_glass(grants, &created, transition, by),
             None if transition == Transition::Create && created.state == State::Pending => {
-                let notified = crate::grants::notify::approvers(&grant.approval, &created);
+                let notified = if told {
+                    notify::approvers(&grant.approval, &created)
+                } else {
+                    Vec::new()
+                };
                 events::emit_created(grants, &created, &notified);
             }
             None if transition == Transition::Create || created.state.is_live() => {

@@ -86,9 +86,12 @@ pub fn extend(grants: &Grants, policy: &Policy, who: &Identity, ask: &ExtendAsk)
                 if over { "over" } else { record.state.name() }
             )));
         }
+        if ask.by == 0 {
+            return Err(Failure::new("extend by more than 0s (--by DURATION)"));
+        }
         let by = i64::try_from(ask.by).unwrap_or(i64::MAX);
         let total = record.duration.saturating_add(by);
-        if by <= 0 || total > secs(cap.limit) {
+        if total > secs(cap.limit) {
             return Err(Failure::new(format!(
                 "the grant would last {total}s, over {} of {}s{}",
                 cap.what,
