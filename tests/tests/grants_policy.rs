@@ -194,6 +194,51 @@ fn on_pty(d: &Daemon, args: &[&str], spec: &PtySpec) -> Output {
     jitsudo_tests::pty::run(cmd, REQUESTER, spec, Duration::from_secs(60))
 }
 
+/// A grant that ends while its holder types the password allows nothing:
+/// the use is counted (and checked) only once the password is right, and
+/// the command does not start.
+#[test]
+fn a_grant_ended_at_the_prompt_runs_nothing_after_the_password() {
+    use std::io::{Read, Write};
+    let (d, _) = daemon("grants-policy-prompt-end", POLICY);
+    let id = request_as(REQUESTER, &d, &["--rule", "pw-once", "--reason", "r"])["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let mut client = as_user(
+        REQUESTER,
+        &d,
+        "jitsudo",
+        &["-S", "-k", "/usr/bin/id", "-un"],
+    )
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("start jitsudo");
+    let mut stderr = client.stderr.take().expect("stderr");
+    let mut shown = Vec::new();
+    let mut byte = [0u8; 1];
+    while !text(&shown).contains("password for") {
+        let n = stderr.read(&mut byte).expect("read the prompt");
+        assert_eq!(n, 1, "no prompt: {}", text(&shown));
+        shown.push(byte[0]);
+    }
+    json(&ctl(REQUESTER, &d, &["done", &id, "--format", "json"]));
+    let mut stdin = client.stdin.take().expect("stdin");
+    writeln!(stdin, "{}", password(REQUESTER)).expect("type the password");
+    drop(stdin);
+    let mut rest = String::new();
+    let _ = stderr.read_to_string(&mut rest);
+    let out = client.wait_with_output().expect("jitsudo");
+    assert_ne!(out.status.code(), Some(0), "{rest}");
+    assert_eq!(text(&out.stdout), "", "the command ran: {rest}");
+    assert!(
+        rest.contains(&format!("grant {id} ended meanwhile")),
+        "{rest}"
+    );
+}
+
 /// A hostile holder types wrong passwords (many times over the grant's
 /// `max_uses`) and interrupts the prompt: none of it uses the grant up;
 /// the one use is spent only by the run that authenticated.
