@@ -77,6 +77,9 @@ pub struct RuleExplanation {
     pub mismatch: Option<Mismatch>,
     /// What the rule did.
     pub role: RuleRole,
+    /// For a grantable rule: how a grant for it is obtained (approvers,
+    /// maximum, break-glass, self-extension), as `policy diff` says it.
+    pub grantable: Option<String>,
 }
 
 /// What a rule did in a decision.
@@ -138,6 +141,7 @@ impl Policy {
                     matched: mismatch.is_none(),
                     mismatch,
                     role,
+                    grantable: rule.grant.as_ref().map(ToString::to_string),
                 }
             })
             .collect();
@@ -223,6 +227,12 @@ impl fmt::Display for Explanation {
             match (&rule.mismatch, rule.role) {
                 (_, RuleRole::Decided) => writeln!(f, "matches, decides")?,
                 (_, RuleRole::Overridden) => writeln!(f, "matches, overridden")?,
+                (Some(Mismatch::Grant), _) => writeln!(
+                    f,
+                    "no match: {} ({})",
+                    Mismatch::Grant,
+                    rule.grantable.as_deref().unwrap_or("grantable")
+                )?,
                 (Some(mismatch), _) => writeln!(f, "no match: {mismatch}")?,
                 (None, RuleRole::NotMatched) => writeln!(f, "no match")?,
             }

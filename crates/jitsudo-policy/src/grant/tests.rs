@@ -279,6 +279,13 @@ fn explain_names_the_missing_grant() {
         .find(|r| r.id == "restart-db")
         .unwrap();
     assert_eq!(rule.mismatch, Some(crate::Mismatch::Grant));
+    assert!(
+        explanation.to_string().contains(
+            "only under an active grant (jitsudoctl request) (grant approved by bob, %dba \
+             (2 of them), up to 7200s)"
+        ),
+        "{explanation}"
+    );
 }
 
 const TIMED: &str = r#"
