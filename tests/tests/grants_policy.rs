@@ -773,6 +773,8 @@ fn session(
     spec: PtySpec,
 ) -> (std::thread::JoinHandle<String>, String) {
     let name = dir.join(user);
+    // A session of the same user before this one left its terminal's name.
+    let _ = std::fs::remove_file(&name);
     let script = format!("tty > {0}.tmp; mv {0}.tmp {0}; {then}", name.display());
     let handle = std::thread::spawn(move || {
         let mut cmd = Command::new("setpriv");
