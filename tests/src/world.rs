@@ -107,7 +107,8 @@ impl World {
         services::ensure_rsyslog();
         fixtures::ensure_accounts();
 
-        let root = Path::new("/run").join(format!("jitsudo-test-{}", std::process::id()));
+        sweep_stale_worlds();
+        let root = Path::new("/run").join(format!("{WORLD_PREFIX}{}", std::process::id()));
         make_dir(&root, 0o755);
         let scratch = root.join("scratch");
         make_dir(&scratch, 0o1777);
@@ -169,8 +170,12 @@ impl World {
                     from.display()
                 );
                 let to = dst.join(name);
-                fs::copy(&from, &to).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
-                set_mode(&to, 0o755);
+                // A hard link costs no space (a test binary's world is gone only when
+                // the next run sweeps it); a target on another file system is copied.
+                if fs::hard_link(&from, &to).is_err() {
+                    fs::copy(&from, &to).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
+                    set_mode(&to, 0o755);
+                }
             }
             dst
         })
@@ -190,6 +195,31 @@ impl World {
     /// The socket jitsudo runs use unless a case says otherwise.
     pub fn default_socket(&self) -> OsString {
         self.daemon().socket.clone().into_os_string()
+    }
+}
+
+/// The name of a test process's world directory under /run, before its pid.
+const WORLD_PREFIX: &str = "jitsudo-test-";
+
+/// Removes the worlds of test processes that are gone (a test binary ends
+/// without running destructors for its statics, so each run leaves one).
+fn sweep_stale_worlds() {
+    let Ok(entries) = fs::read_dir("/run") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(WORLD_PREFIX))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new("/proc").join(pid.to_string()).exists() {
+            // Best effort: a world another run is sweeping too may vanish meanwhile.
+            let _ = fs::remove_dir_all(entry.path());
+        }
     }
 }
 
