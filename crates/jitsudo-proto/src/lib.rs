@@ -4,7 +4,9 @@
 //! A connection carries *frames*: a 4-byte big-endian length followed by a
 //! [postcard]-encoded message. File descriptors travel beside the bytes as
 //! `SCM_RIGHTS` ancillary data and are collected by [`FrameReader`] until the
-//! message that owns them is decoded.
+//! message that owns them is decoded. The daemon reads and writes the same
+//! frames on tokio sockets through [`tokio_codec`] (feature `tokio`); the
+//! client and the workers block.
 //!
 //! The conversation on one connection is:
 //!
@@ -34,6 +36,8 @@ mod fds;
 mod frame;
 mod grants;
 mod message;
+#[cfg(feature = "tokio")]
+pub mod tokio_codec;
 
 pub use connect::{connect, ConnectError};
 pub use fds::{FdLayout, PassedFds, KEPT_FDS_BELOW, MAX_KEPT_FDS};
@@ -65,6 +69,9 @@ pub enum ProtoError {
     Codec(postcard::Error),
     /// The peer closed the connection in the middle of a frame.
     Truncated,
+    /// The peer closed the connection between frames, before the message
+    /// awaited.
+    Closed,
     /// The peer sent more descriptors than the protocol allows, or the
     /// kernel truncated the ancillary data.
     TooManyFds,
@@ -90,6 +97,7 @@ impl std::fmt::Display for ProtoError {
             }
             ProtoError::Codec(e) => write!(f, "malformed message: {e}"),
             ProtoError::Truncated => f.write_str("connection closed in the middle of a message"),
+            ProtoError::Closed => f.write_str("connection closed"),
             ProtoError::TooManyFds => f.write_str("too many file descriptors attached"),
             ProtoError::WrongFdCount { .. } => f.write_str("wrong number of descriptors"),
             ProtoError::KeptFds => write!(

@@ -11,6 +11,7 @@ mod accounts;
 mod audit;
 mod cache;
 mod cgroup;
+mod error;
 mod executable;
 mod grants;
 mod handoff;
@@ -38,6 +39,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 
+use error::{at, Error};
 use options::Options;
 
 fn main() -> ExitCode {
@@ -54,20 +56,19 @@ fn main() -> ExitCode {
     }
 }
 
-fn start(options: Options) -> Result<(), String> {
+fn start(options: Options) -> Result<(), Error> {
     if !nix::unistd::geteuid().is_root() {
-        return Err("must be run as root".into());
+        return Err(Error::NotRoot);
     }
     jitsudo_sys::malloc::limit_arenas();
-    let policy = policy_store::load(&options.policy).map_err(|e| e.to_string())?;
+    let policy = policy_store::load(&options.policy).map_err(Error::Policy)?;
     limits::raise_fd_limit();
-    cgroup::establish(options.cgroup_root.as_deref())?;
+    cgroup::establish(options.cgroup_root.as_deref()).map_err(Error::Cgroup)?;
     prepare_dir(&options.state_dir, 0o700)?;
-    let grants = grants::Grants::open(&options.state_dir, audit::sinks())
-        .map_err(|e| format!("{e}; refusing to start"))?;
+    let grants = grants::Grants::open(&options.state_dir, audit::sinks()).map_err(Error::Grants)?;
     let listener = bind(&options.socket)?;
     if !options.foreground {
-        nix::unistd::daemon(false, false).map_err(|e| format!("daemon: {e}"))?;
+        nix::unistd::daemon(false, false).map_err(Error::Daemonize)?;
     }
     let shared = Arc::new(server::Shared::new(
         policy,
@@ -79,37 +80,30 @@ fn start(options: Options) -> Result<(), String> {
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| format!("runtime: {e}"))?;
+        .map_err(Error::Runtime)?;
     runtime.block_on(server::serve(listener, shared));
     let _ = std::fs::remove_file(&options.socket);
     cgroup::release();
     Ok(())
 }
 
-fn prepare_dir(dir: &Path, mode: u32) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode))
-        .map_err(|e| format!("{}: {e}", dir.display()))
+fn prepare_dir(dir: &Path, mode: u32) -> Result<(), Error> {
+    std::fs::create_dir_all(dir).map_err(at(dir))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode)).map_err(at(dir))
 }
 
 /// Binds the socket before daemonizing, so it accepts as soon as the
 /// starting command returns. Any local user may connect (mode 0666).
-fn bind(socket: &Path) -> Result<UnixListener, String> {
+fn bind(socket: &Path) -> Result<UnixListener, Error> {
     if let Some(dir) = socket.parent() {
         prepare_dir(dir, 0o755)?;
     }
     if std::os::unix::net::UnixStream::connect(socket).is_ok() {
-        return Err(format!(
-            "{} is in use by another jitsudod",
-            socket.display()
-        ));
+        return Err(Error::SocketInUse(socket.to_path_buf()));
     }
     let _ = std::fs::remove_file(socket);
-    let listener = UnixListener::bind(socket).map_err(|e| format!("{}: {e}", socket.display()))?;
-    std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o666))
-        .map_err(|e| format!("{}: {e}", socket.display()))?;
-    listener
-        .set_nonblocking(true)
-        .map_err(|e| format!("{}: {e}", socket.display()))?;
+    let listener = UnixListener::bind(socket).map_err(at(socket))?;
+    std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o666)).map_err(at(socket))?;
+    listener.set_nonblocking(true).map_err(at(socket))?;
     Ok(listener)
 }

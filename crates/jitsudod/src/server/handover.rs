@@ -5,10 +5,11 @@
 
 use std::sync::Arc;
 
+use jitsudo_proto::tokio_codec::read_message;
 use jitsudo_proto::{Failure, FrameReader, ServerMessage};
 
 use super::route::Handover;
-use super::wire::{next_message, send_message, send_replies};
+use super::wire::{send_message, send_replies};
 use super::Shared;
 use crate::cache::CacheKey;
 use crate::handoff;
@@ -99,7 +100,7 @@ pub(super) async fn follow_worker(shared: Arc<Shared>, started: Started) {
         .and_then(|()| tokio::net::UnixStream::from_std(worker.channel))
     {
         let mut reader = FrameReader::new(1024);
-        while let Ok(report) = next_message::<Report>(&channel, &mut reader).await {
+        while let Ok(report) = read_message::<Report>(&channel, &mut reader).await {
             match report {
                 Report::Authenticated => {
                     pending = None;

@@ -23,6 +23,7 @@ use jitsudo_proto::{encode, Failure, ServerMessage};
 use tokio::net::UnixListener;
 use tokio::signal::unix::{signal, SignalKind};
 
+use crate::error::Error;
 use crate::limits::{Cap, Over, Slot};
 use crate::peer::Peer;
 use handover::{follow_worker, hand_over, Started};
@@ -135,7 +136,7 @@ async fn answer(
     };
     let received = tokio::time::timeout(REQUEST_TIMEOUT, read_request(&stream))
         .await
-        .unwrap_or_else(|_| Err("timed out waiting for the request".into()));
+        .unwrap_or(Err(Error::RequestTimeout));
     let (request, fds) = match received {
         Ok(received) => received,
         Err(e) => {

@@ -30,6 +30,7 @@ use nix::sys::signal::{SigSet, Signal};
 use nix::sys::stat::Mode;
 use nix::unistd::{setsid, Gid, Uid};
 
+use crate::error::Error;
 use crate::request::job::{Exec, Job};
 use child::ChildSpec;
 
@@ -66,8 +67,8 @@ pub fn main(cgroup: Option<std::path::PathBuf>) -> ExitCode {
                 cgroup.as_deref(),
             )
         }
-        // The daemon closed the channel without a job (it stopped).
-        Err(e) if e.is_empty() => ExitCode::SUCCESS,
+        // The daemon stopped.
+        Err(Error::NoJob) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("jitsudod worker: {e}");
             ExitCode::FAILURE
@@ -120,31 +121,31 @@ pub struct CallerFds {
     pub kept: Vec<(u32, OwnedFd)>,
 }
 
-fn receive_job() -> Result<(Job, Received), String> {
+fn receive_job() -> Result<(Job, Received), Error> {
     // Fd 0 is the socketpair the daemon gave us.
     let channel = Std::In.borrow();
     let mut reader = FrameReader::new(MAX_MESSAGE_LEN);
     let frame = reader
         .read_frame(channel)
-        .map_err(|e| format!("reading job: {e}"))?
-        .ok_or(String::new())?;
-    let job: Job = decode(&frame).map_err(|e| format!("decoding job: {e}"))?;
+        .map_err(|e| Error::Job("reading job", e))?
+        .ok_or(Error::NoJob)?;
+    let job: Job = decode(&frame).map_err(|e| Error::Job("decoding job", e))?;
     let mut fds = reader.take_fds();
     let executable = if job.has_executable() {
-        Some(fds.pop().ok_or("no executable with the job")?)
+        Some(fds.pop().ok_or(Error::JobWithout("executable"))?)
     } else {
         None
     };
     let mut fds = fds.into_iter();
-    let conn = fds.next().ok_or("no client connection with the job")?;
-    let passed = PassedFds::receive(job.fds, fds.collect()).map_err(|e| format!("job: {e}"))?;
+    let conn = fds.next().ok_or(Error::JobWithout("client connection"))?;
+    let passed = PassedFds::receive(job.fds, fds.collect()).map_err(|e| Error::Job("job", e))?;
     let PassedFds {
         stdio,
         cwd: Some(cwd),
         kept,
     } = passed
     else {
-        return Err("no working directory with the job".into());
+        return Err(Error::JobWithout("working directory"));
     };
     let caller = CallerFds {
         stdio,
