@@ -238,6 +238,37 @@ pub struct RunRequest {
 }
 
 impl RunRequest {
+    /// A request to run `argv` as `jitsudo argv…` asks it with no option
+    /// given: as root, no environment passed, no descriptors. Callers set
+    /// what they know with struct update syntax (`..RunRequest::new(argv)`),
+    /// so a field added later gets its plain value everywhere.
+    pub fn new(argv: Vec<ByteBuf>) -> RunRequest {
+        RunRequest {
+            argv,
+            env: Vec::new(),
+            assignments: Vec::new(),
+            user: None,
+            group: None,
+            shell: ShellMode::Direct,
+            preserve_env: PreserveEnv::None,
+            chdir: None,
+            non_interactive: false,
+            background: false,
+            reset_timestamp: false,
+            prompt: None,
+            stdin_password: false,
+            set_home: false,
+            preserve_groups: false,
+            no_update: false,
+            command_timeout: None,
+            close_from: None,
+            ignored_signals: 0,
+            stdio: [false; 3],
+            kept_fds: 0,
+            terminal_foreground: true,
+        }
+    }
+
     /// The descriptors that accompany this request.
     pub fn fd_layout(&self) -> FdLayout {
         FdLayout {
@@ -503,31 +534,15 @@ mod tests {
 
     fn sample_request() -> RunRequest {
         RunRequest {
-            argv: vec![
+            env: vec![ByteBuf::from(b"A=\xfe".to_vec())],
+            user: Some(ByteBuf::from(b"#0".to_vec())),
+            preserve_env: PreserveEnv::List(vec![ByteBuf::from(b"A".to_vec())]),
+            non_interactive: true,
+            stdio: [true, false, true],
+            ..RunRequest::new(vec![
                 ByteBuf::from(b"id".to_vec()),
                 ByteBuf::from(vec![0xff, 0, b'x']),
-            ],
-            env: vec![ByteBuf::from(b"A=\xfe".to_vec())],
-            assignments: vec![],
-            user: Some(ByteBuf::from(b"#0".to_vec())),
-            group: None,
-            shell: ShellMode::Direct,
-            preserve_env: PreserveEnv::List(vec![ByteBuf::from(b"A".to_vec())]),
-            chdir: None,
-            non_interactive: true,
-            background: false,
-            reset_timestamp: false,
-            prompt: None,
-            stdin_password: false,
-            set_home: false,
-            preserve_groups: false,
-            no_update: false,
-            command_timeout: None,
-            close_from: None,
-            ignored_signals: 0,
-            stdio: [true, false, true],
-            kept_fds: 0,
-            terminal_foreground: true,
+            ])
         }
     }
 

@@ -46,6 +46,13 @@ pub fn is_open(fd: RawFd) -> bool {
     unsafe { libc::fcntl(fd, libc::F_GETFD) != -1 }
 }
 
+/// Whether `fd` is a pipe (or FIFO): a stdio descriptor that is one puts
+/// the command in a pipeline (`jitsudo cmd | less`), where the client and
+/// the worker leave the terminal to the others, as sudo does.
+pub fn is_pipe(fd: BorrowedFd<'_>) -> bool {
+    nix::sys::stat::fstat(fd).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFIFO)
+}
+
 /// Puts `source` on standard descriptor `target` (dup2). The copy does not
 /// have `FD_CLOEXEC`, so it survives an exec.
 pub fn install_std(source: BorrowedFd<'_>, target: Std) -> nix::Result<()> {
@@ -122,6 +129,16 @@ pub fn cloexec_from(first: RawFd) -> nix::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pipes_are_told_from_sockets_and_files() {
+        let (read, write) = nix::unistd::pipe().unwrap();
+        assert!(is_pipe(read.as_fd()) && is_pipe(write.as_fd()));
+        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+        assert!(!is_pipe(a.as_fd()));
+        let file = std::fs::File::open("/proc/self/status").unwrap();
+        assert!(!is_pipe(file.as_fd()));
+    }
     use std::os::fd::AsFd;
 
     #[test]

@@ -32,17 +32,19 @@ impl Disposition {
     }
 }
 
-/// The kernel's `struct sigaction` on the architectures whose layout is
-/// handler, flags, restorer, mask (x86_64, aarch64, riscv64, …: the
-/// generic one; not mips, alpha or sparc).
-#[cfg(any(
+/// Whether the kernel's `struct sigaction` has the generic layout,
+/// handler, flags, restorer, mask (x86_64, aarch64, riscv64, …; not mips,
+/// alpha or sparc), which [`KernelSigaction`] spells out.
+const GENERIC_LAYOUT: bool = cfg!(any(
     target_arch = "x86_64",
     target_arch = "aarch64",
     target_arch = "riscv64",
     target_arch = "loongarch64",
     target_arch = "powerpc64",
     target_arch = "s390x"
-))]
+));
+
+/// The kernel's `struct sigaction` where [`GENERIC_LAYOUT`] holds.
 #[repr(C)]
 struct KernelSigaction {
     handler: libc::sighandler_t,
@@ -51,18 +53,20 @@ struct KernelSigaction {
     mask: u64,
 }
 
-/// Sets `signo`'s disposition with the raw system call: glibc's wrapper
-/// refuses 32 and 33 (it reserves them for its threads), whose state would
-/// otherwise leak from the caller into a command.
-#[cfg(any(
-    target_arch = "x86_64",
-    target_arch = "aarch64",
-    target_arch = "riscv64",
-    target_arch = "loongarch64",
-    target_arch = "powerpc64",
-    target_arch = "s390x"
-))]
+/// Sets `signo`'s disposition. With the generic layout, by the raw system
+/// call: glibc's wrapper refuses 32 and 33 (it reserves them for its
+/// threads), whose state would otherwise leak from the caller into a
+/// command. Elsewhere through libc (32 and 33 then stay as they are).
 pub fn set_disposition(signo: libc::c_int, disposition: Disposition) -> nix::Result<()> {
+    if GENERIC_LAYOUT {
+        set_raw(signo, disposition)
+    } else {
+        set_through_libc(signo, disposition)
+    }
+}
+
+/// `rt_sigaction` itself; only called where [`GENERIC_LAYOUT`] holds.
+fn set_raw(signo: libc::c_int, disposition: Disposition) -> nix::Result<()> {
     let action = KernelSigaction {
         handler: disposition.handler(),
         flags: 0,
@@ -70,9 +74,10 @@ pub fn set_disposition(signo: libc::c_int, disposition: Disposition) -> nix::Res
         mask: 0,
     };
     // SAFETY: `action` matches the kernel's layout on this architecture
-    // (cfg above) and installs SIG_DFL or SIG_IGN, which run no code, so no
-    // restorer is needed; the old action is not requested (null); the last
-    // argument is the size of the kernel's sigset (64 bits).
+    // (the only caller checks GENERIC_LAYOUT) and installs SIG_DFL or
+    // SIG_IGN, which run no code, so no restorer is needed; the old action
+    // is not requested (null); the last argument is the size of the
+    // kernel's sigset (64 bits).
     let rc = unsafe {
         libc::syscall(
             libc::SYS_rt_sigaction,
@@ -85,17 +90,8 @@ pub fn set_disposition(signo: libc::c_int, disposition: Disposition) -> nix::Res
     Errno::result(rc).map(drop)
 }
 
-/// Sets `signo`'s disposition through libc (architectures whose kernel
-/// sigaction layout is not the generic one; 32 and 33 stay as they are).
-#[cfg(not(any(
-    target_arch = "x86_64",
-    target_arch = "aarch64",
-    target_arch = "riscv64",
-    target_arch = "loongarch64",
-    target_arch = "powerpc64",
-    target_arch = "s390x"
-)))]
-pub fn set_disposition(signo: libc::c_int, disposition: Disposition) -> nix::Result<()> {
+/// libc's `sigaction`, for the other layouts.
+fn set_through_libc(signo: libc::c_int, disposition: Disposition) -> nix::Result<()> {
     // SAFETY: `sigaction` is a plain C struct for which all-zero bytes
     // are a valid value (empty mask, no flags).
     let mut action: libc::sigaction = unsafe { std::mem::zeroed() };

@@ -8,6 +8,7 @@
 mod askpass;
 mod cli;
 mod edit;
+mod error;
 mod prompt;
 mod request;
 mod session;
@@ -23,6 +24,7 @@ use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
 use cli::{Invocation, UsageError};
+use error::Error;
 use session::{Outcome, Session};
 
 /// Where jitsudod listens unless `JITSUDO_SOCKET` says otherwise.
@@ -67,20 +69,32 @@ fn usage_failure(usage: UsageError, argv0: &str) -> Outcome {
 }
 
 fn run(args: cli::RequestArgs) -> Outcome {
+    match send_request(args) {
+        Ok(session) => session.run(),
+        Err(Sent::Refused(outcome)) => outcome,
+        Err(Sent::Failed(e)) => failure(e.to_string()),
+    }
+}
+
+/// Why no session started: the daemon refused the connection (its
+/// message), or the request could not be stated.
+enum Sent {
+    Refused(Outcome),
+    Failed(Error),
+}
+
+impl From<Error> for Sent {
+    fn from(e: Error) -> Self {
+        Sent::Failed(e)
+    }
+}
+
+/// Connects and writes the hello and the request with their descriptors.
+fn send_request(args: cli::RequestArgs) -> Result<Session, Sent> {
     let stdio = stdio::Stdio::claim();
-    let signals = match signals::route_to_fd() {
-        Ok(fd) => fd,
-        Err(e) => return failure(format!("unable to set up signal handling: {e}")),
-    };
-    let cwd = match stdio::cwd() {
-        Ok(fd) => fd,
-        Err(e) => return failure(format!("unable to open the current directory: {e}")),
-    };
-    let socket = socket_path();
-    let conn = match jitsudo_proto::connect(&socket) {
-        Ok(conn) => conn,
-        Err(e) => return failure(e.to_string()),
-    };
+    let signals = signals::route_to_fd().map_err(Error::Signals)?;
+    let cwd = stdio::cwd().map_err(Error::Cwd)?;
+    let conn = jitsudo_proto::connect(&socket_path()).map_err(Error::Connect)?;
     let input = match (args.askpass, args.stdin_password) {
         (true, _) => askpass::PasswordInput::Askpass,
         (false, true) => askpass::PasswordInput::Stdin,
@@ -88,22 +102,15 @@ fn run(args: cli::RequestArgs) -> Outcome {
     };
     // Only a command keeps descriptors (-C with -l, -v or -e keeps none).
     let close_from = args.close_from.filter(|_| args.action == cli::Action::Run);
-    let kept = match stdio::kept(close_from) {
-        Ok(kept) => kept,
-        Err(e) => return failure(e),
-    };
+    let kept = stdio::kept(close_from)?;
     let passed = stdio.passed(&cwd, &kept);
-    let (frames, layout) = match request::frames(args, &passed, startup::ignored_signals()) {
-        Ok(framed) => framed,
-        Err(e) => return failure(e),
-    };
+    let (frames, layout) = request::frames(args, &passed, startup::ignored_signals())?;
     let fds = passed.matching(layout).raw();
     if let Err(e) = jitsudo_proto::send_frame(conn.as_fd(), &frames, &fds) {
-        return refusal(&conn)
-            .unwrap_or_else(|| failure(format!("unable to send the request to jitsudod: {e}")));
+        return Err(refusal(&conn).map_or(Sent::Failed(Error::Send(e)), Sent::Refused));
     }
     drop((cwd, kept));
-    Session::new(conn, signals, stdio, input).run()
+    Ok(Session::new(conn, signals, stdio, input))
 }
 
 fn socket_path() -> PathBuf {

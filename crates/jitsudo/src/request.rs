@@ -12,6 +12,7 @@ use jitsudo_sys::fd::Std;
 use nix::unistd::isatty;
 
 use crate::cli::{wire, Action, RequestArgs};
+use crate::error::Error;
 use crate::terminal;
 
 /// `SUDO_PROMPT`, sudo's default for `-p`.
@@ -27,7 +28,7 @@ pub fn frames(
     args: RequestArgs,
     passed: &PassedFds<BorrowedFd<'_>>,
     ignored_signals: u64,
-) -> Result<(Vec<u8>, FdLayout), String> {
+) -> Result<(Vec<u8>, FdLayout), Error> {
     let action = args.action;
     let list_user = args.list_user.clone().map(wire);
     let list_long = args.list_long;
@@ -49,9 +50,8 @@ pub fn frames(
         Action::Remove => Request::RemoveTimestamps,
     };
     let layout = request.fd_layout();
-    let mut bytes = encode(&ClientMessage::Hello(Hello::current())).map_err(|e| e.to_string())?;
-    let body = encode(&ClientMessage::Request(request))
-        .map_err(|_| "unable to run the command: Argument list too long".to_string())?;
+    let mut bytes = encode(&ClientMessage::Hello(Hello::current())).map_err(Error::Encode)?;
+    let body = encode(&ClientMessage::Request(request)).map_err(|_| Error::TooLong)?;
     bytes.extend(body);
     Ok((bytes, layout))
 }

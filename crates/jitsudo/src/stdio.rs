@@ -9,6 +9,7 @@ use jitsudo_proto::{PassedFds, KEPT_FDS_BELOW, MAX_KEPT_FDS};
 
 use nix::fcntl::{open, OFlag};
 
+use crate::error::Error;
 use crate::startup;
 use nix::sys::stat::Mode;
 use nix::unistd::isatty;
@@ -63,7 +64,7 @@ pub type Kept = Vec<(u32, OwnedFd)>;
 /// `close_from` that were open when the client started (descriptors from
 /// [`KEPT_FDS_BELOW`] up are never passed). More than [`MAX_KEPT_FDS`] of
 /// them is refused, with the reason.
-pub fn kept(close_from: Option<u32>) -> Result<Kept, String> {
+pub fn kept(close_from: Option<u32>) -> Result<Kept, Error> {
     let Some(close_from) = close_from else {
         return Ok(Vec::new());
     };
@@ -71,17 +72,18 @@ pub fn kept(close_from: Option<u32>) -> Result<Kept, String> {
         .filter(|n| startup::inherited_fds() & (1 << n) != 0)
         .collect();
     if numbers.len() > MAX_KEPT_FDS {
-        return Err(format!(
-            "-C {close_from} would keep {} descriptors open: at most {MAX_KEPT_FDS} can be passed to the command",
-            numbers.len()
-        ));
+        return Err(Error::TooManyKept {
+            close_from,
+            count: numbers.len(),
+            max: MAX_KEPT_FDS,
+        });
     }
     numbers
         .into_iter()
         .map(|n| {
             dup_raw(n as i32)
                 .map(|fd| (n, fd))
-                .map_err(|e| format!("unable to pass descriptor {n}: {}", e.desc()))
+                .map_err(|e| Error::KeepFd(n, e))
         })
         .collect()
 }

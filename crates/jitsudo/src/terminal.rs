@@ -2,9 +2,8 @@
 
 use std::os::fd::BorrowedFd;
 
-use jitsudo_sys::fd::Std;
+use jitsudo_sys::fd::{is_pipe, Std};
 
-use nix::sys::stat::{fstat, SFlag};
 use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg, Termios};
 use nix::unistd::{getpgrp, tcgetpgrp};
 
@@ -81,9 +80,5 @@ pub fn in_pipeline(stdio: &Stdio) -> bool {
     Std::ALL
         .into_iter()
         .filter(|fd| stdio.is_present(*fd))
-        .any(|fd| {
-            fstat(fd.borrow()).is_ok_and(|st| {
-                SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFIFO
-            })
-        })
+        .any(|fd| is_pipe(fd.borrow()))
 }

@@ -8,8 +8,7 @@ use std::path::PathBuf;
 
 use jitsudo_policy::{Origin, Policy};
 use jitsudo_proto::{
-    ExplainFormat, ExplainRequest, Failure, PreserveEnv, RunRequest, ServerMessage, SessionOrigin,
-    ShellMode,
+    ExplainFormat, ExplainRequest, Failure, RunRequest, ServerMessage, SessionOrigin,
 };
 use serde_bytes::ByteBuf;
 
@@ -109,27 +108,9 @@ fn paths(files: &[ByteBuf]) -> Vec<PathBuf> {
 /// The run request the described one stands for.
 fn run_request(request: &ExplainRequest) -> RunRequest {
     RunRequest {
-        argv: request.argv.clone(),
-        env: Vec::new(),
-        assignments: Vec::new(),
         user: request.run_as.clone(),
         group: request.group.clone(),
-        shell: ShellMode::Direct,
-        preserve_env: PreserveEnv::None,
-        chdir: None,
         non_interactive: true,
-        background: false,
-        reset_timestamp: false,
-        prompt: None,
-        stdin_password: false,
-        set_home: false,
-        preserve_groups: false,
-        no_update: false,
-        command_timeout: None,
-        close_from: None,
-        ignored_signals: 0,
-        stdio: [false; 3],
-        kept_fds: 0,
-        terminal_foreground: true,
+        ..RunRequest::new(request.argv.clone())
     }
 }

@@ -226,7 +226,9 @@ fn caller_terminal(caller: &CallerFds) -> Option<BorrowedFd<'_>> {
 /// less`). As under sudo, the command then starts in the background of its
 /// pty: it takes the terminal only when it asks for it (SIGTTIN/SIGTTOU).
 fn in_pipeline(caller: &CallerFds) -> bool {
-    caller.stdio.iter().flatten().any(|fd| {
-        nix::sys::stat::fstat(fd.as_fd()).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFIFO)
-    })
+    caller
+        .stdio
+        .iter()
+        .flatten()
+        .any(|fd| jitsudo_sys::fd::is_pipe(fd.as_fd()))
 }
