@@ -2,23 +2,24 @@
 //! the pty (or, for `-b`, no terminal at all), the cgroup, the fork, and
 //! the child's report of how far it got before its exec.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::ffi::CString;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
 
 use jitsudo_proto::{Failure, ServerMessage};
 use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
-use nix::sys::signal::Signal;
+use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::stat::Mode;
 use nix::sys::wait::waitpid;
-use nix::unistd::{pipe2, read, setpgid, ForkResult, Pid};
+use nix::unistd::{pipe2, read, setpgid, ForkResult, Gid, Pid, Uid};
 
-use super::child::{self, Stage};
+use super::child::{self, ChildSpec, Stage};
 use super::pty::Pty;
+use super::received::CallerFds;
 use super::reply::send;
 use super::tree::{CommandTree, Prepared};
-use super::{blocked_signals, caller_terminal, child_spec, CallerFds};
 use crate::request::job::Exec;
 
 /// Who the command's pty belongs to, where the caller was, and where the
@@ -66,7 +67,7 @@ pub(super) fn start(
     }
     let tty = pty
         .as_ref()
-        .and_then(|p| super::cstring(p.slave_path.as_os_str().as_encoded_bytes()));
+        .and_then(|p| cstring(p.slave_path.as_os_str().as_encoded_bytes()));
     // A command under a grant makes its group inside the grant's.
     let group = Prepared::new(
         exec.grant_cgroup.as_deref().or(place.cgroup),
@@ -162,4 +163,81 @@ fn describe_failure(
     text.extend_from_slice(&exec.path);
     text.extend_from_slice(format!(": {}", errno.desc()).as_bytes());
     Failure::new(text)
+}
+
+/// Signals the worker itself must not die of while it supervises.
+fn blocked_signals() -> SigSet {
+    let mut set = SigSet::empty();
+    for sig in [
+        Signal::SIGCHLD,
+        Signal::SIGHUP,
+        Signal::SIGINT,
+        Signal::SIGQUIT,
+        Signal::SIGTERM,
+        Signal::SIGPIPE,
+        Signal::SIGTSTP,
+        Signal::SIGTTIN,
+        Signal::SIGTTOU,
+    ] {
+        set.add(sig);
+    }
+    set
+}
+
+fn cstring(bytes: &[u8]) -> Option<CString> {
+    CString::new(bytes.to_vec()).ok()
+}
+
+/// Turns the job into what the child needs; `None` if a string holds NUL.
+fn child_spec<'a>(
+    job: &Exec,
+    caller: &'a CallerFds,
+    tty: Option<CString>,
+    cgroup: Option<OwnedFd>,
+) -> Option<ChildSpec<'a>> {
+    let foreground = tty.is_some() && !in_pipeline(caller) && job.terminal_foreground;
+    Some(ChildSpec {
+        executable: caller.executable.as_ref()?.try_clone().ok()?,
+        script: job.script,
+        argv: job.argv.iter().map(|a| cstring(a)).collect::<Option<_>>()?,
+        env: job.env.iter().map(|e| cstring(e)).collect::<Option<_>>()?,
+        uid: Uid::from_raw(job.uid),
+        gid: Gid::from_raw(job.gid),
+        groups: job.groups.iter().copied().map(Gid::from_raw).collect(),
+        umask: Mode::from_bits_truncate(job.umask),
+        chdir: match &job.chdir {
+            Some(dir) => Some(cstring(dir)?),
+            None => None,
+        },
+        cwd_fd: caller.cwd.try_clone().ok()?,
+        stdio: [0, 1, 2].map(|i| caller.stdio[i].as_ref().map(AsFd::as_fd)),
+        kept: (caller.kept.iter())
+            .map(|(n, fd)| Some((RawFd::try_from(*n).ok()?, fd.as_fd())))
+            .collect::<Option<_>>()?,
+        ignored_signals: job.ignored_signals,
+        tty,
+        cgroup,
+        foreground,
+    })
+}
+
+/// The first of the caller's stdio descriptors that is a terminal.
+fn caller_terminal(caller: &CallerFds) -> Option<BorrowedFd<'_>> {
+    caller
+        .stdio
+        .iter()
+        .flatten()
+        .find(|fd| child::is_tty(fd.as_fd()))
+        .map(|fd| fd.as_fd())
+}
+
+/// Whether one of the caller's stdio descriptors is a pipe (`jitsudo cmd |
+/// less`). As under sudo, the command then starts in the background of its
+/// pty: it takes the terminal only when it asks for it (SIGTTIN/SIGTTOU).
+fn in_pipeline(caller: &CallerFds) -> bool {
+    caller
+        .stdio
+        .iter()
+        .flatten()
+        .any(|fd| jitsudo_sys::fd::is_pipe(fd.as_fd()))
 }

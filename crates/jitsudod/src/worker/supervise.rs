@@ -11,11 +11,11 @@ use jitsudo_audit::ExitStatus;
 use jitsudo_proto::{Exit, ServerMessage};
 
 use super::auth::{Reporting, Transaction};
+use super::received::CallerFds;
 use super::reply::send;
 use super::spawn::{start, Place, Started};
 use super::tree::Leftovers;
 use super::watch::{Supervisor, HANGUP_GRACE};
-use super::CallerFds;
 use crate::audit::AuditRecord;
 use crate::request::job::{Exec, Job, Report, Then};
 
