@@ -48,8 +48,8 @@ pub(crate) enum StmtKind {
         /// The `hosts = commands` parts.
         privileges: Vec<Privilege>,
     },
-    /// A line that could not be parsed.
-    Error(String),
+    /// A line that could not be parsed, and why.
+    Error(crate::error::Error),
 }
 
 /// The four alias kinds.

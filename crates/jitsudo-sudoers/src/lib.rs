@@ -130,6 +130,7 @@ mod ast;
 mod convert;
 mod digest;
 mod emit;
+mod error;
 mod parse;
 #[cfg(test)]
 mod tests;

@@ -13,6 +13,7 @@ use super::ast::{
     AliasDef, AliasKind, Binding, CmndSpec, Item, Member, Privilege, Runas, Setting, SettingOp,
     SpecOption, Stmt, StmtKind,
 };
+use crate::error::Error;
 
 /// Parses a whole sudoers file into its statements.
 pub(crate) fn parse(text: &str) -> Vec<Stmt> {
@@ -148,8 +149,8 @@ fn normalize(text: &str) -> String {
     out.trim().to_owned()
 }
 
-/// The result of parsing a construct: the value or a message.
-type Parsed<T> = Result<T, String>;
+/// The result of parsing a construct: the value or why not.
+type Parsed<T> = Result<T, Error>;
 
 impl Parser<'_> {
     /// The byte at the cursor.
@@ -251,7 +252,22 @@ impl Parser<'_> {
         }
     }
 
-    /// Consumes `c` (after blanks) or fails with `what`.
+    /// That `what` was expected at the cursor.
+    fn expected(&self, what: impl Into<String>) -> Error {
+        Error::Expected {
+            what: what.into(),
+            found: self.found(),
+        }
+    }
+
+    /// `found()` stands at the cursor, where it may not.
+    fn unexpected(&self, place: &str) -> Error {
+        Error::Unexpected {
+            found: self.found(),
+            place: place.to_owned(),
+        }
+    }
+
     /// Skips blanks and consumes `c` if it comes next; whether it did.
     fn eat(&mut self, c: u8) -> bool {
         self.skip_blanks();
@@ -266,7 +282,7 @@ impl Parser<'_> {
         if self.eat(c) {
             Ok(())
         } else {
-            Err(format!("expected {what}, found {}", self.found()))
+            Err(self.expected(what))
         }
     }
 
@@ -289,7 +305,7 @@ impl Parser<'_> {
             if let Some(kind) = kind {
                 let kind = match kind {
                     Ok(kind) if self.at_statement_end() => kind,
-                    Ok(_) => StmtKind::Error(format!("unexpected {}", self.found())),
+                    Ok(_) => StmtKind::Error(self.unexpected("")),
                     Err(message) => StmtKind::Error(message),
                 };
                 if matches!(kind, StmtKind::Error(_)) {
@@ -396,15 +412,14 @@ impl Parser<'_> {
             String::from_utf8_lossy(&path).into_owned()
         };
         if path.is_empty() {
-            return Err("expected a path after the include directive".to_owned());
+            return Err(Error::Malformed(
+                "expected a path after the include directive",
+            ));
         }
         // Whatever follows the path (even `#`) is an error for sudo.
         self.skip_blanks();
         if !matches!(self.peek(), None | Some(b'\n')) {
-            return Err(format!(
-                "unexpected {} after the include path",
-                self.found()
-            ));
+            return Err(self.unexpected(" after the include path"));
         }
         Ok(StmtKind::Include { path, dir })
     }
@@ -429,10 +444,7 @@ impl Parser<'_> {
             _ => None,
         };
         if !self.skip_blanks() {
-            return Err(format!(
-                "expected a blank after `Defaults`, found {}",
-                self.found()
-            ));
+            return Err(self.expected("a blank after `Defaults`"));
         }
         let mut settings = vec![self.setting()?];
         loop {
@@ -460,10 +472,7 @@ impl Parser<'_> {
             .take_while(|b| b.is_ascii_lowercase() || *b == b'_')
             .count();
         if len == 0 {
-            return Err(format!(
-                "expected a Defaults setting name, found {}",
-                self.found()
-            ));
+            return Err(self.expected("a Defaults setting name"));
         }
         let name = self.rest()[..len].to_owned();
         self.pos += len;
@@ -486,7 +495,7 @@ impl Parser<'_> {
         };
         let op = match assign {
             Some(_) if negated => {
-                return Err(format!("`!{name}` cannot be given a value"));
+                return Err(Error::NegatedWithValue(name));
             }
             Some(make) => {
                 self.skip_blanks();
@@ -496,10 +505,7 @@ impl Parser<'_> {
                     self.defaults_value()
                 };
                 if value.is_empty() {
-                    return Err(format!(
-                        "expected a value for `{name}`, found {}",
-                        self.found()
-                    ));
+                    return Err(self.expected(format!("a value for `{name}`")));
                 }
                 make(value)
             }
@@ -542,15 +548,17 @@ impl Parser<'_> {
             self.skip_blanks();
             let (name, escaped) = self.word();
             if escaped || !is_alias_name(&name) || name == "ALL" {
-                return Err(format!(
-                    "expected an alias name (upper case letters, digits and `_`) after `{}`, found {}",
-                    kind.keyword(),
-                    if name.is_empty() {
+                return Err(Error::Expected {
+                    what: format!(
+                        "an alias name (upper case letters, digits and `_`) after `{}`",
+                        kind.keyword()
+                    ),
+                    found: if name.is_empty() {
                         self.found()
                     } else {
                         format!("`{name}`")
-                    }
-                ));
+                    },
+                });
             }
             self.expect(b'=', "`=` after the alias name")?;
             let members = match kind {
@@ -573,10 +581,7 @@ impl Parser<'_> {
         let mut privileges = Vec::new();
         loop {
             if !self.skip_blanks() && privileges.is_empty() {
-                return Err(format!(
-                    "expected a blank and a host list after the user list, found {}",
-                    self.found()
-                ));
+                return Err(self.expected("a blank and a host list after the user list"));
             }
             let hosts = self.list(Ctx::Host)?;
             self.expect(b'=', "`=` after the host list")?;
@@ -620,10 +625,7 @@ impl Parser<'_> {
                 self.word().0
             };
             if value.is_empty() {
-                return Err(format!(
-                    "expected a value for `{name}`, found {}",
-                    self.found()
-                ));
+                return Err(self.expected(format!("a value for `{name}`")));
             }
             options.push(SpecOption {
                 name: name.to_owned(),
@@ -780,7 +782,7 @@ impl Parser<'_> {
                     self.word().0
                 };
                 if name.is_empty() {
-                    return Err("empty group name after `%`".to_owned());
+                    return Err(Error::Malformed("empty group name after `%`"));
                 }
                 group.push_str(&name);
                 Ok(Item::Group(group))
@@ -789,17 +791,14 @@ impl Parser<'_> {
                 self.pos += 1;
                 let (name, _) = self.word();
                 if name.is_empty() {
-                    return Err("empty netgroup name after `+`".to_owned());
+                    return Err(Error::Malformed("empty netgroup name after `+`"));
                 }
                 Ok(Item::Netgroup(name))
             }
             Some(b'#') => {
                 let id = self.id();
                 if id.len() < 2 {
-                    return Err(format!(
-                        "expected a number after `#`, found {}",
-                        self.found()
-                    ));
+                    return Err(self.expected("a number after `#`"));
                 }
                 Ok(Item::Word(id))
             }
@@ -811,7 +810,7 @@ impl Parser<'_> {
                 }
                 let (word, escaped) = self.word();
                 if word.is_empty() {
-                    return Err(format!("expected a name, found {}", self.found()));
+                    return Err(self.expected("a name"));
                 }
                 Ok(if escaped {
                     Item::Word(word)
@@ -920,7 +919,7 @@ impl Parser<'_> {
                     self.pos += 1;
                     break;
                 }
-                None | Some(b'\n') => return Err("unterminated quoted string".to_owned()),
+                None | Some(b'\n') => return Err(Error::Malformed("unterminated quoted string")),
                 Some(b'\\') => {
                     if let Some(next) = self.continuation_at(self.pos) {
                         self.pos = next;
@@ -943,7 +942,7 @@ impl Parser<'_> {
             }
         }
         if text.is_empty() {
-            return Err("empty quoted string".to_owned());
+            return Err(Error::Malformed("empty quoted string"));
         }
         Ok(String::from_utf8_lossy(&text).into_owned())
     }

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use super::super::ast::{Binding, Setting, SettingOp};
 use super::super::emit::{comment_safe, quote};
 use super::super::Kind;
+use crate::error::Error;
 use jitsudo_policy::DEFAULT_ENV_KEEP;
 
 /// Where a setting was made: file and line.
@@ -166,8 +167,8 @@ fn valid_passprompt(text: &str) -> Result<(), String> {
 
 /// A sudo duration (`90`, `5m`, `1h30m`, `2D`) as a jitsudo duration
 /// (`"90s"`, `"5m"`, `"1h30m"`, `"2d"`); `Ok(None)` for zero (no timeout).
-pub(super) fn timeout(text: &str) -> Result<Option<String>, String> {
-    let invalid = || format!("`{text}` is not a duration");
+pub(super) fn timeout(text: &str) -> Result<Option<String>, Error> {
+    let invalid = || Error::BadDuration(text.to_owned());
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
         let seconds: u64 = text.parse().map_err(|_| invalid())?;
         return Ok((seconds > 0).then(|| format!("{seconds}s")));

@@ -2,6 +2,8 @@
 //! days of a `when.dates` range, always rounded inwards so the converted
 //! rule never applies at a time the sudoers rule did not.
 
+use crate::error::Error;
+
 /// A period in policy terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Period {
@@ -123,23 +125,23 @@ fn parse(text: &str) -> Option<Instant> {
 }
 
 /// The `when.dates` range for `NOTBEFORE`/`NOTAFTER`, or why there is none.
-pub(super) fn period(not_before: Option<&str>, not_after: Option<&str>) -> Result<Period, String> {
-    let parse_named = |name: &str, text: Option<&str>| -> Result<Option<Instant>, String> {
-        text.map(|text| {
-            parse(text).ok_or_else(|| {
-                format!("{name}={text} is not a time sudo reads (YYYYMMDDHH[MM[SS]][Z|±HHMM])")
+pub(super) fn period(not_before: Option<&str>, not_after: Option<&str>) -> Result<Period, Error> {
+    let parse_named =
+        |option: &'static str, text: Option<&str>| -> Result<Option<Instant>, Error> {
+            text.map(|text| {
+                parse(text).ok_or_else(|| Error::BadTime {
+                    option,
+                    text: text.to_owned(),
+                })
             })
-        })
-        .transpose()
-    };
+            .transpose()
+        };
     let first = parse_named("NOTBEFORE", not_before)?;
     let last = parse_named("NOTAFTER", not_after)?;
     let zoned = match (first, last) {
-        (Some(a), Some(b)) if a.zoned != b.zoned => {
-            return Err("NOTBEFORE and NOTAFTER mix a local time and a time with a zone".to_owned())
-        }
+        (Some(a), Some(b)) if a.zoned != b.zoned => return Err(Error::MixedZones),
         (Some(a), _) | (None, Some(a)) => a.zoned,
-        (None, None) => return Err("no period".to_owned()),
+        (None, None) => return Err(Error::NoPeriod),
     };
     let mut rounded = false;
     let first_day = first.map(|a| {
@@ -160,9 +162,7 @@ pub(super) fn period(not_before: Option<&str>, not_after: Option<&str>) -> Resul
     });
     if let (Some(a), Some(b)) = (first_day, last_day) {
         if a > b {
-            return Err(
-                "the period holds no whole day, and jitsudo's dates are whole days".to_owned(),
-            );
+            return Err(Error::NoWholeDay);
         }
     }
     let dates = format!(

@@ -10,6 +10,7 @@ use super::super::Kind;
 use super::defaults::timeout;
 use super::period::period;
 use super::{Converter, Flat, SetDefn};
+use crate::error::Error;
 use std::collections::BTreeMap;
 
 /// A note made while converting: kind, construct, reason.
@@ -176,19 +177,17 @@ fn valid_id(text: &str) -> bool {
 }
 
 /// A user or group as a policy writes it, or why it cannot be.
-fn id_or_name(word: &str) -> Result<String, String> {
+fn id_or_name(word: &str) -> Result<String, Error> {
     if word.starts_with('#') {
         if valid_id(word) {
             return Ok(word.to_owned());
         }
-        return Err(format!("`{word}` is not a valid numeric id"));
+        return Err(Error::BadId(word.to_owned()));
     }
     if valid_name(word) {
         Ok(word.to_owned())
     } else {
-        Err(format!(
-            "`{word}` cannot be written as a jitsudo user or group name"
-        ))
+        Err(Error::BadName(word.to_owned()))
     }
 }
 
@@ -296,11 +295,13 @@ impl Converter<'_> {
         for flat in flats {
             let converted = match &flat.item {
                 Item::All => Ok("ALL".to_owned()),
-                Item::Word(word) => id_or_name(word),
+                Item::Word(word) => id_or_name(word).map_err(|e| e.to_string()),
                 Item::Group(group) if group.starts_with(':') => Err(
                     "non-Unix groups (%:group) need sudo's group plugin; jitsudo matches Unix groups only".to_owned(),
                 ),
-                Item::Group(group) => id_or_name(group).map(|g| format!("%{g}")),
+                Item::Group(group) => id_or_name(group)
+                    .map(|g| format!("%{g}"))
+                    .map_err(|e| e.to_string()),
                 Item::Netgroup(_) => Err("netgroups are not supported".to_owned()),
                 Item::Alias(name) => Err(flat.unexpanded("User_Alias", name)),
                 Item::Address(_) | Item::Command(_) => Err("not a user".to_owned()),
@@ -430,7 +431,7 @@ impl Converter<'_> {
         for flat in flats {
             let converted = match &flat.item {
                 Item::All => Ok("ALL".to_owned()),
-                Item::Word(word) => id_or_name(word),
+                Item::Word(word) => id_or_name(word).map_err(|e| e.to_string()),
                 Item::Group(_) if !groups => Err(
                     "a %group as run-as user (any member of the group) cannot be expressed"
                         .to_owned(),
@@ -908,7 +909,7 @@ pub(super) fn convert_command(flat: &Flat) -> (Option<Vec<CommandOut>>, Vec<Note
 
 /// Whether the policy parser accepts `entry` (a pattern may be invalid
 /// for jitsudo, such as an unclosed `[`), or its message.
-fn valid_entry(entry: &CommandOut) -> Result<(), String> {
+fn valid_entry(entry: &CommandOut) -> Result<(), Error> {
     let text = format!(
         "[[rule]]\nwho = [\"u\"]\ncommands = [{}]\n",
         entry.to_toml()
@@ -919,11 +920,9 @@ fn valid_entry(entry: &CommandOut) -> Result<(), String> {
     };
     match jitsudo_policy::parse(&[source]) {
         Ok(_) => Ok(()),
-        Err(errors) => Err(errors
-            .into_iter()
-            .map(|error| error.message)
-            .collect::<Vec<_>>()
-            .join("; ")),
+        Err(errors) => Err(Error::Policy(
+            errors.into_iter().map(|error| error.message).collect(),
+        )),
     }
 }
 

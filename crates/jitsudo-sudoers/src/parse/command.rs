@@ -4,6 +4,7 @@
 
 use super::super::ast::{Command, CommandKind, Digest, Item, Member};
 use super::{is_alias_name, normalize, Parsed, Parser, DIGESTS};
+use crate::error::Error;
 
 impl Parser<'_> {
     /// A command entry: digests, negation, then the command.
@@ -14,7 +15,7 @@ impl Parser<'_> {
         let negated = self.negation();
         let kind = self.command(bare)?;
         if !digests.is_empty() && !matches!(kind, CommandKind::Path { .. } | CommandKind::All) {
-            return Err("a digest requires a path name".to_owned());
+            return Err(Error::Malformed("a digest requires a path name"));
         }
         Ok(Member {
             negated,
@@ -38,7 +39,7 @@ impl Parser<'_> {
                 .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
                 .count();
             if value_len == 0 {
-                return Err(format!("expected a digest after `{algorithm}:`"));
+                return Err(Error::NoDigest(algorithm.to_owned()));
             }
             let value = self.rest()[..value_len].to_owned();
             self.pos += value_len;
@@ -101,16 +102,17 @@ impl Parser<'_> {
             _ => {
                 let (word, escaped) = self.word();
                 match word.as_str() {
-                    "" => Err(format!("expected a command, found {}", self.found())),
+                    "" => Err(self.expected("a command")),
                     "ALL" if !escaped => Ok(CommandKind::All),
                     "sudoedit" if !escaped => {
                         let args = if bare { None } else { self.args()? };
                         Ok(CommandKind::Sudoedit(args))
                     }
                     _ if !escaped && is_alias_name(&word) => Ok(CommandKind::Alias(word)),
-                    _ => Err(format!(
-                        "expected a fully qualified command path, `ALL` or a Cmnd_Alias, found `{word}`"
-                    )),
+                    _ => Err(Error::Expected {
+                        what: "a fully qualified command path, `ALL` or a Cmnd_Alias".to_owned(),
+                        found: format!("`{word}`"),
+                    }),
                 }
             }
         }
@@ -128,7 +130,7 @@ impl Parser<'_> {
                 }
                 Some(b'\\') if !matches!(self.peek_at(1), None | Some(b'\n')) => self.pos += 2,
                 None | Some(b'\n' | b'#') => {
-                    return Err("unterminated regular expression".to_owned());
+                    return Err(Error::Malformed("unterminated regular expression"));
                 }
                 Some(_) => self.pos += 1,
             }
@@ -165,10 +167,10 @@ impl Parser<'_> {
                             self.pos += 2;
                         }
                         _ => {
-                            return Err(format!(
-                                "unexpected `\\` in the arguments, found {}",
-                                self.found()
-                            ))
+                            return Err(Error::Unexpected {
+                                found: "`\\`".to_owned(),
+                                place: format!(" in the arguments, found {}", self.found()),
+                            })
                         }
                     }
                 }

@@ -303,10 +303,10 @@ fn errors_are_confined_to_their_line() {
     let all = stmts(
         "alice ALL = /bin/a,\nbob ALL = (root NOPASSWD: /bin/b\ncarol ALL = relative/cmd\nUser_Alias lower = x\ndave ALL = NOPASSWD: CWD=/x /bin/c\nerin = /bin/d\nfrank ALL = /bin/e\n",
     );
-    let errors: Vec<(usize, &str)> = all
+    let errors: Vec<(usize, String)> = all
         .iter()
         .filter_map(|s| match &s.kind {
-            StmtKind::Error(message) => Some((s.line, message.as_str())),
+            StmtKind::Error(error) => Some((s.line, error.to_string())),
             _ => None,
         })
         .collect();
@@ -320,6 +320,7 @@ fn errors_are_confined_to_their_line() {
             (5, "unexpected `=`"),
             (6, "expected a name, found `=`"),
         ]
+        .map(|(line, text)| (line, text.to_owned()))
     );
     assert!(matches!(all[6].kind, StmtKind::UserSpec { .. }));
     assert_eq!(all[6].line, 7);
