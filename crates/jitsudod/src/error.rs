@@ -19,8 +19,22 @@ pub enum Error {
     NotRoot,
     /// The policy could not be loaded at start.
     Policy(LoadError),
-    /// The configured cgroup subtree cannot be used (the reason).
-    Cgroup(String),
+    /// The configured cgroup subtree (`--cgroup-root`) cannot be used.
+    CgroupRoot(Box<Error>),
+    /// No cgroup2 file system is mounted.
+    NoCgroup2,
+    /// /proc/self/cgroup names no cgroup v2 group.
+    NoOwnCgroup,
+    /// A cgroup path that is not absolute or holds `.` or `..`.
+    CgroupPath(PathBuf),
+    /// A cgroup outside the cgroup2 mount (the cgroup, the mount point).
+    OutsideMount(PathBuf, PathBuf),
+    /// A `cgroup.procs` above the subtree that others than root may write.
+    Delegated(PathBuf),
+    /// The daemon could not move itself into its leaf group.
+    MovingInto(PathBuf, io::Error),
+    /// The cgroup subtree was set up twice.
+    SubtreeTwice,
     /// The grant store could not be opened.
     Grants(StoreError),
     /// A directory or the socket could not be set up.
@@ -58,7 +72,28 @@ impl fmt::Display for Error {
         match self {
             Error::NotRoot => f.write_str("must be run as root"),
             Error::Policy(e) => write!(f, "{e}"),
-            Error::Cgroup(reason) => f.write_str(reason),
+            Error::CgroupRoot(e) => write!(f, "--cgroup-root: {e}"),
+            Error::NoCgroup2 => f.write_str("no cgroup2 file system is mounted"),
+            Error::NoOwnCgroup => f.write_str("this process is in no cgroup v2 group"),
+            Error::CgroupPath(path) => write!(
+                f,
+                "{}: a cgroup is named by an absolute path without . or ..",
+                path.display()
+            ),
+            Error::OutsideMount(path, mount) => write!(
+                f,
+                "cgroup {} is outside the cgroup2 mount at {}",
+                path.display(),
+                mount.display()
+            ),
+            Error::Delegated(procs) => write!(
+                f,
+                "{} may be written by others than root (delegated?): they could move \
+                 processes out of a command's group",
+                procs.display()
+            ),
+            Error::MovingInto(leaf, e) => write!(f, "moving into {}: {e}", leaf.display()),
+            Error::SubtreeTwice => f.write_str("cgroup subtree set up twice"),
             Error::Grants(e) => write!(f, "{e}; refusing to start"),
             Error::Path(path, e) => write!(f, "{}: {e}", path.display()),
             Error::SocketInUse(path) => {

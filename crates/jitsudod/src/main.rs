@@ -63,7 +63,7 @@ fn start(options: Options) -> Result<(), Error> {
     jitsudo_sys::malloc::limit_arenas();
     let policy = policy_store::load(&options.policy).map_err(Error::Policy)?;
     limits::raise_fd_limit();
-    cgroup::establish(options.cgroup_root.as_deref()).map_err(Error::Cgroup)?;
+    cgroup::establish(options.cgroup_root.as_deref())?;
     prepare_dir(&options.state_dir, 0o700)?;
     let grants = grants::Grants::open(&options.state_dir, audit::sinks()).map_err(Error::Grants)?;
     let listener = bind(&options.socket)?;

@@ -2,6 +2,8 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use crate::error::{at, Error};
+
 /// The cgroup2 mount: its mount point and which cgroup its root shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hierarchy {
@@ -11,12 +13,10 @@ pub struct Hierarchy {
 
 impl Hierarchy {
     /// The first cgroup2 mount in /proc/self/mountinfo.
-    pub fn find() -> Result<Hierarchy, String> {
-        let text = std::fs::read_to_string("/proc/self/mountinfo")
-            .map_err(|e| format!("/proc/self/mountinfo: {e}"))?;
-        text.lines()
-            .find_map(parse_mount)
-            .ok_or_else(|| "no cgroup2 file system is mounted".to_owned())
+    pub fn find() -> Result<Hierarchy, Error> {
+        let mountinfo = Path::new("/proc/self/mountinfo");
+        let text = std::fs::read_to_string(mountinfo).map_err(at(mountinfo))?;
+        text.lines().find_map(parse_mount).ok_or(Error::NoCgroup2)
     }
 
     /// Whether `dir` is in the mounted hierarchy.
@@ -26,24 +26,17 @@ impl Hierarchy {
 
     /// The directory of the cgroup `path` (as /proc/self/cgroup names it:
     /// absolute, no `.` or `..`).
-    pub fn dir_of(&self, path: &Path) -> Result<PathBuf, String> {
+    pub fn dir_of(&self, path: &Path) -> Result<PathBuf, Error> {
         let plain = path.is_absolute()
             && path
                 .components()
                 .all(|c| matches!(c, Component::RootDir | Component::Normal(_)));
         if !plain {
-            return Err(format!(
-                "{}: a cgroup is named by an absolute path without . or ..",
-                path.display()
-            ));
+            return Err(Error::CgroupPath(path.to_path_buf()));
         }
-        let inside = path.strip_prefix(&self.mount_root).map_err(|_| {
-            format!(
-                "cgroup {} is outside the cgroup2 mount at {}",
-                path.display(),
-                self.mount_point.display()
-            )
-        })?;
+        let inside = path
+            .strip_prefix(&self.mount_root)
+            .map_err(|_| Error::OutsideMount(path.to_path_buf(), self.mount_point.clone()))?;
         Ok(self.mount_point.join(inside))
     }
 }
@@ -89,13 +82,13 @@ fn unescape(field: &str) -> String {
 }
 
 /// This process's cgroup v2 path, from /proc/self/cgroup (`0::/path`).
-pub fn own_cgroup() -> Result<PathBuf, String> {
-    let text = std::fs::read_to_string("/proc/self/cgroup")
-        .map_err(|e| format!("/proc/self/cgroup: {e}"))?;
+pub fn own_cgroup() -> Result<PathBuf, Error> {
+    let cgroup = Path::new("/proc/self/cgroup");
+    let text = std::fs::read_to_string(cgroup).map_err(at(cgroup))?;
     text.lines()
         .find_map(|line| line.strip_prefix("0::"))
         .map(PathBuf::from)
-        .ok_or_else(|| "this process is in no cgroup v2 group".to_owned())
+        .ok_or(Error::NoOwnCgroup)
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use std::sync::OnceLock;
 
 use super::group::Group;
 use super::hierarchy::{own_cgroup, Hierarchy};
+use crate::error::{at, Error};
 
 /// Prefix of a command's group name: `cmd-<worker pid>[-n]`.
 pub const COMMAND_PREFIX: &str = "cmd-";
@@ -41,10 +42,10 @@ pub fn subtree() -> Option<&'static Subtree> {
 /// commands run without a group of their own (rules with a `timeout` are
 /// then refused); a configured `--cgroup-root` that cannot be used is an
 /// error instead.
-pub fn establish(configured: Option<&Path>) -> Result<(), String> {
+pub fn establish(configured: Option<&Path>) -> Result<(), Error> {
     let found = match (set_up(configured), configured) {
         (Ok(subtree), _) => Some(subtree),
-        (Err(e), Some(_)) => return Err(format!("--cgroup-root: {e}")),
+        (Err(e), Some(_)) => return Err(Error::CgroupRoot(Box::new(e))),
         (Err(e), None) => {
             eprintln!(
                 "jitsudod: warning: cgroup v2 is not usable ({e}): commands run without a \
@@ -56,9 +57,7 @@ pub fn establish(configured: Option<&Path>) -> Result<(), String> {
     if let Some(subtree) = &found {
         remove_stale(&subtree.dir);
     }
-    SUBTREE
-        .set(found)
-        .map_err(|_| "cgroup subtree set up twice".to_owned())
+    SUBTREE.set(found).map_err(|_| Error::SubtreeTwice)
 }
 
 /// At daemon exit: removes the subtree the daemon made if it is empty
@@ -69,7 +68,7 @@ pub fn release() {
     }
 }
 
-fn set_up(configured: Option<&Path>) -> Result<Subtree, String> {
+fn set_up(configured: Option<&Path>) -> Result<Subtree, Error> {
     let hierarchy = Hierarchy::find()?;
     let subtree = match configured {
         Some(path) => Subtree {
@@ -88,26 +87,22 @@ fn set_up(configured: Option<&Path>) -> Result<Subtree, String> {
 /// write the `cgroup.procs` of an ancestor may move their own processes
 /// between groups below it, out of a command's group included. (Missing
 /// levels are made by root next.)
-fn only_root_moves(hierarchy: &Hierarchy, dir: &Path) -> Result<(), String> {
+fn only_root_moves(hierarchy: &Hierarchy, dir: &Path) -> Result<(), Error> {
     use std::os::unix::fs::MetadataExt;
     for ancestor in dir.ancestors().take_while(|a| hierarchy.contains(a)) {
         let procs = ancestor.join("cgroup.procs");
         let meta = match std::fs::metadata(&procs) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            other => other.map_err(|e| format!("{}: {e}", procs.display()))?,
+            other => other.map_err(at(&procs))?,
         };
         if meta.uid() != 0 || meta.mode() & 0o022 != 0 {
-            return Err(format!(
-                "{} may be written by others than root (delegated?): they could move \
-                 processes out of a command's group",
-                procs.display()
-            ));
+            return Err(Error::Delegated(procs));
         }
     }
     Ok(())
 }
 
-fn default_subtree(hierarchy: &Hierarchy) -> Result<Subtree, String> {
+fn default_subtree(hierarchy: &Hierarchy) -> Result<Subtree, Error> {
     let own = own_cgroup()?;
     let unit = std::env::var_os("INVOCATION_ID").is_some()
         && own.extension().is_some_and(|e| e == "service");
@@ -126,27 +121,25 @@ fn default_subtree(hierarchy: &Hierarchy) -> Result<Subtree, String> {
     make_dir(&leaf)?;
     let mine = std::process::id().to_string();
     std::fs::write(leaf.join("cgroup.procs"), mine)
-        .map_err(|e| format!("moving into {}: {e}", leaf.display()))?;
+        .map_err(|e| Error::MovingInto(leaf.clone(), e))?;
     Ok(Subtree { dir, made: false })
 }
 
-fn make_dir(dir: &Path) -> Result<(), String> {
+fn make_dir(dir: &Path) -> Result<(), Error> {
     use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o755)
         .create(dir)
-        .map_err(|e| format!("{}: {e}", dir.display()))
+        .map_err(at(dir))
 }
 
 /// Makes and removes a group, so that a read-only or foreign hierarchy is
 /// found out at start, not at the first command.
-fn probe(dir: &Path) -> Result<(), String> {
+fn probe(dir: &Path) -> Result<(), Error> {
     let name = format!("probe-{}", std::process::id());
-    let group = Group::create(dir, &name).map_err(|e| format!("{}: {e}", dir.display()))?;
-    group
-        .remove()
-        .map_err(|e| format!("{}/{name}: {e}", dir.display()))
+    let group = Group::create(dir, &name).map_err(at(dir))?;
+    group.remove().map_err(at(&dir.join(&name)))
 }
 
 /// Removes the empty groups of commands whose worker is gone (a crashed
