@@ -10,13 +10,11 @@ use std::process::{Command, Stdio};
 
 use zeroize::Zeroizing;
 
+use crate::error::Error;
 use crate::prompt::Answer;
 
 /// Longest answer read from the helper, as for the terminal.
 const MAX_ANSWER: usize = 4096;
-
-/// What sudo says when `-A` finds no helper.
-pub const NO_HELPER: &str = "no askpass program specified, try setting SUDO_ASKPASS";
 
 /// How passwords are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,8 +57,8 @@ pub fn replaces_missing_terminal() -> bool {
 
 /// Runs the `SUDO_ASKPASS` helper with the prompt as its argument and
 /// reads the first line it prints. `Err` when no helper is set.
-pub fn ask(prompt: &[u8]) -> Result<Answer, String> {
-    let helper = helper().ok_or_else(|| NO_HELPER.to_string())?;
+pub fn ask(prompt: &[u8]) -> Result<Answer, Error> {
+    let helper = helper().ok_or(Error::NoAskpass)?;
     let child = Command::new(&helper)
         .arg(std::ffi::OsStr::from_bytes(prompt))
         .stdin(Stdio::null())
@@ -68,13 +66,7 @@ pub fn ask(prompt: &[u8]) -> Result<Answer, String> {
         .spawn();
     let mut child = match child {
         Ok(child) => child,
-        Err(e) => {
-            return Err(format!(
-                "unable to run {}: {}",
-                helper.to_string_lossy(),
-                crate::io_reason(&e)
-            ))
-        }
+        Err(e) => return Err(Error::Spawn(helper, e)),
     };
     let mut out = Zeroizing::new(Vec::with_capacity(64));
     if let Some(stdout) = child.stdout.take() {

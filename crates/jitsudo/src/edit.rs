@@ -21,6 +21,8 @@ use std::process::Command;
 use jitsudo_proto::EditFile;
 use serde_bytes::ByteBuf;
 
+use crate::error::Error;
+
 /// Largest file accepted back from the editor (the worker sends at most
 /// this much, too).
 const MAX_EDIT: usize = jitsudo_proto::MAX_EDIT_FILE;
@@ -42,7 +44,7 @@ impl Drop for Copy {
 
 /// Edits the files: the new content of each changed one (`None`:
 /// unchanged), or why the edit failed (then nothing is written back).
-pub fn edit(files: Vec<EditFile>) -> Result<Vec<Option<ByteBuf>>, String> {
+pub fn edit(files: Vec<EditFile>) -> Result<Vec<Option<ByteBuf>>, Error> {
     let copies = files
         .into_iter()
         .map(|file| copy_of(&file.path, file.content))
@@ -69,33 +71,24 @@ fn editor() -> Vec<OsString> {
         .unwrap_or_else(|| vec![OsString::from("vi")])
 }
 
-fn run_editor(copies: &[Copy]) -> Result<(), String> {
+fn run_editor(copies: &[Copy]) -> Result<(), Error> {
     let words = editor();
-    let (program, args) = words.split_first().ok_or("no editor")?;
+    let (program, args) = words.split_first().ok_or(Error::NoEditor)?;
     let status = Command::new(program)
         .args(args)
         .arg("--")
         .args(copies.iter().map(|c| c.path.as_os_str()))
         .status()
-        .map_err(|e| {
-            format!(
-                "unable to run {}: {}",
-                program.to_string_lossy(),
-                crate::io_reason(&e)
-            )
-        })?;
+        .map_err(|e| Error::Spawn(program.clone(), e))?;
     if status.success() {
         Ok(())
     } else {
-        Err(format!(
-            "{} exited with {status}; nothing was written",
-            program.to_string_lossy()
-        ))
+        Err(Error::EditorFailed(program.clone(), status))
     }
 }
 
 /// A private copy of `content`, named after the file's base name.
-fn copy_of(path: &[u8], content: ByteBuf) -> Result<Copy, String> {
+fn copy_of(path: &[u8], content: ByteBuf) -> Result<Copy, Error> {
     let base = Path::new(OsStr::from_bytes(path))
         .file_name()
         .map_or_else(|| OsString::from("file"), OsStr::to_os_string);
@@ -117,17 +110,14 @@ fn copy_of(path: &[u8], content: ByteBuf) -> Result<Copy, String> {
                     original: content,
                 };
                 file.write_all(&copy.original)
-                    .map_err(|e| format!("{}: {}", copy.path.display(), crate::io_reason(&e)))?;
+                    .map_err(|e| Error::File(copy.path.clone(), e))?;
                 return Ok(copy);
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
-            Err(e) => return Err(format!("{TEMP_DIR}: {}", crate::io_reason(&e))),
+            Err(e) => return Err(Error::File(TEMP_DIR.into(), e)),
         }
     }
-    let reason = last.map_or_else(String::new, |e| crate::io_reason(&e));
-    Err(format!(
-        "unable to create a temporary file in {TEMP_DIR}: {reason}"
-    ))
+    Err(Error::NoTempFile(TEMP_DIR.into(), last))
 }
 
 /// Eight random letters and digits for a temporary name.
@@ -151,20 +141,15 @@ fn random_suffix() -> String {
 }
 
 /// The copy's new content if it changed.
-fn changed(copy: &Copy) -> Result<Option<ByteBuf>, String> {
-    let shown = || copy.path.display().to_string();
-    let file =
-        File::open(&copy.path).map_err(|e| format!("{}: {}", shown(), crate::io_reason(&e)))?;
+fn changed(copy: &Copy) -> Result<Option<ByteBuf>, Error> {
+    let failed = |e| Error::File(copy.path.clone(), e);
+    let file = File::open(&copy.path).map_err(failed)?;
     let mut content = Vec::new();
     file.take(MAX_EDIT as u64 + 1)
         .read_to_end(&mut content)
-        .map_err(|e| format!("{}: {}", shown(), crate::io_reason(&e)))?;
+        .map_err(failed)?;
     if content.len() > MAX_EDIT {
-        return Err(format!(
-            "{}: larger than {} bytes; nothing was written",
-            shown(),
-            MAX_EDIT
-        ));
+        return Err(Error::TooLarge(copy.path.clone(), MAX_EDIT));
     }
     Ok((content[..] != copy.original[..]).then(|| ByteBuf::from(content)))
 }

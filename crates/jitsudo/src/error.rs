@@ -1,11 +1,15 @@
-//! The client's error type for stating a request: what failed before the
-//! daemon answered, in the words the user sees after `jitsudo: `.
+//! The client's one error type: what failed on its side (stating the
+//! request, the askpass helper, the editor of `-e`, `-V`'s question), in
+//! the words the user sees after `jitsudo: `.
 
+use std::ffi::OsString;
 use std::fmt;
+use std::path::PathBuf;
+use std::process::ExitStatus;
 
 use jitsudo_proto::{ConnectError, ProtoError};
 
-/// Why a request could not be stated to the daemon.
+/// What failed in the client.
 #[derive(Debug)]
 pub enum Error {
     /// The signal descriptor could not be set up.
@@ -32,6 +36,34 @@ pub enum Error {
     },
     /// A descriptor `-C` keeps could not be duplicated.
     KeepFd(u32, nix::errno::Errno),
+    /// `-A` without `SUDO_ASKPASS` (sudo's wording).
+    NoAskpass,
+    /// A helper program (askpass, editor) could not be started.
+    Spawn(OsString, std::io::Error),
+    /// Every editor variable is set to blanks only.
+    NoEditor,
+    /// The editor failed; the files are not written back.
+    EditorFailed(OsString, ExitStatus),
+    /// A file of the edit (a copy, the temporary directory) failed.
+    File(PathBuf, std::io::Error),
+    /// No unused temporary name was found in the directory.
+    NoTempFile(PathBuf, Option<std::io::Error>),
+    /// An edited copy outgrew what the protocol carries (the limit).
+    TooLarge(PathBuf, usize),
+    /// `-V`: the daemon's status could not be read.
+    NoAnswer(ProtoError),
+    /// `-V`: the daemon answered something else than its status.
+    UnexpectedAnswer(String),
+    /// `-V`: the daemon refused, in its words.
+    Refused(String),
+}
+
+/// The strerror text without Rust's " (os error N)" suffix.
+pub fn io_reason(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(code) => nix::errno::Errno::from_raw(code).desc().to_string(),
+        None => e.to_string(),
+    }
 }
 
 impl fmt::Display for Error {
@@ -53,6 +85,38 @@ impl fmt::Display for Error {
                  passed to the command"
             ),
             Error::KeepFd(n, e) => write!(f, "unable to pass descriptor {n}: {}", e.desc()),
+            Error::NoAskpass => {
+                f.write_str("no askpass program specified, try setting SUDO_ASKPASS")
+            }
+            Error::Spawn(program, e) => write!(
+                f,
+                "unable to run {}: {}",
+                program.to_string_lossy(),
+                io_reason(e)
+            ),
+            Error::NoEditor => f.write_str("no editor"),
+            Error::EditorFailed(program, status) => write!(
+                f,
+                "{} exited with {status}; nothing was written",
+                program.to_string_lossy()
+            ),
+            Error::File(path, e) => write!(f, "{}: {}", path.display(), io_reason(e)),
+            Error::NoTempFile(dir, e) => write!(
+                f,
+                "unable to create a temporary file in {}: {}",
+                dir.display(),
+                e.as_ref().map_or_else(String::new, io_reason)
+            ),
+            Error::TooLarge(path, max) => write!(
+                f,
+                "{}: larger than {max} bytes; nothing was written",
+                path.display()
+            ),
+            Error::NoAnswer(e) => write!(f, "jitsudod did not answer: {e}"),
+            Error::UnexpectedAnswer(what) => {
+                write!(f, "jitsudod did not answer: unexpected answer {what}")
+            }
+            Error::Refused(message) => f.write_str(message),
         }
     }
 }

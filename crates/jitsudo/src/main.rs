@@ -120,14 +120,6 @@ fn socket_path() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(DEFAULT_SOCKET))
 }
 
-/// The strerror text without Rust's " (os error N)" suffix.
-pub(crate) fn io_reason(e: &std::io::Error) -> String {
-    match e.raw_os_error() {
-        Some(code) => nix::errno::Errno::from_raw(code).desc().to_string(),
-        None => e.to_string(),
-    }
-}
-
 /// The error the daemon sent before closing a connection it refused
 /// (too many connections), if that is why the request could not be sent.
 fn refusal(conn: &UnixStream) -> Option<Outcome> {

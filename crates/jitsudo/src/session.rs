@@ -343,7 +343,7 @@ impl Session {
         };
         let answer = match answer.map(Ok).unwrap_or_else(|| askpass::ask(text)) {
             Ok(answer) => answer,
-            Err(message) => return Ok(Some(Outcome::Failure(message.into_bytes(), 1))),
+            Err(e) => return Ok(Some(Outcome::Failure(e.to_string().into_bytes(), 1))),
         };
         let line = match answer {
             prompt::Answer::Line(line) => Some(line),
@@ -371,7 +371,7 @@ impl Session {
         let paths: Vec<Vec<u8>> = files.iter().map(|f| f.path.to_vec()).collect();
         let edited = match edit::edit(files) {
             Ok(edited) => edited,
-            Err(message) => return Ok(Some(Outcome::Failure(message.into_bytes(), 1))),
+            Err(e) => return Ok(Some(Outcome::Failure(e.to_string().into_bytes(), 1))),
         };
         for (path, content) in paths.iter().zip(&edited) {
             if content.is_none() {

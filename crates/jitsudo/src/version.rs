@@ -5,9 +5,11 @@ use std::os::fd::AsFd;
 use std::path::Path;
 
 use jitsudo_proto::{
-    decode, encode, send_frame, ClientMessage, DaemonStatus, FrameReader, Hello, Request,
-    ServerMessage, MAX_MESSAGE_LEN,
+    decode, encode, send_frame, ClientMessage, DaemonStatus, FrameReader, Hello, ProtoError,
+    Request, ServerMessage, MAX_MESSAGE_LEN,
 };
+
+use crate::error::Error;
 
 /// Prints the versions; an unreachable daemon is reported on stderr with
 /// what to do (the exit status stays 0, as sudo's -V).
@@ -26,23 +28,24 @@ pub fn print(socket: &Path) {
 }
 
 /// Asks the daemon for its status on a fresh connection.
-fn ask_status(socket: &Path) -> Result<DaemonStatus, String> {
-    let conn = jitsudo_proto::connect(socket).map_err(|e| e.to_string())?;
-    let trouble = |e: &dyn std::fmt::Display| format!("jitsudod did not answer: {e}");
-    let mut frames = encode(&ClientMessage::Hello(Hello::current())).map_err(|e| trouble(&e))?;
-    frames.extend(encode(&ClientMessage::Request(Request::Status)).map_err(|e| trouble(&e))?);
-    send_frame(conn.as_fd(), &frames, &[]).map_err(|e| trouble(&e))?;
+fn ask_status(socket: &Path) -> Result<DaemonStatus, Error> {
+    let conn = jitsudo_proto::connect(socket).map_err(Error::Connect)?;
+    let mut frames = encode(&ClientMessage::Hello(Hello::current())).map_err(Error::NoAnswer)?;
+    frames.extend(encode(&ClientMessage::Request(Request::Status)).map_err(Error::NoAnswer)?);
+    send_frame(conn.as_fd(), &frames, &[]).map_err(|e| Error::NoAnswer(e.into()))?;
     let mut reader = FrameReader::new(MAX_MESSAGE_LEN);
     loop {
-        let frame = reader.read_frame(conn.as_fd()).map_err(|e| trouble(&e))?;
-        let frame = frame.ok_or_else(|| trouble(&"connection closed"))?;
-        match decode::<ServerMessage>(&frame).map_err(|e| trouble(&e))? {
+        let frame = reader.read_frame(conn.as_fd()).map_err(Error::NoAnswer)?;
+        let frame = frame.ok_or(Error::NoAnswer(ProtoError::Closed))?;
+        match decode::<ServerMessage>(&frame).map_err(Error::NoAnswer)? {
             ServerMessage::Welcome { .. } => continue,
             ServerMessage::Status(status) => return Ok(*status),
             ServerMessage::Error(failure) => {
-                return Err(String::from_utf8_lossy(&failure.message).into_owned())
+                return Err(Error::Refused(
+                    String::from_utf8_lossy(&failure.message).into_owned(),
+                ))
             }
-            other => return Err(trouble(&format!("unexpected answer {other:?}"))),
+            other => return Err(Error::UnexpectedAnswer(format!("{other:?}"))),
         }
     }
 }
