@@ -443,6 +443,35 @@ pub struct StatusDetails {
     pub connections: u32,
     /// Requests whose worker waits at a password prompt.
     pub pending_auth: u32,
+    /// The worker processes.
+    pub workers: WorkerCounts,
+    /// The grant store's counts; `None` if it could not be read.
+    pub grants: Option<GrantCounts>,
+}
+
+/// The daemon's worker processes, by what they do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerCounts {
+    /// Started, waiting in the pool for a request.
+    pub idle: u32,
+    /// Being started to refill the pool.
+    pub starting: u32,
+    /// Given a request, waiting for its caller's password.
+    pub bound: u32,
+    /// Given a request, past authentication: running a command or an
+    /// edit, recording a review; until the worker exits.
+    pub busy: u32,
+}
+
+/// How many grants and requests the grant store holds, by state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantCounts {
+    /// Requests waiting for a review.
+    pub pending_requests: u32,
+    /// Grants approved whose time has not started.
+    pub approved: u32,
+    /// Grants in force.
+    pub active: u32,
 }
 
 /// How the last policy reload ended.

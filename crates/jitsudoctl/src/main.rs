@@ -56,8 +56,10 @@ enum Command {
     /// Just-in-time grants.
     #[command(flatten)]
     Grant(grants::GrantCommand),
-    /// The daemon's version, uptime, policy in force, last reload and load;
-    /// exit 1 when it cannot be reached (the state needs root).
+    /// The daemon's version, uptime, policy in force, last reload and load
+    /// (connections, workers idle, bound to a password prompt or busy,
+    /// pending grant requests and grants in force); exit 1 when it cannot
+    /// be reached (the state needs root).
     Status {
         /// The daemon's socket.
         #[arg(long, default_value = SOCKET)]

@@ -1,5 +1,5 @@
 //! `jitsudoctl status`: is the daemon up, which policy is in force, how did
-//! the last reload go, how busy is it. Exit 1 when the daemon cannot be
+//! the last reload go, how busy is it (connections, workers, grants). Exit 1 when the daemon cannot be
 //! reached, so monitoring can run it as it is.
 
 use std::path::Path;
@@ -63,6 +63,18 @@ fn details_text(details: &StatusDetails) -> String {
         "connections: {}, waiting for a password: {}\n",
         details.connections, details.pending_auth
     );
+    let w = &details.workers;
+    out += &format!(
+        "workers: {} idle, {} starting, {} bound (waiting for a password), {} busy\n",
+        w.idle, w.starting, w.bound, w.busy
+    );
+    out += &match &details.grants {
+        Some(g) => format!(
+            "grants: {} active, {} approved (not started); requests: {} pending\n",
+            g.active, g.approved, g.pending_requests
+        ),
+        None => "grants: the grant store could not be read (see the daemon's log)\n".to_owned(),
+    };
     out
 }
 
@@ -79,6 +91,17 @@ fn to_json(status: &DaemonStatus) -> serde_json::Value {
             })),
             "connections": d.connections,
             "pending_auth": d.pending_auth,
+            "workers": {
+                "idle": d.workers.idle,
+                "starting": d.workers.starting,
+                "bound": d.workers.bound,
+                "busy": d.workers.busy,
+            },
+            "grants": d.grants.as_ref().map(|g| json!({
+                "pending_requests": g.pending_requests,
+                "approved": g.approved,
+                "active": g.active,
+            })),
         })
     });
     json!({

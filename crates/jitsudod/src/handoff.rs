@@ -8,7 +8,8 @@
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::process::Stdio;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 
 use jitsudo_proto::{encode, send_frame};
 
@@ -24,12 +25,37 @@ pub struct Worker {
     pub child: tokio::process::Child,
     /// Its channel: the job goes out, reports come back.
     pub channel: UnixStream,
+    /// Counts it among the workers with a request until it is dropped
+    /// (set when the job is sent).
+    pub with_job: Option<JobCount>,
+}
+
+/// One worker counted as having a request; uncounted when dropped.
+pub struct JobCount(Arc<AtomicU32>);
+
+impl Drop for JobCount {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// How many workers are idle, starting, or have a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolState {
+    /// Waiting for a job.
+    pub idle: usize,
+    /// Being started.
+    pub starting: usize,
+    /// Given a request, not yet reaped.
+    pub with_job: u32,
 }
 
 /// Workers waiting for a job.
 #[derive(Default)]
 pub struct WorkerPool {
     slots: Mutex<Slots>,
+    /// Workers given a request and not yet reaped.
+    with_job: Arc<AtomicU32>,
 }
 
 /// The pool's bookkeeping, under one lock: the ready workers and how many
@@ -58,7 +84,7 @@ impl WorkerPool {
         let mut raw = vec![conn.as_raw_fd()];
         raw.extend_from_slice(fds);
         raw.extend(executable.map(AsRawFd::as_raw_fd));
-        let worker = match self.take() {
+        let mut worker = match self.take() {
             Some(worker) if send_frame(worker.channel.as_fd(), &frame, &raw).is_ok() => worker,
             stale => {
                 drop(stale);
@@ -67,6 +93,8 @@ impl WorkerPool {
                 worker
             }
         };
+        self.with_job.fetch_add(1, Ordering::Relaxed);
+        worker.with_job = Some(JobCount(Arc::clone(&self.with_job)));
         Ok(worker)
     }
 
@@ -102,6 +130,16 @@ impl WorkerPool {
         })
     }
 
+    /// The workers now, for `jitsudoctl status`.
+    pub fn state(&self) -> PoolState {
+        let (idle, starting) = self.with(|slots| (slots.idle.len(), slots.starting));
+        PoolState {
+            idle,
+            starting,
+            with_job: self.with_job.load(Ordering::Relaxed),
+        }
+    }
+
     fn with<T>(&self, f: impl FnOnce(&mut Slots) -> T) -> T {
         match self.slots.lock() {
             Ok(mut slots) => f(&mut slots),
@@ -128,5 +166,6 @@ fn spawn() -> std::io::Result<Worker> {
     Ok(Worker {
         child,
         channel: ours,
+        with_job: None,
     })
 }

@@ -270,7 +270,8 @@ Print the client's version, the daemon's, and the hash of the policy in force.
 const EXAMPLES_JITSUDOCTL: &str = r".SH EXAMPLES
 .TP
 .B jitsudoctl status
-Is the daemon up, which policy is in force, how did the last reload go
+Is the daemon up, which policy is in force, how did the last reload go,
+what its workers do, how many grant requests wait and grants are in force
 (as root; exit 1 if the daemon cannot be reached).
 .TP
 .B jitsudoctl status \-\-format json

@@ -94,6 +94,7 @@ pub(super) async fn follow_worker(shared: Arc<Shared>, started: Started) {
         mut grant_use,
     } = started;
     let mut child = worker.child;
+    let counted = worker.with_job;
     if let Ok(channel) = worker
         .channel
         .set_nonblocking(true)
@@ -123,6 +124,7 @@ pub(super) async fn follow_worker(shared: Arc<Shared>, started: Started) {
     }
     drop(pending);
     let _ = child.wait().await;
+    drop(counted);
     // Replace the worker now that the request is over, so starting the new
     // one never competes with a running request for the CPU.
     let _ = tokio::task::spawn_blocking(move || shared.workers.refill()).await;

@@ -3,9 +3,13 @@
 
 use std::sync::PoisonError;
 
-use jitsudo_proto::{DaemonStatus, ReloadOutcome, ServerMessage, StatusDetails, PROTOCOL_VERSION};
+use jitsudo_proto::{
+    DaemonStatus, GrantCounts, ReloadOutcome, ServerMessage, StatusDetails, WorkerCounts,
+    PROTOCOL_VERSION,
+};
 
 use super::Shared;
+use crate::grants::record::State;
 
 /// The status reply for the caller `uid`.
 pub(super) fn reply(shared: &Shared, uid: u32) -> ServerMessage {
@@ -17,6 +21,8 @@ pub(super) fn reply(shared: &Shared, uid: u32) -> ServerMessage {
         last_reload: last_reload(shared),
         connections: shared.connections.total(),
         pending_auth: shared.pending_auth.total(),
+        workers: workers(shared),
+        grants: grants(shared),
     });
     ServerMessage::Status(Box::new(DaemonStatus {
         version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -24,6 +30,41 @@ pub(super) fn reply(shared: &Shared, uid: u32) -> ServerMessage {
         policy_hash: policy.hash.clone(),
         details,
     }))
+}
+
+/// The pool's workers, and those given a request: waiting for a password
+/// (they hold a pending-authentication slot) or past it.
+fn workers(shared: &Shared) -> WorkerCounts {
+    let pool = shared.workers.state();
+    let bound = shared.pending_auth.total().min(pool.with_job);
+    WorkerCounts {
+        idle: count(pool.idle),
+        starting: count(pool.starting),
+        bound,
+        busy: pool.with_job - bound,
+    }
+}
+
+/// Pending requests and live grants in the store (`None`, and the reason
+/// logged, if it cannot be read).
+fn grants(shared: &Shared) -> Option<GrantCounts> {
+    let states = [State::Pending, State::Approved, State::Active];
+    let records = shared
+        .grants
+        .store
+        .transact(|tx| tx.in_states(&states, None))
+        .map_err(|e| eprintln!("jitsudod: status: {e}"))
+        .ok()?;
+    let of = |state: State| count(records.iter().filter(|r| r.state == state).count());
+    Some(GrantCounts {
+        pending_requests: of(State::Pending),
+        approved: of(State::Approved),
+        active: of(State::Active),
+    })
+}
+
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 fn last_reload(shared: &Shared) -> Option<ReloadOutcome> {
