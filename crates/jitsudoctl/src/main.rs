@@ -17,6 +17,7 @@
 //! `grants`, `revoke`, `done`, `extend`) are for every user: see
 //! [`grants`] and docs/grants.md.
 
+mod complete;
 mod daemon;
 mod docs;
 mod error;
@@ -127,6 +128,9 @@ pub enum Format {
 }
 
 fn main() -> ExitCode {
+    if let Some(what) = complete::asked() {
+        return complete::run(&what);
+    }
     match Cli::parse().command {
         Command::Policy(PolicyCommand::Check { files, format }) => offline::check(&files, format),
         Command::Policy(PolicyCommand::Explain(args)) => explain::run(&args),

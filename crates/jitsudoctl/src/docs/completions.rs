@@ -4,6 +4,9 @@
 //! (each under /usr/share). jitsudo's bash completion is the small wrapper
 //! packaging/completions/jitsudo.bash (sudo-style: the command after the
 //! options completes as that command), filled in with jitsudo's options.
+//! jitsudoctl's get packaging/completions/jitsudoctl-requests.* added:
+//! `approve`/`deny` complete the ids of pending requests, asked of the
+//! daemon (`JITSUDOCTL_COMPLETE=requests jitsudoctl`, see `complete.rs`).
 
 use std::fs;
 use std::io;
@@ -17,6 +20,17 @@ use super::{jitsudo, jitsudoctl, jitsudod};
 /// The bash wrapper for jitsudo, with `@OPTIONS@`, `@VALUED@` and
 /// `@VALUED_RE@` to fill in.
 const JITSUDO_BASH: &str = include_str!("../../../../packaging/completions/jitsudo.bash");
+
+/// What jitsudoctl's completion gets added, for each shell.
+const REQUESTS_BASH: &str =
+    include_str!("../../../../packaging/completions/jitsudoctl-requests.bash");
+const REQUESTS_FISH: &str =
+    include_str!("../../../../packaging/completions/jitsudoctl-requests.fish");
+const REQUESTS_ZSH: &str =
+    include_str!("../../../../packaging/completions/jitsudoctl-requests.zsh");
+
+/// The generated zsh action for approve's and deny's id.
+const ZSH_ID: &str = "':id -- The request or grant:_default'";
 
 /// Writes every completion script under `dir`.
 pub fn write(dir: &Path) -> io::Result<()> {
@@ -32,6 +46,9 @@ pub fn write(dir: &Path) -> io::Result<()> {
             let path = dir.join(location(shell, name));
             let mut script = Vec::new();
             generate(shell, &mut cmd, name, &mut script);
+            if name == "jitsudoctl" {
+                script = with_requests(shell, &String::from_utf8_lossy(&script)).into_bytes();
+            }
             write_file(&path, &script)?;
         }
     }
@@ -53,6 +70,36 @@ fn write_file(path: &Path, contents: &[u8]) -> io::Result<()> {
         fs::create_dir_all(parent)?;
     }
     fs::write(path, contents)
+}
+
+/// jitsudoctl's generated completion for `shell`, with approve's and
+/// deny's id completed from the daemon's pending requests.
+fn with_requests(shell: Shell, script: &str) -> String {
+    match shell {
+        Shell::Bash => format!("{script}{REQUESTS_BASH}"),
+        Shell::Fish => format!("{script}{REQUESTS_FISH}"),
+        Shell::Zsh => {
+            let action = ZSH_ID.replace("_default", "_jitsudoctl_requests");
+            let mut out = script.to_owned();
+            for verb in ["\n(approve)\n", "\n(deny)\n"] {
+                out = replace_in_block(&out, verb, ZSH_ID, &action);
+            }
+            let call = "if [ \"$funcstack[1]\" = \"_jitsudoctl\" ]";
+            out.replacen(call, &format!("{REQUESTS_ZSH}{call}"), 1)
+        }
+        _ => script.to_owned(),
+    }
+}
+
+/// `text` with the first `from` after the first `start` (up to the
+/// block's `;;`) replaced by `to`.
+fn replace_in_block(text: &str, start: &str, from: &str, to: &str) -> String {
+    let Some(at) = text.find(start) else {
+        return text.to_owned();
+    };
+    let end = text[at..].find(";;").map_or(text.len(), |e| at + e);
+    let block = text[at..end].replacen(from, to, 1);
+    format!("{}{block}{}", &text[..at], &text[end..])
 }
 
 /// The bash wrapper with jitsudo's flags filled in.
