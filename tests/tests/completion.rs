@@ -107,13 +107,11 @@ fn approve_and_deny_complete_pending_request_ids() {
     let id = doc["id"].as_str().expect("an id").to_owned();
 
     let ids = |user: &str, line: &[&str]| complete(user, &d, &script, line);
-    assert_eq!(ids(APPROVER1, &["approve", ""]), [id.clone()]);
-    assert_eq!(
-        ids(APPROVER1, &["deny", "--reason", "no", ""]),
-        [id.clone()]
-    );
+    let just_id = vec![id.clone()];
+    assert_eq!(ids(APPROVER1, &["approve", ""]), just_id);
+    assert_eq!(ids(APPROVER1, &["deny", "--reason", "no", ""]), just_id);
     let prefix = &id[..1];
-    assert_eq!(ids(APPROVER1, &["approve", prefix]), [id.clone()]);
+    assert_eq!(ids(APPROVER1, &["approve", prefix]), just_id);
     assert_eq!(
         ids(APPROVER1, &["approve", "x-no-such"]),
         Vec::<String>::new()
