@@ -9,10 +9,11 @@
 # (default: builds it with packaging/build-deb.sh).
 #
 # The package is installed on a copy-on-write overlay of this machine's own
-# root, in private mount and PID namespaces: the machine (its /etc/pam.d,
-# the test suite's binaries and daemons, other runs) is untouched, every
-# process started in there ends with this script, and no download is needed
-# (the machine is a Debian 12 with the package's dependencies).
+# root, in private mount and PID namespaces (packaging/lib/overlay.sh): the
+# machine (its /etc/pam.d, the test suite's binaries and daemons, other
+# runs) is untouched, every process started in there ends with this script,
+# and no download is needed (the machine is a Debian 12 with the package's
+# dependencies).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -24,7 +25,9 @@ if [[ -z $deb ]]; then
 fi
 deb=$(realpath "$deb")
 
-if [[ -z ${JITSUDO_DEB_TEST_SCRATCH:-} ]]; then
+# shellcheck source=lib/overlay.sh
+source "$repo/packaging/lib/overlay.sh"
+if [[ -z ${JITSUDO_OVERLAY_SCRATCH:-} ]]; then
     # lintian: no error or warning left (the explained ones are overridden
     # in debian/jitsudo.lintian-overrides).
     if ! command -v lintian >/dev/null; then
@@ -36,49 +39,12 @@ if [[ -z ${JITSUDO_DEB_TEST_SCRATCH:-} ]]; then
         exit 1
     fi
     echo "test-deb.sh: ok: lintian has no error or warning"
-    scratch=$(mktemp -d /tmp/jitsudo-deb-test.XXXXXX)
-    # The packaged daemon makes its commands' cgroups below its own: give
-    # it a cgroup of its own too, so that it never sees (or tidies up) the
-    # groups of other daemons on this machine; removed when it is empty.
-    cgroup2=$(findmnt -n -l -t cgroup2 -o TARGET | head -n 1 || true)
-    own=$(sed -n 's/^0:://p' /proc/self/cgroup)
-    cgroup=
-    if [[ -n $cgroup2 && -w $cgroup2${own%/}/cgroup.procs ]]; then
-        cgroup=$cgroup2${own%/}/jitsudo-deb-test-$$
-        mkdir "$cgroup"
-    fi
-    cleanup() {
-        rmdir "$scratch"
-        if [[ -n $cgroup ]]; then
-            find "$cgroup" -depth -type d -exec rmdir {} + 2>/dev/null || true
-        fi
-    }
-    trap cleanup EXIT
-    status=0
-    (
-        if [[ -n $cgroup ]]; then echo "$BASHPID" >"$cgroup/cgroup.procs"; fi
-        exec unshare --mount --pid --fork --mount-proc \
-            env JITSUDO_DEB_TEST_SCRATCH="$scratch" "$0" "$deb"
-    ) || status=$?
-    exit "$status"
 fi
+overlay_reexec "$0" "$deb"
 
-# --- inside the namespaces: build the overlay root -------------------------
-mount --make-rprivate /
-scratch=$JITSUDO_DEB_TEST_SCRATCH
-mount -t tmpfs tmpfs "$scratch"
-mkdir "$scratch"/{upper,work,root}
-root=$scratch/root
-mount -t overlay overlay -o "lowerdir=/,upperdir=$scratch/upper,workdir=$scratch/work" "$root"
-mount --rbind /dev "$root/dev"
-mount --rbind /sys "$root/sys"
-mount -t proc proc "$root/proc"
-mount -t tmpfs tmpfs "$root/run"
-mount -t tmpfs tmpfs "$root/tmp"
-# A machine that never had jitsudo: no earlier install.sh, no test PAM file.
-rm -rf "$root"/etc/jitsudo "$root"/var/lib/jitsudo "$root"/etc/pam.d/jitsudo \
-    "$root"/usr/bin/jitsudo "$root"/usr/bin/jitsudoctl "$root"/usr/sbin/jitsudod \
-    "$root"/lib/systemd/system/jitsudod.service
+# --- inside the namespaces: the overlay root ------------------------------
+root=$(overlay_root)
+scratch=$JITSUDO_OVERLAY_SCRATCH
 cp "$deb" "$root/tmp/"
 
 # The upgrade: the same package under a higher version.

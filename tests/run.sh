@@ -110,10 +110,20 @@ skipped=$(skipped_tests SKIPPED | wc -l)
 halved=$(skipped_tests HALF-SKIPPED | wc -l)
 
 # The Debian package: built, linted, installed, upgraded, removed and purged
-# on a copy-on-write overlay of this machine (packaging/test-deb.sh).
+# on a copy-on-write overlay of this machine (packaging/test-deb.sh); the
+# example Ansible role installs it and manages a policy drop-in on another
+# such overlay (packaging/ansible/test-role.sh).
 step "packaging/test-deb.sh"
 package_result="ok"
-./packaging/test-deb.sh || package_result="FAILED (see above)"
+ansible_result="ok"
+if deb=$(./packaging/build-deb.sh | tail -n 1); then
+    ./packaging/test-deb.sh "$deb" || package_result="FAILED (see above)"
+    step "packaging/ansible/test-role.sh"
+    ./packaging/ansible/test-role.sh "$deb" || ansible_result="FAILED (see above)"
+else
+    package_result="FAILED: the package did not build (see above)"
+    ansible_result="not run (no package)"
+fi
 
 # Fuzzing: every cargo-fuzz target, for a bounded time each. cargo-fuzz
 # needs nightly flags (-Zsanitizer=address); RUSTC_BOOTSTRAP=1 lets the
@@ -174,11 +184,12 @@ echo "mode: ${JITSUDO_TESTS_ONLY:-sudo and jitsudo}, binaries from $JITSUDO_BIN_
 echo "$((passed - skipped)) passed, $skipped skipped, $halved ran one half only, $failed failed, $ignored ignored"
 echo "fuzzing: $fuzz_result"
 echo "package: $package_result"
+echo "ansible role: $ansible_result"
 rm -f "$log" "$JITSUDO_SKIP_LOG"
 if ((status == 0)); then
     status=$fuzz_status
 fi
-if [[ $package_result != ok && $status == 0 ]]; then
+if [[ ($package_result != ok || $ansible_result != ok) && $status == 0 ]]; then
     status=1
 fi
 exit "$status"
