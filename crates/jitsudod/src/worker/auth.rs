@@ -5,169 +5,20 @@
 //! the service's configuration and loading its modules is the slow part),
 //! and learns the user, terminal and client connection when the job comes.
 
-use std::cell::{Cell, RefCell};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::rc::Rc;
-use std::time::{Duration, Instant};
 
 use jitsudo_audit::{Audit, EventKind};
-use jitsudo_proto::{decode, ClientMessage, Failure, Frame, FrameReader, ServerMessage};
-use nix::errno::Errno;
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use zeroize::Zeroizing;
+use jitsudo_proto::{Failure, ServerMessage};
 
+use super::relay::{Link, Relay, Trouble};
 use super::reply::send;
 use crate::audit::AuditRecord;
-use crate::pam::{self, Conversation, Credentials, ErrorCode, Item, Pam, PamError};
+use crate::pam::{self, Credentials, ErrorCode, Item, Pam, PamError};
 use crate::request::job::{PamSpec, PasswordSpec, Report};
 
 /// The PAM service jitsudo authenticates through.
 const SERVICE: &std::ffi::CStr = c"jitsudo";
-
-/// Largest client answer accepted (a password line and framing).
-const MAX_ANSWER_FRAME: usize = 8192;
-
-/// Why the conversation could not get an answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Trouble {
-    /// Nothing went wrong.
-    None,
-    /// The client has no terminal to ask on.
-    NoTerminal,
-    /// The client went away or misbehaved.
-    Gone,
-    /// No answer came within `passwd_timeout`.
-    TimedOut,
-}
-
-/// What the conversation needs once the job is known.
-struct Link {
-    /// A copy of the client connection, from [`Transaction::begin`] to
-    /// [`Transaction::hang_up`].
-    conn: RefCell<Option<OwnedFd>>,
-    /// Our prompt, replacing PAM's plain "Password: ".
-    prompt: RefCell<Option<Vec<u8>>>,
-    /// How long one prompt waits for its answer.
-    timeout: Cell<Duration>,
-    trouble: Cell<Trouble>,
-    reader: RefCell<FrameReader>,
-}
-
-/// Relays PAM's conversation over the client connection.
-struct Relay {
-    link: Rc<Link>,
-}
-
-impl Relay {
-    /// Runs `f` on the client connection, if the transaction has one.
-    fn with_conn<T>(&self, f: impl FnOnce(BorrowedFd<'_>) -> T) -> Option<T> {
-        let conn = self.link.conn.borrow();
-        conn.as_ref().map(|fd| f(fd.as_fd()))
-    }
-
-    fn read_answer(&self, conn: BorrowedFd<'_>) -> Option<Zeroizing<Vec<u8>>> {
-        let deadline = Instant::now() + self.link.timeout.get();
-        let mut reader = self.link.reader.borrow_mut();
-        loop {
-            let frame = match frame_before(&mut reader, conn, deadline) {
-                Ok(frame) => Zeroizing::new(frame),
-                Err(trouble) => {
-                    self.link.trouble.set(trouble);
-                    return None;
-                }
-            };
-            match decode::<ClientMessage>(&frame) {
-                Ok(ClientMessage::Answer(Some(answer))) => {
-                    return Some(Zeroizing::new(answer.into_vec()))
-                }
-                Ok(ClientMessage::Answer(None)) => {
-                    self.link.trouble.set(Trouble::NoTerminal);
-                    return None;
-                }
-                Ok(ClientMessage::Signal(_) | ClientMessage::Resume { .. }) => continue,
-                _ => {
-                    self.link.trouble.set(Trouble::Gone);
-                    return None;
-                }
-            }
-        }
-    }
-}
-
-/// The client's next frame, if it comes before `deadline`.
-fn frame_before(
-    reader: &mut FrameReader,
-    conn: BorrowedFd<'_>,
-    deadline: Instant,
-) -> Result<Frame, Trouble> {
-    loop {
-        match reader.next_frame() {
-            Ok(Some(frame)) => return Ok(frame),
-            Ok(None) => {}
-            Err(_) => return Err(Trouble::Gone),
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(Trouble::TimedOut);
-        }
-        let wait = PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX);
-        match poll(&mut [PollFd::new(conn, PollFlags::POLLIN)], wait) {
-            Ok(0) | Err(Errno::EINTR) => continue,
-            Ok(_) => {}
-            Err(_) => return Err(Trouble::Gone),
-        }
-        match reader.fill(conn) {
-            Ok(0) | Err(_) => return Err(Trouble::Gone),
-            Ok(_) => {}
-        }
-    }
-}
-
-impl Conversation for Relay {
-    fn prompt(&mut self, text: &[u8], echo: bool) -> Option<Zeroizing<Vec<u8>>> {
-        self.with_conn(|conn| self.ask(conn, text, echo)).flatten()
-    }
-
-    fn message(&mut self, text: &[u8], _is_error: bool) {
-        let notice = ServerMessage::Notice {
-            text: text.to_vec().into(),
-            prefer_tty: false,
-        };
-        self.with_conn(|conn| send_to(conn, &notice));
-    }
-}
-
-impl Relay {
-    /// Shows PAM's prompt `text` to the client and reads the answer.
-    fn ask(&self, conn: BorrowedFd<'_>, text: &[u8], echo: bool) -> Option<Zeroizing<Vec<u8>>> {
-        let ours = self.link.prompt.borrow().clone();
-        let shown = match ours {
-            // PAM's plain password prompt gives way to ours, as under sudo.
-            Some(ours) if !echo && is_plain_password_prompt(text) => ours,
-            _ => text.to_vec(),
-        };
-        let ask = ServerMessage::Prompt {
-            text: shown.into(),
-            echo,
-        };
-        if send_to(conn, &ask).is_err() {
-            self.link.trouble.set(Trouble::Gone);
-            return None;
-        }
-        self.read_answer(conn)
-    }
-}
-
-fn send_to(conn: BorrowedFd<'_>, message: &ServerMessage) -> std::io::Result<()> {
-    let frame = jitsudo_proto::encode(message).map_err(std::io::Error::other)?;
-    jitsudo_proto::send_frame(conn, &frame, &[])
-}
-
-/// "Password: " and its variants from pam_unix and friends.
-fn is_plain_password_prompt(text: &[u8]) -> bool {
-    let trimmed = text.trim_ascii_end();
-    trimmed.eq_ignore_ascii_case(b"Password:") || trimmed.ends_with(b"'s Password:")
-}
 
 /// Where the worker's PAM transaction reports.
 pub struct Reporting<'a> {
@@ -199,13 +50,7 @@ pub struct Transaction {
 impl Transaction {
     /// Starts the transaction (configuration read, modules loaded).
     pub fn prepare() -> Result<Transaction, PamError> {
-        let link = Rc::new(Link {
-            conn: RefCell::new(None),
-            prompt: RefCell::new(None),
-            timeout: Cell::new(Duration::ZERO),
-            trouble: Cell::new(Trouble::None),
-            reader: RefCell::new(FrameReader::new(MAX_ANSWER_FRAME)),
-        });
+        let link = Rc::new(Link::new());
         let relay = Relay {
             link: Rc::clone(&link),
         };
@@ -344,19 +189,4 @@ const NO_TERMINAL: &[u8] = b"a terminal is required to read the password; either
 
 fn pam_failure(e: &PamError) -> Failure {
     Failure::new(e.text.clone())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn plain_password_prompts_are_recognised() {
-        for prompt in [&b"Password: "[..], b"password:", b"alice's Password: "] {
-            assert!(is_plain_password_prompt(prompt), "{prompt:?}");
-        }
-        for prompt in [&b"Verification code: "[..], b"New password: ", b""] {
-            assert!(!is_plain_password_prompt(prompt), "{prompt:?}");
-        }
-    }
 }

@@ -12,6 +12,7 @@ mod child;
 mod edit;
 mod pty;
 mod received;
+mod relay;
 mod reply;
 mod session;
 mod spawn;
