@@ -149,20 +149,14 @@ fn dropped(name: &str, on: bool) -> String {
 }
 
 /// Whether jitsudo's policy takes `text` as its `passprompt`; why not.
-fn valid_passprompt(text: &str) -> Result<(), String> {
+fn valid_passprompt(text: &str) -> Result<(), Error> {
     let source = jitsudo_policy::Source {
         name: String::new(),
         text: format!("[defaults]\npassprompt = {}\n", quote(text)),
     };
     jitsudo_policy::parse(&[source])
         .map(drop)
-        .map_err(|errors| {
-            errors
-                .into_iter()
-                .map(|error| error.message)
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
+        .map_err(|errors| Error::Policy(errors.into_iter().map(|e| e.message).collect()))
 }
 
 /// A sudo duration (`90`, `5m`, `1h30m`, `2D`) as a jitsudo duration
@@ -342,7 +336,7 @@ impl DefaultsState {
             },
             "passprompt" => match value.map(|text| (text, valid_passprompt(text))) {
                 Some((text, Ok(()))) => self.passprompt = Some((text.to_owned(), origin.clone())),
-                Some((_, Err(message))) => return note(Kind::Dropped, message),
+                Some((_, Err(e))) => return note(Kind::Dropped, e.to_string()),
                 None => return note(Kind::Dropped, dropped("passprompt", on)),
             },
             name @ ("user_command_timeouts" | "closefrom_override") if value.is_none() => {
