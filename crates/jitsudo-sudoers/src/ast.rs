@@ -48,8 +48,8 @@ pub(crate) enum StmtKind {
         /// The `hosts = commands` parts.
         privileges: Vec<Privilege>,
     },
-    /// A line that could not be parsed, and why.
-    Error(crate::error::Error),
+    /// A line that could not be parsed.
+    Error(String),
 }
 
 /// The four alias kinds.

@@ -2,7 +2,7 @@
 //! days of a `when.dates` range, always rounded inwards so the converted
 //! rule never applies at a time the sudoers rule did not.
 
-use crate::error::Error;
+use super::super::error::Error;
 
 /// A period in policy terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,24 +124,31 @@ fn parse(text: &str) -> Option<Instant> {
     })
 }
 
+/// A period that cannot be converted, and why.
+fn unconvertible(reason: &str) -> Result<Period, Error> {
+    Err(Error::Unconvertible(reason.to_owned()))
+}
+
 /// The `when.dates` range for `NOTBEFORE`/`NOTAFTER`, or why there is none.
 pub(super) fn period(not_before: Option<&str>, not_after: Option<&str>) -> Result<Period, Error> {
-    let parse_named =
-        |option: &'static str, text: Option<&str>| -> Result<Option<Instant>, Error> {
-            text.map(|text| {
-                parse(text).ok_or_else(|| Error::BadTime {
-                    option,
-                    text: text.to_owned(),
-                })
+    let parse_named = |name: &str, text: Option<&str>| -> Result<Option<Instant>, Error> {
+        text.map(|text| {
+            parse(text).ok_or_else(|| {
+                Error::Unconvertible(format!(
+                    "{name}={text} is not a time sudo reads (YYYYMMDDHH[MM[SS]][Z|±HHMM])"
+                ))
             })
-            .transpose()
-        };
+        })
+        .transpose()
+    };
     let first = parse_named("NOTBEFORE", not_before)?;
     let last = parse_named("NOTAFTER", not_after)?;
     let zoned = match (first, last) {
-        (Some(a), Some(b)) if a.zoned != b.zoned => return Err(Error::MixedZones),
+        (Some(a), Some(b)) if a.zoned != b.zoned => {
+            return unconvertible("NOTBEFORE and NOTAFTER mix a local time and a time with a zone")
+        }
         (Some(a), _) | (None, Some(a)) => a.zoned,
-        (None, None) => return Err(Error::NoPeriod),
+        (None, None) => return unconvertible("no period"),
     };
     let mut rounded = false;
     let first_day = first.map(|a| {
@@ -162,7 +169,9 @@ pub(super) fn period(not_before: Option<&str>, not_after: Option<&str>) -> Resul
     });
     if let (Some(a), Some(b)) = (first_day, last_day) {
         if a > b {
-            return Err(Error::NoWholeDay);
+            return unconvertible(
+                "the period holds no whole day, and jitsudo's dates are whole days",
+            );
         }
     }
     let dates = format!(

@@ -3,10 +3,19 @@
 //! builds after a path.
 
 use super::super::ast::{Command, CommandKind, Digest, Item, Member};
-use super::{is_alias_name, normalize, Parsed, Parser, DIGESTS};
-use crate::error::Error;
+use super::lexer::{is_alias_name, normalize};
+use super::{fail, Parsed, Parser};
+
+/// The digest algorithms sudo knows.
+const DIGESTS: [&str; 4] = ["sha224", "sha256", "sha384", "sha512"];
 
 impl Parser<'_> {
+    /// A comma-separated list of commands (an alias body or a `Defaults!`
+    /// binding, `bare`: without arguments).
+    pub(super) fn command_list(&mut self, bare: bool) -> Parsed<Vec<Member>> {
+        self.comma_list(|parser| parser.command_member(bare))
+    }
+
     /// A command entry: digests, negation, then the command.
     pub(super) fn command_member(&mut self, bare: bool) -> Parsed<Member> {
         self.skip_blanks();
@@ -15,7 +24,7 @@ impl Parser<'_> {
         let negated = self.negation();
         let kind = self.command(bare)?;
         if !digests.is_empty() && !matches!(kind, CommandKind::Path { .. } | CommandKind::All) {
-            return Err(Error::Malformed("a digest requires a path name"));
+            return fail("a digest requires a path name".to_owned());
         }
         Ok(Member {
             negated,
@@ -28,7 +37,7 @@ impl Parser<'_> {
     fn digests(&mut self) -> Parsed<Vec<Digest>> {
         let mut digests = Vec::new();
         loop {
-            let Some((algorithm, len)) = self.digest_ahead() else {
+            let Some((algorithm, len)) = self.keyword_colon_ahead(&DIGESTS) else {
                 return Ok(digests);
             };
             self.pos += len;
@@ -39,7 +48,7 @@ impl Parser<'_> {
                 .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
                 .count();
             if value_len == 0 {
-                return Err(Error::NoDigest(algorithm.to_owned()));
+                return fail(format!("expected a digest after `{algorithm}:`"));
             }
             let value = self.rest()[..value_len].to_owned();
             self.pos += value_len;
@@ -52,7 +61,7 @@ impl Parser<'_> {
             if self.peek() == Some(b',') {
                 self.pos += 1;
                 self.skip_blanks();
-                if self.digest_ahead().is_some() {
+                if self.keyword_colon_ahead(&DIGESTS).is_some() {
                     continue;
                 }
             }
@@ -60,18 +69,6 @@ impl Parser<'_> {
             self.skip_blanks();
             return Ok(digests);
         }
-    }
-
-    /// A digest algorithm followed by `:` at the cursor, and the length to skip.
-    fn digest_ahead(&self) -> Option<(&'static str, usize)> {
-        let rest = self.rest();
-        DIGESTS.into_iter().find_map(|algorithm| {
-            let after = rest.strip_prefix(algorithm)?;
-            let blanks = after.len() - after.trim_start_matches([' ', '\t']).len();
-            after[blanks..]
-                .starts_with(':')
-                .then_some((algorithm, algorithm.len() + blanks + 1))
-        })
     }
 
     /// What a command entry runs (`bare`: no arguments are read).
@@ -102,17 +99,16 @@ impl Parser<'_> {
             _ => {
                 let (word, escaped) = self.word();
                 match word.as_str() {
-                    "" => Err(self.expected("a command")),
+                    "" => fail(format!("expected a command, found {}", self.found())),
                     "ALL" if !escaped => Ok(CommandKind::All),
                     "sudoedit" if !escaped => {
                         let args = if bare { None } else { self.args()? };
                         Ok(CommandKind::Sudoedit(args))
                     }
                     _ if !escaped && is_alias_name(&word) => Ok(CommandKind::Alias(word)),
-                    _ => Err(Error::Expected {
-                        what: "a fully qualified command path, `ALL` or a Cmnd_Alias".to_owned(),
-                        found: format!("`{word}`"),
-                    }),
+                    _ => fail(format!(
+                        "expected a fully qualified command path, `ALL` or a Cmnd_Alias, found `{word}`"
+                    )),
                 }
             }
         }
@@ -130,11 +126,30 @@ impl Parser<'_> {
                 }
                 Some(b'\\') if !matches!(self.peek_at(1), None | Some(b'\n')) => self.pos += 2,
                 None | Some(b'\n' | b'#') => {
-                    return Err(Error::Malformed("unterminated regular expression"));
+                    return fail("unterminated regular expression".to_owned());
                 }
                 Some(_) => self.pos += 1,
             }
         }
+    }
+
+    /// A `\` escape in the arguments, the cursor on it: escaped wildcards
+    /// stay escaped (jitsudo's globs read them), other escapes are removed.
+    fn escaped_arg(&mut self, args: &mut Vec<u8>) -> Parsed<()> {
+        match self.peek_at(1) {
+            Some(c @ (b'*' | b'?' | b'[' | b']' | b'!' | b'^')) => {
+                args.extend_from_slice(&[b'\\', c]);
+            }
+            Some(c @ (b':' | b'\\' | b',' | b'=' | b' ' | b'\t' | b'#')) => args.push(c),
+            _ => {
+                return fail(format!(
+                    "unexpected `\\` in the arguments, found {}",
+                    self.found()
+                ))
+            }
+        }
+        self.pos += 2;
+        Ok(())
     }
 
     /// The argument string after a command path, as sudo's `fill_args`
@@ -155,24 +170,8 @@ impl Parser<'_> {
                     break;
                 }
                 Some(b'\\') => {
-                    let next = self.peek_at(1);
                     separate(&mut args);
-                    match next {
-                        Some(c @ (b'*' | b'?' | b'[' | b']' | b'!' | b'^')) => {
-                            args.extend_from_slice(&[b'\\', c]);
-                            self.pos += 2;
-                        }
-                        Some(c @ (b':' | b'\\' | b',' | b'=' | b' ' | b'\t' | b'#')) => {
-                            args.push(c);
-                            self.pos += 2;
-                        }
-                        _ => {
-                            return Err(Error::Unexpected {
-                                found: "`\\`".to_owned(),
-                                place: format!(" in the arguments, found {}", self.found()),
-                            })
-                        }
-                    }
+                    self.escaped_arg(&mut args)?;
                 }
                 Some(_) => {
                     let len = self

@@ -303,10 +303,10 @@ fn errors_are_confined_to_their_line() {
     let all = stmts(
         "alice ALL = /bin/a,\nbob ALL = (root NOPASSWD: /bin/b\ncarol ALL = relative/cmd\nUser_Alias lower = x\ndave ALL = NOPASSWD: CWD=/x /bin/c\nerin = /bin/d\nfrank ALL = /bin/e\n",
     );
-    let errors: Vec<(usize, String)> = all
+    let errors: Vec<(usize, &str)> = all
         .iter()
         .filter_map(|s| match &s.kind {
-            StmtKind::Error(error) => Some((s.line, error.to_string())),
+            StmtKind::Error(message) => Some((s.line, message.as_str())),
             _ => None,
         })
         .collect();
@@ -320,7 +320,6 @@ fn errors_are_confined_to_their_line() {
             (5, "unexpected `=`"),
             (6, "expected a name, found `=`"),
         ]
-        .map(|(line, text)| (line, text.to_owned()))
     );
     assert!(matches!(all[6].kind, StmtKind::UserSpec { .. }));
     assert_eq!(all[6].line, 7);
