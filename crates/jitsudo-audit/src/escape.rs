@@ -25,11 +25,21 @@ pub(crate) fn escape_into(out: &mut String, bytes: &[u8]) {
 /// Like [`escape_into`], and also writes each of the ASCII characters
 /// `also` as `\xNN` (the user name escapes `:`, which ends it).
 pub(crate) fn escape_also(out: &mut String, bytes: &[u8], also: &[char]) {
+    escape_with(out, bytes, also, true);
+}
+
+/// Like [`escape_into`] but keeps `;`: for values that stand alone (a JSON
+/// string of the trail), not in a ` ; `-separated line.
+pub(crate) fn escape_value(out: &mut String, bytes: &[u8]) {
+    escape_with(out, bytes, &[], false);
+}
+
+fn escape_with(out: &mut String, bytes: &[u8], also: &[char], semicolon: bool) {
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {
             match c {
                 '\\' => out.push_str("\\\\"),
-                ';' => push_hex_byte(out, b';'),
+                ';' if semicolon => push_hex_byte(out, b';'),
                 c if c.is_ascii() && also.contains(&c) => push_hex_byte(out, c as u8),
                 c if c.is_ascii_control() => push_hex_byte(out, c as u8),
                 c if needs_unicode_escape(c) => {

@@ -47,10 +47,17 @@ pub mod field {
     pub const SIGNAL: &str = "JITSUDO_SIGNAL";
     /// Human-readable reason of a refusal or failure.
     pub const REASON: &str = "JITSUDO_REASON";
+    /// Login session of the requester (`/proc/PID/sessionid`).
+    pub const SESSION: &str = "JITSUDO_SESSION";
+    /// Name of a variable the requester added to the command's
+    /// environment (one field per variable; values are never logged).
+    pub const ENV_ADDED: &str = "JITSUDO_ENV_ADDED";
+    /// How long the command ran, in seconds with millisecond precision.
+    pub const RUN_TIME: &str = "JITSUDO_RUN_TIME";
 
     /// Every name above; [`FieldName`](crate::FieldName) refuses them so
     /// that the typed setters stay the only way to set these fields.
-    pub(crate) const ALL: [&str; 15] = [
+    pub(crate) const ALL: [&str; 18] = [
         EVENT,
         USER,
         UID,
@@ -66,6 +73,9 @@ pub mod field {
         EXIT,
         SIGNAL,
         REASON,
+        SESSION,
+        ENV_ADDED,
+        RUN_TIME,
     ];
 }
 
@@ -381,6 +391,9 @@ pub struct Event {
     policy_hash: Option<Vec<u8>>,
     exit: Option<ExitStatus>,
     reason: Option<Vec<u8>>,
+    session: Option<u32>,
+    env_added: Vec<Vec<u8>>,
+    run_time: Option<std::time::Duration>,
     extra: Vec<(FieldName, Vec<u8>)>,
 }
 
@@ -404,6 +417,9 @@ impl Event {
             policy_hash: None,
             exit: None,
             reason: None,
+            session: None,
+            env_added: Vec::new(),
+            run_time: None,
             extra: Vec::new(),
         }
     }
@@ -520,7 +536,31 @@ impl Event {
         self
     }
 
-    /// Adds an extra structured field (journald only; the human line does
+    /// Login session id of the requester (`JITSUDO_SESSION`).
+    pub fn session(mut self, id: Option<u32>) -> Self {
+        self.session = id;
+        self
+    }
+
+    /// Names of the variables the requester added to the command's
+    /// environment (`JITSUDO_ENV_ADDED`, once per name). Only names: a
+    /// value may be a secret.
+    pub fn env_added<I, A>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = A>,
+        A: AsRef<[u8]>,
+    {
+        self.env_added = names.into_iter().map(|a| a.as_ref().to_vec()).collect();
+        self
+    }
+
+    /// How long the command ran (`JITSUDO_RUN_TIME`).
+    pub fn run_time(mut self, elapsed: std::time::Duration) -> Self {
+        self.run_time = Some(elapsed);
+        self
+    }
+
+    /// Adds an extra structured field (journald and the JSON trail; the human line does
     /// not show it). The same name may be added more than once.
     pub fn field(mut self, name: FieldName, value: impl AsRef<[u8]>) -> Self {
         self.extra.push((name, value.as_ref().to_vec()));
@@ -604,6 +644,16 @@ impl Event {
             None => {}
         }
         opt(&mut out, field::REASON, &self.reason);
+        if let Some(session) = self.session {
+            out.push((field::SESSION, owned(session.to_string())));
+        }
+        for name in &self.env_added {
+            out.push((field::ENV_ADDED, Cow::Borrowed(name.as_slice())));
+        }
+        if let Some(elapsed) = self.run_time {
+            let secs = format!("{}.{:03}", elapsed.as_secs(), elapsed.subsec_millis());
+            out.push((field::RUN_TIME, owned(secs)));
+        }
         for (name, value) in &self.extra {
             out.push((name.as_str(), Cow::Borrowed(value.as_slice())));
         }

@@ -8,6 +8,8 @@
 //!   `SYSLOG_IDENTIFIER=jitsudo` and `SYSLOG_FACILITY=10` (authpriv);
 //! * [`Syslog`] — the human line ([`Event::message`], in sudo's format) to
 //!   `LOG_AUTHPRIV` with ident `jitsudo`;
+//! * [`Trail`] — the local JSON-lines trail, each record naming the
+//!   SHA-256 of the one before it ([`verify`] proves the chain);
 //! * [`Audit`] — fan-out to several sinks that never fails the caller.
 //!
 //! ```
@@ -38,6 +40,7 @@ mod sink;
 mod syslog_sink;
 #[cfg(feature = "test-support")]
 pub mod test_support;
+mod trail;
 
 pub use event::{
     field, signal_name, Event, EventKind, ExitStatus, FieldName, InvalidFieldName, Priority,
@@ -46,3 +49,6 @@ pub use event::{
 pub use journald::{Journald, Transport, DEFAULT_JOURNAL_SOCKET};
 pub use sink::{Audit, Sink, SinkError};
 pub use syslog_sink::{Syslog, DEFAULT_SYSLOG_SOCKET};
+pub use trail::{
+    head_path, read, verify, Broken, Record, Trail, Verified, VerifyError, DEFAULT_TRAIL, GENESIS,
+};
