@@ -101,6 +101,7 @@ pub mod env;
 #[cfg(feature = "files")]
 pub mod files;
 
+mod audit;
 mod command;
 mod decide;
 mod diff;
@@ -121,6 +122,7 @@ mod suggest;
 mod test_support;
 mod when;
 
+pub use audit::{AuditFailure, AuditGuard, AuditSink, DEFAULT_AUDIT_SINKS};
 pub use command::{Args, CommandMatch, CommandPattern, Program, Subject, SUDOEDIT};
 pub use decide::{Allowed, Decision, Mismatch, Reason, Refusal};
 pub use diff::{entitlement_diff, Change, ChangeKind, Entitlement};

@@ -75,6 +75,11 @@ pub struct Defaults {
     /// SIGKILL and the furthest `--start at:` (`grant_warn`, `grant_grace`,
     /// `grant_start_within`), for rules that set none of their own.
     pub grant_timing: crate::grant::Timing,
+    /// What a command does when its `exec.accept` event did not reach
+    /// every sink of [`Defaults::audit_sinks`].
+    pub audit_failure: crate::AuditFailure,
+    /// The sinks every `exec.accept` event must reach.
+    pub audit_sinks: Vec<crate::AuditSink>,
 }
 
 /// Daemon-wide bounds on connections and on authentications waiting at a
@@ -122,6 +127,8 @@ impl Default for Defaults {
             user_command_timeouts: false,
             closefrom_override: false,
             grant_timing: crate::grant::Timing::default(),
+            audit_failure: crate::AuditFailure::Deny,
+            audit_sinks: crate::DEFAULT_AUDIT_SINKS.to_vec(),
         }
     }
 }
@@ -162,6 +169,8 @@ pub struct Rule {
     pub when: Option<When>,
     /// The `grant` table: the rule applies only under an active grant.
     pub grant: Option<Grantable>,
+    /// The rule's `audit_failure`, replacing [`Defaults::audit_failure`].
+    pub audit_failure: Option<crate::AuditFailure>,
 }
 
 impl Rule {

@@ -11,6 +11,7 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
+use crate::audit::{AuditFailure, AuditSink};
 use crate::model::{Auth, Effect};
 use crate::when::Origin;
 
@@ -71,6 +72,8 @@ pub(crate) struct RawDefaults {
     pub grant_warn: Option<Spanned<String>>,
     pub grant_grace: Option<Spanned<String>>,
     pub grant_start_within: Option<Spanned<String>>,
+    pub audit_failure: Option<AuditFailure>,
+    pub audit_sinks: Option<Spanned<Vec<AuditSink>>>,
 }
 
 /// One `[[rule]]` table.
@@ -91,6 +94,7 @@ pub(crate) struct RawRule {
     pub timeout: Option<Spanned<String>>,
     pub when: Option<Spanned<RawWhen>>,
     pub grant: Option<Spanned<RawGrant>>,
+    pub audit_failure: Option<Spanned<AuditFailure>>,
 }
 
 /// A rule's `grant` table.

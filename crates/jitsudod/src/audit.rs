@@ -1,15 +1,84 @@
-//! The daemon's side of the audit trail: which sinks, and the record of a
-//! request from which every event about it is built.
+//! The daemon's side of the audit trail: which sinks, the record of a
+//! request from which every event about it is built, and the guard that
+//! keeps a command from starting unless its `exec.accept` was logged.
 
-use jitsudo_audit::{Audit, Event, EventKind, ExitStatus, FieldName, Journald, Syslog};
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use jitsudo_audit::{Audit, Event, EventKind, ExitStatus, FieldName, Journald, Syslog, Trail};
+use jitsudo_policy::{AuditFailure, AuditGuard};
+use jitsudo_proto::Failure;
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
-/// The journald and syslog sinks every jitsudo process logs to.
+/// Where this process's sinks write: the trail and journald's socket.
+#[derive(Debug, Clone)]
+pub struct SinkPaths {
+    /// The JSON-lines trail (`--audit-file`).
+    pub trail: PathBuf,
+    /// journald's native socket (`--journal-socket`).
+    pub journal: PathBuf,
+}
+
+static PATHS: OnceLock<SinkPaths> = OnceLock::new();
+
+/// Sets where [`sinks`] write, once, at start-up (the daemon from its
+/// options, a worker from the arguments the daemon gave it).
+pub fn configure(paths: SinkPaths) {
+    let _ = PATHS.set(paths);
+}
+
+fn paths() -> SinkPaths {
+    PATHS.get().cloned().unwrap_or_else(|| SinkPaths {
+        trail: PathBuf::from(jitsudo_audit::DEFAULT_TRAIL),
+        journal: PathBuf::from(jitsudo_audit::DEFAULT_JOURNAL_SOCKET),
+    })
+}
+
+/// The arguments telling a worker where to log, as this process does.
+pub fn worker_args() -> [OsString; 4] {
+    let paths = paths();
+    [
+        "--audit-file".into(),
+        paths.trail.into_os_string(),
+        "--journal-socket".into(),
+        paths.journal.into_os_string(),
+    ]
+}
+
+/// The sinks every jitsudo process logs to: journald, syslog (the sink
+/// names `journald`, `syslog`, `file` are those of `audit_sinks`) and the
+/// local trail.
 pub fn sinks() -> Audit {
+    let paths = paths();
     Audit::new()
-        .with_sink(Journald::new())
+        .with_sink(Journald::with_path(paths.journal))
         .with_sink(Syslog::new())
+        .with_sink(Trail::new(paths.trail))
+}
+
+/// Logs the `exec.accept` of `record` and tells whether its command may
+/// start: with `audit_failure = "deny"`, only when every required sink
+/// took the event. A refusal is itself logged (as `exec.reject`) to the
+/// sinks that still work; the failure the caller gets says what to do.
+pub fn admit(audit: &Audit, record: &AuditRecord) -> Result<(), Failure> {
+    let failures = audit.emit(&record.event(EventKind::ExecAccept));
+    let missed: Vec<String> = failures
+        .iter()
+        .filter(|f| record.guard.required.iter().any(|s| s.name() == f.sink))
+        .map(ToString::to_string)
+        .collect();
+    if missed.is_empty() || record.guard.failure == AuditFailure::Allow {
+        return Ok(());
+    }
+    let reason = format!("audit trail unavailable: {}", missed.join("; "));
+    audit.emit(&record.rejected(&reason));
+    Err(Failure::new(format!(
+        "unable to log the command to the audit trail ({}), so it was not run: ask an \
+         administrator to check the audit sinks (jitsudoctl status)",
+        missed.join("; ")
+    )))
 }
 
 /// Everything logged about one request.
@@ -42,6 +111,12 @@ pub struct AuditRecord {
     pub policy_hash: Option<String>,
     /// The grant the command runs under.
     pub grant: Option<String>,
+    /// The caller's login session (audit session id), if it has one.
+    pub session: Option<u32>,
+    /// Names of the variables the caller set on the command line.
+    pub env_added: Vec<ByteBuf>,
+    /// What the trail must take before the command starts.
+    pub guard: AuditGuard,
 }
 
 impl AuditRecord {
@@ -57,7 +132,9 @@ impl AuditRecord {
             .run_as_group(self.run_as_group.as_ref())
             .command(&self.command)
             .argv(self.argv.iter())
-            .policy_hash(self.policy_hash.as_ref());
+            .policy_hash(self.policy_hash.as_ref())
+            .session(self.session)
+            .env_added(self.env_added.iter());
         if let Some(rule) = &self.rule {
             event = event.rule(rule);
         }

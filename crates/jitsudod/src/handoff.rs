@@ -153,6 +153,7 @@ fn spawn() -> std::io::Result<Worker> {
     let (ours, theirs) = UnixStream::pair()?;
     let mut command = tokio::process::Command::new("/proc/self/exe");
     command.arg0(title::argv0()).arg("--worker");
+    command.args(crate::audit::worker_args());
     if let Some(subtree) = crate::cgroup::subtree() {
         command.arg("--worker-cgroup").arg(&subtree.dir);
     }

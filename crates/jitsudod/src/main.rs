@@ -44,6 +44,10 @@ use options::Options;
 
 fn main() -> ExitCode {
     let options = Options::parse();
+    audit::configure(audit::SinkPaths {
+        trail: options.audit_file.clone(),
+        journal: options.journal_socket.clone(),
+    });
     if options.worker {
         return worker::main(options.worker_cgroup);
     }

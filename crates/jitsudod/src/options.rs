@@ -27,6 +27,13 @@ pub(crate) struct Options {
     /// under systemd (`Delegate=yes`), else `jitsudo` below the daemon's.
     #[arg(long)]
     pub(crate) cgroup_root: Option<PathBuf>,
+    /// The local hash-chained audit trail (JSON lines).
+    #[arg(long, default_value = "/var/log/jitsudo/audit.jsonl")]
+    pub(crate) audit_file: PathBuf,
+    /// journald's native socket (for tests: a socket nothing listens on
+    /// makes journald unreachable).
+    #[arg(long, default_value = "/run/systemd/journal/socket", hide = true)]
+    pub(crate) journal_socket: PathBuf,
     /// Internal: run one request handed over by the daemon on fd 0.
     #[arg(long, hide = true)]
     pub(crate) worker: bool,

@@ -58,6 +58,24 @@ pub(super) fn apply(raw: &RawDefaults, defaults: &mut Defaults, check: &mut Chec
         defaults.closefrom_override = allowed;
     }
     apply_grant_timing(raw, &mut defaults.grant_timing, check);
+    if let Some(failure) = raw.audit_failure {
+        defaults.audit_failure = failure;
+    }
+    if let Some(sinks) = raw.audit_sinks.as_ref().and_then(|v| check.check(v, audit_sinks)) {
+        defaults.audit_sinks = sinks;
+    }
+}
+
+/// The required sinks: each named once.
+fn audit_sinks(sinks: &[crate::AuditSink]) -> Result<Vec<crate::AuditSink>, String> {
+    let mut seen = Vec::with_capacity(sinks.len());
+    for sink in sinks {
+        if seen.contains(sink) {
+            return Err(format!("audit_sinks names {:?} twice", sink.name()));
+        }
+        seen.push(*sink);
+    }
+    Ok(seen)
 }
 
 /// `grant_warn`, `grant_grace` and `grant_start_within`, each within its

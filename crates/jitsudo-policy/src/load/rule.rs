@@ -74,6 +74,7 @@ pub(super) fn build(
                 check,
             )
         }),
+        audit_failure: body.audit_failure.as_ref().map(|f| *f.get_ref()),
     };
     if built.effect == Effect::Deny {
         refuse_options_on_deny(body, check);
@@ -91,6 +92,7 @@ fn refuse_options_on_deny(body: &RawRule, check: &mut Checker<'_>) {
         ("env_keep", body.env_keep.as_ref().map(Spanned::span)),
         ("umask", body.umask.as_ref().map(Spanned::span)),
         ("timeout", body.timeout.as_ref().map(Spanned::span)),
+        ("audit_failure", body.audit_failure.as_ref().map(Spanned::span)),
     ];
     for (key, span) in spans {
         if let Some(span) = span {

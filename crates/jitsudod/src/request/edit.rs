@@ -55,6 +55,7 @@ pub fn edit(
         match question::ask_edit(ctx, who, &target, file) {
             Decision::Allow(allowed) => {
                 record.rule = Some(allowed.rule_id.clone());
+                record.guard = ctx.policy.audit_guard(&allowed.rule_id);
                 wants_password |= allowed.auth == Auth::Password;
             }
             Decision::Deny(refusal) => {

@@ -107,6 +107,7 @@ fn run_command(
         }
     };
     record.rule = Some(allowed.rule_id.clone());
+    record.guard = ctx.policy.audit_guard(&allowed.rule_id);
     if let Some(text) = option_refusal(ctx, request) {
         return Err(reject(ctx, &record, text.as_bytes().to_vec()));
     }

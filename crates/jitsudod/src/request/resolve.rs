@@ -70,6 +70,10 @@ pub fn resolve(
         .and_then(|dir| executable::open(&line.program, secure_path, dir.as_fd(), &cwd));
     let mut record = record(who, &target, &cwd, &line, found.as_ref());
     record.policy_hash = Some(ctx.policy_hash.to_owned());
+    record.env_added = split_env(&request.assignments)
+        .into_iter()
+        .map(|(name, _)| ByteBuf::from(name.as_bytes().to_vec()))
+        .collect();
     Ok(Resolved {
         target,
         caller_env,
@@ -140,5 +144,17 @@ pub(super) fn record(
         rule: None,
         policy_hash: None,
         grant: None,
+        session: login_session(who.peer.pid),
+        env_added: Vec::new(),
+        guard: jitsudo_policy::AuditGuard::default(),
     }
+}
+
+/// The audit login session of process `pid` (`/proc/PID/sessionid`);
+/// `None` when it has none (the kernel shows `4294967295`).
+fn login_session(pid: i32) -> Option<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/sessionid"))
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .filter(|&id| id != u32::MAX)
 }

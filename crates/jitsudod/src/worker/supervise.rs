@@ -63,7 +63,10 @@ pub fn run(
             return ExitCode::FAILURE;
         }
     }
-    audit.emit(&record.event(jitsudo_audit::EventKind::ExecAccept));
+    if let Err(failure) = crate::audit::admit(&audit, &record) {
+        send(&conn, &ServerMessage::Error(failure), None);
+        return ExitCode::FAILURE;
+    }
     if let Err(failure) = pam.open_session(&job.pam.target) {
         send(&conn, &ServerMessage::Error(failure), None);
         return ExitCode::FAILURE;
@@ -104,6 +107,7 @@ fn run_command(
     record: &AuditRecord,
     audit: &jitsudo_audit::Audit,
 ) -> (ExitCode, Option<Leftovers>) {
+    let began = std::time::Instant::now();
     let started = match start(exec, place, caller, conn) {
         Ok(started) => started,
         Err(failure) => {
@@ -131,9 +135,10 @@ fn run_command(
     let mut supervisor = Supervisor::new(child, tree, sigchld, conn, master, exec.timeout);
     let exit = supervisor.wait();
     supervisor.send(&ServerMessage::Exited(exit));
-    audit.emit(&record.exited(match exit {
+    let status = match exit {
         Exit::Code(code) => ExitStatus::Code(code),
         Exit::Signal { signal, .. } => ExitStatus::Signal(signal),
-    }));
+    };
+    audit.emit(&record.exited(status).run_time(began.elapsed()));
     (ExitCode::SUCCESS, Some(supervisor.leftovers()))
 }

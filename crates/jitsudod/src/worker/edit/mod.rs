@@ -14,7 +14,7 @@ mod write;
 use std::os::fd::{AsFd, OwnedFd};
 use std::process::ExitCode;
 
-use jitsudo_audit::{Audit, EventKind, ExitStatus};
+use jitsudo_audit::{Audit, ExitStatus};
 use jitsudo_proto::{
     decode, ClientMessage, EditFile, Exit, Failure, FrameReader, ServerMessage, MAX_EDIT_FILE,
     MAX_MESSAGE_LEN,
@@ -38,7 +38,10 @@ const MAX_EDIT_TOTAL: usize = 3 * MAX_EDIT_FILE;
 /// Runs the edit in a child that is the target user, reports how it ended
 /// and logs it.
 pub fn run(job: &EditJob, conn: &OwnedFd, record: &AuditRecord, audit: &Audit) -> ExitCode {
-    audit.emit(&record.event(EventKind::ExecAccept));
+    if let Err(failure) = crate::audit::admit(audit, record) {
+        send(conn, &ServerMessage::Error(failure), None);
+        return ExitCode::FAILURE;
+    }
     // The worker is single-threaded; the child only uses what it owns and
     // ends with `exit`.
     let code = match jitsudo_sys::process::fork_single_threaded() {
