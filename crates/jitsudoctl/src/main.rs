@@ -13,15 +13,20 @@
 //! `check`, `diff` and `import-sudoers` work offline; `explain` and
 //! `reload` talk to jitsudod (root only).
 //!
+//! `audit` reads the local trail, `audit verify` proves its hash chain and
+//! `audit exposure` sums up privilege held per user (docs/audit.md).
+//!
 //! The grant verbs (`request`, `requests`, `approve`, `deny`, `cancel`,
 //! `grants`, `revoke`, `done`, `extend`) are for every user: see
 //! [`grants`] and docs/grants.md.
 
+mod audit;
 mod complete;
 mod daemon;
 mod docs;
 mod error;
 mod explain;
+mod exposure;
 mod grants;
 mod import;
 mod offline;
@@ -70,6 +75,9 @@ enum Command {
         format: Format,
     },
     /// Write the man pages and shell completions into DIR (for packaging).
+    /// Read the local audit trail (filters below), prove its hash chain
+    /// (`verify`), or sum up privilege held per user (`exposure`).
+    Audit(audit::AuditArgs),
     #[command(hide = true)]
     GenerateDocs {
         /// Output directory: DIR/man, DIR/completions.
@@ -141,6 +149,7 @@ fn main() -> ExitCode {
         Command::Policy(PolicyCommand::Reload { socket }) => daemon::reload(&socket),
         Command::Grant(command) => grants::run(&command),
         Command::Status { socket, format } => status::run(&socket, format),
+        Command::Audit(args) => audit::run(&args),
         Command::GenerateDocs { dir } => docs::run(&dir),
     }
 }
