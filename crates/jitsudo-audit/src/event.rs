@@ -152,11 +152,14 @@ pub enum EventKind {
     GrantRevoke,
     /// The holder ended a grant early; what ran under it was ended.
     GrantDone,
+    /// A required audit sink did not take an event (the command was
+    /// refused, or ran under `audit_failure = "allow"`).
+    AuditFail,
 }
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 18] = [
+    pub const ALL: [EventKind; 19] = [
         EventKind::ExecAccept,
         EventKind::ExecReject,
         EventKind::ExecExit,
@@ -175,6 +178,7 @@ impl EventKind {
         EventKind::GrantExpire,
         EventKind::GrantRevoke,
         EventKind::GrantDone,
+        EventKind::AuditFail,
     ];
 
     /// Stable dotted name, the value of `JITSUDO_EVENT`.
@@ -198,6 +202,7 @@ impl EventKind {
             EventKind::GrantExpire => "grant.expire",
             EventKind::GrantRevoke => "grant.revoke",
             EventKind::GrantDone => "grant.done",
+            EventKind::AuditFail => "audit.fail",
         }
     }
 
@@ -223,6 +228,7 @@ impl EventKind {
             EventKind::GrantExpire => "fe87baf5d1dbfb4ade53dbe7a5f72795",
             EventKind::GrantRevoke => "e4f292c549235dd632289319f2b14870",
             EventKind::GrantDone => "793ed1cd459dbe11b2277d135487cc83",
+            EventKind::AuditFail => "903ab449632247519a1cce59306d1c53",
         }
     }
 
@@ -232,6 +238,7 @@ impl EventKind {
     /// [`Priority::Info`].
     pub fn default_priority(self) -> Priority {
         match self {
+            EventKind::AuditFail => Priority::Error,
             EventKind::ExecReject | EventKind::AuthFail => Priority::Warning,
             EventKind::GrantRevoke | EventKind::GrantExpire | EventKind::GrantWarn => {
                 Priority::Notice
@@ -261,6 +268,7 @@ impl EventKind {
                 | EventKind::ExecReject
                 | EventKind::ExecExit
                 | EventKind::AuthFail
+                | EventKind::AuditFail
         )
     }
 }
@@ -732,6 +740,10 @@ impl Event {
                 );
                 s.push_str(" ; ");
             }
+            EventKind::AuditFail => {
+                escape_into(s, self.reason.as_deref().unwrap_or(b"audit sink failure"));
+                s.push_str(" ; ");
+            }
             EventKind::ExecExit => {
                 match self.exit {
                     Some(ExitStatus::Code(code)) => {
@@ -952,6 +964,25 @@ mod tests {
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
             assert!(seen.insert(id), "duplicate MESSAGE_ID for {kind}");
         }
+    }
+
+    #[test]
+    fn the_catalog_explains_every_event() {
+        let catalog = include_str!("../../../packaging/jitsudo.catalog");
+        let mut entries = std::collections::HashSet::new();
+        for line in catalog.lines() {
+            if let Some(id) = line.strip_prefix("-- ") {
+                assert!(entries.insert(id), "{id} twice in the catalog");
+            }
+        }
+        for kind in EventKind::ALL {
+            assert!(
+                entries.remove(kind.message_id()),
+                "the catalog has no entry for {kind} ({})",
+                kind.message_id()
+            );
+        }
+        assert!(entries.is_empty(), "catalog entries of no event: {entries:?}");
     }
 
     #[test]

@@ -69,10 +69,20 @@ pub fn admit(audit: &Audit, record: &AuditRecord) -> Result<(), Failure> {
         .filter(|f| record.guard.required.iter().any(|s| s.name() == f.sink))
         .map(ToString::to_string)
         .collect();
-    if missed.is_empty() || record.guard.failure == AuditFailure::Allow {
+    if missed.is_empty() {
         return Ok(());
     }
     let reason = format!("audit trail unavailable: {}", missed.join("; "));
+    let allowed = record.guard.failure == AuditFailure::Allow;
+    let note = if allowed { "command run (audit_failure = allow)" } else { "command refused" };
+    audit.emit(
+        &record
+            .event(EventKind::AuditFail)
+            .reason(format!("{reason}; {note}")),
+    );
+    if allowed {
+        return Ok(());
+    }
     audit.emit(&record.rejected(&reason));
     Err(Failure::new(format!(
         "unable to log the command to the audit trail ({}), so it was not run: ask an \
