@@ -7,6 +7,7 @@
 //! hook also sends SIGTERM to every daemon still running when the test
 //! binary exits normally.
 
+use std::ffi::OsStr;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::os::unix::net::UnixStream;
@@ -110,7 +111,14 @@ impl Daemon {
         env: &[(&str, &str)],
     ) -> Daemon {
         let cgroup = own_cgroup().join(format!("jitsudo-test-{}-{name}", std::process::id()));
-        Daemon::spawn(world, name, policy, Placement::Root(cgroup), env)
+        Daemon::spawn(world, name, policy, Placement::Root(cgroup), env, &[])
+    }
+
+    /// [`Daemon::start`] with these extra command-line arguments (e.g.
+    /// `--audit-file`).
+    pub fn start_with_args(world: &World, name: &str, policy: &Path, args: &[&OsStr]) -> Daemon {
+        let cgroup = own_cgroup().join(format!("jitsudo-test-{}-{name}", std::process::id()));
+        Daemon::spawn(world, name, policy, Placement::Root(cgroup), &[], args)
     }
 
     /// Starts a daemon as systemd starts it as a service with `Delegate=yes`:
@@ -127,7 +135,7 @@ impl Daemon {
             .write(true)
             .open(unit_dir.join("cgroup.procs"))
             .expect("open the unit's cgroup.procs");
-        Daemon::spawn(world, name, policy, Placement::Unit(unit, procs), &[])
+        Daemon::spawn(world, name, policy, Placement::Unit(unit, procs), &[], &[])
     }
 
     fn spawn(
@@ -136,6 +144,7 @@ impl Daemon {
         policy: &Path,
         placement: Placement,
         env: &[(&str, &str)],
+        args: &[&OsStr],
     ) -> Daemon {
         let dir = world.root.join(format!("daemon-{name}"));
         crate::util::make_dir(&dir, 0o755);
@@ -166,6 +175,7 @@ impl Daemon {
             .arg(policy)
             .arg("--state-dir")
             .arg(&state)
+            .args(args)
             .env("RUST_BACKTRACE", "1")
             .envs(env.iter().copied())
             .stdin(Stdio::null())

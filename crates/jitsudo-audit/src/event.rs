@@ -982,7 +982,10 @@ mod tests {
                 kind.message_id()
             );
         }
-        assert!(entries.is_empty(), "catalog entries of no event: {entries:?}");
+        assert!(
+            entries.is_empty(),
+            "catalog entries of no event: {entries:?}"
+        );
     }
 
     #[test]

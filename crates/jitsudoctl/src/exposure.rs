@@ -53,9 +53,13 @@ pub fn run(
     let period = now.duration_since(since).unwrap_or_default();
     let policy = load_policy(policy);
     let standing = |user: &str| {
-        policy
-            .as_ref()
-            .map(|p| if has_standing_rule(p, user) { period } else { Duration::ZERO })
+        policy.as_ref().map(|p| {
+            if has_standing_rule(p, user) {
+                period
+            } else {
+                Duration::ZERO
+            }
+        })
     };
     match format {
         Format::Text => print!("{}", report.text(&standing)),
@@ -88,14 +92,17 @@ impl Report {
             }
             ("grant.activate", Some(id)) => {
                 if let Some(asked) = self.requested.get(&id) {
-                    self.waits.push(time.duration_since(*asked).unwrap_or_default());
+                    self.waits
+                        .push(time.duration_since(*asked).unwrap_or_default());
                 }
                 let start = epoch_field(record, "JITSUDO_STARTS_AT").unwrap_or(time);
                 self.open.insert(id, (user, start));
             }
             ("grant.expire" | "grant.revoke" | "grant.done", Some(id)) => {
                 self.open.remove(&id);
-                let used = record.text("JITSUDO_USED_SECONDS").and_then(|s| s.parse().ok());
+                let used = record
+                    .text("JITSUDO_USED_SECONDS")
+                    .and_then(|s| s.parse().ok());
                 let used = Duration::from_secs(used.unwrap_or(0));
                 self.users.entry(user).or_default().grants += used;
             }
@@ -114,7 +121,10 @@ impl Report {
     fn median_wait(&self) -> Option<Duration> {
         let mut waits = self.waits.clone();
         waits.sort();
-        waits.get(waits.len() / 2).copied().filter(|_| !waits.is_empty())
+        waits
+            .get(waits.len() / 2)
+            .copied()
+            .filter(|_| !waits.is_empty())
     }
 
     fn text(&self, standing: &dyn Fn(&str) -> Option<Duration>) -> String {
@@ -138,7 +148,11 @@ impl Report {
             .collect();
         out += &format!(
             "approvals: {}\n",
-            if approvals.is_empty() { "none".to_owned() } else { approvals.join(", ") }
+            if approvals.is_empty() {
+                "none".to_owned()
+            } else {
+                approvals.join(", ")
+            }
         );
         out += &match self.median_wait() {
             Some(wait) => format!(

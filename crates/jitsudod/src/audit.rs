@@ -74,7 +74,11 @@ pub fn admit(audit: &Audit, record: &AuditRecord) -> Result<(), Failure> {
     }
     let reason = format!("audit trail unavailable: {}", missed.join("; "));
     let allowed = record.guard.failure == AuditFailure::Allow;
-    let note = if allowed { "command run (audit_failure = allow)" } else { "command refused" };
+    let note = if allowed {
+        "command run (audit_failure = allow)"
+    } else {
+        "command refused"
+    };
     audit.emit(
         &record
             .event(EventKind::AuditFail)

@@ -61,7 +61,11 @@ pub(super) fn apply(raw: &RawDefaults, defaults: &mut Defaults, check: &mut Chec
     if let Some(failure) = raw.audit_failure {
         defaults.audit_failure = failure;
     }
-    if let Some(sinks) = raw.audit_sinks.as_ref().and_then(|v| check.check(v, audit_sinks)) {
+    if let Some(sinks) = raw
+        .audit_sinks
+        .as_ref()
+        .and_then(|v| check.check(v, audit_sinks))
+    {
         defaults.audit_sinks = sinks;
     }
 }

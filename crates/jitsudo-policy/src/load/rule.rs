@@ -92,7 +92,10 @@ fn refuse_options_on_deny(body: &RawRule, check: &mut Checker<'_>) {
         ("env_keep", body.env_keep.as_ref().map(Spanned::span)),
         ("umask", body.umask.as_ref().map(Spanned::span)),
         ("timeout", body.timeout.as_ref().map(Spanned::span)),
-        ("audit_failure", body.audit_failure.as_ref().map(Spanned::span)),
+        (
+            "audit_failure",
+            body.audit_failure.as_ref().map(Spanned::span),
+        ),
     ];
     for (key, span) in spans {
         if let Some(span) = span {

@@ -1,0 +1,630 @@
+//! The audit trail (jitsudo only): the hash-chained JSON-lines file next to
+//! the real journald and rsyslog, fail-closed sinks (a full tmpfs, a
+//! journald that is down), escaping of hostile argv and cwd, `jitsudoctl
+//! audit` (verify, queries, exposure) and the journald catalog. Each test
+//! runs its own daemon writing its own trail.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use jitsudo_tests::daemon::Daemon;
+use jitsudo_tests::services::{
+    ensure_journald, ensure_rsyslog, field_text, wait_for_journal, wait_for_log_lines, AUTH_LOG,
+};
+use jitsudo_tests::util::{make_dir, marker, write_atomic};
+use jitsudo_tests::world::workspace_root;
+use jitsudo_tests::*;
+use serde_json::{Map, Value};
+
+/// How long log records may take to show up in journald and auth.log.
+const LOG_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// `MESSAGE_ID` of `exec.accept`.
+const EXEC_ACCEPT_ID: &str = "6e4013ce4ebcc5d5005260d49d5a980d";
+
+/// jt_admin: a standing rule (trail required, refuse on failure);
+/// jt_limited: the same but `audit_failure = "allow"`.
+const POLICY: &str = r#"
+[defaults]
+audit_sinks = ["file"]
+
+[[rule]]
+id = "admin-all"
+who = ["jt_admin"]
+commands = ["ALL"]
+auth = "none"
+setenv = true
+
+[[rule]]
+id = "open"
+who = ["jt_limited"]
+commands = ["ALL"]
+auth = "none"
+audit_failure = "allow"
+"#;
+
+/// A daemon of its own, with `policy` and a trail in a fresh directory
+/// (or at `trail`), and `args`.
+struct Setup {
+    daemon: Daemon,
+    trail: PathBuf,
+    policy: PathBuf,
+}
+
+fn setup(name: &str, policy: &str, trail: Option<PathBuf>, args: &[&OsStr]) -> Setup {
+    let policy_path = world().policy_dir(name).join("policy.toml");
+    write_atomic(&policy_path, policy.as_bytes(), 0o644);
+    let trail = trail.unwrap_or_else(|| trail_dir(name).join("audit.jsonl"));
+    let mut all: Vec<&OsStr> = vec![OsStr::new("--audit-file"), trail.as_os_str()];
+    all.extend_from_slice(args);
+    let daemon = Daemon::start_with_args(world(), name, &policy_path, &all);
+    Setup {
+        daemon,
+        trail,
+        policy: policy_path,
+    }
+}
+
+/// A fresh root-only directory for a trail.
+fn trail_dir(name: &str) -> PathBuf {
+    let dir = world().scratch_dir(name).join("log");
+    make_dir(&dir, 0o700);
+    dir
+}
+
+/// `script` as `user` against the setup's daemon.
+fn case(s: &Setup, user: &str, script: impl AsRef<str>) -> Case {
+    Case::new(user, script).socket(s.daemon.socket.as_os_str())
+}
+
+/// The trail's records, each line parsed.
+fn records(path: &Path) -> Vec<Map<String, Value>> {
+    let text = fs::read_to_string(path).expect("read the trail");
+    text.lines()
+        .map(|line| match serde_json::from_str(line) {
+            Ok(Value::Object(map)) => map,
+            other => panic!("not a record: {line:?} ({other:?})"),
+        })
+        .collect()
+}
+
+/// Records mentioning `m` in some field.
+fn records_with(path: &Path, m: &str) -> Vec<Map<String, Value>> {
+    records(path)
+        .into_iter()
+        .filter(|r| r.values().any(|v| v.to_string().contains(m)))
+        .collect()
+}
+
+fn text<'a>(record: &'a Map<String, Value>, field: &str) -> Option<&'a str> {
+    match record.get(field)? {
+        Value::String(s) => Some(s),
+        Value::Array(items) => items.first().and_then(Value::as_str),
+        _ => None,
+    }
+}
+
+fn event<'a>(records: &'a [Map<String, Value>], kind: &str) -> &'a Map<String, Value> {
+    records
+        .iter()
+        .find(|r| text(r, "JITSUDO_EVENT") == Some(kind))
+        .unwrap_or_else(|| panic!("no {kind} record in {records:#?}"))
+}
+
+/// `jitsudoctl args` as root.
+fn ctl(args: &[&OsStr]) -> Output {
+    Command::new(world().jitsudo_bin().join("jitsudoctl"))
+        .args(args)
+        .output()
+        .expect("run jitsudoctl")
+}
+
+fn verify(files: &[&Path]) -> Output {
+    let mut args = vec![OsStr::new("audit"), OsStr::new("verify")];
+    args.extend(files.iter().map(|f| f.as_os_str()));
+    ctl(&args)
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn every_exec_event_reaches_the_trail_journald_and_syslog() {
+    ensure_journald();
+    ensure_rsyslog();
+    let s = setup("trail-events", POLICY, None, &[]);
+    let m = marker("trail");
+    let Some(_) = case(
+        &s,
+        ADMIN,
+        format!("$SUDO FOO_{m}=1 /bin/sh -c 'exit 3' {m}"),
+    )
+    .status(3)
+    .assert_jitsudo() else {
+        return;
+    };
+    case(&s, NOBODY, format!("$SUDO -n /usr/bin/id {m}"))
+        .status(1)
+        .assert_jitsudo();
+
+    let mode = fs::metadata(&s.trail).expect("trail").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "the trail must be root's only");
+    let found = records_with(&s.trail, &m);
+    let accept = event(&found, "exec.accept");
+    for (field, value) in [
+        ("JITSUDO_USER", ADMIN),
+        ("JITSUDO_RUNAS", "root"),
+        ("JITSUDO_RULE", "admin-all"),
+        ("MESSAGE_ID", EXEC_ACCEPT_ID),
+    ] {
+        assert_eq!(text(accept, field), Some(value), "{field}: {accept:#?}");
+    }
+    assert_eq!(
+        text(accept, "JITSUDO_ENV_ADDED"),
+        Some(format!("FOO_{m}").as_str())
+    );
+    for field in [
+        "host",
+        "boot_id",
+        "time",
+        "mono_us",
+        "prev",
+        "hash",
+        "JITSUDO_UID",
+        "JITSUDO_PID",
+        "JITSUDO_CWD",
+        "JITSUDO_POLICY_HASH",
+    ] {
+        assert!(accept.contains_key(field), "no {field}: {accept:#?}");
+    }
+    let exit = event(&found, "exec.exit");
+    assert_eq!(text(exit, "JITSUDO_EXIT"), Some("3"));
+    assert!(text(exit, "JITSUDO_RUN_TIME").is_some(), "{exit:#?}");
+    let reject = event(&found, "exec.reject");
+    assert_eq!(text(reject, "JITSUDO_USER"), Some(NOBODY));
+
+    // The same events in the journal and auth.log.
+    let journal = wait_for_journal("JITSUDO_USER", ADMIN, &m, LOG_TIMEOUT);
+    assert!(
+        journal
+            .iter()
+            .any(|e| field_text(e, "MESSAGE_ID").as_deref() == Some(EXEC_ACCEPT_ID)),
+        "no exec.accept in the journal for {m}"
+    );
+    let lines = wait_for_log_lines(Path::new(AUTH_LOG), &[&m, "jt_nobody"], LOG_TIMEOUT);
+    assert!(!lines.is_empty(), "no auth.log line for the refusal ({m})");
+
+    let out = verify(&[&s.trail]);
+    assert!(out.status.success(), "verify: {}", stdout(&out));
+    assert!(
+        stdout(&out).contains("audit trail verified"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+/// A hostile user names a directory and arguments after log lines; no sink
+/// may show a line or field they made.
+#[test]
+fn crafted_argv_and_cwd_cannot_forge_or_hide_a_line() {
+    ensure_journald();
+    ensure_rsyslog();
+    let s = setup("trail-inject", POLICY, None, &[]);
+    let m = marker("inject");
+    let forged = format!("{m} jt_admin : TTY=pts/9 ; PWD=/ ; USER=root ; COMMAND=/forged");
+    let dir = world().scratch_dir("inject").join(format!("d\n{forged}"));
+    make_dir(&dir, 0o777);
+    let script = format!(
+        "$SUDO /bin/echo \"$(printf 'a\\n{{\"prev\":\"x\"}}\\r\\033[2K\\342\\200\\256')\" {m}"
+    );
+    let Some(_) = case(&s, ADMIN, script).cwd(&dir).assert_jitsudo() else {
+        return;
+    };
+    let raw = fs::read(&s.trail).expect("trail");
+    let body = &raw[..raw.len() - 1];
+    assert!(
+        !body.iter().any(|&b| b.is_ascii_control() && b != b'\n'),
+        "a control character reached the trail"
+    );
+    assert!(!String::from_utf8_lossy(&raw).contains('\u{202e}'));
+    let found = records_with(&s.trail, &m);
+    assert_eq!(found.len(), 2, "accept and exit, one line each: {found:#?}");
+    for r in &found {
+        assert!(text(r, "JITSUDO_CWD").is_some_and(|c| c.contains("d\\x0a")));
+        assert!(text(r, "JITSUDO_COMMAND").is_some_and(|c| c.contains("a\\x0a{\"prev\"")));
+    }
+    assert!(verify(&[&s.trail]).status.success());
+
+    let journal = wait_for_journal("JITSUDO_USER", ADMIN, &m, LOG_TIMEOUT);
+    for entry in &journal {
+        let message = field_text(entry, "MESSAGE").unwrap_or_default();
+        assert!(
+            !message.chars().any(char::is_control),
+            "MESSAGE with a control character: {message:?}"
+        );
+    }
+    let lines = wait_for_log_lines(Path::new(AUTH_LOG), &[&m], LOG_TIMEOUT);
+    assert!(!lines.is_empty(), "no auth.log line for {m}");
+    for line in &lines {
+        assert!(
+            line.contains("jitsudo[") && line.contains("PWD=") && line.contains("\\x0a"),
+            "a forged or unescaped auth.log line: {line:?}"
+        );
+    }
+}
+
+/// Tampering with a copy of a real trail: `verify` fails and names the
+/// first bad record.
+#[test]
+fn verify_names_the_first_tampered_record() {
+    let s = setup("trail-tamper", POLICY, None, &[]);
+    let m = marker("tamper");
+    for n in 0..2 {
+        let Some(_) = case(&s, ADMIN, format!("$SUDO /usr/bin/true {m}-{n}")).assert_jitsudo()
+        else {
+            return;
+        };
+    }
+    let good: Vec<String> = fs::read_to_string(&s.trail)
+        .expect("trail")
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    // daemon.start, then accept and exit of two commands.
+    assert_eq!(good.len(), 5, "{good:#?}");
+    let dir = trail_dir("tamper-copy");
+    let copy = dir.join("audit.jsonl");
+    fs::copy(jitsudo_audit_head(&s.trail), jitsudo_audit_head(&copy)).expect("copy head");
+    let write = |lines: &[String]| {
+        let joined: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        fs::write(&copy, joined).expect("write copy");
+    };
+    let mut edited = good.clone();
+    edited[2] = edited[2].replace(&format!("{m}-0"), &format!("{m}-X"));
+    let mut deleted = good.clone();
+    deleted.remove(2);
+    let mut swapped = good.clone();
+    swapped.swap(2, 3);
+    for (what, lines, line) in [
+        ("edit", edited, 3),
+        ("delete", deleted, 3),
+        ("reorder", swapped, 3),
+        ("truncate", good[..4].to_vec(), 5),
+    ] {
+        write(&lines);
+        let out = verify(&[&copy]);
+        let expected = format!("BROKEN at {}:{line}:", copy.display());
+        assert!(
+            !out.status.success() && stdout(&out).contains(&expected),
+            "{what}: expected {expected:?}, got {}",
+            stdout(&out)
+        );
+    }
+    write(&good);
+    assert!(verify(&[&copy]).status.success());
+}
+
+fn jitsudo_audit_head(trail: &Path) -> PathBuf {
+    let mut name = trail.as_os_str().to_owned();
+    name.push(".head");
+    PathBuf::from(name)
+}
+
+/// logrotate moves the trail away; the daemon's next record starts a new
+/// file that continues the chain.
+#[test]
+fn the_chain_continues_across_rotation() {
+    let s = setup("trail-rotate", POLICY, None, &[]);
+    let m = marker("rotate");
+    let Some(_) = case(&s, ADMIN, format!("$SUDO /usr/bin/true {m}")).assert_jitsudo() else {
+        return;
+    };
+    let old = s.trail.with_extension("jsonl.1");
+    fs::rename(&s.trail, &old).expect("rotate");
+    case(&s, ADMIN, format!("$SUDO /usr/bin/true {m}")).assert_jitsudo();
+    let both = verify(&[&old, &s.trail]);
+    assert!(both.status.success(), "{}", stdout(&both));
+    // daemon.start, accept, exit; accept, exit.
+    assert!(stdout(&both).contains("5 records"), "{}", stdout(&both));
+    let new = verify(&[&s.trail]);
+    assert!(
+        stdout(&new).contains("continuing a chain"),
+        "{}",
+        stdout(&new)
+    );
+    // The old file alone lost its last record: the link to the new one breaks.
+    let mut lines: Vec<String> = fs::read_to_string(&old)
+        .expect("old")
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    lines.pop();
+    fs::write(&old, format!("{}\n", lines.join("\n"))).expect("cut old");
+    let out = verify(&[&old, &s.trail]);
+    let expected = format!("BROKEN at {}:1:", s.trail.display());
+    assert!(stdout(&out).contains(&expected), "{}", stdout(&out));
+}
+
+/// A tmpfs of its own, unmounted (lazily) when dropped.
+struct TinyFs(PathBuf);
+
+impl TinyFs {
+    fn mount(name: &str) -> TinyFs {
+        let dir = world().scratch_dir(name).join("tiny");
+        make_dir(&dir, 0o700);
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs"])
+            .arg(&dir)
+            .status()
+            .expect("mount");
+        assert!(status.success(), "mount a tmpfs on {}", dir.display());
+        TinyFs(dir)
+    }
+
+    /// Fills it up: nothing more can be written.
+    fn fill(&self) {
+        let chunk = vec![b'x'; 4096];
+        let mut file = fs::File::create(self.0.join("filler")).expect("filler");
+        while std::io::Write::write_all(&mut file, &chunk).is_ok() {}
+    }
+}
+
+impl Drop for TinyFs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// The required file sink on a full disk: the command does not run (deny),
+/// or runs and the failure is logged (allow); the trail stays whole.
+#[test]
+fn a_full_disk_refuses_the_command_unless_the_rule_allows_it() {
+    ensure_journald();
+    let tiny = TinyFs::mount("trail-full");
+    let trail = tiny.0.join("audit.jsonl");
+    let s = setup("trail-full", POLICY, Some(trail.clone()), &[]);
+    let m = marker("full");
+    let Some(_) = case(&s, ADMIN, format!("$SUDO /usr/bin/true {m}-before")).assert_jitsudo()
+    else {
+        return;
+    };
+    tiny.fill();
+    // Records longer than a page (the directory shows twice), so they
+    // cannot fit in what is left of the trail's last page: their write
+    // fails part-way.
+    let scratch = world().scratch_dir("trail-full-out");
+    let deep = (0..14).fold(scratch.clone(), |dir, _| dir.join("d".repeat(250)));
+    fs::create_dir_all(&deep).expect("deep directory");
+    let refused = scratch.join("refused");
+    case(
+        &s,
+        ADMIN,
+        format!("$SUDO /usr/bin/touch {} {m}", refused.display()),
+    )
+    .cwd(&deep)
+    .status(1)
+    .stderr_has("unable to log the command to the audit trail")
+    .stderr_has("jitsudoctl status")
+    .assert_jitsudo();
+    assert!(
+        !refused.exists(),
+        "the command ran without its audit record"
+    );
+    let journal = wait_for_journal("JITSUDO_EVENT", "audit.fail", &m, LOG_TIMEOUT);
+    assert!(
+        journal.iter().any(|e| field_text(e, "JITSUDO_REASON")
+            .is_some_and(|r| r.contains("No space left") && r.contains("command refused"))),
+        "no audit.fail in the journal for {m}: {journal:#?}"
+    );
+    let rejected = wait_for_journal("JITSUDO_EVENT", "exec.reject", &m, LOG_TIMEOUT);
+    assert!(!rejected.is_empty(), "no exec.reject for {m}");
+
+    let ran = scratch.join("ran");
+    case(
+        &s,
+        LIMITED,
+        format!("$SUDO /usr/bin/touch {} {m}", ran.display()),
+    )
+    .cwd(&deep)
+    .assert_jitsudo();
+    assert!(
+        ran.exists(),
+        "audit_failure = \"allow\" must run the command"
+    );
+    let journal = wait_for_journal("JITSUDO_USER", LIMITED, &m, LOG_TIMEOUT);
+    assert!(
+        journal
+            .iter()
+            .any(|e| field_text(e, "JITSUDO_EVENT").as_deref() == Some("audit.fail")),
+        "the failure under allow is not reported: {journal:#?}"
+    );
+    // Nothing partial was left behind.
+    let out = verify(&[&trail]);
+    assert!(out.status.success(), "{}", stdout(&out));
+}
+
+/// journald required but down (the daemon's journal socket has no
+/// listener; the system journald runs on for everyone else).
+#[test]
+fn journald_required_but_down_refuses_the_command() {
+    let policy = POLICY.replace(
+        "audit_sinks = [\"file\"]",
+        "audit_sinks = [\"journald\", \"file\"]",
+    );
+    let dead = world().scratch_dir("trail-nojournal").join("journal.sock");
+    let s = setup(
+        "trail-nojournal",
+        &policy,
+        None,
+        &[OsStr::new("--journal-socket"), dead.as_os_str()],
+    );
+    let m = marker("nojournal");
+    let out_dir = world().scratch_dir("trail-nojournal-out");
+    let refused = out_dir.join("refused");
+    let Some(_) = case(
+        &s,
+        ADMIN,
+        format!("$SUDO /usr/bin/touch {} {m}", refused.display()),
+    )
+    .status(1)
+    .stderr_has("unable to log the command to the audit trail (audit sink journald")
+    .assert_jitsudo() else {
+        return;
+    };
+    assert!(
+        !refused.exists(),
+        "the command ran without its journald record"
+    );
+    let ran = out_dir.join("ran");
+    case(
+        &s,
+        LIMITED,
+        format!("$SUDO /usr/bin/touch {} {m}", ran.display()),
+    )
+    .assert_jitsudo();
+    assert!(
+        ran.exists(),
+        "audit_failure = \"allow\" must run the command"
+    );
+    // The failures are in the sink that works.
+    let found = records_with(&s.trail, &m);
+    let kinds: Vec<(&str, &str)> = found
+        .iter()
+        .filter_map(|r| Some((text(r, "JITSUDO_USER")?, text(r, "JITSUDO_EVENT")?)))
+        .collect();
+    for want in [
+        (ADMIN, "audit.fail"),
+        (ADMIN, "exec.reject"),
+        (LIMITED, "audit.fail"),
+        (LIMITED, "exec.exit"),
+    ] {
+        assert!(kinds.contains(&want), "no {want:?} in {kinds:?}");
+    }
+    assert!(!kinds.contains(&(ADMIN, "exec.exit")), "{kinds:?}");
+}
+
+/// `jitsudoctl audit` filters; `audit exposure` counts elevations and
+/// standing access per user.
+#[test]
+fn queries_and_exposure_read_the_trail() {
+    let s = setup("trail-query", POLICY, None, &[]);
+    let m = marker("query");
+    for user in [ADMIN, ADMIN, LIMITED] {
+        let Some(_) = case(&s, user, format!("$SUDO /usr/bin/true {m}")).assert_jitsudo() else {
+            return;
+        };
+    }
+    let query = |extra: &[&str]| {
+        let mut args = vec!["audit", "--format", "json", "--file"];
+        args.push(s.trail.to_str().expect("utf-8 path"));
+        args.extend_from_slice(extra);
+        let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+        let out = ctl(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        records_of(&stdout(&out))
+    };
+    let admin = query(&["--user", ADMIN]);
+    assert_eq!(admin.len(), 4, "{admin:#?}");
+    assert!(admin.iter().all(|r| text(r, "JITSUDO_USER") == Some(ADMIN)));
+    let open = query(&["--rule", "open"]);
+    assert_eq!(open.len(), 2, "{open:#?}");
+    assert_eq!(query(&["--since", "1h"]).len(), records(&s.trail).len());
+    assert!(query(&["--until", "1h"]).is_empty());
+
+    let out = ctl(&[
+        OsStr::new("audit"),
+        OsStr::new("exposure"),
+        OsStr::new("--format"),
+        OsStr::new("json"),
+        OsStr::new("--file"),
+        s.trail.as_os_str(),
+        OsStr::new("--policy"),
+        s.policy.as_os_str(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let user = |name: &str| {
+        report["users"]
+            .as_array()
+            .and_then(|users| users.iter().find(|u| u["user"] == name))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} in {report:#}"))
+    };
+    assert_eq!(user(ADMIN)["elevations"], 2);
+    assert_eq!(user(LIMITED)["elevations"], 1);
+    assert!(
+        user(ADMIN)["standing_minutes"].as_f64() > Some(40_000.0),
+        "a standing rule is 30 days of standing access: {report:#}"
+    );
+}
+
+fn records_of(text: &str) -> Vec<Map<String, Value>> {
+    text.lines()
+        .filter_map(|l| match serde_json::from_str(l) {
+            Ok(Value::Object(map)) => Some(map),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The packaged catalog builds with `journalctl --update-catalog` and
+/// `journalctl -x` explains a real exec.accept with it.
+#[test]
+fn the_catalog_explains_events_in_journalctl() {
+    ensure_journald();
+    let catalog = workspace_root().join("packaging/jitsudo.catalog");
+    let root = world().scratch_dir("catalog-root");
+    let dir = root.join("usr/lib/systemd/catalog");
+    fs::create_dir_all(&dir).expect("catalog dir");
+    fs::copy(&catalog, dir.join("jitsudo.catalog")).expect("copy catalog");
+    let run = |args: &[&OsStr]| {
+        let out = Command::new("journalctl")
+            .args(args)
+            .output()
+            .expect("journalctl");
+        assert!(out.status.success(), "journalctl {args:?}: {out:?}");
+        stdout(&out)
+    };
+    let root_arg = format!("--root={}", root.display());
+    run(&[OsStr::new(&root_arg), OsStr::new("--update-catalog")]);
+    let listed = run(&[OsStr::new(&root_arg), OsStr::new("--list-catalog")]);
+    assert_eq!(
+        listed.lines().filter(|l| l.contains("jitsudo:")).count(),
+        19,
+        "{listed}"
+    );
+
+    // Installed as the package does it, a real event is explained.
+    fs::copy(&catalog, "/usr/lib/systemd/catalog/jitsudo.catalog").expect("install catalog");
+    run(&[OsStr::new("--update-catalog")]);
+    let s = setup("trail-catalog", POLICY, None, &[]);
+    let m = marker("catalog");
+    let Some(_) = case(&s, ADMIN, format!("$SUDO /usr/bin/true {m}")).assert_jitsudo() else {
+        return;
+    };
+    let entries = wait_for_journal("MESSAGE_ID", EXEC_ACCEPT_ID, &m, LOG_TIMEOUT);
+    assert!(!entries.is_empty(), "no exec.accept for {m} in the journal");
+    let explained = run(&[
+        OsStr::new("-x"),
+        OsStr::new("--no-pager"),
+        OsStr::new(&format!("MESSAGE_ID={EXEC_ACCEPT_ID}")),
+        OsStr::new(&format!("JITSUDO_COMMAND=/usr/bin/true {m}")),
+    ]);
+    assert!(
+        explained.contains("Subject: jitsudo: jt_admin runs a command as root"),
+        "{explained}"
+    );
+}
