@@ -206,6 +206,12 @@ fn every_exec_event_reaches_the_trail_journald_and_syslog() {
         "{}",
         stdout(&out)
     );
+
+    let status = status(&s);
+    assert!(status.status.success(), "{}", stdout(&status));
+    for line in ["  journald ok\n", "  syslog ok\n", "  file ok (required)\n"] {
+        assert!(stdout(&status).contains(line), "{}", stdout(&status));
+    }
 }
 
 /// A hostile user names a directory and arguments after log lines; no sink
@@ -446,6 +452,12 @@ fn a_full_disk_refuses_the_command_unless_the_rule_allows_it() {
     // Nothing partial was left behind.
     let out = verify(&[&trail]);
     assert!(out.status.success(), "{}", stdout(&out));
+    let status = status(&s);
+    assert!(
+        !status.status.success() && stdout(&status).contains("  file DOWN: "),
+        "{}",
+        stdout(&status)
+    );
 }
 
 /// journald required but down (the daemon's journal socket has no
@@ -506,6 +518,27 @@ fn journald_required_but_down_refuses_the_command() {
         assert!(kinds.contains(&want), "no {want:?} in {kinds:?}");
     }
     assert!(!kinds.contains(&(ADMIN, "exec.exit")), "{kinds:?}");
+
+    let status = status(&s);
+    assert!(
+        !status.status.success(),
+        "status must fail: {}",
+        stdout(&status)
+    );
+    assert!(
+        stdout(&status).contains("  journald DOWN: ") && stdout(&status).contains("(required)"),
+        "{}",
+        stdout(&status)
+    );
+}
+
+/// `jitsudoctl status` as root against the setup's daemon.
+fn status(s: &Setup) -> Output {
+    ctl(&[
+        OsStr::new("status"),
+        OsStr::new("--socket"),
+        s.daemon.socket.as_os_str(),
+    ])
 }
 
 /// `jitsudoctl audit` filters; `audit exposure` counts elevations and

@@ -127,6 +127,10 @@ impl Sink for Journald {
     fn name(&self) -> &str {
         "journald"
     }
+
+    fn probe(&self) -> io::Result<()> {
+        crate::sink::datagram_listener(&self.path)
+    }
 }
 
 fn open_socket() -> io::Result<OwnedFd> {

@@ -18,6 +18,19 @@ pub trait Sink: Send + Sync {
     fn name(&self) -> &str {
         std::any::type_name::<Self>()
     }
+
+    /// Whether the sink could take an event now, without writing one.
+    fn probe(&self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Whether a daemon listens on the datagram socket at `path`: connecting
+/// fails with `ECONNREFUSED` when nothing is bound there.
+pub(crate) fn datagram_listener(path: &std::path::Path) -> io::Result<()> {
+    std::os::unix::net::UnixDatagram::unbound()?
+        .connect(path)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
 }
 
 /// A sink that failed to take an event, as reported by [`Audit::emit`].
@@ -80,6 +93,14 @@ impl Audit {
     /// Whether there is no sink.
     pub fn is_empty(&self) -> bool {
         self.sinks.is_empty()
+    }
+
+    /// Probes every sink: its name and whether it could take an event.
+    pub fn probe(&self) -> Vec<(String, io::Result<()>)> {
+        self.sinks
+            .iter()
+            .map(|sink| (sink.name().to_owned(), sink.probe()))
+            .collect()
     }
 
     /// Sends `ev` to every sink. Returns the failures (empty when all

@@ -124,6 +124,10 @@ impl Sink for Syslog {
     fn name(&self) -> &str {
         "syslog"
     }
+
+    fn probe(&self) -> io::Result<()> {
+        crate::sink::datagram_listener(&self.path)
+    }
 }
 
 fn severity(p: Priority) -> Severity {

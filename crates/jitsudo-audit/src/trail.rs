@@ -110,7 +110,8 @@ impl Trail {
     }
 
     /// Whether a record could be written now: the directory exists or can
-    /// be made, and the head file and the trail open for writing.
+    /// be made, the head file and the trail open for writing, and their
+    /// file system has room left.
     pub fn probe(&self) -> io::Result<()> {
         if let Some(dir) = self.path.parent() {
             fs::DirBuilder::new()
@@ -119,7 +120,12 @@ impl Trail {
                 .create(dir)?;
         }
         open_private(&self.head, true)?;
-        open_private(&self.path, false).map(drop)
+        let log = open_private(&self.path, false)?;
+        let room = nix::sys::statvfs::fstatvfs(&log).map_err(io::Error::from)?;
+        if room.blocks_available() == 0 {
+            return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+        }
+        Ok(())
     }
 }
 
@@ -132,6 +138,11 @@ impl Sink for Trail {
 
     fn name(&self) -> &str {
         "file"
+    }
+
+    fn probe(&self) -> io::Result<()> {
+        Trail::probe(self)
+            .map_err(|e| io::Error::new(e.kind(), format!("trail {}: {e}", self.path.display())))
     }
 }
 

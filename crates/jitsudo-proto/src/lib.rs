@@ -51,7 +51,9 @@ pub use message::{
     Failure, Hello, ListRequest, PreserveEnv, Request, RunRequest, ServerMessage, SessionOrigin,
     ShellMode, MAX_EDIT_FILE, MAX_MESSAGE_LEN, PROTOCOL_MAGIC, PROTOCOL_VERSION, RELAYED_SIGNALS,
 };
-pub use message::{DaemonStatus, GrantCounts, ReloadOutcome, StatusDetails, WorkerCounts};
+pub use message::{
+    DaemonStatus, GrantCounts, ReloadOutcome, SinkHealth, StatusDetails, WorkerCounts,
+};
 
 /// Errors raised while framing or decoding protocol messages.
 #[derive(Debug)]

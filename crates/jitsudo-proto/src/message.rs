@@ -447,6 +447,8 @@ pub struct StatusDetails {
     pub workers: WorkerCounts,
     /// The grant store's counts; `None` if it could not be read.
     pub grants: Option<GrantCounts>,
+    /// Whether each audit sink could take an event.
+    pub audit_sinks: Vec<SinkHealth>,
 }
 
 /// The daemon's worker processes, by what they do.
@@ -472,6 +474,17 @@ pub struct GrantCounts {
     pub approved: u32,
     /// Grants in force.
     pub active: u32,
+}
+
+/// One audit sink in [`StatusDetails`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SinkHealth {
+    /// `journald`, `syslog` or `file`.
+    pub name: String,
+    /// Whether the policy requires it (`audit_sinks`).
+    pub required: bool,
+    /// `None` if it is reachable, else why not.
+    pub error: Option<String>,
 }
 
 /// How the last policy reload ended.

@@ -1,12 +1,13 @@
 //! `jitsudoctl status`: is the daemon up, which policy is in force, how did
-//! the last reload go, how busy is it (connections, workers, grants). Exit 1 when the daemon cannot be
-//! reached, so monitoring can run it as it is.
+//! the last reload go, how busy is it (connections, workers, grants), can
+//! it log. Exit 1 when the daemon cannot be reached or an audit sink the
+//! policy requires is down, so monitoring can run it as it is.
 
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use jitsudo_proto::{DaemonStatus, Request, ServerMessage, StatusDetails};
+use jitsudo_proto::{DaemonStatus, Request, ServerMessage, SinkHealth, StatusDetails};
 use serde_json::json;
 
 use crate::daemon::{ask, print_failure};
@@ -20,7 +21,15 @@ pub fn run(socket: &Path, format: Format) -> ExitCode {
                 Format::Text => print!("{}", text(&status)),
                 Format::Json => println!("{}", to_json(&status)),
             }
-            ExitCode::SUCCESS
+            let sinks = status
+                .details
+                .as_ref()
+                .map_or(&[][..], |d| &d.audit_sinks[..]);
+            if sinks.iter().any(|s| s.required && s.error.is_some()) {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
         }
         other => print_failure(other, socket),
     }
@@ -75,7 +84,24 @@ fn details_text(details: &StatusDetails) -> String {
         ),
         None => "grants: the grant store could not be read (see the daemon's log)\n".to_owned(),
     };
+    out += &sinks_text(&details.audit_sinks);
     out
+}
+
+/// `audit sinks: journald ok (required), file DOWN: ... (required)`.
+fn sinks_text(sinks: &[SinkHealth]) -> String {
+    let each: Vec<String> = sinks
+        .iter()
+        .map(|s| {
+            let state = s
+                .error
+                .as_ref()
+                .map_or("ok".to_owned(), |e| format!("DOWN: {e}"));
+            let required = if s.required { " (required)" } else { "" };
+            format!("  {} {state}{required}\n", s.name)
+        })
+        .collect();
+    format!("audit sinks:\n{}", each.concat())
 }
 
 fn to_json(status: &DaemonStatus) -> serde_json::Value {
@@ -102,6 +128,12 @@ fn to_json(status: &DaemonStatus) -> serde_json::Value {
                 "approved": g.approved,
                 "active": g.active,
             })),
+            "audit_sinks": d.audit_sinks.iter().map(|s| json!({
+                "name": s.name,
+                "required": s.required,
+                "ok": s.error.is_none(),
+                "error": s.error,
+            })).collect::<Vec<_>>(),
         })
     });
     json!({

@@ -4,8 +4,8 @@
 use std::sync::PoisonError;
 
 use jitsudo_proto::{
-    DaemonStatus, GrantCounts, ReloadOutcome, ServerMessage, StatusDetails, WorkerCounts,
-    PROTOCOL_VERSION,
+    DaemonStatus, GrantCounts, ReloadOutcome, ServerMessage, SinkHealth, StatusDetails,
+    WorkerCounts, PROTOCOL_VERSION,
 };
 
 use super::Shared;
@@ -23,6 +23,7 @@ pub(super) fn reply(shared: &Shared, uid: u32) -> ServerMessage {
         pending_auth: shared.pending_auth.total(),
         workers: workers(shared),
         grants: grants(shared),
+        audit_sinks: audit_sinks(shared, &policy.policy),
     });
     ServerMessage::Status(Box::new(DaemonStatus {
         version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -65,6 +66,21 @@ fn grants(shared: &Shared) -> Option<GrantCounts> {
 
 fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// Each sink of the daemon probed, and whether the policy requires it.
+fn audit_sinks(shared: &Shared, policy: &jitsudo_policy::Policy) -> Vec<SinkHealth> {
+    let required = &policy.defaults.audit_sinks;
+    shared
+        .audit
+        .probe()
+        .into_iter()
+        .map(|(name, result)| SinkHealth {
+            required: required.iter().any(|sink| sink.name() == name),
+            error: result.err().map(|e| e.to_string()),
+            name,
+        })
+        .collect()
 }
 
 fn last_reload(shared: &Shared) -> Option<ReloadOutcome> {
