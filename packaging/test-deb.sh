@@ -76,13 +76,18 @@ wait_socket() {
 out=$(apt_q install "$deb")
 echo "$out" | grep -q 'systemd is not running' || fail "postinst did not say that systemd is not running: $out"
 for f in /usr/bin/jitsudo /usr/bin/jitsudoctl /usr/sbin/jitsudod /etc/pam.d/jitsudo \
-         /lib/systemd/system/jitsudod.service /etc/jitsudo/policy.toml; do
+         /lib/systemd/system/jitsudod.service /etc/jitsudo/policy.toml \
+         /usr/lib/systemd/catalog/jitsudo.catalog /etc/logrotate.d/jitsudo; do
     [[ -e $f ]] || fail "$f not installed"
 done
 [[ -d /etc/jitsudo/policy.d ]] || fail "/etc/jitsudo/policy.d not installed"
 [[ $(stat -c %a /usr/bin/jitsudo) == 755 ]] || fail "/usr/bin/jitsudo mode $(stat -c %a /usr/bin/jitsudo)"
 [[ $(stat -c %a /etc/jitsudo/policy.toml) == 600 ]] || fail "policy.toml mode $(stat -c %a /etc/jitsudo/policy.toml)"
 dpkg-query -W -f='${Conffiles}' jitsudo | grep -q '/etc/jitsudo/policy.toml' || fail "policy.toml is not a conffile"
+dpkg-query -W -f='${Conffiles}' jitsudo | grep -q '/etc/logrotate.d/jitsudo' || fail "the logrotate config is not a conffile"
+journalctl --update-catalog || fail "journalctl --update-catalog failed with jitsudo.catalog"
+journalctl --list-catalog 6e4013ce4ebcc5d5005260d49d5a980d | grep -q 'jitsudo: ' \
+    || fail "the journal catalog does not explain exec.accept"
 [[ -L /etc/systemd/system/multi-user.target.wants/jitsudod.service ]] || fail "jitsudod.service not enabled"
 pass "install: files, modes, conffile, unit enabled"
 
