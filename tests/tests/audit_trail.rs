@@ -492,6 +492,24 @@ fn journald_required_but_down_refuses_the_command() {
         !refused.exists(),
         "the command ran without its journald record"
     );
+    // sudoedit is refused the same way: the editor never runs.
+    let edited = out_dir.join("edited");
+    case(
+        &s,
+        ADMIN,
+        format!(
+            "SUDO_EDITOR='touch {}' $SUDO -e {}/motd {m}",
+            edited.display(),
+            out_dir.display()
+        ),
+    )
+    .status(1)
+    .stderr_has("unable to log the command to the audit trail")
+    .assert_jitsudo();
+    assert!(
+        !edited.exists(),
+        "the editor ran without its journald record"
+    );
     let ran = out_dir.join("ran");
     case(
         &s,

@@ -52,7 +52,12 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let events = args.next().and_then(|n| n.parse().ok()).unwrap_or(2000);
     let trail = args.next().map_or_else(
-        || PathBuf::from(format!("/var/tmp/jitsudo-sink-cost-{}/audit.jsonl", std::process::id())),
+        || {
+            PathBuf::from(format!(
+                "/var/tmp/jitsudo-sink-cost-{}/audit.jsonl",
+                std::process::id()
+            ))
+        },
         PathBuf::from,
     );
     time("journald", &Journald::new(), events);

@@ -74,20 +74,14 @@ impl Trail {
     /// trail as it was) when the head file cannot be locked within two
     /// seconds or the record cannot be written whole, e.g. on a full disk.
     pub fn append(&self, ev: &Event) -> io::Result<String> {
-        if let Some(dir) = self.path.parent() {
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)?;
-        }
-        let head = open_private(&self.head, true)?;
-        let head = lock(head, LOCK_TIMEOUT)?;
-        let mut log = open_private(&self.path, false)?;
+        self.make_dir()?;
+        let head = lock(open_head(&self.head)?, LOCK_TIMEOUT)?;
+        let mut log = open_log(&self.path)?;
         let size = log.metadata()?.len();
         let (prev, newline) = match last_hash(&log, size)? {
             Tail::Hash(hash) => (hash, false),
             Tail::Empty => (read_head(&head)?, false),
-            Tail::Broken => (read_head(&head)?, true),
+            Tail::Broken { newline } => (read_head(&head)?, newline),
         };
         let record = render(ev, &prev, &Meta::now());
         let hash = record_hash(&record);
@@ -113,19 +107,25 @@ impl Trail {
     /// be made, the head file and the trail open for writing, and their
     /// file system has room left.
     pub fn probe(&self) -> io::Result<()> {
-        if let Some(dir) = self.path.parent() {
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)?;
-        }
-        open_private(&self.head, true)?;
-        let log = open_private(&self.path, false)?;
+        self.make_dir()?;
+        open_head(&self.head)?;
+        let log = open_log(&self.path)?;
         let room = nix::sys::statvfs::fstatvfs(&log).map_err(io::Error::from)?;
         if room.blocks_available() == 0 {
             return Err(io::Error::from_raw_os_error(libc::ENOSPC));
         }
         Ok(())
+    }
+
+    /// Makes the trail's directory (root's only) if it is missing.
+    fn make_dir(&self) -> io::Result<()> {
+        match self.path.parent() {
+            Some(dir) => fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir),
+            None => Ok(()),
+        }
     }
 }
 
@@ -153,16 +153,26 @@ pub fn head_path(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-fn open_private(path: &Path, read: bool) -> io::Result<File> {
-    OpenOptions::new()
+/// The head file, for reading and overwriting in place.
+fn open_head(path: &Path) -> io::Result<File> {
+    private().write(true).open(path)
+}
+
+/// The trail, for reading its end and appending.
+fn open_log(path: &Path) -> io::Result<File> {
+    private().append(true).open(path)
+}
+
+/// Options shared by both files: created 0600, never through a link.
+fn private() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    options
         .read(true)
-        .write(read)
-        .append(!read)
         .create(true)
         .truncate(false)
         .mode(0o600)
-        .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
-        .open(path)
+        .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW);
+    options
 }
 
 fn lock(file: File, timeout: Duration) -> io::Result<Flock<File>> {
@@ -189,9 +199,11 @@ fn lock(file: File, timeout: Duration) -> io::Result<Flock<File>> {
 enum Tail {
     Empty,
     Hash(String),
-    /// A partial record (a crash mid-write): the chain goes on from the
-    /// head file, on a new line.
-    Broken,
+    /// Not a whole record (a crash mid-write): the chain goes on from the
+    /// head file, on a new line if the last one is unfinished.
+    Broken {
+        newline: bool,
+    },
 }
 
 fn last_hash(log: &File, size: u64) -> io::Result<Tail> {
@@ -205,7 +217,9 @@ fn last_hash(log: &File, size: u64) -> io::Result<Tail> {
     let text = std::str::from_utf8(&buf).unwrap_or("");
     Ok(match text.strip_suffix("\"}\n").filter(|h| is_hash(h)) {
         Some(hash) => Tail::Hash(hash.to_owned()),
-        None => Tail::Broken,
+        None => Tail::Broken {
+            newline: buf.last() != Some(&b'\n'),
+        },
     })
 }
 
@@ -659,7 +673,7 @@ mod tests {
         let new_only = verify(&[trail.path().to_owned()]).expect("verify new");
         assert_eq!(
             new_only.starts_after,
-            verify(&[old.clone()]).expect("old").last_hash
+            verify(std::slice::from_ref(&old)).expect("old").last_hash
         );
         // Dropping the rotated file's last record breaks the link.
         let mut first = lines(&old);

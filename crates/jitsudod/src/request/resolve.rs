@@ -144,17 +144,10 @@ pub(super) fn record(
         rule: None,
         policy_hash: None,
         grant: None,
-        session: login_session(who.peer.pid),
+        session: jitsudo_sys::proc::audit_session(who.peer.pid)
+            .ok()
+            .flatten(),
         env_added: Vec::new(),
         guard: jitsudo_policy::AuditGuard::default(),
     }
-}
-
-/// The audit login session of process `pid` (`/proc/PID/sessionid`);
-/// `None` when it has none (the kernel shows `4294967295`).
-fn login_session(pid: i32) -> Option<u32> {
-    std::fs::read_to_string(format!("/proc/{pid}/sessionid"))
-        .ok()
-        .and_then(|text| text.trim().parse().ok())
-        .filter(|&id| id != u32::MAX)
 }
