@@ -622,6 +622,85 @@ fn queries_and_exposure_read_the_trail() {
     );
 }
 
+/// A grant asked for, approved (on a pty, with the approver's password),
+/// used and ended: the exposure report counts its minutes, the approval and
+/// the wait.
+#[test]
+fn exposure_counts_grants_approvals_and_the_wait() {
+    let policy = r#"
+[[rule]]
+id = "db"
+who = ["jt_req"]
+commands = ["/usr/bin/true"]
+auth = "none"
+[rule.grant]
+max = "1h"
+approvers = ["jt_appr1"]
+"#;
+    let s = setup("trail-exposure", policy, None, &[]);
+    let as_user = |user: &str, program: &str, args: &[&str]| {
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid", user, "--regid", user, "--init-groups", "--"])
+            .arg(world().jitsudo_bin().join(program))
+            .args(args)
+            .env("JITSUDO_SOCKET", &s.daemon.socket)
+            .current_dir("/");
+        cmd
+    };
+    let out = as_user(
+        REQUESTER,
+        "jitsudoctl",
+        &["request", "--rule", "db", "--reason", "r"],
+    )
+    .args(["--format", "json"])
+    .output()
+    .expect("request");
+    assert!(out.status.success(), "{out:?}");
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let id = doc["id"].as_str().expect("id").to_owned();
+    let review = as_user(APPROVER1, "jitsudoctl", &["approve", &id, "--reason", "ok"]);
+    let spec = PtySpec::default().answer("password for", &password(APPROVER1));
+    let reviewed = jitsudo_tests::pty::run(review, APPROVER1, &spec, Duration::from_secs(30));
+    assert_eq!(reviewed.status, 0, "approve: {reviewed:?}");
+    let ran = as_user(REQUESTER, "jitsudo", &["/usr/bin/true"])
+        .output()
+        .expect("run");
+    assert!(ran.status.success(), "{ran:?}");
+    let done = as_user(REQUESTER, "jitsudoctl", &["done", &id])
+        .output()
+        .expect("done");
+    assert!(done.status.success(), "{done:?}");
+
+    let out = ctl(&[
+        OsStr::new("audit"),
+        OsStr::new("exposure"),
+        OsStr::new("--format"),
+        OsStr::new("json"),
+        OsStr::new("--file"),
+        s.trail.as_os_str(),
+        OsStr::new("--policy"),
+        s.policy.as_os_str(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let user = report["users"]
+        .as_array()
+        .and_then(|users| users.iter().find(|u| u["user"] == REQUESTER))
+        .unwrap_or_else(|| panic!("no {REQUESTER} in {report:#}"));
+    assert_eq!(user["elevations"], 1, "{report:#}");
+    assert!(user["grant_minutes"].as_f64() > Some(0.0), "{report:#}");
+    assert_eq!(
+        user["standing_minutes"], 0.0,
+        "a grant-only user: {report:#}"
+    );
+    assert_eq!(report["approvals"][APPROVER1], 1, "{report:#}");
+    assert!(report["median_approval_wait_secs"].is_u64(), "{report:#}");
+}
+
 fn records_of(text: &str) -> Vec<Map<String, Value>> {
     text.lines()
         .filter_map(|l| match serde_json::from_str(l) {

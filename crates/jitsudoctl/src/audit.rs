@@ -196,7 +196,7 @@ fn line(record: &Record) -> String {
     )
 }
 
-/// Minutes in `d`, rounded down to a tenth.
+/// Minutes in `d`.
 pub fn minutes(d: Duration) -> f64 {
-    (d.as_secs() / 6) as f64 / 10.0
+    d.as_secs_f64() / 60.0
 }

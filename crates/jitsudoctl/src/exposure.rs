@@ -99,11 +99,16 @@ impl Report {
                 self.open.insert(id, (user, start));
             }
             ("grant.expire" | "grant.revoke" | "grant.done", Some(id)) => {
-                self.open.remove(&id);
-                let used = record
-                    .text("JITSUDO_USED_SECONDS")
-                    .and_then(|s| s.parse().ok());
-                let used = Duration::from_secs(used.unwrap_or(0));
+                // From its start when the period saw it, else as the event says.
+                let used = match self.open.remove(&id) {
+                    Some((_, start)) => time.duration_since(start).unwrap_or_default(),
+                    None => Duration::from_secs(
+                        record
+                            .text("JITSUDO_USED_SECONDS")
+                            .and_then(|s| s.parse().ok())
+                            .unwrap_or(0),
+                    ),
+                };
                 self.users.entry(user).or_default().grants += used;
             }
             _ => {}
@@ -133,9 +138,9 @@ impl Report {
             "USER", "ELEVATIONS", "COMMAND-MIN", "GRANT-MIN", "STANDING-MIN"
         );
         for (user, held) in &self.users {
-            let standing = standing(user).map_or("?".to_owned(), |d| minutes(d).to_string());
+            let standing = standing(user).map_or("?".to_owned(), |d| format!("{:.1}", minutes(d)));
             out += &format!(
-                "{user:<16} {:>10} {:>12} {:>12} {standing:>14}\n",
+                "{user:<16} {:>10} {:>12.1} {:>12.1} {standing:>14}\n",
                 held.elevations,
                 minutes(held.command),
                 minutes(held.grants)
