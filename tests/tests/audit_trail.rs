@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use jitsudo_tests::daemon::Daemon;
 use jitsudo_tests::services::{
-    ensure_journald, ensure_rsyslog, field_text, wait_for_journal, wait_for_log_lines, AUTH_LOG,
+    ensure_journald, ensure_rsyslog, field_text, wait_for_journal, LogTail, AUTH_LOG,
 };
-use jitsudo_tests::util::{make_dir, marker, write_atomic};
+use jitsudo_tests::util::{make_dir, marker, poll_until, write_atomic};
 use jitsudo_tests::world::workspace_root;
 use jitsudo_tests::*;
 use serde_json::{Map, Value};
@@ -137,6 +137,7 @@ fn stdout(out: &Output) -> String {
 fn every_exec_event_reaches_the_trail_journald_and_syslog() {
     ensure_journald();
     ensure_rsyslog();
+    let auth_log = LogTail::new(Path::new(AUTH_LOG));
     let s = setup("trail-events", POLICY, None, &[]);
     let m = marker("trail");
     let Some(_) = case(
@@ -196,7 +197,7 @@ fn every_exec_event_reaches_the_trail_journald_and_syslog() {
             .any(|e| field_text(e, "MESSAGE_ID").as_deref() == Some(EXEC_ACCEPT_ID)),
         "no exec.accept in the journal for {m}"
     );
-    let lines = wait_for_log_lines(Path::new(AUTH_LOG), &[&m, "jt_nobody"], LOG_TIMEOUT);
+    let lines = auth_lines(&auth_log, &[&m, "jt_nobody"]);
     assert!(!lines.is_empty(), "no auth.log line for the refusal ({m})");
 
     let out = verify(&[&s.trail]);
@@ -220,6 +221,7 @@ fn every_exec_event_reaches_the_trail_journald_and_syslog() {
 fn crafted_argv_and_cwd_cannot_forge_or_hide_a_line() {
     ensure_journald();
     ensure_rsyslog();
+    let auth_log = LogTail::new(Path::new(AUTH_LOG));
     let s = setup("trail-inject", POLICY, None, &[]);
     let m = marker("inject");
     let forged = format!("{m} jt_admin : TTY=pts/9 ; PWD=/ ; USER=root ; COMMAND=/forged");
@@ -254,7 +256,7 @@ fn crafted_argv_and_cwd_cannot_forge_or_hide_a_line() {
             "MESSAGE with a control character: {message:?}"
         );
     }
-    let lines = wait_for_log_lines(Path::new(AUTH_LOG), &[&m], LOG_TIMEOUT);
+    let lines = auth_lines(&auth_log, &[&m]);
     assert!(!lines.is_empty(), "no auth.log line for {m}");
     for line in &lines {
         assert!(
@@ -262,6 +264,21 @@ fn crafted_argv_and_cwd_cannot_forge_or_hide_a_line() {
             "a forged or unescaped auth.log line: {line:?}"
         );
     }
+}
+
+/// The lines auth.log gained since `tail` was made that contain every one of
+/// `needles`, waiting (bounded) for at least one. Only the new part of the
+/// (shared, large) file is read.
+fn auth_lines(tail: &LogTail, needles: &[&str]) -> Vec<String> {
+    poll_until(LOG_TIMEOUT, || {
+        let lines: Vec<String> = String::from_utf8_lossy(&tail.read())
+            .lines()
+            .filter(|l| needles.iter().all(|n| l.contains(n)))
+            .map(str::to_owned)
+            .collect();
+        (!lines.is_empty()).then_some(lines)
+    })
+    .unwrap_or_default()
 }
 
 /// Tampering with a copy of a real trail: `verify` fails and names the
@@ -638,38 +655,10 @@ max = "1h"
 approvers = ["jt_appr1"]
 "#;
     let s = setup("trail-exposure", policy, None, &[]);
-    let as_user = |user: &str, program: &str, args: &[&str]| {
-        let mut cmd = Command::new("setpriv");
-        cmd.args(["--reuid", user, "--regid", user, "--init-groups", "--"])
-            .arg(world().jitsudo_bin().join(program))
-            .args(args)
-            .env("JITSUDO_SOCKET", &s.daemon.socket)
-            .current_dir("/");
-        cmd
-    };
-    let out = as_user(
-        REQUESTER,
-        "jitsudoctl",
-        &["request", "--rule", "db", "--reason", "r"],
-    )
-    .args(["--format", "json"])
-    .output()
-    .expect("request");
-    assert!(out.status.success(), "{out:?}");
-    let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
-    let id = doc["id"].as_str().expect("id").to_owned();
-    let review = as_user(APPROVER1, "jitsudoctl", &["approve", &id, "--reason", "ok"]);
-    let spec = PtySpec::default().answer("password for", &password(APPROVER1));
-    let reviewed = jitsudo_tests::pty::run(review, APPROVER1, &spec, Duration::from_secs(30));
-    assert_eq!(reviewed.status, 0, "approve: {reviewed:?}");
-    let ran = as_user(REQUESTER, "jitsudo", &["/usr/bin/true"])
-        .output()
-        .expect("run");
-    assert!(ran.status.success(), "{ran:?}");
-    let done = as_user(REQUESTER, "jitsudoctl", &["done", &id])
-        .output()
-        .expect("done");
-    assert!(done.status.success(), "{done:?}");
+    let id = request_grant(&s, "db", None);
+    approve(&s, &id);
+    succeeds(as_user(&s, REQUESTER, "jitsudo", &["/usr/bin/true"]));
+    succeeds(as_user(&s, REQUESTER, "jitsudoctl", &["done", &id]));
 
     let out = ctl(&[
         OsStr::new("audit"),
@@ -699,6 +688,165 @@ approvers = ["jt_appr1"]
     );
     assert_eq!(report["approvals"][APPROVER1], 1, "{report:#}");
     assert!(report["median_approval_wait_secs"].is_u64(), "{report:#}");
+}
+
+/// `program args` as `user` (with their groups) against the setup's daemon.
+fn as_user(s: &Setup, user: &str, program: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--reuid", user, "--regid", user, "--init-groups", "--"])
+        .arg(world().jitsudo_bin().join(program))
+        .args(args)
+        .env("JITSUDO_SOCKET", &s.daemon.socket)
+        .current_dir("/");
+    cmd
+}
+
+/// Runs `cmd`, which must succeed; its stdout.
+fn succeeds(mut cmd: Command) -> String {
+    let out = cmd.output().expect("run");
+    assert!(out.status.success(), "{cmd:?}: {out:?}");
+    stdout(&out)
+}
+
+/// jt_req asks for a grant under `rule` (with `ticket` if some); its id.
+fn request_grant(s: &Setup, rule: &str, ticket: Option<&str>) -> String {
+    let mut args = vec![
+        "request", "--rule", rule, "--reason", "r", "--format", "json",
+    ];
+    if let Some(ticket) = ticket {
+        args.extend(["--ticket", ticket]);
+    }
+    let doc: Value =
+        serde_json::from_str(&succeeds(as_user(s, REQUESTER, "jitsudoctl", &args))).expect("json");
+    doc["id"].as_str().expect("id").to_owned()
+}
+
+/// jt_appr1 approves `id`, typing their password on a pty.
+fn approve(s: &Setup, id: &str) {
+    let review = as_user(
+        s,
+        APPROVER1,
+        "jitsudoctl",
+        &["approve", id, "--reason", "ok"],
+    );
+    let spec = PtySpec::default().answer("password for", &password(APPROVER1));
+    let reviewed = jitsudo_tests::pty::run(review, APPROVER1, &spec, Duration::from_secs(30));
+    assert_eq!(reviewed.status, 0, "approve: {reviewed:?}");
+}
+
+/// Every event a real scenario produces, read back from the trail, the
+/// journal and auth.log.
+#[test]
+fn every_event_kind_reaches_all_three_sinks() {
+    ensure_journald();
+    ensure_rsyslog();
+    let m = marker("kinds");
+    // A policy of its own (the comment makes its hash unique): daemon
+    // events are found by it.
+    let policy = format!(
+        r#"# {m}
+[[rule]]
+id = "admin-all"
+who = ["jt_admin"]
+commands = ["ALL"]
+auth = "none"
+
+[[rule]]
+id = "pw"
+who = ["jt_pw"]
+commands = ["/usr/bin/id"]
+
+[[rule]]
+id = "db"
+who = ["jt_req"]
+commands = ["/usr/bin/true"]
+auth = "none"
+[rule.grant]
+max = "1h"
+approvers = ["jt_appr1"]
+ticket = "jt-*"
+"#
+    );
+    let auth_log = LogTail::new(Path::new(AUTH_LOG));
+    let s = setup("trail-kinds", &policy, None, &[]);
+    let Some(_) = case(&s, ADMIN, format!("$SUDO /usr/bin/true {m}")).assert_jitsudo() else {
+        return;
+    };
+    case(&s, NOBODY, format!("$SUDO -n /usr/bin/id {m}"))
+        .status(1)
+        .assert_jitsudo();
+    case(&s, PW, format!("echo wrong | $SUDO -S /usr/bin/id {m}"))
+        .status(1)
+        .assert_jitsudo();
+    let reload = ctl(&[
+        OsStr::new("policy"),
+        OsStr::new("reload"),
+        OsStr::new("--socket"),
+        s.daemon.socket.as_os_str(),
+    ]);
+    assert!(reload.status.success(), "{reload:?}");
+    // Grant ids are small numbers: each request's ticket tells it apart.
+    let (cancelled, used, revoked) = (format!("{m}-c"), format!("{m}-u"), format!("{m}-r"));
+    let id = request_grant(&s, "db", Some(&cancelled));
+    succeeds(as_user(&s, REQUESTER, "jitsudoctl", &["cancel", &id]));
+    let id = request_grant(&s, "db", Some(&used));
+    approve(&s, &id);
+    succeeds(as_user(&s, REQUESTER, "jitsudo", &["/usr/bin/true"]));
+    succeeds(as_user(&s, REQUESTER, "jitsudoctl", &["done", &id]));
+    let id = request_grant(&s, "db", Some(&revoked));
+    approve(&s, &id);
+    succeeds(as_user(&s, APPROVER1, "jitsudoctl", &["revoke", &id]));
+    // The grant is torn down (and grant.revoke logged) on a thread of its own.
+    let torn_down = poll_until(LOG_TIMEOUT, || {
+        records(&s.trail)
+            .iter()
+            .any(|r| text(r, "JITSUDO_EVENT") == Some("grant.revoke"))
+            .then_some(())
+    });
+    assert!(torn_down.is_some(), "grant.revoke was not logged");
+    s.daemon.terminate(Duration::from_secs(10));
+    let hash = records(&s.trail)
+        .iter()
+        .find_map(|r| text(r, "JITSUDO_POLICY_HASH").map(str::to_owned))
+        .expect("the policy hash");
+
+    // Each kind, by a field that only this test's event of that kind has.
+    let (true_m, id_m) = (format!("/usr/bin/true {m}"), format!("/usr/bin/id {m}"));
+    let (policy, command, ticket) = ("JITSUDO_POLICY_HASH", "JITSUDO_COMMAND", "JITSUDO_TICKET");
+    for (kind, field, value, needle) in [
+        ("daemon.start", policy, &hash, &hash),
+        ("exec.accept", command, &true_m, &m),
+        ("exec.exit", command, &true_m, &m),
+        ("exec.reject", command, &id_m, &m),
+        ("auth.fail", command, &id_m, &m),
+        ("policy.reload", policy, &hash, &hash),
+        ("request.create", ticket, &cancelled, &cancelled),
+        ("request.cancel", ticket, &cancelled, &cancelled),
+        ("request.review", ticket, &used, &used),
+        ("grant.activate", ticket, &used, &used),
+        ("grant.use", ticket, &used, &used),
+        ("grant.done", ticket, &used, &used),
+        ("grant.revoke", ticket, &revoked, &revoked),
+        ("daemon.stop", policy, &hash, &hash),
+    ] {
+        let in_trail = records(&s.trail).iter().any(|r| {
+            text(r, "JITSUDO_EVENT") == Some(kind) && text(r, field) == Some(value.as_str())
+        });
+        assert!(in_trail, "no {kind} with {field}={value} in the trail");
+        let journal = wait_for_journal(field, value, kind, LOG_TIMEOUT);
+        let entry = journal
+            .iter()
+            .find(|e| field_text(e, "JITSUDO_EVENT").as_deref() == Some(kind))
+            .unwrap_or_else(|| panic!("no {kind} with {field}={value} in the journal"));
+        let message = field_text(entry, "MESSAGE").unwrap_or_default();
+        let prefix = message.split(" ; ").next().unwrap_or_default();
+        let lines = auth_lines(&auth_log, &[needle, prefix]);
+        assert!(
+            !lines.is_empty(),
+            "no {kind} ({prefix:?}) with {needle} in auth.log"
+        );
+    }
+    assert!(verify(&[&s.trail]).status.success());
 }
 
 fn records_of(text: &str) -> Vec<Map<String, Value>> {

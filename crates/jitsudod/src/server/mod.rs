@@ -54,9 +54,11 @@ pub async fn serve(listener: std::os::unix::net::UnixListener, shared: Arc<Share
     ) else {
         return eprintln!("jitsudod: cannot install signal handlers");
     };
-    shared
-        .audit
-        .emit(&Event::new(EventKind::DaemonStart).reason("jitsudod started"));
+    shared.audit.emit(&daemon_event(
+        EventKind::DaemonStart,
+        "jitsudod started",
+        &shared,
+    ));
     shared.workers.refill();
     tokio::spawn(crate::grants::timers::run(Arc::clone(&shared.grants)));
     let mut last_accept_error: Option<Instant> = None;
@@ -81,9 +83,18 @@ pub async fn serve(listener: std::os::unix::net::UnixListener, shared: Arc<Share
             _ = int.recv() => break,
         }
     }
-    shared
-        .audit
-        .emit(&Event::new(EventKind::DaemonStop).reason("jitsudod stopped"));
+    shared.audit.emit(&daemon_event(
+        EventKind::DaemonStop,
+        "jitsudod stopped",
+        &shared,
+    ));
+}
+
+/// `daemon.start` or `daemon.stop`, naming the policy in force.
+fn daemon_event(kind: EventKind, reason: &str, shared: &Shared) -> Event {
+    Event::new(kind)
+        .reason(reason)
+        .policy_hash(Some(&shared.policy().hash))
 }
 
 /// Serves the connection in its own task if its uid is within the
