@@ -57,6 +57,8 @@ impl Stat {
 pub struct Status {
     /// The real uid (first of the `Uid:` line).
     pub uid: u32,
+    /// The real gid (first of the `Gid:` line).
+    pub gid: u32,
     /// `Umask:` (Linux ≥ 4.7).
     pub umask: u32,
     /// `Threads:`, the number of threads in the process.
@@ -86,6 +88,11 @@ impl Status {
             .next()?
             .parse()
             .ok()?;
+        let gid = value("Gid:")?
+            .split_ascii_whitespace()
+            .next()?
+            .parse()
+            .ok()?;
         let umask = u32::from_str_radix(value("Umask:")?.trim(), 8).ok()?;
         let threads = value("Threads:")?.trim().parse().ok()?;
         let ns_pid = value("NSpid:")
@@ -93,6 +100,7 @@ impl Status {
             .and_then(|id| id.parse().ok());
         Some(Status {
             uid,
+            gid,
             umask,
             threads,
             ns_pid,
@@ -185,17 +193,18 @@ mod tests {
 
     #[test]
     fn status_fields() {
-        let text = "Name:\tx\nUmask:\t0027\nUid:\t1000\t1000\t1000\t1000\nThreads:\t3\n";
+        let text = "Name:\tx\nUmask:\t0027\nUid:\t1000\t1000\t1000\t1000\nGid:\t100\t100\t100\t100\nThreads:\t3\n";
         assert_eq!(
             Status::parse(text),
             Some(Status {
                 uid: 1000,
+                gid: 100,
                 umask: 0o027,
                 threads: 3,
                 ns_pid: None,
             })
         );
-        let nested = "Uid:\t0\nUmask:\t0022\nThreads:\t1\nNSpid:\t812\t1\n";
+        let nested = "Uid:\t0\nGid:\t0\nUmask:\t0022\nThreads:\t1\nNSpid:\t812\t1\n";
         assert_eq!(Status::parse(nested).unwrap().ns_pid, Some(1));
         assert_eq!(Status::parse("Uid:\t0\n"), None);
     }

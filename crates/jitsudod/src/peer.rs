@@ -2,7 +2,7 @@
 //! `SO_PEERCRED`, `SO_PEERPIDFD` and `SO_PEERGROUPS`, plus facts about the
 //! pinned process read from /proc and re-checked against the pidfd.
 
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use jitsudo_policy::Origin;
 
@@ -57,12 +57,58 @@ impl Peer {
             .map_err(|e| PeerError(format!("SO_PEERCRED: {e}")))?;
         let pidfd =
             socket::peer_pidfd(sock).map_err(|e| PeerError(format!("SO_PEERPIDFD: {e}")))?;
-        let mut groups =
+        let groups =
             socket::peer_groups(sock).map_err(|e| PeerError(format!("SO_PEERGROUPS: {e}")))?;
-        if !groups.contains(&cred.gid()) {
-            groups.push(cred.gid());
+        let ids = Ids {
+            uid: cred.uid(),
+            gid: cred.gid(),
+            groups,
+            pid: cred.pid(),
+        };
+        Peer::of_process(ids, pidfd.as_fd(), wants_origin)
+    }
+
+    /// Identifies a D-Bus caller from what the bus reports of it
+    /// (`GetConnectionCredentials`): its uid, groups and pid, and the
+    /// bus's pidfd of it when the bus has one (`ProcessFD`). Without one,
+    /// the pid is opened now and must still belong to that uid (a pid
+    /// reused by another user's process is refused).
+    pub fn of_bus_caller(
+        uid: u32,
+        groups: Vec<u32>,
+        pid: i32,
+        pidfd: Option<OwnedFd>,
+        wants_origin: bool,
+    ) -> Result<Peer, PeerError> {
+        let pidfd = match pidfd {
+            Some(fd) => fd,
+            None => pidfd::open(pid).map_err(|e| PeerError(format!("pidfd_open: {e}")))?,
+        };
+        let status = Status::of(pid).map_err(|e| PeerError(e.to_string()))?;
+        if status.uid != uid {
+            return Err(PeerError("the calling process went away".into()));
         }
-        let pid = cred.pid();
+        let ids = Ids {
+            uid,
+            gid: status.gid,
+            groups,
+            pid,
+        };
+        Peer::of_process(ids, pidfd.as_fd(), wants_origin)
+    }
+
+    /// The peer `ids` describe, its facts read from /proc while `pidfd`
+    /// pins the process.
+    fn of_process(ids: Ids, pidfd: BorrowedFd<'_>, wants_origin: bool) -> Result<Peer, PeerError> {
+        let Ids {
+            uid,
+            gid,
+            mut groups,
+            pid,
+        } = ids;
+        if !groups.contains(&gid) {
+            groups.push(gid);
+        }
         let stat = Stat::of(pid).map_err(|e| PeerError(e.to_string()))?;
         let umask = Status::of(pid).map_err(|e| PeerError(e.to_string()))?.umask;
         let scope = scope(&stat);
@@ -71,12 +117,12 @@ impl Peer {
         let origin = wants_origin.then(|| origin::of(pid, tty.is_some()));
         // The pid may have died and been reused while we read /proc: the
         // pidfd tells whether the process we read is still the peer.
-        if !pidfd::is_alive(pidfd.as_fd()) {
+        if !pidfd::is_alive(pidfd) {
             return Err(PeerError("the calling process went away".into()));
         }
         Ok(Peer {
-            uid: cred.uid(),
-            gid: cred.gid(),
+            uid,
+            gid,
             groups,
             pid,
             tty,
@@ -86,6 +132,14 @@ impl Peer {
             origin,
         })
     }
+}
+
+/// The ids a peer is known by, before /proc is read.
+struct Ids {
+    uid: u32,
+    gid: u32,
+    groups: Vec<u32>,
+    pid: i32,
 }
 
 /// The credential-cache scope: the terminal session (with the session

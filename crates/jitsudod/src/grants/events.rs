@@ -63,6 +63,11 @@ fn field(event: Event, name: &str, value: impl AsRef<[u8]>) -> Event {
 /// Logs `transition` of `record`, done by `actor` (if a person did it).
 pub fn emit(grants: &Grants, record: &Record, transition: Transition, actor: Option<&Identity>) {
     grants.audit.emit(&event(record, transition, actor));
+    // No listener (no D-Bus) is fine.
+    let _ = grants.changes.send(super::Change {
+        transition,
+        record: record.clone(),
+    });
 }
 
 /// Logs `transition` of break-glass grant `record` at `crit`, with

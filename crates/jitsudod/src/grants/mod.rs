@@ -32,7 +32,22 @@ use jitsudo_audit::Audit;
 use jitsudo_policy::{Policy, Timing};
 use tokio::sync::Notify;
 
+pub use events::Transition;
+use record::Record;
 use store::{Store, StoreError};
+
+/// How many changes a slow listener may fall behind (it then misses
+/// the oldest).
+const CHANGES_QUEUED: usize = 256;
+
+/// A change of a request or grant, for listeners (the D-Bus signals).
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// What happened.
+    pub transition: Transition,
+    /// The record after it.
+    pub record: Record,
+}
 
 /// Longest `--reason` (bytes).
 pub const MAX_REASON: usize = 512;
@@ -58,6 +73,8 @@ pub struct Grants {
     /// Each grantable rule's warning ahead of the end and grace after
     /// SIGTERM, from the policy in force ([`Grants::follow`]).
     timing: RwLock<TimingTable>,
+    /// Every change, as it is logged.
+    pub changes: tokio::sync::broadcast::Sender<Change>,
     /// Grants whose teardown runs now (each runs once).
     tearing: Mutex<HashSet<String>>,
 }
@@ -70,6 +87,7 @@ impl Grants {
             wake: Notify::new(),
             audit,
             timing: RwLock::new(TimingTable::default()),
+            changes: tokio::sync::broadcast::channel(CHANGES_QUEUED).0,
             tearing: Mutex::new(HashSet::new()),
         })
     }

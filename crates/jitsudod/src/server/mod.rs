@@ -8,6 +8,7 @@
 //! pipeline, on the blocking pool) → a reply, or [`handover::hand_over`]
 //! to a worker whose reports [`handover::follow_worker`] acts on.
 
+mod dbus;
 mod handover;
 mod route;
 mod shared;
@@ -61,6 +62,7 @@ pub async fn serve(listener: std::os::unix::net::UnixListener, shared: Arc<Share
     ));
     shared.workers.refill();
     tokio::spawn(crate::grants::timers::run(Arc::clone(&shared.grants)));
+    tokio::spawn(dbus::serve(Arc::clone(&shared)));
     let mut last_accept_error: Option<Instant> = None;
     loop {
         tokio::select! {

@@ -61,17 +61,24 @@ pub fn activate(record: &mut Record, at: i64) {
     record.expires_at = Some(at.saturating_add(record.duration));
 }
 
-pub(super) fn find(tx: &Tx<'_>, id: &str) -> Result<Record, Failure> {
+/// Refuses what cannot be an id.
+pub fn check_id(id: &str) -> Result<(), Failure> {
     if id.is_empty() || id.len() > 20 || !id.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Failure::new(
             "invalid id: ids are numbers, as jitsudoctl requests shows",
         ));
     }
+    Ok(())
+}
+
+pub(super) fn find(tx: &Tx<'_>, id: &str) -> Result<Record, Failure> {
+    check_id(id)?;
     tx.get(id)?
         .ok_or_else(|| Failure::new(format!("no request or grant {id}")))
 }
 
-pub(super) fn approver_of(policy: &Policy, who: &Identity, record: &Record) -> bool {
+/// Whether `who` may review `record` under `policy`.
+pub fn approver_of(policy: &Policy, who: &Identity, record: &Record) -> bool {
     policy
         .grantable_rule(&record.rule_id)
         .is_some_and(|(_, g)| who.with_caller(|caller| g.approval.may_review(&caller)))

@@ -1,0 +1,81 @@
+//! The D-Bus API: `org.jitsudo.Jitsudo1` at `/org/jitsudo/Jitsudo1` on
+//! the system bus (`$DBUS_SYSTEM_BUS_ADDRESS`, else the standard socket),
+//! served with zbus on the daemon's tokio runtime. Every method is a
+//! grant verb of the socket, run through the same route for the caller
+//! the bus names ([`caller`]); [`subscribers`] unicasts the workflow's
+//! changes as signals. Without a system bus the daemon works as before:
+//! it says so once and tries again every [`RETRY`].
+//!
+//! | part | module |
+//! |---|---|
+//! | the interface | [`api`] |
+//! | who calls, and running a verb for them | [`caller`] |
+//! | named errors | [`errors`] |
+//! | arguments and records as D-Bus values | [`values`] |
+//! | signals, to whom | [`subscribers`] |
+
+mod api;
+mod caller;
+mod errors;
+mod subscribers;
+mod values;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use zbus::connection::Builder;
+use zbus::Connection;
+
+use super::Shared;
+use api::Api;
+use subscribers::Subscribers;
+
+/// The well-known bus name.
+pub const NAME: &str = "org.jitsudo.Jitsudo1";
+/// The object path.
+pub const PATH: &str = "/org/jitsudo/Jitsudo1";
+/// How often to try again while there is no system bus (or the name is
+/// taken).
+const RETRY: Duration = Duration::from_secs(10);
+
+/// Serves the API, once a system bus can be reached, until the daemon
+/// stops.
+pub async fn serve(shared: Arc<Shared>) {
+    let subscribers = Arc::new(Subscribers::default());
+    let mut said = false;
+    let conn = loop {
+        match connect(&shared, &subscribers).await {
+            Ok(conn) => break conn,
+            Err(e) => {
+                if !said {
+                    eprintln!(
+                        "jitsudod: no D-Bus API for now ({e}); trying again every {}s",
+                        RETRY.as_secs()
+                    );
+                    said = true;
+                }
+                tokio::time::sleep(RETRY).await;
+            }
+        }
+    };
+    eprintln!("jitsudod: serving {NAME} on the system bus");
+    let departed = subscribers::forget_departed(conn.clone(), Arc::clone(&subscribers));
+    tokio::spawn(async move {
+        if let Err(e) = departed.await {
+            eprintln!("jitsudod: D-Bus: cannot follow departing subscribers: {e}");
+        }
+    });
+    subscribers::fan_out(conn, shared, subscribers).await;
+}
+
+async fn connect(shared: &Arc<Shared>, subscribers: &Arc<Subscribers>) -> zbus::Result<Connection> {
+    let api = Api {
+        shared: Arc::clone(shared),
+        subscribers: Arc::clone(subscribers),
+    };
+    Builder::system()?
+        .serve_at(PATH, api)?
+        .name(NAME)?
+        .build()
+        .await
+}
