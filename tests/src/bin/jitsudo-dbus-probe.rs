@@ -1,0 +1,119 @@
+//! A D-Bus client of jitsudod for the tests, run as a test user:
+//!
+//! * `listen COUNT`: subscribes, prints `ready`, then prints the first
+//!   COUNT signals of `org.jitsudo.Jitsudo1` that come from the daemon's
+//!   unique name, one line each (`RequestCreated 3 jt_req asks…`), and
+//!   exits 0; exits 3 if they do not come within 30 s.
+//! * `subscribe N`: opens N connections and subscribes each, printing
+//!   `ok` or `ERROR-NAME message` per connection.
+//! * `hold SOCKET N`: opens N connections to jitsudod's socket, prints
+//!   `held`, and keeps them until its stdin closes.
+
+use std::time::Duration;
+
+use futures_lite::StreamExt;
+use zbus::message::Type;
+use zbus::{Connection, Message, MessageStream};
+
+const NAME: &str = "org.jitsudo.Jitsudo1";
+const PATH: &str = "/org/jitsudo/Jitsudo1";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => fail(&format!("runtime: {e}")),
+    };
+    let count = |i: usize| args.get(i).and_then(|n| n.parse().ok()).unwrap_or(1);
+    let outcome = match args.first().map(String::as_str) {
+        Some("listen") => runtime.block_on(listen(count(1))),
+        Some("subscribe") => runtime.block_on(subscribe_many(count(1))),
+        Some("hold") => hold(args.get(1).map_or("", String::as_str), count(2)),
+        _ => fail("usage: jitsudo-dbus-probe listen COUNT | subscribe N | hold SOCKET N"),
+    };
+    if let Err(e) = outcome {
+        fail(&e.to_string());
+    }
+}
+
+fn fail(text: &str) -> ! {
+    eprintln!("jitsudo-dbus-probe: {text}");
+    std::process::exit(2)
+}
+
+async fn subscribe(conn: &Connection) -> zbus::Result<Message> {
+    conn.call_method(Some(NAME), PATH, Some(NAME), "Subscribe", &())
+        .await
+}
+
+async fn listen(count: usize) -> zbus::Result<()> {
+    let conn = Connection::system().await?;
+    let daemon = zbus::fdo::DBusProxy::new(&conn)
+        .await?
+        .get_name_owner(NAME.try_into()?)
+        .await?;
+    let mut stream = MessageStream::from(&conn);
+    subscribe(&conn).await?;
+    println!("ready");
+    let mut seen = 0;
+    let deadline = tokio::time::sleep(Duration::from_secs(30));
+    tokio::pin!(deadline);
+    while seen < count {
+        let msg = tokio::select! {
+            msg = stream.next() => match msg {
+                Some(msg) => msg?,
+                None => break,
+            },
+            _ = &mut deadline => std::process::exit(3),
+        };
+        let header = msg.header();
+        let from_daemon = header.sender().is_some_and(|s| *s == *daemon);
+        let ours = header.interface().is_some_and(|i| i.as_str() == NAME);
+        if header.message_type() != Type::Signal || !from_daemon || !ours {
+            continue;
+        }
+        let member = header.member().map(|m| m.to_string()).unwrap_or_default();
+        let body = msg.body();
+        let line = match body.deserialize::<(String, String)>() {
+            Ok((id, text)) => format!("{member} {id} {text}"),
+            Err(_) => match body.deserialize::<(String, u64)>() {
+                Ok((id, left)) => format!("{member} {id} {left}"),
+                Err(e) => format!("{member} ? {e}"),
+            },
+        };
+        println!("{line}");
+        seen += 1;
+    }
+    Ok(())
+}
+
+async fn subscribe_many(n: usize) -> zbus::Result<()> {
+    let mut held = Vec::new();
+    for _ in 0..n {
+        let conn = Connection::system().await?;
+        match subscribe(&conn).await {
+            Ok(_) => println!("ok"),
+            Err(zbus::Error::MethodError(name, text, _)) => {
+                println!("{} {}", name.as_str(), text.unwrap_or_default())
+            }
+            Err(e) => println!("error {e}"),
+        }
+        held.push(conn);
+    }
+    Ok(())
+}
+
+fn hold(socket: &str, n: usize) -> zbus::Result<()> {
+    let held = (0..n)
+        .map(|_| std::os::unix::net::UnixStream::connect(socket))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| zbus::Error::Failure(format!("connect {socket}: {e}")))?;
+    println!("held");
+    let mut rest = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut rest);
+    drop(held);
+    Ok(())
+}

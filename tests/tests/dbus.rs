@@ -1,0 +1,580 @@
+//! The D-Bus API (jitsudo only), end to end: each test starts a private
+//! system-like bus (`dbus-daemon` with the installed policy file
+//! dbus/org.jitsudo.Jitsudo1.conf) and a daemon pointed at it by
+//! `DBUS_SYSTEM_BUS_ADDRESS`; real users call it with `busctl`, `gdbus`
+//! and jitsudo-dbus-probe (a zbus client) under setpriv.
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::time::Duration;
+
+use jitsudo_tests::daemon::Daemon;
+use jitsudo_tests::util::{make_dir, poll_until, write_atomic};
+use jitsudo_tests::*;
+
+const NAME: &str = "org.jitsudo.Jitsudo1";
+const PATH: &str = "/org/jitsudo/Jitsudo1";
+
+const POLICY: &str = r#"
+[defaults]
+max_connections_per_user = 3
+
+[[rule]]
+id = "db"
+who = ["jt_req"]
+commands = ["/usr/bin/id"]
+auth = "none"
+[rule.grant]
+max = "2h"
+default = "1h"
+approvers = ["jt_appr1", "%jt_approvers"]
+
+# The outsider's own, auto-approved and short.
+[[rule]]
+id = "mine"
+who = ["jt_outsider"]
+commands = ["/usr/bin/true"]
+auth = "none"
+[rule.grant]
+max = "10s"
+default = "2s"
+approval = "auto"
+"#;
+
+/// A private bus, stopped on drop.
+struct Bus {
+    child: Child,
+    address: String,
+}
+
+impl Bus {
+    fn start(name: &str) -> Bus {
+        let dir = world().scratch_dir(&format!("bus-{name}"));
+        make_dir(&dir, 0o755);
+        let socket = dir.join("bus");
+        let _ = fs::remove_file(&socket);
+        let policy =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../dbus/org.jitsudo.Jitsudo1.conf");
+        let config = format!(
+            r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path={socket}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
+  </policy>
+  <include>{policy}</include>
+</busconfig>
+"#,
+            socket = socket.display(),
+            policy = policy.display()
+        );
+        let config_path = dir.join("bus.conf");
+        write_atomic(&config_path, config.as_bytes(), 0o644);
+        let child = Command::new("dbus-daemon")
+            .arg(format!("--config-file={}", config_path.display()))
+            .arg("--nofork")
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start dbus-daemon");
+        let ready = poll_until(Duration::from_secs(10), || socket.exists().then_some(()));
+        assert!(ready.is_some(), "dbus-daemon did not come up");
+        Bus {
+            child,
+            address: format!("unix:path={}", socket.display()),
+        }
+    }
+
+    /// A daemon with [`POLICY`] on this bus, once it owns the name.
+    fn daemon(&self, name: &str) -> Daemon {
+        let path = world().policy_dir(name).join("policy.toml");
+        write_atomic(&path, POLICY.as_bytes(), 0o644);
+        let d = Daemon::start_with_env(
+            world(),
+            name,
+            &path,
+            &[("DBUS_SYSTEM_BUS_ADDRESS", &self.address)],
+        );
+        let owned = poll_until(Duration::from_secs(20), || {
+            let out = self
+                .command(ROOT, "busctl")
+                .args(["call", "org.freedesktop.DBus", "/org/freedesktop/DBus"])
+                .args(["org.freedesktop.DBus", "NameHasOwner", "s", NAME])
+                .output()
+                .ok()?;
+            text(&out.stdout).contains("true").then_some(())
+        });
+        assert!(owned.is_some(), "the daemon never took {NAME}");
+        d
+    }
+
+    /// `program` as `user` (with their groups) on this bus.
+    fn command(&self, user: &str, program: &str) -> Command {
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid", user, "--regid", user, "--init-groups", "--"])
+            .arg(program)
+            .env("DBUS_SYSTEM_BUS_ADDRESS", &self.address)
+            .current_dir("/")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// `gdbus call` of `method` as `user`: Ok(reply) or Err(error text,
+    /// with the error's name).
+    fn gdbus(&self, user: &str, method: &str, args: &[&str]) -> Result<String, String> {
+        let out = self
+            .command(user, "gdbus")
+            .args(["call", "--system", "-d", NAME, "-o", PATH, "-m"])
+            .arg(format!("{NAME}.{method}"))
+            .args(args)
+            .output()
+            .expect("run gdbus");
+        if out.status.success() {
+            Ok(text(&out.stdout))
+        } else {
+            Err(text(&out.stderr))
+        }
+    }
+
+    /// A jitsudo-dbus-probe of `user`, started with `args`.
+    fn probe(&self, user: &str, args: &[&str]) -> Probe {
+        let bin = probe_bin();
+        let mut child = self
+            .command(user, &bin.to_string_lossy())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start jitsudo-dbus-probe");
+        let mut lines = BufReader::new(child.stdout.take().expect("probe stdout"));
+        let mut first = String::new();
+        lines.read_line(&mut first).expect("probe's first line");
+        Probe {
+            child,
+            lines,
+            first,
+        }
+    }
+}
+
+impl Drop for Bus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A running probe: its first line already read.
+struct Probe {
+    child: Child,
+    lines: BufReader<ChildStdout>,
+    first: String,
+}
+
+impl Probe {
+    /// The rest of its output, once it exited (successfully).
+    fn rest(mut self) -> String {
+        let mut rest = String::new();
+        for line in (&mut self.lines).lines() {
+            rest.push_str(&line.expect("probe output"));
+            rest.push('\n');
+        }
+        let status = self.child.wait().expect("wait for the probe");
+        assert!(status.success(), "probe: {status}; said {rest}");
+        rest
+    }
+}
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// jitsudo-dbus-probe, copied where test users can run it.
+fn probe_bin() -> PathBuf {
+    let dir = world().scratch_dir("dbus-probe");
+    make_dir(&dir, 0o755);
+    let to = dir.join("jitsudo-dbus-probe");
+    fs::copy(env!("CARGO_BIN_EXE_jitsudo-dbus-probe"), &to).expect("copy jitsudo-dbus-probe");
+    fs::set_permissions(&to, fs::Permissions::from_mode(0o755)).expect("chmod the probe");
+    to
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The id in a gdbus reply `('7',)`.
+fn id_of(reply: &str) -> String {
+    reply
+        .trim()
+        .trim_start_matches("('")
+        .trim_end_matches("',)")
+        .to_owned()
+}
+
+/// Creates a request of rule db as the requester, with busctl; its id.
+fn create(bus: &Bus, reason: &str) -> String {
+    let out = bus
+        .command(REQUESTER, "busctl")
+        .args(["--system", "call", NAME, PATH, NAME, "CreateRequest"])
+        .args(["a{sv}", "2", "rule", "s", "db", "reason", "s", reason])
+        .output()
+        .expect("run busctl");
+    let reply = text(&out.stdout);
+    assert!(out.status.success(), "{reply}{}", text(&out.stderr));
+    // `s "7"`
+    reply
+        .trim()
+        .trim_start_matches("s \"")
+        .trim_end_matches('"')
+        .to_owned()
+}
+
+/// Fails with the error `name` and `message` in its text.
+fn refused(result: Result<String, String>, name: &str, message: &str) {
+    let err = result.expect_err("the call should be refused");
+    assert!(
+        err.contains(&format!("{NAME}.Error.{name}")) && err.contains(message),
+        "expected {name}: {message:?}, got {err}"
+    );
+}
+
+#[test]
+fn every_method_for_the_right_user_and_each_refusal_for_the_others() {
+    let bus = Bus::start("methods");
+    let d = bus.daemon("dbus-methods");
+    let first = create(&bus, "deploy 42");
+
+    let listed = bus.gdbus(APPROVER1, "ListRequests", &["{}"]).expect("list");
+    assert!(listed.contains(&format!("'id': <'{first}'>")), "{listed}");
+    assert!(listed.contains("'deploy 42'"), "{listed}");
+    let shown = bus.gdbus(REQUESTER, "GetRequest", &[&first]).expect("get");
+    assert!(shown.contains("'state': <'pending'>"), "{shown}");
+    // The outsider may not see it, nor review or cancel it.
+    refused(
+        bus.gdbus(OUTSIDER, "GetRequest", &[&first]),
+        "NotFound",
+        "no request or grant",
+    );
+    refused(
+        bus.gdbus(OUTSIDER, "Approve", &[&first, "x"]),
+        "Denied",
+        "you may not review",
+    );
+    refused(
+        bus.gdbus(APPROVER1, "Cancel", &[&first]),
+        "Denied",
+        "not yours to cancel",
+    );
+    // No self-approval; an approver without fresh credentials must
+    // authenticate; unknown and malformed ids, bad specs.
+    refused(
+        bus.gdbus(REQUESTER, "Approve", &[&first, "x"]),
+        "Denied",
+        "your own request",
+    );
+    refused(
+        bus.gdbus(APPROVER1, "Approve", &[&first, "ok"]),
+        "AuthenticationRequired",
+        "needs your password",
+    );
+    refused(
+        bus.gdbus(APPROVER1, "Approve", &["99", "ok"]),
+        "NotFound",
+        "no request or grant 99",
+    );
+    refused(
+        bus.gdbus(APPROVER1, "Approve", &["x1", "ok"]),
+        "InvalidArgs",
+        "invalid id",
+    );
+    refused(
+        bus.gdbus(REQUESTER, "GetRequest", &["../1"]),
+        "InvalidArgs",
+        "invalid id",
+    );
+    refused(
+        bus.gdbus(APPROVER1, "Deny", &[&first, ""]),
+        "InvalidArgs",
+        "a denial needs a reason",
+    );
+    refused(
+        bus.gdbus(
+            REQUESTER,
+            "CreateRequest",
+            &["{'rule': <'db'>, 'colour': <'red'>}"],
+        ),
+        "InvalidArgs",
+        "unknown key \"colour\"",
+    );
+    refused(
+        bus.gdbus(REQUESTER, "CreateRequest", &["{'rule': <uint32 3>}"]),
+        "InvalidArgs",
+        "wrong type",
+    );
+    refused(
+        bus.gdbus(OUTSIDER, "CreateRequest", &["{'rule': <'db'>}"]),
+        "Denied",
+        "",
+    );
+    let cancelled = bus.gdbus(REQUESTER, "Cancel", &[&first]).expect("cancel");
+    assert!(cancelled.contains("'state': <'cancelled'>"), "{cancelled}");
+
+    // Approved over the bus with the credentials cached in the approver's
+    // terminal by jitsudoctl (the same credential cache as jitsudo).
+    let by_ctl = create(&bus, "second");
+    let by_bus = create(&bus, "third");
+    let script = format!(
+        "{ctl} approve {by_ctl} --reason ok && gdbus call --system -d {NAME} -o {PATH} \
+         -m {NAME}.Approve {by_bus} 'by bus'",
+        ctl = world().jitsudo_bin().join("jitsudoctl").display()
+    );
+    let mut cmd = bus.command(APPROVER1, "sh");
+    cmd.args(["-c", &script]).env("JITSUDO_SOCKET", &d.socket);
+    let spec = PtySpec::default().answer("password for", &password(APPROVER1));
+    let out = jitsudo_tests::pty::run(cmd, APPROVER1, &spec, Duration::from_secs(30));
+    assert_eq!(out.status, 0, "{}", out.stdout_text());
+    assert!(
+        out.stdout_text().contains("'reason': <'by bus'>"),
+        "{}",
+        out.stdout_text()
+    );
+    let grants = bus.gdbus(REQUESTER, "ListGrants", &[]).expect("grants");
+    assert!(grants.contains(&format!("'id': <'{by_bus}'>")), "{grants}");
+    assert!(grants.contains("'state': <'active'>"), "{grants}");
+
+    refused(
+        bus.gdbus(REQUESTER, "Extend", &[&by_bus, "60", "more"]),
+        "Denied",
+        "",
+    );
+    let extended = bus
+        .gdbus(APPROVER1, "Extend", &[&by_bus, "60", "more"])
+        .expect("extend");
+    assert!(extended.contains("'duration': <int64 3660>"), "{extended}");
+    refused(
+        bus.gdbus(OUTSIDER, "Revoke", &[&by_ctl, "no"]),
+        "Denied",
+        "",
+    );
+    let revoked = bus
+        .gdbus(APPROVER1, "Revoke", &[&by_ctl, "enough"])
+        .expect("revoke");
+    assert!(revoked.contains("'state': <'revoked'>"), "{revoked}");
+    refused(bus.gdbus(APPROVER1, "Done", &[&by_bus]), "Denied", "");
+    let done = bus.gdbus(REQUESTER, "Done", &[&by_bus]).expect("done");
+    assert!(done.contains("'state': <'ended'>"), "{done}");
+}
+
+#[test]
+fn properties_and_introspection_match_the_committed_xml() {
+    let bus = Bus::start("introspect");
+    let _d = bus.daemon("dbus-introspect");
+    let get = |property: &str| {
+        let out = bus
+            .command(OUTSIDER, "busctl")
+            .args(["--system", "get-property", NAME, PATH, NAME, property])
+            .output()
+            .expect("busctl get-property");
+        text(&out.stdout)
+    };
+    assert_eq!(
+        get("Version").trim(),
+        format!("s \"{}\"", env!("CARGO_PKG_VERSION"))
+    );
+    let hash = get("PolicyHash");
+    let hash = hash.trim().trim_start_matches("s \"").trim_end_matches('"');
+    assert!(
+        hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{hash}"
+    );
+
+    let out = bus
+        .command(OUTSIDER, "gdbus")
+        .args(["introspect", "--system", "--xml", "-d", NAME, "-o", PATH])
+        .output()
+        .expect("gdbus introspect");
+    let served = interface(&text(&out.stdout));
+    let committed_path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../dbus/org.jitsudo.Jitsudo1.xml");
+    let committed = interface(&fs::read_to_string(&committed_path).expect("committed XML"));
+    assert!(!served.is_empty(), "nothing served: {}", text(&out.stdout));
+    assert_eq!(
+        served,
+        committed,
+        "the served interface differs from {}",
+        committed_path.display()
+    );
+}
+
+/// The lines of the `org.jitsudo.Jitsudo1` interface element, trimmed,
+/// without comments.
+fn interface(xml: &str) -> Vec<String> {
+    let mut bare = String::new();
+    let mut rest = xml;
+    while let Some(start) = rest.find("<!--") {
+        bare.push_str(&rest[..start]);
+        rest = rest[start..]
+            .find("-->")
+            .map_or("", |end| &rest[start + end + 3..]);
+    }
+    bare.push_str(rest);
+    bare.lines()
+        .map(str::trim)
+        .skip_while(|line| !line.starts_with(&format!("<interface name=\"{NAME}\"")))
+        .take_while(|line| *line != "</interface>")
+        .filter(|line| !line.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn signals_reach_only_the_requester_and_the_approvers() {
+    let bus = Bus::start("signals");
+    let _d = bus.daemon("dbus-signals");
+    let requester = bus.probe(REQUESTER, &["listen", "3"]);
+    let approver = bus.probe(APPROVER2, &["listen", "3"]);
+    let outsider = bus.probe(OUTSIDER, &["listen", "4"]);
+    for probe in [&requester, &approver, &outsider] {
+        assert_eq!(probe.first.trim(), "ready");
+    }
+    let first = create(&bus, "secret plan");
+    bus.gdbus(REQUESTER, "Cancel", &[&first]).expect("cancel");
+    let own = id_of(
+        &bus.gdbus(
+            OUTSIDER,
+            "CreateRequest",
+            &["{'rule': <'mine'>, 'reason': <'mine now'>}"],
+        )
+        .expect("the outsider's own request"),
+    );
+    let last = create(&bus, "later");
+
+    // In order, and nothing of the outsider's: signals to one connection
+    // keep their order, so the outsider's would have come before `last`.
+    let expected = format!(
+        "RequestCreated {first} jt_req asks for rule db for 3600s: secret plan\n\
+         RequestChanged {first} cancelled\n\
+         RequestCreated {last} jt_req asks for rule db for 3600s: later\n"
+    );
+    assert_eq!(requester.rest(), expected);
+    assert_eq!(approver.rest(), expected);
+    // The outsider: its own request, granted at once, the warning (2 s
+    // are within the warning time) and the end; never the others'.
+    let seen = outsider.rest();
+    assert!(
+        !seen.contains("secret plan") && !seen.contains("later"),
+        "{seen}"
+    );
+    let lines: Vec<&str> = seen.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!("RequestCreated {own} jt_outsider asks for rule mine for 2s: mine now")
+    );
+    assert_eq!(lines[1], format!("RequestChanged {own} active"));
+    assert!(
+        lines[2].starts_with(&format!("GrantExpiring {own} ")),
+        "{seen}"
+    );
+    assert_eq!(lines[3], format!("GrantEnded {own} expired"));
+}
+
+#[test]
+fn floods_are_bounded() {
+    let bus = Bus::start("flood");
+    let d = bus.daemon("dbus-flood");
+    // Requests: the per-user cap of pending requests holds over the bus.
+    for n in 0..8 {
+        create(&bus, &format!("flood {n}"));
+    }
+    refused(
+        bus.gdbus(REQUESTER, "CreateRequest", &["{'rule': <'db'>}"]),
+        "Denied",
+        "pending",
+    );
+    // Subscriptions: at most 8 connections of one user.
+    let subscribed = bus.probe(REQUESTER, &["subscribe", "10"]);
+    let first = subscribed.first.clone();
+    let rest = format!("{first}{}", subscribed.rest());
+    assert_eq!(rest.matches("ok\n").count(), 8, "{rest}");
+    assert_eq!(
+        rest.matches("org.jitsudo.Jitsudo1.Error.Denied at most 8 connections")
+            .count(),
+        2,
+        "{rest}"
+    );
+    // Calls held at once: the same per-user cap as socket connections
+    // (max_connections_per_user = 3 here), shared with the socket.
+    let mut hold = bus.probe(REQUESTER, &["hold", &d.socket.to_string_lossy(), "3"]);
+    assert_eq!(hold.first.trim(), "held");
+    refused(
+        bus.gdbus(REQUESTER, "ListGrants", &[]),
+        "Denied",
+        "too many calls from your user",
+    );
+    bus.gdbus(APPROVER1, "ListGrants", &[])
+        .expect("another user is served");
+    drop(hold.child.stdin.take());
+    let freed = poll_until(Duration::from_secs(10), || {
+        bus.gdbus(REQUESTER, "ListGrants", &[]).ok()
+    });
+    assert!(freed.is_some(), "the slots were not given back");
+}
+
+#[test]
+fn the_daemon_serves_its_socket_without_a_bus() {
+    let path = world().policy_dir("dbus-none").join("policy.toml");
+    write_atomic(&path, POLICY.as_bytes(), 0o644);
+    let missing = world().scratch_dir("dbus-none").join("no-bus");
+    let d = Daemon::start_with_env(
+        world(),
+        "dbus-none",
+        &path,
+        &[(
+            "DBUS_SYSTEM_BUS_ADDRESS",
+            &format!("unix:path={}", missing.display()),
+        )],
+    );
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid",
+            REQUESTER,
+            "--regid",
+            REQUESTER,
+            "--init-groups",
+            "--",
+        ])
+        .arg(world().jitsudo_bin().join("jitsudoctl"))
+        .args(["request", "--rule", "db", "--reason", "no bus"])
+        .env("JITSUDO_SOCKET", &d.socket)
+        .current_dir("/")
+        .output()
+        .expect("jitsudoctl");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = poll_until(Duration::from_secs(10), || {
+        let log = fs::read_to_string(&d.log).ok()?;
+        log.contains("no D-Bus API for now").then_some(log)
+    });
+    let log = said.unwrap_or_default();
+    assert_eq!(log.matches("no D-Bus API").count(), 1, "{log}");
+}
