@@ -4,7 +4,8 @@
 //! grant verb of the socket, run through the same route for the caller
 //! the bus names ([`caller`]); [`subscribers`] unicasts the workflow's
 //! changes as signals. Without a system bus the daemon works as before:
-//! it says so once and tries again every [`RETRY`].
+//! it says so once and tries again every [`RETRY`]; so it does when the
+//! bus goes away.
 //!
 //! | part | module |
 //! |---|---|
@@ -38,14 +39,14 @@ pub const PATH: &str = "/org/jitsudo/Jitsudo1";
 /// taken).
 const RETRY: Duration = Duration::from_secs(10);
 
-/// Serves the API, once a system bus can be reached, until the daemon
-/// stops.
+/// Serves the API whenever a system bus can be reached, until the daemon
+/// stops: a bus that goes away (restarted) is connected to again.
 pub async fn serve(shared: Arc<Shared>) {
     let subscribers = Arc::new(Subscribers::default());
     let mut said = false;
-    let conn = loop {
-        match connect(&shared, &subscribers).await {
-            Ok(conn) => break conn,
+    loop {
+        let conn = match connect(&shared, &subscribers).await {
+            Ok(conn) => conn,
             Err(e) => {
                 if !said {
                     eprintln!(
@@ -55,17 +56,24 @@ pub async fn serve(shared: Arc<Shared>) {
                     said = true;
                 }
                 tokio::time::sleep(RETRY).await;
+                continue;
             }
+        };
+        eprintln!("jitsudod: serving {NAME} on the system bus");
+        said = false;
+        let signals = tokio::spawn(subscribers::fan_out(
+            conn.clone(),
+            Arc::clone(&shared),
+            Arc::clone(&subscribers),
+        ));
+        // Returns when the connection is gone.
+        if let Err(e) = subscribers::forget_departed(conn, Arc::clone(&subscribers)).await {
+            eprintln!("jitsudod: D-Bus: {e}");
         }
-    };
-    eprintln!("jitsudod: serving {NAME} on the system bus");
-    let departed = subscribers::forget_departed(conn.clone(), Arc::clone(&subscribers));
-    tokio::spawn(async move {
-        if let Err(e) = departed.await {
-            eprintln!("jitsudod: D-Bus: cannot follow departing subscribers: {e}");
-        }
-    });
-    subscribers::fan_out(conn, shared, subscribers).await;
+        signals.abort();
+        subscribers.clear();
+        tokio::time::sleep(RETRY).await;
+    }
 }
 
 async fn connect(shared: &Arc<Shared>, subscribers: &Arc<Subscribers>) -> zbus::Result<Connection> {

@@ -77,6 +77,11 @@ impl Subscribers {
         Ok(())
     }
 
+    /// Forgets everyone (the connection they were on is gone).
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+
     fn remove(&self, name: &str) {
         self.lock().retain(|known, _| known.as_str() != name);
     }
@@ -100,7 +105,8 @@ impl Subscribers {
     }
 }
 
-/// Forgets subscribers as their connections leave the bus.
+/// Forgets subscribers as their connections leave the bus; returns when
+/// the daemon's own connection is gone.
 pub async fn forget_departed(conn: Connection, subscribers: Arc<Subscribers>) -> zbus::Result<()> {
     let proxy = DBusProxy::new(&conn).await?;
     let mut changes = proxy.receive_name_owner_changed().await?;
