@@ -5,7 +5,7 @@
 //! and jitsudo-dbus-probe (a zbus client) under setpriv.
 
 use std::fs;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
@@ -46,7 +46,7 @@ approval = "auto"
 
 /// A private bus, stopped on drop.
 struct Bus {
-    child: Child,
+    _daemon: Stopped,
     address: String,
 }
 
@@ -91,12 +91,14 @@ impl Bus {
             .arg(format!("--config-file={}", config_path.display()))
             .arg("--nofork")
             .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .spawn()
             .expect("start dbus-daemon");
         let ready = poll_until(Duration::from_secs(10), || socket.exists().then_some(()));
         assert!(ready.is_some(), "dbus-daemon did not come up");
         Bus {
-            child,
+            _daemon: Stopped(child),
             address: format!("unix:path={}", socket.display()),
         }
     }
@@ -155,9 +157,16 @@ impl Bus {
     /// A jitsudo-dbus-probe of `user`, started with `args`.
     fn probe(&self, user: &str, args: &[&str]) -> Probe {
         let bin = probe_bin();
-        let mut child = self
-            .command(user, &bin.to_string_lossy())
-            .args(args)
+        let mut cmd = self.command(user, &bin.to_string_lossy());
+        cmd.args(args);
+        Probe::start(cmd)
+    }
+}
+
+impl Probe {
+    /// Starts `cmd` (a jitsudo-dbus-probe) and reads its first line.
+    fn start(mut cmd: Command) -> Probe {
+        let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -170,13 +179,6 @@ impl Bus {
             lines,
             first,
         }
-    }
-}
-
-impl Drop for Bus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -201,6 +203,40 @@ impl Probe {
     }
 }
 
+impl Probe {
+    /// Its next line containing `text` (others are skipped); panics if
+    /// it exits first.
+    fn next_line_with(&mut self, text: &str) -> String {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let n = self.lines.read_line(&mut line).expect("probe output");
+            assert!(n > 0, "the probe ended before a line with {text:?}");
+            if line.contains(text) {
+                return line.trim_end().to_owned();
+            }
+        }
+    }
+
+    /// (A notification server's) review notification of request `id`:
+    /// its notification id and line.
+    fn notification(&mut self, id: &str) -> (String, String) {
+        let line = self.next_line_with(&format!(" Approval requested: request {id} by jt_req|"));
+        let note = line
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned();
+        (note, line)
+    }
+
+    /// Writes `line` to its stdin.
+    fn send(&mut self, line: &str) {
+        let stdin = self.child.stdin.as_mut().expect("probe stdin");
+        writeln!(stdin, "{line}").expect("write to the probe");
+    }
+}
+
 impl Drop for Probe {
     fn drop(&mut self) {
         drop(self.child.stdin.take());
@@ -211,11 +247,16 @@ impl Drop for Probe {
 
 /// jitsudo-dbus-probe, copied where test users can run it.
 fn probe_bin() -> PathBuf {
-    let dir = world().scratch_dir("dbus-probe");
+    user_bin(Path::new(env!("CARGO_BIN_EXE_jitsudo-dbus-probe")))
+}
+
+/// A copy of program `from` that test users can run.
+fn user_bin(from: &Path) -> PathBuf {
+    let dir = world().scratch_dir("dbus-bin");
     make_dir(&dir, 0o755);
-    let to = dir.join("jitsudo-dbus-probe");
-    fs::copy(env!("CARGO_BIN_EXE_jitsudo-dbus-probe"), &to).expect("copy jitsudo-dbus-probe");
-    fs::set_permissions(&to, fs::Permissions::from_mode(0o755)).expect("chmod the probe");
+    let to = dir.join(from.file_name().expect("a program's name"));
+    fs::copy(from, &to).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
+    fs::set_permissions(&to, fs::Permissions::from_mode(0o755)).expect("chmod");
     to
 }
 
@@ -577,4 +618,117 @@ fn the_daemon_serves_its_socket_without_a_bus() {
     });
     let log = said.unwrap_or_default();
     assert_eq!(log.matches("no D-Bus API").count(), 1, "{log}");
+}
+
+#[test]
+fn the_agent_approves_through_the_notification_action() {
+    let bus = Bus::start("agent");
+    let d = bus.daemon("dbus-agent");
+    // The approver's desktop session: a session bus and a notification
+    // server on it.
+    let session_dir = world().scratch_dir("dbus-agent-session");
+    let session_socket = session_dir.join("bus");
+    let session_address = format!("unix:path={}", session_socket.display());
+    let _session_bus = Stopped(
+        bus.command(APPROVER1, "dbus-daemon")
+            .args(["--session", "--nofork", "--address", &session_address])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the session bus"),
+    );
+    let up = poll_until(Duration::from_secs(10), || {
+        session_socket.exists().then_some(())
+    });
+    assert!(up.is_some(), "the session bus did not come up");
+    let mut server_cmd = bus.command(APPROVER1, &probe_bin().to_string_lossy());
+    server_cmd
+        .arg("notifications")
+        .env("DBUS_SESSION_BUS_ADDRESS", &session_address);
+    let mut server = Probe::start(server_cmd);
+    assert_eq!(server.first.trim(), "ready");
+
+    // The approver authenticated in their terminal (approving the first
+    // request), then starts the agent there; the second request is made.
+    let first = create(&bus, "first");
+    let second = create(&bus, "from the desktop <b>now</b>");
+    let pid_file = session_dir.join("agent.pid");
+    let script = format!(
+        "{ctl} approve {first} --reason ok && {{ {agent} & echo $! > {pids}; wait; }}",
+        ctl = world().jitsudo_bin().join("jitsudoctl").display(),
+        agent = user_bin(&jitsudo_tests::world::bin_dir().join("jitsudo-agent")).display(),
+        pids = pid_file.display(),
+    );
+    let mut cmd = bus.command(APPROVER1, "sh");
+    cmd.args(["-c", &script])
+        .env("JITSUDO_SOCKET", &d.socket)
+        .env("DBUS_SESSION_BUS_ADDRESS", &session_address);
+    let spec = PtySpec::default().answer("password for", &password(APPROVER1));
+    let terminal = std::thread::spawn(move || {
+        jitsudo_tests::pty::run(cmd, APPROVER1, &spec, Duration::from_secs(60))
+    });
+
+    // The review notification of the request made before the agent
+    // started: the request's details, markup escaped, Approve and Deny.
+    let (note, line) = server.notification(&second);
+    assert!(
+        line.contains("jt_req asks to use rule db for 3600s"),
+        "{line}"
+    );
+    assert!(
+        line.contains("Reason: from the desktop &lt;b&gt;now&lt;/b&gt;"),
+        "{line}"
+    );
+    assert!(line.ends_with("|approve,Approve,deny,Deny"), "{line}");
+    // One made while it runs comes by the RequestCreated signal.
+    let third = create(&bus, "third");
+    let (third_note, _) = server.notification(&third);
+
+    // A click forged by another client of the session bus is ignored: had
+    // the agent approved, the denial below would fail.
+    let forged = bus
+        .command(APPROVER1, "gdbus")
+        .args(["emit", "--session", "-o", "/org/freedesktop/Notifications"])
+        .args(["-s", "org.freedesktop.Notifications.ActionInvoked"])
+        .args([&format!("uint32 {note}"), "'approve'"])
+        .env("DBUS_SESSION_BUS_ADDRESS", &session_address)
+        .status()
+        .expect("gdbus emit");
+    assert!(forged.success());
+    server.send(&format!("invoke {note} deny"));
+    let done = server.next_line_with(&format!("Request {second} is"));
+    assert!(
+        done.contains(&format!("Request {second} is denied")),
+        "{done}"
+    );
+    server.send(&format!("invoke {third_note} approve"));
+    let done = server.next_line_with(&format!("Request {third} is"));
+    assert!(
+        done.contains(&format!("Request {third} is active")),
+        "{done}"
+    );
+    let shown = bus.gdbus(REQUESTER, "GetRequest", &[&third]).expect("get");
+    assert!(shown.contains("'state': <'active'>"), "{shown}");
+    assert!(shown.contains("'approved from the desktop'"), "{shown}");
+
+    let pid: i32 = fs::read_to_string(&pid_file)
+        .ok()
+        .and_then(|p| p.trim().parse().ok())
+        .expect("the agent's pid");
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    let out = terminal.join().expect("the terminal");
+    assert!(!out.timed_out, "{}", out.stdout_text());
+}
+
+/// A child process killed when the test ends (or panics).
+struct Stopped(Child);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

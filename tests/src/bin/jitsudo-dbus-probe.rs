@@ -8,6 +8,11 @@
 //!   `ok` or `ERROR-NAME message` per connection.
 //! * `hold SOCKET N`: opens N connections to jitsudod's socket, prints
 //!   `held`, and keeps them until its stdin closes.
+//! * `notifications`: a notification server on the session bus
+//!   (`org.freedesktop.Notifications`): prints `ready`, then one line per
+//!   notification (`notify ID TITLE|BODY|ACTIONS`, newlines in the body
+//!   as `\n`); a line `invoke ID KEY` on its stdin clicks action KEY of
+//!   notification ID (the `ActionInvoked` signal).
 
 use std::time::Duration;
 
@@ -31,8 +36,11 @@ fn main() {
     let outcome = match args.first().map(String::as_str) {
         Some("listen") => runtime.block_on(listen(count(1))),
         Some("subscribe") => runtime.block_on(subscribe_many(count(1))),
+        Some("notifications") => runtime.block_on(notifications()),
         Some("hold") => hold(args.get(1).map_or("", String::as_str), count(2)),
-        _ => fail("usage: jitsudo-dbus-probe listen COUNT | subscribe N | hold SOCKET N"),
+        _ => fail(
+            "usage: jitsudo-dbus-probe listen COUNT | subscribe N | hold SOCKET N | notifications",
+        ),
     };
     if let Err(e) = outcome {
         fail(&e.to_string());
@@ -115,5 +123,75 @@ fn hold(socket: &str, n: usize) -> zbus::Result<()> {
     let mut rest = Vec::new();
     let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut rest);
     drop(held);
+    Ok(())
+}
+
+/// The test notification server's state.
+struct Notifications {
+    next: std::sync::atomic::AtomicU32,
+}
+
+#[zbus::interface(name = "org.freedesktop.Notifications")]
+impl Notifications {
+    #[allow(clippy::too_many_arguments)]
+    fn notify(
+        &self,
+        _app_name: String,
+        replaces_id: u32,
+        _app_icon: String,
+        summary: String,
+        body: String,
+        actions: Vec<String>,
+        _hints: std::collections::HashMap<String, zbus::zvariant::OwnedValue>,
+        _expire_timeout: i32,
+    ) -> u32 {
+        let id = match replaces_id {
+            0 => self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            id => id,
+        };
+        let body = body.replace('\n', "\\n");
+        println!("notify {id} {summary}|{body}|{}", actions.join(","));
+        id
+    }
+
+    fn close_notification(&self, _id: u32) {}
+
+    fn get_capabilities(&self) -> Vec<String> {
+        vec!["actions".into(), "body".into()]
+    }
+
+    fn get_server_information(&self) -> (String, String, String, String) {
+        let name = "jitsudo-dbus-probe".to_owned();
+        (name.clone(), "jitsudo".into(), "0".into(), "1.2".into())
+    }
+
+    #[zbus(signal)]
+    async fn action_invoked(
+        emitter: &zbus::object_server::SignalEmitter<'_>,
+        id: u32,
+        action_key: &str,
+    ) -> zbus::Result<()>;
+}
+
+async fn notifications() -> zbus::Result<()> {
+    let server = Notifications {
+        next: std::sync::atomic::AtomicU32::new(1),
+    };
+    let conn = zbus::connection::Builder::session()?
+        .serve_at("/org/freedesktop/Notifications", server)?
+        .name("org.freedesktop.Notifications")?
+        .build()
+        .await?;
+    println!("ready");
+    let emitter = zbus::object_server::SignalEmitter::new(&conn, "/org/freedesktop/Notifications")?;
+    let mut lines =
+        tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(tokio::io::stdin()));
+    while let Ok(Some(line)) = lines.next_line().await {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if let ["invoke", id, key] = words[..] {
+            let id = id.parse().unwrap_or(0);
+            Notifications::action_invoked(&emitter, id, key).await?;
+        }
+    }
     Ok(())
 }
