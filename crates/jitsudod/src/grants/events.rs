@@ -62,8 +62,18 @@ fn field(event: Event, name: &str, value: impl AsRef<[u8]>) -> Event {
 
 /// Logs `transition` of `record`, done by `actor` (if a person did it).
 pub fn emit(grants: &Grants, record: &Record, transition: Transition, actor: Option<&Identity>) {
-    grants.audit.emit(&event(record, transition, actor));
-    // No listener (no D-Bus) is fine.
+    publish(
+        grants,
+        &event(record, transition, actor),
+        record,
+        transition,
+    );
+}
+
+/// Logs `event` and tells the listeners (the D-Bus signals) of the
+/// change; no listener (no D-Bus) is fine.
+fn publish(grants: &Grants, event: &Event, record: &Record, transition: Transition) {
+    grants.audit.emit(event);
     let _ = grants.changes.send(super::Change {
         transition,
         record: record.clone(),
@@ -81,7 +91,7 @@ pub fn emit_break_glass(
     let mut event = event(record, transition, None).with_priority(Priority::Critical);
     event = field(event, "JITSUDO_BREAK_GLASS", "1");
     event = field(event, "JITSUDO_FOLLOW_UP_AT", follow_up_at.to_string());
-    grants.audit.emit(&event);
+    publish(grants, &event, record, transition);
 }
 
 /// Logs the creation of pending request `record`, with the approvers
@@ -91,7 +101,7 @@ pub fn emit_created(grants: &Grants, record: &Record, notified: &[String]) {
     if !notified.is_empty() {
         event = field(event, "JITSUDO_NOTIFIED", notified.join(","));
     }
-    grants.audit.emit(&event);
+    publish(grants, &event, record, Transition::Create);
 }
 
 /// The event for `transition` of `record`.

@@ -206,6 +206,22 @@ impl Api {
         self.one(conn, &header, Request::Done(id)).await
     }
 
+    /// `jitsudoctl justify`: the holder of a break-glass grant says why.
+    async fn justify(
+        &self,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(header)] header: Header<'_>,
+        id: String,
+        reason: String,
+    ) -> Result<Dict, ApiError> {
+        let review = Review {
+            id,
+            reason: self::reason(reason),
+        };
+        self.one(conn, &header, Request::Justify(Box::new(review)))
+            .await
+    }
+
     /// `jitsudoctl extend --by SECONDS`.
     async fn extend(
         &self,

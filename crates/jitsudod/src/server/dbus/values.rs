@@ -16,13 +16,22 @@ pub type Dict = HashMap<String, OwnedValue>;
 
 /// The keys a `CreateRequest` spec may have.
 const SPEC_KEYS: &[&str] = &[
-    "rule", "command", "run_as", "duration", "reason", "ticket", "start", "start_at", "uses",
+    "rule",
+    "command",
+    "run_as",
+    "duration",
+    "reason",
+    "ticket",
+    "start",
+    "start_at",
+    "uses",
+    "break_glass",
 ];
 
 /// `CreateRequest`'s spec: `rule` (s) or `command` (as) with `run_as`
 /// (s); `duration` (t, seconds), `reason` (s), `ticket` (s), `start` (s:
 /// `on-approval` or `first-use`) or `start_at` (x, seconds since the
-/// epoch), `uses` (u). Anything else is refused.
+/// epoch), `uses` (u), `break_glass` (b). Anything else is refused.
 pub fn grant_ask(spec: &Dict) -> Result<GrantAsk, ApiError> {
     if let Some(key) = spec.keys().find(|k| !SPEC_KEYS.contains(&k.as_str())) {
         return Err(invalid(format!(
@@ -66,6 +75,7 @@ pub fn grant_ask(spec: &Dict) -> Result<GrantAsk, ApiError> {
         ticket: get(spec, "ticket")?,
         start,
         uses: get(spec, "uses")?,
+        break_glass: get(spec, "break_glass")?.unwrap_or(false),
     })
 }
 
