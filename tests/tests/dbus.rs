@@ -46,8 +46,10 @@ approval = "auto"
 
 /// A private bus, stopped on drop.
 struct Bus {
-    _daemon: Stopped,
+    daemon: Stopped,
     address: String,
+    config: PathBuf,
+    socket: PathBuf,
 }
 
 impl Bus {
@@ -87,8 +89,18 @@ impl Bus {
         );
         let config_path = dir.join("bus.conf");
         write_atomic(&config_path, config.as_bytes(), 0o644);
+        Bus {
+            daemon: Bus::run(&config_path, &socket),
+            address: format!("unix:path={}", socket.display()),
+            config: config_path,
+            socket,
+        }
+    }
+
+    /// Starts dbus-daemon with `config`, once it listens on `socket`.
+    fn run(config: &Path, socket: &Path) -> Stopped {
         let child = Command::new("dbus-daemon")
-            .arg(format!("--config-file={}", config_path.display()))
+            .arg(format!("--config-file={}", config.display()))
             .arg("--nofork")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -97,10 +109,28 @@ impl Bus {
             .expect("start dbus-daemon");
         let ready = poll_until(Duration::from_secs(10), || socket.exists().then_some(()));
         assert!(ready.is_some(), "dbus-daemon did not come up");
-        Bus {
-            _daemon: Stopped(child),
-            address: format!("unix:path={}", socket.display()),
-        }
+        Stopped(Some(child))
+    }
+
+    /// Stops the bus and starts it again at the same address.
+    fn restart(&mut self) {
+        drop(std::mem::replace(&mut self.daemon, Stopped::none()));
+        let _ = fs::remove_file(&self.socket);
+        self.daemon = Bus::run(&self.config, &self.socket);
+    }
+
+    /// Whether the daemon owns its name on this bus, within 20 s.
+    fn owned(&self) -> bool {
+        poll_until(Duration::from_secs(20), || {
+            let out = self
+                .command(ROOT, "busctl")
+                .args(["call", "org.freedesktop.DBus", "/org/freedesktop/DBus"])
+                .args(["org.freedesktop.DBus", "NameHasOwner", "s", NAME])
+                .output()
+                .ok()?;
+            text(&out.stdout).contains("true").then_some(())
+        })
+        .is_some()
     }
 
     /// A daemon with [`POLICY`] on this bus, once it owns the name.
@@ -113,16 +143,7 @@ impl Bus {
             &path,
             &[("DBUS_SYSTEM_BUS_ADDRESS", &self.address)],
         );
-        let owned = poll_until(Duration::from_secs(20), || {
-            let out = self
-                .command(ROOT, "busctl")
-                .args(["call", "org.freedesktop.DBus", "/org/freedesktop/DBus"])
-                .args(["org.freedesktop.DBus", "NameHasOwner", "s", NAME])
-                .output()
-                .ok()?;
-            text(&out.stdout).contains("true").then_some(())
-        });
-        assert!(owned.is_some(), "the daemon never took {NAME}");
+        assert!(self.owned(), "the daemon never took {NAME}");
         d
     }
 
@@ -583,6 +604,16 @@ fn floods_are_bounded() {
 }
 
 #[test]
+fn the_daemon_comes_back_on_a_restarted_bus() {
+    let mut bus = Bus::start("restart");
+    let _d = bus.daemon("dbus-restart");
+    bus.restart();
+    assert!(bus.owned(), "the daemon did not take {NAME} on the new bus");
+    bus.gdbus(REQUESTER, "ListGrants", &[])
+        .expect("served again");
+}
+
+#[test]
 fn the_daemon_serves_its_socket_without_a_bus() {
     let path = world().policy_dir("dbus-none").join("policy.toml");
     write_atomic(&path, POLICY.as_bytes(), 0o644);
@@ -629,14 +660,14 @@ fn the_agent_approves_through_the_notification_action() {
     let session_dir = world().scratch_dir("dbus-agent-session");
     let session_socket = session_dir.join("bus");
     let session_address = format!("unix:path={}", session_socket.display());
-    let _session_bus = Stopped(
+    let _session_bus = Stopped(Some(
         bus.command(APPROVER1, "dbus-daemon")
             .args(["--session", "--nofork", "--address", &session_address])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start the session bus"),
-    );
+    ));
     let up = poll_until(Duration::from_secs(10), || {
         session_socket.exists().then_some(())
     });
@@ -724,11 +755,19 @@ fn the_agent_approves_through_the_notification_action() {
 }
 
 /// A child process killed when the test ends (or panics).
-struct Stopped(Child);
+struct Stopped(Option<Child>);
+
+impl Stopped {
+    fn none() -> Stopped {
+        Stopped(None)
+    }
+}
 
 impl Drop for Stopped {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
