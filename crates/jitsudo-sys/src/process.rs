@@ -1,7 +1,7 @@
 //! This process: scheduling priority, forking, leaving without cleanup.
 
 use nix::errno::Errno;
-use nix::sys::resource::{getrlimit, setrlimit, Resource};
+use nix::sys::resource::Resource;
 use nix::unistd::ForkResult;
 
 use crate::proc::Status;
@@ -25,23 +25,29 @@ pub fn set_priority(value: i32) -> nix::Result<()> {
     Errno::result(rc).map(drop)
 }
 
-/// Makes the program `command` starts run with the soft limit of
-/// `resource` set to `soft` (at most the hard limit): a limit raised for
-/// this process is not passed on. Set in the child between fork and exec.
-pub fn lower_limit_on_exec(command: &mut std::process::Command, resource: Resource, soft: u64) {
-    use std::os::unix::process::CommandExt;
-    let hook = move || -> std::io::Result<()> {
-        let (_, hard) = getrlimit(resource)?;
-        setrlimit(resource, soft.min(hard), hard)?;
-        Ok(())
+/// Lowers the soft limit of `resource` of the process `pid` to `soft` (at
+/// most its hard limit, which stays): a limit raised for this process is
+/// not passed on to a child, without a hook between fork and exec (which
+/// would make the child a full fork of this process instead of a
+/// `posix_spawn`).
+pub fn lower_soft_limit_of(pid: u32, resource: Resource, soft: u64) -> nix::Result<()> {
+    let pid = libc::pid_t::try_from(pid).map_err(|_| Errno::ESRCH)?;
+    let mut old = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
     };
-    // SAFETY: the hook runs in the forked child before exec, where only
-    // async-signal-safe code may run: it makes two system calls (nix's
-    // getrlimit and setrlimit wrap them without allocating or locking) and
-    // turns an errno into an io::Error, which does not allocate either.
-    unsafe {
-        command.pre_exec(hook);
-    }
+    // SAFETY: prlimit with no new limit only writes the current one into
+    // `old`, a valid rlimit we own.
+    let rc = unsafe { libc::prlimit(pid, resource as _, std::ptr::null(), &mut old) };
+    Errno::result(rc)?;
+    let new = libc::rlimit {
+        rlim_cur: soft.min(old.rlim_max),
+        rlim_max: old.rlim_max,
+    };
+    // SAFETY: `new` is a valid rlimit read by the call; no old value is
+    // asked for.
+    let rc = unsafe { libc::prlimit(pid, resource as _, &new, std::ptr::null_mut()) };
+    Errno::result(rc).map(drop)
 }
 
 /// Ends the process at once with `code`: no atexit handlers, no flushing
@@ -146,17 +152,25 @@ mod tests {
     }
 
     #[test]
-    fn a_command_gets_the_lowered_limit() {
+    fn a_started_process_gets_the_lowered_limit() {
+        use nix::sys::resource::getrlimit;
+        use std::io::{BufRead, BufReader, Write};
         let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
         let soft = hard.min(100);
-        let mut command = std::process::Command::new("sh");
-        command.args(["-c", "ulimit -Sn"]);
-        lower_limit_on_exec(&mut command, Resource::RLIMIT_NOFILE, soft);
-        let out = command.output().unwrap();
-        assert_eq!(
-            String::from_utf8_lossy(&out.stdout).trim(),
-            soft.to_string()
-        );
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "read _ && ulimit -Sn"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        lower_soft_limit_of(child.id(), Resource::RLIMIT_NOFILE, soft).unwrap();
+        child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let _ = child.wait();
+        assert_eq!(line.trim(), soft.to_string());
     }
 
     #[test]

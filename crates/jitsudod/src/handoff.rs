@@ -3,21 +3,34 @@
 //! Workers are started ahead of time (`jitsudod --worker`, exec'd fresh, so
 //! each is a clean single-threaded process) and wait on their channel for
 //! one job each; taking a ready one keeps the exec off the request's path.
-//! The pool refills itself after each handoff.
+//! The pool is refilled after each handoff. It keeps [`MIN_READY`] workers
+//! ready; a request that finds none ready doubles that number (up to
+//! [`MAX_READY`]), so a burst is served by ready workers after its first
+//! few requests, and after [`SHRINK_AFTER`] without such a miss the pool
+//! shrinks back ([`WorkerPool::trim`]).
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use jitsudo_proto::{encode, send_frame};
 
 use crate::request::job::Job;
 use crate::worker::title;
 
-/// Idle workers kept ready.
-const POOL_SIZE: usize = 2;
+/// Workers kept ready when requests are few.
+const MIN_READY: usize = 2;
+
+/// Most workers kept ready, however busy the daemon: each is a process
+/// holding its PAM configuration.
+const MAX_READY: usize = 16;
+
+/// How long the pool stays grown after the last request that found no
+/// worker ready.
+pub const SHRINK_AFTER: Duration = Duration::from_secs(30);
 
 /// A started worker: the process (to reap) and its report channel.
 pub struct Worker {
@@ -58,21 +71,44 @@ pub struct WorkerPool {
     with_job: Arc<AtomicU32>,
 }
 
-/// The pool's bookkeeping, under one lock: the ready workers and how many
+/// The pool's bookkeeping, under one lock: the ready workers, how many
 /// are being started (each start reserves its slot first, so concurrent
-/// refills never start more than `POOL_SIZE` between them).
+/// refills never start more than `ready` between them), how many to keep
+/// ready, and when a request last found none.
 #[derive(Default)]
 struct Slots {
     idle: Vec<Worker>,
     starting: usize,
+    grown: Option<Grown>,
+}
+
+/// The pool's size while it is grown beyond [`MIN_READY`].
+struct Grown {
+    ready: usize,
+    last_miss: Instant,
+}
+
+impl Slots {
+    /// How many workers to keep ready now.
+    fn ready(&self) -> usize {
+        self.grown.as_ref().map_or(MIN_READY, |g| g.ready)
+    }
+
+    /// A request found no worker ready: keep twice as many ready.
+    fn missed(&mut self) {
+        let ready = (self.ready() * 2).min(MAX_READY);
+        self.grown = Some(Grown {
+            ready,
+            last_miss: Instant::now(),
+        });
+    }
 }
 
 impl WorkerPool {
     /// Sends the job, with the client's connection, the caller's
     /// descriptors (`fds`, in the job's layout) and the executable to run
     /// (if any), to a ready worker (or a new one if none is ready or the
-    /// ready one died). The caller refills the pool when the request is
-    /// over.
+    /// ready one died). The caller refills the pool afterwards.
     pub fn dispatch(
         &self,
         job: &Job,
@@ -99,14 +135,21 @@ impl WorkerPool {
     }
 
     /// The longest-waiting worker: the one most surely done with its own
-    /// start-up (exec, PAM configuration).
+    /// start-up (exec, PAM configuration). None ready grows the pool.
     fn take(&self) -> Option<Worker> {
-        self.with(|slots| (!slots.idle.is_empty()).then(|| slots.idle.remove(0)))
+        self.with(|slots| {
+            if slots.idle.is_empty() {
+                slots.missed();
+                return None;
+            }
+            Some(slots.idle.remove(0))
+        })
     }
 
-    /// Starts workers until `POOL_SIZE` are idle or starting (best
-    /// effort). The slot is reserved under the lock and the exec runs
-    /// outside it, so refills after a burst never overshoot the bound.
+    /// Starts workers until as many as the pool keeps are ready or
+    /// starting (best effort). The slot is reserved under the lock and the
+    /// exec runs outside it, so refills after a burst never overshoot the
+    /// bound.
     pub fn refill(&self) {
         while self.reserve() {
             let started = spawn();
@@ -120,11 +163,30 @@ impl WorkerPool {
         }
     }
 
+    /// Shrinks a grown pool back to [`MIN_READY`] once no request found it
+    /// empty for [`SHRINK_AFTER`]: the workers beyond that are let go
+    /// (their channel closes, they exit without a job).
+    pub fn trim(&self) {
+        let surplus = self.with(|slots| {
+            let calm = slots
+                .grown
+                .as_ref()
+                .is_some_and(|g| g.last_miss.elapsed() >= SHRINK_AFTER);
+            if !calm {
+                return Vec::new();
+            }
+            slots.grown = None;
+            let keep = slots.idle.len().min(MIN_READY);
+            slots.idle.split_off(keep)
+        });
+        drop(surplus);
+    }
+
     /// Claims one slot for a worker about to be started, if the pool is
-    /// short of `POOL_SIZE`.
+    /// short of workers.
     fn reserve(&self) -> bool {
         self.with(|slots| {
-            let short = slots.idle.len() + slots.starting < POOL_SIZE;
+            let short = slots.idle.len() + slots.starting < slots.ready();
             slots.starting += usize::from(short);
             short
         })
@@ -148,7 +210,10 @@ impl WorkerPool {
     }
 }
 
-/// Starts one `jitsudod --worker` with a socketpair on its fd 0.
+/// Starts one `jitsudod --worker` with a socketpair on its fd 0. Nothing
+/// runs between fork and exec, so the standard library starts it with
+/// `posix_spawn` (no copy of the daemon's address space); the descriptor
+/// limit is lowered from here, before the worker can get a job.
 fn spawn() -> std::io::Result<Worker> {
     let (ours, theirs) = UnixStream::pair()?;
     let mut command = tokio::process::Command::new("/proc/self/exe");
@@ -161,9 +226,17 @@ fn spawn() -> std::io::Result<Worker> {
         .stdin(Stdio::from(OwnedFd::from(theirs)))
         .stdout(Stdio::null())
         .kill_on_drop(false);
-    // The worker must not inherit the daemon's raised descriptor limit.
-    crate::limits::restore_fd_limit_on_exec(command.as_std_mut());
-    let child = command.spawn()?;
+    let mut child = command.spawn()?;
+    // The worker must not pass the daemon's raised descriptor limit on to
+    // the commands it starts; without the right limit it gets no job.
+    if let Err(e) = child
+        .id()
+        .ok_or(nix::errno::Errno::ESRCH)
+        .and_then(crate::limits::restore_fd_limit_of)
+    {
+        let _ = child.start_kill();
+        return Err(e.into());
+    }
     Ok(Worker {
         child,
         channel: ours,

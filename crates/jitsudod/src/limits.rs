@@ -40,7 +40,7 @@ const MAX_REMEMBERED: usize = 4096;
 static ORIGINAL_FD_LIMIT: AtomicU64 = AtomicU64::new(0);
 
 /// Raises the soft `RLIMIT_NOFILE` to the hard limit (best effort) and
-/// remembers the original for [`restore_fd_limit_on_exec`].
+/// remembers the original for [`restore_fd_limit_of`].
 pub fn raise_fd_limit() {
     if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
         ORIGINAL_FD_LIMIT.store(soft, Ordering::Relaxed);
@@ -52,12 +52,13 @@ pub fn raise_fd_limit() {
     }
 }
 
-/// Makes `command` start with the descriptor limit the daemon started
-/// with (if [`raise_fd_limit`] recorded one).
-pub fn restore_fd_limit_on_exec(command: &mut std::process::Command) {
-    let soft = ORIGINAL_FD_LIMIT.load(Ordering::Relaxed);
-    if soft != 0 {
-        jitsudo_sys::process::lower_limit_on_exec(command, Resource::RLIMIT_NOFILE, soft);
+/// Gives the started process `pid` (a worker, before it gets a job) the
+/// descriptor limit the daemon started with (if [`raise_fd_limit`]
+/// recorded one), so its commands do not inherit the raised one.
+pub fn restore_fd_limit_of(pid: u32) -> nix::Result<()> {
+    match ORIGINAL_FD_LIMIT.load(Ordering::Relaxed) {
+        0 => Ok(()),
+        soft => jitsudo_sys::process::lower_soft_limit_of(pid, Resource::RLIMIT_NOFILE, soft),
     }
 }
 

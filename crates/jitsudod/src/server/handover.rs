@@ -1,7 +1,7 @@
 //! Handing an accepted connection to a worker, and following the worker's
 //! reports (authenticated → credential cache; failed → rate limit;
-//! admitted under a grant → the use counted) until it exits and the pool
-//! is refilled.
+//! admitted under a grant → the use counted) until it exits. The pool is
+//! refilled as soon as a worker is taken.
 
 use std::sync::Arc;
 
@@ -41,6 +41,9 @@ pub(super) async fn hand_over(
         // The worker has the connection now: its client may finish and
         // connect again before this task runs again.
         drop(slot);
+        // Ready the next worker now: in a burst the next request is
+        // already waiting (the worker prepares at a low priority).
+        dispatching.workers.refill();
         (result, stream, handover)
     })
     .await
@@ -125,9 +128,6 @@ pub(super) async fn follow_worker(shared: Arc<Shared>, started: Started) {
     drop(pending);
     let _ = child.wait().await;
     drop(counted);
-    // Replace the worker now that the request is over, so starting the new
-    // one never competes with a running request for the CPU.
-    let _ = tokio::task::spawn_blocking(move || shared.workers.refill()).await;
 }
 
 /// Records a review whose reviewer just authenticated, and sends the
@@ -166,4 +166,12 @@ async fn count_use(shared: &Arc<Shared>, channel: &tokio::net::UnixStream, grant
                 ))]
             });
     send_message(channel, &replies).await;
+}
+
+/// Lets a pool grown by a burst shrink once the burst is over.
+pub(super) async fn trim_workers(shared: Arc<Shared>) {
+    loop {
+        tokio::time::sleep(handoff::SHRINK_AFTER).await;
+        shared.workers.trim();
+    }
 }

@@ -27,7 +27,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use crate::error::Error;
 use crate::limits::{Cap, Over, Slot};
 use crate::peer::Peer;
-use handover::{follow_worker, hand_over, Started};
+use handover::{follow_worker, hand_over, trim_workers, Started};
 use route::{route, Routed};
 pub use shared::Shared;
 use wire::{read_request, send_replies};
@@ -61,6 +61,7 @@ pub async fn serve(listener: std::os::unix::net::UnixListener, shared: Arc<Share
         &shared,
     ));
     shared.workers.refill();
+    tokio::spawn(trim_workers(Arc::clone(&shared)));
     tokio::spawn(crate::grants::timers::run(Arc::clone(&shared.grants)));
     tokio::spawn(dbus::serve(Arc::clone(&shared)));
     let mut last_accept_error: Option<Instant> = None;
