@@ -536,6 +536,32 @@ fn workers_are_named_in_ps() {
     }
 }
 
+/// Issue 12: the daemon raises its own descriptor limit (so floods meet
+/// its connection cap, not EMFILE), and its workers are started without
+/// a hook between fork and exec; the command must still run with the
+/// limit the daemon started with, not the raised one.
+#[test]
+fn a_command_gets_the_descriptor_limit_the_daemon_started_with() {
+    use nix::sys::resource::{getrlimit, Resource};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).expect("getrlimit");
+    let path = policy_file("fd-limit", ROOT_ALL);
+    let daemon = Daemon::start(world(), "fd-limit", &path);
+    let out = Command::new(world().jitsudo_bin().join("jitsudo"))
+        .args(["-n", "/bin/sh", "-c", "ulimit -Sn"])
+        .env("JITSUDO_SOCKET", &daemon.socket)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run jitsudo");
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", daemon.pid().as_raw()))
+        .expect("the daemon's limits");
+    assert!(
+        limits.lines().any(|l| l.starts_with("Max open files")
+            && l.split_whitespace().nth(3) == Some(&hard.to_string())),
+        "the daemon did not raise its limit to {hard}:\n{limits}"
+    );
+    assert_eq!(text(&out.stdout).trim(), soft.to_string(), "{out:?}");
+}
+
 #[test]
 fn explain_for_an_unknown_user_is_an_input_error() {
     let path = policy_file("explain-unknown", TEAM_POLICY);

@@ -503,16 +503,18 @@ fn clients_that_never_read_are_dropped() {
     }
 }
 
-/// Issue 12: the pool refilled by many requests ending at once holds at
-/// most its bound (2) of idle workers: each refill reserves its slot under
-/// the pool's lock before starting a worker, so concurrent refills do not
-/// each start the missing ones.
+/// Issue 12: a burst grows the pool of ready workers (a request that found
+/// none ready doubles how many are kept), so that the burst is served by
+/// ready workers, but never past its bound (16): each refill reserves its
+/// slot under the pool's lock before starting a worker, so concurrent
+/// refills do not each start the missing ones.
 #[test]
 fn a_burst_leaves_the_worker_pool_at_its_bound() {
     if !jitsudo_enabled() {
         return;
     }
-    const POOL_SIZE: usize = 2;
+    const MIN_READY: usize = 2;
+    const MAX_READY: usize = 16;
     let d = daemon("pool", "", "");
     let socket = d.socket.clone();
     let burst: Vec<_> = (0..40)
@@ -537,21 +539,20 @@ fn a_burst_leaves_the_worker_pool_at_its_bound() {
         "requests of the burst failed: {failed:#?}"
     );
     // Watched once the burst is over: until then, a worker started for a
-    // request looks idle until its job reaches it. The last refills run
-    // after the last worker is reaped: watch them until the pool is full
-    // and no worker is busy, then a little longer.
+    // request looks idle until its job reaches it. Watch until no worker
+    // is busy and the pool has grown, then a little longer.
     let mut most_idle = 0;
     let settled = poll_until(Duration::from_secs(20), || {
         most_idle = most_idle.max(idle_workers(&d));
-        (busy_workers(&d) == 0 && idle_workers(&d) >= POOL_SIZE).then_some(())
+        (busy_workers(&d) == 0 && idle_workers(&d) > MIN_READY).then_some(())
     });
-    assert!(settled.is_some(), "the pool never refilled");
+    assert!(settled.is_some(), "the pool did not grow past {MIN_READY}");
     let watch_until = Instant::now() + Duration::from_secs(2);
     while Instant::now() < watch_until {
         most_idle = most_idle.max(idle_workers(&d));
     }
     assert!(
-        most_idle <= POOL_SIZE,
-        "{most_idle} idle workers (bound {POOL_SIZE})"
+        most_idle <= MAX_READY,
+        "{most_idle} idle workers (bound {MAX_READY})"
     );
 }

@@ -37,8 +37,9 @@ pub fn main(cgroup: Option<std::path::PathBuf>) -> ExitCode {
     let _ = setsid();
     // Started ahead of the job, at a low priority so that getting ready
     // never slows a request in flight: PAM's configuration and modules are
-    // loaded while the worker waits in the pool.
-    let priority = Priority::lower();
+    // loaded while the worker waits in the pool. A worker started for a
+    // request already waiting (none was ready) gets ready at full speed.
+    let priority = Priority::lower_unless_job_waits();
     let pam = match auth::Transaction::prepare() {
         Ok(pam) => pam,
         Err(e) => {
@@ -81,7 +82,10 @@ struct Priority {
 const IDLE_NICENESS: i32 = 10;
 
 impl Priority {
-    fn lower() -> Priority {
+    fn lower_unless_job_waits() -> Priority {
+        if job_waits() {
+            return Priority { original: None };
+        }
         let original = process::priority().ok();
         if let Some(original) = original {
             let _ = process::set_priority(original + IDLE_NICENESS);
@@ -95,4 +99,11 @@ impl Priority {
             let _ = process::set_priority(original);
         }
     }
+}
+
+/// Whether the daemon has already sent the job (or closed the channel).
+fn job_waits() -> bool {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let mut fds = [PollFd::new(Std::In.borrow(), PollFlags::POLLIN)];
+    poll(&mut fds, PollTimeout::ZERO).is_ok_and(|ready| ready > 0)
 }
