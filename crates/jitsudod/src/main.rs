@@ -42,6 +42,14 @@ use clap::Parser;
 use error::{at, Error};
 use options::Options;
 
+/// Threads for blocking work (deciding requests, handing them to workers):
+/// a burst of clients queues for these instead of each getting a thread
+/// (and a stack) of its own.
+const BLOCKING_THREADS: usize = 32;
+
+/// How long an idle blocking thread lingers after a burst.
+const BLOCKING_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(1);
+
 fn main() -> ExitCode {
     let options = Options::parse();
     audit::configure(audit::SinkPaths {
@@ -82,6 +90,8 @@ fn start(options: Options) -> Result<(), Error> {
     ));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .max_blocking_threads(BLOCKING_THREADS)
+        .thread_keep_alive(BLOCKING_KEEP_ALIVE)
         .enable_all()
         .build()
         .map_err(Error::Runtime)?;
