@@ -103,6 +103,29 @@ fn an_unchanged_file_is_not_written() {
     assert_eq!(std::fs::metadata(&motd).unwrap().ino(), before.ino());
 }
 
+/// A program that is running cannot be opened for writing (ETXTBSY); sudo
+/// edits it all the same (the edit is written back through a new file).
+/// Before: "Text file busy", whenever another process ran the program.
+#[test]
+fn a_running_program_can_be_edited() {
+    let f = fixture("edit-running");
+    let program = f.dir.join("motd");
+    std::fs::copy("/bin/sleep", &program).unwrap();
+    let mut running = std::process::Command::new(&program)
+        .arg("60")
+        .spawn()
+        .unwrap();
+    f.case("EDITOR=$DIR/ed $SUDO -e $EDIT/motd; echo rc=$?")
+        .status(0)
+        .stdout_is("rc=0\n")
+        .stderr_is("")
+        .assert_jitsudo();
+    let _ = running.kill();
+    let _ = running.wait();
+    let edited = std::fs::read(&program).unwrap();
+    assert!(edited.ends_with(b"edited by jt_limited\n"));
+}
+
 /// Before: a `sudoedit` link to jitsudo executed the "file" as root.
 #[test]
 fn the_sudoedit_name_edits() {

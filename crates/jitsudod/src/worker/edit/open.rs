@@ -61,7 +61,7 @@ pub(super) fn open(path: &[u8], job: &EditJob) -> Result<Opened, Vec<u8>> {
     let name = CString::new(last.to_vec()).map_err(|_| failed(path, "invalid name"))?;
     let flags =
         OFlag::O_RDWR | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
-    let file = match openat(dir.as_fd(), name.as_c_str(), flags, Mode::empty()) {
+    let file = match open_file(&dir, &name, flags) {
         Ok(fd) => Some(fd),
         Err(Errno::ENOENT) => None,
         Err(Errno::ELOOP) => return Err(failed(path, "editing symbolic links is not permitted")),
@@ -81,6 +81,21 @@ pub(super) fn open(path: &[u8], job: &EditJob) -> Result<Opened, Vec<u8>> {
         file,
         content,
     })
+}
+
+/// Opens the file to edit for writing, which checks that the target may
+/// write it. A program being run cannot be opened for writing (ETXTBSY,
+/// which the kernel returns only after the permission check passed): it
+/// is read through a read-only descriptor instead, as sudo does, since
+/// the edit is written back through a new file renamed over it.
+fn open_file(dir: &OwnedFd, name: &CString, flags: OFlag) -> Result<OwnedFd, Errno> {
+    match openat(dir.as_fd(), name.as_c_str(), flags, Mode::empty()) {
+        Err(Errno::ETXTBSY) => {
+            let read_only = (flags - OFlag::O_RDWR) | OFlag::O_RDONLY;
+            openat(dir.as_fd(), name.as_c_str(), read_only, Mode::empty())
+        }
+        result => result,
+    }
 }
 
 /// Opens directory `name` in `at` (or the root) as an `O_PATH` descriptor,
