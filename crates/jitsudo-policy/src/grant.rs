@@ -11,8 +11,14 @@ use serde::Serialize;
 
 use crate::glob::Glob;
 use crate::model::{Policy, Rule};
-use crate::principal::WhoPattern;
+use crate::principal::{IdPattern, WhoPattern};
 use crate::request::Caller;
+
+mod caps;
+mod privilege;
+
+pub use caps::Capability;
+pub use privilege::Privilege;
 
 /// The hard maximum of an auto-approved grant, whatever `max` says.
 pub const AUTO_HARD_MAX: Duration = Duration::from_secs(8 * 3600);
@@ -88,6 +94,10 @@ pub struct Grantable {
     pub self_extend: Option<Duration>,
     /// Members may approve a short grant themselves in an emergency.
     pub break_glass: Option<BreakGlass>,
+    /// A group grant's groups (one is asked for at a time).
+    pub groups: Vec<IdPattern>,
+    /// A caps grant's capabilities (a request asks for some of them).
+    pub caps: Vec<Capability>,
 }
 
 /// The longest a `break_glass` grant may be, whatever the rule says.
@@ -117,6 +127,65 @@ pub enum GrantKind {
     Rule,
     /// Exactly one command the rule allows, as requested (`-- CMD ...`).
     Command,
+    /// An extra supplementary group in the processes started under the
+    /// grant (`--group NAME`).
+    Group,
+    /// Ambient capabilities in the processes started under the grant
+    /// (`--caps CAP,...`).
+    Caps,
+    /// A shell as one of the rule's `run_as` users (`--shell -u USER`).
+    Shell,
+}
+
+impl GrantKind {
+    const ALL: [GrantKind; 5] = [
+        GrantKind::Rule,
+        GrantKind::Command,
+        GrantKind::Group,
+        GrantKind::Caps,
+        GrantKind::Shell,
+    ];
+
+    /// Its name in policies, the store and `jitsudoctl`'s output.
+    pub fn name(self) -> &'static str {
+        match self {
+            GrantKind::Rule => "rule",
+            GrantKind::Command => "command",
+            GrantKind::Group => "group",
+            GrantKind::Caps => "caps",
+            GrantKind::Shell => "shell",
+        }
+    }
+
+    /// The kind named `name`.
+    pub fn parse(name: &str) -> Result<GrantKind, String> {
+        GrantKind::ALL
+            .into_iter()
+            .find(|k| k.name() == name)
+            .ok_or_else(|| {
+                format!(
+                    "grant kind `{name}` must be \"rule\", \"command\", \"group\", \"caps\" or \"shell\""
+                )
+            })
+    }
+
+    /// Whether a grant of this kind is used through `jitsudoctl shell`/`run`
+    /// (it gives a privilege to the processes started under it) rather than
+    /// by `jitsudo` (it makes its rule apply).
+    pub fn is_privilege(self) -> bool {
+        matches!(self, GrantKind::Group | GrantKind::Caps | GrantKind::Shell)
+    }
+
+    /// How a request asks for it.
+    fn option(self) -> &'static str {
+        match self {
+            GrantKind::Rule => "--rule ID",
+            GrantKind::Command => "-- COMMAND [ARGS...]",
+            GrantKind::Group => "--group NAME",
+            GrantKind::Caps => "--caps CAP[,CAP...]",
+            GrantKind::Shell => "--shell [-u USER]",
+        }
+    }
 }
 
 /// When a grant's clock starts.
@@ -206,6 +275,9 @@ impl std::fmt::Display for Grantable {
         let kind = match self.kind {
             GrantKind::Rule => "grant",
             GrantKind::Command => "single-command grant",
+            GrantKind::Group => "group grant",
+            GrantKind::Caps => "capability grant",
+            GrantKind::Shell => "shell grant",
         };
         match &self.approval {
             Approval::Auto => write!(f, "{kind} approved automatically")?,
@@ -277,6 +349,14 @@ pub enum RequestRefusal {
     NoBreakGlass,
     /// A break-glass grant over `break_glass.max`.
     BreakGlassTooLong(Duration),
+    /// No grantable rule of the caller's gives this group, these
+    /// capabilities or this shell; what they do give.
+    NotOffered {
+        /// What was asked for.
+        asked: String,
+        /// What the caller may ask for of that kind (may be empty).
+        offered: Vec<String>,
+    },
 }
 
 impl std::fmt::Display for RequestRefusal {
@@ -291,11 +371,19 @@ impl std::fmt::Display for RequestRefusal {
                 match kind {
                     GrantKind::Rule => "the whole rule",
                     GrantKind::Command => "single commands",
+                    GrantKind::Group => "a group",
+                    GrantKind::Caps => "capabilities",
+                    GrantKind::Shell => "a shell",
                 },
-                match kind {
-                    GrantKind::Rule => "--rule ID",
-                    GrantKind::Command => "-- COMMAND [ARGS...]",
-                }
+                kind.option()
+            ),
+            RequestRefusal::NotOffered { asked, offered } if offered.is_empty() => {
+                write!(f, "no grantable rule lets you request {asked}")
+            }
+            RequestRefusal::NotOffered { asked, offered } => write!(
+                f,
+                "no grantable rule lets you request {asked}; you may request: {}",
+                offered.join(", ")
             ),
             RequestRefusal::TooLong(max) => write!(
                 f,

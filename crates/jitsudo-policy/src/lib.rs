@@ -130,8 +130,8 @@ pub use error::PolicyError;
 pub use explain::{Explanation, Grant, Precedence, RuleExplanation, RuleRole};
 pub use glob::Glob;
 pub use grant::{
-    ActiveGrant, Approval, Asked, BreakGlass, GrantKind, Grantable, RequestRefusal, Start, Terms,
-    Timing, AUTO_HARD_MAX, DEFAULT_APPROVAL_DEADLINE,
+    ActiveGrant, Approval, Asked, BreakGlass, Capability, GrantKind, Grantable, Privilege,
+    RequestRefusal, Start, Terms, Timing, AUTO_HARD_MAX, DEFAULT_APPROVAL_DEADLINE,
 };
 pub use load::{parse, parse_with_warnings, Parsed, Source};
 pub use model::{

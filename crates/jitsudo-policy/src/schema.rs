@@ -84,7 +84,7 @@ pub(crate) struct RawRule {
     pub who: Spanned<Vec<Spanned<String>>>,
     pub run_as: Option<Vec<Spanned<String>>>,
     pub run_as_groups: Option<Vec<Spanned<String>>>,
-    pub commands: Spanned<Vec<Spanned<RawCommand>>>,
+    pub commands: Option<Spanned<Vec<Spanned<RawCommand>>>>,
     pub auth: Option<Spanned<Auth>>,
     pub setenv: Option<Spanned<bool>>,
     pub cwd: Option<Spanned<String>>,
@@ -117,6 +117,8 @@ pub(crate) struct RawGrant {
     pub start_within: Option<Spanned<String>>,
     pub self_extend: Option<Spanned<String>>,
     pub break_glass: Option<Spanned<RawBreakGlass>>,
+    pub groups: Option<Spanned<Vec<Spanned<String>>>>,
+    pub caps: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// A grant table's `break_glass = { max = "15m", follow_up = "1h" }`.

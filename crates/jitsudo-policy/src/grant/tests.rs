@@ -224,8 +224,16 @@ fn invalid_grant_tables_are_refused_with_their_position() {
             "`quorum` must be from 1 to 16",
         ),
         (
+            "[rule.grant]\nmax = \"1h\"\napproval = \"auto\"\nkind = \"root\"\n",
+            "grant kind `root`",
+        ),
+        (
             "[rule.grant]\nmax = \"1h\"\napproval = \"auto\"\nkind = \"shell\"\n",
-            "grant kind `shell`",
+            "a shell grant gives no commands",
+        ),
+        (
+            "[rule.grant]\nmax = \"1h\"\napproval = \"auto\"\ncaps = [\"cap_chown\"]\n",
+            "`caps` belongs to a grant of kind \"caps\"",
         ),
         (
             "[rule.grant]\nmax = \"1h\"\napproval = \"auto\"\nstart = \"later\"\n",
@@ -493,5 +501,126 @@ break_glass = { max = "15m", follow_up = "1h" }
     for (grant, expected) in cases {
         let found = errors(&format!("{rule}{grant}"));
         assert!(found.contains(expected), "{grant}: {found}");
+    }
+}
+
+const PRIVILEGES: &str = r##"
+[[rule]]
+id = "logs"
+who = ["alice"]
+[rule.grant]
+kind = "group"
+groups = ["adm", "#4242"]
+max = "1h"
+approval = "auto"
+
+[[rule]]
+id = "bind"
+who = ["alice"]
+[rule.grant]
+kind = "caps"
+caps = ["cap_net_bind_service", "CAP_NET_RAW"]
+max = "1h"
+approval = "auto"
+
+[[rule]]
+id = "pg"
+who = ["alice"]
+run_as = ["postgres"]
+[rule.grant]
+kind = "shell"
+max = "1h"
+approvers = ["bob"]
+"##;
+
+#[test]
+fn group_caps_and_shell_grants_give_what_they_list_and_nothing_else() {
+    let p = policy(PRIVILEGES);
+    let ask = Ask::run("/bin/true", &[]);
+    let request = ask.request();
+    let caller = &request.caller;
+    let adm = Privilege::Group {
+        gid: 4,
+        name: Some("adm"),
+    };
+    assert_eq!(p.grantable_privilege(caller, &adm).unwrap().0.id, "logs");
+    let by_gid = Privilege::Group {
+        gid: 4242,
+        name: None,
+    };
+    assert!(p.grantable_privilege(caller, &by_gid).is_ok());
+    let shadow = Privilege::Group {
+        gid: 42,
+        name: Some("shadow"),
+    };
+    let refused = p.grantable_privilege(caller, &shadow).unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "no grantable rule lets you request group shadow; you may request: #4242, adm"
+    );
+    let bind = [Capability::parse("cap_net_bind_service").unwrap()];
+    assert_eq!(
+        p.grantable_privilege(caller, &Privilege::Caps(&bind))
+            .unwrap()
+            .0
+            .id,
+        "bind"
+    );
+    let more = [bind[0], Capability::parse("cap_sys_admin").unwrap()];
+    let refused = p
+        .grantable_privilege(caller, &Privilege::Caps(&more))
+        .unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "no grantable rule lets you request cap_net_bind_service, cap_sys_admin; \
+         you may request: cap_net_bind_service, cap_net_raw"
+    );
+    assert!(p
+        .grantable_privilege(caller, &Privilege::Caps(&[]))
+        .is_err());
+    let pg = Privilege::Shell {
+        uid: 70,
+        name: Some("postgres"),
+    };
+    assert_eq!(p.grantable_privilege(caller, &pg).unwrap().0.id, "pg");
+    let root = Privilege::Shell {
+        uid: 0,
+        name: Some("root"),
+    };
+    assert_eq!(
+        p.grantable_privilege(caller, &root)
+            .unwrap_err()
+            .to_string(),
+        "no grantable rule lets you request a shell as root; you may request: postgres"
+    );
+    // These rules never make `jitsudo` allow anything.
+    let (rule, _) = p.grantable_rule("pg").unwrap();
+    assert!(rule.commands.is_empty());
+}
+
+#[test]
+fn privilege_grants_refuse_what_they_cannot_give() {
+    let base = "[[rule]]\nwho = [\"alice\"]\n[rule.grant]\nmax = \"1h\"\napproval = \"auto\"\n";
+    let cases = [
+        ("kind = \"caps\"\n", "needs `caps`"),
+        (
+            "kind = \"caps\"\ncaps = []\n",
+            "`caps` must list at least one",
+        ),
+        (
+            "kind = \"caps\"\ncaps = [\"cap_everything\"]\n",
+            "unknown capability `cap_everything`",
+        ),
+        ("kind = \"group\"\n", "needs `groups`"),
+        (
+            "kind = \"group\"\ngroups = [\"ALL\"]\n",
+            "`ALL` is not allowed",
+        ),
+        ("kind = \"group\"\ngroups = [\"%adm\"]\n", "without `%`"),
+        ("kind = \"rule\"\n", "missing field `commands`"),
+    ];
+    for (grant, expected) in cases {
+        let text = errors(&format!("{base}{grant}"));
+        assert!(text.contains(expected), "{grant}: {text}");
     }
 }

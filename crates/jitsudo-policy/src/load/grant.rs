@@ -6,11 +6,11 @@ use super::rule::parse_timeout;
 use super::Checker;
 use crate::glob::Glob;
 use crate::grant::{
-    Approval, BreakGlass, GrantKind, Grantable, Start, BREAK_GLASS_HARD_MAX,
+    Approval, BreakGlass, Capability, GrantKind, Grantable, Start, BREAK_GLASS_HARD_MAX,
     DEFAULT_APPROVAL_DEADLINE, FOLLOW_UP_BOUNDS, GRACE_BOUNDS, START_WITHIN_BOUNDS, WARN_BOUNDS,
 };
 use crate::model::Effect;
-use crate::principal::WhoPattern;
+use crate::principal::{IdPattern, WhoPattern};
 use crate::schema::{RawBreakGlass, RawGrant};
 
 /// The most approvals a quorum may ask for.
@@ -37,7 +37,7 @@ pub(super) fn build(
     let kind = body
         .kind
         .as_ref()
-        .and_then(|k| check.check(k, parse_kind))
+        .and_then(|k| check.check(k, GrantKind::parse))
         .unwrap_or(GrantKind::Rule);
     let max = check.check(&body.max, parse_timeout);
     let default = body
@@ -96,6 +96,15 @@ pub(super) fn build(
         .break_glass
         .as_ref()
         .and_then(|b| break_glass(b, max, &body.approvers, check));
+    let groups = list(raw, &body.groups, kind, GrantKind::Group, check, group);
+    let caps = list(
+        raw,
+        &body.caps,
+        kind,
+        GrantKind::Caps,
+        check,
+        Capability::parse,
+    );
     let max = max?;
     if check.errors.len() > errors_before {
         return None;
@@ -114,6 +123,8 @@ pub(super) fn build(
         start_within,
         self_extend,
         break_glass,
+        groups,
+        caps,
     })
 }
 
@@ -148,6 +159,66 @@ fn break_glass(
         max: max?,
         follow_up: follow_up?,
     })
+}
+
+/// The kind of the grant table of a rule, if it is valid (to tell whether
+/// the rule must list `commands`).
+pub(super) fn kind_of(raw: &Spanned<RawGrant>) -> Option<GrantKind> {
+    raw.get_ref()
+        .kind
+        .as_ref()
+        .map_or(Ok(GrantKind::Rule), |k| GrantKind::parse(k.get_ref()))
+        .ok()
+}
+
+/// `groups` (kind `group`) or `caps` (kind `caps`): required, non-empty and
+/// valid for that kind, refused with any other.
+fn list<T>(
+    raw: &Spanned<RawGrant>,
+    value: &Option<Spanned<Vec<Spanned<String>>>>,
+    kind: GrantKind,
+    wanted: GrantKind,
+    check: &mut Checker<'_>,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Vec<T> {
+    let key = match wanted {
+        GrantKind::Caps => "caps",
+        _ => "groups",
+    };
+    match value {
+        Some(entries) if kind != wanted => {
+            check.report(
+                entries.span(),
+                format!(
+                    "`{key}` belongs to a grant of kind \"{}\" (this one is \"{}\")",
+                    wanted.name(),
+                    kind.name()
+                ),
+            );
+            Vec::new()
+        }
+        Some(entries) if entries.get_ref().is_empty() => {
+            check.report(entries.span(), format!("`{key}` must list at least one"));
+            Vec::new()
+        }
+        Some(entries) => check.check_all(entries.get_ref(), parse),
+        None if kind == wanted => {
+            check.report(
+                raw.span(),
+                format!("a grant of kind \"{}\" needs `{key}`", wanted.name()),
+            );
+            Vec::new()
+        }
+        None => Vec::new(),
+    }
+}
+
+/// A group of a group grant: a name or `#gid` (not `ALL`: list the groups).
+fn group(text: &str) -> Result<IdPattern, String> {
+    match IdPattern::parse_group(text)? {
+        IdPattern::All => Err("a group grant lists its groups: `ALL` is not allowed".to_owned()),
+        pattern => Ok(pattern),
+    }
 }
 
 /// `approval = "auto"`, or `approvers` with `quorum` and `deadline`.
@@ -204,16 +275,6 @@ fn approval(raw: &Spanned<RawGrant>, check: &mut Checker<'_>) -> Option<Approval
                 deadline,
             })
         }
-    }
-}
-
-fn parse_kind(text: &str) -> Result<GrantKind, String> {
-    match text {
-        "rule" => Ok(GrantKind::Rule),
-        "command" => Ok(GrantKind::Command),
-        _ => Err(format!(
-            "grant kind `{text}` must be \"rule\" or \"command\""
-        )),
     }
 }
 

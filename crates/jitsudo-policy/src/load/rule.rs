@@ -45,7 +45,7 @@ pub(super) fn build(
             .as_ref()
             .map(|groups| check.check_all(groups, IdPattern::parse_group))
             .unwrap_or_default(),
-        commands: commands(body, sets, check),
+        commands: commands(raw, sets, check),
         auth: body.auth.as_ref().map_or(Auth::default(), |a| *a.get_ref()),
         setenv: body.setenv.as_ref().is_some_and(|s| *s.get_ref()),
         cwd: body
@@ -214,16 +214,47 @@ fn run_as(body: &RawRule, check: &mut Checker<'_>) -> Vec<IdPattern> {
 
 /// The `commands` list, which must not be empty, with `@set` references
 /// replaced by the set's commands.
-fn commands(body: &RawRule, sets: &CommandSets, check: &mut Checker<'_>) -> Vec<CommandPattern> {
-    if body.commands.get_ref().is_empty() {
+/// A group, caps or shell grant gives a privilege, not commands: its
+/// rule lists none.
+fn commands(
+    raw: &Spanned<RawRule>,
+    sets: &CommandSets,
+    check: &mut Checker<'_>,
+) -> Vec<CommandPattern> {
+    let body = raw.get_ref();
+    let privilege = body
+        .grant
+        .as_ref()
+        .and_then(super::grant::kind_of)
+        .filter(|kind| kind.is_privilege());
+    let commands = match (&body.commands, privilege) {
+        (Some(commands), None) => commands,
+        (None, Some(_)) => return Vec::new(),
+        (Some(commands), Some(kind)) => {
+            check.report(
+                commands.span(),
+                format!(
+                    "a {} grant gives no commands: remove `commands` (it is used with \
+                     jitsudoctl shell ID or jitsudoctl run ID -- COMMAND)",
+                    kind.name()
+                ),
+            );
+            return Vec::new();
+        }
+        (None, None) => {
+            check.report(raw.span(), "missing field `commands`");
+            return Vec::new();
+        }
+    };
+    if commands.get_ref().is_empty() {
         check.report(
-            body.commands.span(),
+            commands.span(),
             "`commands` must list at least one command (or \"ALL\")",
         );
     }
     let entries =
         check.check_all(
-            body.commands.get_ref(),
+            commands.get_ref(),
             |entry: &RawCommand| match super::sets::reference(entry) {
                 Some(name) => super::sets::expand(name, sets),
                 None => CommandPattern::parse(entry).map(|command| vec![command]),
