@@ -24,6 +24,18 @@ pub struct GrantAsk {
     pub break_glass: bool,
 }
 
+/// `jitsudoctl shell ID` / `jitsudoctl run ID -- CMD ARGS...`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantSession {
+    /// The grant (the caller's own).
+    pub id: String,
+    /// The command (`argv` empty: the shell), the caller's environment,
+    /// descriptors and signals. The daemon decides the target, the shell
+    /// and the credentials from the grant; the options of `jitsudo` that
+    /// would choose them are ignored.
+    pub request: crate::RunRequest,
+}
+
 /// What is asked for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum GrantWhat {
@@ -37,6 +49,12 @@ pub enum GrantWhat {
         /// and its arguments.
         argv: Vec<String>,
     },
+    /// `--group NAME`: an extra supplementary group.
+    Group(String),
+    /// `--caps CAP[,CAP...]`: ambient capabilities, by name.
+    Caps(Vec<String>),
+    /// `--shell [-u USER]`: a shell as USER (`None`: root).
+    Shell(Option<String>),
 }
 
 /// When the grant's clock is to start.
@@ -106,12 +124,16 @@ pub struct GrantRecord {
     pub requester: String,
     /// The grantable rule.
     pub rule: String,
-    /// `rule` or `command`.
+    /// `rule`, `command`, `group`, `caps` or `shell`.
     pub kind: String,
     /// For a command grant: the command's path and arguments.
     pub command: Option<Vec<String>>,
-    /// The target user of a command grant.
+    /// The target user of a command or shell grant.
     pub run_as: Option<String>,
+    /// A group grant's group.
+    pub group: Option<String>,
+    /// A caps grant's capabilities.
+    pub caps: Option<Vec<String>>,
     /// Seconds the grant lasts once started.
     pub duration: u64,
     /// The requester's reason.

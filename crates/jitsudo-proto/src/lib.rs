@@ -43,8 +43,8 @@ pub use connect::{connect, ConnectError};
 pub use fds::{FdLayout, PassedFds, KEPT_FDS_BELOW, MAX_KEPT_FDS};
 pub use frame::{send_frame, Frame, FrameReader, MAX_FDS_PER_CONNECTION};
 pub use grants::{
-    ExtendAsk, GrantAsk, GrantQuery, GrantRecord, GrantWhat, Listing, Review, ReviewRecord,
-    StartAsk,
+    ExtendAsk, GrantAsk, GrantQuery, GrantRecord, GrantSession, GrantWhat, Listing, Review,
+    ReviewRecord, StartAsk,
 };
 pub use message::{
     decode, encode, ClientMessage, EditFile, EditRequest, Exit, ExplainFormat, ExplainRequest,

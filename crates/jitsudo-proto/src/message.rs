@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
-use crate::{ExtendAsk, FdLayout, GrantAsk, GrantQuery, GrantRecord, ProtoError, Review};
+use crate::{
+    ExtendAsk, FdLayout, GrantAsk, GrantQuery, GrantRecord, GrantSession, ProtoError, Review,
+};
 
 /// Magic bytes that open every [`Hello`], so a stray connection from another
 /// program is recognised at once.
@@ -108,6 +110,10 @@ pub enum Request {
     /// `jitsudo -V`, `jitsudoctl status`: the daemon's version and state.
     /// Reply: [`ServerMessage::Status`] (its details for root only).
     Status,
+    /// `jitsudoctl shell ID` / `run ID -- CMD`: start a shell or a command
+    /// under the holder's group, caps or shell grant. Replies as for
+    /// [`Request::Run`].
+    UseGrant(Box<GrantSession>),
 }
 
 impl Request {
@@ -115,6 +121,7 @@ impl Request {
     pub fn fd_layout(&self) -> FdLayout {
         match self {
             Request::Run(run) | Request::Validate(run) => run.fd_layout(),
+            Request::UseGrant(session) => session.request.fd_layout(),
             Request::List(list) => list.request.fd_layout(),
             Request::Edit(edit) => edit.request.fd_layout(),
             // A review's worker (PAM) needs a working directory like any.

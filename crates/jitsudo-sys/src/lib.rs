@@ -7,6 +7,7 @@
 //! helpers that client and daemon both need live here too, so each exists
 //! once.
 
+pub mod caps;
 pub mod fd;
 pub mod malloc;
 pub mod pidfd;

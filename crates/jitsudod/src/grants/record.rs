@@ -90,11 +90,13 @@ pub struct Record {
     pub requester: String,
     /// The grantable rule.
     pub rule_id: String,
-    /// `rule` or `command`.
+    /// `rule`, `command`, `group`, `caps` or `shell`.
     pub kind: String,
-    /// A command grant's absolute path and arguments.
+    /// A command grant's absolute path and arguments; a group grant's
+    /// group; a caps grant's capability names (the store's `command`
+    /// column holds what the grant gives).
     pub command: Option<Vec<String>>,
-    /// A command grant's target user.
+    /// A command or shell grant's target user.
     pub run_as: Option<String>,
     /// Seconds the grant lasts once started.
     pub duration: i64,
@@ -162,6 +164,11 @@ impl Record {
         names.join(",")
     }
 
+    /// The `command` column, for a grant of kind `kind`.
+    fn words_of(&self, kind: &str) -> Option<Vec<String>> {
+        self.command.clone().filter(|_| self.kind == kind)
+    }
+
     /// What `jitsudoctl` shows.
     pub fn to_wire(&self) -> GrantRecord {
         GrantRecord {
@@ -170,8 +177,12 @@ impl Record {
             requester: self.requester.clone(),
             rule: self.rule_id.clone(),
             kind: self.kind.clone(),
-            command: self.command.clone(),
+            command: self.words_of("command"),
             run_as: self.run_as.clone(),
+            group: self
+                .words_of("group")
+                .and_then(|words| words.into_iter().next()),
+            caps: self.words_of("caps"),
             duration: u64::try_from(self.duration).unwrap_or(0),
             reason: self.reason.clone(),
             ticket: self.ticket.clone(),

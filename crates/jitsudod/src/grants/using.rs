@@ -6,7 +6,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use jitsudo_policy::ActiveGrant;
+use jitsudo_policy::{ActiveGrant, GrantKind};
 use jitsudo_proto::Failure;
 
 use super::events::{self, Transition};
@@ -35,7 +35,10 @@ impl Held {
         let live = grants
             .store
             .transact(|tx| tx.in_states(&[State::Active, State::Approved], Some(uid)))?;
-        let mut usable: Vec<Record> = live.into_iter().filter(|r| usable_at(r, at)).collect();
+        let mut usable: Vec<Record> = live
+            .into_iter()
+            .filter(|r| usable_at(r, at) && !is_privilege(r))
+            .collect();
         usable.sort_by_key(|r| std::cmp::Reverse(r.expires_at.unwrap_or(i64::MIN)));
         Ok(Held::new(usable))
     }
@@ -49,7 +52,8 @@ impl Held {
             .store
             .transact(|tx| tx.in_states(&ended, Some(uid)))?;
         records.retain(|r| {
-            r.starts_at.is_some()
+            !is_privilege(r)
+                && r.starts_at.is_some()
                 && (r.ended_at.is_some_and(|e| at - e < ENDED_MEMORY) || used_up(r))
         });
         records.reverse();
@@ -105,6 +109,47 @@ impl Held {
             ),
         })
     }
+}
+
+/// A group, caps or shell grant: used through `jitsudoctl shell`/`run`,
+/// never by making its rule apply to `jitsudo`.
+fn is_privilege(record: &Record) -> bool {
+    GrantKind::parse(&record.kind).map_or(true, GrantKind::is_privilege)
+}
+
+/// The caller's group, caps or shell grant `id`, usable now; else why not
+/// (another user's grant is "not found", as one that does not exist).
+pub fn privilege_grant(grants: &Grants, uid: u32, id: &str) -> Result<Record, Failure> {
+    let not_yours = || Failure::new(format!("you hold no grant {}", id.escape_default()));
+    if id.is_empty() || id.len() > 20 || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(not_yours());
+    }
+    let record = grants
+        .store
+        .transact(|tx| tx.get(id))?
+        .filter(|r| r.requester_uid == uid)
+        .ok_or_else(not_yours)?;
+    if !is_privilege(&record) {
+        return Err(Failure::new(format!(
+            "grant {id} is a {} grant: use it with jitsudo COMMAND",
+            record.kind
+        )));
+    }
+    let at = now();
+    if usable_at(&record, at) {
+        return Ok(record);
+    }
+    let mut record = record;
+    if record.state == State::Active && record.expires_at.is_some_and(|e| e <= at) {
+        // Past its end, its teardown not recorded yet.
+        record.state = State::Expired;
+        record.ended_at = record.expires_at;
+    }
+    let ended = record.ended_at.is_some() || used_up(&record);
+    let why = Held::new(vec![record]).why_ended(id).filter(|_| ended);
+    Err(Failure::new(why.unwrap_or_else(|| {
+        format!("grant {id} is not active (jitsudoctl grants shows its state)")
+    })))
 }
 
 fn used_up(record: &Record) -> bool {

@@ -114,6 +114,7 @@ pub fn build(ctx: &Context<'_>, facts: &Facts<'_>, line: CommandLine, opened: &O
         } else {
             target.account.groups(gid)
         },
+        ambient_caps: Vec::new(),
         umask: who.peer.umask | allowed.umask.unwrap_or(ctx.policy.defaults.umask),
         chdir,
         ignored_signals: request.ignored_signals,

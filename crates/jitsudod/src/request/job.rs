@@ -104,6 +104,9 @@ pub struct Exec {
     pub gid: u32,
     /// Target supplementary groups.
     pub groups: Vec<u32>,
+    /// Capabilities (kernel numbers) raised as ambient in the command: a
+    /// caps grant's. Empty: none.
+    pub ambient_caps: Vec<u8>,
     /// The umask to run with.
     pub umask: u32,
     /// Directory to change to (as the target); `None` means the caller's

@@ -27,6 +27,7 @@ mod edit;
 mod exec_spec;
 mod explain;
 mod gate;
+mod grant_session;
 pub mod grant_step;
 pub mod grant_verbs;
 mod identity;

@@ -14,6 +14,7 @@ use super::edit;
 use super::exec_spec;
 use super::explain;
 use super::gate::{self, Gate};
+use super::grant_session;
 use super::grant_step;
 use super::identity::Identity;
 use super::job::Then;
@@ -52,6 +53,9 @@ pub fn handle(ctx: &Context<'_>, who: &Identity, request: Request, passed: &Pass
             Verdict::Reply(vec![ServerMessage::Done])
         }
         Request::Explain(explain) => Verdict::Reply(explain::answer(ctx, who, &explain, passed)),
+        Request::UseGrant(session) => {
+            grant_session::start(ctx, who, &session, passed).unwrap_or_else(Verdict::Reply)
+        }
         // Answered by the server before any policy work, and by
         // grant_verbs before this.
         Request::ReloadPolicy

@@ -10,6 +10,7 @@ use serde_bytes::ByteBuf;
 pub fn validate(request: &Request) -> Result<(), Failure> {
     let words: Vec<&ByteBuf> = match request {
         Request::Run(run) | Request::Validate(run) => run_words(run).collect(),
+        Request::UseGrant(session) => run_words(&session.request).collect(),
         Request::List(list) => run_words(&list.request).chain(&list.user).collect(),
         Request::Edit(edit) => run_words(&edit.request).chain(&edit.files).collect(),
         Request::Explain(explain) => (explain.argv.iter().chain(&explain.policy))

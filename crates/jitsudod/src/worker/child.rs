@@ -73,6 +73,9 @@ pub struct ChildSpec<'a> {
     pub gid: Gid,
     /// Target supplementary groups.
     pub groups: Vec<Gid>,
+    /// Capabilities (kernel numbers) the command holds as ambient: a caps
+    /// grant's. Empty: none (the target keeps none, root all).
+    pub ambient_caps: Vec<u8>,
     /// umask.
     pub umask: Mode,
     /// Explicit directory, else `cwd_fd`.
@@ -227,10 +230,21 @@ pub fn is_tty(fd: BorrowedFd<'_>) -> bool {
     jitsudo_sys::tty::is_terminal(fd)
 }
 
+/// The target's groups and uid; with ambient capabilities, the permitted
+/// set is kept across the uid change and then narrowed to exactly them.
 fn drop_privileges(spec: &ChildSpec<'_>) -> nix::Result<()> {
+    let caps = !spec.ambient_caps.is_empty();
+    if caps {
+        jitsudo_sys::caps::keep_across_setuid(true)?;
+    }
     setgroups(&spec.groups)?;
     setresgid(spec.gid, spec.gid, spec.gid)?;
-    setresuid(spec.uid, spec.uid, spec.uid)
+    setresuid(spec.uid, spec.uid, spec.uid)?;
+    if caps {
+        jitsudo_sys::caps::hold_exactly(&spec.ambient_caps)?;
+        jitsudo_sys::caps::keep_across_setuid(false)?;
+    }
+    Ok(())
 }
 
 /// Default dispositions (or SIG_IGN where the caller ignored the signal)

@@ -204,6 +204,7 @@ fn child_spec<'a>(
         uid: Uid::from_raw(job.uid),
         gid: Gid::from_raw(job.gid),
         groups: job.groups.iter().copied().map(Gid::from_raw).collect(),
+        ambient_caps: job.ambient_caps.clone(),
         umask: Mode::from_bits_truncate(job.umask),
         chdir: match &job.chdir {
             Some(dir) => Some(cstring(dir)?),

@@ -13,6 +13,7 @@ use crate::accounts;
 use crate::grants::events::{self, Transition};
 use crate::grants::notify;
 use crate::grants::record::{Record, State};
+use crate::grants::workflow::privileges::Given;
 use crate::grants::{
     now, Grants, MAX_COMMAND_BYTES, MAX_COMMAND_WORDS, MAX_LIVE_PER_USER, MAX_PENDING_PER_USER,
     MAX_REASON, MAX_TICKET,
@@ -28,21 +29,10 @@ pub fn request(
     context: jitsudo_policy::Context<'_>,
 ) -> Outcome {
     bounded(ask)?;
-    let (rule, grant, command, run_as) = match &ask.what {
+    let (rule, grant, command, run_as, kind) = match &ask.what {
         GrantWhat::Rule(id) => {
-            let found = who.with_caller(|caller| {
-                policy
-                    .grantable(id, &caller)
-                    .map(|(rule, grant)| (rule.id.clone(), rule.when.clone(), grant.clone()))
-            });
-            let (rule_id, when, grant) = found.ok_or_else(|| {
-                Failure::new(jitsudo_policy::RequestRefusal::NoSuchRule(id.clone()).to_string())
-            })?;
-            if let Some(when) = when {
-                when.check(&context)
-                    .map_err(|c| Failure::new(format!("the rule does not allow it now: {c}")))?;
-            }
-            (rule_id, grant, None, None)
+            let (rule, grant) = rule_asked(policy, who, id, context)?;
+            (rule, grant, None, None, GrantKind::Rule)
         }
         GrantWhat::Command { user, argv } => {
             let (rule, command, run_as) =
@@ -51,12 +41,23 @@ pub fn request(
                 .grant
                 .clone()
                 .ok_or_else(|| Failure::new("not grantable"))?;
-            (rule.id.clone(), grant, Some(command), Some(run_as))
+            let id = rule.id.clone();
+            (id, grant, Some(command), Some(run_as), GrantKind::Command)
         }
-    };
-    let kind = match &ask.what {
-        GrantWhat::Rule(_) => GrantKind::Rule,
-        GrantWhat::Command { .. } => GrantKind::Command,
+        GrantWhat::Group(_) | GrantWhat::Caps(_) | GrantWhat::Shell(_) => {
+            let given = Given::asked(&ask.what, policy, who)
+                .ok_or_else(|| Failure::new("not a privilege"))??;
+            let (rule, grant) = given.rule(policy, who)?;
+            when_now(rule, context)?;
+            let grant = grant.clone();
+            (
+                rule.id.clone(),
+                grant.clone(),
+                given.words(),
+                given.run_as(),
+                grant.kind,
+            )
+        }
     };
     let asked = Asked {
         kind,
@@ -95,11 +96,7 @@ pub fn request(
         requester_uid: who.peer.uid,
         requester: who.account.name.to_string_lossy().into_owned(),
         rule_id: rule,
-        kind: match kind {
-            GrantKind::Rule => "rule",
-            GrantKind::Command => "command",
-        }
-        .to_owned(),
+        kind: kind.name().to_owned(),
         command,
         run_as,
         duration: secs(terms.duration),
@@ -174,6 +171,31 @@ pub fn request(
     Ok(vec![created])
 }
 
+/// The grantable rule `id` of the caller's, if its `when` allows it now.
+fn rule_asked(
+    policy: &Policy,
+    who: &Identity,
+    id: &str,
+    context: jitsudo_policy::Context<'_>,
+) -> Result<(String, jitsudo_policy::Grantable), Failure> {
+    let found = who.with_caller(|caller| policy.grantable(id, &caller));
+    let (rule, grant) = found.ok_or_else(|| {
+        Failure::new(jitsudo_policy::RequestRefusal::NoSuchRule(id.to_owned()).to_string())
+    })?;
+    when_now(rule, context)?;
+    Ok((rule.id.clone(), grant.clone()))
+}
+
+/// Refuses a request the rule's `when` does not allow now.
+pub(super) fn when_now(rule: &Rule, context: jitsudo_policy::Context<'_>) -> Result<(), Failure> {
+    match &rule.when {
+        Some(when) => when
+            .check(&context)
+            .map_err(|c| Failure::new(format!("the rule does not allow it now: {c}"))),
+        None => Ok(()),
+    }
+}
+
 /// Refuses what a user could make unbounded, and control characters.
 fn bounded(ask: &GrantAsk) -> Result<(), Failure> {
     printable(ask.reason.iter().chain(&ask.ticket).map(String::as_str))?;
@@ -182,6 +204,9 @@ fn bounded(ask: &GrantAsk) -> Result<(), Failure> {
         GrantWhat::Command { user, argv } => {
             printable(argv.iter().chain(user).map(String::as_str))?;
         }
+        GrantWhat::Group(name) => printable([name.as_str()])?,
+        GrantWhat::Caps(names) => printable(names.iter().map(String::as_str))?,
+        GrantWhat::Shell(user) => printable(user.iter().map(String::as_str))?,
     }
     if ask.reason.as_ref().is_some_and(|r| r.len() > MAX_REASON) {
         return Err(Failure::new(format!(

@@ -2,7 +2,7 @@
 
 use super::*;
 
-use jitsudo_policy::{Approval, GrantKind, Policy};
+use jitsudo_policy::{Approval, Policy};
 use jitsudo_proto::{ExtendAsk, Failure, GrantQuery, Listing};
 
 use crate::grants::events::{self, Transition};
@@ -220,13 +220,10 @@ fn still_allowed(policy: &Policy, record: &Record) -> bool {
     let Some((rule, grant)) = policy.grantable_rule(&record.rule_id) else {
         return false;
     };
-    let kind = match grant.kind {
-        GrantKind::Rule => "rule",
-        GrantKind::Command => "command",
-    };
-    kind == record.kind
+    grant.kind.name() == record.kind
         && with_caller_of(record.requester_uid, |caller| {
             rule.who.iter().any(|who| who.matches(caller))
         })
         .unwrap_or(false)
+        && super::privileges::still_gives(policy, record)
 }

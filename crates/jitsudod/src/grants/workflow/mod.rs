@@ -8,6 +8,7 @@
 mod asking;
 mod break_glass;
 mod ending;
+pub mod privileges;
 mod reviewing;
 
 use std::time::Duration;
