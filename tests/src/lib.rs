@@ -14,6 +14,7 @@
 //! * [`case`]: [`case::Case`], normalisation and `assert_same`.
 //! * [`services`]: journald and rsyslog, and reading what they recorded.
 //! * [`daemon`]: starting and stopping `jitsudod`.
+//! * [`grants`]: helpers of the just-in-time grant tests.
 //! * [`skip`]: tests that did not (wholly) run, reported as skipped.
 //!
 //! Environment: `JITSUDO_BIN_DIR` (where the built binaries are),
@@ -26,6 +27,7 @@ pub mod case;
 pub mod daemon;
 pub mod exec;
 pub mod fixtures;
+pub mod grants;
 pub mod known;
 pub mod policy;
 pub mod pty;

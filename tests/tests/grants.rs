@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jitsudo_tests::daemon::Daemon;
+use jitsudo_tests::grants::*;
 use jitsudo_tests::services::{ensure_journald, field_text, wait_for_journal};
 use jitsudo_tests::util::{make_dir, marker, poll_until, write_atomic};
 use jitsudo_tests::*;
@@ -97,57 +98,6 @@ fn daemon(name: &str) -> (Daemon, PathBuf) {
     (Daemon::start(world(), name, &path), path)
 }
 
-/// `program args` as `user` (with their groups), in a directory they may
-/// read, talking to `d`.
-fn as_user(user: &str, d: &Daemon, program: &str, args: &[&str]) -> Command {
-    let bin = world().jitsudo_bin().join(program);
-    let mut cmd = Command::new("setpriv");
-    cmd.args(["--reuid", user, "--regid", user, "--init-groups", "--"])
-        .arg(bin)
-        .args(args)
-        .env("JITSUDO_SOCKET", &d.socket)
-        .current_dir("/")
-        .stdin(Stdio::null());
-    cmd
-}
-
-/// Runs `jitsudoctl args` as `user`.
-fn ctl(user: &str, d: &Daemon, args: &[&str]) -> std::process::Output {
-    as_user(user, d, "jitsudoctl", args)
-        .output()
-        .expect("run jitsudoctl")
-}
-
-/// Runs `jitsudo args` as `user`.
-fn sudo(user: &str, d: &Daemon, args: &[&str]) -> std::process::Output {
-    as_user(user, d, "jitsudo", args)
-        .output()
-        .expect("run jitsudo")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Succeeds with a JSON record; panics with the output otherwise.
-fn json(out: &std::process::Output) -> Value {
-    assert!(
-        out.status.success(),
-        "exit {:?}: {}{}",
-        out.status.code(),
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON output")
-}
-
-/// Fails with status 1 and this text on stderr (one line).
-fn refused(out: &std::process::Output, expected: &str) {
-    let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}{}", text(&out.stdout));
-    assert!(err.contains(expected), "expected {expected:?} in {err:?}");
-}
-
 /// Requests a grant; its id.
 fn request(d: &Daemon, args: &[&str]) -> String {
     let mut all = vec!["request", "--format", "json"];
@@ -177,27 +127,6 @@ fn review(d: &Daemon, approver: &str, verb: &str, id: &str) -> Output {
     let cmd = as_user(approver, d, "jitsudoctl", &[verb, id, "--reason", "ok"]);
     let spec = PtySpec::default().answer("password for", &password(approver));
     jitsudo_tests::pty::run(cmd, approver, &spec, Duration::from_secs(30))
-}
-
-/// Whether `pid` is alive (not gone, not a zombie).
-fn alive(pid: i32) -> bool {
-    fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| !rest.starts_with('Z')))
-        .unwrap_or(false)
-}
-
-fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
-}
-
-/// A scratch directory the requester may write.
-fn scratch(name: &str) -> PathBuf {
-    let dir = world().scratch_dir(name);
-    make_dir(&dir, 0o777);
-    dir
 }
 
 /// Starts, as the requester under a grant of rule `quick`/`db`, a command
@@ -233,21 +162,6 @@ fn start_tree(d: &Daemon, dir: &Path) -> (Child, i32, i32) {
     let command = read(format!("{base}.cmd"));
     let grandchild = read(format!("{base}.gc"));
     (child, command, grandchild)
-}
-
-/// Waits until every pid is dead; when the last died (unix seconds), or
-/// `None` (after killing them) if one outlived `bound`.
-fn wait_all_dead(pids: &[i32], bound: Duration) -> Option<f64> {
-    let dead = poll_until(bound, || pids.iter().all(|p| !alive(*p)).then(unix_now));
-    if dead.is_none() {
-        for pid in pids {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(*pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
-    }
-    dead
 }
 
 #[test]

@@ -1,19 +1,11 @@
 //! Building the request frames from the parsed command line.
 
 use std::os::fd::BorrowedFd;
-use std::os::unix::ffi::OsStringExt;
 
-use jitsudo_proto::{
-    encode, ClientMessage, EditRequest, FdLayout, Hello, ListRequest, PassedFds, Request,
-    RunRequest,
-};
-
-use jitsudo_sys::fd::Std;
-use nix::unistd::isatty;
+use jitsudo_proto::{EditRequest, FdLayout, ListRequest, PassedFds, Request, RunRequest};
 
 use crate::cli::{wire, Action, RequestArgs};
-use crate::error::Error;
-use crate::terminal;
+use jitsudo::error::Error;
 
 /// `SUDO_PROMPT`, sudo's default for `-p`.
 fn sudo_prompt() -> Option<std::ffi::OsString> {
@@ -49,11 +41,7 @@ pub fn frames(
         Action::Invalidate => Request::ResetTimestamp,
         Action::Remove => Request::RemoveTimestamps,
     };
-    let layout = request.fd_layout();
-    let mut bytes = encode(&ClientMessage::Hello(Hello::current())).map_err(Error::Encode)?;
-    let body = encode(&ClientMessage::Request(request)).map_err(|_| Error::TooLong)?;
-    bytes.extend(body);
-    Ok((bytes, layout))
+    jitsudo::client::encode_request(request)
 }
 
 fn run_request(
@@ -61,20 +49,10 @@ fn run_request(
     passed: &PassedFds<BorrowedFd<'_>>,
     ignored_signals: u64,
 ) -> RunRequest {
-    let terminal_foreground = Std::ALL
-        .into_iter()
-        .find(|fd| passed.stdio[*fd as usize].is_some() && isatty(fd.borrow()).unwrap_or(false))
-        .is_none_or(terminal::in_foreground);
+    let terminal_foreground = jitsudo::client::terminal_foreground(passed);
     RunRequest {
         argv: args.command.into_iter().map(wire).collect(),
-        env: std::env::vars_os()
-            .map(|(name, value)| {
-                let mut entry = name.into_vec();
-                entry.push(b'=');
-                entry.extend(value.into_vec());
-                serde_bytes::ByteBuf::from(entry)
-            })
-            .collect(),
+        env: jitsudo::client::environment(),
         assignments: args.assignments.into_iter().map(wire).collect(),
         user: args.user.map(wire),
         group: args.group.map(wire),

@@ -9,7 +9,7 @@ use jitsudo_proto::{
     Request, ServerMessage, MAX_MESSAGE_LEN,
 };
 
-use crate::error::Error;
+use jitsudo::error::Error;
 
 /// Prints the versions; an unreachable daemon is reported on stderr with
 /// what to do (the exit status stays 0, as sudo's -V).

@@ -37,18 +37,25 @@ pub struct Common {
 
 impl Common {
     fn socket(&self) -> PathBuf {
-        self.socket
-            .clone()
-            .or_else(|| std::env::var_os("JITSUDO_SOCKET").map(PathBuf::from))
-            .unwrap_or_else(|| PathBuf::from(SOCKET))
+        socket(self.socket.as_ref())
     }
+}
+
+/// `--socket`, else `$JITSUDO_SOCKET`, else the system's.
+pub fn socket(given: Option<&PathBuf>) -> PathBuf {
+    given
+        .cloned()
+        .or_else(|| std::env::var_os("JITSUDO_SOCKET").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(SOCKET))
 }
 
 /// The grant verbs.
 #[derive(Subcommand)]
 pub enum GrantCommand {
-    /// Ask for a grant: `--rule ID`, or `[-u USER] -- COMMAND [ARGS...]`.
+    /// Ask for a grant: `--rule ID`, `--group NAME`, `--caps CAP[,CAP...]`,
+    /// `--shell [-u USER]`, or `[-u USER] -- COMMAND [ARGS...]`.
     Request(RequestArgs),
+
     /// Pending requests: mine and those I may approve.
     Requests {
         #[command(flatten)]
@@ -115,6 +122,12 @@ pub enum GrantCommand {
 
 /// `request`'s options.
 #[derive(Args)]
+#[command(group(
+    clap::ArgGroup::new("what")
+        .args(["rule", "group", "caps", "shell", "command"])
+        .required(true)
+))]
+#[command(group(clap::ArgGroup::new("as_user").args(["shell", "command"]).multiple(true)))]
 pub struct RequestArgs {
     #[command(flatten)]
     common: Common,
@@ -142,13 +155,23 @@ pub struct RequestArgs {
     #[arg(long, conflicts_with = "wait")]
     break_glass: bool,
     /// A grantable rule, as a whole.
-    #[arg(long, conflicts_with = "command")]
+    #[arg(long)]
     rule: Option<String>,
-    /// With a command: the user to run it as (default root).
-    #[arg(short = 'u', long = "user", requires = "command")]
+    /// An extra supplementary group (use it with `jitsudoctl shell`/`run`).
+    #[arg(long)]
+    group: Option<String>,
+    /// Capabilities, comma-separated (cap_net_bind_service,...), ambient
+    /// in what runs under the grant (`jitsudoctl shell`/`run`).
+    #[arg(long, value_delimiter = ',')]
+    caps: Option<Vec<String>>,
+    /// A shell as USER (`-u`, default root), with `jitsudoctl shell`.
+    #[arg(long)]
+    shell: bool,
+    /// With a command or --shell: the user to run as (default root).
+    #[arg(short = 'u', long = "user", requires = "as_user")]
     user: Option<String>,
     /// Exactly this command and these arguments.
-    #[arg(last = true, required_unless_present = "rule")]
+    #[arg(last = true)]
     command: Vec<String>,
 }
 
@@ -282,9 +305,12 @@ fn grant_ask(args: &RequestArgs) -> Result<GrantAsk, Error> {
             }
         },
     };
-    let what = match &args.rule {
-        Some(rule) => GrantWhat::Rule(rule.clone()),
-        None => GrantWhat::Command {
+    let what = match (&args.rule, &args.group, &args.caps) {
+        (Some(rule), _, _) => GrantWhat::Rule(rule.clone()),
+        (_, Some(group), _) => GrantWhat::Group(group.clone()),
+        (_, _, Some(caps)) => GrantWhat::Caps(caps.clone()),
+        _ if args.shell => GrantWhat::Shell(args.user.clone()),
+        _ => GrantWhat::Command {
             user: args.user.clone(),
             argv: args.command.clone(),
         },
@@ -346,13 +372,20 @@ fn show(records: &[GrantRecord], listing: bool, format: Format) {
 
 /// One record for people.
 fn line(r: &GrantRecord) -> String {
-    let what = match &r.command {
-        Some(command) => format!(
+    let what = match (r.kind.as_str(), &r.command, &r.group, &r.caps) {
+        (_, Some(command), _, _) => format!(
             "command `{}` as {}",
             command.join(" "),
             r.run_as.as_deref().unwrap_or("root")
         ),
-        None => format!("rule {}", r.rule),
+        (_, _, Some(group), _) => format!("group {group} (rule {})", r.rule),
+        (_, _, _, Some(caps)) => format!("caps {} (rule {})", caps.join(","), r.rule),
+        ("shell", ..) => format!(
+            "shell as {} (rule {})",
+            r.run_as.as_deref().unwrap_or("root"),
+            r.rule
+        ),
+        _ => format!("rule {}", r.rule),
     };
     let approvals = r.reviews.iter().filter(|v| v.decision == "approve").count();
     let mut text = format!(

@@ -31,6 +31,7 @@ mod grants;
 mod import;
 mod offline;
 mod prompt;
+mod session;
 mod status;
 
 use std::path::PathBuf;
@@ -62,6 +63,12 @@ enum Command {
     /// Just-in-time grants.
     #[command(flatten)]
     Grant(grants::GrantCommand),
+    /// Start a shell under my group, caps or shell grant ID on this
+    /// terminal: my shell with the grant's group or capabilities, or the
+    /// granted user's login shell. The grant's end ends it.
+    Shell(session::SessionArgs),
+    /// Run one command under my group, caps or shell grant ID.
+    Run(session::SessionArgs),
     /// The daemon's version, uptime, policy in force, last reload and load
     /// (connections, workers idle, bound to a password prompt or busy,
     /// pending grant requests and grants in force); exit 1 when it cannot
@@ -148,6 +155,8 @@ fn main() -> ExitCode {
         Command::Policy(PolicyCommand::ImportSudoers { file }) => import::run(&file),
         Command::Policy(PolicyCommand::Reload { socket }) => daemon::reload(&socket),
         Command::Grant(command) => grants::run(&command),
+        Command::Shell(args) => session::run(&args, false),
+        Command::Run(args) => session::run(&args, true),
         Command::Status { socket, format } => status::run(&socket, format),
         Command::Audit(args) => audit::run(&args),
         Command::GenerateDocs { dir } => docs::run(&dir),
