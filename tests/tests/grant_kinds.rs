@@ -148,6 +148,14 @@ fn a_group_grant_adds_the_group_only_to_what_runs_under_it() {
         .output()
         .unwrap();
     assert!(!text(&outside.stdout).split_whitespace().any(|g| g == other));
+    // jitsudo -l shows it, with how to use it and the time left.
+    let listing = text(&sudo(REQUESTER, &d, &["-n", "-l"]).stdout);
+    let line = format!(
+        "    grant {id} (rule other-group): group jt_other, with jitsudoctl shell {id} or \
+         jitsudoctl run {id} -- COMMAND, until "
+    );
+    assert!(listing.contains(&line), "{listing}");
+    assert!(listing.contains(" s left)\n"), "{listing}");
     // The grant never makes its rule apply to jitsudo.
     assert_ne!(
         sudo(REQUESTER, &d, &["-n", "/usr/bin/id"]).status.code(),

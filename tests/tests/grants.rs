@@ -5,8 +5,8 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::process::{Child, Stdio};
+use std::time::Duration;
 
 use jitsudo_tests::daemon::Daemon;
 use jitsudo_tests::grants::*;

@@ -108,10 +108,7 @@ impl Policy {
                     .then_some((rule, grant))
             })
         };
-        if let Some(found) = mine()
-            .filter(|(rule, grant)| grant.gives(rule, privilege))
-            .last()
-        {
+        if let Some(found) = mine().rfind(|(rule, grant)| grant.gives(rule, privilege)) {
             return Ok(found);
         }
         let mut offered: Vec<String> = mine()

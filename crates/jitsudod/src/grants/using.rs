@@ -111,6 +111,16 @@ impl Held {
     }
 }
 
+/// Every grant of the caller's that allows something now, of any kind,
+/// oldest first (for `jitsudo -l`).
+pub fn in_force(grants: &Grants, uid: u32) -> Result<Vec<Record>, Failure> {
+    let at = now();
+    let live = grants
+        .store
+        .transact(|tx| tx.in_states(&[State::Active, State::Approved], Some(uid)))?;
+    Ok(live.into_iter().filter(|r| usable_at(r, at)).collect())
+}
+
 /// A group, caps or shell grant: used through `jitsudoctl shell`/`run`,
 /// never by making its rule apply to `jitsudo`.
 fn is_privilege(record: &Record) -> bool {

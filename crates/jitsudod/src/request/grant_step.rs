@@ -6,6 +6,7 @@
 use jitsudo_proto::{Failure, RunRequest, ServerMessage};
 
 use crate::audit::AuditRecord;
+use crate::grants::record::Record;
 use crate::grants::using::{self, Held};
 use std::path::PathBuf;
 
@@ -69,6 +70,55 @@ pub fn count_use(grants: &Grants, pending: &PendingUse) -> Vec<ServerMessage> {
         show_time(grant.expires_at.unwrap_or(0))
     );
     vec![ServerMessage::Warning(text.into_bytes().into())]
+}
+
+/// The caller's grants in force, for `jitsudo -l`: what each allows and
+/// how long it lasts (empty when there are none).
+pub fn listed(ctx: &Context<'_>, who: &Identity) -> String {
+    let Ok(held) = using::in_force(ctx.grants, who.peer.uid) else {
+        return String::new();
+    };
+    if held.is_empty() {
+        return String::new();
+    }
+    let at = now();
+    let mut out = format!(
+        "\nGrants of {} in force:\n",
+        who.account.name.to_string_lossy()
+    );
+    for grant in held {
+        let when = match grant.expires_at {
+            Some(end) => format!("until {} ({} s left)", show_time(end), (end - at).max(0)),
+            None => format!("not started ({})", grant.start),
+        };
+        let uses = grant
+            .max_uses
+            .map(|max| format!(", {} of {max} uses left", max.saturating_sub(grant.uses)))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "    grant {} (rule {}): {}, {when}{uses}\n",
+            grant.id,
+            grant.rule_id,
+            allows(&grant)
+        ));
+    }
+    out
+}
+
+/// What a grant allows, and how it is used.
+fn allows(grant: &Record) -> String {
+    let words = grant.command.as_deref().unwrap_or_default();
+    let run_as = grant.run_as.as_deref().unwrap_or("root");
+    let given = match grant.kind.as_str() {
+        "command" => return format!("the command `{}` as {run_as}", words.join(" ")),
+        "rule" => return format!("the commands of rule {}", grant.rule_id),
+        "shell" => format!("a shell as {run_as}"),
+        kind => format!("{kind} {}", words.join(",")),
+    };
+    format!(
+        "{given}, with jitsudoctl shell {id} or jitsudoctl run {id} -- COMMAND",
+        id = grant.id
+    )
 }
 
 /// Why a refused command is refused, if a grant that ended (or was used

@@ -36,14 +36,16 @@ pub fn list_other(
 ) -> Verdict {
     let request = &list.request;
     let rules = rules_of(ctx, listed);
-    let answer = if rules.is_empty() {
+    let grants = grant_step::listed(ctx, listed);
+    let answer = if rules.is_empty() && grants.is_empty() {
         may_not_run(ctx, listed)
     } else if request.argv.is_empty() {
-        let text = if list.long {
+        let mut text = if list.long {
             render_long(ctx, listed, &rules)
         } else {
             render(ctx, listed, &rules)
         };
+        text.push_str(&grants);
         vec![
             ServerMessage::Output(text.into_bytes().into()),
             ServerMessage::Exited(Exit::Code(0)),
@@ -160,6 +162,8 @@ fn rules_of<'p>(ctx: &Context<'p>, who: &Identity) -> Vec<&'p Rule> {
             .rules
             .iter()
             .filter(|rule| rule.effect == Effect::Allow)
+            // Group, caps and shell grants give no commands.
+            .filter(|rule| !rule.grant.as_ref().is_some_and(|g| g.kind.is_privilege()))
             .filter(|rule| rule.who.iter().any(|w| w.matches_for(&caller, rule.effect)))
             .collect()
     })
