@@ -24,6 +24,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::command::{Args, CommandPattern};
+use crate::grant::GrantKind;
 use crate::model::{Auth, Effect, Policy, Rule};
 use crate::principal::IdPattern;
 
@@ -149,6 +150,10 @@ fn entitlements(policy: &Policy) -> BTreeMap<Triple, Entitlement> {
         .collect();
     for rule in policy.rules.iter().filter(|r| r.effect == Effect::Allow) {
         for who in &rule.who {
+            for (run_as, given) in privilege_triples(rule) {
+                let triple = (who.to_string(), run_as, given);
+                granted.insert(triple, entitlement(rule, Vec::new()));
+            }
             for run_as in run_as_patterns(rule) {
                 for command in &rule.commands {
                     let who_text = who.to_string();
@@ -166,20 +171,49 @@ fn entitlements(policy: &Policy) -> BTreeMap<Triple, Entitlement> {
                         granted.remove(&triple);
                         continue;
                     }
-                    let entitlement = Entitlement {
-                        rule_id: rule.id.clone(),
-                        auth: rule.auth,
-                        setenv: rule.allows_setenv(),
-                        when: rule.when.as_ref().map(ToString::to_string),
-                        limited_by,
-                        grant: rule.grant.as_ref().map(ToString::to_string),
-                    };
-                    granted.insert(triple, entitlement);
+                    granted.insert(triple, entitlement(rule, limited_by));
                 }
             }
         }
     }
     granted
+}
+
+/// How `rule` grants what it grants.
+fn entitlement(rule: &Rule, limited_by: Vec<String>) -> Entitlement {
+    Entitlement {
+        rule_id: rule.id.clone(),
+        auth: rule.auth,
+        setenv: rule.allows_setenv(),
+        when: rule.when.as_ref().map(ToString::to_string),
+        limited_by,
+        grant: rule.grant.as_ref().map(ToString::to_string),
+    }
+}
+
+/// What a group, caps or shell grant of `rule` gives, as (run-as, what)
+/// pairs: any command as the holder (`SELF`) with a group or a
+/// capability, or a shell as a `run_as` user. (Deny rules, which match
+/// commands, do not cover these.)
+fn privilege_triples(rule: &Rule) -> Vec<(String, String)> {
+    let Some(grant) = &rule.grant else {
+        return Vec::new();
+    };
+    let holder = |given: String| ("SELF".to_owned(), format!("any command with {given}"));
+    match grant.kind {
+        GrantKind::Group => grant
+            .groups
+            .iter()
+            .map(|g| holder(format!("group {g}")))
+            .collect(),
+        GrantKind::Caps => grant.caps.iter().map(|c| holder(c.to_string())).collect(),
+        GrantKind::Shell => rule
+            .run_as
+            .iter()
+            .map(|user| (user.to_string(), "a shell or any command".to_owned()))
+            .collect(),
+        GrantKind::Rule | GrantKind::Command => Vec::new(),
+    }
 }
 
 /// The run-as patterns of a rule: its users, then its groups as `:group`.

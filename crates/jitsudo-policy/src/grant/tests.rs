@@ -624,3 +624,26 @@ fn privilege_grants_refuse_what_they_cannot_give() {
         assert!(text.contains(expected), "{grant}: {text}");
     }
 }
+
+#[test]
+fn diff_shows_who_gains_a_group_caps_or_shell_grant() {
+    let before = policy("[[rule]]\nwho = [\"root\"]\ncommands = [\"ALL\"]\n");
+    let after = policy(PRIVILEGES);
+    let text: Vec<String> = crate::entitlement_diff(&before, &after)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    for expected in [
+        "+ alice may run `any command with group adm` as SELF (auth password, only with a \
+         group grant approved automatically, up to 3600s; rule logs)",
+        "+ alice may run `any command with cap_net_raw` as SELF (auth password, only with a \
+         capability grant approved automatically, up to 3600s; rule bind)",
+        "+ alice may run `a shell or any command` as postgres (auth password, only with a \
+         shell grant approved by bob (1 of them), up to 3600s; rule pg)",
+    ] {
+        assert!(
+            text.iter().any(|line| line == expected),
+            "{expected}\n{text:#?}"
+        );
+    }
+}
