@@ -75,10 +75,15 @@ approval = "auto"
 /// SIGTERM to SIGKILL at a grant's end.
 const GRACE: Duration = Duration::from_secs(2);
 
-fn daemon(name: &str) -> Daemon {
+/// A daemon of its own for one test, with [`POLICY`] (at the path returned).
+fn daemon_at(name: &str) -> (Daemon, PathBuf) {
     let path = world().policy_dir(name).join("policy.toml");
     write_atomic(&path, POLICY.as_bytes(), 0o644);
-    Daemon::start(world(), name, &path)
+    (Daemon::start(world(), name, &path), path)
+}
+
+fn daemon(name: &str) -> Daemon {
+    daemon_at(name).0
 }
 
 /// Requests a grant as the requester; its id (it must be active).
@@ -390,5 +395,55 @@ fn expiry_kills_a_granted_shell_and_what_it_double_forked() {
     assert!(
         dead <= bound && ended <= bound + 1.0,
         "dead at {dead}, expired at {expires}"
+    );
+}
+
+#[test]
+fn a_reload_that_no_longer_gives_the_group_revokes_the_grant_and_ends_its_shell() {
+    let (d, path) = daemon_at("grant-kinds-reload");
+    let dir = scratch("grant-kinds-reload");
+    let id = granted(&d, &["--group", "jt_other"]);
+    let pidfile = dir.join("pid");
+    let script = format!("echo $$ > {}; exec sleep 1000", pidfile.display());
+    let mut shell = as_user(
+        REQUESTER,
+        &d,
+        "jitsudoctl",
+        &["run", &id, "--", "/bin/sh", "-c", &script],
+    )
+    .stdout(std::process::Stdio::null())
+    .spawn()
+    .expect("start jitsudoctl run");
+    let pid: i32 = jitsudo_tests::util::poll_until(Duration::from_secs(10), || {
+        fs::read_to_string(&pidfile).ok()?.trim().parse().ok()
+    })
+    .expect("the command started");
+    // Same rule, another group: the grant no longer holds.
+    let changed = POLICY.replace("groups = [\"jt_other\"]", "groups = [\"jt_tgrp\"]");
+    write_atomic(&path, changed.as_bytes(), 0o644);
+    let out = ctl(
+        ROOT,
+        &d,
+        &["policy", "reload", "--socket", d.socket.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(wait_all_dead(&[pid], GRACE + Duration::from_secs(2)).is_some());
+    let _ = shell.wait();
+    let history = json(&ctl(
+        REQUESTER,
+        &d,
+        &["grants", "--history", "--format", "json"],
+    ));
+    let ended = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(ended["state"], "revoked");
+    assert_eq!(
+        ended["end_reason"],
+        "the reloaded policy no longer allows it"
     );
 }
