@@ -21,15 +21,22 @@ use crate::{signals, startup, stdio};
 
 /// Sends the request `frames` builds to the daemon at `socket` and runs
 /// its session; `input` answers password prompts; `close_from` (`-C`)
-/// keeps the caller's descriptors from 3 below it. `frames` encodes the
-/// request for the descriptors at hand and the signals the caller had
-/// ignored: the frames (hello and request) and the descriptors they need.
-pub fn run<F>(socket: &Path, input: PasswordInput, close_from: Option<u32>, frames: F) -> Outcome
+/// keeps the caller's descriptors from 3 below it; the client's messages
+/// name `program`. `frames` encodes the request for the descriptors at
+/// hand and the signals the caller had ignored: the frames (hello and
+/// request) and the descriptors they need.
+pub fn run<F>(
+    program: &str,
+    socket: &Path,
+    input: PasswordInput,
+    close_from: Option<u32>,
+    frames: F,
+) -> Outcome
 where
     F: FnOnce(&PassedFds<BorrowedFd<'_>>, u64) -> Result<(Vec<u8>, FdLayout), Error>,
 {
     match send_request(socket, close_from, frames) {
-        Ok((conn, signals, stdio)) => Session::new(conn, signals, stdio, input).run(),
+        Ok((conn, signals, stdio)) => Session::new(conn, signals, stdio, input, program).run(),
         Err(Sent::Refused(outcome)) => outcome,
         Err(Sent::Failed(e)) => failure(e.to_string()),
     }

@@ -66,9 +66,13 @@ fn run(args: cli::RequestArgs) -> Outcome {
     };
     // Only a command keeps descriptors (-C with -l, -v or -e keeps none).
     let close_from = args.close_from.filter(|_| args.action == cli::Action::Run);
-    client::run(&socket_path(), input, close_from, move |passed, ignored| {
-        request::frames(args, passed, ignored)
-    })
+    client::run(
+        "jitsudo",
+        &socket_path(),
+        input,
+        close_from,
+        move |passed, ignored| request::frames(args, passed, ignored),
+    )
 }
 
 fn socket_path() -> PathBuf {

@@ -127,11 +127,20 @@ pub struct Session {
     relay: Option<Relay>,
     /// Where passwords come from (`-S`, `-A`, `-B`).
     input: PasswordInput,
+    /// What the client's own messages start with (`jitsudo: `).
+    prefix: Vec<u8>,
 }
 
 impl Session {
-    /// Wraps a connection on which the request has been written.
-    pub fn new(conn: UnixStream, signals: SignalFd, stdio: Stdio, input: PasswordInput) -> Session {
+    /// Wraps a connection on which the request has been written; the
+    /// client's own messages are prefixed with `program: `.
+    pub fn new(
+        conn: UnixStream,
+        signals: SignalFd,
+        stdio: Stdio,
+        input: PasswordInput,
+        program: &str,
+    ) -> Session {
         Session {
             conn,
             reader: FrameReader::new(MAX_MESSAGE_LEN),
@@ -139,6 +148,7 @@ impl Session {
             stdio,
             relay: None,
             input,
+            prefix: format!("{program}: ").into_bytes(),
         }
     }
 
@@ -273,7 +283,7 @@ impl Session {
                 let _ = std::io::stdout().write_all(&bytes);
                 let _ = std::io::stdout().flush();
             }
-            ServerMessage::Warning(text) => print_line(b"jitsudo: ", &text),
+            ServerMessage::Warning(text) => print_line(&self.prefix, &text),
             ServerMessage::Notice { text, prefer_tty } => {
                 if !(prefer_tty && prompt::tell_terminal(&text)) {
                     print_line(b"", &text)
@@ -349,7 +359,7 @@ impl Session {
             prompt::Answer::Line(line) => Some(line),
             prompt::Answer::NoTerminal => None,
             prompt::Answer::Eof => {
-                print_line(b"jitsudo: ", b"no password was provided");
+                print_line(&self.prefix, b"no password was provided");
                 return Ok(Some(required()));
             }
             prompt::Answer::Interrupted => return Ok(Some(required())),
@@ -375,7 +385,7 @@ impl Session {
         };
         for (path, content) in paths.iter().zip(&edited) {
             if content.is_none() {
-                print_line(b"jitsudo: ", &[&path[..], b" unchanged"].concat());
+                print_line(&self.prefix, &[&path[..], b" unchanged"].concat());
             }
         }
         self.send(&ClientMessage::Edited(edited))?;

@@ -40,7 +40,7 @@ pub fn run(args: &SessionArgs, run: bool) -> ExitCode {
         _ => {
             let socket = crate::grants::socket(args.socket.as_ref());
             let input = PasswordInput::Terminal { bell: false };
-            let outcome = client::run(&socket, input, None, |passed, ignored| {
+            let outcome = client::run("jitsudoctl", &socket, input, None, |passed, ignored| {
                 frames(&args.id, &args.command, passed, ignored)
             });
             client::finish(outcome, "jitsudoctl")
