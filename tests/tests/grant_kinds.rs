@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use jitsudo_tests::daemon::Daemon;
 use jitsudo_tests::grants::*;
-use jitsudo_tests::util::write_atomic;
+use jitsudo_tests::services::{ensure_journald, field_text, wait_for_journal};
+use jitsudo_tests::util::{marker, poll_until, write_atomic};
 use jitsudo_tests::*;
 
 const POLICY: &str = r#"
@@ -285,7 +286,20 @@ fn groups_and_users_the_policy_does_not_offer_are_refused_with_what_it_does() {
 #[test]
 fn a_caps_grant_raises_exactly_its_capabilities_as_ambient() {
     let d = daemon("grant-kinds-caps");
-    let id = granted(&d, &["--caps", "CAP_NET_BIND_SERVICE"]);
+    let reason = marker("caps");
+    let ask = [
+        "request",
+        "--format",
+        "json",
+        "--reason",
+        &reason,
+        "--caps",
+        "CAP_NET_BIND_SERVICE",
+    ];
+    let id = json(&ctl(REQUESTER, &d, &ask))["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
     let status = run(REQUESTER, &d, &id, &["/bin/cat", "/proc/self/status"]);
     assert!(status.status.success(), "{}", text(&status.stderr));
     let bit = "0000000000000400"; // 1 << CAP_NET_BIND_SERVICE (10)
@@ -414,7 +428,7 @@ fn a_reload_that_no_longer_gives_the_group_revokes_the_grant_and_ends_its_shell(
     .stdout(std::process::Stdio::null())
     .spawn()
     .expect("start jitsudoctl run");
-    let pid: i32 = jitsudo_tests::util::poll_until(Duration::from_secs(10), || {
+    let pid: i32 = poll_until(Duration::from_secs(10), || {
         fs::read_to_string(&pidfile).ok()?.trim().parse().ok()
     })
     .expect("the command started");

@@ -115,6 +115,8 @@ pub fn event(record: &Record, transition: Transition, actor: Option<&Identity>) 
     event = field(event, "JITSUDO_GRANT_KIND", &record.kind);
     if let Some(command) = &record.command {
         event = field(event, "JITSUDO_EFFECT", command.join(" "));
+    } else if let (Some(user), "shell") = (&record.run_as, record.kind.as_str()) {
+        event = field(event, "JITSUDO_EFFECT", format!("shell as {user}"));
     }
     let approvers = record.approvers();
     if !approvers.is_empty() {
