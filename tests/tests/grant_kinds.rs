@@ -5,6 +5,7 @@
 //! holder, only while it lasts; its end kills what it started.
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -177,6 +178,22 @@ fn a_group_grant_adds_the_group_only_to_what_runs_under_it() {
         .unwrap()["uses"]
         .clone();
     assert_eq!(uses, 2);
+    // What the holder could not run themselves stays out of reach: a
+    // program in a directory they cannot enter (the daemon, as root, could
+    // open it).
+    let locked = scratch("grant-kinds-locked").join("locked");
+    fs::create_dir_all(&locked).unwrap();
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o700)).unwrap();
+    let program = locked.join("id");
+    fs::copy("/usr/bin/id", &program).unwrap();
+    fs::set_permissions(&program, fs::Permissions::from_mode(0o755)).unwrap();
+    let out = run(REQUESTER, &d, &id, &[program.to_str().unwrap(), "-G"]);
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("Permission denied"),
+        "{}",
+        text(&out.stderr)
+    );
     // Ended: refused with when and why.
     json(&ctl(REQUESTER, &d, &["done", &id, "--format", "json"]));
     refused(

@@ -115,6 +115,7 @@ pub fn build(ctx: &Context<'_>, facts: &Facts<'_>, line: CommandLine, opened: &O
             target.account.groups(gid)
         },
         ambient_caps: Vec::new(),
+        exec_by_path: false,
         umask: who.peer.umask | allowed.umask.unwrap_or(ctx.policy.defaults.umask),
         chdir,
         ignored_signals: request.ignored_signals,

@@ -162,8 +162,11 @@ fn as_granted(who: &Identity, given: &Given, asked: &RunRequest) -> RunRequest {
 /// The grant's privilege in the command's credentials: the holder's own
 /// groups (as the kernel reported them) and the extra one, or the holder's
 /// groups and the capabilities as ambient. A shell grant runs as its user
-/// with that user's groups, as built already.
+/// with that user's groups, as built already. The command is executed by
+/// its path as the target: the grant allows what the target may run, not
+/// what the daemon (root) could open.
 fn give(exec: &mut Exec, who: &Identity, given: &Given) {
+    exec.exec_by_path = true;
     match given {
         Given::Group { gid, .. } => {
             exec.groups = who.peer.groups.clone();

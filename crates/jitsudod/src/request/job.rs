@@ -107,6 +107,11 @@ pub struct Exec {
     /// Capabilities (kernel numbers) raised as ambient in the command: a
     /// caps grant's. Empty: none.
     pub ambient_caps: Vec<u8>,
+    /// Execute `path` as the target (the kernel checks every directory and
+    /// the file as the target) rather than the file the daemon opened: for
+    /// a group, caps or shell grant, which allows any command the target
+    /// could run, and nothing the daemon's own access could reach.
+    pub exec_by_path: bool,
     /// The umask to run with.
     pub umask: u32,
     /// Directory to change to (as the target); `None` means the caller's

@@ -63,6 +63,9 @@ pub struct ChildSpec<'a> {
     /// It is a `#!` script: its descriptor must stay open across the exec,
     /// for the interpreter opens it as `/dev/fd/N`.
     pub script: bool,
+    /// Execute this path as the target instead of `executable` (a group,
+    /// caps or shell grant's command: the kernel checks it as the target).
+    pub by_path: Option<CString>,
     /// argv.
     pub argv: Vec<CString>,
     /// envp.
@@ -138,6 +141,11 @@ fn setup_and_exec(spec: &ChildSpec<'_>) -> Result<Infallible, (Stage, Errno)> {
     let executable =
         fds::dup_at_least(spec.executable.as_fd(), ABOVE_PLACED).map_err(|e| (Stage::Exec, e))?;
     place_kept(&spec.kept).map_err(|e| (Stage::Exec, e))?;
+    if let Some(path) = &spec.by_path {
+        reset_signals(spec.ignored_signals);
+        let Err(errno) = nix::unistd::execve(path, &spec.argv, &spec.env);
+        return Err((Stage::Exec, errno));
+    }
     let executable = if spec.script {
         let script_fd = spec.kept.last().map_or(3, |(n, _)| n + 1);
         // This child's from here on: nothing it still needs is below

@@ -199,6 +199,11 @@ fn child_spec<'a>(
     Some(ChildSpec {
         executable: caller.executable.as_ref()?.try_clone().ok()?,
         script: job.script,
+        by_path: if job.exec_by_path {
+            Some(cstring(&job.path)?)
+        } else {
+            None
+        },
         argv: job.argv.iter().map(|a| cstring(a)).collect::<Option<_>>()?,
         env: job.env.iter().map(|e| cstring(e)).collect::<Option<_>>()?,
         uid: Uid::from_raw(job.uid),
