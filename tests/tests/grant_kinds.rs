@@ -358,6 +358,34 @@ fn a_caps_grant_raises_exactly_its_capabilities_as_ambient() {
         "{}",
         text(&outside.stderr)
     );
+    // Audited: each use (grant.use, with the capabilities), and the exec
+    // events of what ran carry the grant's id.
+    ensure_journald();
+    let echo = marker("caps-exec");
+    assert!(run(REQUESTER, &d, &id, &["/bin/echo", &echo])
+        .status
+        .success());
+    let events = |marker: &str, kind: &str| {
+        poll_until(Duration::from_secs(10), || {
+            let hits: Vec<_> =
+                wait_for_journal("JITSUDO_GRANT_ID", &id, marker, Duration::from_secs(1))
+                    .into_iter()
+                    .filter(|e| field_text(e, "JITSUDO_EVENT").as_deref() == Some(kind))
+                    .collect();
+            (!hits.is_empty()).then_some(hits)
+        })
+        .unwrap_or_else(|| panic!("no {kind} event for grant {id} ({marker})"))
+    };
+    let used = events(&reason, "grant.use");
+    assert_eq!(
+        field_text(&used[0], "JITSUDO_GRANT_KIND").as_deref(),
+        Some("caps")
+    );
+    assert_eq!(
+        field_text(&used[0], "JITSUDO_EFFECT").as_deref(),
+        Some("cap_net_bind_service")
+    );
+    events(&echo, "exec.accept");
 }
 
 #[test]

@@ -20,6 +20,7 @@ use crate::grants::record::Record;
 use crate::grants::teardown;
 use crate::grants::using::privilege_grant;
 use crate::grants::workflow::privileges::{still_gives, Given};
+use crate::grants::workflow::when_now;
 
 use super::context::{Context, Passed};
 use super::exec_spec;
@@ -121,10 +122,7 @@ fn in_force<'p>(
         .filter(|_| still_gives(ctx.policy, grant))
         .ok_or_else(gone)?;
     let (rule, _) = ctx.policy.grantable_rule(&grant.rule_id).ok_or_else(gone)?;
-    if let Some(when) = &rule.when {
-        when.check(&request_context(ctx, who))
-            .map_err(|c| Failure::new(format!("the rule does not allow it now: {c}")))?;
-    }
+    when_now(rule, request_context(ctx, who))?;
     Ok((rule, given))
 }
 

@@ -49,14 +49,9 @@ pub fn request(
                 .ok_or_else(|| Failure::new("not a privilege"))??;
             let (rule, grant) = given.rule(policy, who)?;
             when_now(rule, context)?;
-            let grant = grant.clone();
-            (
-                rule.id.clone(),
-                grant.clone(),
-                given.words(),
-                given.run_as(),
-                grant.kind,
-            )
+            let kind = grant.kind;
+            let id = rule.id.clone();
+            (id, grant.clone(), given.words(), given.run_as(), kind)
         }
     };
     let asked = Asked {
@@ -186,8 +181,8 @@ fn rule_asked(
     Ok((rule.id.clone(), grant.clone()))
 }
 
-/// Refuses a request the rule's `when` does not allow now.
-pub(super) fn when_now(rule: &Rule, context: jitsudo_policy::Context<'_>) -> Result<(), Failure> {
+/// Refuses a request (or a use) the rule's `when` does not allow now.
+pub fn when_now(rule: &Rule, context: jitsudo_policy::Context<'_>) -> Result<(), Failure> {
     match &rule.when {
         Some(when) => when
             .check(&context)

@@ -20,7 +20,7 @@ use super::record::{Record, State};
 use super::store::{StoreError, Tx};
 use crate::request::Identity;
 
-pub use asking::request;
+pub use asking::{request, when_now};
 pub use break_glass::justify;
 pub use ending::{end, extend, list, revoke_disallowed, Ending};
 pub use reviewing::{cancel, may_review, review, ReviewDecision};
