@@ -471,6 +471,7 @@ fn a_reload_that_no_longer_gives_the_group_revokes_the_grant_and_ends_its_shell(
         &["run", &id, "--", "/bin/sh", "-c", &script],
     )
     .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null())
     .spawn()
     .expect("start jitsudoctl run");
     let pid: i32 = poll_until(Duration::from_secs(10), || {
