@@ -36,6 +36,7 @@
 mod escape;
 mod event;
 mod journald;
+pub mod recording;
 mod sink;
 mod syslog_sink;
 #[cfg(feature = "test-support")]

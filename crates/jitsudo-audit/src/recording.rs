@@ -1,0 +1,232 @@
+//! Session recordings (`record = true`): what a command showed on its
+//! terminal (and, with `record_input`, what the caller typed), with timing,
+//! one file per session. The format is described in docs/audit.md: a JSON
+//! header line, then one JSON array per chunk, `[SECONDS, KIND, DATA]`,
+//! DATA in base64 so that any byte is kept exactly.
+
+use std::fs::{DirBuilder, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde_json::{json, Value};
+
+/// Where recordings are kept unless the daemon is told otherwise.
+pub const DEFAULT_SESSION_DIR: &str = "/var/log/jitsudo/sessions";
+
+/// The recording format's version, in each header.
+pub const FORMAT_VERSION: u64 = 1;
+
+/// Length of a session id (hexadecimal digits).
+const ID_LEN: usize = 16;
+
+/// A new, random session id.
+pub fn new_id() -> io::Result<String> {
+    let mut bytes = [0u8; ID_LEN / 2];
+    File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Whether `id` can name a recording (and nothing else: no path).
+pub fn valid_id(id: &str) -> bool {
+    id.len() == ID_LEN && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The file of recording `id` in `dir`.
+pub fn path_of(dir: &Path, id: &str) -> PathBuf {
+    dir.join(format!("{id}.jsonl"))
+}
+
+/// What one line of a recording holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Chunk {
+    /// Bytes the command wrote to its terminal.
+    Output(Vec<u8>),
+    /// Bytes the caller typed (`record_input`).
+    Input(Vec<u8>),
+    /// The terminal's new size: columns, rows.
+    Resize(u16, u16),
+    /// The size cap was reached: nothing more was recorded.
+    Truncated,
+}
+
+impl Chunk {
+    fn kind(&self) -> &'static str {
+        match self {
+            Chunk::Output(_) => "o",
+            Chunk::Input(_) => "i",
+            Chunk::Resize(..) => "r",
+            Chunk::Truncated => "truncated",
+        }
+    }
+
+    fn data(&self) -> String {
+        match self {
+            Chunk::Output(bytes) | Chunk::Input(bytes) => base64_encode(bytes),
+            Chunk::Resize(cols, rows) => format!("{cols}x{rows}"),
+            Chunk::Truncated => String::new(),
+        }
+    }
+
+    /// One line of a recording: `(seconds since the start, chunk)`.
+    pub fn parse(line: &str) -> Option<(f64, Chunk)> {
+        let Value::Array(items) = serde_json::from_str(line).ok()? else {
+            return None;
+        };
+        let [at, kind, data] = &items[..] else {
+            return None;
+        };
+        let (at, data) = (at.as_f64()?, data.as_str()?);
+        let chunk = match kind.as_str()? {
+            "o" => Chunk::Output(base64_decode(data)?),
+            "i" => Chunk::Input(base64_decode(data)?),
+            "r" => {
+                let (cols, rows) = data.split_once('x')?;
+                Chunk::Resize(cols.parse().ok()?, rows.parse().ok()?)
+            }
+            "truncated" => Chunk::Truncated,
+            _ => return None,
+        };
+        Some((at, chunk))
+    }
+}
+
+/// A recording being written. Past its size cap it writes one `truncated`
+/// line and nothing more; a write error ends it too (the command runs on).
+pub struct Recorder {
+    file: Option<File>,
+    started: Instant,
+    written: u64,
+    max_bytes: u64,
+}
+
+impl Recorder {
+    /// Creates the recording of session `id` in `dir` (made 0700 if
+    /// missing), a new 0600 file starting with `header`, which gets the
+    /// format's version and the id.
+    pub fn create(dir: &Path, id: &str, mut header: Value, max_bytes: u64) -> io::Result<Recorder> {
+        DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(path_of(dir, id))?;
+        if let Some(fields) = header.as_object_mut() {
+            fields.insert("version".into(), json!(FORMAT_VERSION));
+            fields.insert("id".into(), json!(id));
+            fields.insert("max_bytes".into(), json!(max_bytes));
+        }
+        let mut line = header.to_string();
+        line.push('\n');
+        file.write_all(line.as_bytes())?;
+        Ok(Recorder {
+            file: Some(file),
+            started: Instant::now(),
+            written: line.len() as u64,
+            max_bytes,
+        })
+    }
+
+    /// Appends `chunk`, timed now.
+    pub fn write(&mut self, chunk: &Chunk) {
+        let Some(file) = &mut self.file else { return };
+        let at = self.started.elapsed().as_secs_f64();
+        let line = format!("[{at:.6},{},{}]\n", json!(chunk.kind()), json!(chunk.data()));
+        if self.written + line.len() as u64 > self.max_bytes {
+            let last = format!("[{at:.6},\"truncated\",\"\"]\n");
+            let _ = file.write_all(last.as_bytes());
+            self.file = None;
+            return;
+        }
+        match file.write_all(line.as_bytes()) {
+            Ok(()) => self.written += line.len() as u64,
+            Err(_) => self.file = None,
+        }
+    }
+}
+
+const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Standard base64 with padding.
+fn base64_encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for group in bytes.chunks(3) {
+        let n = group
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= group.len() {
+                out.push(char::from(BASE64[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The bytes of standard, padded base64 `text`; `None` if it is not.
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let text = text.as_bytes();
+    if text.len() % 4 != 0 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    for group in text.chunks(4) {
+        let pad = group.iter().rev().take_while(|&&c| c == b'=').count();
+        if pad > 2 {
+            return None;
+        }
+        let mut n = 0u32;
+        for (i, c) in group[..4 - pad].iter().enumerate() {
+            let value = BASE64.iter().position(|b| b == c)? as u32;
+            n |= value << (18 - 6 * i);
+        }
+        out.extend_from_slice(&n.to_be_bytes()[1..4 - pad]);
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_round_trips_every_length() {
+        let bytes: Vec<u8> = (0..=255u8).collect();
+        for len in 0..bytes.len() {
+            let encoded = base64_encode(&bytes[..len]);
+            assert_eq!(base64_decode(&encoded).as_deref(), Some(&bytes[..len]));
+        }
+        assert_eq!(base64_encode(b"foobar"), "Zm9vYmFy");
+        assert_eq!(base64_encode(b"fo"), "Zm8=");
+        assert_eq!(base64_decode("Zm9=x"), None);
+        assert_eq!(base64_decode("Z!=="), None);
+    }
+
+    #[test]
+    fn chunks_round_trip() {
+        for chunk in [
+            Chunk::Output(b"\x1b[2J\x00\xff\"\\".to_vec()),
+            Chunk::Input(b"q".to_vec()),
+            Chunk::Resize(132, 43),
+            Chunk::Truncated,
+        ] {
+            let line = format!("[1.5,{},{}]", json!(chunk.kind()), json!(chunk.data()));
+            assert_eq!(Chunk::parse(&line), Some((1.5, chunk)));
+        }
+        assert_eq!(Chunk::parse("[1,\"z\",\"\"]"), None);
+    }
+
+    #[test]
+    fn ids_name_no_path() {
+        let id = new_id().unwrap();
+        assert!(valid_id(&id), "{id}");
+        assert!(!valid_id("../../etc/passw"));
+        assert!(!valid_id("0123456789abcdef0"));
+    }
+}
