@@ -44,6 +44,19 @@ impl AuditSink {
 /// one sink the daemon does not share with anything else.
 pub const DEFAULT_AUDIT_SINKS: [AuditSink; 1] = [AuditSink::File];
 
+/// The size cap of a session recording when `record_max_bytes` is unset.
+pub const DEFAULT_RECORD_MAX_BYTES: u64 = 64 << 20;
+
+/// How a rule's commands are recorded (`record`, `record_input`,
+/// `record_max_bytes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+pub struct Recording {
+    /// Whether what the caller types is recorded too.
+    pub input: bool,
+    /// The recording's size cap, in bytes.
+    pub max_bytes: u64,
+}
+
 /// What must hold before a command under one rule starts.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize, Serialize)]
 pub struct AuditGuard {
@@ -51,6 +64,8 @@ pub struct AuditGuard {
     pub failure: AuditFailure,
     /// The sinks the `exec.accept` event must reach.
     pub required: Vec<AuditSink>,
+    /// The session recording the command must have, if any.
+    pub recording: Option<Recording>,
 }
 
 impl Default for AuditGuard {
@@ -59,13 +74,15 @@ impl Default for AuditGuard {
         AuditGuard {
             failure: AuditFailure::Deny,
             required: DEFAULT_AUDIT_SINKS.to_vec(),
+            recording: None,
         }
     }
 }
 
 impl Policy {
     /// The guard for a command allowed by rule `rule_id`: the rule's
-    /// `audit_failure`, else the default's, and the default `audit_sinks`.
+    /// `audit_failure`, else the default's, the default `audit_sinks`, and
+    /// the rule's recording.
     pub fn audit_guard(&self, rule_id: &str) -> AuditGuard {
         let rule = self.rules.iter().find(|rule| rule.id == rule_id);
         AuditGuard {
@@ -73,6 +90,10 @@ impl Policy {
                 .and_then(|rule| rule.audit_failure)
                 .unwrap_or(self.defaults.audit_failure),
             required: self.defaults.audit_sinks.clone(),
+            recording: rule.filter(|rule| rule.record).map(|rule| Recording {
+                input: rule.record_input,
+                max_bytes: self.defaults.record_max_bytes,
+            }),
         }
     }
 }

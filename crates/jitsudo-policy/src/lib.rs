@@ -122,7 +122,9 @@ mod suggest;
 mod test_support;
 mod when;
 
-pub use audit::{AuditFailure, AuditGuard, AuditSink, DEFAULT_AUDIT_SINKS};
+pub use audit::{
+    AuditFailure, AuditGuard, AuditSink, Recording, DEFAULT_AUDIT_SINKS, DEFAULT_RECORD_MAX_BYTES,
+};
 pub use command::{Args, CommandMatch, CommandPattern, Program, Subject, SUDOEDIT};
 pub use decide::{Allowed, Decision, Mismatch, Reason, Refusal};
 pub use diff::{entitlement_diff, Change, ChangeKind, Entitlement};

@@ -80,6 +80,8 @@ pub struct Defaults {
     pub audit_failure: crate::AuditFailure,
     /// The sinks every `exec.accept` event must reach.
     pub audit_sinks: Vec<crate::AuditSink>,
+    /// The size cap of one session recording, in bytes.
+    pub record_max_bytes: u64,
 }
 
 /// Daemon-wide bounds on connections and on authentications waiting at a
@@ -129,6 +131,7 @@ impl Default for Defaults {
             grant_timing: crate::grant::Timing::default(),
             audit_failure: crate::AuditFailure::Deny,
             audit_sinks: crate::DEFAULT_AUDIT_SINKS.to_vec(),
+            record_max_bytes: crate::DEFAULT_RECORD_MAX_BYTES,
         }
     }
 }
@@ -171,6 +174,10 @@ pub struct Rule {
     pub grant: Option<Grantable>,
     /// The rule's `audit_failure`, replacing [`Defaults::audit_failure`].
     pub audit_failure: Option<crate::AuditFailure>,
+    /// Whether the command's terminal session is recorded (`record`).
+    pub record: bool,
+    /// Whether the recording keeps what the caller types (`record_input`).
+    pub record_input: bool,
 }
 
 impl Rule {

@@ -74,6 +74,7 @@ pub(crate) struct RawDefaults {
     pub grant_start_within: Option<Spanned<String>>,
     pub audit_failure: Option<AuditFailure>,
     pub audit_sinks: Option<Spanned<Vec<AuditSink>>>,
+    pub record_max_bytes: Option<Spanned<i64>>,
 }
 
 /// One `[[rule]]` table.
@@ -95,6 +96,8 @@ pub(crate) struct RawRule {
     pub when: Option<Spanned<RawWhen>>,
     pub grant: Option<Spanned<RawGrant>>,
     pub audit_failure: Option<Spanned<AuditFailure>>,
+    pub record: Option<Spanned<bool>>,
+    pub record_input: Option<Spanned<bool>>,
 }
 
 /// A rule's `grant` table.

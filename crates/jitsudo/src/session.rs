@@ -46,7 +46,11 @@ pub enum Outcome {
 /// with whoever reads them, until the command itself asks for the terminal
 /// (it is stopped by SIGTTIN or SIGTTOU).
 struct Relay {
+    /// The command's pty master, or (a recorded session) the worker's
+    /// copy of it: a socket, whose size the worker sets.
     master: OwnedFd,
+    /// `master` is the worker's socket, not the pty.
+    tapped: bool,
     /// The caller's terminal (fd 0 if it is one, else 1 or 2): where
     /// keystrokes come from, and whose hangup ends the session.
     tty: Option<Std>,
@@ -247,8 +251,13 @@ impl Session {
     }
 
     fn resize(&self) {
-        if let Some(r) = &self.relay {
-            copy_window_size(r.output, r.master.as_fd());
+        match &self.relay {
+            // Lost only if the worker is gone, and the command with it.
+            Some(r) if r.tapped => {
+                let _ = self.send(&ClientMessage::Signal(libc::SIGWINCH));
+            }
+            Some(r) => copy_window_size(r.output, r.master.as_fd()),
+            None => {}
         }
     }
 
@@ -396,8 +405,10 @@ impl Session {
         let master = fds.into_iter().next().ok_or(ProtoError::Truncated)?;
         let _ = fcntl(&master, FcntlArg::F_SETFL(OFlag::O_NONBLOCK));
         let find_tty = |order: [Std; 3]| order.into_iter().find(|fd| self.stdio.is_tty(*fd));
+        let tapped = !nix::unistd::isatty(&master).unwrap_or(false);
         let mut relay = Relay {
             master,
+            tapped,
             tty: find_tty(Std::ALL),
             reading: false,
             pipeline: terminal::in_pipeline(&self.stdio),

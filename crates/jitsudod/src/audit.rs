@@ -19,6 +19,8 @@ pub struct SinkPaths {
     pub trail: PathBuf,
     /// journald's native socket (`--journal-socket`).
     pub journal: PathBuf,
+    /// The directory of session recordings (`--session-dir`).
+    pub sessions: PathBuf,
 }
 
 static PATHS: OnceLock<SinkPaths> = OnceLock::new();
@@ -33,18 +35,26 @@ fn paths() -> SinkPaths {
     PATHS.get().cloned().unwrap_or_else(|| SinkPaths {
         trail: PathBuf::from(jitsudo_audit::DEFAULT_TRAIL),
         journal: PathBuf::from(jitsudo_audit::DEFAULT_JOURNAL_SOCKET),
+        sessions: PathBuf::from(jitsudo_audit::recording::DEFAULT_SESSION_DIR),
     })
 }
 
 /// The arguments telling a worker where to log, as this process does.
-pub fn worker_args() -> [OsString; 4] {
+pub fn worker_args() -> [OsString; 6] {
     let paths = paths();
     [
         "--audit-file".into(),
         paths.trail.into_os_string(),
         "--journal-socket".into(),
         paths.journal.into_os_string(),
+        "--session-dir".into(),
+        paths.sessions.into_os_string(),
     ]
+}
+
+/// The directory of session recordings.
+pub fn session_dir() -> PathBuf {
+    paths().sessions
 }
 
 /// The sinks every jitsudo process logs to: journald, syslog (the sink
@@ -131,6 +141,8 @@ pub struct AuditRecord {
     pub env_added: Vec<ByteBuf>,
     /// What the trail must take before the command starts.
     pub guard: AuditGuard,
+    /// The id of the command's session recording, once made.
+    pub recording: Option<String>,
 }
 
 impl AuditRecord {
@@ -155,6 +167,11 @@ impl AuditRecord {
         if let Some(grant) = &self.grant {
             if let Ok(name) = FieldName::new("JITSUDO_GRANT_ID") {
                 event = event.field(name, grant);
+            }
+        }
+        if let Some(id) = &self.recording {
+            if let Ok(name) = FieldName::new("JITSUDO_RECORDING") {
+                event = event.field(name, id);
             }
         }
         event

@@ -55,6 +55,7 @@ fn main() -> ExitCode {
     audit::configure(audit::SinkPaths {
         trail: options.audit_file.clone(),
         journal: options.journal_socket.clone(),
+        sessions: options.session_dir.clone(),
     });
     if options.worker {
         return worker::main(options.worker_cgroup);

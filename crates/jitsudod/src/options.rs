@@ -30,6 +30,9 @@ pub(crate) struct Options {
     /// The local hash-chained audit trail (JSON lines).
     #[arg(long, default_value = "/var/log/jitsudo/audit.jsonl")]
     pub(crate) audit_file: PathBuf,
+    /// Where session recordings (`record = true`) are kept.
+    #[arg(long, default_value = "/var/log/jitsudo/sessions")]
+    pub(crate) session_dir: PathBuf,
     /// journald's native socket (for tests: a socket nothing listens on
     /// makes journald unreachable).
     #[arg(long, default_value = "/run/systemd/journal/socket", hide = true)]

@@ -61,6 +61,13 @@ pub(super) fn apply(raw: &RawDefaults, defaults: &mut Defaults, check: &mut Chec
     if let Some(failure) = raw.audit_failure {
         defaults.audit_failure = failure;
     }
+    if let Some(max) = raw
+        .record_max_bytes
+        .as_ref()
+        .and_then(|v| check.check(v, record_max_bytes))
+    {
+        defaults.record_max_bytes = max;
+    }
     if let Some(sinks) = raw
         .audit_sinks
         .as_ref()
@@ -235,6 +242,16 @@ pub(super) fn umask(text: &str) -> Result<u32, String> {
         Ok(mask) if octal && mask <= 0o777 => Ok(mask),
         _ => Err(format!(
             "umask `{text}` must be an octal string between \"0000\" and \"0777\", like \"0022\""
+        )),
+    }
+}
+
+/// A recording's size cap: 4 KiB to 1 TiB.
+fn record_max_bytes(max: &i64) -> Result<u64, String> {
+    match u64::try_from(*max) {
+        Ok(n) if (4096..=1 << 40).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "record_max_bytes must be between 4096 and 1099511627776, not {max}"
         )),
     }
 }

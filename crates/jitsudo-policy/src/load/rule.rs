@@ -75,7 +75,14 @@ pub(super) fn build(
             )
         }),
         audit_failure: body.audit_failure.as_ref().map(|f| *f.get_ref()),
+        record: body.record.as_ref().is_some_and(|r| *r.get_ref()),
+        record_input: body.record_input.as_ref().is_some_and(|r| *r.get_ref()),
     };
+    if built.record_input && !built.record {
+        if let Some(span) = body.record_input.as_ref().map(Spanned::span) {
+            check.report(span, "`record_input` needs `record = true`");
+        }
+    }
     if built.effect == Effect::Deny {
         refuse_options_on_deny(body, check);
     }
@@ -96,6 +103,8 @@ fn refuse_options_on_deny(body: &RawRule, check: &mut Checker<'_>) {
             "audit_failure",
             body.audit_failure.as_ref().map(Spanned::span),
         ),
+        ("record", body.record.as_ref().map(Spanned::span)),
+        ("record_input", body.record_input.as_ref().map(Spanned::span)),
     ];
     for (key, span) in spans {
         if let Some(span) = span {

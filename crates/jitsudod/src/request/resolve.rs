@@ -149,5 +149,6 @@ pub(super) fn record(
             .flatten(),
         env_added: Vec::new(),
         guard: jitsudo_policy::AuditGuard::default(),
+        recording: None,
     }
 }

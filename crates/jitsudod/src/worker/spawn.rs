@@ -228,7 +228,7 @@ fn child_spec<'a>(
 }
 
 /// The first of the caller's stdio descriptors that is a terminal.
-fn caller_terminal(caller: &CallerFds) -> Option<BorrowedFd<'_>> {
+pub(super) fn caller_terminal(caller: &CallerFds) -> Option<BorrowedFd<'_>> {
     caller
         .stdio
         .iter()

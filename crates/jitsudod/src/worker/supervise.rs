@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use jitsudo_audit::ExitStatus;
-use jitsudo_proto::{Exit, ServerMessage};
+use jitsudo_proto::{Exit, Failure, ServerMessage};
 
 use super::auth::{Reporting, Transaction};
 use super::received::CallerFds;
@@ -63,6 +63,15 @@ pub fn run(
             return ExitCode::FAILURE;
         }
     }
+    let mut record = record;
+    let recorder = match super::record::begin(&mut record, &exec) {
+        Ok(recorder) => recorder,
+        Err(failure) => {
+            audit.emit(&record.rejected(&failure_text(&failure)));
+            send(&conn, &ServerMessage::Error(failure), None);
+            return ExitCode::FAILURE;
+        }
+    };
     if let Err(failure) = crate::audit::admit(&audit, &record) {
         send(&conn, &ServerMessage::Error(failure), None);
         return ExitCode::FAILURE;
@@ -77,7 +86,14 @@ pub fn run(
         cwd: &record.cwd,
         cgroup,
     };
-    let (status, leftovers) = run_command(&exec, &place, &conn, caller, &record, &audit);
+    let (status, leftovers) = run_command(
+        &exec,
+        &place,
+        &conn,
+        caller,
+        recorder,
+        (&record, &audit),
+    );
     pam.close_session();
     pam.hang_up();
     drop(conn);
@@ -104,18 +120,25 @@ fn run_command(
     place: &Place<'_>,
     conn: &OwnedFd,
     caller: CallerFds,
-    record: &AuditRecord,
-    audit: &jitsudo_audit::Audit,
+    recorder: Option<super::record::Pending>,
+    (record, audit): (&AuditRecord, &jitsudo_audit::Audit),
 ) -> (ExitCode, Option<Leftovers>) {
     let began = std::time::Instant::now();
+    let caller_tty = recorder
+        .as_ref()
+        .and_then(|_| super::record::caller_tty(exec, &caller));
+    let failed = |failure: Failure| {
+        send(conn, &ServerMessage::Error(failure.clone()), None);
+        audit.emit(
+            &record
+                .exited(ExitStatus::Code(1))
+                .reason(failure_text(&failure)),
+        );
+        (ExitCode::FAILURE, None)
+    };
     let started = match start(exec, place, caller, conn) {
         Ok(started) => started,
-        Err(failure) => {
-            send(conn, &ServerMessage::Error(failure.clone()), None);
-            let reason = String::from_utf8_lossy(&failure.message).into_owned();
-            audit.emit(&record.exited(ExitStatus::Code(1)).reason(reason));
-            return (ExitCode::FAILURE, None);
-        }
+        Err(failure) => return failed(failure),
     };
     let Started {
         child,
@@ -124,7 +147,20 @@ fn run_command(
         pty: master,
     } = started;
     let pty = master.is_some();
-    send(conn, &ServerMessage::Started { pty }, master.as_ref());
+    let (tap, client_end) = match super::record::tap(recorder, master.as_ref(), caller_tty) {
+        Ok(tapped) => tapped,
+        Err(failure) => {
+            tree.kill();
+            let _ = nix::sys::wait::waitpid(child, None);
+            return failed(failure);
+        }
+    };
+    send(
+        conn,
+        &ServerMessage::Started { pty },
+        client_end.as_ref().or(master.as_ref()),
+    );
+    drop(client_end);
     let conn = if exec.background {
         // `-b`: the client is gone by design; nothing ties the command to it.
         send(conn, &ServerMessage::Exited(Exit::Code(0)), None);
@@ -132,8 +168,9 @@ fn run_command(
     } else {
         conn.try_clone().ok()
     };
-    let mut supervisor = Supervisor::new(child, tree, sigchld, conn, master, exec.timeout);
+    let mut supervisor = Supervisor::new(child, tree, sigchld, conn, master, tap, exec.timeout);
     let exit = supervisor.wait();
+    supervisor.finish_tap();
     supervisor.send(&ServerMessage::Exited(exit));
     let status = match exit {
         Exit::Code(code) => ExitStatus::Code(code),
@@ -141,4 +178,8 @@ fn run_command(
     };
     audit.emit(&record.exited(status).run_time(began.elapsed()));
     (ExitCode::SUCCESS, Some(supervisor.leftovers()))
+}
+
+fn failure_text(failure: &Failure) -> String {
+    String::from_utf8_lossy(&failure.message).into_owned()
 }

@@ -15,6 +15,7 @@ use nix::unistd::{getpgrp, tcgetpgrp, tcsetpgrp, Pid};
 
 use super::reply::send;
 use super::session;
+use super::tap::Tap;
 use super::tree::{CommandTree, Leftovers};
 
 /// How long a command gets after SIGHUP (its client vanished) or SIGTERM
@@ -45,6 +46,8 @@ pub(super) struct Supervisor {
     stopped_foreground: Option<Pid>,
     /// The caller's terminal is gone: the escalation kills the session.
     hung_up: bool,
+    /// A recorded session's copy between the pty and the client.
+    tap: Option<Tap>,
 }
 
 impl Supervisor {
@@ -54,6 +57,7 @@ impl Supervisor {
         sigchld: SignalFd,
         conn: Option<OwnedFd>,
         pty: Option<OwnedFd>,
+        tap: Option<Tap>,
         timeout: Option<Duration>,
     ) -> Self {
         Supervisor {
@@ -67,6 +71,7 @@ impl Supervisor {
             pty,
             stopped_foreground: None,
             hung_up: false,
+            tap,
         }
     }
 
@@ -85,16 +90,27 @@ impl Supervisor {
             let left = at.saturating_duration_since(Instant::now()).as_millis();
             PollTimeout::try_from(left.min(60_000) as i32).unwrap_or(PollTimeout::ZERO)
         });
-        let conn_ready = {
+        let (conn_ready, tapped) = {
             let mut fds = vec![PollFd::new(self.sigchld.as_fd(), PollFlags::POLLIN)];
             if let Some(conn) = &self.conn {
                 fds.push(PollFd::new(conn.as_fd(), PollFlags::POLLIN));
             }
+            let wanted = self.tap.as_ref().map(Tap::interest).unwrap_or_default();
+            let tap_at = fds.len();
+            fds.extend(wanted.iter().map(|(_, fd, events)| PollFd::new(*fd, *events)));
             let _ = poll(&mut fds, timeout);
-            fds.get(1)
-                .and_then(PollFd::revents)
-                .is_some_and(|r| !r.is_empty())
+            let conn_ready = (tap_at > 1)
+                && fds[1].revents().is_some_and(|r| !r.is_empty());
+            let tapped: Vec<_> = (wanted.iter().zip(&fds[tap_at..]))
+                .filter_map(|((end, _, _), fd)| Some((*end, fd.revents()?)))
+                .collect();
+            (conn_ready, tapped)
         };
+        if let Some(tap) = &mut self.tap {
+            for (end, events) in tapped {
+                tap.ready(end, events);
+            }
+        }
         while let Ok(Some(_)) = self.sigchld.read_signal() {}
         if conn_ready {
             self.read_client();
@@ -111,6 +127,14 @@ impl Supervisor {
             }
             self.tree.kill();
             self.kill_at = None;
+        }
+    }
+
+    /// A recorded session: what the command left on its pty reaches the
+    /// recording and the client (before its exit is sent), within a bound.
+    pub(super) fn finish_tap(&mut self) {
+        if let Some(tap) = &mut self.tap {
+            tap.finish(Instant::now() + HANGUP_GRACE);
         }
     }
 
@@ -198,6 +222,12 @@ impl Supervisor {
                     let _ = killpg(self.child, Signal::SIGTSTP);
                 }
                 Ok(Signal::SIGHUP) if self.pty.is_some() => self.hang_up(),
+                // The caller's window changed: only a tapped pty needs us.
+                Ok(Signal::SIGWINCH) => {
+                    if let Some(tap) = &mut self.tap {
+                        tap.resize();
+                    }
+                }
                 Ok(sig) if RELAYED_SIGNALS.contains(&sig) => {
                     let _ = kill(self.child, sig);
                 }
