@@ -14,7 +14,8 @@
 //! `reload` talk to jitsudod (root only).
 //!
 //! `audit` reads the local trail, `audit verify` proves its hash chain and
-//! `audit exposure` sums up privilege held per user (docs/audit.md).
+//! `audit exposure` sums up privilege held per user (docs/audit.md);
+//! `replay` plays a recorded session back.
 //!
 //! The grant verbs (`request`, `requests`, `approve`, `deny`, `cancel`,
 //! `grants`, `revoke`, `done`, `extend`) are for every user: see
@@ -31,6 +32,7 @@ mod grants;
 mod import;
 mod offline;
 mod prompt;
+mod replay;
 mod session;
 mod status;
 
@@ -85,6 +87,9 @@ enum Command {
     /// Read the local audit trail (filters below), prove its hash chain
     /// (`verify`), or sum up privilege held per user (`exposure`).
     Audit(audit::AuditArgs),
+    /// Play a recorded session (`record = true`) back with its timing, or
+    /// list the recordings (root only).
+    Replay(replay::ReplayArgs),
     #[command(hide = true)]
     GenerateDocs {
         /// Output directory: DIR/man, DIR/completions.
@@ -159,6 +164,7 @@ fn main() -> ExitCode {
         Command::Run(args) => session::run(&args, true),
         Command::Status { socket, format } => status::run(&socket, format),
         Command::Audit(args) => audit::run(&args),
+        Command::Replay(args) => replay::run(&args),
         Command::GenerateDocs { dir } => docs::run(&dir),
     }
 }
