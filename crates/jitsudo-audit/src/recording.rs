@@ -134,7 +134,11 @@ impl Recorder {
     pub fn write(&mut self, chunk: &Chunk) {
         let Some(file) = &mut self.file else { return };
         let at = self.started.elapsed().as_secs_f64();
-        let line = format!("[{at:.6},{},{}]\n", json!(chunk.kind()), json!(chunk.data()));
+        let line = format!(
+            "[{at:.6},{},{}]\n",
+            json!(chunk.kind()),
+            json!(chunk.data())
+        );
         if self.written + line.len() as u64 > self.max_bytes {
             let last = format!("[{at:.6},\"truncated\",\"\"]\n");
             let _ = file.write_all(last.as_bytes());

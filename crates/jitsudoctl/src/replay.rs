@@ -105,7 +105,12 @@ fn open(dir: &Path, id: &str) -> Result<(Value, std::io::Lines<BufReader<File>>)
         .and_then(Result::ok)
         .and_then(|line| serde_json::from_str::<Value>(&line).ok())
         .filter(|h| h.get("version").and_then(Value::as_u64) == Some(FORMAT_VERSION))
-        .ok_or_else(|| format!("{}: not a session recording jitsudo can read", path.display()))?;
+        .ok_or_else(|| {
+            format!(
+                "{}: not a session recording jitsudo can read",
+                path.display()
+            )
+        })?;
     Ok((header, lines))
 }
 

@@ -104,7 +104,10 @@ fn refuse_options_on_deny(body: &RawRule, check: &mut Checker<'_>) {
             body.audit_failure.as_ref().map(Spanned::span),
         ),
         ("record", body.record.as_ref().map(Spanned::span)),
-        ("record_input", body.record_input.as_ref().map(Spanned::span)),
+        (
+            "record_input",
+            body.record_input.as_ref().map(Spanned::span),
+        ),
     ];
     for (key, span) in spans {
         if let Some(span) = span {

@@ -24,10 +24,7 @@ pub(super) struct Pending {
 
 /// Makes the recording `record`'s rule asks for, if any, and names it in
 /// the record. Without it the command must not run.
-pub(super) fn begin(
-    record: &mut AuditRecord,
-    exec: &Exec,
-) -> Result<Option<Pending>, Failure> {
+pub(super) fn begin(record: &mut AuditRecord, exec: &Exec) -> Result<Option<Pending>, Failure> {
     let Some(recording) = record.guard.recording else {
         return Ok(None);
     };

@@ -86,14 +86,8 @@ pub fn run(
         cwd: &record.cwd,
         cgroup,
     };
-    let (status, leftovers) = run_command(
-        &exec,
-        &place,
-        &conn,
-        caller,
-        recorder,
-        (&record, &audit),
-    );
+    let (status, leftovers) =
+        run_command(&exec, &place, &conn, caller, recorder, (&record, &audit));
     pam.close_session();
     pam.hang_up();
     drop(conn);

@@ -97,10 +97,13 @@ impl Supervisor {
             }
             let wanted = self.tap.as_ref().map(Tap::interest).unwrap_or_default();
             let tap_at = fds.len();
-            fds.extend(wanted.iter().map(|(_, fd, events)| PollFd::new(*fd, *events)));
+            fds.extend(
+                wanted
+                    .iter()
+                    .map(|(_, fd, events)| PollFd::new(*fd, *events)),
+            );
             let _ = poll(&mut fds, timeout);
-            let conn_ready = (tap_at > 1)
-                && fds[1].revents().is_some_and(|r| !r.is_empty());
+            let conn_ready = (tap_at > 1) && fds[1].revents().is_some_and(|r| !r.is_empty());
             let tapped: Vec<_> = (wanted.iter().zip(&fds[tap_at..]))
                 .filter_map(|((end, _, _), fd)| Some((*end, fd.revents()?)))
                 .collect();

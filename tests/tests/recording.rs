@@ -1,0 +1,314 @@
+//! Session recording (jitsudo only): a rule with `record = true` has its
+//! command's terminal output kept with its timing, named in the exec
+//! events, root's alone, size-capped, and played back byte for byte by
+//! `jitsudoctl replay`. Each test runs its own daemon with its own trail
+//! and recordings directory.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use jitsudo_tests::daemon::Daemon;
+use jitsudo_tests::sh::with_helpers;
+use jitsudo_tests::util::{make_dir, write_atomic};
+use jitsudo_tests::*;
+use serde_json::Value;
+
+/// jt_admin: recorded; jt_limited: recorded with a 4 KiB cap (set by the
+/// test that needs it); jt_pw: not recorded.
+const POLICY: &str = r#"
+[defaults]
+audit_sinks = ["file"]
+RECORD_MAX
+
+[[rule]]
+id = "recorded"
+who = ["jt_admin", "jt_limited"]
+commands = ["ALL"]
+auth = "none"
+record = true
+record_input = true
+
+[[rule]]
+id = "plain"
+who = ["jt_pw"]
+commands = ["ALL"]
+auth = "none"
+"#;
+
+/// A daemon of its own writing its trail and recordings under a fresh
+/// root-only directory.
+struct Setup {
+    daemon: Daemon,
+    trail: PathBuf,
+    sessions: PathBuf,
+}
+
+fn setup(name: &str, record_max: &str) -> Setup {
+    let policy = world().policy_dir(name).join("policy.toml");
+    write_atomic(
+        &policy,
+        POLICY.replace("RECORD_MAX", record_max).as_bytes(),
+        0o644,
+    );
+    let log = world().scratch_dir(name).join("log");
+    make_dir(&log, 0o755);
+    let trail = log.join("audit.jsonl");
+    let sessions = log.join("sessions");
+    let args = [
+        OsStr::new("--audit-file"),
+        trail.as_os_str(),
+        OsStr::new("--session-dir"),
+        sessions.as_os_str(),
+    ];
+    let daemon = Daemon::start_with_args(world(), name, &policy, &args);
+    Setup {
+        daemon,
+        trail,
+        sessions,
+    }
+}
+
+/// `script` as `user` on a pty playing `pty`, against the setup's daemon;
+/// the raw terminal transcript.
+fn on_pty(s: &Setup, user: &str, script: &str, pty: PtySpec) -> Output {
+    let out = Case::new(user, with_helpers(script))
+        .socket(s.daemon.socket.as_os_str())
+        .pty(pty)
+        .spec()
+        .run(Impl::Jitsudo);
+    assert!(!out.timed_out, "timed out: {}", out.stdout_text());
+    out
+}
+
+/// What the terminal showed between the lines `BEGIN` and `END` the
+/// script echoes around the command.
+fn between_markers(transcript: &[u8]) -> Vec<u8> {
+    let find = |needle: &[u8], from: usize| {
+        transcript[from..]
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .map(|i| i + from)
+    };
+    let begin = find(b"BEGIN\r\n", 0).expect("BEGIN in the transcript") + 7;
+    let end = find(b"END\r\n", begin).expect("END in the transcript");
+    transcript[begin..end].to_vec()
+}
+
+/// The exec events of the trail, by kind.
+fn exec_events(trail: &Path, kind: &str) -> Vec<serde_json::Map<String, Value>> {
+    fs::read_to_string(trail)
+        .expect("read the trail")
+        .lines()
+        .filter_map(|line| match serde_json::from_str(line) {
+            Ok(Value::Object(map)) => Some(map),
+            _ => None,
+        })
+        .filter(|r| r.get("JITSUDO_EVENT").and_then(Value::as_str) == Some(kind))
+        .collect()
+}
+
+/// The recording id named by the trail's only `exec.accept`, also named by
+/// its `exec.exit`.
+fn recording_id(trail: &Path) -> String {
+    let id_of = |kind: &str| {
+        let events = exec_events(trail, kind);
+        assert_eq!(events.len(), 1, "{kind}: {events:#?}");
+        events[0]
+            .get("JITSUDO_RECORDING")
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("no JITSUDO_RECORDING in {:#?}", events[0]))
+            .to_owned()
+    };
+    let id = id_of("exec.accept");
+    assert_eq!(id_of("exec.exit"), id);
+    id
+}
+
+fn replay(s: &Setup, args: &[&str]) -> Output {
+    let out = Command::new(world().jitsudo_bin().join("jitsudoctl"))
+        .arg("replay")
+        .arg("--dir")
+        .arg(&s.sessions)
+        .args(args)
+        .output()
+        .expect("run jitsudoctl");
+    Output {
+        status: out.status.code().unwrap_or(-1),
+        stdout: out.stdout,
+        stderr: out.stderr,
+        timed_out: false,
+    }
+}
+
+/// A full-screen program's bytes (alternate screen, cursor moves, colours,
+/// bytes that are no UTF-8) and `top`'s batch output.
+const FULL_SCREEN: &str = r"printf '\033[?1049h\033[2J\033[H\033[1;31mred\033[0m\001\002\377\376\200 tail\033[10;5H*\033[?1049l'; top -b -n1 | head -n 12";
+
+#[test]
+fn replay_reproduces_the_terminal_output_byte_for_byte() {
+    let s = setup("recording-bytes", "");
+    let out = on_pty(
+        &s,
+        ADMIN,
+        &format!(
+            "echo BEGIN; $SUDO sh -c '{}'; echo END",
+            FULL_SCREEN.replace('\'', "'\\''")
+        ),
+        PtySpec::default(),
+    );
+    let shown = between_markers(&out.stdout);
+    assert!(shown.starts_with(b"\x1b[?1049h"), "{shown:?}");
+    let id = recording_id(&s.trail);
+    let played = replay(&s, &["--max-wait", "0", &id]);
+    assert_eq!(played.status, 0, "{}", played.stderr_text());
+    assert!(
+        played.stdout == shown,
+        "replay differs:\n{:?}\n{:?}",
+        String::from_utf8_lossy(&played.stdout),
+        String::from_utf8_lossy(&shown)
+    );
+    // Root's alone.
+    let file = s.sessions.join(format!("{id}.jsonl"));
+    for (path, mode) in [(&s.sessions, 0o700), (&file, 0o600)] {
+        let meta = fs::metadata(path).expect("stat");
+        assert_eq!(
+            meta.permissions().mode() & 0o7777,
+            mode,
+            "{}",
+            path.display()
+        );
+        assert_eq!((meta.uid(), meta.gid()), (0, 0), "{}", path.display());
+    }
+    let listed = replay(&s, &["--list"]);
+    assert!(
+        listed.stdout_text().contains(&id),
+        "{}",
+        listed.stdout_text()
+    );
+    assert!(listed.stdout_text().contains("jt_admin -> root"));
+}
+
+#[test]
+fn replay_keeps_the_timing_scaled_by_speed() {
+    let s = setup("recording-timing", "");
+    on_pty(
+        &s,
+        ADMIN,
+        "$SUDO sh -c 'echo one; sleep 1; echo two'",
+        PtySpec::default(),
+    );
+    let id = recording_id(&s.trail);
+    let timed = |args: &[&str]| {
+        let began = Instant::now();
+        let out = replay(&s, args);
+        assert_eq!(out.status, 0, "{}", out.stderr_text());
+        assert_eq!(out.stdout, b"one\r\ntwo\r\n");
+        began.elapsed()
+    };
+    let real = timed(&[&id]);
+    assert!(real >= Duration::from_millis(900), "{real:?}");
+    let fast = timed(&["--speed", "4", &id]);
+    assert!(
+        fast >= Duration::from_millis(200) && fast < Duration::from_millis(800),
+        "{fast:?}"
+    );
+    let capped = timed(&["--max-wait", "0.1", &id]);
+    assert!(capped < Duration::from_millis(600), "{capped:?}");
+}
+
+#[test]
+fn a_recording_past_its_cap_stops_and_the_command_runs_on() {
+    let s = setup("recording-cap", "record_max_bytes = 4096");
+    let out = on_pty(
+        &s,
+        LIMITED,
+        "$SUDO sh -c 'i=0; while [ $i -lt 2000 ]; do echo line-$i; i=$((i+1)); done'; echo status=$?",
+        PtySpec::default(),
+    );
+    let text = out.stdout_text();
+    assert!(text.contains("line-1999\r\nstatus=0"), "{text}");
+    let id = recording_id(&s.trail);
+    let file = s.sessions.join(format!("{id}.jsonl"));
+    let recorded = fs::read_to_string(&file).expect("read the recording");
+    assert!(recorded.len() <= 4096 + 64, "{}", recorded.len());
+    assert!(
+        recorded.trim_end().ends_with(",\"truncated\",\"\"]"),
+        "{recorded}"
+    );
+    let played = replay(&s, &["--max-wait", "0", &id]);
+    assert_eq!(played.status, 0);
+    assert!(played.stdout.starts_with(b"line-0\r\n"));
+    assert!(!played.stdout_text().contains("line-1999"));
+    assert!(
+        played.stderr_text().contains("size cap (4096 bytes)"),
+        "{}",
+        played.stderr_text()
+    );
+}
+
+#[test]
+fn window_size_and_input_reach_a_recorded_command() {
+    let s = setup("recording-winsize", "");
+    let out = on_pty(
+        &s,
+        ADMIN,
+        "$SUDO sh -c 'stty size; echo ready; i=0; while [ \"$(stty size)\" = \"24 80\" ] && [ $i -lt 300 ]; do sleep 0.01; i=$((i+1)); done; stty size; read line; echo got=$line'",
+        PtySpec::default()
+            .wait_for("ready")
+            .resize(40, 100)
+            .wait_for("40 100")
+            .answer("", "typed"),
+    );
+    let text = out.stdout_text();
+    assert!(text.contains("24 80\r\nready\r\n40 100\r\n"), "{text}");
+    assert!(text.contains("got=typed"), "{text}");
+    let id = recording_id(&s.trail);
+    let recorded = fs::read_to_string(s.sessions.join(format!("{id}.jsonl"))).unwrap();
+    assert!(recorded.contains(",\"r\",\"100x40\"]"), "{recorded}");
+    // record_input: "typed\r" in base64.
+    assert!(recorded.contains(",\"i\",\"dHlwZWQN\"]"), "{recorded}");
+}
+
+#[test]
+fn a_user_cannot_replay_and_an_unrecorded_rule_records_nothing() {
+    let s = setup("recording-private", "");
+    on_pty(&s, ADMIN, "$SUDO echo secret-output", PtySpec::default());
+    let id = recording_id(&s.trail);
+    let ctl = world().jitsudo_bin().join("jitsudoctl");
+    let out = Case::new(
+        PW,
+        format!(
+            "'{}' replay --dir '{}' {id}; echo status=$?",
+            ctl.display(),
+            s.sessions.display()
+        ),
+    )
+    .spec()
+    .run(Impl::Jitsudo);
+    assert!(
+        out.stdout_text().contains("status=1"),
+        "{}",
+        out.stdout_text()
+    );
+    assert!(!out.stdout_text().contains("secret-output"));
+    assert!(
+        out.stderr_text().contains("readable by root only"),
+        "{}",
+        out.stderr_text()
+    );
+    // jt_pw's rule records nothing, and its events name no recording.
+    let before = fs::read_dir(&s.sessions).unwrap().count();
+    on_pty(&s, PW, "$SUDO echo plain", PtySpec::default());
+    assert_eq!(fs::read_dir(&s.sessions).unwrap().count(), before);
+    let accepts = exec_events(&s.trail, "exec.accept");
+    let plain = accepts.last().expect("jt_pw's exec.accept");
+    assert_eq!(
+        plain.get("JITSUDO_RULE").and_then(Value::as_str),
+        Some("plain")
+    );
+    assert!(plain.get("JITSUDO_RECORDING").is_none(), "{plain:#?}");
+}
