@@ -130,26 +130,60 @@ impl Recorder {
         })
     }
 
-    /// Appends `chunk`, timed now.
+    /// Appends `chunk`, timed now. Past the cap, as much of its bytes as
+    /// fits is written, then the `truncated` line.
     pub fn write(&mut self, chunk: &Chunk) {
-        let Some(file) = &mut self.file else { return };
         let at = self.started.elapsed().as_secs_f64();
-        let line = format!(
-            "[{at:.6},{},{}]\n",
-            json!(chunk.kind()),
-            json!(chunk.data())
-        );
-        if self.written + line.len() as u64 > self.max_bytes {
-            let last = format!("[{at:.6},\"truncated\",\"\"]\n");
-            let _ = file.write_all(last.as_bytes());
-            self.file = None;
-            return;
+        let whole = line(at, chunk);
+        if self.written + (whole.len() + end_len(at)) as u64 <= self.max_bytes {
+            return self.append(&whole);
         }
+        if let Some(part) = self.part_that_fits(at, chunk) {
+            self.append(&line(at, &part));
+        }
+        self.append(&line(at, &Chunk::Truncated));
+        self.file = None;
+    }
+
+    /// The start of an output or input `chunk` that fits below the cap
+    /// with the `truncated` line after it.
+    fn part_that_fits(&self, at: f64, chunk: &Chunk) -> Option<Chunk> {
+        let overhead = line(at, &Chunk::Output(Vec::new())).len() + end_len(at);
+        let room = self.max_bytes.checked_sub(self.written + overhead as u64)?;
+        let fits = usize::try_from(room / 4 * 3).ok()?;
+        match chunk {
+            Chunk::Output(bytes) if fits > 0 => {
+                Some(Chunk::Output(bytes[..fits.min(bytes.len())].to_vec()))
+            }
+            Chunk::Input(bytes) if fits > 0 => {
+                Some(Chunk::Input(bytes[..fits.min(bytes.len())].to_vec()))
+            }
+            _ => None,
+        }
+    }
+
+    fn append(&mut self, line: &str) {
+        let Some(file) = &mut self.file else { return };
         match file.write_all(line.as_bytes()) {
             Ok(()) => self.written += line.len() as u64,
             Err(_) => self.file = None,
         }
     }
+}
+
+/// Room kept below the cap for the `truncated` line: its length now, and
+/// digits the clock may gain before it is written.
+fn end_len(at: f64) -> usize {
+    line(at, &Chunk::Truncated).len() + 4
+}
+
+/// One line of a recording.
+fn line(at: f64, chunk: &Chunk) -> String {
+    format!(
+        "[{at:.6},{},{}]\n",
+        json!(chunk.kind()),
+        json!(chunk.data())
+    )
 }
 
 const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -224,6 +258,29 @@ mod tests {
             assert_eq!(Chunk::parse(&line), Some((1.5, chunk)));
         }
         assert_eq!(Chunk::parse("[1,\"z\",\"\"]"), None);
+    }
+
+    #[test]
+    fn the_cap_keeps_what_fits_and_marks_the_end() {
+        let dir = std::env::temp_dir().join(format!("jitsudo-rec-{}", std::process::id()));
+        let id = new_id().unwrap();
+        let mut recorder = Recorder::create(&dir, &id, json!({}), 1024).unwrap();
+        recorder.write(&Chunk::Output(vec![b'x'; 5000]));
+        recorder.write(&Chunk::Output(b"after".to_vec()));
+        let text = std::fs::read_to_string(path_of(&dir, &id)).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(text.len() <= 1024, "{}", text.len());
+        assert_eq!(lines.len(), 3, "{text}");
+        let Some((_, Chunk::Output(kept))) = Chunk::parse(lines[1]) else {
+            panic!("{text}")
+        };
+        assert!(
+            kept.len() > 500 && kept.iter().all(|b| *b == b'x'),
+            "{}",
+            kept.len()
+        );
+        assert_eq!(Chunk::parse(lines[2]).map(|c| c.1), Some(Chunk::Truncated));
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub(super) struct Tap {
     client_open: bool,
     recorder: Recorder,
     record_input: bool,
+    /// The window size last recorded (columns, rows).
+    size: Option<(u16, u16)>,
 }
 
 /// Which of a [`Tap`]'s descriptors a poll result belongs to.
@@ -65,6 +67,7 @@ impl Tap {
             client_open: true,
             recorder,
             record_input,
+            size: None,
         };
         tap.record_size();
         Ok((tap, theirs.into()))
@@ -129,11 +132,16 @@ impl Tap {
         }
     }
 
+    /// Records the pty's size if it changed: a client sending SIGWINCH
+    /// over and over does not fill the recording up to its cap.
     fn record_size(&mut self) {
-        let size = jitsudo_sys::tty::window_size(self.master.as_fd());
-        if let Ok(size) = size {
-            self.recorder
-                .write(&Chunk::Resize(size.ws_col, size.ws_row));
+        let Ok(size) = jitsudo_sys::tty::window_size(self.master.as_fd()) else {
+            return;
+        };
+        let size = (size.ws_col, size.ws_row);
+        if self.size != Some(size) {
+            self.size = Some(size);
+            self.recorder.write(&Chunk::Resize(size.0, size.1));
         }
     }
 
