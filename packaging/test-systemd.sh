@@ -35,6 +35,12 @@ pid1() {
     local root=$1 console=$2 node
     umount -R "$root/dev" "$root/sys" "$root/proc"
     mount -t proc proc "$root/proc"
+    # The kernel's settings are this machine's: read-only in there.
+    for node in sys sysrq-trigger; do
+        [[ -e $root/proc/$node ]] || continue
+        mount --bind "$root/proc/$node" "$root/proc/$node"
+        mount -o remount,bind,ro "$root/proc/$node"
+    done
     mount --bind /sys "$root/sys"
     mount -o remount,bind,ro "$root/sys"
     # The cgroup namespace's root: the subtree made for the container.
@@ -74,11 +80,17 @@ if [[ -z ${JITSUDO_OVERLAY_SCRATCH:-} ]]; then
     grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null ||
         skip "the kernel has no overlayfs"
     grep -qw overlay /proc/filesystems || skip "the kernel has no overlayfs"
-    cgroup2=$(findmnt -n -l -t cgroup2 -o TARGET | head -n 1 || true)
-    [[ -n $cgroup2 ]] || skip "no cgroup2 file system is mounted (systemd needs one)"
-    unshare --mount --pid --fork --cgroup --uts --ipc --net true 2>/dev/null ||
-        skip "the kernel refuses new mount, PID, cgroup, UTS, IPC or network namespaces"
+    grep -qw cgroup2 /proc/filesystems || skip "the kernel has no cgroup2 (systemd needs one)"
+    # EINVAL: a namespace type the kernel was built without; anything else
+    # (EPERM from a seccomp filter, say) is this machine's set-up: a failure.
+    if ! out=$(unshare --mount --pid --fork --cgroup --uts --ipc --net true 2>&1); then
+        [[ $out == *"Invalid argument"* ]] &&
+            skip "the kernel lacks mount, PID, cgroup, UTS, IPC or network namespaces: $out"
+        fail "cannot make the container's namespaces: $out"
+    fi
     # What this machine must offer (else: failed).
+    cgroup2=$(findmnt -n -l -t cgroup2 -o TARGET | head -n 1 || true)
+    [[ -n $cgroup2 ]] || fail "no cgroup2 file system is mounted (mount one: the container's systemd needs it)"
     [[ -x /lib/systemd/systemd ]] || fail "/lib/systemd/systemd is missing: apt-get install systemd"
     own=$(sed -n 's/^0:://p' /proc/self/cgroup)
     [[ -w $cgroup2${own%/}/cgroup.procs ]] ||
@@ -115,8 +127,11 @@ for unit in "$root"/etc/systemd/system/*.wants/*; do
         *) ln -sfn /dev/null "$root/etc/systemd/system/${name/@*./@.}" ;;
     esac
 done
-# ...and no getty on the container's console (a file here, not a terminal).
-ln -sfn /dev/null "$root/etc/systemd/system/console-getty.service"
+# ...no getty on the container's console (a file here, not a terminal),
+# and no kernel modules loaded on this machine's kernel.
+for name in console-getty.service systemd-modules-load.service; do
+    ln -sfn /dev/null "$root/etc/systemd/system/$name"
+done
 # A machine booted with systemd has no policy-rc.d; container images (this
 # CI machine's among them) have one that forbids every start (exit 101),
 # which deb-systemd-invoke obeys.
