@@ -25,7 +25,14 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 me=test-systemd.sh
 fail() { echo "$me: FAIL: $*" >&2; exit 1; }
-skip() { echo "$me: SKIPPED: $*" >&2; exit 77; }
+# skip WHY: exit 77, saying why (also in tests/run.sh's $JITSUDO_SKIP_LOG).
+skip() {
+    echo "$me: SKIPPED: $*" >&2
+    if [[ -n ${JITSUDO_SKIP_LOG:-} ]]; then
+        echo "SKIPPED packaging::test-systemd.sh: $*" >>"$JITSUDO_SKIP_LOG"
+    fi
+    exit 77
+}
 [[ $(id -u) == 0 ]] || fail "run as root"
 
 # pid1 ROOT CONSOLE: the container's PID 1 before it becomes systemd, in
