@@ -885,8 +885,9 @@ fn the_catalog_explains_events_in_journalctl() {
         "{listed}"
     );
 
-    // Installed as the package does it, a real event is explained.
-    fs::copy(&catalog, "/usr/lib/systemd/catalog/jitsudo.catalog").expect("install catalog");
+    // Installed as the package does it, a real event is explained; the
+    // machine's catalog is put back as it was when the test ends.
+    let _installed = InstalledCatalog::install(&catalog);
     run(&[OsStr::new("--update-catalog")]);
     let s = setup("trail-catalog", POLICY, None, &[]);
     let m = marker("catalog");
@@ -905,4 +906,31 @@ fn the_catalog_explains_events_in_journalctl() {
         explained.contains("Subject: jitsudo: jt_admin runs a command as root"),
         "{explained}"
     );
+}
+
+/// The catalog copied where the package installs it (the package's own
+/// copy, when installed, is replaced for the test and put back), and the
+/// machine's catalog restored when dropped.
+struct InstalledCatalog {
+    path: PathBuf,
+    packaged: Option<Vec<u8>>,
+}
+
+impl InstalledCatalog {
+    fn install(catalog: &Path) -> InstalledCatalog {
+        let path = PathBuf::from("/usr/lib/systemd/catalog/jitsudo.catalog");
+        let packaged = fs::read(&path).ok();
+        fs::copy(catalog, &path).expect("install catalog");
+        InstalledCatalog { path, packaged }
+    }
+}
+
+impl Drop for InstalledCatalog {
+    fn drop(&mut self) {
+        let _ = match &self.packaged {
+            Some(content) => fs::write(&self.path, content),
+            None => fs::remove_file(&self.path),
+        };
+        let _ = Command::new("journalctl").arg("--update-catalog").status();
+    }
 }

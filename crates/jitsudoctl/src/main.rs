@@ -83,13 +83,13 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Write the man pages and shell completions into DIR (for packaging).
     /// Read the local audit trail (filters below), prove its hash chain
     /// (`verify`), or sum up privilege held per user (`exposure`).
     Audit(audit::AuditArgs),
     /// Play a recorded session (`record = true`) back with its timing, or
     /// list the recordings (root only).
     Replay(replay::ReplayArgs),
+    /// Write the man pages and shell completions into DIR (for packaging).
     #[command(hide = true)]
     GenerateDocs {
         /// Output directory: DIR/man, DIR/completions.
