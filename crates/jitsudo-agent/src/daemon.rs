@@ -30,6 +30,11 @@ impl Daemon {
         }
     }
 
+    /// The system bus connection.
+    pub fn conn(&self) -> Connection {
+        self.conn.clone()
+    }
+
     /// The agent's user.
     pub fn me(&self) -> &str {
         &self.me
@@ -81,13 +86,35 @@ impl Daemon {
             .collect())
     }
 
-    /// Approves (or denies) request `id`.
+    /// Approves (or denies) request `id`, allowing interactive
+    /// authorization: without fresh cached credentials, jitsudod asks for
+    /// the password through this agent ([`crate::asker`]).
     pub async fn review(&self, id: &str, approve: bool) -> zbus::Result<Record> {
         let (method, reason) = match approve {
             true => ("Approve", "approved from the desktop"),
             false => ("Deny", "denied from the desktop"),
         };
-        self.call(method, &(id, reason)).await.map(Record)
+        let Some(owner) = &self.owner else {
+            return Err(zbus::Error::Failure("jitsudod is not on the bus".into()));
+        };
+        let proxy: zbus::Proxy<'_> = zbus::proxy::Builder::new(&self.conn)
+            .destination(owner.as_ref().to_owned())?
+            .path(PATH)?
+            .interface(NAME)?
+            .cache_properties(zbus::proxy::CacheProperties::No)
+            .build()
+            .await?;
+        let flags = zbus::proxy::MethodFlags::AllowInteractiveAuth.into();
+        proxy
+            .call_with_flags(method, flags, &(id, reason))
+            .await?
+            .map(Record)
+            .ok_or_else(|| zbus::Error::Failure("no reply from jitsudod".into()))
+    }
+
+    /// Registers this connection as the user's password agent.
+    pub async fn register_agent(&self) -> zbus::Result<()> {
+        self.call::<()>("RegisterAgent", &()).await
     }
 
     async fn call<R>(

@@ -5,6 +5,10 @@
 //! review, with Approve / Deny actions that call the daemon; the fate of
 //! the user's own requests; a warning before the user's grant ends.
 //!
+//! It is also the user's password agent ([`asker`]): approving from the
+//! desktop without fresh cached credentials, jitsudod asks for the
+//! password through it.
+//!
 //! Only signals from the unique name that owns `org.jitsudo.Jitsudo1` are
 //! believed (anyone may send a signal with the same names), and only
 //! action clicks from the owner of `org.freedesktop.Notifications`.
@@ -13,6 +17,7 @@
 
 #![forbid(unsafe_code)]
 
+mod asker;
 mod daemon;
 mod desk;
 mod record;
@@ -95,6 +100,7 @@ async fn run() -> zbus::Result<()> {
 /// this user's review (made while no agent ran).
 async fn attach(daemon: &mut Daemon, desk: &mut Desk) {
     daemon.attach().await;
+    asker::register(&daemon.conn(), daemon).await;
     match daemon.to_review().await {
         Ok(records) => {
             for record in records {

@@ -6,11 +6,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use jitsudo_proto::{ExtendAsk, GrantQuery, GrantRecord, Listing, Request, Review};
-use zbus::message::Header;
+use zbus::message::{Flags, Header};
 use zbus::object_server::SignalEmitter;
 use zbus::{interface, Connection};
 
-use super::caller::Caller;
+use super::agents::{self, Agents};
+use super::caller::{Caller, Outcome};
 use super::errors::ApiError;
 use super::subscribers::Subscribers;
 use super::values::{self, Dict};
@@ -22,6 +23,8 @@ pub struct Api {
     pub shared: Arc<Shared>,
     /// The connections that asked for signals.
     pub subscribers: Arc<Subscribers>,
+    /// The registered authentication agents.
+    pub agents: Arc<Agents>,
 }
 
 /// An empty reason is no reason.
@@ -36,10 +39,45 @@ impl Api {
         header: &Header<'_>,
         request: Request,
     ) -> Result<Vec<GrantRecord>, ApiError> {
-        Caller::of(conn, header)
+        match Caller::of(conn, header)
             .await?
             .run(&self.shared, request)
-            .await
+            .await?
+        {
+            Outcome::Records(records) => Ok(records),
+            Outcome::Work(..) => Err(agents::authentication_required()),
+        }
+    }
+
+    /// Approves or denies: a review that needs the reviewer's password
+    /// asks it through their agent if the caller allowed interactive
+    /// authorization; the request after it.
+    async fn review(
+        &self,
+        conn: &Connection,
+        header: &Header<'_>,
+        request: Request,
+        id: &str,
+    ) -> Result<Dict, ApiError> {
+        let interactive = header
+            .primary()
+            .flags()
+            .contains(Flags::AllowInteractiveAuth);
+        let outcome = Caller::of(conn, header)
+            .await?
+            .run(&self.shared, request)
+            .await?;
+        let records = match outcome {
+            Outcome::Records(records) => records,
+            Outcome::Work(handover, slot) if interactive => {
+                agents::converse(conn, &self.shared, &self.agents, handover, slot, id).await?
+            }
+            Outcome::Work(..) => return Err(agents::authentication_required()),
+        };
+        match records.first() {
+            Some(record) => values::record(record),
+            None => Err(ApiError::Denied("no record in the reply".into())),
+        }
     }
 
     /// Runs a verb about one record; the record after it.
@@ -127,8 +165,10 @@ impl Api {
         Err(ApiError::NotFound(format!("no request or grant {id}")))
     }
 
-    /// `jitsudoctl approve`: needs fresh cached credentials of the caller
-    /// (else `AuthenticationRequired`); the request after it.
+    /// `jitsudoctl approve`: needs fresh cached credentials of the caller,
+    /// or (a call that allows interactive authorization) the caller's
+    /// password through their agent (`RegisterAgent`); else
+    /// `AuthenticationRequired`. The request after it.
     async fn approve(
         &self,
         #[zbus(connection)] conn: &Connection,
@@ -137,10 +177,10 @@ impl Api {
         reason: String,
     ) -> Result<Dict, ApiError> {
         let review = Review {
-            id,
+            id: id.clone(),
             reason: self::reason(reason),
         };
-        self.one(conn, &header, Request::Approve(Box::new(review)))
+        self.review(conn, &header, Request::Approve(Box::new(review)), &id)
             .await
     }
 
@@ -153,10 +193,10 @@ impl Api {
         reason: String,
     ) -> Result<Dict, ApiError> {
         let review = Review {
-            id,
+            id: id.clone(),
             reason: self::reason(reason),
         };
-        self.one(conn, &header, Request::Deny(Box::new(review)))
+        self.review(conn, &header, Request::Deny(Box::new(review)), &id)
             .await
     }
 
@@ -254,6 +294,23 @@ impl Api {
         self.subscribers
             .add(&self.shared, sender.to_owned(), caller)
             .await
+    }
+
+    /// Registers the calling connection as the authentication agent of
+    /// its user (the bus's word, as for every call): approvals of that
+    /// user that allow interactive authorization call `Ask` on
+    /// `/org/jitsudo/Agent1` of this connection. It replaces the user's
+    /// previous agent; it is forgotten when it leaves the bus.
+    async fn register_agent(
+        &self,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(header)] header: Header<'_>,
+    ) -> Result<(), ApiError> {
+        let caller = Caller::of(conn, &header).await?;
+        let Some(sender) = header.sender() else {
+            return Err(ApiError::Denied("a call without a sender".into()));
+        };
+        self.agents.register(caller.uid(), sender.to_owned())
     }
 
     /// The daemon's version.

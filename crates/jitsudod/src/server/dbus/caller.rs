@@ -17,7 +17,7 @@ use super::errors::ApiError;
 use crate::limits::{Cap, Over, Slot};
 use crate::peer::Peer;
 use crate::request::Identity;
-use crate::server::route::{route, Routed};
+use crate::server::route::{route, Handover, Routed};
 use crate::server::Shared;
 
 /// A caller as the bus describes it.
@@ -75,42 +75,37 @@ impl Caller {
     }
 
     /// Runs a grant verb for this caller, within its connection slots, on
-    /// the blocking pool: the records it answers with.
-    pub async fn run(
-        self,
-        shared: &Arc<Shared>,
-        request: Request,
-    ) -> Result<Vec<GrantRecord>, ApiError> {
+    /// the blocking pool: the records it answers with, or (an approval
+    /// that needs the caller's password) the worker job, with the slot.
+    pub async fn run(self, shared: &Arc<Shared>, request: Request) -> Result<Outcome, ApiError> {
         let slot = take_slot(shared, self.uid)?;
         let shared = Arc::clone(shared);
-        tokio::task::spawn_blocking(move || {
-            let routed = self.route(&shared, request);
-            drop(slot);
-            routed
+        tokio::task::spawn_blocking(move || match self.route(&shared, request)? {
+            Routed::Reply(messages) => records(messages).map(Outcome::Records),
+            Routed::Work(handover) => Ok(Outcome::Work(handover, slot)),
         })
         .await
         .map_err(|e| ApiError::Denied(format!("the call failed: {e}")))?
     }
 
-    fn route(self, shared: &Shared, request: Request) -> Result<Vec<GrantRecord>, ApiError> {
+    fn route(self, shared: &Shared, request: Request) -> Result<Routed, ApiError> {
         let peer = self.peer(shared.policy().policy.uses_origin())?;
-        // approve/deny carry a working directory for a worker; over the
-        // bus none is ever started (see AuthenticationRequired), and "/"
-        // stands in.
+        // approve/deny carry a working directory for their worker: "/".
         let fds = match request.fd_layout().cwd {
             true => vec![root_dir()?],
             false => Vec::new(),
         };
-        match route(shared, peer, request, fds) {
-            Routed::Reply(messages) => records(messages),
-            Routed::Work(_) => Err(ApiError::AuthenticationRequired(
-                "this needs your password, and you have no fresh cached credentials: \
-                 approve with jitsudoctl in a terminal, or run jitsudo -v in the \
-                 terminal you call from first"
-                    .into(),
-            )),
-        }
+        Ok(route(shared, peer, request, fds))
     }
+}
+
+/// What a verb came to.
+pub enum Outcome {
+    /// The records of the reply.
+    Records(Vec<GrantRecord>),
+    /// A review waiting for the reviewer's password, and the caller's
+    /// connection slot.
+    Work(Handover, Slot),
 }
 
 /// One of `uid`'s connection slots, held for the call.

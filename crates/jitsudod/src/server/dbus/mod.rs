@@ -14,7 +14,9 @@
 //! | named errors | [`errors`] |
 //! | arguments and records as D-Bus values | [`values`] |
 //! | signals, to whom | [`subscribers`] |
+//! | authentication agents, and the PAM conversation over the bus | [`agents`] |
 
+mod agents;
 mod api;
 mod caller;
 mod errors;
@@ -28,6 +30,7 @@ use zbus::connection::Builder;
 use zbus::Connection;
 
 use super::Shared;
+use agents::Agents;
 use api::Api;
 use subscribers::Subscribers;
 
@@ -43,9 +46,10 @@ const RETRY: Duration = Duration::from_secs(10);
 /// stops: a bus that goes away (restarted) is connected to again.
 pub async fn serve(shared: Arc<Shared>) {
     let subscribers = Arc::new(Subscribers::default());
+    let agents = Arc::new(Agents::default());
     let mut said = false;
     loop {
-        let conn = match connect(&shared, &subscribers).await {
+        let conn = match connect(&shared, &subscribers, &agents).await {
             Ok(conn) => conn,
             Err(e) => {
                 if !said {
@@ -67,19 +71,26 @@ pub async fn serve(shared: Arc<Shared>) {
             Arc::clone(&subscribers),
         ));
         // Returns when the connection is gone.
-        if let Err(e) = subscribers::forget_departed(conn, Arc::clone(&subscribers)).await {
+        let departed = subscribers::forget_departed(conn, &subscribers, &agents).await;
+        if let Err(e) = departed {
             eprintln!("jitsudod: D-Bus: {e}");
         }
         signals.abort();
         subscribers.clear();
+        agents.clear();
         tokio::time::sleep(RETRY).await;
     }
 }
 
-async fn connect(shared: &Arc<Shared>, subscribers: &Arc<Subscribers>) -> zbus::Result<Connection> {
+async fn connect(
+    shared: &Arc<Shared>,
+    subscribers: &Arc<Subscribers>,
+    agents: &Arc<Agents>,
+) -> zbus::Result<Connection> {
     let api = Api {
         shared: Arc::clone(shared),
         subscribers: Arc::clone(subscribers),
+        agents: Arc::clone(agents),
     };
     Builder::system()?
         .serve_at(PATH, api)?

@@ -16,6 +16,7 @@ use zbus::names::{BusName, UniqueName};
 use zbus::object_server::SignalEmitter;
 use zbus::Connection;
 
+use super::agents::Agents;
 use super::api::Api;
 use super::caller::Caller;
 use super::errors::ApiError;
@@ -105,15 +106,20 @@ impl Subscribers {
     }
 }
 
-/// Forgets subscribers as their connections leave the bus; returns when
-/// the daemon's own connection is gone.
-pub async fn forget_departed(conn: Connection, subscribers: Arc<Subscribers>) -> zbus::Result<()> {
+/// Forgets subscribers and agents as their connections leave the bus;
+/// returns when the daemon's own connection is gone.
+pub async fn forget_departed(
+    conn: Connection,
+    subscribers: &Subscribers,
+    agents: &Agents,
+) -> zbus::Result<()> {
     let proxy = DBusProxy::new(&conn).await?;
     let mut changes = proxy.receive_name_owner_changed().await?;
     while let Some(change) = changes.next().await {
         if let Ok(args) = change.args() {
             if args.new_owner().is_none() {
                 subscribers.remove(args.name().as_str());
+                agents.remove(args.name().as_str());
             }
         }
     }
