@@ -175,6 +175,27 @@ impl Bus {
         }
     }
 
+    /// `gdbus call --interactive` of `method` as `user`, in a thread (an
+    /// agent answers meanwhile): Ok(reply) or Err(error text).
+    fn interactive(
+        &self,
+        user: &str,
+        method: &str,
+        args: &[&str],
+    ) -> std::thread::JoinHandle<Result<String, String>> {
+        let mut cmd = self.command(user, "gdbus");
+        cmd.args(["call", "--system", "--interactive", "-d", NAME, "-o", PATH, "-m"])
+            .arg(format!("{NAME}.{method}"))
+            .args(args);
+        std::thread::spawn(move || {
+            let out = cmd.output().expect("run gdbus");
+            match out.status.success() {
+                true => Ok(text(&out.stdout)),
+                false => Err(text(&out.stderr)),
+            }
+        })
+    }
+
     /// A jitsudo-dbus-probe of `user`, started with `args`.
     fn probe(&self, user: &str, args: &[&str]) -> Probe {
         let bin = probe_bin();
@@ -770,4 +791,112 @@ impl Drop for Stopped {
             let _ = child.wait();
         }
     }
+}
+
+/// A test password agent of `user`, registered: its unique name.
+fn agent(bus: &Bus, user: &str) -> (Probe, String) {
+    let probe = bus.probe(user, &["agent"]);
+    let name = probe
+        .first
+        .trim()
+        .strip_prefix("ready ")
+        .unwrap_or_else(|| panic!("the agent did not register: {}", probe.first))
+        .to_owned();
+    (probe, name)
+}
+
+#[test]
+fn an_approver_without_cached_credentials_authenticates_through_their_agent() {
+    let bus = Bus::start("asking");
+    let _d = bus.daemon("dbus-asking");
+    let (mut mine, _) = agent(&bus, APPROVER1);
+    // Another approver's agent: it must never see APPROVER1's prompts.
+    let (other, _) = agent(&bus, APPROVER2);
+    let id = create(&bus, "needs a look");
+
+    // Without the interactive flag: AuthenticationRequired, nobody asked.
+    refused(
+        bus.gdbus(APPROVER1, "Approve", &[&id, "ok"]),
+        "AuthenticationRequired",
+        "password",
+    );
+
+    // A wrong password, each of PAM's tries: refused, still pending.
+    let approving = bus.interactive(APPROVER1, "Approve", &[&id, "ok"]);
+    for _ in 0..3 {
+        let asked = mine.next_line_with("ask ");
+        assert!(asked.starts_with(&format!("ask {id} ")), "{asked}");
+        mine.send("not-the-password");
+    }
+    refused(
+        approving.join().expect("gdbus thread"),
+        "Denied",
+        "incorrect password",
+    );
+    let state = bus.gdbus(APPROVER1, "GetRequest", &[&id]).expect("get");
+    assert!(state.contains("'state': <'pending'>"), "{state}");
+
+    // The right one: approved, and the grant is active.
+    let approving = bus.interactive(APPROVER1, "Approve", &[&id, "ok"]);
+    let asked = mine.next_line_with("ask ");
+    assert!(asked.contains("assword"), "{asked}");
+    mine.send(&password(APPROVER1));
+    let approved = approving.join().expect("gdbus thread").expect("approved");
+    assert!(approved.contains("'state': <'active'>"), "{approved}");
+
+    drop(mine);
+    let mut other = other;
+    drop(other.child.stdin.take());
+    let _ = other.child.kill();
+    let mut seen = String::new();
+    let _ = std::io::Read::read_to_string(&mut other.lines, &mut seen);
+    assert!(!seen.contains("ask"), "another user's agent was asked: {seen}");
+}
+
+#[test]
+fn nobody_else_can_ask_through_an_agent_and_conversations_are_bounded() {
+    let bus = Bus::start("agent-bounds");
+    let _d = bus.daemon("dbus-agent-bounds");
+    let (mut mine, name) = agent(&bus, APPROVER1);
+
+    // Another user cannot call the agent (to phish the password), nor
+    // answer for it: the bus refuses the call.
+    let phish = bus
+        .command(APPROVER2, "gdbus")
+        .args(["call", "--system", "-d", &name, "-o", "/org/jitsudo/Agent1"])
+        .args(["-m", "org.jitsudo.Agent1.Ask", "1", "Password: ", "false"])
+        .output()
+        .expect("run gdbus");
+    assert!(!phish.status.success());
+    assert!(
+        text(&phish.stderr).contains("AccessDenied"),
+        "{}",
+        text(&phish.stderr)
+    );
+
+    // An approver without an agent is not asked through another's.
+    let id = create(&bus, "first");
+    refused(
+        bus.interactive(APPROVER2, "Approve", &[&id, "ok"])
+            .join()
+            .expect("gdbus thread"),
+        "AuthenticationRequired",
+        "jitsudo-agent",
+    );
+
+    // One conversation per approver at a time: a second approval while
+    // the agent's prompt is open is refused at once.
+    let second = create(&bus, "second");
+    let approving = bus.interactive(APPROVER1, "Approve", &[&id, "ok"]);
+    mine.next_line_with(&format!("ask {id} "));
+    refused(
+        bus.interactive(APPROVER1, "Approve", &[&second, "ok"])
+            .join()
+            .expect("gdbus thread"),
+        "Denied",
+        "already open",
+    );
+    mine.send(&password(APPROVER1));
+    let approved = approving.join().expect("gdbus thread").expect("approved");
+    assert!(approved.contains("'state': <'active'>"), "{approved}");
 }

@@ -13,6 +13,11 @@
 //!   notification (`notify ID TITLE|BODY|ACTIONS`, newlines in the body
 //!   as `\n`); a line `invoke ID KEY` on its stdin clicks action KEY of
 //!   notification ID (the `ActionInvoked` signal).
+//! * `agent`: a password agent on the system bus (`org.jitsudo.Agent1` at
+//!   `/org/jitsudo/Agent1`, then `RegisterAgent`): prints `ready
+//!   UNIQUE-NAME` (or the registration's error), then `ask ID PROMPT`
+//!   (newlines as `\n`) for each `Ask`, and answers with the next line of
+//!   its stdin.
 
 use std::time::Duration;
 
@@ -37,9 +42,10 @@ fn main() {
         Some("listen") => runtime.block_on(listen(count(1))),
         Some("subscribe") => runtime.block_on(subscribe_many(count(1))),
         Some("notifications") => runtime.block_on(notifications()),
+        Some("agent") => runtime.block_on(agent()),
         Some("hold") => hold(args.get(1).map_or("", String::as_str), count(2)),
         _ => fail(
-            "usage: jitsudo-dbus-probe listen COUNT | subscribe N | hold SOCKET N | notifications",
+            "usage: jitsudo-dbus-probe listen COUNT | subscribe N | hold SOCKET N | notifications | agent",
         ),
     };
     if let Err(e) = outcome {
@@ -193,5 +199,44 @@ async fn notifications() -> zbus::Result<()> {
             Notifications::action_invoked(&emitter, id, key).await?;
         }
     }
+    Ok(())
+}
+
+/// The test password agent's state: its answers, from stdin.
+struct Agent {
+    answers: tokio::sync::Mutex<tokio::io::Lines<tokio::io::BufReader<tokio::io::Stdin>>>,
+}
+
+#[zbus::interface(name = "org.jitsudo.Agent1")]
+impl Agent {
+    async fn ask(&self, id: String, prompt: String, _echo: bool) -> zbus::fdo::Result<String> {
+        println!("ask {id} {}", prompt.replace('\n', "\\n"));
+        match self.answers.lock().await.next_line().await {
+            Ok(Some(line)) => Ok(line),
+            _ => Err(zbus::fdo::Error::Failed("no answer".into())),
+        }
+    }
+}
+
+async fn agent() -> zbus::Result<()> {
+    let answers = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(tokio::io::stdin()));
+    let agent = Agent {
+        answers: tokio::sync::Mutex::new(answers),
+    };
+    let conn = zbus::connection::Builder::system()?
+        .serve_at("/org/jitsudo/Agent1", agent)?
+        .build()
+        .await?;
+    match conn
+        .call_method(Some(NAME), PATH, Some(NAME), "RegisterAgent", &())
+        .await
+    {
+        Ok(_) => println!("ready {}", conn.unique_name().map(|n| n.as_str()).unwrap_or("?")),
+        Err(zbus::Error::MethodError(name, text, _)) => {
+            println!("{} {}", name.as_str(), text.unwrap_or_default())
+        }
+        Err(e) => println!("error {e}"),
+    }
+    std::future::pending::<()>().await;
     Ok(())
 }
