@@ -184,9 +184,18 @@ impl Bus {
         args: &[&str],
     ) -> std::thread::JoinHandle<Result<String, String>> {
         let mut cmd = self.command(user, "gdbus");
-        cmd.args(["call", "--system", "--interactive", "-d", NAME, "-o", PATH, "-m"])
-            .arg(format!("{NAME}.{method}"))
-            .args(args);
+        cmd.args([
+            "call",
+            "--system",
+            "--interactive",
+            "-d",
+            NAME,
+            "-o",
+            PATH,
+            "-m",
+        ])
+        .arg(format!("{NAME}.{method}"))
+        .args(args);
         std::thread::spawn(move || {
             let out = cmd.output().expect("run gdbus");
             match out.status.success() {
@@ -676,30 +685,7 @@ fn the_daemon_serves_its_socket_without_a_bus() {
 fn the_agent_approves_through_the_notification_action() {
     let bus = Bus::start("agent");
     let d = bus.daemon("dbus-agent");
-    // The approver's desktop session: a session bus and a notification
-    // server on it.
-    let session_dir = world().scratch_dir("dbus-agent-session");
-    let session_socket = session_dir.join("bus");
-    let session_address = format!("unix:path={}", session_socket.display());
-    let _session_bus = Stopped(Some(
-        bus.command(APPROVER1, "dbus-daemon")
-            .args(["--session", "--nofork", "--address", &session_address])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the session bus"),
-    ));
-    let up = poll_until(Duration::from_secs(10), || {
-        session_socket.exists().then_some(())
-    });
-    assert!(up.is_some(), "the session bus did not come up");
-    let mut server_cmd = bus.command(APPROVER1, &probe_bin().to_string_lossy());
-    server_cmd
-        .arg("notifications")
-        .env("DBUS_SESSION_BUS_ADDRESS", &session_address);
-    let mut server = Probe::start(server_cmd);
-    assert_eq!(server.first.trim(), "ready");
-
+    let (_session_bus, session_address, session_dir, mut server) = desktop(&bus, "dbus-agent");
     // The approver authenticated in their terminal (approving the first
     // request), then starts the agent there; the second request is made.
     let first = create(&bus, "first");
@@ -773,6 +759,71 @@ fn the_agent_approves_through_the_notification_action() {
     );
     let out = terminal.join().expect("the terminal");
     assert!(!out.timed_out, "{}", out.stdout_text());
+}
+
+/// The approver's desktop session: a session bus (stopped on drop), its
+/// address, a scratch directory, and a notification server on it.
+fn desktop(bus: &Bus, name: &str) -> (Stopped, String, PathBuf, Probe) {
+    let session_dir = world().scratch_dir(&format!("{name}-session"));
+    let session_socket = session_dir.join("bus");
+    let session_address = format!("unix:path={}", session_socket.display());
+    let session_bus = Stopped(Some(
+        bus.command(APPROVER1, "dbus-daemon")
+            .args(["--session", "--nofork", "--address", &session_address])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the session bus"),
+    ));
+    let up = poll_until(Duration::from_secs(10), || {
+        session_socket.exists().then_some(())
+    });
+    assert!(up.is_some(), "the session bus did not come up");
+    let mut server_cmd = bus.command(APPROVER1, &probe_bin().to_string_lossy());
+    server_cmd
+        .arg("notifications")
+        .env("DBUS_SESSION_BUS_ADDRESS", &session_address);
+    let server = Probe::start(server_cmd);
+    assert_eq!(server.first.trim(), "ready");
+    (session_bus, session_address, session_dir, server)
+}
+
+#[test]
+fn the_agent_asks_for_the_password_of_an_approval_from_the_desktop() {
+    let bus = Bus::start("agent-askpass");
+    let _d = bus.daemon("dbus-agent-askpass");
+    let (_session_bus, session_address, dir, mut server) = desktop(&bus, "dbus-agent-askpass");
+    // The dialog: an askpass program that notes its prompt and answers.
+    let asked = dir.join("asked");
+    let askpass = dir.join("askpass");
+    let script = format!(
+        "#!/bin/sh\nprintf '%s' \"$1\" > {asked}\necho '{pw}'\n",
+        asked = asked.display(),
+        pw = password(APPROVER1)
+    );
+    write_atomic(&askpass, script.as_bytes(), 0o755);
+    let _ = fs::remove_file(&asked);
+    let mut cmd = bus.command(
+        APPROVER1,
+        &user_bin(&jitsudo_tests::world::bin_dir().join("jitsudo-agent")).to_string_lossy(),
+    );
+    cmd.env("DBUS_SESSION_BUS_ADDRESS", &session_address)
+        .env("JITSUDO_ASKPASS", &askpass)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let _agent = Stopped(Some(cmd.spawn().expect("start jitsudo-agent")));
+
+    // No cached credentials anywhere: the click asks through the dialog.
+    let id = create(&bus, "from the desktop");
+    let (note, _) = server.notification(&id);
+    server.send(&format!("invoke {note} approve"));
+    let done = server.next_line_with(&format!("Request {id} is"));
+    assert!(done.contains(&format!("Request {id} is active")), "{done}");
+    let prompt = fs::read_to_string(&asked).expect("the dialog was shown");
+    assert!(
+        prompt.contains(&format!("review request {id}")) && prompt.contains("assword"),
+        "{prompt}"
+    );
 }
 
 /// A child process killed when the test ends (or panics).
@@ -850,7 +901,10 @@ fn an_approver_without_cached_credentials_authenticates_through_their_agent() {
     let _ = other.child.kill();
     let mut seen = String::new();
     let _ = std::io::Read::read_to_string(&mut other.lines, &mut seen);
-    assert!(!seen.contains("ask"), "another user's agent was asked: {seen}");
+    assert!(
+        !seen.contains("ask"),
+        "another user's agent was asked: {seen}"
+    );
 }
 
 #[test]

@@ -107,7 +107,9 @@ fn dialog(text: &str, echo: bool) -> Result<Zeroizing<Vec<u8>>, AskError> {
         }
         None => {
             let mut command = Command::new("zenity");
-            command.args(["--entry", "--title=jitsudo", "--text"]).arg(text);
+            command
+                .args(["--entry", "--title=jitsudo", "--text"])
+                .arg(text);
             if !echo {
                 command.arg("--hide-text");
             }

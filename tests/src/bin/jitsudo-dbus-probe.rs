@@ -231,7 +231,10 @@ async fn agent() -> zbus::Result<()> {
         .call_method(Some(NAME), PATH, Some(NAME), "RegisterAgent", &())
         .await
     {
-        Ok(_) => println!("ready {}", conn.unique_name().map(|n| n.as_str()).unwrap_or("?")),
+        Ok(_) => println!(
+            "ready {}",
+            conn.unique_name().map(|n| n.as_str()).unwrap_or("?")
+        ),
         Err(zbus::Error::MethodError(name, text, _)) => {
             println!("{} {}", name.as_str(), text.unwrap_or_default())
         }

@@ -13,10 +13,10 @@ use std::time::Duration;
 
 use jitsudo_proto::tokio_codec::{read_message, write_frame};
 use jitsudo_proto::{encode, ClientMessage, FrameReader, GrantRecord, ServerMessage};
+use serde_bytes::ByteBuf;
 use tokio::net::UnixStream;
 use zbus::names::UniqueName;
 use zbus::Connection;
-use serde_bytes::ByteBuf;
 use zeroize::{Zeroize, Zeroizing};
 
 use super::errors::ApiError;
@@ -205,7 +205,8 @@ impl Asking<'_> {
 /// The worker's answer, encoded; every copy of the secret zeroed but the
 /// frame's, which is zeroed on drop.
 fn answer_frame(answer: Option<Zeroizing<Vec<u8>>>) -> Result<Zeroizing<Vec<u8>>, ApiError> {
-    let mut message = ClientMessage::Answer(answer.map(|mut a| ByteBuf::from(std::mem::take(&mut *a))));
+    let mut message =
+        ClientMessage::Answer(answer.map(|mut a| ByteBuf::from(std::mem::take(&mut *a))));
     let frame = encode(&message).map(Zeroizing::new);
     if let ClientMessage::Answer(Some(secret)) = &mut message {
         secret.zeroize();
