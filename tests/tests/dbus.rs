@@ -824,6 +824,49 @@ fn the_agent_asks_for_the_password_of_an_approval_from_the_desktop() {
         prompt.contains(&format!("review request {id}")) && prompt.contains("assword"),
         "{prompt}"
     );
+
+    // Root, but not the daemon, cannot make the agent ask either.
+    fs::remove_file(&asked).expect("rm asked");
+    let names = bus
+        .command(ROOT, "busctl")
+        .args(["--system", "list", "--unique", "--no-legend"])
+        .output()
+        .expect("busctl list");
+    let listing = text(&names.stdout);
+    let agent_name = listing
+        .lines()
+        .find(|line| line.contains("jitsudo-agent"))
+        .and_then(|line| line.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no agent on the bus: {listing}"));
+    let phish = bus
+        .command(ROOT, "gdbus")
+        .args([
+            "call",
+            "--system",
+            "-d",
+            agent_name,
+            "-o",
+            "/org/jitsudo/Agent1",
+        ])
+        .args([
+            "-m",
+            "org.jitsudo.Agent1.Ask",
+            "'1'",
+            "'Password: '",
+            "false",
+        ])
+        .output()
+        .expect("run gdbus");
+    assert!(
+        text(&phish.stderr).contains("org.jitsudo.Agent1.Error.NotTheDaemon"),
+        "{}{}",
+        text(&phish.stdout),
+        text(&phish.stderr)
+    );
+    assert!(
+        !asked.exists(),
+        "the agent asked for a caller other than jitsudod"
+    );
 }
 
 /// A child process killed when the test ends (or panics).
@@ -918,7 +961,13 @@ fn nobody_else_can_ask_through_an_agent_and_conversations_are_bounded() {
     let phish = bus
         .command(APPROVER2, "gdbus")
         .args(["call", "--system", "-d", &name, "-o", "/org/jitsudo/Agent1"])
-        .args(["-m", "org.jitsudo.Agent1.Ask", "1", "Password: ", "false"])
+        .args([
+            "-m",
+            "org.jitsudo.Agent1.Ask",
+            "'1'",
+            "'Password: '",
+            "false",
+        ])
         .output()
         .expect("run gdbus");
     assert!(!phish.status.success());
