@@ -915,6 +915,16 @@ fn an_approver_without_cached_credentials_authenticates_through_their_agent() {
         "password",
     );
 
+    // The agent declines (its dialog cancelled): AuthenticationRequired.
+    let approving = bus.interactive(APPROVER1, "Approve", &[&id, "ok"]);
+    mine.next_line_with(&format!("ask {id} "));
+    mine.send("-");
+    refused(
+        approving.join().expect("gdbus thread"),
+        "AuthenticationRequired",
+        "your agent gave no answer",
+    );
+
     // A wrong password, each of PAM's tries: refused, still pending.
     let approving = bus.interactive(APPROVER1, "Approve", &[&id, "ok"]);
     for _ in 0..3 {

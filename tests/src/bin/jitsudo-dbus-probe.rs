@@ -17,7 +17,7 @@
 //!   `/org/jitsudo/Agent1`, then `RegisterAgent`): prints `ready
 //!   UNIQUE-NAME` (or the registration's error), then `ask ID PROMPT`
 //!   (newlines as `\n`) for each `Ask`, and answers with the next line of
-//!   its stdin.
+//!   its stdin (a line `-`: declines, as a cancelled dialog).
 
 use std::time::Duration;
 
@@ -212,7 +212,7 @@ impl Agent {
     async fn ask(&self, id: String, prompt: String, _echo: bool) -> zbus::fdo::Result<String> {
         println!("ask {id} {}", prompt.replace('\n', "\\n"));
         match self.answers.lock().await.next_line().await {
-            Ok(Some(line)) => Ok(line),
+            Ok(Some(line)) if line != "-" => Ok(line),
             _ => Err(zbus::fdo::Error::Failed("no answer".into())),
         }
     }

@@ -156,7 +156,7 @@ impl Asking<'_> {
         let mut reader = FrameReader::new(MAX_FRAME);
         // PAM's messages ("Sorry, try again.") go with the next prompt.
         let mut said = String::new();
-        let mut warning = None;
+        let mut unanswered = false;
         loop {
             let message = read_message::<ServerMessage>(worker, &mut reader)
                 .await
@@ -165,6 +165,7 @@ impl Asking<'_> {
                 ServerMessage::Prompt { text, echo } => {
                     said.push_str(&String::from_utf8_lossy(&text));
                     let answer = self.ask(&std::mem::take(&mut said), echo).await;
+                    unanswered |= answer.is_none();
                     let frame = answer_frame(answer)?;
                     write_frame(worker, &frame)
                         .await
@@ -174,13 +175,10 @@ impl Asking<'_> {
                     said.push_str(&String::from_utf8_lossy(&text));
                     said.push('\n');
                 }
-                ServerMessage::Warning(text) => {
-                    warning = Some(String::from_utf8_lossy(&text).into_owned());
-                }
+                // The worker's words for a terminal's client; ours below.
+                ServerMessage::Warning(_) => {}
                 ServerMessage::Grants(records) => return Ok(records),
-                ServerMessage::Error(failure) => {
-                    return Err(refusal(failure.into(), warning.as_deref()))
-                }
+                ServerMessage::Error(failure) => return Err(refusal(failure.into(), unanswered)),
                 _ => return Err(ApiError::Denied("unexpected reply".into())),
             }
         }
@@ -214,13 +212,16 @@ fn answer_frame(answer: Option<Zeroizing<Vec<u8>>>) -> Result<Zeroizing<Vec<u8>>
     frame.map_err(|e| ApiError::Denied(e.to_string()))
 }
 
-/// A failed review: "a password is required" (no answer) is
-/// `AuthenticationRequired`, with why no answer came.
-fn refusal(error: ApiError, warning: Option<&str>) -> ApiError {
-    match (error, warning) {
-        (ApiError::Denied(text), Some(why)) if text == "a password is required" => {
-            ApiError::AuthenticationRequired(format!("{text}: {why}"))
+/// A failed review: "a password is required" after the agent gave no
+/// answer is `AuthenticationRequired`, saying so.
+fn refusal(error: ApiError, unanswered: bool) -> ApiError {
+    match error {
+        ApiError::Denied(text) if unanswered && text == "a password is required" => {
+            ApiError::AuthenticationRequired(format!(
+                "{text}: your agent gave no answer (its dialog was cancelled or could \
+                 not be shown, or no answer came within passwd_timeout)"
+            ))
         }
-        (error, _) => error,
+        error => error,
     }
 }
