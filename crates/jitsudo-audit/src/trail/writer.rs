@@ -1,0 +1,191 @@
+//! Appending to the trail: the head file's lock, finding where the chain
+//! goes on, and writing a record whole or not at all.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write as _};
+use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use nix::fcntl::{Flock, FlockArg};
+
+use super::record::{is_hash, record_hash, render, seal, Meta};
+use super::{head_path, GENESIS, HASH_LEN, SUFFIX_TAIL};
+use crate::event::Event;
+use crate::sink::Sink;
+
+/// Longest a writer waits for another to finish its record.
+const LOCK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The JSON-lines trail at a path (and its head file beside it).
+#[derive(Debug, Clone)]
+pub struct Trail {
+    path: PathBuf,
+    head: PathBuf,
+}
+
+impl Trail {
+    /// The trail at `path`; its head file is `<path>.head`.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        let head = head_path(&path);
+        Trail { path, head }
+    }
+
+    /// Path of the trail.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends `ev` as one record and returns its hash. Fails (leaving the
+    /// trail as it was) when the head file cannot be locked within two
+    /// seconds or the record cannot be written whole, e.g. on a full disk.
+    pub fn append(&self, ev: &Event) -> io::Result<String> {
+        self.make_dir()?;
+        let head = lock(open_head(&self.head)?, LOCK_TIMEOUT)?;
+        let mut log = open_log(&self.path)?;
+        let size = log.metadata()?.len();
+        let (prev, newline) = match last_hash(&log, size)? {
+            Tail::Hash(hash) => (hash, false),
+            Tail::Empty => (read_head(&head)?, false),
+            Tail::Broken { newline } => (read_head(&head)?, newline),
+        };
+        let record = render(ev, &prev, &Meta::now());
+        let hash = record_hash(&record);
+        let line = seal(&record, &hash, newline);
+        if let Err(e) = log.write_all(line.as_bytes()) {
+            // Leave no partial line behind (a full disk).
+            let _ = log.set_len(size);
+            return Err(e);
+        }
+        head.write_all_at(format!("{hash}\n").as_bytes(), 0)?;
+        Ok(hash)
+    }
+
+    /// Whether a record could be written now: the directory exists or can
+    /// be made, the head file and the trail open for writing, and their
+    /// file system has room left.
+    pub fn probe(&self) -> io::Result<()> {
+        self.make_dir()?;
+        open_head(&self.head)?;
+        let log = open_log(&self.path)?;
+        let room = nix::sys::statvfs::fstatvfs(&log).map_err(io::Error::from)?;
+        if room.blocks_available() == 0 {
+            return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+        }
+        Ok(())
+    }
+
+    /// Makes the trail's directory (root's only) if it is missing.
+    fn make_dir(&self) -> io::Result<()> {
+        match self.path.parent() {
+            Some(dir) => fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Sink for Trail {
+    fn emit(&self, ev: &Event) -> io::Result<()> {
+        self.append(ev)
+            .map(drop)
+            .map_err(|e| io::Error::new(e.kind(), format!("trail {}: {e}", self.path.display())))
+    }
+
+    fn name(&self) -> &str {
+        "file"
+    }
+
+    fn probe(&self) -> io::Result<()> {
+        Trail::probe(self)
+            .map_err(|e| io::Error::new(e.kind(), format!("trail {}: {e}", self.path.display())))
+    }
+}
+
+/// The head file, for reading and overwriting in place.
+fn open_head(path: &Path) -> io::Result<File> {
+    private().write(true).open(path)
+}
+
+/// The trail, for reading its end and appending.
+fn open_log(path: &Path) -> io::Result<File> {
+    private().append(true).open(path)
+}
+
+/// Options shared by both files: created 0600, never through a link.
+fn private() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    options
+        .read(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW);
+    options
+}
+
+/// `file`, locked exclusively; waits at most `timeout` for another writer.
+fn lock(file: File, timeout: Duration) -> io::Result<Flock<File>> {
+    let deadline = Instant::now() + timeout;
+    let mut file = file;
+    loop {
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(locked) => return Ok(locked),
+            Err((back, nix::errno::Errno::EWOULDBLOCK)) if Instant::now() < deadline => {
+                file = back;
+                sleep(Duration::from_millis(2));
+            }
+            Err((_, errno)) => {
+                return Err(io::Error::new(
+                    io::Error::from(errno).kind(),
+                    format!("could not lock the trail's head file: {errno}"),
+                ))
+            }
+        }
+    }
+}
+
+/// What the end of the trail holds.
+enum Tail {
+    Empty,
+    Hash(String),
+    /// Not a whole record (a crash mid-write): the chain goes on from the
+    /// head file, on a new line if the last one is unfinished.
+    Broken {
+        newline: bool,
+    },
+}
+
+/// The hash of the trail's last record, read from its end (`size` bytes).
+fn last_hash(log: &File, size: u64) -> io::Result<Tail> {
+    if size == 0 {
+        return Ok(Tail::Empty);
+    }
+    let want = (HASH_LEN + SUFFIX_TAIL.len() + 1) as u64;
+    let take = want.min(size);
+    let mut buf = vec![0; usize::try_from(take).unwrap_or(0)];
+    log.read_exact_at(&mut buf, size - take)?;
+    let text = std::str::from_utf8(&buf).unwrap_or("");
+    Ok(match text.strip_suffix("\"}\n").filter(|h| is_hash(h)) {
+        Some(hash) => Tail::Hash(hash.to_owned()),
+        None => Tail::Broken {
+            newline: buf.last() != Some(&b'\n'),
+        },
+    })
+}
+
+/// The hash the head file names, or [`GENESIS`] when it names none.
+fn read_head(head: &File) -> io::Result<String> {
+    let mut buf = [0; HASH_LEN];
+    let n = head.read_at(&mut buf, 0)?;
+    let text = std::str::from_utf8(&buf[..n]).unwrap_or("");
+    Ok(if n == HASH_LEN && is_hash(text) {
+        text.to_owned()
+    } else {
+        GENESIS.to_owned()
+    })
+}
