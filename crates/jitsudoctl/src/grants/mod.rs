@@ -4,25 +4,25 @@
 //! people, or with `--format json` one JSON document (a record for the
 //! verbs about one request, an array for the listings; fields in
 //! docs/grants.md). Exit 0 done, 1 refused or not found, 2 usage.
+//!
+//! The verbs' arguments and [`run`] are here; [`protocol`] turns a verb
+//! into its request to the daemon (and waits on one), [`output`] prints
+//! the answer.
 
-use std::io::Write;
+mod output;
+mod protocol;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use jitsudo_proto::{
-    ExtendAsk, GrantAsk, GrantQuery, GrantRecord, GrantWhat, Listing, Request, Review,
-    ServerMessage, StartAsk,
-};
+use jitsudo_proto::ServerMessage;
 
 use crate::daemon::{ask, print_failure};
-use crate::error::Error;
-use crate::explain::unix_seconds;
 use crate::{Format, SOCKET};
-
-/// How often `request --wait` looks again.
-const WAIT_POLL: Duration = Duration::from_secs(1);
+use output::show;
+use protocol::{to_request, wait_for};
 
 /// Options every grant verb takes.
 #[derive(Args, Clone)]
@@ -242,197 +242,4 @@ pub fn run(command: &GrantCommand) -> ExitCode {
         }
         other => print_failure(other, &socket),
     }
-}
-
-/// The protocol request for a verb.
-fn to_request(command: &GrantCommand) -> Result<Request, Error> {
-    let review = |args: &ReviewArgs| {
-        Box::new(Review {
-            id: args.id.clone(),
-            reason: args.reason.clone(),
-        })
-    };
-    Ok(match command {
-        GrantCommand::Request(args) => Request::RequestGrant(Box::new(grant_ask(args)?)),
-        GrantCommand::Requests { all, .. } => Request::ListGrants(Box::new(GrantQuery {
-            what: Listing::Requests,
-            all: *all,
-            since: None,
-            user: None,
-        })),
-        GrantCommand::Approve(args) => Request::Approve(review(args)),
-        GrantCommand::Deny(args) => Request::Deny(review(args)),
-        GrantCommand::Cancel { id, .. } => Request::Cancel(id.clone()),
-        GrantCommand::Grants {
-            all,
-            history,
-            since,
-            user,
-            ..
-        } => Request::ListGrants(Box::new(GrantQuery {
-            what: if *history {
-                Listing::History
-            } else {
-                Listing::Grants
-            },
-            all: *all,
-            since: since.as_deref().map(unix_seconds).transpose()?,
-            user: user.clone(),
-        })),
-        GrantCommand::Revoke(args) => Request::Revoke(review(args)),
-        GrantCommand::Justify(args) => Request::Justify(review(args)),
-        GrantCommand::Done { id, .. } => Request::Done(id.clone()),
-        GrantCommand::Extend { id, by, reason, .. } => Request::Extend(Box::new(ExtendAsk {
-            id: id.clone(),
-            by: by.as_secs(),
-            reason: reason.clone(),
-        })),
-    })
-}
-
-fn grant_ask(args: &RequestArgs) -> Result<GrantAsk, Error> {
-    let start = match args.start.as_deref() {
-        None => None,
-        Some("on-approval") => Some(StartAsk::OnApproval),
-        Some("first-use") => Some(StartAsk::FirstUse),
-        Some(text) => match text.strip_prefix("at:") {
-            Some(time) => Some(StartAsk::At(unix_seconds(time)?)),
-            None => {
-                return Err(Error::Time {
-                    text: text.to_owned(),
-                    reason: "--start takes on-approval, first-use or at:TIME".into(),
-                })
-            }
-        },
-    };
-    let what = match (&args.rule, &args.group, &args.caps) {
-        (Some(rule), _, _) => GrantWhat::Rule(rule.clone()),
-        (_, Some(group), _) => GrantWhat::Group(group.clone()),
-        (_, _, Some(caps)) => GrantWhat::Caps(caps.clone()),
-        _ if args.shell => GrantWhat::Shell(args.user.clone()),
-        _ => GrantWhat::Command {
-            user: args.user.clone(),
-            argv: args.command.clone(),
-        },
-    };
-    Ok(GrantAsk {
-        what,
-        duration: args.duration.map(|d| d.as_secs()),
-        reason: args.reason.clone(),
-        ticket: args.ticket.clone(),
-        start,
-        uses: args.uses,
-        break_glass: args.break_glass,
-    })
-}
-
-/// Polls until request `id` is no longer pending (bounded by its approval
-/// deadline, which the daemon enforces).
-fn wait_for(socket: &std::path::Path, id: &str) -> Result<GrantRecord, ExitCode> {
-    loop {
-        for what in [Listing::Requests, Listing::Grants, Listing::History] {
-            let query = Request::ListGrants(Box::new(GrantQuery {
-                what,
-                all: false,
-                since: None,
-                user: None,
-            }));
-            match ask(socket, query) {
-                Ok(ServerMessage::Grants(records)) => {
-                    if let Some(record) = records.into_iter().find(|r| r.id == id) {
-                        if record.state != "pending" {
-                            return Ok(record);
-                        }
-                        break;
-                    }
-                }
-                other => return Err(print_failure(other, socket)),
-            }
-        }
-        std::thread::sleep(WAIT_POLL);
-    }
-}
-
-/// Prints the records: JSON (an array for listings, else the one record),
-/// or one line each.
-fn show(records: &[GrantRecord], listing: bool, format: Format) {
-    let mut out = std::io::stdout().lock();
-    if format == Format::Json {
-        let json = match (listing, records) {
-            (false, [one]) => serde_json::to_string_pretty(one),
-            _ => serde_json::to_string_pretty(records),
-        };
-        let _ = writeln!(out, "{}", json.unwrap_or_default());
-        return;
-    }
-    for record in records {
-        let _ = writeln!(out, "{}", line(record));
-    }
-}
-
-/// One record for people.
-fn line(r: &GrantRecord) -> String {
-    let what = match (r.kind.as_str(), &r.command, &r.group, &r.caps) {
-        (_, Some(command), _, _) => format!(
-            "command `{}` as {}",
-            command.join(" "),
-            r.run_as.as_deref().unwrap_or("root")
-        ),
-        (_, _, Some(group), _) => format!("group {group} (rule {})", r.rule),
-        (_, _, _, Some(caps)) => format!("caps {} (rule {})", caps.join(","), r.rule),
-        ("shell", ..) => format!(
-            "shell as {} (rule {})",
-            r.run_as.as_deref().unwrap_or("root"),
-            r.rule
-        ),
-        _ => format!("rule {}", r.rule),
-    };
-    let approvals = r.reviews.iter().filter(|v| v.decision == "approve").count();
-    let mut text = format!(
-        "{} {} {}: {what} for {}s",
-        r.id, r.state, r.requester, r.duration
-    );
-    match r.state.as_str() {
-        "pending" => text.push_str(&format!(
-            ", {approvals}/{} approvals, decide by {}",
-            r.quorum,
-            show_time(r.deadline_at)
-        )),
-        "active" => {
-            let left = r.expires_at.map_or(0, |e| e - now());
-            text.push_str(&format!(
-                ", until {} ({}s left)",
-                show_time(r.expires_at.unwrap_or(0)),
-                left.max(0)
-            ));
-        }
-        "approved" => text.push_str(&format!(", starts {}", r.start)),
-        _ => {
-            if let Some(end) = r.ended_at {
-                text.push_str(&format!(", ended {}", show_time(end)));
-            }
-        }
-    }
-    if let Some(uses) = r.max_uses {
-        text.push_str(&format!(", {} of {uses} uses", r.uses));
-    }
-    if let Some(reason) = &r.reason {
-        text.push_str(&format!(", reason: {reason}"));
-    }
-    if let Some(ticket) = &r.ticket {
-        text.push_str(&format!(", ticket: {ticket}"));
-    }
-    text
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
-/// `2026-12-01T15:04:05Z`.
-fn show_time(at: i64) -> String {
-    let time = std::time::UNIX_EPOCH + Duration::from_secs(u64::try_from(at).unwrap_or(0));
-    humantime::format_rfc3339_seconds(time).to_string()
 }
