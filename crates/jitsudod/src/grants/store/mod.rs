@@ -1,0 +1,136 @@
+//! The grant store: requests, reviews, grants and uses in SQLite under the
+//! state directory (`grants.db`). Every verb is one transaction; the
+//! journal is WAL with `synchronous = FULL`, so a SIGKILL at any moment
+//! loses no committed change. A store that cannot be opened or fails its
+//! integrity check stops the daemon (fail closed).
+//!
+//! [`schema`] holds the tables; [`requests`] the queries on requests,
+//! reviews and uses; [`break_glass`] those on break-glass grants.
+
+mod break_glass;
+mod requests;
+mod schema;
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, Transaction};
+
+use schema::SCHEMA;
+
+/// The database file below the state directory.
+pub const FILE: &str = "grants.db";
+
+/// Why the store failed.
+#[derive(Debug)]
+pub struct StoreError(pub String);
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "grant store: {}", self.0)
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError(e.to_string())
+    }
+}
+
+/// The open store.
+pub struct Store {
+    conn: Mutex<Connection>,
+}
+
+impl Store {
+    /// Opens (or creates) `dir/grants.db` and checks it.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let path = dir.join(FILE);
+        let at_path = |e: rusqlite::Error| StoreError(format!("{}: {e}", path.display()));
+        let conn = Connection::open(&path).map_err(at_path)?;
+        let checked: String = conn
+            .query_row("PRAGMA quick_check", [], |row| row.get(0))
+            .map_err(at_path)?;
+        if checked != "ok" {
+            return Err(StoreError(format!(
+                "{} is corrupt ({checked}); move it aside to start with no grants",
+                path.display()
+            )));
+        }
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.execute_batch(SCHEMA).map_err(at_path)?;
+        Ok(Store {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// The connection; a panic in another transaction (rolled back) does
+    /// not keep it locked.
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        match self.conn.lock() {
+            Ok(conn) => conn,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// Runs `f` in one transaction, committed if it returns `Ok`.
+    pub fn transact<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(StoreError::from)?;
+        let result = f(&Tx(&tx))?;
+        tx.commit().map_err(StoreError::from)?;
+        Ok(result)
+    }
+}
+
+/// A transaction on the store.
+pub struct Tx<'a>(&'a Transaction<'a>);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("jitsudo-store-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn ids_only_grow_across_reopenings() {
+        let dir = dir("ids");
+        let store = Store::open(&dir).unwrap();
+        let next = |store: &Store| store.transact(|tx| tx.next_id()).unwrap();
+        assert_eq!(next(&store), "1");
+        assert_eq!(next(&store), "2");
+        drop(store);
+        let store = Store::open(&dir).unwrap();
+        assert_eq!(next(&store), "3");
+        // A transaction that fails takes its id back with it, never gives it twice.
+        let failed: Result<String, StoreError> = store.transact(|tx| {
+            tx.next_id()?;
+            Err(StoreError("abort".into()))
+        });
+        assert!(failed.is_err());
+        assert_eq!(next(&store), "4");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_corrupt_store_is_refused_with_its_path() {
+        let dir = dir("corrupt");
+        std::fs::write(dir.join(FILE), vec![0x5a; 8192]).unwrap();
+        let error = Store::open(&dir)
+            .err()
+            .expect("a corrupt store opened")
+            .to_string();
+        assert!(error.contains("grants.db"), "{error}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
