@@ -35,6 +35,7 @@
 
 mod escape;
 mod event;
+mod journal_entry;
 mod journald;
 pub mod recording;
 mod sink;
@@ -47,6 +48,7 @@ pub use event::{
     field, signal_name, Event, EventKind, ExitStatus, FieldName, InvalidFieldName, Priority,
     FIELD_PREFIX, SYSLOG_FACILITY_AUTHPRIV, SYSLOG_IDENTIFIER,
 };
+pub use journal_entry::{record_from_journal, JOURNAL_SOURCE};
 pub use journald::{Journald, Transport, DEFAULT_JOURNAL_SOCKET};
 pub use sink::{Audit, Sink, SinkError};
 pub use syslog_sink::{Syslog, DEFAULT_SYSLOG_SOCKET};

@@ -42,9 +42,8 @@ enum AuditCommand {
         /// ago (30d, 12h).
         #[arg(long, default_value = "30d")]
         since: String,
-        /// Files of the trail, oldest first.
-        #[arg(long = "file", default_value = TRAIL)]
-        files: Vec<PathBuf>,
+        #[command(flatten)]
+        source: SourceArgs,
         /// The policy whose standing (grant-less) rules count as standing
         /// access.
         #[arg(long, default_value = crate::POLICY)]
@@ -53,6 +52,37 @@ enum AuditCommand {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+}
+
+/// Where the records come from: the trail's files, or the journal.
+#[derive(Args)]
+struct SourceArgs {
+    /// Files of the trail, oldest first.
+    #[arg(long = "file", default_value = TRAIL)]
+    files: Vec<PathBuf>,
+    /// Read jitsudo's events from the systemd journal (journalctl) instead
+    /// of the trail.
+    #[arg(long, conflicts_with = "files")]
+    journal: bool,
+}
+
+impl SourceArgs {
+    fn source(&self) -> Source<'_> {
+        if self.journal {
+            Source::Journal
+        } else {
+            Source::Trail(&self.files)
+        }
+    }
+}
+
+/// Where `jitsudoctl audit` reads records.
+#[derive(Clone, Copy)]
+pub enum Source<'a> {
+    /// These files of the trail, oldest first.
+    Trail(&'a [PathBuf]),
+    /// The systemd journal.
+    Journal,
 }
 
 /// The filters of `jitsudoctl audit`.
@@ -74,9 +104,8 @@ struct Query {
     /// Records decided by this rule id.
     #[arg(long)]
     rule: Option<String>,
-    /// Files of the trail, oldest first.
-    #[arg(long = "file", default_value = TRAIL)]
-    files: Vec<PathBuf>,
+    #[command(flatten)]
+    source: SourceArgs,
     /// Output format: text, or one JSON record per line.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -88,10 +117,10 @@ pub fn run(args: &AuditArgs) -> ExitCode {
         Some(AuditCommand::Verify { files }) => verify(files),
         Some(AuditCommand::Exposure {
             since,
-            files,
+            source,
             policy,
             format,
-        }) => crate::exposure::run(since, files, policy, *format),
+        }) => crate::exposure::run(since, source.source(), policy, *format),
         None => query(&args.query),
     };
     match result {
@@ -144,20 +173,23 @@ pub fn record_time(record: &Record) -> Option<SystemTime> {
     humantime::parse_rfc3339(record.text("time")?).ok()
 }
 
-/// Reads the records of `files` written in `[since, until)`.
+/// Reads the records of `source` written in `[since, until)`.
 pub fn records_between(
-    files: &[PathBuf],
+    source: Source<'_>,
     since: Option<SystemTime>,
     until: Option<SystemTime>,
     mut keep: impl FnMut(&Record) -> bool,
 ) -> Result<Vec<Record>, String> {
-    jitsudo_audit::read(files, |record| {
+    let mut in_period = |record: &Record| {
         let Some(time) = record_time(record) else {
             return false;
         };
         since.is_none_or(|s| time >= s) && until.is_none_or(|u| time < u) && keep(record)
-    })
-    .map_err(|e| e.to_string())
+    };
+    match source {
+        Source::Trail(files) => jitsudo_audit::read(files, in_period).map_err(|e| e.to_string()),
+        Source::Journal => crate::journal::records(since, until, &mut in_period),
+    }
 }
 
 fn query(query: &Query) -> Result<ExitCode, String> {
@@ -168,7 +200,7 @@ fn query(query: &Query) -> Result<ExitCode, String> {
         ("JITSUDO_GRANT_ID", &query.grant),
         ("JITSUDO_RULE", &query.rule),
     ];
-    let records = records_between(&query.files, since, until, |record| {
+    let records = records_between(query.source.source(), since, until, |record| {
         filters.iter().all(|(field, wanted)| {
             wanted
                 .as_deref()

@@ -5,7 +5,7 @@
 //! approver and the median wait from request to grant.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -13,7 +13,7 @@ use jitsudo_audit::Record;
 use jitsudo_policy::{files, Caller, Effect, GroupRef, Policy};
 use serde_json::json;
 
-use crate::audit::{minutes, parse_moment, record_time, records_between};
+use crate::audit::{minutes, parse_moment, record_time, records_between, Source};
 use crate::Format;
 
 /// What one user held.
@@ -36,17 +36,17 @@ struct Report {
     waits: Vec<Duration>,
 }
 
-/// Runs the report over `files` since `since`.
+/// Runs the report over `source` since `since`.
 pub fn run(
     since: &str,
-    files: &[PathBuf],
+    source: Source<'_>,
     policy: &Path,
     format: Format,
 ) -> Result<ExitCode, String> {
     let since = parse_moment(since)?;
     let now = SystemTime::now();
     let mut report = Report::default();
-    for record in records_between(files, Some(since), None, |_| true)? {
+    for record in records_between(source, Some(since), None, |_| true)? {
         report.add(&record);
     }
     report.close_open_grants(now);

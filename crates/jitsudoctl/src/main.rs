@@ -30,6 +30,7 @@ mod explain;
 mod exposure;
 mod grants;
 mod import;
+mod journal;
 mod offline;
 mod prompt;
 mod replay;
