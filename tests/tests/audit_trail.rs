@@ -934,3 +934,102 @@ impl Drop for InstalledCatalog {
         let _ = Command::new("journalctl").arg("--update-catalog").status();
     }
 }
+
+/// `jitsudoctl audit --journal` finds a real run's events in the real
+/// journal with the trail's fields and applies the same filters; an entry a
+/// user forges with jitsudo's identifier and `MESSAGE_ID` is not one of
+/// them.
+#[test]
+fn queries_read_the_journal_like_the_trail() {
+    ensure_journald();
+    let s = setup("journal-query", POLICY, None, &[]);
+    let m = marker("jquery");
+    let forged = format!("forged {m}");
+    let mut child = Command::new("setpriv")
+        .args([
+            "--reuid",
+            LIMITED,
+            "--regid",
+            LIMITED,
+            "--init-groups",
+            "--",
+        ])
+        .args(["logger", "--journald"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("run logger");
+    let entry = format!(
+        "MESSAGE={forged}\nMESSAGE_ID={EXEC_ACCEPT_ID}\nSYSLOG_IDENTIFIER=jitsudo\n\
+         JITSUDO_EVENT=exec.accept\nJITSUDO_USER={ADMIN}\nJITSUDO_RULE=open\n"
+    );
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), entry.as_bytes())
+        .expect("write the forged entry");
+    assert!(child.wait().expect("logger").success());
+    for user in [ADMIN, LIMITED] {
+        let Some(_) = case(&s, user, format!("$SUDO /usr/bin/true {m}")).assert_jitsudo() else {
+            return;
+        };
+    }
+    assert!(
+        !wait_for_journal("JITSUDO_USER", ADMIN, &forged, LOG_TIMEOUT).is_empty(),
+        "the forged entry did not reach the journal"
+    );
+
+    let query = |extra: &[&str]| {
+        let mut args = vec!["audit", "--since", "10m"];
+        args.extend_from_slice(extra);
+        let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+        let out = ctl(&args);
+        assert!(out.status.success(), "{out:?}");
+        stdout(&out)
+    };
+    let json = |extra: &[&str]| -> Vec<Map<String, Value>> {
+        let mut args = vec!["--format", "json"];
+        args.extend_from_slice(extra);
+        records_of(&query(&args))
+            .into_iter()
+            .filter(|r| r.values().any(|v| v.to_string().contains(&m)))
+            .collect()
+    };
+    let journal = poll_until(LOG_TIMEOUT, || {
+        let found = json(&["--journal", "--user", ADMIN]);
+        (found.len() >= 2).then_some(found)
+    })
+    .unwrap_or_else(|| panic!("no exec events of {m} from --journal"));
+    let trail_path = s.trail.to_str().expect("utf-8 path");
+    let trail = json(&["--file", trail_path, "--user", ADMIN]);
+    assert_eq!(trail.len(), 2, "{trail:#?}");
+    assert_eq!(
+        journal.len(),
+        2,
+        "only the real events, not the forged one: {journal:#?}"
+    );
+    for from_trail in &trail {
+        let kind = text(from_trail, "JITSUDO_EVENT").expect("event");
+        let from_journal = event(&journal, kind);
+        for (field, value) in from_trail {
+            if ["time", "mono_us", "prev", "hash"].contains(&field.as_str()) {
+                continue;
+            }
+            assert_eq!(from_journal.get(field), Some(value), "{field} of {kind}");
+        }
+        assert!(from_journal.contains_key("time") && from_journal.contains_key("mono_us"));
+    }
+
+    let open = json(&["--journal", "--rule", "open"]);
+    assert!(!open.is_empty(), "no journal record of rule open");
+    assert!(
+        open.iter()
+            .all(|r| text(r, "JITSUDO_USER") == Some(LIMITED)),
+        "{open:#?}"
+    );
+    assert!(json(&["--journal", "--until", "1h"]).is_empty());
+    let lines = query(&["--journal", "--user", LIMITED]);
+    assert!(
+        lines
+            .lines()
+            .any(|l| l.contains(" exec.accept: ") && l.contains(&m)),
+        "{lines}"
+    );
+    assert!(!lines.contains(&forged), "{lines}");
+}

@@ -34,6 +34,12 @@ pub fn records(
     until: Option<SystemTime>,
     keep: &mut dyn FnMut(&Record) -> bool,
 ) -> Result<Vec<Record>, String> {
+    if let (Some(since), Some(until)) = (since, until) {
+        if since >= until {
+            // journalctl refuses an empty period; it holds nothing.
+            return Ok(Vec::new());
+        }
+    }
     let mut child = command(since, until)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
