@@ -29,7 +29,8 @@ step() { printf '\n==> %s\n' "$*"; }
 # Debian packages the tests (and the build) need.
 packages=(sudo rsyslog systemd libpam0g-dev libsqlite3-dev pkg-config build-essential procps
           util-linux bsdutils coreutils passwd login uidmap
-          acl python3 python3-venv python3-apt dbus-daemon libglib2.0-bin)
+          acl python3 python3-venv python3-apt dbus-daemon libglib2.0-bin
+          xvfb dunst imagemagick)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1013,3 +1013,162 @@ fn nobody_else_can_ask_through_an_agent_and_conversations_are_bounded() {
     let approved = approving.join().expect("gdbus thread").expect("approved");
     assert!(approved.contains("'state': <'active'>"), "{approved}");
 }
+
+/// An X server (Xvfb) on a free display, stopped (SIGTERM, so it removes
+/// its lock and socket) on drop.
+struct XServer {
+    child: Child,
+    display: String,
+}
+
+impl XServer {
+    fn start() -> XServer {
+        let mut child = Command::new("Xvfb")
+            .args(["-displayfd", "1", "-nolisten", "tcp", "-screen", "0"])
+            .arg("800x600x24")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start Xvfb (tests/run.sh installs the xvfb package)");
+        let mut number = String::new();
+        let out = child.stdout.take().expect("Xvfb's stdout");
+        let _ = BufReader::new(out).read_line(&mut number);
+        let display = format!(":{}", number.trim());
+        assert!(number.trim().parse::<u32>().is_ok(), "Xvfb gave no display");
+        XServer { child, display }
+    }
+}
+
+impl Drop for XServer {
+    fn drop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let _ = self.child.wait();
+    }
+}
+
+/// `dunstctl` of the approver's session on `display`, with `args`: its
+/// output.
+fn dunstctl(bus: &Bus, display: &str, session: &str, args: &[&str]) -> String {
+    let out = bus
+        .command(APPROVER1, "dunstctl")
+        .args(args)
+        .env("DISPLAY", display)
+        .env("DBUS_SESSION_BUS_ADDRESS", session)
+        .output()
+        .expect("run dunstctl");
+    assert!(out.status.success(), "dunstctl {args:?}: {}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+#[test]
+fn the_agent_is_approved_through_a_real_notification_server_under_xvfb() {
+    let bus = Bus::start("agent-dunst");
+    let _d = bus.daemon("dbus-agent-dunst");
+    let x = XServer::start();
+    let dir = world().scratch_dir("dbus-agent-dunst-session");
+    let socket = dir.join("bus");
+    let session = format!("unix:path={}", socket.display());
+    let _session_bus = Stopped(Some(
+        bus.command(APPROVER1, "dbus-daemon")
+            .args(["--session", "--nofork", "--address", &session])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the session bus"),
+    ));
+    let up = poll_until(Duration::from_secs(10), || socket.exists().then_some(()));
+    assert!(up.is_some(), "the session bus did not come up");
+
+    // dunst, keeping every notification on screen; its context menu
+    // (dmenu) is a script that notes the menu and picks Approve.
+    let menu = dir.join("menu");
+    let dmenu = dir.join("dmenu");
+    let script = format!(
+        "#!/bin/sh\ncat > {menu}\ngrep -m1 '^#Approve ' {menu}\n",
+        menu = menu.display()
+    );
+    write_atomic(&dmenu, script.as_bytes(), 0o755);
+    let dunstrc = dir.join("dunstrc");
+    let config = format!(
+        "[global]\n    dmenu = {}\n    show_indicators = no\n\
+         [urgency_low]\n    timeout = 0\n[urgency_normal]\n    timeout = 0\n\
+         [urgency_critical]\n    timeout = 0\n",
+        dmenu.display()
+    );
+    write_atomic(&dunstrc, config.as_bytes(), 0o644);
+    let _dunst = Stopped(Some(
+        bus.command(APPROVER1, "dunst")
+            .arg("-config")
+            .arg(&dunstrc)
+            .env("DISPLAY", &x.display)
+            .env("DBUS_SESSION_BUS_ADDRESS", &session)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start dunst (tests/run.sh installs the dunst package)"),
+    ));
+    let serving = poll_until(Duration::from_secs(10), || {
+        let out = bus
+            .command(APPROVER1, "dunstctl")
+            .arg("is-paused")
+            .env("DBUS_SESSION_BUS_ADDRESS", &session)
+            .output()
+            .ok()?;
+        out.status.success().then_some(())
+    });
+    assert!(serving.is_some(), "dunst never served the session bus");
+
+    // The real agent, its password dialog an askpass program.
+    let askpass = dir.join("askpass");
+    let answer = format!("#!/bin/sh\necho '{}'\n", password(APPROVER1));
+    write_atomic(&askpass, answer.as_bytes(), 0o755);
+    let agent = user_bin(&jitsudo_tests::world::bin_dir().join("jitsudo-agent"));
+    let _agent = Stopped(Some(
+        bus.command(APPROVER1, &agent.to_string_lossy())
+            .env("DISPLAY", &x.display)
+            .env("DBUS_SESSION_BUS_ADDRESS", &session)
+            .env("JITSUDO_ASKPASS", &askpass)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start jitsudo-agent"),
+    ));
+
+    // The request, shown by dunst on the X display: kept as a picture.
+    let id = create(&bus, "seen on the screen");
+    let shown = poll_until(Duration::from_secs(20), || {
+        let count = dunstctl(&bus, &x.display, &session, &["count", "displayed"]);
+        (count.trim() == "1").then_some(())
+    });
+    assert!(shown.is_some(), "dunst never showed the review notification");
+    let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("the target directory")
+        .join("test-artifacts");
+    fs::create_dir_all(&artifacts).expect("mkdir test-artifacts");
+    let picture = artifacts.join("agent-notification.png");
+    let shot = Command::new("import")
+        .args(["-window", "root"])
+        .arg(&picture)
+        .env("DISPLAY", &x.display)
+        .status()
+        .expect("run import (tests/run.sh installs imagemagick)");
+    assert!(shot.success() && picture.exists(), "no screenshot");
+
+    // Approve, chosen in dunst's context menu: dunst sends ActionInvoked.
+    dunstctl(&bus, &x.display, &session, &["context"]);
+    let active = poll_until(Duration::from_secs(30), || {
+        let state = bus.gdbus(REQUESTER, "GetRequest", &[&id]).ok()?;
+        state.contains("'state': <'active'>").then_some(state)
+    });
+    let offered = fs::read_to_string(&menu).unwrap_or_default();
+    assert!(
+        offered.contains(&format!("#Approve (Approval requested: request {id} by jt_req)"))
+            && offered.contains("#Deny "),
+        "dunst's menu: {offered}"
+    );
+    let state = active.unwrap_or_else(|| panic!("the grant never became active"));
+    assert!(state.contains("'approved from the desktop'"), "{state}");
+}
