@@ -2,7 +2,8 @@
 //! system-like bus (`dbus-daemon` with the installed policy file
 //! dbus/org.jitsudo.Jitsudo1.conf) and a daemon pointed at it by
 //! `DBUS_SYSTEM_BUS_ADDRESS`; real users call it with `busctl`, `gdbus`
-//! and jitsudo-dbus-probe (a zbus client) under setpriv.
+//! and jitsudo-dbus-probe (a zbus client) under setpriv. The desktop agent
+//! runs against a test notification server, and against dunst on Xvfb.
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
@@ -764,6 +765,19 @@ fn the_agent_approves_through_the_notification_action() {
 /// The approver's desktop session: a session bus (stopped on drop), its
 /// address, a scratch directory, and a notification server on it.
 fn desktop(bus: &Bus, name: &str) -> (Stopped, String, PathBuf, Probe) {
+    let (session_bus, session_address, session_dir) = session(bus, name);
+    let mut server_cmd = bus.command(APPROVER1, &probe_bin().to_string_lossy());
+    server_cmd
+        .arg("notifications")
+        .env("DBUS_SESSION_BUS_ADDRESS", &session_address);
+    let server = Probe::start(server_cmd);
+    assert_eq!(server.first.trim(), "ready");
+    (session_bus, session_address, session_dir, server)
+}
+
+/// The approver's session bus (stopped on drop), its address, and a
+/// scratch directory.
+fn session(bus: &Bus, name: &str) -> (Stopped, String, PathBuf) {
     let session_dir = world().scratch_dir(&format!("{name}-session"));
     let session_socket = session_dir.join("bus");
     let session_address = format!("unix:path={}", session_socket.display());
@@ -779,13 +793,7 @@ fn desktop(bus: &Bus, name: &str) -> (Stopped, String, PathBuf, Probe) {
         session_socket.exists().then_some(())
     });
     assert!(up.is_some(), "the session bus did not come up");
-    let mut server_cmd = bus.command(APPROVER1, &probe_bin().to_string_lossy());
-    server_cmd
-        .arg("notifications")
-        .env("DBUS_SESSION_BUS_ADDRESS", &session_address);
-    let server = Probe::start(server_cmd);
-    assert_eq!(server.first.trim(), "ready");
-    (session_bus, session_address, session_dir, server)
+    (session_bus, session_address, session_dir)
 }
 
 #[test]
@@ -1058,7 +1066,11 @@ fn dunstctl(bus: &Bus, display: &str, session: &str, args: &[&str]) -> String {
         .env("DBUS_SESSION_BUS_ADDRESS", session)
         .output()
         .expect("run dunstctl");
-    assert!(out.status.success(), "dunstctl {args:?}: {}", text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "dunstctl {args:?}: {}",
+        text(&out.stderr)
+    );
     text(&out.stdout)
 }
 
@@ -1067,58 +1079,8 @@ fn the_agent_is_approved_through_a_real_notification_server_under_xvfb() {
     let bus = Bus::start("agent-dunst");
     let _d = bus.daemon("dbus-agent-dunst");
     let x = XServer::start();
-    let dir = world().scratch_dir("dbus-agent-dunst-session");
-    let socket = dir.join("bus");
-    let session = format!("unix:path={}", socket.display());
-    let _session_bus = Stopped(Some(
-        bus.command(APPROVER1, "dbus-daemon")
-            .args(["--session", "--nofork", "--address", &session])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the session bus"),
-    ));
-    let up = poll_until(Duration::from_secs(10), || socket.exists().then_some(()));
-    assert!(up.is_some(), "the session bus did not come up");
-
-    // dunst, keeping every notification on screen; its context menu
-    // (dmenu) is a script that notes the menu and picks Approve.
-    let menu = dir.join("menu");
-    let dmenu = dir.join("dmenu");
-    let script = format!(
-        "#!/bin/sh\ncat > {menu}\ngrep -m1 '^#Approve ' {menu}\n",
-        menu = menu.display()
-    );
-    write_atomic(&dmenu, script.as_bytes(), 0o755);
-    let dunstrc = dir.join("dunstrc");
-    let config = format!(
-        "[global]\n    dmenu = {}\n    show_indicators = no\n\
-         [urgency_low]\n    timeout = 0\n[urgency_normal]\n    timeout = 0\n\
-         [urgency_critical]\n    timeout = 0\n",
-        dmenu.display()
-    );
-    write_atomic(&dunstrc, config.as_bytes(), 0o644);
-    let _dunst = Stopped(Some(
-        bus.command(APPROVER1, "dunst")
-            .arg("-config")
-            .arg(&dunstrc)
-            .env("DISPLAY", &x.display)
-            .env("DBUS_SESSION_BUS_ADDRESS", &session)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start dunst (tests/run.sh installs the dunst package)"),
-    ));
-    let serving = poll_until(Duration::from_secs(10), || {
-        let out = bus
-            .command(APPROVER1, "dunstctl")
-            .arg("is-paused")
-            .env("DBUS_SESSION_BUS_ADDRESS", &session)
-            .output()
-            .ok()?;
-        out.status.success().then_some(())
-    });
-    assert!(serving.is_some(), "dunst never served the session bus");
+    let (_session_bus, session, dir) = session(&bus, "dbus-agent-dunst");
+    let (_dunst, menu) = dunst(&bus, &x.display, &session, &dir);
 
     // The real agent, its password dialog an askpass program.
     let askpass = dir.join("askpass");
@@ -1142,20 +1104,11 @@ fn the_agent_is_approved_through_a_real_notification_server_under_xvfb() {
         let count = dunstctl(&bus, &x.display, &session, &["count", "displayed"]);
         (count.trim() == "1").then_some(())
     });
-    assert!(shown.is_some(), "dunst never showed the review notification");
-    let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("the target directory")
-        .join("test-artifacts");
-    fs::create_dir_all(&artifacts).expect("mkdir test-artifacts");
-    let picture = artifacts.join("agent-notification.png");
-    let shot = Command::new("import")
-        .args(["-window", "root"])
-        .arg(&picture)
-        .env("DISPLAY", &x.display)
-        .status()
-        .expect("run import (tests/run.sh installs imagemagick)");
-    assert!(shot.success() && picture.exists(), "no screenshot");
+    assert!(
+        shown.is_some(),
+        "dunst never showed the review notification"
+    );
+    screenshot(&x.display, "agent-notification.png");
 
     // Approve, chosen in dunst's context menu: dunst sends ActionInvoked.
     dunstctl(&bus, &x.display, &session, &["context"]);
@@ -1165,10 +1118,73 @@ fn the_agent_is_approved_through_a_real_notification_server_under_xvfb() {
     });
     let offered = fs::read_to_string(&menu).unwrap_or_default();
     assert!(
-        offered.contains(&format!("#Approve (Approval requested: request {id} by jt_req)"))
-            && offered.contains("#Deny "),
+        offered.contains(&format!(
+            "#Approve (Approval requested: request {id} by jt_req)"
+        )) && offered.contains("#Deny "),
         "dunst's menu: {offered}"
     );
-    let state = active.unwrap_or_else(|| panic!("the grant never became active"));
+    let state = active.expect("the grant never became active after Approve was chosen");
     assert!(state.contains("'approved from the desktop'"), "{state}");
+}
+
+/// dunst in the approver's `session` on `display`, keeping every
+/// notification on screen; its context menu (dmenu) is a script that notes
+/// the menu in the returned file and picks Approve.
+fn dunst(bus: &Bus, display: &str, session: &str, dir: &Path) -> (Stopped, PathBuf) {
+    let menu = dir.join("menu");
+    let dmenu = dir.join("dmenu");
+    let script = format!(
+        "#!/bin/sh\ncat > {menu}\ngrep -m1 '^#Approve ' {menu}\n",
+        menu = menu.display()
+    );
+    write_atomic(&dmenu, script.as_bytes(), 0o755);
+    let dunstrc = dir.join("dunstrc");
+    let config = format!(
+        "[global]\n    dmenu = {}\n    show_indicators = no\n\
+         [urgency_low]\n    timeout = 0\n[urgency_normal]\n    timeout = 0\n\
+         [urgency_critical]\n    timeout = 0\n",
+        dmenu.display()
+    );
+    write_atomic(&dunstrc, config.as_bytes(), 0o644);
+    let dunst = Stopped(Some(
+        bus.command(APPROVER1, "dunst")
+            .arg("-config")
+            .arg(&dunstrc)
+            .env("DISPLAY", display)
+            .env("DBUS_SESSION_BUS_ADDRESS", session)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start dunst (tests/run.sh installs the dunst package)"),
+    ));
+    let serving = poll_until(Duration::from_secs(10), || {
+        let out = bus
+            .command(APPROVER1, "dunstctl")
+            .arg("is-paused")
+            .env("DBUS_SESSION_BUS_ADDRESS", session)
+            .output()
+            .ok()?;
+        out.status.success().then_some(())
+    });
+    assert!(serving.is_some(), "dunst never served the session bus");
+    (dunst, menu)
+}
+
+/// A picture of X `display` as test artifact `name`, in
+/// target/test-artifacts.
+fn screenshot(display: &str, name: &str) {
+    let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("the target directory")
+        .join("test-artifacts");
+    fs::create_dir_all(&artifacts).expect("mkdir test-artifacts");
+    let picture = artifacts.join(name);
+    let _ = fs::remove_file(&picture);
+    let shot = Command::new("import")
+        .args(["-window", "root"])
+        .arg(&picture)
+        .env("DISPLAY", display)
+        .status()
+        .expect("run import (tests/run.sh installs imagemagick)");
+    assert!(shot.success() && picture.exists(), "no screenshot");
 }
