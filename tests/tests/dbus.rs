@@ -740,6 +740,18 @@ fn the_agent_approves_through_the_notification_action() {
         done.contains(&format!("Request {second} is denied")),
         "{done}"
     );
+    // A signal forged by another user and sent to the agent itself is
+    // ignored: had the agent believed it, the third request would be shown
+    // as denied below, and its notification gone.
+    let forged = bus
+        .command(OUTSIDER, "gdbus")
+        .args(["emit", "--system", "-o", PATH, "-s"])
+        .arg(format!("{NAME}.RequestChanged"))
+        .args(["--dest", &agent_bus_name(&bus)])
+        .args([&format!("'{third}'"), "'denied'"])
+        .status()
+        .expect("gdbus emit");
+    assert!(forged.success());
     server.send(&format!("invoke {third_note} approve"));
     let done = server.next_line_with(&format!("Request {third} is"));
     assert!(
@@ -760,6 +772,21 @@ fn the_agent_approves_through_the_notification_action() {
     );
     let out = terminal.join().expect("the terminal");
     assert!(!out.timed_out, "{}", out.stdout_text());
+}
+
+/// The unique name of the jitsudo-agent connected to `bus`'s system bus.
+fn agent_bus_name(bus: &Bus) -> String {
+    let out = Command::new("busctl")
+        .args(["--system", "--no-legend", "--no-pager", "list"])
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+        .output()
+        .expect("busctl list");
+    text(&out.stdout)
+        .lines()
+        .find(|line| line.starts_with(':') && line.contains("jitsudo-agent"))
+        .and_then(|line| line.split_whitespace().next())
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("no jitsudo-agent on the bus:\n{}", text(&out.stdout)))
 }
 
 /// The approver's desktop session: a session bus (stopped on drop), its
