@@ -13,9 +13,7 @@ use clap::Args;
 use jitsudo::askpass::PasswordInput;
 use jitsudo::client;
 use jitsudo::error::Error;
-use jitsudo_proto::{
-    FdLayout, GrantSession, PassedFds, PreserveEnv, Request, RunRequest, ShellMode,
-};
+use jitsudo_proto::{FdLayout, GrantSession, PassedFds, Request, RunRequest};
 use serde_bytes::ByteBuf;
 
 /// `shell` and `run`'s options.
@@ -62,28 +60,11 @@ fn frames(
     let request = Request::UseGrant(Box::new(GrantSession {
         id: id.to_owned(),
         request: RunRequest {
-            argv: argv.iter().map(|a| ByteBuf::from(a.as_bytes())).collect(),
             env: client::environment(),
-            assignments: Vec::new(),
-            user: None,
-            group: None,
-            shell: ShellMode::Direct,
-            preserve_env: PreserveEnv::None,
-            chdir: None,
-            non_interactive: false,
-            background: false,
-            reset_timestamp: false,
-            prompt: None,
-            stdin_password: false,
-            set_home: false,
-            preserve_groups: false,
-            no_update: false,
-            command_timeout: None,
-            close_from: None,
             ignored_signals,
             stdio: passed.layout().stdio,
-            kept_fds: 0,
             terminal_foreground: client::terminal_foreground(passed),
+            ..RunRequest::new(argv.iter().map(|a| ByteBuf::from(a.as_bytes())).collect())
         },
     }));
     client::encode_request(request)
