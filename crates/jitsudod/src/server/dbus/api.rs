@@ -32,6 +32,14 @@ fn reason(text: String) -> Option<String> {
     (!text.is_empty()).then_some(text)
 }
 
+/// The record a verb about one request or grant replies with.
+fn first_record(records: &[GrantRecord]) -> Result<Dict, ApiError> {
+    match records.first() {
+        Some(record) => values::record(record),
+        None => Err(ApiError::Denied("no record in the reply".into())),
+    }
+}
+
 impl Api {
     async fn run(
         &self,
@@ -56,9 +64,13 @@ impl Api {
         &self,
         conn: &Connection,
         header: &Header<'_>,
-        request: Request,
-        id: &str,
+        (id, reason): (String, String),
+        verb: fn(Box<Review>) -> Request,
     ) -> Result<Dict, ApiError> {
+        let request = verb(Box::new(Review {
+            id: id.clone(),
+            reason: self::reason(reason),
+        }));
         let interactive = header
             .primary()
             .flags()
@@ -70,14 +82,11 @@ impl Api {
         let records = match outcome {
             Outcome::Records(records) => records,
             Outcome::Work(handover, slot) if interactive => {
-                agents::converse(conn, &self.shared, &self.agents, handover, slot, id).await?
+                agents::converse(conn, &self.shared, &self.agents, handover, slot, &id).await?
             }
             Outcome::Work(..) => return Err(agents::authentication_required()),
         };
-        match records.first() {
-            Some(record) => values::record(record),
-            None => Err(ApiError::Denied("no record in the reply".into())),
-        }
+        first_record(&records)
     }
 
     /// Runs a verb about one record; the record after it.
@@ -88,10 +97,7 @@ impl Api {
         request: Request,
     ) -> Result<Dict, ApiError> {
         let records = self.run(conn, header, request).await?;
-        match records.first() {
-            Some(record) => values::record(record),
-            None => Err(ApiError::Denied("no record in the reply".into())),
-        }
+        first_record(&records)
     }
 
     async fn list(
@@ -176,11 +182,7 @@ impl Api {
         id: String,
         reason: String,
     ) -> Result<Dict, ApiError> {
-        let review = Review {
-            id: id.clone(),
-            reason: self::reason(reason),
-        };
-        self.review(conn, &header, Request::Approve(Box::new(review)), &id)
+        self.review(conn, &header, (id, reason), Request::Approve)
             .await
     }
 
@@ -192,11 +194,7 @@ impl Api {
         id: String,
         reason: String,
     ) -> Result<Dict, ApiError> {
-        let review = Review {
-            id: id.clone(),
-            reason: self::reason(reason),
-        };
-        self.review(conn, &header, Request::Deny(Box::new(review)), &id)
+        self.review(conn, &header, (id, reason), Request::Deny)
             .await
     }
 
