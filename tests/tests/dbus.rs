@@ -302,13 +302,17 @@ fn probe_bin() -> PathBuf {
     user_bin(Path::new(env!("CARGO_BIN_EXE_jitsudo-dbus-probe")))
 }
 
-/// A copy of program `from` that test users can run.
+/// Program `from` where test users can run it: a hard link, since a copy
+/// being written while another test thread forks cannot be executed until
+/// that child execs ("Text file busy"); a copy only across file systems.
 fn user_bin(from: &Path) -> PathBuf {
     let dir = world().scratch_dir("dbus-bin");
     make_dir(&dir, 0o755);
     let to = dir.join(from.file_name().expect("a program's name"));
-    fs::copy(from, &to).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
-    fs::set_permissions(&to, fs::Permissions::from_mode(0o755)).expect("chmod");
+    if fs::hard_link(from, &to).is_err() {
+        fs::copy(from, &to).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
+        fs::set_permissions(&to, fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
     to
 }
 
