@@ -388,3 +388,64 @@ wait_file started; i=0; while [ $i -lt 1000 ]; do kill -WINCH $c; i=$((i+1)); do
     assert!(!recorded.contains("truncated"), "{recorded}");
     assert_eq!(recorded.matches(",\"r\",").count(), 1, "{recorded}");
 }
+
+/// The chunks of recording `id` of `kind` (`o`, `e`, `i`), joined.
+fn recorded_bytes(s: &Setup, id: &str, kind: &str) -> Vec<u8> {
+    use jitsudo_audit::recording::Chunk;
+    let text = fs::read_to_string(s.sessions.join(format!("{id}.jsonl"))).unwrap();
+    let mut bytes = Vec::new();
+    for line in text.lines().skip(1) {
+        match (kind, Chunk::parse(line).expect("a chunk")) {
+            ("o", (_, Chunk::Output(b)))
+            | ("e", (_, Chunk::Error(b)))
+            | ("i", (_, Chunk::Input(b))) => bytes.extend(b),
+            _ => {}
+        }
+    }
+    bytes
+}
+
+/// Bytes no text is made of: every byte value, NULs, bytes that are no
+/// UTF-8, a line longer than any buffer.
+fn binary_data() -> Vec<u8> {
+    let mut data: Vec<u8> = (0..=255u8).cycle().take(300_000).collect();
+    data.extend_from_slice(b"\xff\xfe\x00\x80tail\xc3");
+    data
+}
+
+/// A recorded command on pipes: the caller gets its output byte for
+/// byte, and the recording (and its replay) holds standard output,
+/// standard error and standard input apart, byte for byte.
+#[test]
+fn a_command_on_pipes_is_recorded_byte_for_byte() {
+    let s = setup("recording-pipes", "");
+    let data = binary_data();
+    let out = Case::new(
+        ADMIN,
+        "$SUDO sh -c 'cat; printf \"err\\000\\376\\n\" >&2; exit 7'; echo status=$? >&2",
+    )
+    .socket(s.daemon.socket.as_os_str())
+    .stdin(data.clone())
+    .spec()
+    .run(Impl::Jitsudo);
+    assert!(
+        out.stdout == data,
+        "the caller's output differs ({} bytes)",
+        out.stdout.len()
+    );
+    assert_eq!(out.stderr, b"err\x00\xfe\nstatus=7\n");
+    let id = recording_id(&s.trail);
+    assert!(
+        recorded_bytes(&s, &id, "o") == data,
+        "recorded output differs"
+    );
+    assert!(
+        recorded_bytes(&s, &id, "i") == data,
+        "recorded input differs"
+    );
+    assert_eq!(recorded_bytes(&s, &id, "e"), b"err\x00\xfe\n");
+    let played = replay(&s, &["--max-wait", "0", &id]);
+    assert_eq!(played.status, 0, "{}", played.stderr_text());
+    assert!(played.stdout == data, "the replay differs");
+    assert_eq!(played.stderr, b"err\x00\xfe\n");
+}

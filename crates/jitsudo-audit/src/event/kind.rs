@@ -78,11 +78,17 @@ pub enum EventKind {
     /// A required audit sink did not take an event (the command was
     /// refused, or ran under `audit_failure = "allow"`).
     AuditFail,
+    /// A session recording reached its size cap (`record_max_bytes`):
+    /// the rest of the session is not recorded.
+    RecordTruncated,
+    /// The retention sweep removed old session recordings
+    /// (`record_retention`, `record_max_total`).
+    RecordRemoved,
 }
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 19] = [
+    pub const ALL: [EventKind; 21] = [
         EventKind::ExecAccept,
         EventKind::ExecReject,
         EventKind::ExecExit,
@@ -102,6 +108,8 @@ impl EventKind {
         EventKind::GrantRevoke,
         EventKind::GrantDone,
         EventKind::AuditFail,
+        EventKind::RecordTruncated,
+        EventKind::RecordRemoved,
     ];
 
     /// Stable dotted name, the value of `JITSUDO_EVENT`.
@@ -126,6 +134,8 @@ impl EventKind {
             EventKind::GrantRevoke => "grant.revoke",
             EventKind::GrantDone => "grant.done",
             EventKind::AuditFail => "audit.fail",
+            EventKind::RecordTruncated => "record.truncated",
+            EventKind::RecordRemoved => "record.remove",
         }
     }
 
@@ -152,6 +162,8 @@ impl EventKind {
             EventKind::GrantRevoke => "e4f292c549235dd632289319f2b14870",
             EventKind::GrantDone => "793ed1cd459dbe11b2277d135487cc83",
             EventKind::AuditFail => "903ab449632247519a1cce59306d1c53",
+            EventKind::RecordTruncated => "771df8806f7041d38f4a7f642aecbacd",
+            EventKind::RecordRemoved => "46a5f127db2a4b52a17be7280313450a",
         }
     }
 
@@ -163,9 +175,11 @@ impl EventKind {
         match self {
             EventKind::AuditFail => Priority::Error,
             EventKind::ExecReject | EventKind::AuthFail => Priority::Warning,
-            EventKind::GrantRevoke | EventKind::GrantExpire | EventKind::GrantWarn => {
-                Priority::Notice
-            }
+            EventKind::GrantRevoke
+            | EventKind::GrantExpire
+            | EventKind::GrantWarn
+            | EventKind::RecordTruncated
+            | EventKind::RecordRemoved => Priority::Notice,
             EventKind::RequestCreate
             | EventKind::RequestReview
             | EventKind::RequestExpire
@@ -192,6 +206,7 @@ impl EventKind {
                 | EventKind::ExecExit
                 | EventKind::AuthFail
                 | EventKind::AuditFail
+                | EventKind::RecordTruncated
         )
     }
 }

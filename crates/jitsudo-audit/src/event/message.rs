@@ -42,13 +42,14 @@ impl Event {
             EventKind::DaemonStart => "jitsudod started",
             EventKind::DaemonStop => "jitsudod stopping",
             EventKind::PolicyReload => "policy reloaded",
+            EventKind::RecordRemoved => "session recordings removed",
             other => other.name(),
         });
         if let Some(reason) = &self.reason {
             s.push_str(" ; REASON=");
             escape_into(s, reason);
         }
-        let fields = if self.kind.is_grant_event() {
+        let fields = if self.kind.is_grant_event() || self.kind == EventKind::RecordRemoved {
             &self.extra[..]
         } else {
             &[]
@@ -99,6 +100,7 @@ impl Event {
             EventKind::ExecReject => b"command not allowed",
             EventKind::AuthFail => b"authentication failure",
             EventKind::AuditFail => b"audit sink failure",
+            EventKind::RecordTruncated => b"session recording truncated",
             EventKind::ExecExit => {
                 self.render_exit(s);
                 s.push_str(" ; ");

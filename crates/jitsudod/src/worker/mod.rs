@@ -10,6 +10,7 @@
 mod auth;
 mod child;
 mod edit;
+mod pipes;
 mod pty;
 mod received;
 mod record;

@@ -16,8 +16,10 @@ use nix::sys::wait::waitpid;
 use nix::unistd::{pipe2, read, setpgid, ForkResult, Gid, Pid, Uid};
 
 use super::child::{self, ChildSpec, Stage};
+use super::pipes::Pipes;
 use super::pty::Pty;
 use super::received::CallerFds;
+use super::record::Pending;
 use super::reply::send;
 use super::tree::{CommandTree, Prepared};
 use crate::request::job::Exec;
@@ -36,14 +38,19 @@ pub(super) struct Started {
     pub(super) tree: CommandTree,
     pub(super) sigchld: SignalFd,
     pub(super) pty: Option<OwnedFd>,
+    /// A recorded command's standard streams that are no terminal.
+    pub(super) pipes: Option<Pipes>,
 }
 
-/// Forks the command child and waits for its exec to succeed or fail.
+/// Forks the command child and waits for its exec to succeed or fail; a
+/// `recorded` command's standard streams that are no terminal become
+/// pipes to the worker.
 pub(super) fn start(
     exec: &Exec,
     place: &Place<'_>,
     caller: CallerFds,
     conn: &OwnedFd,
+    recorded: Option<&Pending>,
 ) -> Result<Started, Failure> {
     let set = blocked_signals();
     set.thread_block()
@@ -73,7 +80,17 @@ pub(super) fn start(
         exec.grant_cgroup.as_deref().or(place.cgroup),
         exec.timeout.is_some(),
     )?;
-    let spec = child_spec(exec, &caller, tty, group.procs_writer()?)
+    let (pipes, piped) = match recorded {
+        Some(pending) => {
+            let (pipes, ends) = Pipes::interpose(&caller, pending.recording.clone(), pending.input)
+                .map_err(|e| Failure::new(format!("unable to record the session: {e}")))?;
+            (Some(pipes), ends)
+        }
+        None => Default::default(),
+    };
+    let stdio =
+        [0, 1, 2].map(|i| (piped[i].as_ref().or(caller.stdio[i].as_ref())).map(AsFd::as_fd));
+    let spec = child_spec(exec, &caller, stdio, tty, group.procs_writer()?)
         .ok_or_else(|| Failure::new("invalid job: embedded NUL byte or no executable"))?;
     let (report_rd, report_wr) = pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| Failure::new(format!("unable to create pipe: {}", e.desc())))?;
@@ -91,6 +108,7 @@ pub(super) fn start(
     }
     drop(report_wr);
     drop(spec);
+    drop(piped);
     drop(caller);
     exec_result(child, &report_rd)
         .map_err(|(stage, errno)| describe_failure(conn, stage, errno, exec, place.cwd))?;
@@ -99,6 +117,7 @@ pub(super) fn start(
         tree: group.started(child),
         sigchld,
         pty: pty.map(Pty::into_master),
+        pipes,
     })
 }
 
@@ -188,10 +207,12 @@ fn cstring(bytes: &[u8]) -> Option<CString> {
     CString::new(bytes.to_vec()).ok()
 }
 
-/// Turns the job into what the child needs; `None` if a string holds NUL.
+/// Turns the job into what the child needs, `stdio` becoming fds 0-2;
+/// `None` if a string holds NUL.
 fn child_spec<'a>(
     job: &Exec,
     caller: &'a CallerFds,
+    stdio: [Option<BorrowedFd<'a>>; 3],
     tty: Option<CString>,
     cgroup: Option<OwnedFd>,
 ) -> Option<ChildSpec<'a>> {
@@ -216,7 +237,7 @@ fn child_spec<'a>(
             None => None,
         },
         cwd_fd: caller.cwd.try_clone().ok()?,
-        stdio: [0, 1, 2].map(|i| caller.stdio[i].as_ref().map(AsFd::as_fd)),
+        stdio,
         kept: (caller.kept.iter())
             .map(|(n, fd)| Some((RawFd::try_from(*n).ok()?, fd.as_fd())))
             .collect::<Option<_>>()?,

@@ -64,7 +64,7 @@ pub fn run(
         }
     }
     let mut record = record;
-    let recorder = match super::record::begin(&mut record, &exec) {
+    let recorder = match super::record::begin(&mut record, &exec.path) {
         Ok(recorder) => recorder,
         Err(failure) => {
             audit.emit(&record.rejected(&failure_text(&failure)));
@@ -120,7 +120,7 @@ fn run_command(
     let began = std::time::Instant::now();
     let caller_tty = recorder
         .as_ref()
-        .and_then(|_| super::record::caller_tty(exec, &caller));
+        .and_then(|_| super::record::caller_tty(exec.background, &caller));
     let failed = |failure: Failure| {
         send(conn, &ServerMessage::Error(failure.clone()), None);
         audit.emit(
@@ -130,7 +130,7 @@ fn run_command(
         );
         (ExitCode::FAILURE, None)
     };
-    let started = match start(exec, place, caller, conn) {
+    let started = match start(exec, place, caller, conn, recorder.as_ref()) {
         Ok(started) => started,
         Err(failure) => return failed(failure),
     };
@@ -139,9 +139,11 @@ fn run_command(
         tree,
         sigchld,
         pty: master,
+        pipes,
     } = started;
     let pty = master.is_some();
-    let (tap, client_end) = match super::record::tap(recorder, master.as_ref(), caller_tty) {
+    let tapped = super::record::tap(recorder.as_ref(), master.as_ref(), pipes, caller_tty);
+    let (tap, client_end) = match tapped {
         Ok(tapped) => tapped,
         Err(failure) => {
             tree.kill();

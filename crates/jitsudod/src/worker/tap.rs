@@ -9,11 +9,13 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::time::Instant;
 
-use jitsudo_audit::recording::{Chunk, Recorder};
+use jitsudo_audit::recording::Chunk;
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::unistd::{read, write};
+
+use super::record::Shared;
 
 /// Bytes held for one direction before the worker stops reading its
 /// source (the writer then blocks, as on a terminal nobody reads).
@@ -30,7 +32,7 @@ pub(super) struct Tap {
     to_master: Vec<u8>,
     master_open: bool,
     client_open: bool,
-    recorder: Recorder,
+    recording: Shared,
     record_input: bool,
     /// The window size last recorded (columns, rows).
     size: Option<(u16, u16)>,
@@ -48,7 +50,7 @@ impl Tap {
     pub(super) fn new(
         master: BorrowedFd<'_>,
         caller_tty: Option<OwnedFd>,
-        recorder: Recorder,
+        recording: Shared,
         record_input: bool,
     ) -> std::io::Result<(Tap, OwnedFd)> {
         let (ours, theirs) = UnixStream::pair()?;
@@ -65,7 +67,7 @@ impl Tap {
             to_master: Vec::new(),
             master_open: true,
             client_open: true,
-            recorder,
+            recording,
             record_input,
             size: None,
         };
@@ -141,7 +143,9 @@ impl Tap {
         let size = (size.ws_col, size.ws_row);
         if self.size != Some(size) {
             self.size = Some(size);
-            self.recorder.write(&Chunk::Resize(size.0, size.1));
+            self.recording
+                .borrow_mut()
+                .keep(&Chunk::Resize(size.0, size.1));
         }
     }
 
@@ -179,7 +183,9 @@ impl Tap {
             // No process has the pty's slave open any more.
             Ok(0) | Err(Errno::EIO) => self.master_open = false,
             Ok(n) => {
-                self.recorder.write(&Chunk::Output(buf[..n].to_vec()));
+                self.recording
+                    .borrow_mut()
+                    .keep(&Chunk::Output(buf[..n].to_vec()));
                 self.to_client.extend_from_slice(&buf[..n]);
                 return true;
             }
@@ -194,7 +200,9 @@ impl Tap {
             Ok(0) => self.client_open = false,
             Ok(n) => {
                 if self.record_input {
-                    self.recorder.write(&Chunk::Input(buf[..n].to_vec()));
+                    self.recording
+                        .borrow_mut()
+                        .keep(&Chunk::Input(buf[..n].to_vec()));
                 }
                 self.to_master.extend_from_slice(&buf[..n]);
             }

@@ -13,9 +13,9 @@ use nix::sys::signalfd::SignalFd;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{getpgrp, tcgetpgrp, tcsetpgrp, Pid};
 
+use super::record::Taps;
 use super::reply::send;
 use super::session;
-use super::tap::Tap;
 use super::tree::{CommandTree, Leftovers};
 
 /// How long a command gets after SIGHUP (its client vanished) or SIGTERM
@@ -46,8 +46,8 @@ pub(super) struct Supervisor {
     stopped_foreground: Option<Pid>,
     /// The caller's terminal is gone: the escalation kills the session.
     hung_up: bool,
-    /// A recorded session's copy between the pty and the client.
-    tap: Option<Tap>,
+    /// A recorded session's copies of its pty and pipes.
+    tap: Option<Taps>,
 }
 
 impl Supervisor {
@@ -57,7 +57,7 @@ impl Supervisor {
         sigchld: SignalFd,
         conn: Option<OwnedFd>,
         pty: Option<OwnedFd>,
-        tap: Option<Tap>,
+        tap: Option<Taps>,
         timeout: Option<Duration>,
     ) -> Self {
         Supervisor {
@@ -95,7 +95,7 @@ impl Supervisor {
             if let Some(conn) = &self.conn {
                 fds.push(PollFd::new(conn.as_fd(), PollFlags::POLLIN));
             }
-            let wanted = self.tap.as_ref().map(Tap::interest).unwrap_or_default();
+            let wanted = self.tap.as_ref().map(Taps::interest).unwrap_or_default();
             let tap_at = fds.len();
             fds.extend(
                 wanted

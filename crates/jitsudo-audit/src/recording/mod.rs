@@ -1,16 +1,23 @@
 //! Session recordings (`record = true`): what a command showed on its
-//! terminal (and, with `record_input`, what the caller typed), with timing,
+//! terminal or wrote to its pipes (and, with `record_input`, what the
+//! caller typed or piped in), or what a `-e` edit changed, with timing,
 //! one file per session. The format is described in docs/audit.md: a JSON
 //! header line, then one JSON array per chunk, `[SECONDS, KIND, DATA]`,
-//! DATA in base64 so that any byte is kept exactly.
+//! bytes in base64 so that any byte is kept exactly.
 
-use std::fs::{DirBuilder, File, OpenOptions};
+mod edit;
+mod store;
+
+use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use nix::fcntl::Flock;
 use serde_json::{json, Value};
+
+pub use edit::FileEdit;
+pub use store::{sweep, Removed, Retention};
 
 /// Where recordings are kept unless the daemon is told otherwise.
 pub const DEFAULT_SESSION_DIR: &str = "/var/log/jitsudo/sessions";
@@ -41,12 +48,18 @@ pub fn path_of(dir: &Path, id: &str) -> PathBuf {
 /// What one line of a recording holds.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Chunk {
-    /// Bytes the command wrote to its terminal.
+    /// Bytes the command wrote to its terminal, or to its standard output
+    /// when that is no terminal.
     Output(Vec<u8>),
-    /// Bytes the caller typed (`record_input`).
+    /// Bytes the command wrote to its standard error when that is no
+    /// terminal (on a terminal they are part of [`Chunk::Output`]).
+    Error(Vec<u8>),
+    /// Bytes the caller typed, or piped to the command (`record_input`).
     Input(Vec<u8>),
     /// The terminal's new size: columns, rows.
     Resize(u16, u16),
+    /// What a `-e` edit did to one file.
+    Edit(Box<FileEdit>),
     /// The size cap was reached: nothing more was recorded.
     Truncated,
 }
@@ -55,17 +68,31 @@ impl Chunk {
     fn kind(&self) -> &'static str {
         match self {
             Chunk::Output(_) => "o",
+            Chunk::Error(_) => "e",
             Chunk::Input(_) => "i",
             Chunk::Resize(..) => "r",
+            Chunk::Edit(_) => "edit",
             Chunk::Truncated => "truncated",
         }
     }
 
-    fn data(&self) -> String {
+    fn data(&self) -> Value {
         match self {
-            Chunk::Output(bytes) | Chunk::Input(bytes) => base64_encode(bytes),
-            Chunk::Resize(cols, rows) => format!("{cols}x{rows}"),
-            Chunk::Truncated => String::new(),
+            Chunk::Output(bytes) | Chunk::Error(bytes) | Chunk::Input(bytes) => {
+                json!(base64_encode(bytes))
+            }
+            Chunk::Resize(cols, rows) => json!(format!("{cols}x{rows}")),
+            Chunk::Edit(edit) => edit.to_json(),
+            Chunk::Truncated => json!(""),
+        }
+    }
+
+    /// How many bytes of the session the chunk carries.
+    fn payload(&self) -> u64 {
+        match self {
+            Chunk::Output(bytes) | Chunk::Error(bytes) | Chunk::Input(bytes) => bytes.len() as u64,
+            Chunk::Edit(edit) => edit.content_len(),
+            Chunk::Resize(..) | Chunk::Truncated => 0,
         }
     }
 
@@ -77,9 +104,14 @@ impl Chunk {
         let [at, kind, data] = &items[..] else {
             return None;
         };
-        let (at, data) = (at.as_f64()?, data.as_str()?);
+        let at = at.as_f64()?;
+        if kind.as_str()? == "edit" {
+            return Some((at, Chunk::Edit(Box::new(FileEdit::from_json(data)?))));
+        }
+        let data = data.as_str()?;
         let chunk = match kind.as_str()? {
             "o" => Chunk::Output(base64_decode(data)?),
+            "e" => Chunk::Error(base64_decode(data)?),
             "i" => Chunk::Input(base64_decode(data)?),
             "r" => {
                 let (cols, rows) = data.split_once('x')?;
@@ -94,26 +126,30 @@ impl Chunk {
 
 /// A recording being written. Past its size cap it writes one `truncated`
 /// line and nothing more; a write error ends it too (the command runs on).
+/// The file stays locked (`flock`) while it is written, so that the
+/// retention sweep ([`sweep`]) never deletes it.
 pub struct Recorder {
-    file: Option<File>,
+    file: Option<Flock<File>>,
     started: Instant,
     written: u64,
     max_bytes: u64,
 }
 
+/// A recording reached its cap (reported once, by the write that did).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Truncation {
+    /// The cap, in bytes of the recording's file.
+    pub max_bytes: u64,
+    /// The session's bytes left out by that write.
+    pub dropped: u64,
+}
+
 impl Recorder {
     /// Creates the recording of session `id` in `dir` (made 0700 if
-    /// missing), a new 0600 file starting with `header`, which gets the
-    /// format's version and the id.
+    /// missing; see [`store`] for what `dir` may be), a new 0600 file
+    /// starting with `header`, which gets the format's version and the id.
     pub fn create(dir: &Path, id: &str, mut header: Value, max_bytes: u64) -> io::Result<Recorder> {
-        DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(path_of(dir, id))?;
+        let mut file = store::create(dir, id)?;
         if let Some(fields) = header.as_object_mut() {
             fields.insert("version".into(), json!(FORMAT_VERSION));
             fields.insert("id".into(), json!(id));
@@ -130,34 +166,49 @@ impl Recorder {
         })
     }
 
-    /// Appends `chunk`, timed now. Past the cap, as much of its bytes as
-    /// fits is written, then the `truncated` line.
-    pub fn write(&mut self, chunk: &Chunk) {
+    /// Appends `chunk`, timed now. Past the cap, as much of it as fits is
+    /// written, then the `truncated` line; that write reports the
+    /// [`Truncation`].
+    pub fn write(&mut self, chunk: &Chunk) -> Option<Truncation> {
+        self.file.as_ref()?;
         let at = self.started.elapsed().as_secs_f64();
         let whole = line(at, chunk);
         if self.written + (whole.len() + end_len(at)) as u64 <= self.max_bytes {
-            return self.append(&whole);
+            self.append(&whole);
+            return None;
         }
-        if let Some(part) = self.part_that_fits(at, chunk) {
-            self.append(&line(at, &part));
+        let part = self.part_that_fits(at, chunk);
+        if let Some(part) = &part {
+            self.append(&line(at, part));
         }
         self.append(&line(at, &Chunk::Truncated));
         self.file = None;
+        let kept = part.as_ref().map_or(0, Chunk::payload);
+        Some(Truncation {
+            max_bytes: self.max_bytes,
+            dropped: chunk.payload().saturating_sub(kept),
+        })
     }
 
-    /// The start of an output or input `chunk` that fits below the cap
-    /// with the `truncated` line after it.
+    /// The start of an output or input `chunk` (or an edit without its
+    /// contents) that fits below the cap with the `truncated` line after it.
     fn part_that_fits(&self, at: f64, chunk: &Chunk) -> Option<Chunk> {
+        if let Chunk::Edit(edit) = chunk {
+            let hashes = Chunk::Edit(Box::new(edit.without_content()));
+            let room = self
+                .max_bytes
+                .checked_sub(self.written + end_len(at) as u64)?;
+            return (line(at, &hashes).len() as u64 <= room).then_some(hashes);
+        }
         let overhead = line(at, &Chunk::Output(Vec::new())).len() + end_len(at);
         let room = self.max_bytes.checked_sub(self.written + overhead as u64)?;
         let fits = usize::try_from(room / 4 * 3).ok()?;
+        let start = |bytes: &Vec<u8>| bytes[..fits.min(bytes.len())].to_vec();
         match chunk {
-            Chunk::Output(bytes) if fits > 0 => {
-                Some(Chunk::Output(bytes[..fits.min(bytes.len())].to_vec()))
-            }
-            Chunk::Input(bytes) if fits > 0 => {
-                Some(Chunk::Input(bytes[..fits.min(bytes.len())].to_vec()))
-            }
+            _ if fits == 0 => None,
+            Chunk::Output(bytes) => Some(Chunk::Output(start(bytes))),
+            Chunk::Error(bytes) => Some(Chunk::Error(start(bytes))),
+            Chunk::Input(bytes) => Some(Chunk::Input(start(bytes))),
             _ => None,
         }
     }
@@ -179,17 +230,13 @@ fn end_len(at: f64) -> usize {
 
 /// One line of a recording.
 fn line(at: f64, chunk: &Chunk) -> String {
-    format!(
-        "[{at:.6},{},{}]\n",
-        json!(chunk.kind()),
-        json!(chunk.data())
-    )
+    format!("[{at:.6},{},{}]\n", json!(chunk.kind()), chunk.data())
 }
 
 const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// Standard base64 with padding.
-fn base64_encode(bytes: &[u8]) -> String {
+pub(crate) fn base64_encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for group in bytes.chunks(3) {
         let n = group
@@ -208,7 +255,7 @@ fn base64_encode(bytes: &[u8]) -> String {
 }
 
 /// The bytes of standard, padded base64 `text`; `None` if it is not.
-fn base64_decode(text: &str) -> Option<Vec<u8>> {
+pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
     let text = text.as_bytes();
     if !text.len().is_multiple_of(4) {
         return None;
@@ -251,10 +298,19 @@ mod tests {
         for chunk in [
             Chunk::Output(b"\x1b[2J\x00\xff\"\\".to_vec()),
             Chunk::Input(b"q".to_vec()),
+            Chunk::Error(b"\xfe".to_vec()),
+            Chunk::Edit(Box::new(FileEdit::new(
+                b"/etc/a\xff",
+                Some(b"x\n"),
+                Some(b"y\0"),
+            ))),
+            Chunk::Edit(Box::new(
+                FileEdit::new(b"/etc/b", None, None).without_content(),
+            )),
             Chunk::Resize(132, 43),
             Chunk::Truncated,
         ] {
-            let line = format!("[1.5,{},{}]", json!(chunk.kind()), json!(chunk.data()));
+            let line = format!("[1.5,{},{}]", json!(chunk.kind()), chunk.data());
             assert_eq!(Chunk::parse(&line), Some((1.5, chunk)));
         }
         assert_eq!(Chunk::parse("[1,\"z\",\"\"]"), None);
@@ -265,8 +321,8 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("jitsudo-rec-{}", std::process::id()));
         let id = new_id().unwrap();
         let mut recorder = Recorder::create(&dir, &id, json!({}), 1024).unwrap();
-        recorder.write(&Chunk::Output(vec![b'x'; 5000]));
-        recorder.write(&Chunk::Output(b"after".to_vec()));
+        let truncation = recorder.write(&Chunk::Output(vec![b'x'; 5000]));
+        assert_eq!(recorder.write(&Chunk::Output(b"after".to_vec())), None);
         let text = std::fs::read_to_string(path_of(&dir, &id)).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         let lines: Vec<&str> = text.lines().collect();
@@ -280,6 +336,9 @@ mod tests {
             "{}",
             kept.len()
         );
+        let truncation = truncation.expect("the write past the cap reports it");
+        assert_eq!(truncation.max_bytes, 1024);
+        assert_eq!(truncation.dropped, 5000 - kept.len() as u64);
         assert_eq!(Chunk::parse(lines[2]).map(|c| c.1), Some(Chunk::Truncated));
     }
 

@@ -1,6 +1,10 @@
 //! `jitsudoctl replay ID`: plays a session recording (`record = true`)
-//! back on standard output with its timing, like sudoreplay; `--list`
-//! names the recordings. Recordings are root's alone (docs/audit.md).
+//! back with its timing, like sudoreplay: terminal output and standard
+//! output on standard output, standard error on standard error, and what a
+//! `-e` edit changed ([`edit`]); `--list` names the recordings.
+//! Recordings are root's alone (docs/audit.md).
+
+mod edit;
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
@@ -58,26 +62,32 @@ fn replay(args: &ReplayArgs, id: &str) -> Result<(), String> {
     let (header, lines) = open(&args.dir, id)?;
     let max_bytes = header.get("max_bytes").and_then(Value::as_u64);
     let mut out = std::io::stdout().lock();
+    let mut err = std::io::stderr().lock();
     let mut last = 0.0;
     for line in lines {
         let line = line.map_err(|e| format!("session {id}: {e}"))?;
         let (at, chunk) =
             Chunk::parse(&line).ok_or_else(|| format!("session {id}: damaged recording"))?;
-        match chunk {
-            Chunk::Output(bytes) => {
-                let wait = Duration::from_secs_f64(((at - last) / args.speed).max(0.0));
-                std::thread::sleep(wait.min(max_wait));
-                last = at;
-                out.write_all(&bytes)
-                    .and_then(|()| out.flush())
-                    .map_err(|e| format!("standard output: {e}"))?;
+        let (to, bytes): (&mut dyn Write, _) = match chunk {
+            Chunk::Output(bytes) => (&mut out, bytes),
+            Chunk::Error(bytes) => (&mut err, bytes),
+            Chunk::Edit(file) => (&mut out, edit::describe(&file)),
+            Chunk::Truncated => {
+                let _ = writeln!(
+                    err,
+                    "jitsudoctl: session {id} was recorded up to its size cap ({} bytes) only",
+                    max_bytes.unwrap_or(0)
+                );
+                continue;
             }
-            Chunk::Truncated => eprintln!(
-                "jitsudoctl: session {id} was recorded up to its size cap ({} bytes) only",
-                max_bytes.unwrap_or(0)
-            ),
-            Chunk::Input(_) | Chunk::Resize(..) => {}
-        }
+            Chunk::Input(_) | Chunk::Resize(..) => continue,
+        };
+        let wait = Duration::from_secs_f64(((at - last) / args.speed).max(0.0));
+        std::thread::sleep(wait.min(max_wait));
+        last = at;
+        to.write_all(&bytes)
+            .and_then(|()| to.flush())
+            .map_err(|e| format!("standard output: {e}"))?;
     }
     Ok(())
 }
