@@ -449,3 +449,92 @@ fn a_command_on_pipes_is_recorded_byte_for_byte() {
     assert!(played.stdout == data, "the replay differs");
     assert_eq!(played.stderr, b"err\x00\xfe\n");
 }
+
+/// A command writing 50 MiB through a recorded rule into a reader that
+/// falls behind is held back: the worker holds a bounded buffer (its peak
+/// memory stays far below what the command wrote), every byte arrives,
+/// and the recording stops at its cap with a `record.truncated` event in
+/// the trail and in the journal, naming the recording, the cap and the
+/// bytes left out.
+#[test]
+fn a_fast_writer_is_held_back_and_the_cap_is_logged() {
+    let s = setup("recording-flood", "record_max_bytes = 4096");
+    let out = Case::new(
+        LIMITED,
+        "$SUDO sh -c 'echo $PPID >&2; exec head -c 52428800 /dev/zero' 2>worker |
+{ sleep 1; dd bs=65536 count=700 iflag=fullblock 2>/dev/null | wc -c
+  sed -n 's/^VmHWM:[[:space:]]*\\([0-9]*\\) kB/peak=\\1/p' /proc/$(cat worker)/status; wc -c; }",
+    )
+    .socket(s.daemon.socket.as_os_str())
+    .in_fresh_dir()
+    .spec()
+    .run(Impl::Jitsudo);
+    let text = out.stdout_text();
+    let numbers: Vec<u64> = text
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    let [first, peak_kb, rest] = numbers[..] else {
+        panic!("{text}\n{}", out.stderr_text())
+    };
+    assert_eq!(first + rest, 50 << 20, "{text}");
+    assert!(
+        peak_kb < 24 << 10,
+        "the worker's peak memory was {peak_kb} kB"
+    );
+    let id = recording_id(&s.trail);
+    let truncated = exec_events(&s.trail, "record.truncated");
+    assert_eq!(truncated.len(), 1, "{truncated:#?}");
+    let field = |name: &str| {
+        truncated[0]
+            .get(name)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    assert_eq!(field("JITSUDO_RECORDING").as_deref(), Some(&id[..]));
+    assert_eq!(field("JITSUDO_RECORD_MAX_BYTES").as_deref(), Some("4096"));
+    let dropped: u64 = field("JITSUDO_RECORD_DROPPED")
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(0);
+    assert!(dropped > 0 && dropped <= 16384, "{truncated:#?}");
+    let journal = jitsudo_tests::services::wait_for_journal(
+        "JITSUDO_RECORDING",
+        &id,
+        "record.truncated",
+        Duration::from_secs(15),
+    );
+    assert!(
+        journal.iter().any(|e| {
+            e.get("MESSAGE_ID").and_then(Value::as_str) == Some("771df8806f7041d38f4a7f642aecbacd")
+                && e.get("JITSUDO_RECORD_DROPPED").and_then(Value::as_str)
+                    == Some(&dropped.to_string()[..])
+        }),
+        "{journal:#?}"
+    );
+    let played = replay(&s, &["--max-wait", "0", &id]);
+    assert!(
+        played.stderr_text().contains("size cap (4096 bytes)"),
+        "{}",
+        played.stderr_text()
+    );
+}
+
+/// A reader that goes away ends a recorded command as it ends it under
+/// sudo: `yes` is killed by SIGPIPE, and a command ignoring SIGPIPE gets
+/// EPIPE (same output, same status).
+#[test]
+fn a_closed_reader_ends_a_recorded_command_as_under_sudo() {
+    let s = setup("recording-sigpipe", "");
+    Case::new(
+        ADMIN,
+        "{ $SUDO yes; echo left=$? >&2; } | head -n 1
+{ $SUDO sh -c 'trap \"\" PIPE; yes; echo yes=$? >&2'; echo left=$? >&2; } | head -n 2",
+    )
+    .socket(s.daemon.socket.as_os_str())
+    .stdout_is("y\ny\ny\n")
+    .assert_same();
+    assert_eq!(exec_events(&s.trail, "exec.exit").len(), 2);
+    assert!(exec_events(&s.trail, "exec.exit")
+        .iter()
+        .all(|e| e.contains_key("JITSUDO_RECORDING")));
+}
