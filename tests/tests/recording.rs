@@ -48,12 +48,13 @@ struct Setup {
 }
 
 fn setup(name: &str, record_max: &str) -> Setup {
+    setup_with(name, &POLICY.replace("RECORD_MAX", record_max))
+}
+
+/// [`setup`] with this policy.
+fn setup_with(name: &str, policy_text: &str) -> Setup {
     let policy = world().policy_dir(name).join("policy.toml");
-    write_atomic(
-        &policy,
-        POLICY.replace("RECORD_MAX", record_max).as_bytes(),
-        0o644,
-    );
+    write_atomic(&policy, policy_text.as_bytes(), 0o644);
     let log = world().scratch_dir(name).join("log");
     make_dir(&log, 0o755);
     let trail = log.join("audit.jsonl");
@@ -537,4 +538,68 @@ fn a_closed_reader_ends_a_recorded_command_as_under_sudo() {
     assert!(exec_events(&s.trail, "exec.exit")
         .iter()
         .all(|e| e.contains_key("JITSUDO_RECORDING")));
+}
+
+/// SHA-256 of `bytes`, in hex, by sha256sum.
+fn sha256(bytes: &[u8]) -> String {
+    use std::io::Write;
+    let mut child = Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run sha256sum");
+    child.stdin.take().unwrap().write_all(bytes).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout)[..64].to_owned()
+}
+
+/// A real `sudoedit` under a recorded rule: its recording (named by its
+/// exec events) keeps, for each file, the hashes of the content before and
+/// after, and `jitsudoctl replay` shows what changed as a unified diff.
+#[test]
+fn a_recorded_edit_keeps_what_changed() {
+    let dir = Path::new("/etc/jitsudo-tests-edit/recording-edit");
+    let _ = fs::remove_dir_all(dir);
+    make_dir(Path::new("/etc/jitsudo-tests-edit"), 0o755);
+    make_dir(dir, 0o755);
+    let d = dir.display();
+    let s = setup_with(
+        "recording-edit",
+        &format!(
+            "[defaults]\naudit_sinks = [\"file\"]\n\n[[rule]]\nid = \"edit\"\n\
+             who = [\"jt_limited\"]\nauth = \"none\"\nrecord = true\n\
+             commands = [\"sudoedit {d}/motd\", \"sudoedit {d}/new\"]\n"
+        ),
+    );
+    let before = "one\ntwo\nthree\n";
+    fs::write(dir.join("motd"), before).unwrap();
+    let editor = "printf '#!/bin/sh\\nfor f; do [ \"$f\" = -- ] && continue; \
+        sed -i s/two/TWO/ \"$f\"; echo \"added by $(id -un)\" >> \"$f\"; done\\n' > ed; chmod 755 ed";
+    let out = Case::new(
+        LIMITED,
+        format!("{editor}; EDITOR=$PWD/ed $SUDO -e {d}/motd {d}/new; echo rc=$?"),
+    )
+    .socket(s.daemon.socket.as_os_str())
+    .in_fresh_dir()
+    .env("SUDO_EDITOR", "")
+    .env("VISUAL", "")
+    .spec()
+    .run(Impl::Jitsudo);
+    assert_eq!(out.stdout_text(), "rc=0\n", "{}", out.stderr_text());
+    let after = fs::read_to_string(dir.join("motd")).unwrap();
+    assert_eq!(after, "one\nTWO\nthree\nadded by jt_limited\n");
+    let id = recording_id(&s.trail);
+    let played = replay(&s, &[&id]);
+    assert_eq!(played.status, 0, "{}", played.stderr_text());
+    let text = played.stdout_text();
+    let expected = format!(
+        "edit of {d}/motd: changed (sha256 {} -> {})\n\
+         --- {d}/motd\n+++ {d}/motd\n@@ -1,3 +1,4 @@\n one\n-two\n+TWO\n three\n+added by jt_limited\n\
+         edit of {d}/new: created (sha256 {})\n",
+        sha256(before.as_bytes()),
+        sha256(after.as_bytes()),
+        sha256(b"added by jt_limited\n"),
+    );
+    assert!(text.starts_with(&expected), "{text}\nexpected:\n{expected}");
+    assert!(replay(&s, &["--list"]).stdout_text().contains("sudoedit"));
 }

@@ -1,11 +1,16 @@
 //! How `jitsudoctl replay` shows a `-e` edit: the file, the SHA-256 of its
 //! content before and after, and a unified diff of the lines that changed
-//! (one hunk, from the first changed line to the last, with context).
+//! (one hunk, from the first changed line to the last, with context; the
+//! lines between as a longest common subsequence makes them, unless that
+//! would take too much memory).
 
 use jitsudo_audit::recording::FileEdit;
 
 /// Lines of context around the changed lines.
 const CONTEXT: usize = 3;
+
+/// Most cells of the longest-common-subsequence table (4 bytes each).
+const MAX_CELLS: usize = 4 << 20;
 
 /// What `edit` did, as text for a terminal (the file's bytes as they are).
 pub(super) fn describe(edit: &FileEdit) -> Vec<u8> {
@@ -64,15 +69,52 @@ fn diff(path: &str, before: &[u8], after: &[u8]) -> Vec<u8> {
         )
         .into_bytes(),
     );
-    let lines = (a[start..prefix].iter().map(|l| (b' ', l)))
-        .chain(a[prefix..a_end].iter().map(|l| (b'-', l)))
-        .chain(b[prefix..b_end].iter().map(|l| (b'+', l)))
-        .chain(a[a_end..a_end + trailing].iter().map(|l| (b' ', l)));
+    let lines = (a[start..prefix].iter().map(|l| (b' ', *l)))
+        .chain(changes(&a[prefix..a_end], &b[prefix..b_end]))
+        .chain(a[a_end..a_end + trailing].iter().map(|l| (b' ', *l)));
     for (mark, line) in lines {
         out.push(mark);
         out.extend_from_slice(line);
         if !line.ends_with(b"\n") {
             out.extend_from_slice(b"\n\\ No newline at end of file\n");
+        }
+    }
+    out
+}
+
+/// The lines of `a` and `b` marked kept (` `), removed (`-`) or added
+/// (`+`), by a longest common subsequence (all of `a` removed and all of
+/// `b` added, if its table would be too large).
+fn changes<'a>(a: &[&'a [u8]], b: &[&'a [u8]]) -> Vec<(u8, &'a [u8])> {
+    let (n, m) = (a.len(), b.len());
+    if n.saturating_mul(m) > MAX_CELLS {
+        let removed = a.iter().map(|l| (b'-', *l));
+        return removed.chain(b.iter().map(|l| (b'+', *l))).collect();
+    }
+    // common[i * w + j]: the longest common subsequence of a[i..], b[j..].
+    let w = m + 1;
+    let mut common = vec![0u32; (n + 1) * w];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            common[i * w + j] = if a[i] == b[j] {
+                common[(i + 1) * w + j + 1] + 1
+            } else {
+                common[(i + 1) * w + j].max(common[i * w + j + 1])
+            };
+        }
+    }
+    let (mut i, mut j) = (0, 0);
+    let mut out = Vec::with_capacity(n + m);
+    while i < n || j < m {
+        if i < n && j < m && a[i] == b[j] {
+            out.push((b' ', a[i]));
+            (i, j) = (i + 1, j + 1);
+        } else if i < n && (j == m || common[(i + 1) * w + j] >= common[i * w + j + 1]) {
+            out.push((b'-', a[i]));
+            i += 1;
+        } else {
+            out.push((b'+', b[j]));
+            j += 1;
         }
     }
     out
@@ -97,5 +139,7 @@ mod tests {
             text,
             "--- f\n+++ f\n@@ -2,8 +2,9 @@\n 2\n 3\n 4\n-5\n+five\n 6\n 7\n 8\n 9\n+ten\n\\ No newline at end of file\n"
         );
+        let text = String::from_utf8(diff("f", b"a\nb\nc\n", b"b\nx\nc\nd\n")).unwrap();
+        assert_eq!(text, "--- f\n+++ f\n@@ -1,3 +1,4 @@\n-a\n b\n+x\n c\n+d\n");
     }
 }

@@ -53,7 +53,13 @@ pub fn run(
             }
             return ExitCode::SUCCESS;
         }
-        Then::Edit(files) => return super::edit::run(&files, &conn, &record, &audit),
+        Then::Edit(files) => {
+            let mut record = record;
+            let Ok(recording) = start_recording(&mut record, b"sudoedit", &conn, &audit) else {
+                return ExitCode::FAILURE;
+            };
+            return super::edit::run(&files, &conn, &record, &audit, recording.as_ref());
+        }
         Then::Review => return super::reply::relay_review(&conn, daemon),
     };
     if exec.grant.is_some() {
@@ -64,13 +70,8 @@ pub fn run(
         }
     }
     let mut record = record;
-    let recorder = match super::record::begin(&mut record, &exec.path) {
-        Ok(recorder) => recorder,
-        Err(failure) => {
-            audit.emit(&record.rejected(&failure_text(&failure)));
-            send(&conn, &ServerMessage::Error(failure), None);
-            return ExitCode::FAILURE;
-        }
+    let Ok(recorder) = start_recording(&mut record, &exec.path, &conn, &audit) else {
+        return ExitCode::FAILURE;
     };
     if let Err(failure) = crate::audit::admit(&audit, &record) {
         send(&conn, &ServerMessage::Error(failure), None);
@@ -95,6 +96,20 @@ pub fn run(
         leftovers.finish(HANGUP_GRACE);
     }
     status
+}
+
+/// The recording `record`'s rule asks for, of `command`; a recording that
+/// cannot be made refuses the command, logged and told to the client.
+fn start_recording(
+    record: &mut AuditRecord,
+    command: &[u8],
+    conn: &OwnedFd,
+    audit: &jitsudo_audit::Audit,
+) -> Result<Option<super::record::Pending>, ()> {
+    super::record::begin(record, command).map_err(|failure| {
+        audit.emit(&record.rejected(&failure_text(&failure)));
+        send(conn, &ServerMessage::Error(failure), None);
+    })
 }
 
 /// Adds PAM's environment (pam_env and friends) where the command's own

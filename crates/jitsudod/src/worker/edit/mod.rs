@@ -7,6 +7,11 @@
 //! as the caller; and writes back the files that changed, as the target:
 //! a new file beside the old one, given its mode and owner and renamed
 //! over it, or (when the directory does not allow that) rewritten in place.
+//! Under a recorded rule, what the edit did to each file (its contents
+//! before and after, see [`jitsudo_audit::recording::FileEdit`]) goes to
+//! the session's recording, written by the child through the recording's
+//! open file; the child tells the worker when that reached the cap, for the
+//! worker to log it.
 
 mod open;
 mod write;
@@ -27,8 +32,12 @@ use nix::unistd::{setgroups, setresgid, setresuid, ForkResult, Gid, Uid};
 use crate::audit::AuditRecord;
 use crate::request::job::EditJob;
 
+use super::record::{Pending, Shared};
 use super::reply::send;
-use open::open;
+use jitsudo_audit::recording::{Chunk, FileEdit, Truncation};
+use nix::fcntl::OFlag;
+use nix::unistd::pipe2;
+use open::{open, Opened};
 use write::write_back;
 
 /// The most the files of one `-e` may hold together (they travel in one
@@ -37,15 +46,37 @@ const MAX_EDIT_TOTAL: usize = 3 * MAX_EDIT_FILE;
 
 /// Runs the edit in a child that is the target user, reports how it ended
 /// and logs it.
-pub fn run(job: &EditJob, conn: &OwnedFd, record: &AuditRecord, audit: &Audit) -> ExitCode {
+pub(in crate::worker) fn run(
+    job: &EditJob,
+    conn: &OwnedFd,
+    record: &AuditRecord,
+    audit: &Audit,
+    recorded: Option<&Pending>,
+) -> ExitCode {
     if let Err(failure) = crate::audit::admit(audit, record) {
         send(conn, &ServerMessage::Error(failure), None);
         return ExitCode::FAILURE;
     }
+    let truncation = match recorded.map(|_| pipe2(OFlag::O_CLOEXEC)).transpose() {
+        Ok(pipe) => pipe,
+        Err(e) => {
+            let text = format!("unable to record the session: {}", e.desc());
+            send(conn, &ServerMessage::Error(Failure::new(text)), None);
+            return ExitCode::FAILURE;
+        }
+    };
     // The worker is single-threaded; the child only uses what it owns and
     // ends with `exit`.
     let code = match jitsudo_sys::process::fork_single_threaded() {
-        Ok(ForkResult::Child) => std::process::exit(as_target(job, conn)),
+        Ok(ForkResult::Child) => {
+            let recording = recorded
+                .zip(truncation.as_ref())
+                .map(|(pending, (_, tell))| ChildRecording {
+                    recording: &pending.recording,
+                    tell,
+                });
+            std::process::exit(as_target(job, conn, recording.as_ref()))
+        }
         Ok(ForkResult::Parent { child }) => loop {
             match waitpid(child, None) {
                 Ok(WaitStatus::Exited(_, code)) => break code,
@@ -63,6 +94,12 @@ pub fn run(job: &EditJob, conn: &OwnedFd, record: &AuditRecord, audit: &Audit) -
             1
         }
     };
+    if let (Some(pending), Some((heard, tell))) = (recorded, truncation) {
+        drop(tell);
+        if let Some(truncation) = told_truncation(&heard) {
+            pending.recording.borrow().report(truncation);
+        }
+    }
     audit.emit(&record.exited(ExitStatus::Code(code)));
     if code == 0 {
         ExitCode::SUCCESS
@@ -71,11 +108,50 @@ pub fn run(job: &EditJob, conn: &OwnedFd, record: &AuditRecord, audit: &Audit) -
     }
 }
 
+/// The recording as the edit's child writes it: through its open file,
+/// telling the worker on `tell` when it reached its cap.
+struct ChildRecording<'a> {
+    recording: &'a Shared,
+    tell: &'a OwnedFd,
+}
+
+impl ChildRecording<'_> {
+    /// Records what the edit did to `file`: its content before (none for a
+    /// new file) and the content written (none if it was left unchanged).
+    fn keep(&self, file: &Opened, written: Option<&[u8]>) {
+        let before = file.file.as_ref().map(|_| &file.content[..]);
+        let edit = FileEdit::new(&file.path, before, written);
+        // A file left unchanged is named with its hash only.
+        let edit = match written {
+            Some(_) => edit,
+            None => edit.without_content(),
+        };
+        let chunk = Chunk::Edit(Box::new(edit));
+        if let Some(truncation) = self.recording.borrow_mut().write(&chunk) {
+            let mut told = [0u8; 16];
+            told[..8].copy_from_slice(&truncation.max_bytes.to_le_bytes());
+            told[8..].copy_from_slice(&truncation.dropped.to_le_bytes());
+            let _ = nix::unistd::write(self.tell, &told);
+        }
+    }
+}
+
+/// What the edit's child told of the recording's cap, once it ended.
+fn told_truncation(heard: &OwnedFd) -> Option<Truncation> {
+    let mut told = [0u8; 16];
+    let n = nix::unistd::read(heard, &mut told).ok()?;
+    let number = |bytes: &[u8]| bytes.try_into().ok().map(u64::from_le_bytes);
+    (n == told.len()).then_some(Truncation {
+        max_bytes: number(&told[..8])?,
+        dropped: number(&told[8..])?,
+    })
+}
+
 /// The child: becomes the target, edits, tells the client.
-fn as_target(job: &EditJob, conn: &OwnedFd) -> i32 {
+fn as_target(job: &EditJob, conn: &OwnedFd, recording: Option<&ChildRecording<'_>>) -> i32 {
     let outcome = become_target(job)
         .map_err(|e| format!("unable to change to the target user: {}", e.desc()).into_bytes())
-        .and_then(|()| edit(job, conn));
+        .and_then(|()| edit(job, conn, recording));
     match outcome {
         Ok(()) => {
             send(conn, &ServerMessage::Exited(Exit::Code(0)), None);
@@ -99,7 +175,11 @@ fn become_target(job: &EditJob) -> nix::Result<()> {
     Ok(())
 }
 
-fn edit(job: &EditJob, conn: &OwnedFd) -> Result<(), Vec<u8>> {
+fn edit(
+    job: &EditJob,
+    conn: &OwnedFd,
+    recording: Option<&ChildRecording<'_>>,
+) -> Result<(), Vec<u8>> {
     let opened = job
         .files
         .iter()
@@ -121,9 +201,12 @@ fn edit(job: &EditJob, conn: &OwnedFd) -> Result<(), Vec<u8>> {
     send(conn, &ServerMessage::Edit(files), None);
     let edited = receive_edited(conn, opened.len())?;
     for (file, content) in opened.iter().zip(edited) {
-        match content {
-            Some(content) if content[..] != file.content[..] => write_back(file, &content)?,
-            _ => {}
+        let changed = content.filter(|content| content[..] != file.content[..]);
+        if let Some(content) = &changed {
+            write_back(file, content)?;
+        }
+        if let Some(recording) = recording {
+            recording.keep(file, changed.as_deref().map(|c| &c[..]));
         }
     }
     Ok(())
