@@ -82,6 +82,10 @@ pub struct Defaults {
     pub audit_sinks: Vec<crate::AuditSink>,
     /// The size cap of one session recording, in bytes.
     pub record_max_bytes: u64,
+    /// How long session recordings are kept (`None`: for ever).
+    pub record_retention: Option<std::time::Duration>,
+    /// How many bytes the session recordings may hold together.
+    pub record_max_total: Option<u64>,
 }
 
 /// Daemon-wide bounds on connections and on authentications waiting at a
@@ -132,6 +136,8 @@ impl Default for Defaults {
             audit_failure: crate::AuditFailure::Deny,
             audit_sinks: crate::DEFAULT_AUDIT_SINKS.to_vec(),
             record_max_bytes: crate::DEFAULT_RECORD_MAX_BYTES,
+            record_retention: None,
+            record_max_total: None,
         }
     }
 }

@@ -75,6 +75,8 @@ pub(crate) struct RawDefaults {
     pub audit_failure: Option<AuditFailure>,
     pub audit_sinks: Option<Spanned<Vec<AuditSink>>>,
     pub record_max_bytes: Option<Spanned<i64>>,
+    pub record_retention: Option<Spanned<String>>,
+    pub record_max_total: Option<Spanned<i64>>,
 }
 
 /// One `[[rule]]` table.

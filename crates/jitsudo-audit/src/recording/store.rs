@@ -105,8 +105,6 @@ pub struct Removed {
     pub id: String,
     /// Its size, in bytes.
     pub bytes: u64,
-    /// When it was last written.
-    pub modified: SystemTime,
 }
 
 /// A recording as the sweep finds it.
@@ -143,7 +141,6 @@ pub fn sweep(dir: &Path, retention: &Retention, now: SystemTime) -> io::Result<V
             removed.push(Removed {
                 id: recording.name.trim_end_matches(".jsonl").to_owned(),
                 bytes: size(&recording.st),
-                modified: recording.modified,
             });
         }
     }
@@ -195,8 +192,7 @@ fn remove(dir: &OwnedFd, recording: &Found) -> io::Result<bool> {
     if (st.st_dev, st.st_ino) != (recording.st.st_dev, recording.st.st_ino) {
         return Ok(false);
     }
-    unlinkat(dir, recording.name.as_str(), UnlinkatFlags::NoRemoveDir)?;
-    Ok(true)
+    Ok(unlinkat(dir, recording.name.as_str(), UnlinkatFlags::NoRemoveDir).is_ok())
 }
 
 #[cfg(test)]

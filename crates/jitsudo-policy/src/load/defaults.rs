@@ -68,6 +68,7 @@ pub(super) fn apply(raw: &RawDefaults, defaults: &mut Defaults, check: &mut Chec
     {
         defaults.record_max_bytes = max;
     }
+    apply_record_bounds(raw, defaults, check);
     if let Some(sinks) = raw
         .audit_sinks
         .as_ref()
@@ -252,6 +253,38 @@ fn record_max_bytes(max: &i64) -> Result<u64, String> {
         Ok(n) if (4096..=1 << 40).contains(&n) => Ok(n),
         _ => Err(format!(
             "record_max_bytes must be between 4096 and 1099511627776, not {max}"
+        )),
+    }
+}
+
+/// `record_retention` and `record_max_total`.
+fn apply_record_bounds(raw: &RawDefaults, defaults: &mut Defaults, check: &mut Checker<'_>) {
+    if let Some(age) = raw.record_retention.as_ref() {
+        defaults.record_retention = check.check(age, record_retention);
+    }
+    if let Some(max) = raw.record_max_total.as_ref() {
+        defaults.record_max_total = check.check(max, record_max_total);
+    }
+}
+
+/// How long recordings are kept: days up to a century (`"90d"`, `"2555d"`),
+/// or a shorter duration (`"12h"`).
+fn record_retention(text: &str) -> Result<Duration, String> {
+    let days = text.strip_suffix('d').and_then(|d| d.parse::<u64>().ok());
+    match days {
+        Some(days) if (1..=36_500).contains(&days) => Ok(Duration::from_secs(days * 86_400)),
+        _ => super::rule::parse_timeout(text).map_err(|_| {
+            format!("record_retention `{text}` must be a duration such as \"90d\" or \"12h\" (at most 36500d)")
+        }),
+    }
+}
+
+/// What all recordings may hold together: 4 KiB to 1 PiB.
+fn record_max_total(max: &i64) -> Result<u64, String> {
+    match u64::try_from(*max) {
+        Ok(n) if (4096..=1 << 50).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "record_max_total must be between 4096 and 1125899906842624, not {max}"
         )),
     }
 }

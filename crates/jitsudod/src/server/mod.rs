@@ -10,6 +10,7 @@
 
 mod dbus;
 mod handover;
+mod retention;
 mod route;
 mod shared;
 mod status;
@@ -63,6 +64,7 @@ pub async fn serve(listener: std::os::unix::net::UnixListener, shared: Arc<Share
     shared.workers.refill();
     tokio::spawn(trim_workers(Arc::clone(&shared)));
     tokio::spawn(crate::grants::timers::run(Arc::clone(&shared.grants)));
+    tokio::spawn(retention::run(Arc::clone(&shared)));
     tokio::spawn(dbus::serve(Arc::clone(&shared)));
     let mut last_accept_error: Option<Instant> = None;
     loop {
@@ -81,6 +83,7 @@ pub async fn serve(listener: std::os::unix::net::UnixListener, shared: Arc<Share
             },
             _ = hup.recv() => {
                 let _ = shared.reload();
+                tokio::spawn(retention::sweep_now(Arc::clone(&shared)));
             }
             _ = term.recv() => break,
             _ = int.recv() => break,
