@@ -603,3 +603,104 @@ fn a_recorded_edit_keeps_what_changed() {
     assert!(text.starts_with(&expected), "{text}\nexpected:\n{expected}");
     assert!(replay(&s, &["--list"]).stdout_text().contains("sudoedit"));
 }
+
+/// The ids of the recordings named by the trail's `exec.accept` events.
+fn recorded_ids(trail: &Path) -> Vec<String> {
+    exec_events(trail, "exec.accept")
+        .iter()
+        .filter_map(|e| e.get("JITSUDO_RECORDING")?.as_str().map(str::to_owned))
+        .collect()
+}
+
+/// `record_retention`: a sweep (here the one after a policy reload)
+/// removes recordings older than the bound and logs them in one
+/// `record.remove` event, but never the recording of a command still
+/// running, however old its file looks. The running command (root) ages
+/// every recording, reloads the daemon, and waits for the sweep's event
+/// (matched by a pattern that its own command line, in the trail, does not
+/// match).
+#[test]
+fn the_retention_sweep_removes_old_recordings_but_not_one_being_written() {
+    let s = setup("recording-retention", "record_retention = \"90d\"");
+    for _ in 0..2 {
+        Case::new(ADMIN, "$SUDO true")
+            .socket(s.daemon.socket.as_os_str())
+            .status(0)
+            .assert_jitsudo();
+    }
+    let old = recorded_ids(&s.trail);
+    assert_eq!(old.len(), 2, "{old:?}");
+    let out = Case::new(
+        ADMIN,
+        format!(
+            "$SUDO sh -c 'touch -d \"200 days ago\" {sessions}/*.jsonl; kill -HUP {daemon}
+i=0; until grep -q \"record[.]remove\\\"\" {trail} || [ $i -gt 300 ]; do sleep 0.05; i=$((i+1)); done
+ls {sessions}'",
+            sessions = s.sessions.display(),
+            daemon = s.daemon.pid(),
+            trail = s.trail.display(),
+        ),
+    )
+    .socket(s.daemon.socket.as_os_str())
+    .spec()
+    .run(Impl::Jitsudo);
+    let running = recorded_ids(&s.trail)
+        .into_iter()
+        .find(|id| !old.contains(id))
+        .expect("the running command's recording");
+    assert_eq!(
+        out.stdout_text(),
+        format!("{running}.jsonl\n"),
+        "{}",
+        out.stderr_text()
+    );
+    let removed = exec_events(&s.trail, "record.remove");
+    assert_eq!(removed.len(), 1, "{removed:#?}");
+    let mut named: Vec<String> = match removed[0].get("JITSUDO_RECORDING") {
+        Some(Value::Array(ids)) => ids
+            .iter()
+            .filter_map(|i| Some(i.as_str()?.to_owned()))
+            .collect(),
+        other => panic!("{other:?}"),
+    };
+    named.sort();
+    let mut expected = old.clone();
+    expected.sort();
+    assert_eq!(named, expected);
+    assert!(s.sessions.join(format!("{running}.jsonl")).exists());
+}
+
+/// The sessions directory replaced by a symbolic link (or by a directory
+/// a user made) is not written through: the recorded command is refused,
+/// and nothing appears where the link points or in the user's directory.
+#[test]
+fn a_link_in_place_of_the_sessions_directory_is_not_followed() {
+    let s = setup("recording-link", "");
+    let elsewhere = s.sessions.with_file_name("elsewhere");
+    make_dir(&elsewhere, 0o755);
+    std::os::unix::fs::symlink(&elsewhere, &s.sessions).unwrap();
+    let refused = |s: &Setup| {
+        let out = Case::new(ADMIN, "$SUDO echo ran; echo rc=$?")
+            .socket(s.daemon.socket.as_os_str())
+            .spec()
+            .run(Impl::Jitsudo);
+        assert_eq!(out.stdout_text(), "rc=1\n", "{}", out.stderr_text());
+        assert!(
+            out.stderr_text().contains("unable to record the session"),
+            "{}",
+            out.stderr_text()
+        );
+    };
+    refused(&s);
+    assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0);
+    assert_eq!(
+        fs::metadata(&elsewhere).unwrap().permissions().mode() & 0o777,
+        0o755
+    );
+    fs::remove_file(&s.sessions).unwrap();
+    make_dir(&s.sessions, 0o755);
+    let pw = account(PW);
+    std::os::unix::fs::chown(&s.sessions, Some(pw.uid), Some(pw.gid)).unwrap();
+    refused(&s);
+    assert_eq!(fs::read_dir(&s.sessions).unwrap().count(), 0);
+}
