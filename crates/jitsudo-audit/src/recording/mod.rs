@@ -343,6 +343,24 @@ mod tests {
     }
 
     #[test]
+    fn an_edit_past_the_cap_keeps_its_hashes() {
+        let dir = std::env::temp_dir().join(format!("jitsudo-rec-edit-{}", std::process::id()));
+        let id = new_id().unwrap();
+        let mut recorder = Recorder::create(&dir, &id, json!({}), 4096).unwrap();
+        let edit = FileEdit::new(b"/etc/big", Some(&[b'a'; 5000]), Some(&[b'b'; 5000]));
+        let truncation = recorder.write(&Chunk::Edit(Box::new(edit.clone())));
+        let text = std::fs::read_to_string(path_of(&dir, &id)).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(truncation.map(|t| t.dropped), Some(10_000));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            Chunk::parse(lines[1]).map(|c| c.1),
+            Some(Chunk::Edit(Box::new(edit.without_content())))
+        );
+        assert_eq!(Chunk::parse(lines[2]).map(|c| c.1), Some(Chunk::Truncated));
+    }
+
+    #[test]
     fn ids_name_no_path() {
         let id = new_id().unwrap();
         assert!(valid_id(&id), "{id}");

@@ -244,4 +244,33 @@ mod tests {
         drop(locked);
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    #[test]
+    fn the_total_bound_removes_the_oldest_until_the_rest_fit() {
+        use std::io::Write;
+        let dir = scratch("store-total");
+        let now = SystemTime::now();
+        for (id, days_old) in [
+            ("00000000000000a1", 3),
+            ("00000000000000a2", 1),
+            ("00000000000000a3", 2),
+        ] {
+            let mut file = create(&dir, id).unwrap();
+            file.write_all(&[b'x'; 1000]).unwrap();
+            file.set_modified(now - Duration::from_secs(days_old * 86_400))
+                .unwrap();
+        }
+        let bound = Retention {
+            max_age: None,
+            max_total: Some(1500),
+        };
+        let removed = sweep(&dir, &bound, now).unwrap();
+        let ids: Vec<_> = removed.iter().map(|r| (r.id.as_str(), r.bytes)).collect();
+        assert_eq!(
+            ids,
+            [("00000000000000a1", 1000), ("00000000000000a3", 1000)]
+        );
+        assert!(dir.join("00000000000000a2.jsonl").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
