@@ -87,7 +87,7 @@ fn replay(args: &ReplayArgs, id: &str) -> Result<(), String> {
         last = at;
         to.write_all(&bytes)
             .and_then(|()| to.flush())
-            .map_err(|e| format!("standard output: {e}"))?;
+            .map_err(|e| format!("writing the replay: {e}"))?;
     }
     Ok(())
 }
