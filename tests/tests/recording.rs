@@ -53,6 +53,12 @@ fn setup(name: &str, record_max: &str) -> Setup {
 
 /// [`setup`] with this policy.
 fn setup_with(name: &str, policy_text: &str) -> Setup {
+    setup_prepared(name, policy_text, |_| {})
+}
+
+/// [`setup_with`], `prepare` given the sessions directory's path before
+/// the daemon starts.
+fn setup_prepared(name: &str, policy_text: &str, prepare: impl FnOnce(&Path)) -> Setup {
     let policy = world().policy_dir(name).join("policy.toml");
     write_atomic(&policy, policy_text.as_bytes(), 0o644);
     let log = world().scratch_dir(name).join("log");
@@ -65,6 +71,7 @@ fn setup_with(name: &str, policy_text: &str) -> Setup {
         OsStr::new("--session-dir"),
         sessions.as_os_str(),
     ];
+    prepare(&sessions);
     let daemon = Daemon::start_with_args(world(), name, &policy, &args);
     Setup {
         daemon,
@@ -703,4 +710,41 @@ fn a_link_in_place_of_the_sessions_directory_is_not_followed() {
     std::os::unix::fs::chown(&s.sessions, Some(pw.uid), Some(pw.gid)).unwrap();
     refused(&s);
     assert_eq!(fs::read_dir(&s.sessions).unwrap().count(), 0);
+}
+
+/// The daemon sweeps at start: past `record_max_total`, the oldest
+/// recordings found there are removed (and logged), the newest kept.
+#[test]
+fn the_daemon_sweeps_the_sessions_directory_at_start() {
+    let ids = ["00000000000000a1", "00000000000000a2"];
+    let s = setup_prepared(
+        "recording-start-sweep",
+        &POLICY.replace("RECORD_MAX", "record_max_total = 5000"),
+        |sessions| {
+            make_dir(sessions, 0o700);
+            for (id, days) in ids.iter().zip([3u64, 2]) {
+                let file = sessions.join(format!("{id}.jsonl"));
+                fs::write(&file, vec![b'x'; 4000]).unwrap();
+                let when = std::time::SystemTime::now() - Duration::from_secs(days * 86_400);
+                fs::File::options()
+                    .write(true)
+                    .open(&file)
+                    .and_then(|f| f.set_modified(when))
+                    .unwrap();
+            }
+        },
+    );
+    let removed = jitsudo_tests::util::poll_until(Duration::from_secs(15), || {
+        fs::read_to_string(&s.trail).ok()?;
+        let removed = exec_events(&s.trail, "record.remove");
+        (!removed.is_empty()).then_some(removed)
+    })
+    .expect("a record.remove event in the trail");
+    assert_eq!(
+        removed[0].get("JITSUDO_RECORDING").and_then(Value::as_str),
+        Some(ids[0]),
+        "{removed:#?}"
+    );
+    assert!(!s.sessions.join(format!("{}.jsonl", ids[0])).exists());
+    assert!(s.sessions.join(format!("{}.jsonl", ids[1])).exists());
 }
