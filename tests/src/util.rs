@@ -81,6 +81,48 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) {
     fs::rename(&tmp, path).unwrap_or_else(|e| panic!("rename to {}: {e}", path.display()));
 }
 
+/// Puts a copy of program `from` at `to` with `mode`, ready to run at once.
+///
+/// The copy is written by a child process (`install`), never by this one:
+/// a file this multi-threaded process has open for writing is also open in
+/// every child another test thread forks, until that child execs, and
+/// running the file in that window fails with "Text file busy" (ETXTBSY;
+/// O_CLOEXEC does not close it before the exec).
+pub fn install_program(from: &Path, to: &Path, mode: u32) {
+    run_checked(
+        Command::new("install")
+            .arg("-m")
+            .arg(format!("{mode:o}"))
+            .arg("-T")
+            .args([from, to]),
+    );
+}
+
+/// Writes the program (a script) `contents` to `path` with `mode`, ready to
+/// run at once: the text goes to a temporary file that is never run, and
+/// [`install_program`] copies it into place.
+pub fn write_program(path: &Path, contents: &[u8], mode: u32) {
+    let source = path.with_file_name(format!(
+        ".{}.{}.src",
+        path.file_name()
+            .expect("path has a file name")
+            .to_string_lossy(),
+        std::process::id()
+    ));
+    write_atomic(&source, contents, 0o600);
+    install_program(&source, path, mode);
+    fs::remove_file(&source).unwrap_or_else(|e| panic!("remove {}: {e}", source.display()));
+}
+
+/// Makes program `from` runnable at `to`: a hard link, which costs no space
+/// and has no writer, or on another file system an [`install_program`] copy
+/// (mode 0755).
+pub fn link_program(from: &Path, to: &Path) {
+    if fs::hard_link(from, to).is_err() {
+        install_program(from, to, 0o755);
+    }
+}
+
 /// Sets the mode of `path` exactly.
 pub fn set_mode(path: &Path, mode: u32) {
     fs::set_permissions(path, fs::Permissions::from_mode(mode))

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use crate::daemon::Daemon;
 use crate::fixtures;
 use crate::services;
-use crate::util::{make_dir, run_checked, set_mode, write_atomic};
+use crate::util::{link_program, make_dir, run_checked, write_atomic};
 
 /// Where the sudoers drop-in goes.
 pub const SUDOERS_DROPIN: &str = "/etc/sudoers.d/jitsudo-tests";
@@ -169,13 +169,7 @@ impl World {
                      set JITSUDO_BIN_DIR, or run only the sudo half with JITSUDO_TESTS_ONLY=sudo",
                     from.display()
                 );
-                let to = dst.join(name);
-                // A hard link costs no space (a test binary's world is gone only when
-                // the next run sweeps it); a target on another file system is copied.
-                if fs::hard_link(&from, &to).is_err() {
-                    fs::copy(&from, &to).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
-                    set_mode(&to, 0o755);
-                }
+                link_program(&from, &dst.join(name));
             }
             dst
         })

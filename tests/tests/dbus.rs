@@ -7,13 +7,12 @@
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
 use jitsudo_tests::daemon::Daemon;
-use jitsudo_tests::util::{make_dir, poll_until, write_atomic};
+use jitsudo_tests::util::{link_program, make_dir, poll_until, write_atomic, write_program};
 use jitsudo_tests::*;
 
 const NAME: &str = "org.jitsudo.Jitsudo1";
@@ -302,17 +301,12 @@ fn probe_bin() -> PathBuf {
     user_bin(Path::new(env!("CARGO_BIN_EXE_jitsudo-dbus-probe")))
 }
 
-/// Program `from` where test users can run it: a hard link, since a copy
-/// being written while another test thread forks cannot be executed until
-/// that child execs ("Text file busy"); a copy only across file systems.
+/// Program `from` where test users can run it.
 fn user_bin(from: &Path) -> PathBuf {
     let dir = world().scratch_dir("dbus-bin");
     make_dir(&dir, 0o755);
     let to = dir.join(from.file_name().expect("a program's name"));
-    if fs::hard_link(from, &to).is_err() {
-        fs::copy(from, &to).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
-        fs::set_permissions(&to, fs::Permissions::from_mode(0o755)).expect("chmod");
-    }
+    link_program(from, &to);
     to
 }
 
@@ -840,7 +834,7 @@ fn the_agent_asks_for_the_password_of_an_approval_from_the_desktop() {
         asked = asked.display(),
         pw = password(APPROVER1)
     );
-    write_atomic(&askpass, script.as_bytes(), 0o755);
+    write_program(&askpass, script.as_bytes(), 0o755);
     let _ = fs::remove_file(&asked);
     let mut cmd = bus.command(
         APPROVER1,
@@ -1116,7 +1110,7 @@ fn the_agent_is_approved_through_a_real_notification_server_under_xvfb() {
     // The real agent, its password dialog an askpass program.
     let askpass = dir.join("askpass");
     let answer = format!("#!/bin/sh\necho '{}'\n", password(APPROVER1));
-    write_atomic(&askpass, answer.as_bytes(), 0o755);
+    write_program(&askpass, answer.as_bytes(), 0o755);
     let agent = user_bin(&jitsudo_tests::world::bin_dir().join("jitsudo-agent"));
     let _agent = Stopped(Some(
         bus.command(APPROVER1, &agent.to_string_lossy())
@@ -1168,7 +1162,7 @@ fn dunst(bus: &Bus, display: &str, session: &str, dir: &Path) -> (Stopped, PathB
         "#!/bin/sh\ncat > {menu}\ngrep -m1 '^#Approve ' {menu}\n",
         menu = menu.display()
     );
-    write_atomic(&dmenu, script.as_bytes(), 0o755);
+    write_program(&dmenu, script.as_bytes(), 0o755);
     let dunstrc = dir.join("dunstrc");
     let config = format!(
         "[global]\n    dmenu = {}\n    show_indicators = no\n\

@@ -7,7 +7,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use jitsudo_tests::daemon::Daemon;
-use jitsudo_tests::util::{make_dir, write_atomic};
+use jitsudo_tests::util::{install_program, make_dir, write_atomic};
 use jitsudo_tests::*;
 
 /// Root-owned files for the test `name` under /etc, and a daemon whose
@@ -110,7 +110,7 @@ fn an_unchanged_file_is_not_written() {
 fn a_running_program_can_be_edited() {
     let f = fixture("edit-running");
     let program = f.dir.join("motd");
-    std::fs::copy("/bin/sleep", &program).unwrap();
+    install_program(Path::new("/bin/sleep"), &program, 0o755);
     let mut running = std::process::Command::new(&program)
         .arg("60")
         .spawn()

@@ -342,7 +342,7 @@ fn stripped_by_the_loader(candidates: &[String]) -> Vec<String> {
     use std::os::unix::fs::PermissionsExt;
     let dir = world().scratch_dir("setuid-env");
     let env = dir.join("env");
-    std::fs::copy("/usr/bin/env", &env).expect("copy env");
+    jitsudo_tests::util::install_program(std::path::Path::new("/usr/bin/env"), &env, 0o755);
     std::os::unix::fs::chown(&env, Some(65534), None).expect("chown env");
     std::fs::set_permissions(&env, std::fs::Permissions::from_mode(0o4755)).expect("chmod env");
     let out = std::process::Command::new(&env)

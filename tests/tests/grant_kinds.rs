@@ -6,13 +6,13 @@
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use jitsudo_tests::daemon::Daemon;
 use jitsudo_tests::grants::*;
 use jitsudo_tests::services::{ensure_journald, field_text, wait_for_journal};
-use jitsudo_tests::util::{marker, poll_until, write_atomic};
+use jitsudo_tests::util::{install_program, marker, poll_until, write_atomic};
 use jitsudo_tests::*;
 
 const POLICY: &str = r#"
@@ -185,8 +185,7 @@ fn a_group_grant_adds_the_group_only_to_what_runs_under_it() {
     fs::create_dir_all(&locked).unwrap();
     fs::set_permissions(&locked, fs::Permissions::from_mode(0o700)).unwrap();
     let program = locked.join("id");
-    fs::copy("/usr/bin/id", &program).unwrap();
-    fs::set_permissions(&program, fs::Permissions::from_mode(0o755)).unwrap();
+    install_program(Path::new("/usr/bin/id"), &program, 0o755);
     let out = run(REQUESTER, &d, &id, &[program.to_str().unwrap(), "-G"]);
     assert_ne!(out.status.code(), Some(0), "{}", text(&out.stdout));
     assert!(
