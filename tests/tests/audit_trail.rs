@@ -421,8 +421,7 @@ fn a_full_disk_refuses_the_command_unless_the_rule_allows_it() {
     // cannot fit in what is left of the trail's last page: their write
     // fails part-way.
     let scratch = world().scratch_dir("trail-full-out");
-    let deep = (0..14).fold(scratch.clone(), |dir, _| dir.join("d".repeat(250)));
-    fs::create_dir_all(&deep).expect("deep directory");
+    let deep = page_long_dir(&scratch);
     let refused = scratch.join("refused");
     case(
         &s,
@@ -475,6 +474,102 @@ fn a_full_disk_refuses_the_command_unless_the_rule_allows_it() {
         "{}",
         stdout(&status)
     );
+}
+
+/// A directory under `base` whose path is longer than a page: a command
+/// run there has records that cannot fit in what is left of a full disk's
+/// last page, so their write fails part-way.
+fn page_long_dir(base: &Path) -> PathBuf {
+    let deep = (0..14).fold(base.to_path_buf(), |dir, _| dir.join("d".repeat(250)));
+    fs::create_dir_all(&deep).expect("deep directory");
+    deep
+}
+
+/// A one-use grant, the required trail on a full disk: the refused command
+/// uses none of the grant, and runs once the trail works again.
+/// Before: the refusal used the grant up ("1 of 1 used").
+#[test]
+fn a_command_refused_for_its_audit_record_uses_none_of_a_grant() {
+    use jitsudo_tests::grants::{as_user, ctl as ctl_as, json};
+    let policy = r#"
+[defaults]
+audit_sinks = ["file"]
+
+[[rule]]
+id = "touch-once"
+who = ["jt_req"]
+commands = ["/usr/bin/touch"]
+auth = "none"
+[rule.grant]
+max = "5m"
+max_uses = 1
+approval = "auto"
+"#;
+    let tiny = TinyFs::mount("trail-full-grant");
+    let s = setup(
+        "trail-full-grant",
+        policy,
+        Some(tiny.0.join("audit.jsonl")),
+        &[],
+    );
+    let d = &s.daemon;
+    let asked = ctl_as(
+        REQUESTER,
+        d,
+        &[
+            "request",
+            "--rule",
+            "touch-once",
+            "--reason",
+            "r",
+            "--format",
+            "json",
+        ],
+    );
+    let id = json(&asked)["id"].as_str().expect("id").to_owned();
+    let uses = || {
+        let doc = json(&ctl_as(REQUESTER, d, &["grants", "--format", "json"]));
+        doc.as_array()
+            .and_then(|a| a.iter().find(|r| r["id"] == id.as_str()))
+            .map(|r| r["uses"].clone())
+            .unwrap_or_else(|| panic!("no live grant {id}: {doc}"))
+    };
+    let scratch = jitsudo_tests::grants::scratch("trail-full-grant-out");
+    let deep = page_long_dir(&scratch);
+    let touched = scratch.join("touched");
+    let touch = || {
+        as_user(
+            REQUESTER,
+            d,
+            "jitsudo",
+            &["/usr/bin/touch", touched.to_str().expect("utf-8")],
+        )
+        .current_dir(&deep)
+        .output()
+        .expect("run jitsudo")
+    };
+    tiny.fill();
+    let out = touch();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("unable to log the command to the audit trail"),
+        "{err}"
+    );
+    assert!(
+        !touched.exists(),
+        "the command ran without its audit record"
+    );
+    assert_eq!(uses(), 0, "the refused command used the grant");
+    fs::remove_file(tiny.0.join("filler")).expect("free the disk");
+    let out = touch();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(touched.exists(), "the grant's one use did not run");
+    assert_eq!(uses(), 1);
 }
 
 /// journald required but down (the daemon's journal socket has no

@@ -1,7 +1,8 @@
 //! The grant step of a run: the caller's usable grants go to the policy
 //! with the question; a command allowed through one runs in its cgroup and
-//! counts as a use of it once the caller authenticated; a refusal that a
-//! lately ended grant explains says when it ended.
+//! counts as a use of it once the caller authenticated and its audit
+//! record was logged; a refusal that a lately ended grant explains says
+//! when it ended.
 
 use jitsudo_proto::{Failure, RunRequest, ServerMessage};
 
@@ -26,8 +27,9 @@ pub fn usable(ctx: &Context<'_>, who: &Identity) -> Result<Held, Failure> {
 }
 
 /// A command allowed through a grant, before its use is counted: the use
-/// counts only once the caller authenticated ([`count_use`], when the
-/// worker reports it), so a wrong password or ^C at the prompt costs none.
+/// counts only once the caller authenticated and the command's `exec.accept`
+/// was logged ([`count_use`], when the worker reports it), so a wrong
+/// password, ^C at the prompt or an audit sink that refuses costs none.
 pub struct PendingUse {
     /// The grant.
     pub id: String,

@@ -130,8 +130,9 @@ pub struct Exec {
     /// enters before it execs (ending the grant ends the command).
     pub grant_cgroup: Option<std::path::PathBuf>,
     /// The grant the command runs under: the worker reports
-    /// [`Report::Admitted`] once the caller authenticated, and starts the
-    /// command only if the daemon's reply (the use counted) is no refusal.
+    /// [`Report::Admitted`] once the caller authenticated and the command's
+    /// `exec.accept` reached the audit sinks, and starts the command only
+    /// if the daemon's reply (the use counted) is no refusal.
     pub grant: Option<String>,
 }
 
@@ -174,7 +175,7 @@ pub enum Report {
     Authenticated,
     /// One failed password attempt.
     AuthFailed,
-    /// The caller passed PAM (authentication and account checks) for a
-    /// command under a grant: count its use and reply.
+    /// A command under a grant passed PAM (authentication and account
+    /// checks) and its `exec.accept` was logged: count its use and reply.
     Admitted,
 }

@@ -34,8 +34,8 @@ pub struct Work {
     /// A review to record once the worker reports the reviewer
     /// authenticated ([`Then::Review`]).
     pub review: Option<PendingReview>,
-    /// A grant use to count once the worker reports the caller
-    /// authenticated ([`crate::request::job::Report::Admitted`]).
+    /// A grant use to count once the worker reports the command admitted
+    /// ([`crate::request::job::Report::Admitted`]).
     pub grant_use: Option<PendingUse>,
 }
 

@@ -82,7 +82,7 @@ pub(super) struct Started {
     pending: Option<Slot>,
     /// A review to record once the reviewer authenticated.
     review: Option<PendingReview>,
-    /// A grant use to count once the caller passed PAM.
+    /// A grant use to count once the worker admitted the command.
     grant_use: Option<PendingUse>,
 }
 
@@ -152,7 +152,7 @@ async fn answer_review(
     send_message(channel, &replies).await;
 }
 
-/// Counts the grant use of a caller who just passed PAM, and sends the
+/// Counts the grant use of a command the worker just admitted, and sends the
 /// worker the replies (a refusal if the grant ended meanwhile) to relay
 /// before it starts the command.
 async fn count_use(shared: &Arc<Shared>, channel: &tokio::net::UnixStream, grant_use: PendingUse) {

@@ -62,13 +62,6 @@ pub fn run(
         }
         Then::Review => return super::reply::relay_review(&conn, daemon),
     };
-    if exec.grant.is_some() {
-        reporting.report(Report::Admitted);
-        if let Err(reason) = super::reply::grant_admission(&conn, daemon) {
-            audit.emit(&record.rejected(&reason));
-            return ExitCode::FAILURE;
-        }
-    }
     let mut record = record;
     let Ok(recorder) = start_recording(&mut record, &exec.path, &conn, &audit) else {
         return ExitCode::FAILURE;
@@ -76,6 +69,21 @@ pub fn run(
     if let Err(failure) = crate::audit::admit(&audit, &record) {
         send(&conn, &ServerMessage::Error(failure), None);
         return ExitCode::FAILURE;
+    }
+    // A grant's use counts only now: a command refused before (its session
+    // recording or its audit record failed) uses none of it.
+    if exec.grant.is_some() {
+        let reporting = Reporting {
+            conn: &conn,
+            daemon,
+            audit: &audit,
+            record: &record,
+        };
+        reporting.report(Report::Admitted);
+        if let Err(reason) = super::reply::grant_admission(&conn, daemon) {
+            audit.emit(&record.rejected(&reason));
+            return ExitCode::FAILURE;
+        }
     }
     if let Err(failure) = pam.open_session(&job.pam.target) {
         send(&conn, &ServerMessage::Error(failure), None);
