@@ -824,7 +824,7 @@ fn session(bus: &Bus, name: &str) -> (Stopped, String, PathBuf) {
 #[test]
 fn the_agent_asks_for_the_password_of_an_approval_from_the_desktop() {
     let bus = Bus::start("agent-askpass");
-    let _d = bus.daemon("dbus-agent-askpass");
+    let d = bus.daemon("dbus-agent-askpass");
     let (_session_bus, session_address, dir, mut server) = desktop(&bus, "dbus-agent-askpass");
     // The dialog: an askpass program that notes its prompt and answers.
     let asked = dir.join("asked");
@@ -840,10 +840,12 @@ fn the_agent_asks_for_the_password_of_an_approval_from_the_desktop() {
         APPROVER1,
         &user_bin(&jitsudo_tests::world::bin_dir().join("jitsudo-agent")).to_string_lossy(),
     );
+    let agent_log = dir.join("agent.log");
+    let agent_err = fs::File::create(&agent_log).expect("the agent's log");
     cmd.env("DBUS_SESSION_BUS_ADDRESS", &session_address)
         .env("JITSUDO_ASKPASS", &askpass)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .stdout(agent_err.try_clone().expect("dup the agent's log"))
+        .stderr(agent_err);
     let _agent = Stopped(Some(cmd.spawn().expect("start jitsudo-agent")));
 
     // No cached credentials anywhere: the click asks through the dialog.
@@ -857,6 +859,15 @@ fn the_agent_asks_for_the_password_of_an_approval_from_the_desktop() {
         prompt.contains(&format!("review request {id}")) && prompt.contains("assword"),
         "{prompt}"
     );
+    // The answer is in no log: the agent's output, the daemon's.
+    for log in [&agent_log, &d.log] {
+        let logged = fs::read_to_string(log).unwrap_or_default();
+        assert!(
+            !logged.contains(&password(APPROVER1)),
+            "the password is in {}",
+            log.display()
+        );
+    }
 
     // Root, but not the daemon, cannot make the agent ask either.
     fs::remove_file(&asked).expect("rm asked");

@@ -54,7 +54,7 @@ impl Asker {
         id: String,
         prompt: String,
         echo: bool,
-    ) -> Result<String, AskError> {
+    ) -> Result<Answer, AskError> {
         if !from_daemon(conn, &header).await {
             return Err(AskError::NotTheDaemon(
                 "only jitsudod may ask for a password".into(),
@@ -64,9 +64,37 @@ impl Asker {
         let answer = tokio::task::spawn_blocking(move || dialog(&text, echo))
             .await
             .map_err(|e| AskError::Cancelled(e.to_string()))??;
-        String::from_utf8(answer.to_vec())
-            .map_err(|_| AskError::Cancelled("the answer is not UTF-8".into()))
+        Answer::from_bytes(answer)
     }
+}
+
+/// The dialog's answer, as the method return: serialized by zbus into the
+/// reply (a buffer of zbus's own, which nothing here can zero; see
+/// docs/dbus.md), then zeroed when dropped. It has no `Debug`: it cannot
+/// end up in a log line.
+pub struct Answer(Zeroizing<String>);
+
+impl Answer {
+    /// The answer as text, moved (not copied) out of `bytes`; anything but
+    /// UTF-8 is zeroed and refused.
+    fn from_bytes(mut bytes: Zeroizing<Vec<u8>>) -> Result<Answer, AskError> {
+        String::from_utf8(std::mem::take(&mut *bytes))
+            .map(|text| Answer(Zeroizing::new(text)))
+            .map_err(|e| {
+                drop(Zeroizing::new(e.into_bytes()));
+                AskError::Cancelled("the answer is not UTF-8".into())
+            })
+    }
+}
+
+impl serde::Serialize for Answer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl zbus::zvariant::Type for Answer {
+    const SIGNATURE: &'static zbus::zvariant::Signature = &zbus::zvariant::Signature::Str;
 }
 
 /// Whether `header`'s sender owns jitsudod's name now.
@@ -121,7 +149,9 @@ fn dialog(text: &str, echo: bool) -> Result<Zeroizing<Vec<u8>>, AskError> {
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| AskError::Cancelled(format!("no dialog to ask with: {e}")))?;
-    let mut answer = Zeroizing::new(Vec::new());
+    // Room for the longest answer up front: a buffer that grew would leave
+    // copies of the password behind in freed memory.
+    let mut answer = Zeroizing::new(Vec::with_capacity(MAX_ANSWER as usize + 1));
     if let Some(out) = child.stdout.take() {
         let _ = out.take(MAX_ANSWER).read_to_end(&mut answer);
     }

@@ -47,9 +47,10 @@ pub use grants::{
     ReviewRecord, StartAsk,
 };
 pub use message::{
-    decode, encode, ClientMessage, EditFile, EditRequest, Exit, ExplainFormat, ExplainRequest,
-    Failure, Hello, ListRequest, PreserveEnv, Request, RunRequest, ServerMessage, SessionOrigin,
-    ShellMode, MAX_EDIT_FILE, MAX_MESSAGE_LEN, PROTOCOL_MAGIC, PROTOCOL_VERSION, RELAYED_SIGNALS,
+    decode, encode, encode_answer, ClientMessage, EditFile, EditRequest, Exit, ExplainFormat,
+    ExplainRequest, Failure, Hello, ListRequest, PreserveEnv, Request, RunRequest, ServerMessage,
+    SessionOrigin, ShellMode, MAX_EDIT_FILE, MAX_MESSAGE_LEN, PROTOCOL_MAGIC, PROTOCOL_VERSION,
+    RELAYED_SIGNALS,
 };
 pub use message::{
     DaemonStatus, GrantCounts, ReloadOutcome, SinkHealth, StatusDetails, WorkerCounts,

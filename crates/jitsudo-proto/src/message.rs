@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::{
     ExtendAsk, FdLayout, GrantAsk, GrantQuery, GrantRecord, GrantSession, ProtoError, Review,
@@ -567,6 +568,40 @@ pub fn encode<T: Serialize>(message: &T) -> Result<Vec<u8>, ProtoError> {
     Ok(frame)
 }
 
+/// Room for what an [`ClientMessage::Answer`] frame holds besides the
+/// secret: the length prefix, the variant, the option's tag and the
+/// secret's length (varints).
+const ANSWER_OVERHEAD: usize = 4 + 16;
+
+/// Encodes the answer to a prompt (a secret, maybe a password) as a
+/// complete frame, leaving no copy behind: the frame is written into a
+/// buffer sized up front (nothing grows and leaves a copy in freed memory)
+/// that is zeroed on drop, and the message's own copy is zeroed before
+/// this returns, on every path.
+pub fn encode_answer(answer: Option<&[u8]>) -> Result<Zeroizing<Vec<u8>>, ProtoError> {
+    let len = answer.map_or(0, <[u8]>::len);
+    if len > MAX_MESSAGE_LEN {
+        return Err(ProtoError::TooLarge {
+            len,
+            max: MAX_MESSAGE_LEN,
+        });
+    }
+    let mut frame = Zeroizing::new(vec![0u8; ANSWER_OVERHEAD + len]);
+    let mut message = ClientMessage::Answer(answer.map(|a| ByteBuf::from(a.to_vec())));
+    let used = postcard::to_slice(&message, &mut frame[4..]).map(|payload| payload.len());
+    if let ClientMessage::Answer(Some(secret)) = &mut message {
+        secret.zeroize();
+    }
+    let used = used?;
+    frame.truncate(4 + used);
+    let prefix = u32::try_from(used).map_err(|_| ProtoError::TooLarge {
+        len: used,
+        max: MAX_MESSAGE_LEN,
+    })?;
+    frame[..4].copy_from_slice(&prefix.to_be_bytes());
+    Ok(frame)
+}
+
 /// Decodes one payload; trailing bytes are an error.
 pub fn decode<'a, T: Deserialize<'a>>(payload: &'a [u8]) -> Result<T, ProtoError> {
     let (message, rest) = postcard::take_from_bytes(payload)?;
@@ -580,6 +615,24 @@ pub fn decode<'a, T: Deserialize<'a>>(payload: &'a [u8]) -> Result<T, ProtoError
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An answer's frame is the one `encode` makes, written without the
+    /// buffer ever growing (no copy of the secret left in freed memory).
+    #[test]
+    fn an_answer_is_encoded_as_encode_does_in_its_first_buffer() {
+        for answer in [
+            None,
+            Some(&b""[..]),
+            Some(b"hunter2"),
+            Some(&[0xff; 300][..]),
+        ] {
+            let frame = encode_answer(answer).expect("encode the answer");
+            let message = ClientMessage::Answer(answer.map(|a| ByteBuf::from(a.to_vec())));
+            assert_eq!(&frame[..], &encode(&message).expect("encode")[..]);
+            let len = answer.map_or(0, <[u8]>::len);
+            assert_eq!(frame.capacity(), ANSWER_OVERHEAD + len, "the buffer grew");
+        }
+    }
 
     fn sample_request() -> RunRequest {
         RunRequest {

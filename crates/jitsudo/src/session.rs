@@ -6,8 +6,8 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 
 use jitsudo_proto::{
-    decode, encode, send_frame, ClientMessage, EditFile, Exit, FrameReader, ProtoError,
-    ServerMessage, MAX_MESSAGE_LEN,
+    decode, encode, encode_answer, send_frame, ClientMessage, EditFile, Exit, FrameReader,
+    ProtoError, ServerMessage, MAX_MESSAGE_LEN,
 };
 use jitsudo_sys::fd::Std;
 use nix::errno::Errno;
@@ -16,8 +16,6 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
 use nix::sys::signalfd::SignalFd;
 use nix::unistd::{read, write};
-
-use zeroize::{Zeroize, Zeroizing};
 
 use crate::askpass::{self, PasswordInput};
 use crate::edit;
@@ -375,12 +373,8 @@ impl Session {
             // The daemon's next messages say why.
             prompt::Answer::Withdrawn => return Ok(None),
         };
-        let mut message = ClientMessage::Answer(line.as_ref().map(|l| l.to_vec().into()));
-        let frame = encode(&message).map(Zeroizing::new);
-        if let ClientMessage::Answer(Some(secret)) = &mut message {
-            secret.zeroize();
-        }
-        send_frame(self.conn.as_fd(), &frame?, &[])?;
+        let frame = encode_answer(line.as_deref().map(|l| &l[..]))?;
+        send_frame(self.conn.as_fd(), &frame, &[])?;
         Ok(None)
     }
 

@@ -7,12 +7,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use jitsudo_proto::{
-    decode, encode, send_frame, ClientMessage, FrameReader, Hello, PassedFds, Request,
-    ServerMessage, MAX_MESSAGE_LEN,
+    decode, encode, encode_answer, send_frame, ClientMessage, FrameReader, Hello, PassedFds,
+    Request, ServerMessage, MAX_MESSAGE_LEN,
 };
-
-use serde_bytes::ByteBuf;
-use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::Error;
 use crate::prompt;
@@ -40,12 +37,7 @@ pub fn ask(socket: &Path, request: Request) -> Result<ServerMessage, Error> {
             ServerMessage::Prompt { text, echo } => {
                 // The answer is zeroed when dropped; the frame holding it too.
                 let answer = prompt::ask(&text, echo);
-                let message =
-                    ClientMessage::Answer(answer.as_ref().map(|a| ByteBuf::from(a.to_vec())));
-                let frame = Zeroizing::new(encode(&message)?);
-                if let ClientMessage::Answer(Some(mut sent)) = message {
-                    sent.as_mut_slice().zeroize();
-                }
+                let frame = encode_answer(answer.as_deref().map(|a| &a[..]))?;
                 send_frame(conn.as_fd(), &frame, &[])?;
             }
             ServerMessage::Notice { text, .. } => {

@@ -12,12 +12,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use jitsudo_proto::tokio_codec::{read_message, write_frame};
-use jitsudo_proto::{encode, ClientMessage, FrameReader, GrantRecord, ServerMessage};
-use serde_bytes::ByteBuf;
+use jitsudo_proto::{encode_answer, FrameReader, GrantRecord, ServerMessage};
 use tokio::net::UnixStream;
 use zbus::names::UniqueName;
 use zbus::Connection;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 use super::errors::ApiError;
 use crate::limits::Slot;
@@ -200,16 +199,10 @@ impl Asking<'_> {
     }
 }
 
-/// The worker's answer, encoded; every copy of the secret zeroed but the
-/// frame's, which is zeroed on drop.
+/// The worker's answer, encoded ([`encode_answer`]: every copy zeroed);
+/// the agent's answer is zeroed when dropped here.
 fn answer_frame(answer: Option<Zeroizing<Vec<u8>>>) -> Result<Zeroizing<Vec<u8>>, ApiError> {
-    let mut message =
-        ClientMessage::Answer(answer.map(|mut a| ByteBuf::from(std::mem::take(&mut *a))));
-    let frame = encode(&message).map(Zeroizing::new);
-    if let ClientMessage::Answer(Some(secret)) = &mut message {
-        secret.zeroize();
-    }
-    frame.map_err(|e| ApiError::Denied(e.to_string()))
+    encode_answer(answer.as_deref().map(Vec::as_slice)).map_err(|e| ApiError::Denied(e.to_string()))
 }
 
 /// A failed review: "a password is required" after the agent gave no
