@@ -227,13 +227,12 @@ impl fmt::Display for Explanation {
             match (&rule.mismatch, rule.role) {
                 (_, RuleRole::Decided) => writeln!(f, "matches, decides")?,
                 (_, RuleRole::Overridden) => writeln!(f, "matches, overridden")?,
-                (Some(Mismatch::Grant), _) => writeln!(
-                    f,
-                    "no match: {} ({})",
-                    Mismatch::Grant,
-                    rule.grantable.as_deref().unwrap_or("grantable")
-                )?,
-                (Some(mismatch), _) => writeln!(f, "no match: {mismatch}")?,
+                // A grantable rule says how its grant is obtained and, for a
+                // group or caps grant, what it may give.
+                (Some(mismatch), _) => match &rule.grantable {
+                    Some(how) => writeln!(f, "no match: {mismatch} ({how})")?,
+                    None => writeln!(f, "no match: {mismatch}")?,
+                },
                 (None, RuleRole::NotMatched) => writeln!(f, "no match")?,
             }
         }

@@ -270,14 +270,23 @@ impl Approval {
 
 impl std::fmt::Display for Grantable {
     /// How a grant is obtained: `grant approved by jt_appr1, %sre (2 of
-    /// them), up to 3600s`, or `grant approved automatically, up to 600s`.
+    /// them), up to 3600s`, or `group grant (groups: adm) approved
+    /// automatically, up to 600s` (a group or caps grant names what it
+    /// may give).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let listed = |items: Vec<String>| items.join(", ");
         let kind = match self.kind {
-            GrantKind::Rule => "grant",
-            GrantKind::Command => "single-command grant",
-            GrantKind::Group => "group grant",
-            GrantKind::Caps => "capability grant",
-            GrantKind::Shell => "shell grant",
+            GrantKind::Rule => "grant".to_owned(),
+            GrantKind::Command => "single-command grant".to_owned(),
+            GrantKind::Group => format!(
+                "group grant (groups: {})",
+                listed(self.groups.iter().map(ToString::to_string).collect())
+            ),
+            GrantKind::Caps => format!(
+                "capability grant (caps: {})",
+                listed(self.caps.iter().map(ToString::to_string).collect())
+            ),
+            GrantKind::Shell => "shell grant".to_owned(),
         };
         match &self.approval {
             Approval::Auto => write!(f, "{kind} approved automatically")?,

@@ -626,6 +626,19 @@ fn privilege_grants_refuse_what_they_cannot_give() {
 }
 
 #[test]
+fn explain_names_the_groups_and_caps_a_grant_would_give() {
+    let p = policy(PRIVILEGES);
+    let text = p.explain(&Ask::run("/bin/true", &[]).request()).to_string();
+    for expected in [
+        "group grant (groups: adm, #4242) approved automatically, up to 3600s",
+        "capability grant (caps: cap_net_bind_service, cap_net_raw) approved automatically",
+        "shell grant approved by bob (1 of them)",
+    ] {
+        assert!(text.contains(expected), "{expected}\n{text}");
+    }
+}
+
+#[test]
 fn diff_shows_who_gains_a_group_caps_or_shell_grant() {
     let before = policy("[[rule]]\nwho = [\"root\"]\ncommands = [\"ALL\"]\n");
     let after = policy(PRIVILEGES);
@@ -635,9 +648,9 @@ fn diff_shows_who_gains_a_group_caps_or_shell_grant() {
         .collect();
     for expected in [
         "+ alice may run `any command with group adm` as SELF (auth password, only with a \
-         group grant approved automatically, up to 3600s; rule logs)",
+         group grant (groups: adm, #4242) approved automatically, up to 3600s; rule logs)",
         "+ alice may run `any command with cap_net_raw` as SELF (auth password, only with a \
-         capability grant approved automatically, up to 3600s; rule bind)",
+         capability grant (caps: cap_net_bind_service, cap_net_raw) approved automatically, up to 3600s; rule bind)",
         "+ alice may run `a shell or any command` as postgres (auth password, only with a \
          shell grant approved by bob (1 of them), up to 3600s; rule pg)",
     ] {
