@@ -701,11 +701,13 @@ fn an_uncleared_break_glass_refuses_further_requests_until_an_approver_clears_it
     refused(&ask(), &overdue);
     refused(
         &refusal,
-        &format!("until one of the rule's approvers approves it after the fact (jitsudoctl approve {id})"),
+        &format!("until one of the rule's approvers, or root, approves it after the fact (jitsudoctl approve {id})"),
     );
     refused(
         &ctl(REQUESTER, &d, &["justify", &id, "--reason", "late"]),
-        &format!("only one of the rule's approvers can clear it now (jitsudoctl approve {id})"),
+        &format!(
+            "only one of the rule's approvers, or root, can clear it now (jitsudoctl approve {id})"
+        ),
     );
     // An approver of another rule may not clear it.
     let shown = approve_on_pty(&d, APPROVER2, &id);
@@ -717,6 +719,69 @@ fn an_uncleared_break_glass_refuses_further_requests_until_an_approver_clears_it
     let shown = approve_on_pty(&d, APPROVER1, &id);
     assert!(shown.contains("active"), "{shown}");
     assert!(ask().status.success(), "still refused after the approval");
+}
+
+/// Root, though no approver of the rule, clears an overdue break-glass
+/// grant by approving it after the fact (root is trusted on the host; the
+/// clearing is kept as root's review and logged); approving an ordinary
+/// request stays the rule's approvers' alone.
+/// Before: "you may not review request N" for root too.
+#[test]
+fn root_clears_an_overdue_break_glass_grant_without_being_an_approver() {
+    let (d, _) = daemon("grants-policy-glass-root", POLICY);
+    let id = break_glass(&d, "glass-quick", "r")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let overdue = format!("your break-glass grant {id} (rule glass-quick) was not cleared by");
+    let ask = || {
+        ctl(
+            REQUESTER,
+            &d,
+            &["request", "--rule", "approved", "--format", "json"],
+        )
+    };
+    // Breaking the glass again is refused before the follow-up time too,
+    // so polling with it requests nothing.
+    let again = [
+        "request",
+        "--rule",
+        "glass",
+        "--break-glass",
+        "--reason",
+        "x",
+    ];
+    let refused_now = jitsudo_tests::util::poll_until(Duration::from_secs(10), || {
+        text(&ctl(REQUESTER, &d, &again).stderr)
+            .contains(&overdue)
+            .then_some(())
+    });
+    assert!(refused_now.is_some(), "the follow-up time never passed");
+    let cleared = json(&ctl(
+        ROOT,
+        &d,
+        &[
+            "approve",
+            &id,
+            "--reason",
+            "incident 42 reviewed",
+            "--format",
+            "json",
+        ],
+    ));
+    let review = &cleared["reviews"][0];
+    assert_eq!(
+        (review["reviewer"].as_str(), review["decision"].as_str()),
+        (Some("root"), Some("approve")),
+        "{cleared}"
+    );
+    let pending = json(&ask());
+    assert_eq!(pending["state"], "pending", "{pending}");
+    let pending = pending["id"].as_str().expect("id");
+    refused(
+        &ctl(ROOT, &d, &["approve", pending]),
+        &format!("you may not review request {pending}"),
+    );
 }
 
 /// Login records added to utmp for a test, removed again (the file put

@@ -1,8 +1,8 @@
 //! Break-glass grants: a member of a rule with `break_glass` approves
 //! their own short grant in an emergency (`request --break-glass`), logged
-//! at `crit`. An approver approving it after the fact (`approve ID`), or
-//! the holder's justification (`justify ID --reason`) within the rule's
-//! follow-up time, clears it; until then nobody may break the glass again,
+//! at `crit`. An approver (or root) approving it after the fact
+//! (`approve ID`), or the holder's justification (`justify ID --reason`)
+//! within the rule's follow-up time, clears it; until then nobody may break the glass again,
 //! and once the follow-up time passed uncleared, the holder's every new
 //! request is refused.
 
@@ -23,8 +23,8 @@ pub(super) fn admit(tx: &Tx<'_>, uid: u32, breaking: bool, at: i64) -> Result<()
     if let Some(overdue) = uncleared.iter().find(|u| u.follow_up_at <= at) {
         return Err(Failure::new(format!(
             "your break-glass grant {} (rule {}) was not cleared by {}: your requests are \
-             refused until one of the rule's approvers approves it after the fact (jitsudoctl \
-             approve {})",
+             refused until one of the rule's approvers, or root, approves it after the fact \
+             (jitsudoctl approve {})",
             overdue.id,
             overdue.rule_id,
             show_time(overdue.follow_up_at),
@@ -64,7 +64,7 @@ pub fn justify(grants: &Grants, who: &Identity, id: &str, reason: Option<&str>) 
         if follow_up_at <= at {
             return Err(Failure::new(format!(
                 "the follow-up time of break-glass grant {id} ended at {}; only one of the \
-                 rule's approvers can clear it now (jitsudoctl approve {id})",
+                 rule's approvers, or root, can clear it now (jitsudoctl approve {id})",
                 show_time(follow_up_at)
             )));
         }
