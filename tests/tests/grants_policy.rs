@@ -12,6 +12,9 @@ use jitsudo_tests::util::write_atomic;
 use jitsudo_tests::*;
 use serde_json::Value;
 
+/// How long log records may take to show up in journald.
+const LOG_WAIT: Duration = Duration::from_secs(15);
+
 const POLICY: &str = r#"
 [[rule]]
 id = "root-all"
@@ -782,6 +785,101 @@ fn root_clears_an_overdue_break_glass_grant_without_being_an_approver() {
         &ctl(ROOT, &d, &["approve", pending]),
         &format!("you may not review request {pending}"),
     );
+}
+
+/// A break-glass grant for the overdue test, and a short auto-approved
+/// grant of another user whose end shows the daemon's deadlines ran.
+const OVERDUE_POLICY: &str = r#"
+[[rule]]
+id = "glass-quick"
+who = ["jt_req"]
+commands = ["/usr/bin/id"]
+auth = "none"
+[rule.grant]
+max = "1h"
+approvers = ["jt_appr1"]
+break_glass = { max = "1m", follow_up = "2s" }
+
+[[rule]]
+id = "tick"
+who = ["jt_limited"]
+commands = ["/usr/bin/true"]
+auth = "none"
+[rule.grant]
+max = "1m"
+default = "2s"
+approval = "auto"
+"#;
+
+/// A break-glass grant not cleared by its follow-up time is logged as
+/// `grant.overdue` at `crit` when the time passes (not only at the
+/// holder's next request), once: not again at the daemon's later
+/// deadlines, nor after a restart.
+/// Before: no event at all.
+#[test]
+fn an_overdue_break_glass_grant_is_logged_once_at_crit() {
+    use jitsudo_tests::services::{ensure_journald, field_text, wait_for_journal};
+    ensure_journald();
+    let name = "grants-policy-glass-overdue";
+    let (d, path) = daemon(name, OVERDUE_POLICY);
+    let reason = jitsudo_tests::util::marker("overdue");
+    let id = break_glass(&d, "glass-quick", &reason)["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let overdue = || wait_for_journal("JITSUDO_EVENT", "grant.overdue", &reason, LOG_WAIT);
+    let logged = overdue();
+    let [event] = &logged[..] else {
+        panic!("not one grant.overdue: {logged:#?}");
+    };
+    for (field, value) in [
+        ("PRIORITY", "2"),
+        ("MESSAGE_ID", "8ba4b00f22de4511b35822c43bc96cab"),
+        ("JITSUDO_GRANT_ID", id.as_str()),
+        ("JITSUDO_BREAK_GLASS", "1"),
+    ] {
+        assert_eq!(
+            field_text(event, field).as_deref(),
+            Some(value),
+            "{event:#?}"
+        );
+    }
+    assert!(
+        field_text(event, "JITSUDO_FOLLOW_UP_AT").is_some(),
+        "{event:#?}"
+    );
+    // Another user's grant expires: the deadlines ran again (the timer
+    // expires it), and again after a restart; the overdue grant is not
+    // logged again.
+    let ticked = |d: &Daemon| {
+        let asked = ctl(
+            LIMITED,
+            d,
+            &[
+                "request", "--rule", "tick", "--reason", "r", "--format", "json",
+            ],
+        );
+        let tick = json(&asked)["id"].as_str().expect("id").to_owned();
+        let expired = jitsudo_tests::util::poll_until(LOG_WAIT, || {
+            let history = json(&ctl(
+                LIMITED,
+                d,
+                &["grants", "--history", "--format", "json"],
+            ));
+            history
+                .as_array()
+                .and_then(|a| a.iter().find(|r| r["id"] == tick.as_str()))
+                .filter(|r| r["state"] == "expired")
+                .map(|_| ())
+        });
+        assert!(expired.is_some(), "the tick grant never expired");
+    };
+    ticked(&d);
+    let _ = nix::sys::signal::kill(d.pid(), nix::sys::signal::Signal::SIGKILL);
+    let _ = jitsudo_tests::util::poll_until(Duration::from_secs(5), || d.try_wait());
+    let d = Daemon::start(world(), name, &path);
+    ticked(&d);
+    assert_eq!(overdue().len(), 1, "grant.overdue logged more than once");
 }
 
 /// Login records added to utmp for a test, removed again (the file put

@@ -75,6 +75,9 @@ pub enum EventKind {
     GrantRevoke,
     /// The holder ended a grant early; what ran under it was ended.
     GrantDone,
+    /// A break-glass grant's follow-up time passed and nobody cleared it:
+    /// its holder's requests are refused from now on.
+    GrantOverdue,
     /// A required audit sink did not take an event (the command was
     /// refused, or ran under `audit_failure = "allow"`).
     AuditFail,
@@ -88,7 +91,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 21] = [
+    pub const ALL: [EventKind; 22] = [
         EventKind::ExecAccept,
         EventKind::ExecReject,
         EventKind::ExecExit,
@@ -107,6 +110,7 @@ impl EventKind {
         EventKind::GrantExpire,
         EventKind::GrantRevoke,
         EventKind::GrantDone,
+        EventKind::GrantOverdue,
         EventKind::AuditFail,
         EventKind::RecordTruncated,
         EventKind::RecordRemoved,
@@ -133,6 +137,7 @@ impl EventKind {
             EventKind::GrantExpire => "grant.expire",
             EventKind::GrantRevoke => "grant.revoke",
             EventKind::GrantDone => "grant.done",
+            EventKind::GrantOverdue => "grant.overdue",
             EventKind::AuditFail => "audit.fail",
             EventKind::RecordTruncated => "record.truncated",
             EventKind::RecordRemoved => "record.remove",
@@ -161,6 +166,7 @@ impl EventKind {
             EventKind::GrantExpire => "fe87baf5d1dbfb4ade53dbe7a5f72795",
             EventKind::GrantRevoke => "e4f292c549235dd632289319f2b14870",
             EventKind::GrantDone => "793ed1cd459dbe11b2277d135487cc83",
+            EventKind::GrantOverdue => "8ba4b00f22de4511b35822c43bc96cab",
             EventKind::AuditFail => "903ab449632247519a1cce59306d1c53",
             EventKind::RecordTruncated => "771df8806f7041d38f4a7f642aecbacd",
             EventKind::RecordRemoved => "46a5f127db2a4b52a17be7280313450a",
@@ -173,6 +179,7 @@ impl EventKind {
     /// [`Priority::Info`].
     pub fn default_priority(self) -> Priority {
         match self {
+            EventKind::GrantOverdue => Priority::Critical,
             EventKind::AuditFail => Priority::Error,
             EventKind::ExecReject | EventKind::AuthFail => Priority::Warning,
             EventKind::GrantRevoke

@@ -31,6 +31,8 @@ pub enum Transition {
     Extend,
     /// `grant.expire`, `grant.revoke` or `grant.done`, by the record's state.
     End,
+    /// `grant.overdue`: a break-glass grant's follow-up time passed uncleared.
+    Overdue,
 }
 
 impl Transition {
@@ -44,6 +46,7 @@ impl Transition {
             Transition::Use => EventKind::GrantUse,
             Transition::Warn => EventKind::GrantWarn,
             Transition::Extend => EventKind::GrantExtend,
+            Transition::Overdue => EventKind::GrantOverdue,
             Transition::End => match record.state {
                 State::Revoked => EventKind::GrantRevoke,
                 State::Ended => EventKind::GrantDone,

@@ -1,6 +1,8 @@
 //! Deadlines: requests not approved in time expire; approved grants whose
 //! start time came become active; holders are warned ahead of the end;
-//! grants whose time is up expire; ended grants are torn down (everything
+//! grants whose time is up expire; break-glass grants not cleared by
+//! their follow-up time are logged (`grant.overdue`); ended grants are
+//! torn down (everything
 //! in the grant's cgroup gets SIGTERM, then SIGKILL after the grace). The
 //! task sleeps until the next deadline, or until a verb wakes it.
 //!
@@ -54,10 +56,42 @@ fn tick(grants: &Arc<Grants>) -> Option<i64> {
             return Some(at + 1);
         }
     };
-    let mut next: Option<i64> = None;
+    let mut next = follow_ups(grants, at);
     for record in records {
         if let Some(deadline) = step(grants, record, at) {
             next = Some(next.map_or(deadline, |n| n.min(deadline)));
+        }
+    }
+    next
+}
+
+/// Logs `grant.overdue` (at `crit`) for each break-glass grant whose
+/// follow-up time passed uncleared, once: the store notes it after the
+/// event went out (a daemon killed in between logs it again when it
+/// starts, rather than never). Returns the next follow-up time.
+fn follow_ups(grants: &Arc<Grants>, at: i64) -> Option<i64> {
+    let uncleared = match grants.store.transact(|tx| tx.overdue_unlogged()) {
+        Ok(uncleared) => uncleared,
+        Err(e) => {
+            eprintln!("jitsudod: {e}");
+            return Some(at + 1);
+        }
+    };
+    let mut next: Option<i64> = None;
+    for (id, follow_up_at) in uncleared {
+        if follow_up_at > at {
+            next = Some(next.map_or(follow_up_at, |n| n.min(follow_up_at)));
+            continue;
+        }
+        let logged = grants.store.transact(|tx| tx.get(&id)).and_then(|record| {
+            let Some(record) = record else {
+                return Ok(());
+            };
+            events::emit_break_glass(grants, &record, Transition::Overdue, follow_up_at);
+            grants.store.transact(|tx| tx.overdue_logged(&id, at))
+        });
+        if let Err(e) = logged {
+            eprintln!("jitsudod: {e}");
         }
     }
     next

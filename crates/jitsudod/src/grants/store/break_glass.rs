@@ -71,6 +71,26 @@ impl Tx<'_> {
             .is_some())
     }
 
+    /// The break-glass grants not cleared whose `grant.overdue` is not
+    /// logged yet: their ids and follow-up times.
+    pub fn overdue_unlogged(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut statement = self.0.prepare(
+            "SELECT grant_id, follow_up_at FROM break_glass b WHERE cleared_at IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM break_glass_overdue o WHERE o.grant_id = b.grant_id)",
+        )?;
+        let rows = statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Notes that break-glass grant `id`'s `grant.overdue` was logged at `at`.
+    pub fn overdue_logged(&self, id: &str, at: i64) -> Result<(), StoreError> {
+        self.0.execute(
+            "INSERT OR IGNORE INTO break_glass_overdue (grant_id, logged_at) VALUES (?1, ?2)",
+            params![id, at],
+        )?;
+        Ok(())
+    }
+
     /// Clears break-glass grant `id` at `at`.
     pub fn clear_break_glass(&self, id: &str, at: i64) -> Result<(), StoreError> {
         self.0.execute(

@@ -52,4 +52,8 @@ CREATE TABLE IF NOT EXISTS break_glass (
 );
 CREATE INDEX IF NOT EXISTS break_glass_uncleared ON break_glass (requester_uid)
     WHERE cleared_at IS NULL;
+CREATE TABLE IF NOT EXISTS break_glass_overdue (
+    grant_id TEXT PRIMARY KEY REFERENCES break_glass (grant_id),
+    logged_at INTEGER NOT NULL
+);
 ";

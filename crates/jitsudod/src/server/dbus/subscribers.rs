@@ -154,7 +154,7 @@ async fn signal(conn: &Connection, name: UniqueName<'static>, change: &Change) -
     let record = &change.record;
     match change.transition {
         Transition::Create => Api::request_created(&emitter, &record.id, &summary(record)).await,
-        Transition::Use => Ok(()),
+        Transition::Use | Transition::Overdue => Ok(()),
         Transition::Warn => {
             let left = record
                 .expires_at
