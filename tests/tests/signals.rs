@@ -31,10 +31,13 @@ fn client_dies_of_the_signal_that_killed_the_command() {
 /// the client once the command is ready, and prints what happened.
 /// `prefix` goes before `$SUDO` (e.g. `env --default-signal=INT`: a
 /// non-interactive shell starts background jobs with SIGINT and SIGQUIT
-/// ignored).
+/// ignored). The command waits in the `wait` builtin, which a trapped
+/// signal interrupts at once: no polling loop (forking a `sleep` a hundred
+/// times a second slowed a loaded machine further, and one left behind by
+/// a failed run never ended).
 fn forwarding_script(sig: &str, prefix: &str) -> String {
     with_helpers(&format!(
-        "{prefix} $SUDO bash -c 'trap \"echo got {sig}; exit 7\" {sig}; echo ready > r; while :; do sleep 0.01; done' > out 2>&1 &
+        "{prefix} $SUDO bash -c 'trap \"echo got {sig}; kill \\$s; exit 7\" {sig}; sleep 60 & s=$!; echo ready > r; wait $s' > out 2>&1 &
 c=$!
 wait_file r
 kill -{sig} $c
