@@ -53,5 +53,7 @@ pub use journald::{Journald, Transport, DEFAULT_JOURNAL_SOCKET};
 pub use sink::{Audit, Sink, SinkError};
 pub use syslog_sink::{Syslog, DEFAULT_SYSLOG_SOCKET};
 pub use trail::{
-    head_path, read, verify, Broken, Record, Trail, Verified, VerifyError, DEFAULT_TRAIL, GENESIS,
+    check_checkpoints, head_path, read, verify, Broken, Checkpoint, Checkpointer, Head, Mismatch,
+    Record, Trail, Verified, VerifyError, DEFAULT_TRAIL, GENESIS, TRAIL_FILE, TRAIL_HEAD,
+    TRAIL_RECORDS, TRAIL_START,
 };

@@ -40,9 +40,43 @@ impl AuditSink {
     }
 }
 
+/// The sinks events are written to when no `audit_log` is set: all three.
+pub const DEFAULT_AUDIT_LOG: [AuditSink; 3] = [AuditSink::Journald, AuditSink::Syslog, AuditSink::File];
+
 /// The sinks required when no `audit_sinks` is set: the local trail, the
 /// one sink the daemon does not share with anything else.
 pub const DEFAULT_AUDIT_SINKS: [AuditSink; 1] = [AuditSink::File];
+
+/// When the daemon writes an `audit.checkpoint` event naming the trail's
+/// head (`audit_checkpoint_records`, `audit_checkpoint_interval`): after
+/// `records` new records, or `interval` after the last checkpoint if any
+/// record was written since; and when it stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Checkpoints {
+    /// Records written since the last checkpoint that call for one.
+    pub records: u32,
+    /// The longest time a written record waits for its checkpoint.
+    pub interval: std::time::Duration,
+}
+
+impl Default for Checkpoints {
+    /// 1000 records or 15 minutes.
+    fn default() -> Self {
+        Checkpoints {
+            records: 1000,
+            interval: std::time::Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// Bounds of `audit_checkpoint_records`.
+pub const CHECKPOINT_RECORDS_BOUNDS: (u32, u32) = (1, 1_000_000);
+
+/// Bounds of `audit_checkpoint_interval`: 10 seconds to a day.
+pub const CHECKPOINT_INTERVAL_BOUNDS: (std::time::Duration, std::time::Duration) = (
+    std::time::Duration::from_secs(10),
+    std::time::Duration::from_secs(24 * 3600),
+);
 
 /// The size cap of a session recording when `record_max_bytes` is unset.
 pub const DEFAULT_RECORD_MAX_BYTES: u64 = 64 << 20;
@@ -64,6 +98,8 @@ pub struct AuditGuard {
     pub failure: AuditFailure,
     /// The sinks the `exec.accept` event must reach.
     pub required: Vec<AuditSink>,
+    /// The sinks events are written to at all (`audit_log`).
+    pub log: Vec<AuditSink>,
     /// The session recording the command must have, if any.
     pub recording: Option<Recording>,
 }
@@ -74,6 +110,7 @@ impl Default for AuditGuard {
         AuditGuard {
             failure: AuditFailure::Deny,
             required: DEFAULT_AUDIT_SINKS.to_vec(),
+            log: DEFAULT_AUDIT_LOG.to_vec(),
             recording: None,
         }
     }
@@ -81,7 +118,8 @@ impl Default for AuditGuard {
 
 impl Policy {
     /// The guard for a command allowed by rule `rule_id`: the rule's
-    /// `audit_failure`, else the default's, the default `audit_sinks`, and
+    /// `audit_failure`, else the default's, the default `audit_sinks` and
+    /// `audit_log`, and
     /// the rule's recording.
     pub fn audit_guard(&self, rule_id: &str) -> AuditGuard {
         let rule = self.rules.iter().find(|rule| rule.id == rule_id);
@@ -90,6 +128,7 @@ impl Policy {
                 .and_then(|rule| rule.audit_failure)
                 .unwrap_or(self.defaults.audit_failure),
             required: self.defaults.audit_sinks.clone(),
+            log: self.defaults.audit_log.clone(),
             recording: rule.filter(|rule| rule.record).map(|rule| Recording {
                 input: rule.record_input,
                 max_bytes: self.defaults.record_max_bytes,

@@ -123,7 +123,8 @@ mod test_support;
 mod when;
 
 pub use audit::{
-    AuditFailure, AuditGuard, AuditSink, Recording, DEFAULT_AUDIT_SINKS, DEFAULT_RECORD_MAX_BYTES,
+    AuditFailure, AuditGuard, AuditSink, Checkpoints, Recording, DEFAULT_AUDIT_LOG,
+    DEFAULT_AUDIT_SINKS, DEFAULT_RECORD_MAX_BYTES,
 };
 pub use command::{Args, CommandMatch, CommandPattern, Program, Subject, SUDOEDIT};
 pub use decide::{Allowed, Decision, Mismatch, Reason, Refusal};

@@ -80,6 +80,11 @@ pub struct Defaults {
     pub audit_failure: crate::AuditFailure,
     /// The sinks every `exec.accept` event must reach.
     pub audit_sinks: Vec<crate::AuditSink>,
+    /// The sinks events are written to at all; holds every sink of
+    /// [`Defaults::audit_sinks`].
+    pub audit_log: Vec<crate::AuditSink>,
+    /// How often the daemon writes an `audit.checkpoint` of the trail.
+    pub audit_checkpoint: crate::Checkpoints,
     /// The size cap of one session recording, in bytes.
     pub record_max_bytes: u64,
     /// How long session recordings are kept (`None`: for ever).
@@ -135,6 +140,8 @@ impl Default for Defaults {
             grant_timing: crate::grant::Timing::default(),
             audit_failure: crate::AuditFailure::Deny,
             audit_sinks: crate::DEFAULT_AUDIT_SINKS.to_vec(),
+            audit_log: crate::DEFAULT_AUDIT_LOG.to_vec(),
+            audit_checkpoint: crate::Checkpoints::default(),
             record_max_bytes: crate::DEFAULT_RECORD_MAX_BYTES,
             record_retention: None,
             record_max_total: None,

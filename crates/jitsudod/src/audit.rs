@@ -3,11 +3,13 @@
 //! keeps a command from starting unless its `exec.accept` was logged.
 
 use std::ffi::OsString;
+use std::io;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::OnceLock;
 
-use jitsudo_audit::{Audit, Event, EventKind, ExitStatus, FieldName, Journald, Syslog, Trail};
-use jitsudo_policy::{AuditFailure, AuditGuard};
+use jitsudo_audit::{Audit, Event, EventKind, ExitStatus, FieldName, Journald, Sink, Syslog, Trail};
+use jitsudo_policy::{AuditFailure, AuditGuard, AuditSink};
 use jitsudo_proto::Failure;
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
@@ -59,13 +61,59 @@ pub fn session_dir() -> PathBuf {
 
 /// The sinks every jitsudo process logs to: journald, syslog (the sink
 /// names `journald`, `syslog`, `file` are those of `audit_sinks`) and the
-/// local trail.
+/// local trail, each written only while [`enable`] names it.
 pub fn sinks() -> Audit {
     let paths = paths();
     Audit::new()
-        .with_sink(Journald::with_path(paths.journal))
-        .with_sink(Syslog::new())
-        .with_sink(Trail::new(paths.trail))
+        .with_sink(Enabled(Journald::with_path(paths.journal), AuditSink::Journald))
+        .with_sink(Enabled(Syslog::new(), AuditSink::Syslog))
+        .with_sink(Enabled(Trail::new(paths.trail), AuditSink::File))
+}
+
+/// The sinks this process writes (`audit_log`), one bit each; all until
+/// the policy (in the daemon) or the job (in a worker) says otherwise.
+static ENABLED: AtomicU8 = AtomicU8::new(u8::MAX);
+
+/// Writes events to the sinks of `log` only, from now on in this process.
+pub fn enable(log: &[AuditSink]) {
+    let bits = log.iter().fold(0, |bits, sink| bits | bit(*sink));
+    ENABLED.store(bits, Ordering::Relaxed);
+}
+
+/// Whether `sink` is written.
+pub fn enabled(sink: AuditSink) -> bool {
+    ENABLED.load(Ordering::Relaxed) & bit(sink) != 0
+}
+
+fn bit(sink: AuditSink) -> u8 {
+    match sink {
+        AuditSink::Journald => 1,
+        AuditSink::Syslog => 2,
+        AuditSink::File => 4,
+    }
+}
+
+/// A sink written only while it is [`enabled`]; a sink left out of
+/// `audit_log` takes every event without writing it (the policy makes sure
+/// no required sink is left out).
+struct Enabled<S>(S, AuditSink);
+
+impl<S: Sink> Sink for Enabled<S> {
+    fn emit(&self, ev: &Event) -> io::Result<()> {
+        if enabled(self.1) {
+            self.0.emit(ev)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn name(&self) -> &str {
+        self.1.name()
+    }
+
+    fn probe(&self) -> io::Result<()> {
+        self.0.probe()
+    }
 }
 
 /// Logs the `exec.accept` of `record` and tells whether its command may

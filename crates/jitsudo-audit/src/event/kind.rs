@@ -87,6 +87,9 @@ pub enum EventKind {
     /// The retention sweep removed old session recordings
     /// (`record_retention`, `record_max_total`).
     RecordRemoved,
+    /// The trail's head at this point: its file, record count and last
+    /// hash, sent off the trail so that a rewrite of it shows.
+    AuditCheckpoint,
 }
 
 impl EventKind {
@@ -114,6 +117,7 @@ impl EventKind {
         EventKind::AuditFail,
         EventKind::RecordTruncated,
         EventKind::RecordRemoved,
+        EventKind::AuditCheckpoint,
     ];
 
     /// Stable dotted name, the value of `JITSUDO_EVENT`.
@@ -141,6 +145,7 @@ impl EventKind {
             EventKind::AuditFail => "audit.fail",
             EventKind::RecordTruncated => "record.truncated",
             EventKind::RecordRemoved => "record.remove",
+            EventKind::AuditCheckpoint => "audit.checkpoint",
         }
     }
 
@@ -170,6 +175,7 @@ impl EventKind {
             EventKind::AuditFail => "903ab449632247519a1cce59306d1c53",
             EventKind::RecordTruncated => "771df8806f7041d38f4a7f642aecbacd",
             EventKind::RecordRemoved => "46a5f127db2a4b52a17be7280313450a",
+            EventKind::AuditCheckpoint => "91b77b15e8814134a0d34e36b005920b",
         }
     }
 
@@ -199,7 +205,8 @@ impl EventKind {
             | EventKind::ExecExit
             | EventKind::PolicyReload
             | EventKind::DaemonStart
-            | EventKind::DaemonStop => Priority::Info,
+            | EventKind::DaemonStop
+            | EventKind::AuditCheckpoint => Priority::Info,
         }
     }
 
@@ -224,6 +231,14 @@ impl EventKind {
     pub fn is_grant_event(self) -> bool {
         let name = self.name();
         name.starts_with("grant.") || name.starts_with("request.")
+    }
+
+    /// Whether the event's extra fields show in its message (grant events,
+    /// checkpoints, whose syslog line must carry the trail's head, and the
+    /// recordings a retention sweep removed).
+    pub(crate) fn shows_extra_fields(self) -> bool {
+        self.is_grant_event()
+            || matches!(self, EventKind::AuditCheckpoint | EventKind::RecordRemoved)
     }
 }
 

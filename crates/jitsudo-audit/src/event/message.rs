@@ -49,7 +49,7 @@ impl Event {
             s.push_str(" ; REASON=");
             escape_into(s, reason);
         }
-        let fields = if self.kind.is_grant_event() || self.kind == EventKind::RecordRemoved {
+        let fields = if self.kind.shows_extra_fields() {
             &self.extra[..]
         } else {
             &[]

@@ -19,14 +19,20 @@
 //! file.
 //!
 //! [`writer`] appends under the lock, [`record`] is the line format (render,
-//! hash, parse) and [`reader`] reads the trail back and checks its chain.
+//! hash, parse), [`reader`] reads the trail back and checks its chain and
+//! [`checkpoint`] pins its head outside it.
 
+mod checkpoint;
 mod reader;
 mod record;
 mod writer;
 
 use std::path::{Path, PathBuf};
 
+pub use checkpoint::{
+    check_checkpoints, Checkpoint, Checkpointer, Head, Mismatch, TRAIL_FILE, TRAIL_HEAD,
+    TRAIL_RECORDS, TRAIL_START,
+};
 pub use reader::{read, verify, Broken, Record, Verified, VerifyError};
 pub use writer::Trail;
 

@@ -133,7 +133,7 @@ pub fn read(
 
 /// Calls `each` with every whole line of `file` and its 1-based number;
 /// a last line without its newline is a broken record.
-fn for_each_line(
+pub(super) fn for_each_line(
     file: &Path,
     mut each: impl FnMut(usize, &[u8]) -> Result<(), VerifyError>,
 ) -> Result<(), VerifyError> {

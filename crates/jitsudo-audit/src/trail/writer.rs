@@ -63,6 +63,21 @@ impl Trail {
         Ok(hash)
     }
 
+    /// The trail as it stands, read under the writers' lock: the file
+    /// (opened), its size and the hash of its last record (the head
+    /// file's when it holds none).
+    pub(super) fn head(&self) -> io::Result<TrailHead> {
+        self.make_dir()?;
+        let head = lock(open_head(&self.head)?, LOCK_TIMEOUT)?;
+        let log = open_log(&self.path)?;
+        let size = log.metadata()?.len();
+        let hash = match last_hash(&log, size)? {
+            Tail::Hash(hash) => hash,
+            Tail::Empty | Tail::Broken { .. } => read_head(&head)?,
+        };
+        Ok(TrailHead { log, size, hash })
+    }
+
     /// Whether a record could be written now: the directory exists or can
     /// be made, the head file and the trail open for writing, and their
     /// file system has room left.
@@ -104,6 +119,16 @@ impl Sink for Trail {
         Trail::probe(self)
             .map_err(|e| io::Error::new(e.kind(), format!("trail {}: {e}", self.path.display())))
     }
+}
+
+/// The trail as [`Trail::head`] found it.
+pub(super) struct TrailHead {
+    /// The file, open.
+    pub log: File,
+    /// Its size then.
+    pub size: u64,
+    /// The hash of the last record in its first `size` bytes.
+    pub hash: String,
 }
 
 /// The head file, for reading and overwriting in place.

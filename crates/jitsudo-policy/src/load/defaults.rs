@@ -76,18 +76,95 @@ pub(super) fn apply(raw: &RawDefaults, defaults: &mut Defaults, check: &mut Chec
     {
         defaults.audit_sinks = sinks;
     }
+    apply_audit_log(raw, defaults, check);
+    apply_checkpoints(raw, &mut defaults.audit_checkpoint, check);
+}
+
+/// `audit_log`: at least one sink, each once, holding every required one.
+fn apply_audit_log(raw: &RawDefaults, defaults: &mut Defaults, check: &mut Checker<'_>) {
+    let Some(value) = &raw.audit_log else {
+        return;
+    };
+    let Some(log) = check.check(value, |sinks: &[crate::AuditSink]| {
+        listed_once("audit_log", sinks)
+    }) else {
+        return;
+    };
+    if log.is_empty() {
+        check.report(
+            value.span(),
+            r#"audit_log must name at least one sink: "journald", "syslog" or "file""#,
+        );
+        return;
+    }
+    let missing: Vec<String> = defaults
+        .audit_sinks
+        .iter()
+        .filter(|sink| !log.contains(sink))
+        .map(|sink| format!("{:?}", sink.name()))
+        .collect();
+    if !missing.is_empty() {
+        let (required, log_names) = (names(&defaults.audit_sinks), names(&log));
+        check.report(
+            value.span(),
+            format!(
+                "audit_sinks requires {} (audit_sinks = [{required}]), which audit_log does not \
+                 write: add it to audit_log, or require only sinks it writes (e.g. audit_sinks \
+                 = [{log_names}])",
+                missing.join(", ")
+            ),
+        );
+        return;
+    }
+    defaults.audit_log = log;
+}
+
+/// Sinks as the policy lists them: `"journald", "file"`.
+fn names(sinks: &[crate::AuditSink]) -> String {
+    let quoted: Vec<String> = sinks.iter().map(|s| format!("{:?}", s.name())).collect();
+    quoted.join(", ")
 }
 
 /// The required sinks: each named once.
 fn audit_sinks(sinks: &[crate::AuditSink]) -> Result<Vec<crate::AuditSink>, String> {
+    listed_once("audit_sinks", sinks)
+}
+
+/// `sinks`, refused if one is named twice in `key`.
+fn listed_once(key: &str, sinks: &[crate::AuditSink]) -> Result<Vec<crate::AuditSink>, String> {
     let mut seen = Vec::with_capacity(sinks.len());
     for sink in sinks {
         if seen.contains(sink) {
-            return Err(format!("audit_sinks names {:?} twice", sink.name()));
+            return Err(format!("{key} names {:?} twice", sink.name()));
         }
         seen.push(*sink);
     }
     Ok(seen)
+}
+
+/// `audit_checkpoint_records` and `audit_checkpoint_interval`, each within
+/// its bounds.
+fn apply_checkpoints(raw: &RawDefaults, every: &mut crate::Checkpoints, check: &mut Checker<'_>) {
+    let (low, high) = crate::audit::CHECKPOINT_RECORDS_BOUNDS;
+    if let Some(records) = raw.audit_checkpoint_records.as_ref().and_then(|v| {
+        check.check(v, |n: &i64| match u32::try_from(*n) {
+            Ok(n) if (low..=high).contains(&n) => Ok(n),
+            _ => Err(format!(
+                "audit_checkpoint_records must be between {low} and {high}, not {n}"
+            )),
+        })
+    }) {
+        every.records = records;
+    }
+    let key = "audit_checkpoint_interval";
+    let bounds = crate::audit::CHECKPOINT_INTERVAL_BOUNDS;
+    if let Some(interval) = raw
+        .audit_checkpoint_interval
+        .as_ref()
+        .and_then(|v| check.check(v, |t: &str| super::grant::within(t, key, bounds)))
+    {
+        every.interval = interval;
+    }
 }
 
 /// `grant_warn`, `grant_grace` and `grant_start_within`, each within its

@@ -881,3 +881,47 @@ fn bad_when_clauses_are_placed() {
     let error = one_error(&format!("{MINIMAL}[rule.when]\norigin = [\"unknown\"]\n"));
     assert!(error.contains("unknown variant `unknown`"), "{error}");
 }
+
+#[test]
+fn audit_log_says_which_sinks_are_written_and_holds_the_required_ones() {
+    use crate::AuditSink::{File, Journald, Syslog};
+    let all = ok("");
+    assert_eq!(all.defaults.audit_log, [Journald, Syslog, File]);
+    let journald_only = ok("[defaults]\naudit_log = [\"journald\"]\naudit_sinks = [\"journald\"]\n");
+    assert_eq!(journald_only.defaults.audit_log, [Journald]);
+    assert_eq!(journald_only.audit_guard("x").log, [Journald]);
+
+    // The default audit_sinks requires the file: say what to write.
+    let e = one_error("[defaults]\naudit_log = [\"journald\"]\n");
+    assert!(e.contains("audit_sinks requires \"file\""), "{e}");
+    assert!(e.contains("audit_sinks = [\"journald\"]"), "{e}");
+    let e = one_error("[defaults]\naudit_log = []\naudit_sinks = []\n");
+    assert!(e.contains("at least one sink"), "{e}");
+    let e = one_error("[defaults]\naudit_log = [\"file\", \"file\"]\n");
+    assert!(e.contains("audit_log names \"file\" twice"), "{e}");
+    let e = one_error("[defaults]\naudit_log = [\"jornald\"]\n");
+    assert!(
+        e.contains("jornald") && e.contains("`journald`, `syslog`, `file`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn audit_checkpoints_are_bounded() {
+    let p = ok("[defaults]\naudit_checkpoint_records = 5\naudit_checkpoint_interval = \"30s\"\n");
+    assert_eq!(p.defaults.audit_checkpoint.records, 5);
+    assert_eq!(
+        p.defaults.audit_checkpoint.interval,
+        std::time::Duration::from_secs(30)
+    );
+    assert_eq!(ok("").defaults.audit_checkpoint, crate::Checkpoints::default());
+    for bad in [
+        "audit_checkpoint_records = 0",
+        "audit_checkpoint_records = 1000001",
+        "audit_checkpoint_interval = \"1s\"",
+        "audit_checkpoint_interval = \"2d\"",
+    ] {
+        let e = one_error(&format!("[defaults]\n{bad}\n"));
+        assert!(e.contains("audit_checkpoint_"), "{bad}: {e}");
+    }
+}

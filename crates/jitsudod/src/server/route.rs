@@ -75,9 +75,11 @@ pub(super) fn route(shared: &Shared, peer: Peer, request: Request, fds: Vec<Owne
 fn within_caps(
     shared: &Shared,
     policy: &Loaded,
-    work: Box<request::Work>,
+    mut work: Box<request::Work>,
     passed: Passed,
 ) -> Routed {
+    // The worker writes the sinks the deciding policy writes.
+    work.job.audit.guard.log = policy.policy.defaults.audit_log.clone();
     let uid = work.job.caller_uid;
     let mut pending = None;
     if work.job.pam.password.is_some() {

@@ -138,6 +138,7 @@ impl Shared {
                 }
                 // The old policy is freed (unless a request still holds it).
                 jitsudo_sys::malloc::give_back();
+                crate::audit::enable(&policy.policy.defaults.audit_log);
                 self.audit.emit(&event);
                 self.grants.follow(&policy.policy);
                 workflow::revoke_disallowed(&self.grants, &policy.policy);

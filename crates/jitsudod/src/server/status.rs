@@ -68,13 +68,16 @@ fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-/// Each sink of the daemon probed, and whether the policy requires it.
+/// Each sink the daemon writes (`audit_log`) probed, and whether the
+/// policy requires it.
 fn audit_sinks(shared: &Shared, policy: &jitsudo_policy::Policy) -> Vec<SinkHealth> {
     let required = &policy.defaults.audit_sinks;
+    let written = &policy.defaults.audit_log;
     shared
         .audit
         .probe()
         .into_iter()
+        .filter(|(name, _)| written.iter().any(|sink| sink.name() == name))
         .map(|(name, result)| SinkHealth {
             required: required.iter().any(|sink| sink.name() == name),
             error: result.err().map(|e| e.to_string()),

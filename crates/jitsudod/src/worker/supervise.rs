@@ -28,8 +28,9 @@ pub fn run(
     daemon: BorrowedFd<'_>,
     cgroup: Option<&Path>,
 ) -> ExitCode {
-    let audit = crate::audit::sinks();
     let record = job.audit_record();
+    crate::audit::enable(&record.guard.log);
+    let audit = crate::audit::sinks();
     let reporting = Reporting {
         conn: &conn,
         daemon,
