@@ -33,6 +33,16 @@ enum AuditCommand {
         /// Files of the trail, oldest first.
         #[arg(default_value = TRAIL)]
         files: Vec<PathBuf>,
+        /// Also check the trail against the daemon's checkpoints in the
+        /// systemd journal (from root): a trail rewritten after a
+        /// checkpoint was logged no longer matches it.
+        #[arg(long)]
+        journal: bool,
+        /// With --journal: only checkpoints logged at or after this time
+        /// (2026-11-01T00:00:00Z) or this long ago (30d), e.g. since the
+        /// oldest file given was started.
+        #[arg(long, requires = "journal")]
+        since: Option<String>,
     },
     /// Privilege held per user: elevations, minutes under grants and in
     /// commands, standing access the policy gives, approvals per approver,
@@ -114,7 +124,11 @@ struct Query {
 /// Runs `jitsudoctl audit`.
 pub fn run(args: &AuditArgs) -> ExitCode {
     let result = match &args.command {
-        Some(AuditCommand::Verify { files }) => verify(files),
+        Some(AuditCommand::Verify {
+            files,
+            journal,
+            since,
+        }) => verify(files, journal.then_some(since.as_deref())),
         Some(AuditCommand::Exposure {
             since,
             source,
@@ -132,7 +146,8 @@ pub fn run(args: &AuditArgs) -> ExitCode {
     }
 }
 
-fn verify(files: &[PathBuf]) -> Result<ExitCode, String> {
+/// `verify`; with `journal` (`Some(since)`), against the checkpoints too.
+fn verify(files: &[PathBuf], journal: Option<Option<&str>>) -> Result<ExitCode, String> {
     match jitsudo_audit::verify(files) {
         Ok(verified) => {
             let start = if verified.starts_after == jitsudo_audit::GENESIS {
@@ -144,7 +159,10 @@ fn verify(files: &[PathBuf]) -> Result<ExitCode, String> {
                 "audit trail verified: {} records, {start}; last hash {}",
                 verified.records, verified.last_hash
             );
-            Ok(ExitCode::SUCCESS)
+            match journal {
+                Some(since) => crate::checkpoints::check(files, since),
+                None => Ok(ExitCode::SUCCESS),
+            }
         }
         Err(VerifyError::Broken(broken)) => {
             println!("audit trail BROKEN at {broken}");

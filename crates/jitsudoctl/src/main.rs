@@ -22,6 +22,7 @@
 //! [`grants`] and docs/grants.md.
 
 mod audit;
+mod checkpoints;
 mod complete;
 mod daemon;
 mod docs;

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::OnceLock;
 
-use jitsudo_audit::{Audit, Event, EventKind, ExitStatus, FieldName, Journald, Sink, Syslog, Trail};
+use jitsudo_audit::{Audit, Checkpointer, Event, EventKind, ExitStatus, FieldName, Journald, Sink, Syslog, Trail};
 use jitsudo_policy::{AuditFailure, AuditGuard, AuditSink};
 use jitsudo_proto::Failure;
 use serde::{Deserialize, Serialize};
@@ -68,6 +68,11 @@ pub fn sinks() -> Audit {
         .with_sink(Enabled(Journald::with_path(paths.journal), AuditSink::Journald))
         .with_sink(Enabled(Syslog::new(), AuditSink::Syslog))
         .with_sink(Enabled(Trail::new(paths.trail), AuditSink::File))
+}
+
+/// The checkpoints of the trail [`sinks`] write.
+pub fn checkpointer() -> Checkpointer {
+    Checkpointer::new(Trail::new(paths().trail))
 }
 
 /// The sinks this process writes (`audit_log`), one bit each; all until

@@ -8,6 +8,7 @@
 //! pipeline, on the blocking pool) → a reply, or [`handover::hand_over`]
 //! to a worker whose reports [`handover::follow_worker`] acts on.
 
+mod checkpoint;
 mod dbus;
 mod handover;
 mod retention;
@@ -66,6 +67,7 @@ pub async fn serve(listener: std::os::unix::net::UnixListener, shared: Arc<Share
     tokio::spawn(crate::grants::timers::run(Arc::clone(&shared.grants)));
     tokio::spawn(retention::run(Arc::clone(&shared)));
     tokio::spawn(dbus::serve(Arc::clone(&shared)));
+    tokio::spawn(checkpoint::run(Arc::clone(&shared)));
     let mut last_accept_error: Option<Instant> = None;
     loop {
         tokio::select! {
@@ -94,6 +96,7 @@ pub async fn serve(listener: std::os::unix::net::UnixListener, shared: Arc<Share
         "jitsudod stopped",
         &shared,
     ));
+    checkpoint::at_stop(&shared);
 }
 
 /// `daemon.start` or `daemon.stop`, naming the policy in force.

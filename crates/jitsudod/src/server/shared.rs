@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use jitsudo_audit::{Audit, Event, EventKind};
+use jitsudo_audit::{Audit, Checkpointer, Event, EventKind};
 
 use crate::cache::CredentialCache;
 use crate::grants::{workflow, Grants};
@@ -26,6 +26,8 @@ pub struct Shared {
     policy: RwLock<Arc<Loaded>>,
     pub(super) policy_path: PathBuf,
     pub(super) audit: Audit,
+    /// The trail's checkpoints.
+    pub(super) checkpoints: Checkpointer,
     pub(super) host: String,
     pub(super) cache: CredentialCache,
     pub(super) workers: WorkerPool,
@@ -57,6 +59,7 @@ impl Shared {
             policy: RwLock::new(Arc::new(policy)),
             policy_path,
             audit,
+            checkpoints: crate::audit::checkpointer(),
             host,
             cache: CredentialCache::default(),
             workers: WorkerPool::default(),
