@@ -16,6 +16,7 @@ use jitsudo_tests::services::{
     ensure_journald, ensure_rsyslog, field_text, wait_for_journal, LogTail, AUTH_LOG,
 };
 use jitsudo_tests::util::{make_dir, marker, poll_until, write_atomic};
+use jitsudo_audit::EventKind;
 use jitsudo_tests::world::workspace_root;
 use jitsudo_tests::*;
 use serde_json::{Map, Value};
@@ -805,32 +806,43 @@ fn succeeds(mut cmd: Command) -> String {
 
 /// jt_req asks for a grant under `rule` (with `ticket` if some); its id.
 fn request_grant(s: &Setup, rule: &str, ticket: Option<&str>) -> String {
-    let mut args = vec![
-        "request", "--rule", rule, "--reason", "r", "--format", "json",
-    ];
+    let mut args = vec!["--rule", rule];
     if let Some(ticket) = ticket {
         args.extend(["--ticket", ticket]);
     }
+    request(s, &args)
+}
+
+/// jt_req runs `jitsudoctl request` with `args` and a reason; the id.
+fn request(s: &Setup, args: &[&str]) -> String {
+    let mut all = vec!["request", "--reason", "r", "--format", "json"];
+    all.extend_from_slice(args);
     let doc: Value =
-        serde_json::from_str(&succeeds(as_user(s, REQUESTER, "jitsudoctl", &args))).expect("json");
+        serde_json::from_str(&succeeds(as_user(s, REQUESTER, "jitsudoctl", &all))).expect("json");
     doc["id"].as_str().expect("id").to_owned()
 }
 
 /// jt_appr1 approves `id`, typing their password on a pty.
 fn approve(s: &Setup, id: &str) {
-    let review = as_user(
-        s,
-        APPROVER1,
-        "jitsudoctl",
-        &["approve", id, "--reason", "ok"],
-    );
-    let spec = PtySpec::default().answer("password for", &password(APPROVER1));
-    let reviewed = jitsudo_tests::pty::run(review, APPROVER1, &spec, Duration::from_secs(30));
-    assert_eq!(reviewed.status, 0, "approve: {reviewed:?}");
+    review(s, "approve", id);
 }
 
-/// Every event a real scenario produces, read back from the trail, the
-/// journal and auth.log.
+/// jt_appr1 approves or denies (`verb`) `id`, typing their password on a
+/// pty.
+fn review(s: &Setup, verb: &str, id: &str) {
+    let review = as_user(s, APPROVER1, "jitsudoctl", &[verb, id, "--reason", "ok"]);
+    let spec = PtySpec::default().answer("password for", &password(APPROVER1));
+    let reviewed = jitsudo_tests::pty::run(review, APPROVER1, &spec, Duration::from_secs(30));
+    assert_eq!(reviewed.status, 0, "{verb}: {reviewed:?}");
+}
+
+/// Every event kind (each of `EventKind::ALL`: a kind without a scenario
+/// here fails the test) produced by a real scenario and read back from the
+/// trail, the real journal (entries journald saw come from root) and
+/// auth.log. Short grants, deadlines and warnings make the timed ones.
+/// `audit.fail` is the one that cannot reach all three: it reports a sink
+/// that failed (here a trail on a full disk), so it is read from the other
+/// two.
 #[test]
 fn every_event_kind_reaches_all_three_sinks() {
     ensure_journald();
@@ -840,6 +852,11 @@ fn every_event_kind_reaches_all_three_sinks() {
     // events are found by it.
     let policy = format!(
         r#"# {m}
+[defaults]
+grant_warn = "1s"
+grant_grace = "1s"
+audit_checkpoint_records = 1
+
 [[rule]]
 id = "admin-all"
 who = ["jt_admin"]
@@ -860,6 +877,39 @@ auth = "none"
 max = "1h"
 approvers = ["jt_appr1"]
 ticket = "jt-*"
+
+[[rule]]
+id = "hurry"
+who = ["jt_req"]
+commands = ["/usr/bin/id"]
+auth = "none"
+[rule.grant]
+max = "1h"
+approvers = ["jt_appr1"]
+ticket = "jt-*"
+deadline = "2s"
+
+[[rule]]
+id = "quick"
+who = ["jt_req"]
+commands = ["/usr/bin/whoami"]
+auth = "none"
+[rule.grant]
+max = "20s"
+default = "2s"
+approval = "auto"
+ticket = "jt-*"
+
+[[rule]]
+id = "glass"
+who = ["jt_req"]
+commands = ["/usr/bin/id"]
+auth = "none"
+[rule.grant]
+max = "1h"
+approvers = ["jt_appr1"]
+ticket = "jt-*"
+break_glass = {{ max = "1m", follow_up = "1h" }}
 "#
     );
     let auth_log = LogTail::new(Path::new(AUTH_LOG));
@@ -881,58 +931,99 @@ ticket = "jt-*"
     ]);
     assert!(reload.status.success(), "{reload:?}");
     // Grant ids are small numbers: each request's ticket tells it apart.
-    let (cancelled, used, revoked) = (format!("{m}-c"), format!("{m}-u"), format!("{m}-r"));
+    let ticket = |tag: &str| format!("{m}-{tag}");
+    let [cancelled, used, denied, revoked, expired, timed, glass] =
+        ["c", "u", "d", "r", "e", "t", "g"].map(ticket);
     let id = request_grant(&s, "db", Some(&cancelled));
     succeeds(as_user(&s, REQUESTER, "jitsudoctl", &["cancel", &id]));
     let id = request_grant(&s, "db", Some(&used));
     approve(&s, &id);
     succeeds(as_user(&s, REQUESTER, "jitsudo", &["/usr/bin/true"]));
     succeeds(as_user(&s, REQUESTER, "jitsudoctl", &["done", &id]));
+    let id = request_grant(&s, "db", Some(&denied));
+    review(&s, "deny", &id);
     let id = request_grant(&s, "db", Some(&revoked));
     approve(&s, &id);
     succeeds(as_user(&s, APPROVER1, "jitsudoctl", &["revoke", &id]));
-    // The grant is torn down (and grant.revoke logged) on a thread of its own.
-    let torn_down = poll_until(LOG_TIMEOUT, || {
-        records(&s.trail)
-            .iter()
-            .any(|r| text(r, "JITSUDO_EVENT") == Some("grant.revoke"))
-            .then_some(())
-    });
-    assert!(torn_down.is_some(), "grant.revoke was not logged");
+    request_grant(&s, "hurry", Some(&expired));
+    let id = request(&s, &["--rule", "quick", "--ticket", &timed, "--for", "2s"]);
+    succeeds(as_user(&s, REQUESTER, "jitsudoctl", &["extend", &id, "--by", "1s"]));
+    let id = request(&s, &["--rule", "glass", "--ticket", &glass, "--break-glass"]);
+    succeeds(as_user(&s, APPROVER1, "jitsudoctl", &["revoke", &id]));
+    // Timers and teardowns log on threads of their own.
+    for (kind, value) in [
+        ("request.expire", &expired),
+        ("grant.expire", &timed),
+        ("grant.revoke", &revoked),
+        ("grant.revoke", &glass),
+    ] {
+        let logged = poll_until(LOG_TIMEOUT, || {
+            records(&s.trail)
+                .iter()
+                .any(|r| {
+                    text(r, "JITSUDO_EVENT") == Some(kind)
+                        && text(r, "JITSUDO_TICKET") == Some(value.as_str())
+                })
+                .then_some(())
+        });
+        assert!(logged.is_some(), "{kind} of {value} was not logged");
+    }
     s.daemon.terminate(Duration::from_secs(10));
-    let hash = records(&s.trail)
+    let trail = records(&s.trail);
+    let hash = trail
         .iter()
         .find_map(|r| text(r, "JITSUDO_POLICY_HASH").map(str::to_owned))
         .expect("the policy hash");
+    let head = trail
+        .iter()
+        .rev()
+        .find_map(|r| text(r, "JITSUDO_TRAIL_HEAD").map(str::to_owned))
+        .expect("a checkpoint at stop");
+    let failed = audit_fail_on_a_full_disk(&m);
 
     // Each kind, by a field that only this test's event of that kind has.
     let (true_m, id_m) = (format!("/usr/bin/true {m}"), format!("/usr/bin/id {m}"));
     let (policy, command, ticket) = ("JITSUDO_POLICY_HASH", "JITSUDO_COMMAND", "JITSUDO_TICKET");
-    for (kind, field, value, needle) in [
-        ("daemon.start", policy, &hash, &hash),
-        ("exec.accept", command, &true_m, &m),
-        ("exec.exit", command, &true_m, &m),
-        ("exec.reject", command, &id_m, &m),
-        ("auth.fail", command, &id_m, &m),
-        ("policy.reload", policy, &hash, &hash),
-        ("request.create", ticket, &cancelled, &cancelled),
-        ("request.cancel", ticket, &cancelled, &cancelled),
-        ("request.review", ticket, &used, &used),
-        ("grant.activate", ticket, &used, &used),
-        ("grant.use", ticket, &used, &used),
-        ("grant.done", ticket, &used, &used),
-        ("grant.revoke", ticket, &revoked, &revoked),
-        ("daemon.stop", policy, &hash, &hash),
+    let trail_a = Some(s.trail.as_path());
+    let mut covered = std::collections::HashSet::new();
+    for (kind, field, value, needle, trail) in [
+        ("daemon.start", policy, &hash, &hash, trail_a),
+        ("exec.accept", command, &true_m, &m, trail_a),
+        ("exec.exit", command, &true_m, &m, trail_a),
+        ("exec.reject", command, &id_m, &m, trail_a),
+        ("auth.fail", command, &id_m, &m, trail_a),
+        ("policy.reload", policy, &hash, &hash, trail_a),
+        ("request.create", ticket, &cancelled, &cancelled, trail_a),
+        ("request.cancel", ticket, &cancelled, &cancelled, trail_a),
+        ("request.review", ticket, &used, &used, trail_a),
+        ("request.review", ticket, &denied, &denied, trail_a),
+        ("request.expire", ticket, &expired, &expired, trail_a),
+        ("grant.activate", ticket, &used, &used, trail_a),
+        ("grant.activate", ticket, &glass, &glass, trail_a),
+        ("grant.use", ticket, &used, &used, trail_a),
+        ("grant.done", ticket, &used, &used, trail_a),
+        ("grant.revoke", ticket, &revoked, &revoked, trail_a),
+        ("grant.extend", ticket, &timed, &timed, trail_a),
+        ("grant.warn", ticket, &timed, &timed, trail_a),
+        ("grant.expire", ticket, &timed, &timed, trail_a),
+        ("audit.fail", command, &failed, &m, None),
+        ("daemon.stop", policy, &hash, &hash, trail_a),
+        ("audit.checkpoint", "JITSUDO_TRAIL_HEAD", &head, &head, trail_a),
     ] {
-        let in_trail = records(&s.trail).iter().any(|r| {
-            text(r, "JITSUDO_EVENT") == Some(kind) && text(r, field) == Some(value.as_str())
-        });
-        assert!(in_trail, "no {kind} with {field}={value} in the trail");
+        if let Some(trail) = trail {
+            let in_trail = records(trail).iter().any(|r| {
+                text(r, "JITSUDO_EVENT") == Some(kind) && text(r, field) == Some(value.as_str())
+            });
+            assert!(in_trail, "no {kind} with {field}={value} in the trail");
+        }
         let journal = wait_for_journal(field, value, kind, LOG_TIMEOUT);
         let entry = journal
             .iter()
-            .find(|e| field_text(e, "JITSUDO_EVENT").as_deref() == Some(kind))
-            .unwrap_or_else(|| panic!("no {kind} with {field}={value} in the journal"));
+            .find(|e| {
+                field_text(e, "JITSUDO_EVENT").as_deref() == Some(kind)
+                    && field_text(e, "_UID").as_deref() == Some("0")
+            })
+            .unwrap_or_else(|| panic!("no {kind} with {field}={value} from root in the journal"));
         let message = field_text(entry, "MESSAGE").unwrap_or_default();
         let prefix = message.split(" ; ").next().unwrap_or_default();
         let lines = auth_lines(&auth_log, &[needle, prefix]);
@@ -940,8 +1031,34 @@ ticket = "jt-*"
             !lines.is_empty(),
             "no {kind} ({prefix:?}) with {needle} in auth.log"
         );
+        covered.insert(kind);
     }
+    let missing: Vec<_> = EventKind::ALL
+        .iter()
+        .map(|k| k.name())
+        .filter(|k| !covered.contains(k))
+        .collect();
+    assert!(missing.is_empty(), "event kinds without a scenario: {missing:?}");
     assert!(verify(&[&s.trail]).status.success());
+}
+
+/// A command of the rule with `audit_failure = "allow"` against a daemon
+/// whose trail is on a full disk: its `audit.fail` goes to journald and
+/// syslog. The command it names.
+fn audit_fail_on_a_full_disk(m: &str) -> String {
+    let tiny = TinyFs::mount("trail-kinds-full");
+    let s = setup("trail-kinds-full", POLICY, Some(tiny.0.join("audit.jsonl")), &[]);
+    tiny.fill();
+    // Longer than what is left of the trail's last page (see
+    // a_full_disk_refuses_the_command_unless_the_rule_allows_it).
+    let deep = (0..14).fold(world().scratch_dir("trail-kinds-deep"), |dir, _| {
+        dir.join("d".repeat(250))
+    });
+    fs::create_dir_all(&deep).expect("deep directory");
+    case(&s, LIMITED, format!("$SUDO /usr/bin/true {m}-fail"))
+        .cwd(&deep)
+        .assert_jitsudo();
+    format!("/usr/bin/true {m}-fail")
 }
 
 fn records_of(text: &str) -> Vec<Map<String, Value>> {
@@ -976,7 +1093,7 @@ fn the_catalog_explains_events_in_journalctl() {
     let listed = run(&[OsStr::new(&root_arg), OsStr::new("--list-catalog")]);
     assert_eq!(
         listed.lines().filter(|l| l.contains("jitsudo:")).count(),
-        jitsudo_audit::EventKind::ALL.len(),
+        EventKind::ALL.len(),
         "{listed}"
     );
 
@@ -1127,4 +1244,123 @@ fn queries_read_the_journal_like_the_trail() {
         "{lines}"
     );
     assert!(!lines.contains(&forged), "{lines}");
+}
+
+/// Root rewrites the trail after checkpoints were logged, recomputing the
+/// chain and the head file: `verify` still passes (the chain alone cannot
+/// tell), `verify --journal` names the first checkpoint that no longer
+/// matches.
+#[test]
+fn a_rewritten_trail_fails_the_check_against_its_checkpoints() {
+    ensure_journald();
+    let policy = POLICY.replace("[defaults]\n", "[defaults]\naudit_checkpoint_records = 1\n");
+    let s = setup("trail-checkpoints", &policy, None, &[]);
+    let m = marker("checkpoint");
+    for n in 0..2 {
+        let Some(_) = case(&s, ADMIN, format!("$SUDO /usr/bin/true {m}-{n}")).assert_jitsudo()
+        else {
+            return;
+        };
+    }
+    // The daemon looks every few seconds: its first checkpoint (at start,
+    // or after these commands); then one more command, and the checkpoint
+    // at stop.
+    poll_until(LOG_TIMEOUT, || {
+        records(&s.trail)
+            .iter()
+            .any(|r| r.contains_key("JITSUDO_TRAIL_HEAD"))
+            .then_some(())
+    })
+    .expect("a checkpoint in the trail");
+    let Some(_) = case(&s, ADMIN, format!("$SUDO /usr/bin/true {m}-2")).assert_jitsudo() else {
+        return;
+    };
+    s.daemon.terminate(Duration::from_secs(10));
+    let checked = || {
+        ctl(&[
+            OsStr::new("audit"),
+            OsStr::new("verify"),
+            OsStr::new("--journal"),
+            s.trail.as_os_str(),
+        ])
+    };
+    // Journald may take a moment to show the last checkpoint.
+    let last = records(&s.trail)
+        .iter()
+        .rev()
+        .find_map(|r| text(r, "JITSUDO_TRAIL_HEAD").map(str::to_owned))
+        .expect("the checkpoint at stop");
+    wait_for_journal("JITSUDO_TRAIL_HEAD", &last, &last, LOG_TIMEOUT);
+    let out = checked();
+    assert!(out.status.success(), "{out:?}");
+    assert!(stdout(&out).contains("matches its"), "{}", stdout(&out));
+
+    // The first command's exec.accept says another command; every record
+    // after it is re-chained, the head file too.
+    let original = fs::read_to_string(&s.trail).expect("trail");
+    let edited = original
+        .lines()
+        .position(|l| l.contains(&format!("{m}-0")))
+        .expect("the first command's record")
+        + 1;
+    // The first checkpoint that counts the edited record.
+    let first = records(&s.trail)
+        .iter()
+        .find(|r| text(r, "JITSUDO_TRAIL_RECORDS").and_then(|n| n.parse().ok()) >= Some(edited))
+        .and_then(|r| text(r, "JITSUDO_TRAIL_HEAD").map(str::to_owned))
+        .expect("a checkpoint after the edit");
+    let forged = original.replacen(&format!("{m}-0"), &format!("{m}-X"), 2);
+    assert_ne!(forged, original);
+    let (rechained, head) = rechain(&forged);
+    fs::write(&s.trail, rechained).expect("rewrite");
+    fs::write(jitsudo_audit::head_path(&s.trail), format!("{head}\n")).expect("head");
+    let plain = verify(&[&s.trail]);
+    assert!(plain.status.success(), "a recomputed chain verifies: {plain:?}");
+    let out = checked();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let said = stdout(&out);
+    assert!(
+        said.contains("REWRITTEN") && said.contains(&format!("head {first}")),
+        "the first checkpoint must be named: {said}"
+    );
+}
+
+/// Recomputes every record's `prev` and `hash` as a writer would: the
+/// trail and the hash of its last record.
+fn rechain(text: &str) -> (String, String) {
+    let mut prev = jitsudo_audit::GENESIS.to_owned();
+    let mut out = String::new();
+    for line in text.lines() {
+        // `,"hash":"<64 hex>"}` ends every line.
+        let body = &line[..line.len() - 75];
+        let old_prev = text_field(line, "prev");
+        let body = body.replace(&format!("\"prev\":\"{old_prev}\""), &format!("\"prev\":\"{prev}\""));
+        let hash = sha256_hex(&format!("{body}}}"));
+        out += &format!("{body},\"hash\":\"{hash}\"}}\n");
+        prev = hash;
+    }
+    (out, prev)
+}
+
+fn text_field(line: &str, name: &str) -> String {
+    let record: Value = serde_json::from_str(line).expect("a record");
+    record[name].as_str().expect("a text field").to_owned()
+}
+
+/// SHA-256 of `text` in hex, by coreutils' sha256sum.
+fn sha256_hex(text: &str) -> String {
+    use std::io::Write as _;
+    let mut child = Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("sha256sum");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("sha256sum");
+    String::from_utf8_lossy(&out.stdout)[..64].to_owned()
 }

@@ -206,7 +206,9 @@ pub fn records_between(
     };
     match source {
         Source::Trail(files) => jitsudo_audit::read(files, in_period).map_err(|e| e.to_string()),
-        Source::Journal => crate::journal::records(since, until, &mut in_period),
+        Source::Journal => {
+            crate::journal::records(since, until, &jitsudo_audit::EventKind::ALL, &mut in_period)
+        },
     }
 }
 

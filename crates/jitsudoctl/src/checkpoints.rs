@@ -21,7 +21,7 @@ pub fn check(files: &[PathBuf], since: Option<&str>) -> Result<ExitCode, String>
         r.text("JITSUDO_EVENT") == Some(EventKind::AuditCheckpoint.name())
             && r.text(TRAIL_FILE).map(Path::new) == Some(live.as_path())
     };
-    let records = crate::journal::records(since, None, &mut ours)?;
+    let records = crate::journal::records(since, None, &[EventKind::AuditCheckpoint], &mut ours)?;
     let checkpoints = records
         .iter()
         .map(|r| {

@@ -27,11 +27,12 @@ const MAX_LINE: u64 = 4 << 20;
 /// The most output read from `journalctl`.
 const MAX_OUTPUT: u64 = 1 << 30;
 
-/// The records journald holds from `[since, until)` that `keep` accepts,
-/// oldest first.
+/// The records of `kinds` journald holds from `[since, until)` that `keep`
+/// accepts, oldest first.
 pub fn records(
     since: Option<SystemTime>,
     until: Option<SystemTime>,
+    kinds: &[EventKind],
     keep: &mut dyn FnMut(&Record) -> bool,
 ) -> Result<Vec<Record>, String> {
     if let (Some(since), Some(until)) = (since, until) {
@@ -40,7 +41,7 @@ pub fn records(
             return Ok(Vec::new());
         }
     }
-    let mut child = command(since, until)
+    let mut child = command(since, until, kinds)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -76,8 +77,9 @@ pub fn records(
     Ok(records)
 }
 
-/// `journalctl -o json` for jitsudo's events, from root, in the period.
-fn command(since: Option<SystemTime>, until: Option<SystemTime>) -> Command {
+/// `journalctl -o json` for jitsudo's events of `kinds`, from root, in the
+/// period.
+fn command(since: Option<SystemTime>, until: Option<SystemTime>, kinds: &[EventKind]) -> Command {
     let mut cmd = Command::new("journalctl");
     cmd.args(["--no-pager", "--quiet", "--output=json"]);
     if let Some(since) = since {
@@ -90,7 +92,7 @@ fn command(since: Option<SystemTime>, until: Option<SystemTime>) -> Command {
     cmd.arg("--")
         .arg("_UID=0")
         .arg(format!("SYSLOG_IDENTIFIER={SYSLOG_IDENTIFIER}"));
-    for kind in EventKind::ALL {
+    for kind in kinds {
         cmd.arg(format!("MESSAGE_ID={}", kind.message_id()));
     }
     cmd
