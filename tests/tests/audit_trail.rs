@@ -663,6 +663,35 @@ fn journald_required_but_down_refuses_the_command() {
     );
 }
 
+/// `audit_log = ["journald"]`: a daemon that writes no trail at all (no
+/// file, no checkpoints), while its events reach the journal; `status`
+/// lists the journal only.
+#[test]
+fn a_journald_only_daemon_writes_no_trail() {
+    ensure_journald();
+    let policy = "[defaults]\naudit_log = [\"journald\"]\naudit_sinks = [\"journald\"]\n\n\
+                  [[rule]]\nwho = [\"jt_admin\"]\ncommands = [\"ALL\"]\nauth = \"none\"\n";
+    let s = setup("trail-journald-only", policy, None, &[]);
+    let m = marker("journald-only");
+    let Some(_) = case(&s, ADMIN, format!("$SUDO /usr/bin/true {m}")).assert_jitsudo() else {
+        return;
+    };
+    let command = format!("/usr/bin/true {m}");
+    let journal = wait_for_journal("JITSUDO_COMMAND", &command, "exec.accept", LOG_TIMEOUT);
+    assert!(!journal.is_empty(), "no exec.accept for {m} in the journal");
+    let listed = stdout(&status(&s));
+    assert!(
+        listed.contains("journald") && !listed.contains("  file") && !listed.contains("  syslog"),
+        "{listed}"
+    );
+    s.daemon.terminate(Duration::from_secs(10));
+    assert!(
+        !s.trail.exists(),
+        "a daemon without the file sink wrote {}",
+        s.trail.display()
+    );
+}
+
 /// `jitsudoctl status` as root against the setup's daemon.
 fn status(s: &Setup) -> Output {
     ctl(&[

@@ -116,8 +116,13 @@ impl<S: Sink> Sink for Enabled<S> {
         self.1.name()
     }
 
+    /// A sink left out is not probed (probing the trail would make it).
     fn probe(&self) -> io::Result<()> {
-        self.0.probe()
+        if enabled(self.1) {
+            self.0.probe()
+        } else {
+            Ok(())
+        }
     }
 }
 
