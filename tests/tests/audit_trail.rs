@@ -11,12 +11,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
+use jitsudo_audit::EventKind;
 use jitsudo_tests::daemon::Daemon;
 use jitsudo_tests::services::{
     ensure_journald, ensure_rsyslog, field_text, wait_for_journal, LogTail, AUTH_LOG,
 };
 use jitsudo_tests::util::{make_dir, marker, poll_until, write_atomic};
-use jitsudo_audit::EventKind;
 use jitsudo_tests::world::workspace_root;
 use jitsudo_tests::*;
 use serde_json::{Map, Value};
@@ -976,8 +976,16 @@ break_glass = {{ max = "1m", follow_up = "1h" }}
     succeeds(as_user(&s, APPROVER1, "jitsudoctl", &["revoke", &id]));
     request_grant(&s, "hurry", Some(&expired));
     let id = request(&s, &["--rule", "quick", "--ticket", &timed, "--for", "2s"]);
-    succeeds(as_user(&s, REQUESTER, "jitsudoctl", &["extend", &id, "--by", "1s"]));
-    let id = request(&s, &["--rule", "glass", "--ticket", &glass, "--break-glass"]);
+    succeeds(as_user(
+        &s,
+        REQUESTER,
+        "jitsudoctl",
+        &["extend", &id, "--by", "1s"],
+    ));
+    let id = request(
+        &s,
+        &["--rule", "glass", "--ticket", &glass, "--break-glass"],
+    );
     succeeds(as_user(&s, APPROVER1, "jitsudoctl", &["revoke", &id]));
     // Timers and teardowns log on threads of their own.
     for (kind, value) in [
@@ -1037,7 +1045,13 @@ break_glass = {{ max = "1m", follow_up = "1h" }}
         ("grant.expire", ticket, &timed, &timed, trail_a),
         ("audit.fail", command, &failed, &m, None),
         ("daemon.stop", policy, &hash, &hash, trail_a),
-        ("audit.checkpoint", "JITSUDO_TRAIL_HEAD", &head, &head, trail_a),
+        (
+            "audit.checkpoint",
+            "JITSUDO_TRAIL_HEAD",
+            &head,
+            &head,
+            trail_a,
+        ),
     ] {
         if let Some(trail) = trail {
             let in_trail = records(trail).iter().any(|r| {
@@ -1067,7 +1081,10 @@ break_glass = {{ max = "1m", follow_up = "1h" }}
         .map(|k| k.name())
         .filter(|k| !covered.contains(k))
         .collect();
-    assert!(missing.is_empty(), "event kinds without a scenario: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "event kinds without a scenario: {missing:?}"
+    );
     assert!(verify(&[&s.trail]).status.success());
 }
 
@@ -1076,7 +1093,12 @@ break_glass = {{ max = "1m", follow_up = "1h" }}
 /// syslog. The command it names.
 fn audit_fail_on_a_full_disk(m: &str) -> String {
     let tiny = TinyFs::mount("trail-kinds-full");
-    let s = setup("trail-kinds-full", POLICY, Some(tiny.0.join("audit.jsonl")), &[]);
+    let s = setup(
+        "trail-kinds-full",
+        POLICY,
+        Some(tiny.0.join("audit.jsonl")),
+        &[],
+    );
     tiny.fill();
     // Longer than what is left of the trail's last page (see
     // a_full_disk_refuses_the_command_unless_the_rule_allows_it).
@@ -1344,7 +1366,10 @@ fn a_rewritten_trail_fails_the_check_against_its_checkpoints() {
     fs::write(&s.trail, rechained).expect("rewrite");
     fs::write(jitsudo_audit::head_path(&s.trail), format!("{head}\n")).expect("head");
     let plain = verify(&[&s.trail]);
-    assert!(plain.status.success(), "a recomputed chain verifies: {plain:?}");
+    assert!(
+        plain.status.success(),
+        "a recomputed chain verifies: {plain:?}"
+    );
     let out = checked();
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let said = stdout(&out);
@@ -1363,7 +1388,10 @@ fn rechain(text: &str) -> (String, String) {
         // `,"hash":"<64 hex>"}` ends every line.
         let body = &line[..line.len() - 75];
         let old_prev = text_field(line, "prev");
-        let body = body.replace(&format!("\"prev\":\"{old_prev}\""), &format!("\"prev\":\"{prev}\""));
+        let body = body.replace(
+            &format!("\"prev\":\"{old_prev}\""),
+            &format!("\"prev\":\"{prev}\""),
+        );
         let hash = sha256_hex(&format!("{body}}}"));
         out += &format!("{body},\"hash\":\"{hash}\"}}\n");
         prev = hash;

@@ -41,7 +41,8 @@ impl AuditSink {
 }
 
 /// The sinks events are written to when no `audit_log` is set: all three.
-pub const DEFAULT_AUDIT_LOG: [AuditSink; 3] = [AuditSink::Journald, AuditSink::Syslog, AuditSink::File];
+pub const DEFAULT_AUDIT_LOG: [AuditSink; 3] =
+    [AuditSink::Journald, AuditSink::Syslog, AuditSink::File];
 
 /// The sinks required when no `audit_sinks` is set: the local trail, the
 /// one sink the daemon does not share with anything else.

@@ -208,7 +208,7 @@ pub fn records_between(
         Source::Trail(files) => jitsudo_audit::read(files, in_period).map_err(|e| e.to_string()),
         Source::Journal => {
             crate::journal::records(since, until, &jitsudo_audit::EventKind::ALL, &mut in_period)
-        },
+        }
     }
 }
 

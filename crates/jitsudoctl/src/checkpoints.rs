@@ -7,7 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use jitsudo_audit::{Checkpoint, EventKind, Record, TRAIL_FILE, TRAIL_HEAD, TRAIL_RECORDS, TRAIL_START};
+use jitsudo_audit::{
+    Checkpoint, EventKind, Record, TRAIL_FILE, TRAIL_HEAD, TRAIL_RECORDS, TRAIL_START,
+};
 
 /// Checks `files` against the checkpoints logged since `since` (all when
 /// `None`); prints the outcome.

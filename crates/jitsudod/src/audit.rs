@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::OnceLock;
 
-use jitsudo_audit::{Audit, Checkpointer, Event, EventKind, ExitStatus, FieldName, Journald, Sink, Syslog, Trail};
+use jitsudo_audit::{
+    Audit, Checkpointer, Event, EventKind, ExitStatus, FieldName, Journald, Sink, Syslog, Trail,
+};
 use jitsudo_policy::{AuditFailure, AuditGuard, AuditSink};
 use jitsudo_proto::Failure;
 use serde::{Deserialize, Serialize};
@@ -65,7 +67,10 @@ pub fn session_dir() -> PathBuf {
 pub fn sinks() -> Audit {
     let paths = paths();
     Audit::new()
-        .with_sink(Enabled(Journald::with_path(paths.journal), AuditSink::Journald))
+        .with_sink(Enabled(
+            Journald::with_path(paths.journal),
+            AuditSink::Journald,
+        ))
         .with_sink(Enabled(Syslog::new(), AuditSink::Syslog))
         .with_sink(Enabled(Trail::new(paths.trail), AuditSink::File))
 }

@@ -49,19 +49,21 @@ impl Head {
     /// The `audit.checkpoint` event naming this head.
     pub fn event(&self) -> Event {
         let fields = [
-            (TRAIL_FILE, self.file.as_os_str().as_encoded_bytes().to_vec()),
+            (
+                TRAIL_FILE,
+                self.file.as_os_str().as_encoded_bytes().to_vec(),
+            ),
             (TRAIL_START, self.start.clone().into_bytes()),
             (TRAIL_RECORDS, self.records.to_string().into_bytes()),
             (TRAIL_HEAD, self.hash.clone().into_bytes()),
         ];
-        fields
-            .into_iter()
-            .fold(Event::new(EventKind::AuditCheckpoint), |ev, (name, value)| {
-                match FieldName::new(name) {
-                    Ok(name) => ev.field(name, value),
-                    Err(_) => ev,
-                }
-            })
+        fields.into_iter().fold(
+            Event::new(EventKind::AuditCheckpoint),
+            |ev, (name, value)| match FieldName::new(name) {
+                Ok(name) => ev.field(name, value),
+                Err(_) => ev,
+            },
+        )
     }
 }
 
@@ -114,7 +116,9 @@ impl Checkpointer {
         let head = self.count(&mut state)?;
         let (at_last, when) = state.last;
         // The last checkpoint's own record is not news.
-        let new = state.written.saturating_sub(at_last + u64::from(at_last > 0));
+        let new = state
+            .written
+            .saturating_sub(at_last + u64::from(at_last > 0));
         let due = new >= u64::from(every) || (new > 0 && when.elapsed() >= interval);
         if !due {
             return Ok(None);
@@ -256,9 +260,9 @@ pub fn check_checkpoints(
             for &i in by_start.get(start.as_str()).into_iter().flatten() {
                 let c = &checkpoints[i];
                 if c.records == lines && c.head != hash {
-                    wrong.entry(i).or_insert_with(|| {
-                        format!("{}:{line_no} has hash {hash}", file.display())
-                    });
+                    wrong
+                        .entry(i)
+                        .or_insert_with(|| format!("{}:{line_no} has hash {hash}", file.display()));
                 }
             }
             last = Some(hash);
@@ -275,9 +279,9 @@ pub fn check_checkpoints(
                     .entry(i)
                     .or_insert_with(|| format!("{} starts after {start}", file.display()));
             } else if c.records > lines {
-                wrong.entry(i).or_insert_with(|| {
-                    format!("{} holds only {lines} record(s)", file.display())
-                });
+                wrong
+                    .entry(i)
+                    .or_insert_with(|| format!("{} holds only {lines} record(s)", file.display()));
             }
         }
         previous_last = last.or(Some(start));
@@ -358,13 +362,13 @@ mod tests {
         assert_eq!(cp.due(3, hour).expect("due"), None);
         assert_eq!(cp.due(3, Duration::ZERO).expect("due"), None);
         write(&trail, 1);
-        let head = cp.due(3, Duration::ZERO).expect("due").expect("a checkpoint");
+        let head = cp
+            .due(3, Duration::ZERO)
+            .expect("due")
+            .expect("a checkpoint");
         assert_eq!(head.records, 5);
         let files = [trail.path().to_owned()];
-        assert_eq!(
-            head.hash,
-            crate::verify(&files).expect("verify").last_hash
-        );
+        assert_eq!(head.hash, crate::verify(&files).expect("verify").last_hash);
         let _ = fs::remove_dir_all(dir);
     }
 
@@ -390,17 +394,26 @@ mod tests {
             .expect("read")
             .expect_err("a mismatch");
         assert_eq!(mismatch.checkpoint, second);
-        assert!(mismatch.what.contains("audit.jsonl:4 has hash"), "{mismatch}");
+        assert!(
+            mismatch.what.contains("audit.jsonl:4 has hash"),
+            "{mismatch}"
+        );
 
         // Cut short: the first checkpoint no longer holds either.
         let text = fs::read_to_string(trail.path()).expect("read");
-        fs::write(trail.path(), text.lines().next().expect("line").to_owned() + "\n")
-            .expect("cut");
+        fs::write(
+            trail.path(),
+            text.lines().next().expect("line").to_owned() + "\n",
+        )
+        .expect("cut");
         let mismatch = check_checkpoints(&files, &both)
             .expect("read")
             .expect_err("a mismatch");
         assert_eq!(mismatch.checkpoint, first);
-        assert!(mismatch.what.contains("holds only 1 record(s)"), "{mismatch}");
+        assert!(
+            mismatch.what.contains("holds only 1 record(s)"),
+            "{mismatch}"
+        );
         let _ = fs::remove_dir_all(dir);
     }
 }

@@ -887,7 +887,8 @@ fn audit_log_says_which_sinks_are_written_and_holds_the_required_ones() {
     use crate::AuditSink::{File, Journald, Syslog};
     let all = ok("");
     assert_eq!(all.defaults.audit_log, [Journald, Syslog, File]);
-    let journald_only = ok("[defaults]\naudit_log = [\"journald\"]\naudit_sinks = [\"journald\"]\n");
+    let journald_only =
+        ok("[defaults]\naudit_log = [\"journald\"]\naudit_sinks = [\"journald\"]\n");
     assert_eq!(journald_only.defaults.audit_log, [Journald]);
     assert_eq!(journald_only.audit_guard("x").log, [Journald]);
 
@@ -914,7 +915,10 @@ fn audit_checkpoints_are_bounded() {
         p.defaults.audit_checkpoint.interval,
         std::time::Duration::from_secs(30)
     );
-    assert_eq!(ok("").defaults.audit_checkpoint, crate::Checkpoints::default());
+    assert_eq!(
+        ok("").defaults.audit_checkpoint,
+        crate::Checkpoints::default()
+    );
     for bad in [
         "audit_checkpoint_records = 0",
         "audit_checkpoint_records = 1000001",
