@@ -885,12 +885,21 @@ fn every_event_kind_reaches_all_three_sinks() {
 grant_warn = "1s"
 grant_grace = "1s"
 audit_checkpoint_records = 1
+record_max_bytes = 4096
+record_retention = "1d"
 
 [[rule]]
 id = "admin-all"
 who = ["jt_admin"]
 commands = ["ALL"]
 auth = "none"
+
+[[rule]]
+id = "recorded"
+who = ["jt_limited"]
+commands = ["ALL"]
+auth = "none"
+record = true
 
 [[rule]]
 id = "pw"
@@ -942,10 +951,35 @@ break_glass = {{ max = "1m", follow_up = "1h" }}
 "#
     );
     let auth_log = LogTail::new(Path::new(AUTH_LOG));
-    let s = setup("trail-kinds", &policy, None, &[]);
+    // A recording older than `record_retention`, for the sweep at start.
+    let sessions = trail_dir("trail-kinds-sessions").join("sessions");
+    make_dir(&sessions, 0o700);
+    // Its id unique to this run, so the journal holds no other.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_nanos();
+    let old_id = format!("{:016x}", nanos & u128::from(u64::MAX));
+    let old = sessions.join(format!("{old_id}.jsonl"));
+    fs::write(&old, b"{}\n").expect("old recording");
+    let three_days = Duration::from_secs(3 * 86_400);
+    fs::File::options()
+        .write(true)
+        .open(&old)
+        .and_then(|f| f.set_modified(std::time::SystemTime::now() - three_days))
+        .expect("age the recording");
+    let args = [OsStr::new("--session-dir"), sessions.as_os_str()];
+    let s = setup("trail-kinds", &policy, None, &args);
     let Some(_) = case(&s, ADMIN, format!("$SUDO /usr/bin/true {m}")).assert_jitsudo() else {
         return;
     };
+    // Past the recording's 4 KiB cap.
+    case(
+        &s,
+        LIMITED,
+        format!("$SUDO /bin/sh -c 'head -c 20000 /dev/zero' {m}"),
+    )
+    .assert_jitsudo();
     case(&s, NOBODY, format!("$SUDO -n /usr/bin/id {m}"))
         .status(1)
         .assert_jitsudo();
@@ -1017,6 +1051,11 @@ break_glass = {{ max = "1m", follow_up = "1h" }}
         .find_map(|r| text(r, "JITSUDO_TRAIL_HEAD").map(str::to_owned))
         .expect("a checkpoint at stop");
     let failed = audit_fail_on_a_full_disk(&m);
+    let recording = trail
+        .iter()
+        .find(|r| text(r, "JITSUDO_EVENT") == Some("record.truncated"))
+        .and_then(|r| text(r, "JITSUDO_RECORDING").map(str::to_owned))
+        .expect("a record.truncated in the trail");
 
     // Each kind, by a field that only this test's event of that kind has.
     let (true_m, id_m) = (format!("/usr/bin/true {m}"), format!("/usr/bin/id {m}"));
@@ -1044,6 +1083,20 @@ break_glass = {{ max = "1m", follow_up = "1h" }}
         ("grant.warn", ticket, &timed, &timed, trail_a),
         ("grant.expire", ticket, &timed, &timed, trail_a),
         ("audit.fail", command, &failed, &m, None),
+        (
+            "record.truncated",
+            "JITSUDO_RECORDING",
+            &recording,
+            &m,
+            trail_a,
+        ),
+        (
+            "record.remove",
+            "JITSUDO_RECORDING",
+            &old_id,
+            &old_id,
+            trail_a,
+        ),
         ("daemon.stop", policy, &hash, &hash, trail_a),
         (
             "audit.checkpoint",
