@@ -29,8 +29,8 @@ pub(super) async fn run(shared: Arc<Shared>) {
         };
         // A trail that cannot be read is said once, not every tick.
         let error = outcome.err();
-        if error.is_some() && error != last_error {
-            eprintln!("jitsudod: cannot checkpoint the audit trail: {error:?}");
+        if let Some(e) = error.as_ref().filter(|_| error != last_error) {
+            eprintln!("jitsudod: cannot checkpoint the audit trail: {e}");
         }
         last_error = error;
     }
