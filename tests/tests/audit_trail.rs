@@ -948,6 +948,17 @@ max = "1h"
 approvers = ["jt_appr1"]
 ticket = "jt-*"
 break_glass = {{ max = "1m", follow_up = "1h" }}
+
+[[rule]]
+id = "glass-due"
+who = ["jt_req"]
+commands = ["/usr/bin/id"]
+auth = "none"
+[rule.grant]
+max = "1h"
+approvers = ["jt_appr1"]
+ticket = "jt-*"
+break_glass = {{ max = "1m", follow_up = "2s" }}
 "#
     );
     let auth_log = LogTail::new(Path::new(AUTH_LOG));
@@ -995,8 +1006,8 @@ break_glass = {{ max = "1m", follow_up = "1h" }}
     assert!(reload.status.success(), "{reload:?}");
     // Grant ids are small numbers: each request's ticket tells it apart.
     let ticket = |tag: &str| format!("{m}-{tag}");
-    let [cancelled, used, denied, revoked, expired, timed, glass] =
-        ["c", "u", "d", "r", "e", "t", "g"].map(ticket);
+    let [cancelled, used, denied, revoked, expired, timed, glass, overdue] =
+        ["c", "u", "d", "r", "e", "t", "g", "o"].map(ticket);
     let id = request_grant(&s, "db", Some(&cancelled));
     succeeds(as_user(&s, REQUESTER, "jitsudoctl", &["cancel", &id]));
     let id = request_grant(&s, "db", Some(&used));
@@ -1021,12 +1032,25 @@ break_glass = {{ max = "1m", follow_up = "1h" }}
         &["--rule", "glass", "--ticket", &glass, "--break-glass"],
     );
     succeeds(as_user(&s, APPROVER1, "jitsudoctl", &["revoke", &id]));
+    // Cleared, so the glass may be broken again; this one is not cleared
+    // within its 2 s follow-up.
+    succeeds(as_user(
+        &s,
+        REQUESTER,
+        "jitsudoctl",
+        &["justify", &id, "--reason", "r"],
+    ));
+    request(
+        &s,
+        &["--rule", "glass-due", "--ticket", &overdue, "--break-glass"],
+    );
     // Timers and teardowns log on threads of their own.
     for (kind, value) in [
         ("request.expire", &expired),
         ("grant.expire", &timed),
         ("grant.revoke", &revoked),
         ("grant.revoke", &glass),
+        ("grant.overdue", &overdue),
     ] {
         let logged = poll_until(LOG_TIMEOUT, || {
             records(&s.trail)
@@ -1082,6 +1106,7 @@ break_glass = {{ max = "1m", follow_up = "1h" }}
         ("grant.extend", ticket, &timed, &timed, trail_a),
         ("grant.warn", ticket, &timed, &timed, trail_a),
         ("grant.expire", ticket, &timed, &timed, trail_a),
+        ("grant.overdue", ticket, &overdue, &overdue, trail_a),
         ("audit.fail", command, &failed, &m, None),
         (
             "record.truncated",

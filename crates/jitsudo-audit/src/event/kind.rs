@@ -94,7 +94,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 22] = [
+    pub const ALL: [EventKind; 23] = [
         EventKind::ExecAccept,
         EventKind::ExecReject,
         EventKind::ExecExit,
