@@ -265,6 +265,57 @@ impl Daemon {
     pub fn log_text(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_else(|e| format!("(no log: {e})"))
     }
+
+    /// The pid of the daemon's fork server (its child titled
+    /// [`FORK_SERVER_TITLE`]), if one runs.
+    pub fn fork_server(&self) -> Option<i32> {
+        children(self.pid().as_raw())
+            .into_iter()
+            .find_map(|(pid, title)| (title == FORK_SERVER_TITLE).then_some(pid))
+    }
+
+    /// The workers its fork server started that still run: pid and title
+    /// (`jitsudod: worker [idle]` while one waits for a job).
+    pub fn workers(&self) -> Vec<(i32, String)> {
+        self.fork_server()
+            .map(children)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(_, title)| title.starts_with("jitsudod: worker "))
+            .collect()
+    }
+}
+
+/// The title the daemon's fork server shows in `ps`.
+pub const FORK_SERVER_TITLE: &str = "jitsudod: fork server";
+
+/// The processes whose parent is `parent`, with their command lines (NULs
+/// between arguments shown as spaces, trailing ones dropped).
+pub fn children(parent: i32) -> Vec<(i32, String)> {
+    let parent = parent.to_string();
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok()?.parse::<i32>().ok())
+        .filter(|pid| parent_of(*pid).as_deref() == Some(parent.as_str()))
+        .filter_map(|pid| {
+            let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            let shown = String::from_utf8_lossy(&cmdline)
+                .trim_end_matches('\0')
+                .replace('\0', " ");
+            Some((pid, shown))
+        })
+        .collect()
+}
+
+/// The parent pid of `pid` (field 4 of /proc/PID/stat), as text.
+fn parent_of(pid: i32) -> Option<String> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which ends at the last ')'.
+    let rest = stat.rsplit_once(')')?.1;
+    rest.split_whitespace().nth(1).map(str::to_owned)
 }
 
 /// The test process's cgroup v2 path (`/` when /proc/self/cgroup has none).

@@ -466,25 +466,10 @@ fn root_lists_another_users_privileges() {
     assert_eq!(text(&by_user.stderr), "jitsudo: only root can use -U\n");
 }
 
-/// `ps -o pid=,args=` of `parent`'s children, in a UTF-8 locale.
-fn children(parent: i32) -> Vec<(i32, String)> {
-    let out = Command::new("ps")
-        .args(["-o", "pid=,args=", "--ppid", &parent.to_string()])
-        .env("LC_ALL", "C.UTF-8")
-        .output()
-        .expect("run ps");
-    text(&out.stdout)
-        .lines()
-        .filter_map(|line| {
-            let (pid, args) = line.trim_start().split_once(' ')?;
-            Some((pid.parse().ok()?, args.trim().to_owned()))
-        })
-        .collect()
-}
-
-/// The first child of `parent` whose command line is `args`.
-fn child_named(parent: i32, args: &str) -> Option<i32> {
-    children(parent)
+/// The first of the daemon's workers whose command line is `args`.
+fn worker_named(daemon: &Daemon, args: &str) -> Option<i32> {
+    daemon
+        .workers()
         .into_iter()
         .find_map(|(pid, shown)| (shown == args).then_some(pid))
 }
@@ -496,12 +481,11 @@ fn child_named(parent: i32, args: &str) -> Option<i32> {
 fn workers_are_named_in_ps() {
     let path = policy_file("titles", ROOT_ALL);
     let daemon = Daemon::start(world(), "titles", &path);
-    let daemon_pid = daemon.pid().as_raw();
     let wait = std::time::Duration::from_secs(10);
     let idle = jitsudo_tests::util::poll_until(wait, || {
-        child_named(daemon_pid, "jitsudod: worker [idle]")
+        worker_named(&daemon, "jitsudod: worker [idle]")
     });
-    assert!(idle.is_some(), "{:?}", children(daemon_pid));
+    assert!(idle.is_some(), "{:?}", daemon.workers());
 
     let mut client = Command::new(world().jitsudo_bin().join("jitsudo"))
         .args(["-n", "/usr/bin/sleep", "60"])
@@ -510,8 +494,8 @@ fn workers_are_named_in_ps() {
         .spawn()
         .expect("run jitsudo");
     let title = "jitsudod: worker root → root /usr/bin/sleep";
-    let busy = jitsudo_tests::util::poll_until(wait, || child_named(daemon_pid, title));
-    let seen = children(daemon_pid);
+    let busy = jitsudo_tests::util::poll_until(wait, || worker_named(&daemon, title));
+    let seen = daemon.workers();
     let comm = busy.map(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")));
     let pgrep = Command::new("pgrep")
         .args(["-f", "jitsudod"])

@@ -15,7 +15,7 @@ use nix::cmsg_space;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
 
-use jitsudo_tests::daemon::Daemon;
+use jitsudo_tests::daemon::{children, Daemon, FORK_SERVER_TITLE};
 use jitsudo_tests::util::{poll_until, write_atomic};
 use jitsudo_tests::*;
 
@@ -140,17 +140,7 @@ fn memory_kib(daemon: &Daemon, field: &str) -> u64 {
         .unwrap_or_else(|| panic!("no {field} in /proc status"))
 }
 
-/// Field `n` (1-based, as in proc(5)) of /proc/<pid>/stat.
-fn stat_field(pid: &str, n: usize) -> Option<String> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name, which ends at the last ')'.
-    let rest = stat.rsplit_once(')')?.1;
-    rest.split_whitespace().nth(n - 3).map(str::to_owned)
-}
-
-/// Workers of the daemon that are serving a request. An idle worker
-/// waits in the pool at a lower priority (nice + 10) and gets the
-/// daemon's back when its job arrives.
+/// Workers of the daemon that are serving a request (titled with it).
 fn busy_workers(daemon: &Daemon) -> usize {
     workers(daemon, true)
 }
@@ -160,22 +150,17 @@ fn idle_workers(daemon: &Daemon) -> usize {
     workers(daemon, false)
 }
 
-/// The daemon's workers that are busy (at its priority) or idle.
+/// The daemon's workers that are busy or idle.
 fn workers(daemon: &Daemon, busy: bool) -> usize {
-    let parent = daemon.pid().as_raw().to_string();
-    let daemon_nice = stat_field(&parent, 19);
-    fs::read_dir("/proc")
-        .expect("/proc")
-        .flatten()
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|pid| {
-            let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            stat_field(pid, 4).as_ref() == Some(&parent)
-                && cmdline.starts_with(b"jitsudod: worker ")
-                && (stat_field(pid, 19) == daemon_nice) == busy
-        })
+    daemon
+        .workers()
+        .iter()
+        .filter(|(_, title)| (title != IDLE_WORKER) == busy)
         .count()
 }
+
+/// A worker's title while it waits for a job.
+const IDLE_WORKER: &str = "jitsudod: worker [idle]";
 
 /// Lines of the daemon's log that contain `text`.
 fn log_lines(daemon: &Daemon, text: &str) -> usize {
@@ -555,4 +540,9 @@ fn a_burst_leaves_the_worker_pool_at_its_bound() {
         most_idle <= MAX_READY,
         "{most_idle} idle workers (bound {MAX_READY})"
     );
+    let fork_servers = children(d.pid().as_raw())
+        .into_iter()
+        .filter(|(_, title)| title == FORK_SERVER_TITLE)
+        .count();
+    assert_eq!(fork_servers, 1, "the burst started more than one fork server");
 }

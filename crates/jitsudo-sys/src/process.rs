@@ -1,29 +1,10 @@
-//! This process: scheduling priority, forking, leaving without cleanup.
+//! This process: limits, forking, leaving without cleanup.
 
 use nix::errno::Errno;
 use nix::sys::resource::Resource;
 use nix::unistd::ForkResult;
 
 use crate::proc::Status;
-
-/// This process's nice value.
-pub fn priority() -> nix::Result<i32> {
-    Errno::clear();
-    // SAFETY: getpriority on our own process reads one number; -1 is a
-    // valid result, told apart from an error by errno (cleared above).
-    let value = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
-    match Errno::last_raw() {
-        0 => Ok(value),
-        errno => Err(Errno::from_raw(errno)),
-    }
-}
-
-/// Sets this process's nice value (raising it back needs privilege).
-pub fn set_priority(value: i32) -> nix::Result<()> {
-    // SAFETY: setpriority on our own process only changes its niceness.
-    let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, value) };
-    Errno::result(rc).map(drop)
-}
 
 /// Lowers the soft limit of `resource` of the process `pid` to `soft` (at
 /// most its hard limit, which stays): a limit raised for this process is
@@ -143,13 +124,6 @@ pub fn fork_single_threaded() -> nix::Result<ForkResult> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn priority_round_trip() {
-        let before = priority().unwrap();
-        set_priority(before).unwrap();
-        assert_eq!(priority().unwrap(), before);
-    }
 
     #[test]
     fn a_started_process_gets_the_lowered_limit() {

@@ -1,8 +1,9 @@
 //! Handing an accepted request to a worker process.
 //!
-//! Workers are started ahead of time (`jitsudod --worker`, exec'd fresh, so
-//! each is a clean single-threaded process) and wait on their channel for
-//! one job each; taking a ready one keeps the exec off the request's path.
+//! Workers are started ahead of time (forked by the fork server, see
+//! fork_server.rs, so each is a new single-threaded process) and wait on
+//! their channel for one job each; taking a ready one keeps the fork off
+//! the request's path.
 //! The pool is refilled after each handoff. It keeps [`MIN_READY`] workers
 //! ready; a request that finds none ready doubles that number (up to
 //! [`MAX_READY`]), so a burst is served by ready workers after its first
@@ -11,31 +12,31 @@
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
-use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use jitsudo_proto::{encode, send_frame};
 
+use crate::fork_server::{ForkServers, Forked};
 use crate::request::job::Job;
-use crate::worker::title;
 
 /// Workers kept ready when requests are few.
 const MIN_READY: usize = 2;
 
 /// Most workers kept ready, however busy the daemon: each is a process
-/// holding its PAM configuration.
+/// holding its PAM transaction.
 const MAX_READY: usize = 16;
 
 /// How long the pool stays grown after the last request that found no
 /// worker ready.
 pub const SHRINK_AFTER: Duration = Duration::from_secs(30);
 
-/// A started worker: the process (to reap) and its report channel.
+/// A started worker: the process (to follow) and its report channel.
 pub struct Worker {
-    /// The worker process.
-    pub child: tokio::process::Child,
+    /// The worker process's pidfd (readable once it has exited; the fork
+    /// server's kernel reaps it).
+    pub pidfd: OwnedFd,
     /// Its channel: the job goes out, reports come back.
     pub channel: UnixStream,
     /// Counts it among the workers with a request until it is dropped
@@ -69,6 +70,8 @@ pub struct WorkerPool {
     slots: Mutex<Slots>,
     /// Workers given a request and not yet reaped.
     with_job: Arc<AtomicU32>,
+    /// Where workers come from.
+    forks: ForkServers,
 }
 
 /// The pool's bookkeeping, under one lock: the ready workers, how many
@@ -124,7 +127,7 @@ impl WorkerPool {
             Some(worker) if send_frame(worker.channel.as_fd(), &frame, &raw).is_ok() => worker,
             stale => {
                 drop(stale);
-                let worker = spawn()?;
+                let worker = self.spawn()?;
                 send_frame(worker.channel.as_fd(), &frame, &raw)?;
                 worker
             }
@@ -134,8 +137,8 @@ impl WorkerPool {
         Ok(worker)
     }
 
-    /// The longest-waiting worker: the one most surely done with its own
-    /// start-up (exec, PAM configuration). None ready grows the pool.
+    /// The longest-waiting worker (the one most surely past its few steps
+    /// after the fork). None ready grows the pool.
     fn take(&self) -> Option<Worker> {
         self.with(|slots| {
             if slots.idle.is_empty() {
@@ -148,11 +151,11 @@ impl WorkerPool {
 
     /// Starts workers until as many as the pool keeps are ready or
     /// starting (best effort). The slot is reserved under the lock and the
-    /// exec runs outside it, so refills after a burst never overshoot the
+    /// fork runs outside it, so refills after a burst never overshoot the
     /// bound.
     pub fn refill(&self) {
         while self.reserve() {
-            let started = spawn();
+            let started = self.spawn();
             let failed = self.with(|slots| {
                 slots.starting -= 1;
                 started.map(|worker| slots.idle.push(worker)).err()
@@ -192,6 +195,16 @@ impl WorkerPool {
         })
     }
 
+    /// A new worker, forked by the fork server.
+    fn spawn(&self) -> std::io::Result<Worker> {
+        let Forked { channel, pidfd } = self.forks.fork()?;
+        Ok(Worker {
+            pidfd,
+            channel,
+            with_job: None,
+        })
+    }
+
     /// The workers now, for `jitsudoctl status`.
     pub fn state(&self) -> PoolState {
         let (idle, starting) = self.with(|slots| (slots.idle.len(), slots.starting));
@@ -208,38 +221,4 @@ impl WorkerPool {
             Err(poisoned) => f(&mut poisoned.into_inner()),
         }
     }
-}
-
-/// Starts one `jitsudod --worker` with a socketpair on its fd 0. Nothing
-/// runs between fork and exec, so the standard library starts it with
-/// `posix_spawn` (no copy of the daemon's address space); the descriptor
-/// limit is lowered from here, before the worker can get a job.
-fn spawn() -> std::io::Result<Worker> {
-    let (ours, theirs) = UnixStream::pair()?;
-    let mut command = tokio::process::Command::new("/proc/self/exe");
-    command.arg0(title::argv0()).arg("--worker");
-    command.args(crate::audit::worker_args());
-    if let Some(subtree) = crate::cgroup::subtree() {
-        command.arg("--worker-cgroup").arg(&subtree.dir);
-    }
-    command
-        .stdin(Stdio::from(OwnedFd::from(theirs)))
-        .stdout(Stdio::null())
-        .kill_on_drop(false);
-    let mut child = command.spawn()?;
-    // The worker must not pass the daemon's raised descriptor limit on to
-    // the commands it starts; without the right limit it gets no job.
-    if let Err(e) = child
-        .id()
-        .ok_or(nix::errno::Errno::ESRCH)
-        .and_then(crate::limits::restore_fd_limit_of)
-    {
-        let _ = child.start_kill();
-        return Err(e.into());
-    }
-    Ok(Worker {
-        child,
-        channel: ours,
-        with_job: None,
-    })
 }

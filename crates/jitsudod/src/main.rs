@@ -2,8 +2,9 @@
 //!
 //! It listens on a Unix socket, identifies each caller from the kernel,
 //! decides the request against the TOML policy, logs the decision, and
-//! hands accepted requests to a per-request worker (`jitsudod --worker`)
-//! that runs the command as the target user. See docs/architecture.md.
+//! hands accepted requests to a per-request worker (forked by
+//! `jitsudod --fork-server`) that runs the command as the target user.
+//! See docs/architecture.md.
 
 #![deny(unsafe_code)]
 
@@ -13,6 +14,7 @@ mod cache;
 mod cgroup;
 mod error;
 mod executable;
+mod fork_server;
 mod grants;
 mod handoff;
 mod limits;
@@ -57,7 +59,7 @@ fn main() -> ExitCode {
         journal: options.journal_socket.clone(),
         sessions: options.session_dir.clone(),
     });
-    if options.worker {
+    if options.fork_server {
         return worker::main(options.worker_cgroup);
     }
     match start(options) {

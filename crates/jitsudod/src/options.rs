@@ -37,10 +37,10 @@ pub(crate) struct Options {
     /// makes journald unreachable).
     #[arg(long, default_value = "/run/systemd/journal/socket", hide = true)]
     pub(crate) journal_socket: PathBuf,
-    /// Internal: run one request handed over by the daemon on fd 0.
+    /// Internal: fork a worker for each request of the daemon on fd 0.
     #[arg(long, hide = true)]
-    pub(crate) worker: bool,
-    /// Internal (with --worker): the directory of the daemon's cgroup
+    pub(crate) fork_server: bool,
+    /// Internal (with --fork-server): the directory of the daemon's cgroup
     /// subtree, where the command's group is made.
     #[arg(long, hide = true)]
     pub(crate) worker_cgroup: Option<PathBuf>,

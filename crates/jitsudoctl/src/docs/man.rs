@@ -244,7 +244,8 @@ const JITSUDOD_DESCRIPTION: &str = "\
 jitsudod is the root daemon behind jitsudo(8): it listens on a Unix socket, \
 identifies each caller from the kernel (SO_PEERCRED), decides each request \
 by the policy in /etc/jitsudo (jitsudo-policy(5)), logs the decision, and \
-runs accepted commands in a per-request worker process (jitsudod --worker). \
+runs accepted commands in a per-request worker process (forked by \
+jitsudod --fork-server). \
 It is normally run by systemd (jitsudod.service). SIGHUP (systemctl reload \
 jitsudod) re-reads the policy; an invalid new policy is refused and the old \
 one stays in force.";

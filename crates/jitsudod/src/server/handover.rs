@@ -86,7 +86,7 @@ pub(super) struct Started {
     grant_use: Option<PendingUse>,
 }
 
-/// Acts on the worker's reports and reaps it.
+/// Acts on the worker's reports and waits for it to exit.
 pub(super) async fn follow_worker(shared: Arc<Shared>, started: Started) {
     let Started {
         worker,
@@ -96,7 +96,7 @@ pub(super) async fn follow_worker(shared: Arc<Shared>, started: Started) {
         mut review,
         mut grant_use,
     } = started;
-    let mut child = worker.child;
+    let process = worker.pidfd;
     let counted = worker.with_job;
     if let Ok(channel) = worker
         .channel
@@ -126,8 +126,23 @@ pub(super) async fn follow_worker(shared: Arc<Shared>, started: Started) {
         }
     }
     drop(pending);
-    let _ = child.wait().await;
+    exited(process).await;
     drop(counted);
+}
+
+/// Waits until the worker behind `pidfd` has exited (its pidfd becomes
+/// readable); returns at once if it cannot be watched.
+async fn exited(pidfd: std::os::fd::OwnedFd) {
+    use tokio::io::unix::AsyncFd;
+    use tokio::io::Interest;
+    // Deprecated because a generic `AsRawFd` may hand out another
+    // descriptor later; an `OwnedFd` owns its one descriptor until the
+    // AsyncFd drops it, which is what the unsafe constructor asks for.
+    #[allow(deprecated)]
+    let watched = AsyncFd::with_interest(pidfd, Interest::READABLE);
+    if let Ok(watched) = watched {
+        let _ = watched.readable().await;
+    }
 }
 
 /// Records a review whose reviewer just authenticated, and sends the

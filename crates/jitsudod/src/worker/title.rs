@@ -25,6 +25,12 @@ pub const ARGV0_LEN: usize = 256;
 /// The worker's `comm` (at most 15 bytes).
 const COMM: &std::ffi::CStr = c"jitsudod-worker";
 
+/// The fork server's title (not a worker's: it serves no request).
+pub const FORK_SERVER: &str = "jitsudod: fork server";
+
+/// The fork server's `comm`.
+const FORK_SERVER_COMM: &std::ffi::CStr = c"jitsudod-fork";
+
 /// The `argv[0]` a worker is started with: [`IDLE`], padded.
 pub fn argv0() -> String {
     format!("{IDLE:ARGV0_LEN$}")
@@ -59,6 +65,12 @@ fn printable(bytes: &[u8]) -> String {
 pub fn set(title: &str) {
     let _ = nix::sys::prctl::set_name(COMM);
     let _ = jitsudo_sys::process::set_title(title);
+}
+
+/// Names the fork server (best effort, as [`set`]).
+pub fn set_fork_server() {
+    let _ = nix::sys::prctl::set_name(FORK_SERVER_COMM);
+    let _ = jitsudo_sys::process::set_title(FORK_SERVER);
 }
 
 #[cfg(test)]

@@ -1,0 +1,163 @@
+//! Issue 12: workers are forked by the daemon's fork server instead of
+//! exec'd one by one. What must hold: a new worker carries nothing of the
+//! fork server but what a fresh exec would (its own channel on fd 0), each
+//! request gets a worker of its own, and a fork server that dies or has
+//! forked its share is replaced without a request failing.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use jitsudo_tests::daemon::Daemon;
+use jitsudo_tests::util::{poll_until, write_atomic};
+use jitsudo_tests::world;
+
+const ROOT_ALL: &str = "[[rule]]\nid = \"root-all\"\nwho = [\"root\"]\n\
+    commands = [\"ALL\"]\nauth = \"none\"\n";
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// A daemon whose policy lets root run anything without a password.
+fn daemon(name: &str) -> Daemon {
+    let path: PathBuf = world().policy_dir(name).join("policy.toml");
+    write_atomic(&path, ROOT_ALL.as_bytes(), 0o644);
+    Daemon::start(world(), name, &path)
+}
+
+/// Runs `jitsudo -n ARGS` as root against `daemon`.
+fn run(daemon: &Daemon, args: &[&str]) -> Output {
+    Command::new(world().jitsudo_bin().join("jitsudo"))
+        .arg("-n")
+        .args(args)
+        .env("JITSUDO_SOCKET", &daemon.socket)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run jitsudo")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The fork server, once it runs with its pool of idle workers filled.
+fn fork_server_with_idle_workers(daemon: &Daemon) -> (i32, Vec<i32>) {
+    poll_until(WAIT, || {
+        let server = daemon.fork_server()?;
+        let idle: Vec<i32> = daemon
+            .workers()
+            .into_iter()
+            .filter(|(_, title)| title == "jitsudod: worker [idle]")
+            .map(|(pid, _)| pid)
+            .collect();
+        (idle.len() >= 2).then_some((server, idle))
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "no fork server with idle workers: {:?}, {:?}",
+            daemon.fork_server(),
+            daemon.workers()
+        )
+    })
+}
+
+/// A process's descriptors: number → what /proc shows it points to.
+fn descriptors(pid: i32) -> BTreeMap<u32, String> {
+    fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("the process's fd directory")
+        .flatten()
+        .filter_map(|entry| {
+            let fd = entry.file_name().to_str()?.parse().ok()?;
+            let target = fs::read_link(entry.path()).ok()?;
+            Some((fd, target.to_string_lossy().into_owned()))
+        })
+        .collect()
+}
+
+/// A worker that a hostile caller's request lands in must not hold the
+/// fork server's channel to the daemon (with it, a compromised worker could
+/// have workers forked at will), another worker's channel, or any other
+/// descriptor the fork server had while forking it: its descriptors are the
+/// fork server's, except fd 0, its own channel.
+#[test]
+fn a_new_worker_holds_only_what_a_fresh_exec_would() {
+    let d = daemon("fork-fds");
+    let (server, idle) = fork_server_with_idle_workers(&d);
+    let theirs = descriptors(server);
+    for worker in idle {
+        let mut ours = descriptors(worker);
+        let channel = ours.remove(&0).expect("a worker's fd 0");
+        assert!(channel.starts_with("socket:"), "fd 0 is {channel}");
+        assert_ne!(
+            Some(&channel),
+            theirs.get(&0),
+            "the worker shares the fork server's channel"
+        );
+        let mut expected = theirs.clone();
+        expected.remove(&0);
+        assert_eq!(
+            ours, expected,
+            "worker {worker}'s descriptors (fd 0 aside) differ from the fork server's"
+        );
+    }
+}
+
+/// Each request is served by a new worker (the command's parent), which
+/// exits with it: no worker serves two requests.
+#[test]
+fn each_request_gets_a_worker_of_its_own() {
+    let d = daemon("fork-own");
+    let mut seen = Vec::new();
+    for _ in 0..6 {
+        let out = run(&d, &["/bin/sh", "-c", "echo $PPID"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let worker: i32 = text(&out.stdout).trim().parse().expect("a pid");
+        assert!(!seen.contains(&worker), "worker {worker} served twice");
+        seen.push(worker);
+    }
+    let gone = poll_until(WAIT, || {
+        seen.iter()
+            .all(|pid| !PathBuf::from(format!("/proc/{pid}")).exists())
+            .then_some(())
+    });
+    assert!(gone.is_some(), "a worker outlived its request: {seen:?}");
+}
+
+/// A fork server that dies (killed here by root; a crash alike) is
+/// replaced, and requests keep being served, before and after its idle
+/// workers are used up.
+#[test]
+fn a_killed_fork_server_is_replaced() {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    let d = daemon("fork-kill");
+    let (first, _) = fork_server_with_idle_workers(&d);
+    kill(Pid::from_raw(first), Signal::SIGKILL).expect("kill the fork server");
+    for _ in 0..5 {
+        let out = run(&d, &["/bin/true"]);
+        assert!(
+            out.status.success(),
+            "a request failed after the fork server died: {}\n{}",
+            text(&out.stderr),
+            d.log_text()
+        );
+    }
+    let (second, _) = fork_server_with_idle_workers(&d);
+    assert_ne!(first, second, "the killed fork server is still listed");
+}
+
+/// Forked workers share their fork server's address-space layout: after
+/// its share of workers (256) a fork server is replaced by a freshly
+/// exec'd one, so that no layout serves more requests than that.
+#[test]
+fn a_fork_server_is_replaced_after_its_share_of_workers() {
+    let d = daemon("fork-rotate");
+    let (first, _) = fork_server_with_idle_workers(&d);
+    for _ in 0..260 {
+        let out = run(&d, &["/bin/true"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let (second, _) = fork_server_with_idle_workers(&d);
+    assert_ne!(first, second, "one fork server forked over 256 workers");
+}
