@@ -482,9 +482,8 @@ fn workers_are_named_in_ps() {
     let path = policy_file("titles", ROOT_ALL);
     let daemon = Daemon::start(world(), "titles", &path);
     let wait = std::time::Duration::from_secs(10);
-    let idle = jitsudo_tests::util::poll_until(wait, || {
-        worker_named(&daemon, "jitsudod: worker [idle]")
-    });
+    let idle =
+        jitsudo_tests::util::poll_until(wait, || worker_named(&daemon, "jitsudod: worker [idle]"));
     assert!(idle.is_some(), "{:?}", daemon.workers());
 
     let mut client = Command::new(world().jitsudo_bin().join("jitsudo"))

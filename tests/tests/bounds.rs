@@ -544,5 +544,8 @@ fn a_burst_leaves_the_worker_pool_at_its_bound() {
         .into_iter()
         .filter(|(_, title)| title == FORK_SERVER_TITLE)
         .count();
-    assert_eq!(fork_servers, 1, "the burst started more than one fork server");
+    assert_eq!(
+        fork_servers, 1,
+        "the burst started more than one fork server"
+    );
 }
