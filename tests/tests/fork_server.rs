@@ -103,6 +103,52 @@ fn a_new_worker_holds_only_what_a_fresh_exec_would() {
     }
 }
 
+/// The sockets among a process's descriptors.
+fn sockets(pid: i32) -> Vec<String> {
+    descriptors(pid)
+        .into_values()
+        .filter(|target| target.starts_with("socket:"))
+        .collect()
+}
+
+/// A worker running a command holds none of the sockets of the daemon
+/// (its listening socket, its channels to the fork server and to other
+/// workers), of the fork server, or of the idle workers: each worker can
+/// reach only its own client and its own channel.
+#[test]
+fn a_running_commands_worker_holds_no_one_elses_socket() {
+    let d = daemon("fork-busy");
+    fork_server_with_idle_workers(&d);
+    let mut client = Command::new(world().jitsudo_bin().join("jitsudo"))
+        .args(["-n", "/usr/bin/sleep", "60"])
+        .env("JITSUDO_SOCKET", &d.socket)
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("run jitsudo");
+    let title = "jitsudod: worker root → root /usr/bin/sleep";
+    let busy = poll_until(WAIT, || {
+        d.workers()
+            .into_iter()
+            .find_map(|(pid, shown)| (shown == title).then_some(pid))
+    });
+    let (server, idle) = fork_server_with_idle_workers(&d);
+    let mut others = sockets(d.pid().as_raw());
+    others.extend(sockets(server));
+    for pid in idle.iter().filter(|pid| Some(**pid) != busy) {
+        others.extend(sockets(*pid));
+    }
+    let held = busy.map(sockets);
+    let _ = client.kill();
+    let _ = client.wait();
+    let held = held.unwrap_or_else(|| panic!("no worker titled {title:?}: {:?}", d.workers()));
+    assert!(!held.is_empty(), "the worker holds no socket at all");
+    let shared: Vec<&String> = held.iter().filter(|s| others.contains(s)).collect();
+    assert!(
+        shared.is_empty(),
+        "the busy worker shares {shared:?} with the daemon, the fork server or an idle worker"
+    );
+}
+
 /// Each request is served by a new worker (the command's parent), which
 /// exits with it: no worker serves two requests.
 #[test]
