@@ -79,7 +79,8 @@ fn descriptors(pid: i32) -> BTreeMap<u32, String> {
 /// fork server's channel to the daemon (with it, a compromised worker could
 /// have workers forked at will), another worker's channel, or any other
 /// descriptor the fork server had while forking it: its descriptors are the
-/// fork server's, except fd 0, its own channel.
+/// fork server's, except fd 0, its own channel, and the fork server's
+/// signalfd.
 #[test]
 fn a_new_worker_holds_only_what_a_fresh_exec_would() {
     let d = daemon("fork-fds");
@@ -94,8 +95,12 @@ fn a_new_worker_holds_only_what_a_fresh_exec_would() {
             theirs.get(&0),
             "the worker shares the fork server's channel"
         );
-        let mut expected = theirs.clone();
-        expected.remove(&0);
+        // Nor the signalfd through which the fork server sees workers end.
+        let expected: BTreeMap<u32, String> = theirs
+            .iter()
+            .filter(|(fd, what)| **fd != 0 && what.as_str() != "anon_inode:[signalfd]")
+            .map(|(fd, what)| (*fd, what.clone()))
+            .collect();
         assert_eq!(
             ours, expected,
             "worker {worker}'s descriptors (fd 0 aside) differ from the fork server's"
@@ -206,4 +211,34 @@ fn a_fork_server_is_replaced_after_its_share_of_workers() {
     }
     let (second, _) = fork_server_with_idle_workers(&d);
     assert_ne!(first, second, "one fork server forked over 256 workers");
+}
+
+/// A worker that crashed (as a wrong guess at the stack canary or a pointer
+/// ends) makes the fork server be replaced before it forks again, so its
+/// siblings' layout cannot be learnt one crash at a time; a worker that
+/// was merely told to stop does not.
+#[test]
+fn a_crashed_worker_gets_its_fork_server_replaced() {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    let d = daemon("fork-crash");
+    let served = |d: &Daemon| {
+        for _ in 0..3 {
+            let out = run(d, &["/bin/true"]);
+            assert!(out.status.success(), "{}", text(&out.stderr));
+        }
+    };
+    let (first, idle) = fork_server_with_idle_workers(&d);
+    kill(Pid::from_raw(idle[0]), Signal::SIGTERM).expect("stop an idle worker");
+    served(&d);
+    let (same, idle) = fork_server_with_idle_workers(&d);
+    assert_eq!(first, same, "a stopped worker replaced the fork server");
+    kill(Pid::from_raw(idle[0]), Signal::SIGABRT).expect("crash an idle worker");
+    served(&d);
+    let replaced = poll_until(WAIT, || d.fork_server().filter(|pid| *pid != first));
+    assert!(
+        replaced.is_some(),
+        "the fork server of a crashed worker forked again\n{}",
+        d.log_text()
+    );
 }

@@ -19,9 +19,13 @@
 //! holds only its own start-up. Each worker is a new process that serves
 //! one job and exits.
 //!
-//! Its children are reaped by the kernel (`SIGCHLD` ignored); the daemon
-//! follows each through its pidfd. If the daemon goes away (its end of
-//! fd 0 closes), this process exits and leaves running workers alone.
+//! It reaps its children as they end (`SIGCHLD` through a signalfd); the daemon follows each through
+//! its pidfd. A worker that crashed (a fault or an abort) ends this process,
+//! so the daemon execs a new one: forked workers share its address layout
+//! and stack canary, and a fresh exec after each crash leaves nothing to
+//! learn by crashing workers one guess at a time. If the daemon goes away
+//! (its end of fd 0 closes), this process exits and leaves running workers
+//! alone.
 
 use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::net::UnixStream;
@@ -29,7 +33,12 @@ use std::process::ExitCode;
 
 use jitsudo_sys::fd::Std;
 use jitsudo_sys::signal::{set_disposition, Disposition};
-use nix::unistd::{setsid, ForkResult};
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::{setsid, ForkResult, Pid};
 
 use super::auth::Transaction;
 use super::title;
@@ -47,7 +56,7 @@ pub enum Role {
 }
 
 /// Prepares once what every worker needs, then forks a worker for each
-/// request of the daemon until the daemon goes away.
+/// request of the daemon until the daemon goes away or a worker crashes.
 pub fn serve() -> Role {
     title::set_fork_server();
     let _ = setsid();
@@ -58,15 +67,31 @@ pub fn serve() -> Role {
             return Role::Done(ExitCode::FAILURE);
         }
     };
-    // Workers are reaped by the kernel; the daemon watches their pidfds.
-    if let Err(e) = set_disposition(libc::SIGCHLD, Disposition::Ignore) {
-        eprintln!("jitsudod fork server: cannot ignore SIGCHLD: {e}");
-        return Role::Done(ExitCode::FAILURE);
-    }
+    // Exited workers are reaped as soon as they end, to see how they ended;
+    // the daemon follows them through their pidfds.
+    let children = match children_fd() {
+        Ok(children) => children,
+        Err(e) => {
+            eprintln!("jitsudod fork server: cannot watch its workers: {e}");
+            return Role::Done(ExitCode::FAILURE);
+        }
+    };
     loop {
-        match next_request() {
-            Ok(true) => {}
-            Ok(false) => return Role::Done(ExitCode::SUCCESS),
+        match next_event(&children) {
+            Ok(Event::Request) => {}
+            Ok(Event::Children) => {
+                let Some(signal) = reap_workers(&children) else {
+                    continue;
+                };
+                // Its siblings share this process's layout and stack
+                // canary: the next worker comes from a fresh exec, so
+                // guessing them one crash at a time learns nothing.
+                eprintln!(
+                    "jitsudod fork server: a worker died of {signal}; exiting to be replaced"
+                );
+                return Role::Done(ExitCode::FAILURE);
+            }
+            Ok(Event::DaemonGone) => return Role::Done(ExitCode::SUCCESS),
             Err(e) => {
                 eprintln!("jitsudod fork server: reading a request: {e}");
                 return Role::Done(ExitCode::FAILURE);
@@ -77,6 +102,9 @@ pub fn serve() -> Role {
                 // The worker starts its own transaction; ending this copy
                 // would unload the modules it is about to use.
                 std::mem::forget(modules);
+                // It waits for its command's SIGCHLD as any process does.
+                drop(children);
+                let _ = SigSet::from(Signal::SIGCHLD).thread_unblock();
                 return Role::Worker;
             }
             Ok(Forked::Parent) => {}
@@ -89,18 +117,94 @@ pub fn serve() -> Role {
     }
 }
 
-/// Waits for the daemon's next request: `false` when it has gone away.
-fn next_request() -> std::io::Result<bool> {
+/// `SIGCHLD` blocked and routed to a descriptor, so that the wait for the
+/// daemon's next request also sees workers end.
+fn children_fd() -> nix::Result<SignalFd> {
+    set_disposition(libc::SIGCHLD, Disposition::Default)?;
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGCHLD);
+    set.thread_block()?;
+    SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+}
+
+/// What woke the fork server.
+enum Event {
+    /// The daemon asks for a worker.
+    Request,
+    /// A worker ended.
+    Children,
+    /// The daemon's end of the channel closed.
+    DaemonGone,
+}
+
+/// Waits for the daemon's next request or a worker's end.
+fn next_event(children: &SignalFd) -> std::io::Result<Event> {
+    loop {
+        let mut fds = [
+            PollFd::new(Std::In.borrow(), PollFlags::POLLIN),
+            PollFd::new(children.as_fd(), PollFlags::POLLIN),
+        ];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+        if fds[1]
+            .revents()
+            .is_some_and(|r| r.contains(PollFlags::POLLIN))
+        {
+            return Ok(Event::Children);
+        }
+        if fds[0].revents().is_some_and(|r| !r.is_empty()) {
+            return read_request();
+        }
+    }
+}
+
+/// Reads the daemon's one-byte request.
+fn read_request() -> std::io::Result<Event> {
     let mut byte = [0u8; 1];
     loop {
         match nix::unistd::read(Std::In.borrow(), &mut byte) {
-            Ok(0) => return Ok(false),
-            Ok(_) if byte[0] == FORK => return Ok(true),
+            Ok(0) => return Ok(Event::DaemonGone),
+            Ok(_) if byte[0] == FORK => return Ok(Event::Request),
             Ok(_) => return Err(std::io::Error::other("unknown request")),
-            Err(nix::errno::Errno::EINTR) => {}
+            Err(Errno::EINTR) => {}
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// Reaps every worker that has exited; the first crash signal one of them
+/// died of (a fault or an abort, as a failed guess at the address layout or
+/// the stack canary ends), if any.
+fn reap_workers(children: &SignalFd) -> Option<Signal> {
+    // Signals of ends that happened together merge: drain, then reap all.
+    while let Ok(Some(_)) = children.read_signal() {}
+    let mut crashed = None;
+    loop {
+        match waitpid(None::<Pid>, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Signaled(_, signal, _)) if is_crash(signal) => {
+                crashed = crashed.or(Some(signal));
+            }
+            Ok(WaitStatus::StillAlive) | Err(_) => return crashed,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Whether a process that died of `signal` crashed (rather than was told to
+/// stop).
+fn is_crash(signal: Signal) -> bool {
+    matches!(
+        signal,
+        Signal::SIGSEGV
+            | Signal::SIGBUS
+            | Signal::SIGILL
+            | Signal::SIGFPE
+            | Signal::SIGABRT
+            | Signal::SIGSYS
+            | Signal::SIGTRAP
+    )
 }
 
 /// Which side of the fork returned.
