@@ -123,7 +123,7 @@ impl Policy {
     /// `audit_log`, and
     /// the rule's recording.
     pub fn audit_guard(&self, rule_id: &str) -> AuditGuard {
-        let rule = self.rules.iter().find(|rule| rule.id == rule_id);
+        let rule = self.rule(rule_id);
         AuditGuard {
             failure: rule
                 .and_then(|rule| rule.audit_failure)

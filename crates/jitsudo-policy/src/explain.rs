@@ -135,7 +135,7 @@ impl Policy {
                 };
                 RuleExplanation {
                     id: rule.id.clone(),
-                    file: rule.file.clone(),
+                    file: rule.file.to_string(),
                     line: rule.line,
                     effect: rule.effect,
                     matched: mismatch.is_none(),

@@ -591,19 +591,15 @@ impl Grantable {
 impl Policy {
     /// The grantable rule `id`, if it names `caller` (who may request it).
     pub fn grantable(&self, id: &str, caller: &Caller<'_>) -> Option<(&Rule, &Grantable)> {
-        self.rules
-            .iter()
-            .find(|rule| rule.id == id)
+        self.rule(id)
             .filter(|rule| rule.who.iter().any(|who| who.matches(caller)))
-            .and_then(|rule| rule.grant.as_ref().map(|grant| (rule, grant)))
+            .and_then(|rule| rule.grant.as_deref().map(|grant| (rule, grant)))
     }
 
     /// The grantable rule by id, whoever asks (for approvers and the daemon).
     pub fn grantable_rule(&self, id: &str) -> Option<(&Rule, &Grantable)> {
-        self.rules
-            .iter()
-            .find(|rule| rule.id == id)
-            .and_then(|rule| rule.grant.as_ref().map(|grant| (rule, grant)))
+        self.rule(id)
+            .and_then(|rule| rule.grant.as_deref().map(|grant| (rule, grant)))
     }
 }
 

@@ -47,6 +47,10 @@ pub(crate) struct Index {
     any_caller: Positions,
     /// The entries that pin a digest.
     pinned: Vec<CommandPattern>,
+    /// Rules by id (ids are unique).
+    by_id: HashMap<String, u32>,
+    /// Whether some rule has a `when.origin` condition.
+    uses_origin: bool,
 }
 
 impl Index {
@@ -64,8 +68,23 @@ impl Index {
             };
             index.add_commands(position, rule);
             index.add_subjects(position, &rule.who);
+            index.by_id.entry(rule.id.clone()).or_insert(position);
+            index.uses_origin |= rule
+                .when
+                .as_ref()
+                .is_some_and(|when| !when.origin.is_empty());
         }
         index
+    }
+
+    /// The position of the rule with this id.
+    pub(crate) fn position_of(&self, id: &str) -> Option<usize> {
+        self.by_id.get(id).map(|&position| position as usize)
+    }
+
+    /// Whether some rule has a `when.origin` condition.
+    pub(crate) fn uses_origin(&self) -> bool {
+        self.uses_origin
     }
 
     /// Whether the index describes a policy of `rules` rules.

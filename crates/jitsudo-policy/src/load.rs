@@ -12,6 +12,7 @@ mod tests;
 use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use toml::de::{DeTable, Deserializer};
@@ -134,9 +135,15 @@ impl Loader {
         if let Some(raw_defaults) = &raw.defaults {
             defaults::apply(raw_defaults, &mut self.defaults, &mut check);
         }
+        let file: Arc<str> = Arc::from(map.name());
         for raw_rule in &raw.rule {
-            let (built, id_span) =
-                rule::build(raw_rule, self.rules.len() + 1, &self.sets, &mut check);
+            let (built, id_span) = rule::build(
+                raw_rule,
+                self.rules.len() + 1,
+                &file,
+                &self.sets,
+                &mut check,
+            );
             record_id(&mut self.ids, &built.id, id_span, &mut check);
             self.rules.push(built);
         }
@@ -212,9 +219,13 @@ impl<'a> Checker<'a> {
         values: &[Spanned<S>],
         convert: impl Fn(&B) -> Result<T, String>,
     ) -> Vec<T> {
-        values
-            .iter()
-            .filter_map(|value| self.check(value, &convert))
-            .collect()
+        // Sized up front: kept as long as the policy, with no room to spare.
+        let mut converted = Vec::with_capacity(values.len());
+        converted.extend(
+            values
+                .iter()
+                .filter_map(|value| self.check(value, &convert)),
+        );
+        converted
     }
 }

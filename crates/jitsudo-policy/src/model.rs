@@ -1,6 +1,7 @@
 //! The checked policy: defaults and rules, ready for matching.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -154,8 +155,9 @@ impl Default for Defaults {
 pub struct Rule {
     /// The rule's `id`, or `rule-N` (N its 1-based position in the whole policy).
     pub id: String,
-    /// Name of the source the rule came from.
-    pub file: String,
+    /// Name of the source the rule came from (shared by the rules of one
+    /// source).
+    pub file: Arc<str>,
     /// 1-based line of the rule's `[[rule]]` header.
     pub line: usize,
     /// Callers the rule applies to.
@@ -181,10 +183,12 @@ pub struct Rule {
     pub umask: Option<u32>,
     /// How long the command may run before it is killed.
     pub timeout: Option<Duration>,
-    /// The context the rule is limited to; `None`: always.
-    pub when: Option<When>,
+    /// The context the rule is limited to; `None`: always. (Boxed, as
+    /// [`Rule::grant`]: few rules have one, and every rule would otherwise
+    /// carry its room.)
+    pub when: Option<Box<When>>,
     /// The `grant` table: the rule applies only under an active grant.
-    pub grant: Option<Grantable>,
+    pub grant: Option<Box<Grantable>>,
     /// The rule's `audit_failure`, replacing [`Defaults::audit_failure`].
     pub audit_failure: Option<crate::AuditFailure>,
     /// Whether the command's terminal session is recorded (`record`).
@@ -280,13 +284,30 @@ impl Policy {
 
     /// Whether some rule has a `when.origin` condition: the daemon only
     /// works out where a caller comes from (a walk over /proc) when one
-    /// does. A scan of the rules, no allocation.
+    /// does. Read from the index (asked on every request), or a scan of
+    /// the rules if they were changed without [`Policy::reindex`].
     pub fn uses_origin(&self) -> bool {
+        if self.index.usable(self.rules.len()) {
+            return self.index.uses_origin();
+        }
         self.rules.iter().any(|rule| {
             rule.when
                 .as_ref()
                 .is_some_and(|when| !when.origin.is_empty())
         })
+    }
+
+    /// The rule with this id: looked up in the index, or searched for if
+    /// the rules were changed without [`Policy::reindex`].
+    pub fn rule(&self, id: &str) -> Option<&Rule> {
+        if self.index.usable(self.rules.len()) {
+            return self
+                .index
+                .position_of(id)
+                .and_then(|position| self.rules.get(position))
+                .filter(|rule| rule.id == id);
+        }
+        self.rules.iter().find(|rule| rule.id == id)
     }
 
     /// Whether some rule pins the digest of the request's command: the

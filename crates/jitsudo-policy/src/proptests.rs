@@ -1,6 +1,7 @@
 //! Property tests of matching: a deny always beats an allow, adding an
 //! allow never removes an entitlement, adding a deny never adds one, and
-//! the index never changes a decision.
+//! the index never changes a decision (nor which rule an id names, nor
+//! whether the policy asks where callers come from).
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -48,11 +49,12 @@ const COMMANDS: [&str; 7] = [
     "\"/usr/bin/ls \\\"\\\"\"",
     "\"/usr/sbin/x [a-m]*\"",
 ];
-const WHEN: [&str; 4] = [
+const WHEN: [&str; 5] = [
     "",
     "when = { tty = true }",
     "when = { hours = \"Mon 09:00-10:00\", tz = \"UTC\" }",
     "when = { hosts = [\"db*\"] }",
+    "when = { origin = [\"ssh\"] }",
 ];
 
 fn rule_spec() -> impl Strategy<Value = RuleSpec> {
@@ -282,5 +284,11 @@ proptest! {
             let explained = indexed.explain(request);
             assert_eq!(explained.allowed, allows(&indexed, request));
         });
+        prop_assert_eq!(indexed.uses_origin(), scanned.uses_origin());
+        for rule in &indexed.rules {
+            prop_assert_eq!(indexed.rule(&rule.id), scanned.rule(&rule.id));
+            prop_assert_eq!(indexed.audit_guard(&rule.id), scanned.audit_guard(&rule.id));
+        }
+        prop_assert_eq!(indexed.rule("no-such-rule"), None);
     }
 }

@@ -78,6 +78,8 @@ fn start(options: Options) -> Result<(), Error> {
     jitsudo_sys::malloc::limit_arenas();
     let policy = policy_store::load(&options.policy).map_err(Error::Policy)?;
     audit::enable(&policy.policy.defaults.audit_log);
+    // What parsing a large policy left free goes back to the kernel.
+    jitsudo_sys::malloc::give_back();
     limits::raise_fd_limit();
     cgroup::establish(options.cgroup_root.as_deref())?;
     prepare_dir(&options.state_dir, 0o700)?;

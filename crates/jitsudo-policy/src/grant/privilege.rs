@@ -103,7 +103,7 @@ impl Policy {
     ) -> Result<(&Rule, &Grantable), RequestRefusal> {
         let mine = || {
             self.rules.iter().filter_map(|rule| {
-                let grant = rule.grant.as_ref()?;
+                let grant = rule.grant.as_deref()?;
                 (grant.kind == privilege.kind() && rule.who.iter().any(|w| w.matches(caller)))
                     .then_some((rule, grant))
             })

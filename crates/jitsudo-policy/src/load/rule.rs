@@ -2,6 +2,7 @@
 
 use std::ops::Range;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use toml::Spanned;
@@ -20,6 +21,7 @@ use crate::when::{parse_host, DateRange, TimeZone, WeeklyWindow, When};
 pub(super) fn build(
     raw: &Spanned<RawRule>,
     position: usize,
+    file: &Arc<str>,
     sets: &CommandSets,
     check: &mut Checker<'_>,
 ) -> (Rule, Range<usize>) {
@@ -36,7 +38,7 @@ pub(super) fn build(
     };
     let built = Rule {
         id,
-        file: check.map.name().to_owned(),
+        file: Arc::clone(file),
         line: check.map.position(span.start).0,
         who: who(body, check),
         run_as: run_as(body, check),
@@ -66,13 +68,14 @@ pub(super) fn build(
         when: body
             .when
             .as_ref()
-            .map(|when| build_when(when.get_ref(), check)),
+            .map(|when| Box::new(build_when(when.get_ref(), check))),
         grant: body.grant.as_ref().and_then(|grant| {
             super::grant::build(
                 grant,
                 body.effect.as_ref().map_or(Effect::Allow, |e| *e.get_ref()),
                 check,
             )
+            .map(Box::new)
         }),
         audit_failure: body.audit_failure.as_ref().map(|f| *f.get_ref()),
         record: body.record.as_ref().is_some_and(|r| *r.get_ref()),
@@ -272,7 +275,10 @@ fn commands(
                 None => CommandPattern::parse(entry).map(|command| vec![command]),
             },
         );
-    entries.into_iter().flatten().collect()
+    // Sized up front: kept as long as the policy, with no room to spare.
+    let mut flat = Vec::with_capacity(entries.iter().map(Vec::len).sum());
+    flat.extend(entries.into_iter().flatten());
+    flat
 }
 
 /// An explicit rule id: non-empty, printable, no spaces (it goes into logs).

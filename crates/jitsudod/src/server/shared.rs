@@ -135,11 +135,16 @@ impl Shared {
                     .policy_hash(Some(&policy.hash))
                     .reason("policy reloaded");
                 let policy = Arc::new(policy);
-                match self.policy.write() {
-                    Ok(mut slot) => *slot = Arc::clone(&policy),
-                    Err(poisoned) => *poisoned.into_inner() = Arc::clone(&policy),
-                }
-                // The old policy is freed (unless a request still holds it).
+                let old = match self.policy.write() {
+                    Ok(mut slot) => std::mem::replace(&mut *slot, Arc::clone(&policy)),
+                    Err(poisoned) => {
+                        std::mem::replace(&mut *poisoned.into_inner(), Arc::clone(&policy))
+                    }
+                };
+                // The old policy is freed (unless a request still holds it)
+                // once the lock is released: requests reading the policy
+                // never wait for the tens of thousands of frees of a large one.
+                drop(old);
                 jitsudo_sys::malloc::give_back();
                 crate::audit::enable(&policy.policy.defaults.audit_log);
                 self.audit.emit(&event);

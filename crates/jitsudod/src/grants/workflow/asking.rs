@@ -39,7 +39,8 @@ pub fn request(
                 command_rule(policy, who, user.as_deref(), argv, context)?;
             let grant = rule
                 .grant
-                .clone()
+                .as_deref()
+                .cloned()
                 .ok_or_else(|| Failure::new("not grantable"))?;
             let id = rule.id.clone();
             (id, grant, Some(command), Some(run_as), GrantKind::Command)
