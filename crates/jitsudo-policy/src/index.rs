@@ -1,7 +1,7 @@
 //! Indexes that keep a decision from scanning every rule: allow rules by the
 //! base name of an exact command path (an allow entry only matches a command
 //! of its base name), rules by the directory of a path pattern, and by
-//! subject (user, uid, group, gid), plus the lists of rules that match any
+//! subject (user, uid, group, gid) and by id, plus the lists of rules that match any
 //! path (`ALL`, other patterns, exact paths of deny rules, which match a file
 //! under any name) or any caller (`ALL`).
 //!

@@ -29,7 +29,7 @@ pub const DEFAULT_ENV_KEEP: [&str; 6] = [
 
 /// A parsed, validated policy.
 ///
-/// It keeps an index of its rules (by command path and by subject) so that
+/// It keeps an index of its rules (by command path, by subject and by id) so that
 /// a decision does not scan them all. After changing `rules` by hand, call
 /// [`Policy::reindex`]; until then, a change in the number of rules makes
 /// decisions scan every rule, and any other change may be missed.
