@@ -651,3 +651,123 @@ fn jitsudo_logged_failures_and_success(needle: &str) {
     let accepted = wait_for_journal(field::EVENT, accept.name(), needle, LOG_TIMEOUT);
     assert!(!accepted.is_empty(), "no {accept} entry for {needle}");
 }
+
+/// Shell functions for the cancelled-prompt cases. `wait_unread FIFO`
+/// waits (bounded) until no process, the worker included, holds FIFO open
+/// for reading: opening it to write without blocking then fails.
+const UNREAD: &str = r#"
+unread() { /usr/bin/python3 -c 'import os, sys
+try: os.open(sys.argv[1], os.O_WRONLY | os.O_NONBLOCK)
+except OSError: sys.exit(0)
+sys.exit(1)' "$1"; }
+wait_unread() { _n=0; until unread "$1"; do _n=$((_n+1)); [ $_n -gt 500 ] && { echo "still read: $1" >&2; return 1; }; sleep 0.01; done; }
+"#;
+
+/// `-S touch ran` with stdin a pipe the script holds open and never
+/// writes; once the prompt shows, the client gets `kill -SIG`; then the
+/// script closes the pipe, waits until nobody reads it (the worker holds
+/// the caller's stdin: it is gone), and shows what the client said and
+/// whether the command ran.
+fn signalled_at_the_prompt(sig: &str, tag: &str) -> String {
+    with_helpers(&format!(
+        "{UNREAD}
+mkfifo in; exec 3<>in
+$SUDO -S touch \"$PWD/ran\" {tag}-$(basename $SUDO) <&3 2>err &
+c=$!
+wait_grep 'password for' err
+kill -{sig} $c; wait $c; echo rc=$?
+exec 3>&-
+wait_unread in
+cat err; [ -e ran ] && echo ran; true"
+    ))
+}
+
+/// A signal that ends sudo (SIGTERM, SIGINT, SIGHUP, SIGQUIT) sent to the
+/// client at the password prompt: as under sudo, a newline, "a password
+/// is required", exit 1; the command never runs, and the worker ends
+/// (nothing holds the caller's stdin any more). jitsudo logs the
+/// abandoned authentication (the client, reading the answer itself, just
+/// exits: the worker sees it go).
+#[test]
+fn a_signal_at_the_prompt_cancels_the_command() {
+    for sig in ["TERM", "INT", "HUP", "QUIT"] {
+        let m = marker(&format!("prompt-{sig}"));
+        let outputs = Case::new(PW, signalled_at_the_prompt(sig, &m))
+            .in_fresh_dir()
+            .status(0)
+            .stdout_is(format!(
+                "rc=1\n[sudo] password for jt_pw: \njitsudo: a password is required\n"
+            ))
+            .assert_same();
+        if outputs.iter().any(|(imp, _)| *imp == Impl::Jitsudo) {
+            assert_abandon_logged(&format!("{m}-jitsudo"), "before the command started");
+        }
+    }
+}
+
+/// jitsudo's `auth.fail` entry for the request `needle`, whose reason
+/// says `why` it ended before its command started.
+fn assert_abandon_logged(needle: &str, why: &str) {
+    let kind = EventKind::AuthFail;
+    let entries = wait_for_journal(field::EVENT, kind.name(), needle, LOG_TIMEOUT);
+    assert!(
+        entries
+            .iter()
+            .any(|e| field_text(e, field::REASON).is_some_and(|r| r.contains(why))),
+        "no {kind} entry for {needle} saying {why:?}: {entries:#?}"
+    );
+}
+
+/// The client killed (SIGKILL) at the prompt: nothing runs, and the
+/// worker ends at once instead of waiting out the prompt.
+#[test]
+fn a_client_killed_at_the_prompt_runs_nothing() {
+    let m = marker("prompt-KILL");
+    let outputs = Case::new(PW, signalled_at_the_prompt("KILL", &m))
+        .in_fresh_dir()
+        .status(0)
+        .stdout_is("rc=137\n[sudo] password for jt_pw: ")
+        .assert_same();
+    if outputs.iter().any(|(imp, _)| *imp == Impl::Jitsudo) {
+        assert_abandon_logged(&format!("{m}-jitsudo"), "the client went away");
+    }
+}
+
+/// A signal sent to the client while PAM holds back the answer to a wrong
+/// password (its ~2 s delay), when the client has nothing to read and
+/// relays it to the worker: the request ends there, with sudo's "1
+/// incorrect password attempt" (what sudo says for SIGINT there), and
+/// the right password written afterwards runs nothing. (Before, the
+/// worker dropped the relayed signal, asked again and ran the command.)
+/// jitsudo only: the script waits until the client has read the wrong
+/// answer by its stdin's offset in /proc, which setuid sudo hides.
+#[test]
+fn a_signal_after_a_wrong_password_cancels_the_command() {
+    for sig in ["TERM", "INT", "HUP", "QUIT"] {
+        let m = marker(&format!("delay-{sig}"));
+        let script = with_helpers(&format!(
+            "printf '%s\\n' {WRONG} > in
+$SUDO -S touch \"$PWD/ran\" {m} <in 2>err &
+c=$!
+_n=0; until grep -qx 'pos:[[:space:]]*{len}' /proc/$c/fdinfo/0 2>/dev/null; do
+  _n=$((_n+1)); [ $_n -gt 2500 ] && {{ echo 'the answer was not read' >&2; break; }}; sleep 0.01
+done
+kill -{sig} $c
+printf '%s\\n' '{pw}' >> in
+wait $c; echo rc=$?
+cat err; [ -e ran ] && echo ran; true",
+            len = WRONG.len() + 1,
+            pw = password(PW),
+        ));
+        if Case::new(PW, script)
+            .in_fresh_dir()
+            .status(0)
+            .stdout_is("rc=1\n[sudo] password for jt_pw: jitsudo: 1 incorrect password attempt\n")
+            .stderr_empty()
+            .assert_jitsudo()
+            .is_some()
+        {
+            assert_abandon_logged(&m, "cancelled by a signal");
+        }
+    }
+}

@@ -82,7 +82,12 @@ fn ask_on_stdin(text: &[u8], echo: bool, signals: &Interruptions<'_>) -> Answer 
     } else {
         prompt_and_read()
     };
-    if quiet || matches!(answer, Answer::Eof | Answer::Withdrawn) {
+    if quiet
+        || matches!(
+            answer,
+            Answer::Eof | Answer::Withdrawn | Answer::Interrupted
+        )
+    {
         let _ = write_all(output, b"\n");
     }
     answer

@@ -9,9 +9,9 @@ use std::os::fd::{BorrowedFd, OwnedFd};
 use std::rc::Rc;
 
 use jitsudo_audit::{Audit, EventKind};
-use jitsudo_proto::{Failure, ServerMessage};
+use jitsudo_proto::{Exit, Failure, ServerMessage};
 
-use super::relay::{Link, Relay, Trouble};
+use super::relay::{Cancel, Link, Relay, Trouble};
 use super::reply::send;
 use crate::audit::AuditRecord;
 use crate::pam::{self, Credentials, ErrorCode, Item, Pam, PamError};
@@ -60,7 +60,8 @@ impl Transaction {
 
     /// Binds the transaction to the job's caller and connection,
     /// authenticates if the job says so, and checks the account.
-    /// `Err(None)` means the client is gone (nothing left to tell it).
+    /// `Err(None)` means the client is gone or was told why the request
+    /// ended (nothing left to tell it).
     pub fn begin(&mut self, spec: &PamSpec, to: &Reporting<'_>) -> Result<(), Option<Failure>> {
         let conn = to
             .conn
@@ -92,7 +93,26 @@ impl Transaction {
                 None,
             );
             Some(Failure::new("a password is required"))
-        })
+        })?;
+        self.still_wanted(to)
+    }
+
+    /// `Err(None)` if the client ended the request while PAM worked (its
+    /// signal is then mirrored: the client dies of it, as if the command
+    /// had, and nothing runs).
+    fn still_wanted(&self, to: &Reporting<'_>) -> Result<(), Option<Failure>> {
+        let Some(cancel) = self.link.cancelled() else {
+            return Ok(());
+        };
+        to.audit.emit(&to.record.rejected(cancel_reason(cancel)));
+        if let Cancel::Signal(signal) = cancel {
+            let exit = Exit::Signal {
+                signal,
+                core_dumped: false,
+            };
+            send(to.conn, &ServerMessage::Exited(exit), None);
+        }
+        Err(None)
     }
 
     /// Up to `tries` attempts, "Sorry, try again." between them.
@@ -102,14 +122,16 @@ impl Transaction {
         to: &Reporting<'_>,
     ) -> Result<(), Option<Failure>> {
         let tries = spec.tries.max(1);
-        for attempt in 1..=tries {
+        let mut failed = 0;
+        while failed < tries {
             let result = self.pam.authenticate();
             match (result, self.link.trouble.get()) {
                 (Ok(()), _) => {
                     to.report(Report::Authenticated);
                     return Ok(());
                 }
-                (Err(_), Trouble::Gone) => return Err(None),
+                (Err(_), Trouble::Gone) => return Err(gone(to)),
+                (Err(_), Trouble::Interrupted) => return Err(interrupted(failed, to)),
                 (Err(_), Trouble::NoTerminal) => return Err(no_answer(NO_TERMINAL, to)),
                 (Err(_), Trouble::TimedOut) => {
                     to.audit.emit(
@@ -129,7 +151,15 @@ impl Transaction {
                     if e.code != ErrorCode::AuthErr {
                         return Err(Some(pam_failure(&e)));
                     }
-                    if attempt < tries {
+                    failed += 1;
+                    // A signal relayed during PAM's delay after a wrong
+                    // password ends the request before the next prompt.
+                    match self.link.cancelled() {
+                        Some(Cancel::Gone) => return Err(gone(to)),
+                        Some(Cancel::Signal(_)) => return Err(interrupted(failed, to)),
+                        None => {}
+                    }
+                    if failed < tries {
                         let again = ServerMessage::Notice {
                             text: b"Sorry, try again.".to_vec().into(),
                             prefer_tty: true,
@@ -139,10 +169,7 @@ impl Transaction {
                 }
             }
         }
-        let plural = if tries == 1 { "" } else { "s" };
-        Err(Some(Failure::new(format!(
-            "{tries} incorrect password attempt{plural}"
-        ))))
+        Err(Some(incorrect_attempts(tries)))
     }
 
     /// Opens the session for the target user, as sudo does.
@@ -178,6 +205,42 @@ impl Transaction {
 fn no_answer(why: &[u8], to: &Reporting<'_>) -> Option<Failure> {
     send(to.conn, &ServerMessage::Warning(why.to_vec().into()), None);
     Some(Failure::new("a password is required"))
+}
+
+/// The client relayed a signal that ends the request while a prompt
+/// waited, after `failed` wrong passwords: logged, and sudo's words.
+fn interrupted(failed: u32, to: &Reporting<'_>) -> Option<Failure> {
+    to.audit
+        .emit(&to.record.event(EventKind::AuthFail).reason(CANCELLED));
+    Some(match failed {
+        0 => Failure::new("a password is required"),
+        n => incorrect_attempts(n),
+    })
+}
+
+/// The client went away while a prompt waited: logged; nothing to tell.
+fn gone(to: &Reporting<'_>) -> Option<Failure> {
+    let reason = cancel_reason(Cancel::Gone);
+    to.audit
+        .emit(&to.record.event(EventKind::AuthFail).reason(reason));
+    None
+}
+
+/// sudo's words after `n` wrong passwords.
+fn incorrect_attempts(n: u32) -> Failure {
+    let plural = if n == 1 { "" } else { "s" };
+    Failure::new(format!("{n} incorrect password attempt{plural}"))
+}
+
+/// The log's reason for a request its caller cancelled by a signal.
+const CANCELLED: &str = "cancelled by a signal before the command started";
+
+/// Why the log says the request ended before its command started.
+fn cancel_reason(cancel: Cancel) -> &'static str {
+    match cancel {
+        Cancel::Signal(_) => CANCELLED,
+        Cancel::Gone => "the client went away before the command started",
+    }
 }
 
 /// sudo's words when no answer came within `passwd_timeout`.

@@ -3,6 +3,10 @@
 //! request's prompt, as under sudo), the answer read within
 //! `passwd_timeout`, PAM's messages sent as notices; why no answer came is
 //! left in [`Link::trouble`] for the transaction (auth.rs) to word.
+//!
+//! A signal that ends the request under sudo (SIGHUP, SIGINT, SIGQUIT,
+//! SIGTERM), relayed by the client before the command started, ends the
+//! conversation: the command must not run after its caller cancelled it.
 
 use std::cell::{Cell, RefCell};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -19,6 +23,10 @@ use crate::pam::Conversation;
 /// Largest client answer accepted (a password line and framing).
 const MAX_ANSWER_FRAME: usize = 8192;
 
+/// How many reads [`Link::cancelled`] makes at most: a client sending
+/// without pause cannot hold the worker there.
+const MAX_PENDING_READS: usize = 64;
+
 /// Why the conversation could not get an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Trouble {
@@ -30,6 +38,23 @@ pub(super) enum Trouble {
     Gone,
     /// No answer came within `passwd_timeout`.
     TimedOut,
+    /// The client relayed a signal that ends the request.
+    Interrupted,
+}
+
+/// The client ended the request before its command started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Cancel {
+    /// It relayed this signal, which ends the request.
+    Signal(i32),
+    /// It closed the connection (or broke the protocol).
+    Gone,
+}
+
+/// Whether signal `n`, relayed before the command started, ends the
+/// request (as these signals end sudo before it runs the command).
+fn ends_request(n: i32) -> bool {
+    [libc::SIGHUP, libc::SIGINT, libc::SIGQUIT, libc::SIGTERM].contains(&n)
 }
 
 /// What the conversation needs once the job is known.
@@ -55,6 +80,40 @@ impl Link {
             trouble: Cell::new(Trouble::None),
             reader: RefCell::new(FrameReader::new(MAX_ANSWER_FRAME)),
         }
+    }
+
+    /// Whether the client has, by now, ended the request: a signal that
+    /// ends it among the messages it sent (others are dropped, as while a
+    /// prompt waits), or its connection closed. Never waits, and reads at
+    /// most [`MAX_PENDING_READS`] times (a frame takes two reads).
+    pub(super) fn cancelled(&self) -> Option<Cancel> {
+        let conn = self.conn.borrow();
+        let conn = conn.as_ref()?.as_fd();
+        let mut reader = self.reader.borrow_mut();
+        for _ in 0..MAX_PENDING_READS {
+            loop {
+                let frame = match reader.next_frame() {
+                    Ok(Some(frame)) => Zeroizing::new(frame),
+                    Ok(None) => break,
+                    Err(_) => return Some(Cancel::Gone),
+                };
+                match decode::<ClientMessage>(&frame) {
+                    Ok(ClientMessage::Signal(n)) if ends_request(n) => {
+                        return Some(Cancel::Signal(n))
+                    }
+                    Ok(_) => {}
+                    Err(_) => return Some(Cancel::Gone),
+                }
+            }
+            let mut fds = [PollFd::new(conn, PollFlags::POLLIN)];
+            if !poll(&mut fds, PollTimeout::ZERO).is_ok_and(|n| n > 0) {
+                return None;
+            }
+            if !matches!(reader.fill(conn), Ok(n) if n > 0) {
+                return Some(Cancel::Gone);
+            }
+        }
+        None
     }
 }
 
@@ -88,6 +147,10 @@ impl Relay {
                 }
                 Ok(ClientMessage::Answer(None)) => {
                     self.link.trouble.set(Trouble::NoTerminal);
+                    return None;
+                }
+                Ok(ClientMessage::Signal(n)) if ends_request(n) => {
+                    self.link.trouble.set(Trouble::Interrupted);
                     return None;
                 }
                 Ok(ClientMessage::Signal(_) | ClientMessage::Resume { .. }) => continue,
@@ -178,6 +241,55 @@ fn is_plain_password_prompt(text: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::net::UnixStream;
+
+    /// A link bound to one end of a socketpair, and the client's end.
+    fn linked() -> (Relay, UnixStream) {
+        let (ours, client) = UnixStream::pair().unwrap();
+        let link = Link::new();
+        *link.conn.borrow_mut() = Some(OwnedFd::from(ours));
+        link.timeout.set(Duration::from_secs(5));
+        let relay = Relay {
+            link: Rc::new(link),
+        };
+        (relay, client)
+    }
+
+    fn client_sends(client: &UnixStream, message: &ClientMessage) {
+        let frame = jitsudo_proto::encode(message).unwrap();
+        jitsudo_proto::send_frame(client.as_fd(), &frame, &[]).unwrap();
+    }
+
+    #[test]
+    fn a_signal_that_ends_the_request_ends_the_prompt() {
+        let (mut relay, client) = linked();
+        client_sends(&client, &ClientMessage::Signal(libc::SIGWINCH));
+        client_sends(&client, &ClientMessage::Signal(libc::SIGTERM));
+        client_sends(&client, &ClientMessage::Answer(Some(b"pw".to_vec().into())));
+        assert!(relay.prompt(b"Password: ", false).is_none());
+        assert_eq!(relay.link.trouble.get(), Trouble::Interrupted);
+    }
+
+    #[test]
+    fn other_signals_leave_the_prompt_waiting() {
+        let (mut relay, client) = linked();
+        client_sends(&client, &ClientMessage::Signal(libc::SIGUSR1));
+        client_sends(&client, &ClientMessage::Answer(Some(b"pw".to_vec().into())));
+        let answer = relay.prompt(b"Password: ", false);
+        assert_eq!(answer.as_deref().map(|a| &a[..]), Some(&b"pw"[..]));
+    }
+
+    #[test]
+    fn cancelled_sees_what_the_client_sent_without_waiting() {
+        let (relay, client) = linked();
+        assert_eq!(relay.link.cancelled(), None);
+        client_sends(&client, &ClientMessage::Signal(libc::SIGUSR1));
+        assert_eq!(relay.link.cancelled(), None);
+        client_sends(&client, &ClientMessage::Signal(libc::SIGINT));
+        assert_eq!(relay.link.cancelled(), Some(Cancel::Signal(libc::SIGINT)));
+        drop(client);
+        assert_eq!(relay.link.cancelled(), Some(Cancel::Gone));
+    }
 
     #[test]
     fn plain_password_prompts_are_recognised() {
