@@ -695,9 +695,7 @@ fn a_signal_at_the_prompt_cancels_the_command() {
         let outputs = Case::new(PW, signalled_at_the_prompt(sig, &m))
             .in_fresh_dir()
             .status(0)
-            .stdout_is(format!(
-                "rc=1\n[sudo] password for jt_pw: \njitsudo: a password is required\n"
-            ))
+            .stdout_is("rc=1\n[sudo] password for jt_pw: \njitsudo: a password is required\n")
             .assert_same();
         if outputs.iter().any(|(imp, _)| *imp == Impl::Jitsudo) {
             assert_abandon_logged(&format!("{m}-jitsudo"), "before the command started");
