@@ -18,8 +18,11 @@ use serde_json::Value;
 /// SIGTERM to SIGKILL at a grant's end.
 const GRACE: Duration = Duration::from_secs(2);
 
-/// What a grant's end may take beyond `expires_at` + grace.
-const SLACK: Duration = Duration::from_secs(1);
+/// What a grant's end may take beyond `expires_at` + grace: a bound that
+/// tells "torn down at its end" from "left running", loose enough for a
+/// loaded CI machine (the measured delay is printed by
+/// `teardown_delay_over_twenty_grants`, not asserted as a speed).
+const SLACK: Duration = Duration::from_secs(3);
 
 const POLICY: &str = r#"
 [[rule]]
