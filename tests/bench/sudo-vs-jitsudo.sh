@@ -2,7 +2,8 @@
 # Benchmark (not a test): jitsudo against sudo 1.9 as a NOPASSWD user running
 # `-n /bin/true`, every figure of issue 12 in one run, printed side by side:
 #   * latency with a one-rule policy/sudoers and with 10,000 extra rules
-#     (A/B in turn, warm-up first, medians and the median pairwise ratio);
+#     (A/B in turn in blocks of ten runs, the first run of each block not
+#     counted; warm-up first, medians and the median ratio of the blocks);
 #   * throughput of CLIENTS concurrent clients x LOAD_RUNS runs each;
 #   * the daemon's memory (VmRSS, VmHWM) fresh, under that load, after it,
 #     while one user holds IDLE connections and after, after a reload of
@@ -124,7 +125,7 @@ done
 use_sudoers small
 start_daemon
 memory fresh
-echo "latency, small policy ($runs pairs)..." >&2
+echo "latency, small policy ($runs runs each, in blocks)..." >&2
 collect small as_user "$bench" latency "$runs" "$warmup" "$work/bin/jitsudo"
 echo "load: $clients clients x $load_runs runs..." >&2
 collect load as_user "$bench" load "$clients" "$load_runs" "$daemon_pid" "$work/bin/jitsudo"
@@ -138,7 +139,7 @@ collect reload "$bench" time 20 2 "$work/bin/jitsudoctl" policy reload --socket 
 sleep 1
 memory after_reload
 use_sudoers large
-echo "latency, $rules extra rules ($runs pairs)..." >&2
+echo "latency, $rules extra rules ($runs runs each, in blocks)..." >&2
 collect large as_user "$bench" latency "$runs" "$warmup" "$work/bin/jitsudo"
 
 kib() { mib "${fig[$1]}"; }

@@ -234,6 +234,10 @@ fn crafted_argv_and_cwd_cannot_forge_or_hide_a_line() {
     let Some(_) = case(&s, ADMIN, script).cwd(&dir).assert_jitsudo() else {
         return;
     };
+    // exec.exit is written by the worker after the client has its status.
+    let _ = poll_until(LOG_TIMEOUT, || {
+        (records_with(&s.trail, &m).len() >= 2).then_some(())
+    });
     let raw = fs::read(&s.trail).expect("trail");
     let body = &raw[..raw.len() - 1];
     assert!(

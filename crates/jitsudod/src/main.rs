@@ -52,6 +52,12 @@ const BLOCKING_THREADS: usize = 32;
 /// How long an idle blocking thread lingers after a burst.
 const BLOCKING_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// How long blocking work still running at SIGTERM (a checkpoint counting
+/// the trail, a retention sweep, a handoff) may hold the daemon's exit:
+/// running commands belong to their workers, and what is cut short here is
+/// redone by the next daemon.
+const SHUTDOWN_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 fn main() -> ExitCode {
     let options = Options::parse();
     audit::configure(audit::SinkPaths {
@@ -102,6 +108,7 @@ fn start(options: Options) -> Result<(), Error> {
         .build()
         .map_err(Error::Runtime)?;
     runtime.block_on(server::serve(listener, shared));
+    runtime.shutdown_timeout(SHUTDOWN_WAIT);
     let _ = std::fs::remove_file(&options.socket);
     cgroup::release();
     Ok(())

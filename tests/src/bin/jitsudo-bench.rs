@@ -6,8 +6,9 @@
 //!
 //! Usage (as the benchmark user unless said otherwise):
 //! * `jitsudo-bench latency RUNS WARMUP JITSUDO`: `sudo -n /bin/true` and
-//!   `JITSUDO -n /bin/true` in turn (A B A B ...), medians in ms and the
-//!   median of the pairwise ratios.
+//!   `JITSUDO -n /bin/true` in turn, in blocks of ten runs of one tool
+//!   (A-block B-block B-block A-block ...), about RUNS runs each: medians
+//!   in ms and the median of the blocks' ratios.
 //! * `jitsudo-bench load CLIENTS RUNS PID JITSUDO`: CLIENTS concurrent
 //!   clients running the command RUNS times each, sudo then jitsudo:
 //!   runs/s and failures for each, and the daemon's (PID) peak VmRSS while
@@ -110,18 +111,48 @@ fn latency(runs: usize, warmup: usize, jitsudo: &str) {
     }
     let (mut a, mut b, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     let mut failures = 0;
-    for _ in 0..runs {
-        let (s, s_ok) = run(&sudo);
-        let (j, j_ok) = run(&ours);
-        failures += usize::from(!s_ok) + usize::from(!j_ok);
-        ratios.push(ms(j) / ms(s));
-        a.push(ms(s));
-        b.push(ms(j));
+    for round in 0..runs.div_ceil(BLOCK) {
+        let mut block = |command: &[&str], into: &mut Vec<f64>| {
+            let (times, failed) = timed_block(command);
+            failures += failed;
+            into.extend_from_slice(&times);
+            median(times)
+        };
+        // Which tool goes first alternates from round to round.
+        let (s, j) = if round % 2 == 0 {
+            let s = block(&sudo, &mut a);
+            (s, block(&ours, &mut b))
+        } else {
+            let j = block(&ours, &mut b);
+            (block(&sudo, &mut a), j)
+        };
+        ratios.push(j / s);
     }
     println!("sudo_ms {:.3}", median(a));
     println!("jitsudo_ms {:.3}", median(b));
     println!("ratio {:.3}", median(ratios));
     println!("failures {failures}");
+}
+
+/// Runs of one tool in a row in [`latency`]: a run right after the other
+/// tool pays for what that one left behind (on this VM a process that kept
+/// a CPU busy for 90 ms doubled the next jitsudo run, whose request wakes
+/// several processes in turn), so each block's first run is not counted.
+const BLOCK: usize = 10;
+
+/// One block of [`BLOCK`] counted runs of `command`, after one uncounted:
+/// the times in ms, and how many runs failed.
+fn timed_block(command: &[&str]) -> (Vec<f64>, usize) {
+    let (_, first_ok) = run(command);
+    let mut failed = usize::from(!first_ok);
+    let times = (0..BLOCK)
+        .map(|_| {
+            let (took, ok) = run(command);
+            failed += usize::from(!ok);
+            ms(took)
+        })
+        .collect();
+    (times, failed)
 }
 
 /// A field of /proc/PID/status in KiB (0 if unreadable).

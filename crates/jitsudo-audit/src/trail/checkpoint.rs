@@ -180,7 +180,7 @@ fn newlines(log: &File, from: u64, to: u64) -> io::Result<u64> {
         if n == 0 {
             break;
         }
-        count += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+        count += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
         at += n as u64;
     }
     Ok(count)
