@@ -10,8 +10,9 @@
 #     the 10,000-rule policy;
 #   * the round trip of `jitsudoctl policy reload` of 10,000 rules.
 #
-# Run as root on Debian 12 (needs sudo, cargo; nothing else). Builds the release
-# binaries, starts its own jitsudod on its own socket, installs
+# Run as root on Debian 12 (needs sudo, cargo, rsyslog; journald and rsyslogd
+# are started if they are not running, so both tools log as on a real host).
+# Builds the release binaries, starts its own jitsudod on its own socket, installs
 # /etc/sudoers.d/jitsudo-bench for the run and removes it (and stops the daemon)
 # on exit. The measuring is done by tests/src/bin/jitsudo-bench.rs.
 #
@@ -58,6 +59,7 @@ install -m 0755 "$target/release/jitsudo" "$target/release/jitsudod" \
 gen=$target/release/jitsudo-test-policy
 bench=$work/bin/jitsudo-bench
 socket=$work/jitsudod.sock
+"$bench" services
 
 # Runs a command line as the bench user with a clean environment.
 as_user() {

@@ -18,6 +18,10 @@
 //!   and once they are closed.
 //! * `jitsudo-bench time RUNS WARMUP CMD [ARG...]` (any user): the median
 //!   wall time of CMD in ms.
+//! * `jitsudo-bench services` (root): makes sure systemd-journald and
+//!   rsyslogd run, as on a real host, so both tools log where they would
+//!   (sudo to syslog; jitsudo to journald, syslog and its trail): a sink
+//!   that is down costs an error path instead of a write.
 
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
@@ -47,6 +51,11 @@ fn main() -> ExitCode {
         ["time", runs, warmup, command @ ..] if !command.is_empty() => number(runs)
             .zip(number(warmup))
             .map(|(runs, warmup)| time(runs, warmup, command)),
+        ["services"] => {
+            jitsudo_tests::services::ensure_journald();
+            jitsudo_tests::services::ensure_rsyslog();
+            Some(())
+        }
         _ => None,
     };
     if done.is_none() {
