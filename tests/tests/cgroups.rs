@@ -174,6 +174,37 @@ fn a_command_runs_in_its_own_group_below_the_subtree() {
     assert_groups_removed(&d);
 }
 
+/// The command is in its group before it runs any code of its own: a
+/// program that reads /proc/self/cgroup first thing (no shell in between,
+/// exec'd directly by the worker) names a group of its own below the
+/// subtree. The worker's child is born there (clone3 with
+/// CLONE_INTO_CGROUP, or it moves itself before its exec on older
+/// kernels); a child born anywhere else (the subtree itself, the worker's
+/// group) would show here.
+#[test]
+fn the_command_is_in_its_group_from_its_first_instruction() {
+    let d = daemon("cg-first");
+    let out = Case::new(
+        ROOT,
+        "$SUDO /bin/cat /proc/self/cgroup; $SUDO /bin/cat /proc/self/cgroup",
+    )
+    .socket(&d.socket)
+    .status(0)
+    .assert_jitsudo();
+    let Some(out) = out else { return };
+    let text = out.stdout_text();
+    let seen: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("0::")).collect();
+    let prefix = format!("{}/cmd-", d.cgroup.display());
+    assert_eq!(seen.len(), 2, "two commands, two cgroup lines:\n{text}");
+    for group in &seen {
+        let name = group.strip_prefix(&prefix).unwrap_or_else(|| {
+            panic!("the command started in {group:?}, not in a group below {prefix:?}")
+        });
+        assert!(!name.contains('/'), "not a command group: {group:?}");
+    }
+    assert_groups_removed(&d);
+}
+
 /// The rule's timeout ends the command's whole cgroup: a grandchild that
 /// double-forked, called setsid and ignores SIGTERM is killed after the
 /// grace period. Before cgroups only the command's process group got the

@@ -1,10 +1,11 @@
 //! This process: limits, forking, leaving without cleanup.
 
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::sync::OnceLock;
+
 use nix::errno::Errno;
 use nix::sys::resource::Resource;
-use nix::unistd::ForkResult;
-
-use crate::proc::Status;
+use nix::unistd::{ForkResult, Pid};
 
 /// Lowers the soft limit of `resource` of the process `pid` to `soft` (at
 /// most its hard limit, which stays): a limit raised for this process is
@@ -87,8 +88,14 @@ fn fitting(text: &str, room: usize) -> usize {
 }
 
 /// The bounds of this process's argv strings (`arg_start`, `arg_end`:
-/// fields 48 and 49 of /proc/self/stat).
+/// fields 48 and 49 of /proc/self/stat), read once: they never move, and a
+/// forked child inherits them with the value.
 fn argv_area() -> Option<(usize, usize)> {
+    static AREA: OnceLock<Option<(usize, usize)>> = OnceLock::new();
+    *AREA.get_or_init(read_argv_area)
+}
+
+fn read_argv_area() -> Option<(usize, usize)> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
     // Fields from the third on follow the last ')' (the name may hold any).
     let (_, rest) = stat.rsplit_once(')')?;
@@ -98,10 +105,15 @@ fn argv_area() -> Option<(usize, usize)> {
     (start != 0 && end > start).then_some((start, end))
 }
 
+/// Refuses (EDEADLK) unless this process has exactly one thread. One
+/// `statx`: the kernel gives `/proc/self/task` a link count of 2 plus the
+/// number of threads (one per entry below it, as for any directory), far
+/// cheaper than generating `/proc/self/status`. Any other count, whatever
+/// the reason, is a refusal.
 fn ensure_single_threaded() -> nix::Result<()> {
-    let me = i32::try_from(std::process::id()).map_err(|_| Errno::ESRCH)?;
-    match Status::of(me) {
-        Ok(status) if status.threads == 1 => Ok(()),
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::metadata("/proc/self/task") {
+        Ok(task) if task.nlink() == 3 => Ok(()),
         Ok(_) => Err(Errno::EDEADLK),
         Err(_) => Err(Errno::ENOENT),
     }
@@ -119,6 +131,80 @@ pub fn fork_single_threaded() -> nix::Result<ForkResult> {
     // SAFETY: the process has a single thread (checked above), so the child
     // inherits no lock held by another thread.
     unsafe { nix::unistd::fork() }
+}
+
+/// `CLONE_INTO_CGROUP` (Linux 5.7): the child starts in the cgroup named by
+/// `clone_args.cgroup`.
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// `struct clone_args` of clone3(2), as far as `cgroup` (its size then is
+/// `CLONE_ARGS_SIZE_VER2`, 88 bytes).
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+/// Forks as [`fork_single_threaded`] does, the child born in the cgroup
+/// whose directory is open as `cgroup` (`clone3` with `CLONE_INTO_CGROUP`):
+/// it is in that group before it runs a single instruction, and no
+/// migration (which takes the kernel's cgroup-wide lock for writing) is
+/// needed. If the child cannot be placed there, there is no child.
+///
+/// ENOSYS, E2BIG or EINVAL: the kernel predates `clone3` or
+/// `CLONE_INTO_CGROUP` (see [`lacks_clone_into_cgroup`]).
+///
+/// Unlike glibc's `fork`, this runs no `pthread_atfork` handlers and leaves
+/// glibc's record of the thread id stale in the child: the child must only
+/// prepare an exec (what [`fork_single_threaded`]'s callers do anyway) and
+/// must not rely on the thread id glibc keeps (its `raise` and `abort` ask
+/// the kernel instead).
+pub fn fork_into_cgroup(cgroup: BorrowedFd<'_>) -> nix::Result<ForkResult> {
+    ensure_single_threaded()?;
+    let args = CloneArgs {
+        flags: CLONE_INTO_CGROUP,
+        exit_signal: libc::SIGCHLD as u64,
+        cgroup: u64::try_from(cgroup.as_raw_fd()).map_err(|_| Errno::EBADF)?,
+        ..CloneArgs::default()
+    };
+    // SAFETY: `args` is a valid clone_args of the size passed, only read by
+    // the kernel during the call. Without CLONE_VM and without a stack, the
+    // child gets a copy of this address space and continues on its copy of
+    // this stack, exactly as after fork(2); the process has a single thread
+    // (checked above), so the child inherits no lock held by another
+    // thread. What glibc's fork adds (atfork handlers, the child's thread id
+    // in its thread descriptor) is not needed by a child that only prepares
+    // an exec (see the doc comment).
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &args as *const CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    match Errno::result(rc)? {
+        0 => Ok(ForkResult::Child),
+        pid => Ok(ForkResult::Parent {
+            child: Pid::from_raw(i32::try_from(pid).map_err(|_| Errno::EOVERFLOW)?),
+        }),
+    }
+}
+
+/// Whether an error of [`fork_into_cgroup`] means the kernel has no
+/// `clone3` (ENOSYS, before 5.3) or no `CLONE_INTO_CGROUP` (E2BIG for the
+/// larger argument, EINVAL for the flag, before 5.7).
+pub fn lacks_clone_into_cgroup(errno: Errno) -> bool {
+    matches!(errno, Errno::ENOSYS | Errno::E2BIG | Errno::EINVAL)
 }
 
 #[cfg(test)]

@@ -45,6 +45,17 @@ impl Group {
         &self.dir
     }
 
+    /// Its directory, open (`O_PATH`, close-on-exec): where a child is
+    /// born with `CLONE_INTO_CGROUP`.
+    pub fn open_dir(&self) -> io::Result<OwnedFd> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let dir = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
+            .open(&self.dir)?;
+        Ok(dir.into())
+    }
+
     /// Its `cgroup.procs`, open for writing (close-on-exec): a process
     /// writes "0" to it to enter the group (see [`enter`]).
     pub fn procs_writer(&self) -> io::Result<OwnedFd> {
@@ -109,6 +120,11 @@ impl Group {
     /// Waits until it is empty (`populated 0`, watched with inotify) or
     /// `until` passes: `Ok(true)` if it is empty.
     pub fn wait_empty(&self, until: Option<Instant>) -> io::Result<bool> {
+        // Mostly it already is: an inotify instance costs a grace period of
+        // the kernel's (milliseconds) when it is closed.
+        if !self.populated()? {
+            return Ok(true);
+        }
         let inotify = Inotify::init(InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK)?;
         inotify.add_watch(&self.dir.join("cgroup.events"), AddWatchFlags::IN_MODIFY)?;
         loop {

@@ -92,8 +92,9 @@ pub struct ChildSpec<'a> {
     pub kept: Vec<(RawFd, BorrowedFd<'a>)>,
     /// The pty slave (the worker's controlling terminal), if any.
     pub tty: Option<CString>,
-    /// The command's `cgroup.procs`, open for writing: the child enters
-    /// the group first thing (`None`: no cgroup v2).
+    /// The command's `cgroup.procs`, open for writing, where the child
+    /// could not be born in its group (kernels before 5.7): it enters the
+    /// group first thing (`None`: born there, or no cgroup v2).
     pub cgroup: Option<OwnedFd>,
     /// The command takes the pty's foreground (it is not in a pipeline).
     pub foreground: bool,
@@ -221,12 +222,15 @@ fn join_terminal(spec: &ChildSpec<'_>) -> nix::Result<Option<OwnedFd>> {
 /// taken (nothing the command opens lands there by surprise) yet reading or
 /// writing it fails with EBADF, as a closed descriptor would.
 fn install_stdio(spec: &ChildSpec<'_>, tty: Option<&OwnedFd>) -> nix::Result<()> {
-    let closed = open("/dev/null", OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())?;
+    // Opened only when a slot needs it.
+    let closed = (spec.stdio.iter().any(Option::is_none))
+        .then(|| open("/dev/null", OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty()))
+        .transpose()?;
     for (target, source) in Std::ALL.into_iter().zip(spec.stdio) {
         let source = match (source, tty) {
             (Some(fd), Some(tty)) if is_tty(fd) => tty.as_fd(),
             (Some(fd), _) => fd,
-            (None, _) => closed.as_fd(),
+            (None, _) => closed.as_ref().ok_or(Errno::EBADF)?.as_fd(),
         };
         fds::install_std(source, target)?;
     }

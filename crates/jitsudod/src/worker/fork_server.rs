@@ -67,6 +67,7 @@ pub fn serve() -> Role {
             return Role::Done(ExitCode::FAILURE);
         }
     };
+    load_nss_modules();
     // Exited workers are reaped as soon as they end, to see how they ended;
     // the daemon follows them through their pidfds.
     let children = match children_fd() {
@@ -115,6 +116,17 @@ pub fn serve() -> Role {
             }
         }
     }
+}
+
+/// Loads, once for every worker, what glibc's account lookups load on
+/// first use: the NSS modules nsswitch.conf names (`group: files systemd`
+/// loads libnss_systemd), and its note that nscd is not running (else each
+/// lookup first tries to connect to it, twice). Root's entry and groups
+/// tell nothing about any request; a worker still reads nsswitch.conf
+/// anew when it changed.
+fn load_nss_modules() {
+    let _ = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(0));
+    let _ = nix::unistd::getgrouplist(c"root", nix::unistd::Gid::from_raw(0));
 }
 
 /// `SIGCHLD` blocked and routed to a descriptor, so that the wait for the

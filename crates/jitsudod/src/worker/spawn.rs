@@ -90,17 +90,11 @@ pub(super) fn start(
     };
     let stdio =
         [0, 1, 2].map(|i| (piped[i].as_ref().or(caller.stdio[i].as_ref())).map(AsFd::as_fd));
-    let spec = child_spec(exec, &caller, stdio, tty, group.procs_writer()?)
+    let mut spec = child_spec(exec, &caller, stdio, tty)
         .ok_or_else(|| Failure::new("invalid job: embedded NUL byte or no executable"))?;
     let (report_rd, report_wr) = pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| Failure::new(format!("unable to create pipe: {}", e.desc())))?;
-    // The worker is single-threaded, so the child may do anything the
-    // parent could; it ends in execve or _exit.
-    let child = match jitsudo_sys::process::fork_single_threaded() {
-        Ok(ForkResult::Child) => child::exec(&spec, &report_wr),
-        Ok(ForkResult::Parent { child }) => child,
-        Err(e) => return Err(Failure::new(format!("unable to fork: {}", e.desc()))),
-    };
+    let child = fork_child(&group, &mut spec, &report_wr)?;
     if pty.is_some() {
         // The child does the same; whichever runs first, the group exists
         // before the worker signals it.
@@ -119,6 +113,39 @@ pub(super) fn start(
         pty: pty.map(Pty::into_master),
         pipes,
     })
+}
+
+/// Forks the command child, born in its group where the kernel can do that
+/// (else it enters the group before anything else). The worker is
+/// single-threaded, so the child may do anything the parent could; it ends
+/// in execve or _exit.
+fn fork_child(
+    group: &Prepared,
+    spec: &mut ChildSpec<'_>,
+    report: &OwnedFd,
+) -> Result<Pid, Failure> {
+    use jitsudo_sys::process::{fork_into_cgroup, fork_single_threaded, lacks_clone_into_cgroup};
+    let forked = match group.dir()? {
+        Some(dir) => match fork_into_cgroup(dir.as_fd()) {
+            Err(errno) if lacks_clone_into_cgroup(errno) => {
+                spec.cgroup = group.procs_writer()?;
+                fork_single_threaded()
+            }
+            Err(errno) => {
+                return Err(Failure::new(format!(
+                    "unable to start the command in its cgroup: {}",
+                    errno.desc()
+                )))
+            }
+            forked => forked,
+        },
+        None => fork_single_threaded(),
+    };
+    match forked {
+        Ok(ForkResult::Child) => child::exec(spec, report),
+        Ok(ForkResult::Parent { child }) => Ok(child),
+        Err(e) => Err(Failure::new(format!("unable to fork: {}", e.desc()))),
+    }
 }
 
 /// `-b`: the command outlives the client, and must not hold the caller's
@@ -214,7 +241,6 @@ fn child_spec<'a>(
     caller: &'a CallerFds,
     stdio: [Option<BorrowedFd<'a>>; 3],
     tty: Option<CString>,
-    cgroup: Option<OwnedFd>,
 ) -> Option<ChildSpec<'a>> {
     let foreground = tty.is_some() && !in_pipeline(caller) && job.terminal_foreground;
     Some(ChildSpec {
@@ -243,7 +269,7 @@ fn child_spec<'a>(
             .collect::<Option<_>>()?,
         ignored_signals: job.ignored_signals,
         tty,
-        cgroup,
+        cgroup: None,
         foreground,
     })
 }

@@ -2,10 +2,12 @@
 //! cgroup when there is one, else its process group.
 //!
 //! The group `cmd-<worker pid>` is made below the daemon's subtree before
-//! the fork; the child enters it (writes "0" to its `cgroup.procs`, opened
-//! here) while still root, before anything of the command runs, so every
-//! process the command ever starts is born inside. The worker stays outside
-//! and survives to report the exit.
+//! the fork, and the child is born in it (`clone3` with
+//! `CLONE_INTO_CGROUP`; on kernels before 5.7 the child enters it first
+//! thing, writing "0" to its `cgroup.procs`, while still root), before
+//! anything of the command runs, so every process the command ever starts
+//! is born inside. The worker stays outside and survives to report the
+//! exit.
 
 use std::io::ErrorKind;
 use std::os::fd::OwnedFd;
@@ -46,7 +48,17 @@ impl Prepared {
             .map_err(|e| Failure::new(format!("unable to create the command's cgroup: {e}")))
     }
 
-    /// The `cgroup.procs` the child writes itself into.
+    /// The group's directory, open: where the child is born.
+    pub fn dir(&self) -> Result<Option<OwnedFd>, Failure> {
+        self.group
+            .as_ref()
+            .map(Group::open_dir)
+            .transpose()
+            .map_err(|e| Failure::new(format!("unable to open the command's cgroup: {e}")))
+    }
+
+    /// The `cgroup.procs` the child writes itself into where it cannot be
+    /// born in the group (kernels before 5.7).
     pub fn procs_writer(&self) -> Result<Option<OwnedFd>, Failure> {
         self.group
             .as_ref()
