@@ -120,8 +120,12 @@ fn exec_events(trail: &Path, kind: &str) -> Vec<serde_json::Map<String, Value>> 
 }
 
 /// The recording id named by the trail's only `exec.accept`, also named by
-/// its `exec.exit`.
+/// its `exec.exit` (which the worker writes after the client has its
+/// status: waited for, within a bound).
 fn recording_id(trail: &Path) -> String {
+    let _ = jitsudo_tests::util::poll_until(Duration::from_secs(10), || {
+        (!exec_events(trail, "exec.exit").is_empty()).then_some(())
+    });
     let id_of = |kind: &str| {
         let events = exec_events(trail, kind);
         assert_eq!(events.len(), 1, "{kind}: {events:#?}");

@@ -238,6 +238,11 @@ mod tests {
         // The test harness runs tests on threads of their own.
         let _other = std::thread::spawn(|| std::thread::sleep(std::time::Duration::from_secs(2)));
         assert_eq!(fork_single_threaded().err(), Some(Errno::EDEADLK));
+        let here = std::fs::File::open(".").unwrap();
+        assert_eq!(
+            fork_into_cgroup(std::os::fd::AsFd::as_fd(&here)).err(),
+            Some(Errno::EDEADLK)
+        );
         assert_eq!(set_title("x").err(), Some(Errno::EDEADLK));
     }
 
