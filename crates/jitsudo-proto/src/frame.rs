@@ -64,6 +64,7 @@ pub struct FrameReader {
     buf: Vec<u8>,
     fds: Vec<OwnedFd>,
     max_len: usize,
+    read_ahead: usize,
 }
 
 impl FrameReader {
@@ -73,7 +74,18 @@ impl FrameReader {
             buf: Vec::new(),
             fds: Vec::new(),
             max_len,
+            read_ahead: 0,
         }
+    }
+
+    /// The same reader, asking each `recvmsg` for at least `bytes` (at
+    /// most [`CHUNK`]), so a frame's prefix and body, and frames sent
+    /// together, come in one call. Only for a reader that consumes its
+    /// socket to the end: bytes past a frame stay in this reader (a
+    /// reader that hands its socket on reads exactly each frame).
+    pub fn with_read_ahead(mut self, bytes: usize) -> Self {
+        self.read_ahead = bytes.min(CHUNK);
+        self
     }
 
     /// Performs one `recvmsg` on `fd`. Returns the number of bytes read,
@@ -115,12 +127,13 @@ impl FrameReader {
     /// buffer thus only ever holds what the peer sent: a connection that
     /// sent nothing or part of a prefix costs no buffer to speak of.
     fn bytes_wanted(&self) -> usize {
-        match self.announced_len() {
+        let exact = match self.announced_len() {
             Some(len) if len <= self.max_len => (PREFIX_LEN + len)
                 .saturating_sub(self.buf.len())
                 .clamp(1, CHUNK),
             _ => PREFIX_LEN.saturating_sub(self.buf.len()).max(1),
-        }
+        };
+        exact.max(self.read_ahead)
     }
 
     fn announced_len(&self) -> Option<usize> {
@@ -210,6 +223,25 @@ mod tests {
             ClientMessage::Resume { foreground: true }
         );
         assert!(reader.read_frame(b.as_fd()).unwrap().is_none());
+    }
+
+    #[test]
+    fn read_ahead_takes_frames_sent_together_in_one_call() {
+        let (a, b) = UnixStream::pair().unwrap();
+        let (extra, _keep) = UnixStream::pair().unwrap();
+        let mut bytes = encode(&ClientMessage::Signal(2)).unwrap();
+        bytes.extend(encode(&ClientMessage::Resume { foreground: true }).unwrap());
+        send_frame(a.as_fd(), &bytes, &[extra.as_raw_fd()]).unwrap();
+        let mut reader = FrameReader::new(MAX_MESSAGE_LEN).with_read_ahead(4096);
+        assert_eq!(reader.fill(b.as_fd()).unwrap(), bytes.len());
+        let first = reader.next_frame().unwrap().unwrap();
+        assert_eq!(
+            decode::<ClientMessage>(&first).unwrap(),
+            ClientMessage::Signal(2)
+        );
+        assert!(reader.next_frame().unwrap().is_some());
+        assert_eq!(reader.take_fds().len(), 1);
+        assert_eq!(reader.buffered(), 0);
     }
 
     #[test]

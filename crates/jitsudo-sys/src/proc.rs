@@ -7,6 +7,19 @@
 use std::io;
 use std::path::PathBuf;
 
+/// Room for a whole stat or status file, read in one go.
+const SMALL_FILE: usize = 4096;
+
+/// Reads a small /proc file: into a buffer that holds it whole, so it
+/// takes one `read` (and one more that sees its end) instead of a size
+/// query and a series of reads that double from 32 bytes.
+fn read_small(path: String) -> io::Result<String> {
+    use std::io::Read;
+    let mut text = String::with_capacity(SMALL_FILE);
+    std::fs::File::open(path)?.read_to_string(&mut text)?;
+    Ok(text)
+}
+
 /// The fields of `/proc/PID/stat` jitsudo uses (numbered as in proc(5)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stat {
@@ -25,7 +38,7 @@ pub struct Stat {
 impl Stat {
     /// Reads `/proc/PID/stat`.
     pub fn of(pid: i32) -> io::Result<Stat> {
-        let text = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+        let text = read_small(format!("/proc/{pid}/stat"))?;
         Stat::parse(&text).ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
@@ -71,7 +84,7 @@ pub struct Status {
 impl Status {
     /// Reads `/proc/PID/status`.
     pub fn of(pid: i32) -> io::Result<Status> {
-        let text = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+        let text = read_small(format!("/proc/{pid}/status"))?;
         Status::parse(&text).ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
@@ -113,7 +126,7 @@ impl Status {
 /// setsid, and not changeable without `CAP_AUDIT_CONTROL`. `None` when it
 /// was never set (the kernel shows 4294967295).
 pub fn audit_session(pid: i32) -> io::Result<Option<u32>> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/sessionid"))?;
+    let text = read_small(format!("/proc/{pid}/sessionid"))?;
     parse_audit_session(&text).ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::InvalidData,

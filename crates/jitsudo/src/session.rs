@@ -24,6 +24,10 @@ use crate::signals;
 use crate::stdio::Stdio;
 use crate::terminal::{self, copy_window_size, RawMode};
 
+/// Bytes the client asks for per read of the connection: a frame and
+/// the ones sent with it (the command's status) come in one call.
+const READ_AHEAD: usize = 4096;
+
 /// How the client must end.
 #[derive(Debug)]
 pub enum Outcome {
@@ -145,7 +149,7 @@ impl Session {
     ) -> Session {
         Session {
             conn,
-            reader: FrameReader::new(MAX_MESSAGE_LEN),
+            reader: FrameReader::new(MAX_MESSAGE_LEN).with_read_ahead(READ_AHEAD),
             signals,
             stdio,
             relay: None,

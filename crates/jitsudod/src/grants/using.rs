@@ -11,6 +11,7 @@ use jitsudo_proto::Failure;
 
 use super::events::{self, Transition};
 use super::record::{Record, State};
+use super::store::Holding;
 use super::workflow::activate;
 use super::{now, show_time, Grants};
 
@@ -31,6 +32,9 @@ impl Held {
     /// last (so that a grant ending never ends a command another grant
     /// still allows), then those not started yet.
     pub fn usable(grants: &Grants, uid: u32) -> Result<Held, Failure> {
+        if !grants.store.may_hold(uid, Holding::Live) {
+            return Ok(Held::new(Vec::new()));
+        }
         let at = now();
         let live = grants
             .store
@@ -46,6 +50,9 @@ impl Held {
     /// The caller's grants that ended (or were used up) lately, newest
     /// first: to explain a refusal.
     pub fn ended(grants: &Grants, uid: u32) -> Result<Held, Failure> {
+        if !grants.store.may_hold(uid, Holding::LiveOrEnded) {
+            return Ok(Held::new(Vec::new()));
+        }
         let at = now();
         let ended = [State::Expired, State::Revoked, State::Ended, State::Active];
         let mut records = grants
@@ -114,6 +121,9 @@ impl Held {
 /// Every grant of the caller's that allows something now, of any kind,
 /// oldest first (for `jitsudo -l`).
 pub fn in_force(grants: &Grants, uid: u32) -> Result<Vec<Record>, Failure> {
+    if !grants.store.may_hold(uid, Holding::Live) {
+        return Ok(Vec::new());
+    }
     let at = now();
     let live = grants
         .store

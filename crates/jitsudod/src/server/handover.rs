@@ -9,7 +9,7 @@ use jitsudo_proto::tokio_codec::read_message;
 use jitsudo_proto::{Failure, FrameReader, ServerMessage};
 
 use super::route::Handover;
-use super::wire::{send_message, send_replies};
+use super::wire::send_message;
 use super::Shared;
 use crate::cache::CacheKey;
 use crate::handoff;
@@ -19,39 +19,49 @@ use crate::request::grant_verbs;
 use crate::request::job::Report;
 use crate::request::{PendingReview, PendingUse};
 
+/// What became of a decided connection: a worker has it, or the daemon
+/// replies (holding the connection's slot, if any, until that is sent).
+pub(super) enum Decided {
+    /// A worker has the connection.
+    Started(Started),
+    /// Replies to send before closing.
+    Reply(tokio::net::UnixStream, Vec<ServerMessage>, Option<Slot>),
+    /// The connection could not be kept: it is closed.
+    Closed,
+}
+
 /// Hands the connection to a worker (the socket goes back to blocking
-/// mode: it is the worker's now); if none can start, says so.
-pub(super) async fn hand_over(
+/// mode: it is the worker's now); if none can start, the reply says so.
+/// Blocking: runs on the thread that decided the request.
+pub(super) fn hand_over(
     stream: tokio::net::UnixStream,
-    shared: &Arc<Shared>,
+    shared: &Shared,
     handover: Handover,
     slot: Slot,
-) -> Option<Started> {
-    let stream = stream.into_std().ok()?;
-    stream.set_nonblocking(false).ok()?;
-    let dispatching = Arc::clone(shared);
-    let dispatched = tokio::task::spawn_blocking(move || {
-        let work = &handover.work;
-        let result = dispatching.workers.dispatch(
+) -> Decided {
+    let stream = match stream.into_std() {
+        Ok(stream) => stream,
+        Err(_) => return Decided::Closed,
+    };
+    let work = &handover.work;
+    let result = stream.set_nonblocking(false).and_then(|()| {
+        shared.workers.dispatch(
             &work.job,
             &stream,
             &handover.passed.raw(),
             work.executable.as_ref(),
-        );
-        // The worker has the connection now: its client may finish and
-        // connect again before this task runs again.
-        drop(slot);
-        // Ready the next worker now: in a burst the next request is
-        // already waiting (the worker prepares at a low priority).
-        dispatching.workers.refill();
-        (result, stream, handover)
-    })
-    .await
-    .ok()?;
-    match dispatched {
-        (Ok(worker), _, handover) => {
+        )
+    });
+    // The worker has the connection now: its client may finish and
+    // connect again before this task returns.
+    drop(slot);
+    // Ready the next worker now: in a burst the next request is already
+    // waiting (the worker prepares at a low priority).
+    shared.workers.refill();
+    match result {
+        Ok(worker) => {
             let work = *handover.work;
-            Some(Started {
+            Decided::Started(Started {
                 worker,
                 remember: work.remember,
                 uid: handover.uid,
@@ -60,14 +70,16 @@ pub(super) async fn hand_over(
                 grant_use: work.grant_use,
             })
         }
-        (Err(e), stream, _) => {
+        Err(e) => {
             let text = format!("unable to start a worker: {e}");
-            let stream = stream
+            let reply = vec![ServerMessage::Error(Failure::new(text))];
+            match stream
                 .set_nonblocking(true)
                 .and_then(|()| tokio::net::UnixStream::from_std(stream))
-                .ok()?;
-            send_replies(&stream, &[ServerMessage::Error(Failure::new(text))]).await;
-            None
+            {
+                Ok(stream) => Decided::Reply(stream, reply, None),
+                Err(_) => Decided::Closed,
+            }
         }
     }
 }

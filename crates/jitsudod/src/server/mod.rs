@@ -29,7 +29,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use crate::error::Error;
 use crate::limits::{Cap, Over, Slot};
 use crate::peer::Peer;
-use handover::{follow_worker, hand_over, trim_workers, Started};
+use handover::{follow_worker, hand_over, trim_workers, Decided, Started};
 use route::{route, Routed};
 pub use shared::Shared;
 use wire::{read_request, send_replies};
@@ -140,7 +140,7 @@ async fn connection(stream: tokio::net::UnixStream, shared: Arc<Shared>, slot: S
 
 /// Reads the request, decides it, and either replies or starts a worker.
 /// The connection's `slot` is given back as soon as the daemon no longer
-/// holds the connection.
+/// holds the connection (with a reply: once it is sent).
 async fn answer(
     stream: tokio::net::UnixStream,
     shared: &Arc<Shared>,
@@ -165,15 +165,22 @@ async fn answer(
             return None;
         }
     };
+    // Deciding and handing over run in one blocking task: the worker gets
+    // its job without another trip through the async threads.
     let deciding = Arc::clone(shared);
-    let routed = tokio::task::spawn_blocking(move || route(&deciding, peer, request, fds))
-        .await
-        .ok()?;
-    match routed {
-        Routed::Reply(messages) => {
+    let decided = tokio::task::spawn_blocking(move || match route(&deciding, peer, request, fds) {
+        Routed::Reply(messages) => Decided::Reply(stream, messages, Some(slot)),
+        Routed::Work(handover) => hand_over(stream, &deciding, handover, slot),
+    })
+    .await
+    .ok()?;
+    match decided {
+        Decided::Started(started) => Some(started),
+        Decided::Reply(stream, messages, slot) => {
             send_replies(&stream, &messages).await;
+            drop(slot);
             None
         }
-        Routed::Work(handover) => hand_over(stream, shared, handover, slot).await,
+        Decided::Closed => None,
     }
 }

@@ -6,11 +6,17 @@
 //!
 //! [`schema`] holds the tables; [`requests`] the queries on requests,
 //! reviews and uses; [`break_glass`] those on break-glass grants.
+//!
+//! Next to the connection the store keeps who holds grants
+//! ([`Holders`]), recomputed after every transaction that changed a row,
+//! under the same lock: a caller it does not name holds none, so a plain
+//! `jitsudo COMMAND` of a user without grants costs no query.
 
 mod break_glass;
 mod requests;
 mod schema;
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
@@ -39,7 +45,68 @@ impl From<rusqlite::Error> for StoreError {
 
 /// The open store.
 pub struct Store {
-    conn: Mutex<Connection>,
+    inner: Mutex<Inner>,
+}
+
+/// The connection, and who holds grants as of its last commit.
+struct Inner {
+    conn: Connection,
+    holders: Holders,
+}
+
+/// The requesters with grants in the store, exact as of the last commit:
+/// those with a grant approved or active (`live`), and those with one that
+/// ended (`ended`: expired, revoked or ended).
+#[derive(Default)]
+struct Holders {
+    live: HashSet<u32>,
+    ended: HashSet<u32>,
+    /// They could not be read: anyone may hold any.
+    unknown: bool,
+}
+
+/// Which of a requester's grants a question is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holding {
+    /// Approved or active ones.
+    Live,
+    /// Approved, active, or ended (expired, revoked, ended) ones.
+    LiveOrEnded,
+}
+
+impl Holders {
+    /// Reads who holds what from the store.
+    fn read(conn: &Connection) -> Result<Holders, rusqlite::Error> {
+        let mut statement = conn.prepare(
+            "SELECT DISTINCT requester_uid, state IN ('approved', 'active') FROM requests \
+             WHERE state IN ('approved', 'active', 'expired', 'revoked', 'ended')",
+        )?;
+        let mut holders = Holders::default();
+        let rows = statement.query_map([], |row| Ok((row.get::<_, u32>(0)?, row.get(1)?)))?;
+        for row in rows {
+            let (uid, live): (u32, bool) = row?;
+            if live {
+                holders.live.insert(uid);
+            } else {
+                holders.ended.insert(uid);
+            }
+        }
+        Ok(holders)
+    }
+
+    /// Anyone may hold any grant (they could not be read).
+    fn everyone() -> Holders {
+        Holders {
+            unknown: true,
+            ..Holders::default()
+        }
+    }
+
+    fn may_hold(&self, uid: u32, held: Holding) -> bool {
+        self.unknown
+            || self.live.contains(&uid)
+            || (held == Holding::LiveOrEnded && self.ended.contains(&uid))
+    }
 }
 
 impl Store {
@@ -61,30 +128,44 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(SCHEMA).map_err(at_path)?;
+        let holders = Holders::read(&conn).map_err(at_path)?;
         Ok(Store {
-            conn: Mutex::new(conn),
+            inner: Mutex::new(Inner { conn, holders }),
         })
     }
 
     /// The connection; a panic in another transaction (rolled back) does
     /// not keep it locked.
-    fn lock(&self) -> MutexGuard<'_, Connection> {
-        match self.conn.lock() {
-            Ok(conn) => conn,
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        match self.inner.lock() {
+            Ok(inner) => inner,
             Err(poisoned) => poisoned.into_inner(),
         }
     }
 
-    /// Runs `f` in one transaction, committed if it returns `Ok`.
+    /// Runs `f` in one transaction, committed if it returns `Ok`. A
+    /// transaction that changed rows updates who holds grants before the
+    /// store is let go; if that fails, the store claims everyone may hold
+    /// some, until a later commit reads them again.
     pub fn transact<T, E: From<StoreError>>(
         &self,
         f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
-        let mut conn = self.lock();
-        let tx = conn.transaction().map_err(StoreError::from)?;
+        let mut inner = self.lock();
+        let before = inner.conn.total_changes();
+        let tx = inner.conn.transaction().map_err(StoreError::from)?;
         let result = f(&Tx(&tx))?;
         tx.commit().map_err(StoreError::from)?;
+        if inner.conn.total_changes() != before {
+            inner.holders = Holders::read(&inner.conn).unwrap_or_else(|_| Holders::everyone());
+        }
         Ok(result)
+    }
+
+    /// Whether `uid` may hold `held` grants: false only if the store (as of
+    /// its last commit) has none of them for `uid`.
+    pub fn may_hold(&self, uid: u32, held: Holding) -> bool {
+        self.lock().holders.may_hold(uid, held)
     }
 }
 

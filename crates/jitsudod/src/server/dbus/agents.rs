@@ -20,7 +20,7 @@ use zeroize::Zeroizing;
 
 use super::errors::ApiError;
 use crate::limits::Slot;
-use crate::server::handover::{follow_worker, hand_over};
+use crate::server::handover::{follow_worker, hand_over, Decided};
 use crate::server::route::Handover;
 use crate::server::Shared;
 
@@ -127,7 +127,9 @@ pub async fn converse(
     })?;
     let (ours, theirs) = UnixStream::pair()
         .map_err(|e| ApiError::Denied(format!("unable to start a worker: {e}")))?;
-    let Some(started) = hand_over(theirs, shared, handover, slot).await else {
+    let handing = Arc::clone(shared);
+    let handed = tokio::task::spawn_blocking(move || hand_over(theirs, &handing, handover, slot));
+    let Ok(Decided::Started(started)) = handed.await else {
         return Err(ApiError::Denied("unable to start a worker".into()));
     };
     tokio::spawn(follow_worker(Arc::clone(shared), started));
