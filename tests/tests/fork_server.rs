@@ -242,3 +242,70 @@ fn a_crashed_worker_gets_its_fork_server_replaced() {
         d.log_text()
     );
 }
+
+/// Clients that hang up right after sending their request (a hostile user
+/// looping on it) leave nothing behind: the worker each was handed to
+/// ends (once its command did, if it had started it: a command whose
+/// client vanishes without a terminal runs on, as sudo's does), and the
+/// pool is back to idle workers only.
+#[test]
+fn clients_that_hang_up_after_their_request_leave_no_worker_behind() {
+    use jitsudo_proto::{
+        encode, send_frame, ClientMessage, FrameReader, Hello, PreserveEnv, Request, RunRequest,
+        ShellMode,
+    };
+    use std::os::fd::{AsFd, AsRawFd};
+    let d = daemon("fork-hangup");
+    let word = |text: &[u8]| serde_bytes::ByteBuf::from(text.to_vec());
+    let sleeper = RunRequest {
+        argv: vec![word(b"/bin/true")],
+        env: Vec::new(),
+        assignments: Vec::new(),
+        user: None,
+        group: None,
+        shell: ShellMode::Direct,
+        preserve_env: PreserveEnv::None,
+        chdir: None,
+        non_interactive: true,
+        background: false,
+        reset_timestamp: false,
+        prompt: None,
+        stdin_password: false,
+        set_home: false,
+        preserve_groups: false,
+        no_update: false,
+        command_timeout: None,
+        close_from: None,
+        ignored_signals: 0,
+        stdio: [false; 3],
+        kept_fds: 0,
+        terminal_foreground: true,
+    };
+    let mut frames = encode(&ClientMessage::Hello(Hello::current())).expect("encode");
+    frames.extend(encode(&ClientMessage::Request(Request::Run(Box::new(sleeper)))).expect("encode"));
+    let cwd = fs::File::open("/").expect("open /");
+    for _ in 0..20 {
+        let conn = std::os::unix::net::UnixStream::connect(&d.socket).expect("connect");
+        send_frame(conn.as_fd(), &frames, &[cwd.as_raw_fd()]).expect("send");
+        // Hanging up only after the welcome: the request is decided and
+        // handed over, not refused for a client gone at the hello.
+        let mut reader = FrameReader::new(jitsudo_proto::MAX_MESSAGE_LEN);
+        let welcome = reader.read_frame(conn.as_fd()).expect("welcome");
+        assert!(welcome.is_some(), "no welcome");
+        drop(conn);
+    }
+    let settled = poll_until(WAIT, || {
+        let workers = d.workers();
+        workers
+            .iter()
+            .all(|(_, title)| title == "jitsudod: worker [idle]")
+            .then_some(workers)
+    });
+    assert!(
+        settled.is_some(),
+        "workers of vanished clients still run: {:?}",
+        d.workers()
+    );
+    let out = run(&d, &["/bin/true"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}

@@ -696,3 +696,40 @@ impl TapDir for PathBuf {
         self
     }
 }
+
+/// The daemon knows which users hold grants without asking its store on
+/// every command; what it knows must be exact at every moment: a grant
+/// allows from the very next request after it is given (or after the
+/// daemon restarts with it stored), and allows nothing from the very next
+/// request after it ended, whichever way it ended.
+#[test]
+fn a_grant_allows_from_the_next_request_and_stops_at_the_next_after_its_end() {
+    let (d, path) = daemon("grants-next");
+    let run = |d: &Daemon| sudo(REQUESTER, d, &["-n", "/usr/bin/true"]);
+    let allowed = |d: &Daemon| {
+        let out = run(d);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    };
+    refused(&run(&d), "");
+    let revoked = request(&d, &["--rule", "quick", "--reason", "r", "--for", "20s"]);
+    allowed(&d);
+    let doc = json(&ctl(
+        ROOT,
+        &d,
+        &["revoke", &revoked, "--reason", "r", "--format", "json"],
+    ));
+    assert_eq!(doc["state"], "revoked");
+    refused(&run(&d), &format!("your grant {revoked} (rule quick) ended"));
+    let ended = request(&d, &["--rule", "quick", "--reason", "r", "--for", "20s"]);
+    allowed(&d);
+    let doc = json(&ctl(REQUESTER, &d, &["done", &ended, "--format", "json"]));
+    assert_eq!(doc["state"], "ended");
+    refused(&run(&d), &format!("your grant {ended} (rule quick) ended"));
+    // Approved, its clock not started: allows too.
+    request(&d, &["--rule", "later", "--reason", "r"]);
+    allowed(&d);
+    // A daemon that starts with grants stored knows them at once.
+    assert!(d.terminate(Duration::from_secs(10)).is_some(), "no exit");
+    let d = Daemon::start(world(), "grants-next", &path);
+    allowed(&d);
+}
