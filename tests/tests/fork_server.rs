@@ -282,7 +282,8 @@ fn clients_that_hang_up_after_their_request_leave_no_worker_behind() {
         terminal_foreground: true,
     };
     let mut frames = encode(&ClientMessage::Hello(Hello::current())).expect("encode");
-    frames.extend(encode(&ClientMessage::Request(Request::Run(Box::new(sleeper)))).expect("encode"));
+    frames
+        .extend(encode(&ClientMessage::Request(Request::Run(Box::new(sleeper)))).expect("encode"));
     let cwd = fs::File::open("/").expect("open /");
     for _ in 0..20 {
         let conn = std::os::unix::net::UnixStream::connect(&d.socket).expect("connect");

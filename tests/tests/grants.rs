@@ -719,7 +719,10 @@ fn a_grant_allows_from_the_next_request_and_stops_at_the_next_after_its_end() {
         &["revoke", &revoked, "--reason", "r", "--format", "json"],
     ));
     assert_eq!(doc["state"], "revoked");
-    refused(&run(&d), &format!("your grant {revoked} (rule quick) ended"));
+    refused(
+        &run(&d),
+        &format!("your grant {revoked} (rule quick) ended"),
+    );
     let ended = request(&d, &["--rule", "quick", "--reason", "r", "--for", "20s"]);
     allowed(&d);
     let doc = json(&ctl(REQUESTER, &d, &["done", &ended, "--format", "json"]));

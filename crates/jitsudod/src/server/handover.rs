@@ -23,7 +23,7 @@ use crate::request::{PendingReview, PendingUse};
 /// replies (holding the connection's slot, if any, until that is sent).
 pub(super) enum Decided {
     /// A worker has the connection.
-    Started(Started),
+    Started(Box<Started>),
     /// Replies to send before closing.
     Reply(tokio::net::UnixStream, Vec<ServerMessage>, Option<Slot>),
     /// The connection could not be kept: it is closed.
@@ -61,14 +61,14 @@ pub(super) fn hand_over(
     match result {
         Ok(worker) => {
             let work = *handover.work;
-            Decided::Started(Started {
+            Decided::Started(Box::new(Started {
                 worker,
                 remember: work.remember,
                 uid: handover.uid,
                 pending: handover.pending,
                 review: work.review,
                 grant_use: work.grant_use,
-            })
+            }))
         }
         Err(e) => {
             let text = format!("unable to start a worker: {e}");

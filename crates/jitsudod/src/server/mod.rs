@@ -175,7 +175,7 @@ async fn answer(
     .await
     .ok()?;
     match decided {
-        Decided::Started(started) => Some(started),
+        Decided::Started(started) => Some(*started),
         Decided::Reply(stream, messages, slot) => {
             send_replies(&stream, &messages).await;
             drop(slot);

@@ -132,7 +132,7 @@ pub async fn converse(
     let Ok(Decided::Started(started)) = handed.await else {
         return Err(ApiError::Denied("unable to start a worker".into()));
     };
-    tokio::spawn(follow_worker(Arc::clone(shared), started));
+    tokio::spawn(follow_worker(Arc::clone(shared), *started));
     let timeout = shared.policy().policy.defaults.passwd_timeout;
     let asking = Asking {
         conn,
