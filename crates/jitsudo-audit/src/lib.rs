@@ -57,3 +57,14 @@ pub use trail::{
     Record, Trail, Verified, VerifyError, DEFAULT_TRAIL, GENESIS, TRAIL_FILE, TRAIL_HEAD,
     TRAIL_RECORDS, TRAIL_START,
 };
+
+/// Does once, in a process that is about to fork writers (jitsudod's fork
+/// server), what each of them would otherwise do for itself: reads the boot
+/// id the trail's records name and opens the socket [`Journald`] sends
+/// from. The trail's own files are never opened here: each process opens
+/// its own (see [`Trail`]). A socket that cannot be opened now is opened
+/// by the first send, which reports the error then.
+pub fn prepare() {
+    trail::prepare();
+    let _ = journald::prepare();
+}

@@ -49,6 +49,11 @@ const HASH_LEN: usize = 64;
 const SUFFIX_HEAD: &str = ",\"hash\":\"";
 const SUFFIX_TAIL: &str = "\"}";
 
+/// Reads once what every record of this process names (the boot id).
+pub(crate) fn prepare() {
+    record::boot_id();
+}
+
 /// The head file of the trail at `path`: `<path>.head`.
 pub fn head_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
@@ -171,6 +176,79 @@ mod tests {
         first.pop();
         rewrite(&old, &first);
         assert_eq!(broken_at(&both), 1);
+        let _ = fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_trail_cut_to_nothing_continues_from_the_head_file() {
+        let (dir, trail) = temp_trail("truncate");
+        write(&trail, 2);
+        let old = fs::read(trail.path()).expect("read");
+        // logrotate's copytruncate: same file, emptied.
+        fs::write(dir.join("audit.jsonl.1"), &old).expect("copy");
+        OpenOptions::new()
+            .write(true)
+            .open(trail.path())
+            .expect("open")
+            .set_len(0)
+            .expect("truncate");
+        write(&trail, 1);
+        let both = [dir.join("audit.jsonl.1"), trail.path().to_owned()];
+        assert_eq!(verify(&both).expect("verify").records, 3);
+        let _ = fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_replaced_head_file_is_locked_and_written_anew() {
+        let (dir, first) = temp_trail("head");
+        let second = Trail::new(first.path());
+        write(&first, 1);
+        // The head file is removed; another writer makes a new one.
+        fs::remove_file(head_path(first.path())).expect("remove head");
+        write(&second, 1);
+        // The first writer must now lock and write the new head file, not
+        // the one it opened before.
+        write(&first, 1);
+        let last = verify(&[first.path().to_owned()]).expect("verify");
+        assert_eq!(last.records, 3);
+        let head = fs::read_to_string(head_path(first.path())).expect("head");
+        assert_eq!(head.trim_end(), last.last_hash);
+        let _ = fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_trail_replaced_by_a_link_is_refused_and_its_target_untouched() {
+        let (dir, trail) = temp_trail("link");
+        write(&trail, 1);
+        let decoy = dir.join("decoy");
+        fs::write(&decoy, b"decoy\n").expect("decoy");
+        fs::rename(trail.path(), dir.join("audit.jsonl.1")).expect("move");
+        std::os::unix::fs::symlink(&decoy, trail.path()).expect("link");
+        assert!(trail.append(&event(1)).is_err(), "wrote through a link");
+        assert_eq!(fs::read(&decoy).expect("decoy"), b"decoy\n");
+        let _ = fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn writers_in_turn_keep_one_chain() {
+        let (dir, shared) = temp_trail("writers");
+        let shared = std::sync::Arc::new(shared);
+        let threads: Vec<_> = (0..4)
+            .map(|n| {
+                // Two threads share one trail (its files), two have their own.
+                let trail = if n % 2 == 0 {
+                    shared.clone()
+                } else {
+                    std::sync::Arc::new(Trail::new(shared.path()))
+                };
+                std::thread::spawn(move || write(&trail, 25))
+            })
+            .collect();
+        for thread in threads {
+            thread.join().expect("writer");
+        }
+        let v = verify(&[shared.path().to_owned()]).expect("verify");
+        assert_eq!(v.records, 100);
         let _ = fs::remove_dir_all(dir);
     }
 

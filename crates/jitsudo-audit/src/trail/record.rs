@@ -24,10 +24,13 @@ pub(super) fn is_hash(text: &str) -> bool {
 
 /// SHA-256 of `bytes` as 64 lowercase hex digits.
 pub(super) fn record_hash(record: &str) -> String {
-    Sha256::digest(record.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = String::with_capacity(HASH_LEN);
+    for byte in Sha256::digest(record.as_bytes()) {
+        hex.push(char::from(HEX[usize::from(byte >> 4)]));
+        hex.push(char::from(HEX[usize::from(byte & 0xf)]));
+    }
+    hex
 }
 
 /// Where and when a record is written.
@@ -58,8 +61,8 @@ impl Meta {
     }
 }
 
-/// This boot's id, read once.
-fn boot_id() -> &'static str {
+/// This boot's id, read once per process (or before it forked).
+pub(crate) fn boot_id() -> &'static str {
     static BOOT_ID: OnceLock<String> = OnceLock::new();
     BOOT_ID.get_or_init(|| {
         fs::read_to_string("/proc/sys/kernel/random/boot_id")

@@ -3,8 +3,9 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write as _};
-use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -18,11 +19,65 @@ use crate::sink::Sink;
 /// Longest a writer waits for another to finish its record.
 const LOCK_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// How many times a writer takes the lock of a head file that was then
+/// found replaced (removed, or renamed over) before it gives up.
+const LOCK_ATTEMPTS: usize = 3;
+
 /// The JSON-lines trail at a path (and its head file beside it).
-#[derive(Debug, Clone)]
+///
+/// The head file and the trail stay open between records, in the process
+/// that opened them: each record checks, under the lock, that the paths
+/// still name the files it holds (the same device and inode, found without
+/// following a link) and opens them anew when they do not — logrotate moved
+/// the trail away, or someone replaced a file. A process that forked from
+/// the one that opened them opens its own: `flock` belongs to the open
+/// file, so sharing one would let two writers hold the lock at once.
+#[derive(Debug)]
 pub struct Trail {
     path: PathBuf,
     head: PathBuf,
+    kept: Mutex<Option<Kept>>,
+}
+
+impl Clone for Trail {
+    /// The same trail; the copy opens its files itself.
+    fn clone(&self) -> Self {
+        Trail::new(self.path.clone())
+    }
+}
+
+/// Which file a path named when it was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileId {
+    dev: u64,
+    ino: u64,
+}
+
+impl FileId {
+    fn of(meta: &fs::Metadata) -> Self {
+        FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        }
+    }
+}
+
+/// The files a [`Trail`] keeps open between records.
+#[derive(Debug)]
+struct Kept {
+    /// The process that opened them.
+    pid: u32,
+    head: File,
+    head_id: FileId,
+    log: Option<(File, FileId)>,
+}
+
+/// The trail's files while a writer holds the lock.
+struct Locked<'a> {
+    head: &'a File,
+    log: &'a File,
+    /// The trail's size when the lock was taken.
+    size: u64,
 }
 
 impl Trail {
@@ -30,7 +85,11 @@ impl Trail {
     pub fn new(path: impl Into<PathBuf>) -> Self {
         let path = path.into();
         let head = head_path(&path);
-        Trail { path, head }
+        Trail {
+            path,
+            head,
+            kept: Mutex::new(None),
+        }
     }
 
     /// Path of the trail.
@@ -42,40 +101,103 @@ impl Trail {
     /// trail as it was) when the head file cannot be locked within two
     /// seconds or the record cannot be written whole, e.g. on a full disk.
     pub fn append(&self, ev: &Event) -> io::Result<String> {
-        self.make_dir()?;
-        let head = lock(open_head(&self.head)?, LOCK_TIMEOUT)?;
-        let mut log = open_log(&self.path)?;
-        let size = log.metadata()?.len();
-        let (prev, newline) = match last_hash(&log, size)? {
-            Tail::Hash(hash) => (hash, false),
-            Tail::Empty => (read_head(&head)?, false),
-            Tail::Broken { newline } => (read_head(&head)?, newline),
-        };
-        let record = render(ev, &prev, &Meta::now());
-        let hash = record_hash(&record);
-        let line = seal(&record, &hash, newline);
-        if let Err(e) = log.write_all(line.as_bytes()) {
-            // Leave no partial line behind (a full disk).
-            let _ = log.set_len(size);
-            return Err(e);
-        }
-        head.write_all_at(format!("{hash}\n").as_bytes(), 0)?;
-        Ok(hash)
+        self.locked(|files| {
+            let (prev, newline) = match last_hash(files.log, files.size)? {
+                Tail::Hash(hash) => (hash, false),
+                Tail::Empty => (read_head(files.head)?, false),
+                Tail::Broken { newline } => (read_head(files.head)?, newline),
+            };
+            let record = render(ev, &prev, &Meta::now());
+            let hash = record_hash(&record);
+            let line = seal(&record, &hash, newline);
+            let mut log = files.log;
+            if let Err(e) = log.write_all(line.as_bytes()) {
+                // Leave no partial line behind (a full disk).
+                let _ = files.log.set_len(files.size);
+                return Err(e);
+            }
+            files
+                .head
+                .write_all_at(format!("{hash}\n").as_bytes(), 0)?;
+            Ok(hash)
+        })
     }
 
     /// The trail as it stands, read under the writers' lock: the file
     /// (opened), its size and the hash of its last record (the head
     /// file's when it holds none).
     pub(super) fn head(&self) -> io::Result<TrailHead> {
+        self.locked(|files| {
+            let hash = match last_hash(files.log, files.size)? {
+                Tail::Hash(hash) => hash,
+                Tail::Empty | Tail::Broken { .. } => read_head(files.head)?,
+            };
+            Ok(TrailHead {
+                log: files.log.try_clone()?,
+                size: files.size,
+                hash,
+            })
+        })
+    }
+
+    /// Runs `work` on the trail's files under the writers' lock, opening
+    /// them when this process holds none or the paths name other files now.
+    fn locked<T>(&self, work: impl FnOnce(Locked<'_>) -> io::Result<T>) -> io::Result<T> {
+        let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        let pid = std::process::id();
+        let mut held = kept.take().filter(|k| k.pid == pid);
+        for _ in 0..LOCK_ATTEMPTS {
+            let Kept {
+                head, head_id, log, ..
+            } = match held.take() {
+                Some(k) => k,
+                None => self.open_head(pid)?,
+            };
+            let head = lock(head, LOCK_TIMEOUT)?;
+            // Another writer may have replaced the head file since it was
+            // opened: its lock would not keep that one out.
+            if identity(&self.head)?.map(|(id, _)| id) != Some(head_id) {
+                continue;
+            }
+            let (log, log_id, size) = match (log, identity(&self.path)?) {
+                (Some((log, id)), Some((now, size))) if id == now => (log, id, size),
+                _ => {
+                    let log = open_log(&self.path)?;
+                    let meta = log.metadata()?;
+                    (log, FileId::of(&meta), meta.len())
+                }
+            };
+            let done = work(Locked {
+                head: &head,
+                log: &log,
+                size,
+            });
+            if let Ok(head) = head.unlock() {
+                *kept = Some(Kept {
+                    pid,
+                    head,
+                    head_id,
+                    log: Some((log, log_id)),
+                });
+            }
+            return done;
+        }
+        Err(io::Error::other(
+            "the trail's head file was replaced while waiting for its lock, again and again",
+        ))
+    }
+
+    /// The head file, opened (and the directory made if it is missing).
+    fn open_head(&self, pid: u32) -> io::Result<Kept> {
         self.make_dir()?;
-        let head = lock(open_head(&self.head)?, LOCK_TIMEOUT)?;
-        let log = open_log(&self.path)?;
-        let size = log.metadata()?.len();
-        let hash = match last_hash(&log, size)? {
-            Tail::Hash(hash) => hash,
-            Tail::Empty | Tail::Broken { .. } => read_head(&head)?,
-        };
-        Ok(TrailHead { log, size, hash })
+        let head = open_head(&self.head)?;
+        let head_id = FileId::of(&head.metadata()?);
+        Ok(Kept {
+            pid,
+            head,
+            head_id,
+            log: None,
+        })
     }
 
     /// Whether a record could be written now: the directory exists or can
@@ -101,6 +223,16 @@ impl Trail {
                 .create(dir),
             None => Ok(()),
         }
+    }
+}
+
+/// Which file `path` names now (the link itself if it is one) and its
+/// size; `None` when it names nothing.
+fn identity(path: &Path) -> io::Result<Option<(FileId, u64)>> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) => Ok(Some((FileId::of(&meta), meta.len()))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
