@@ -581,10 +581,7 @@ approval = "auto"
 /// listener; the system journald runs on for everyone else).
 #[test]
 fn journald_required_but_down_refuses_the_command() {
-    let policy = POLICY.replace(
-        "audit_sinks = [\"file\"]",
-        "audit_sinks = [\"journald\", \"file\"]",
-    );
+    let policy = journald_required();
     let dead = world().scratch_dir("trail-nojournal").join("journal.sock");
     let s = setup(
         "trail-nojournal",
@@ -1502,4 +1499,222 @@ fn sha256_hex(text: &str) -> String {
         .expect("write");
     let out = child.wait_with_output().expect("sha256sum");
     String::from_utf8_lossy(&out.stdout)[..64].to_owned()
+}
+
+/// logrotate moves the trail away while a command runs: its `exec.exit`
+/// (the worker has held the trail open since `exec.accept`) and the
+/// daemon's next record (open since `daemon.start`) go to the new file,
+/// which continues the chain.
+#[test]
+fn a_trail_rotated_while_a_command_runs_goes_on_in_a_new_file() {
+    let s = setup("trail-rotate-mid", POLICY, None, &[]);
+    let m = marker("rotate-mid");
+    let old = s.trail.with_extension("jsonl.1");
+    let Some(_) = case(
+        &s,
+        ADMIN,
+        format!(
+            "$SUDO /bin/sh -c 'mv \"$1\" \"$2\"' {m} {} {}",
+            s.trail.display(),
+            old.display()
+        ),
+    )
+    .assert_jitsudo() else {
+        return;
+    };
+    // Refused by the daemon itself.
+    case(&s, NOBODY, format!("$SUDO -n /usr/bin/id {m}"))
+        .status(1)
+        .assert_jitsudo();
+    let kinds = |path: &Path| -> Vec<String> {
+        records(path)
+            .iter()
+            .filter_map(|r| text(r, "JITSUDO_EVENT").map(str::to_owned))
+            .collect()
+    };
+    assert_eq!(kinds(&old).last().map(String::as_str), Some("exec.accept"));
+    assert_eq!(kinds(&s.trail), ["exec.exit", "exec.reject"]);
+    let out = verify(&[&old, &s.trail]);
+    assert!(out.status.success(), "{}", stdout(&out));
+}
+
+/// The trail is replaced by a link while a command runs (to a file root
+/// cares about): no record goes through the link, and the next command is
+/// refused, as when the link is there from the start.
+#[test]
+fn a_trail_replaced_by_a_link_while_a_command_runs_is_not_followed() {
+    let s = setup("trail-link-mid", POLICY, None, &[]);
+    let m = marker("link-mid");
+    let scratch = world().scratch_dir("trail-link-mid-out");
+    let decoy = scratch.join("decoy");
+    fs::write(&decoy, "decoy\n").expect("decoy");
+    let Some(_) = case(
+        &s,
+        ADMIN,
+        format!(
+            "$SUDO /bin/sh -c 'mv \"$1\" \"$1.1\" && ln -s \"$2\" \"$1\"' {m} {} {}",
+            s.trail.display(),
+            decoy.display()
+        ),
+    )
+    .assert_jitsudo() else {
+        return;
+    };
+    let refused = scratch.join("refused");
+    case(
+        &s,
+        ADMIN,
+        format!("$SUDO /usr/bin/touch {} {m}", refused.display()),
+    )
+    .status(1)
+    .stderr_has("unable to log the command to the audit trail")
+    .assert_jitsudo();
+    assert!(!refused.exists(), "the command ran without its record");
+    assert_eq!(fs::read_to_string(&decoy).expect("decoy"), "decoy\n");
+}
+
+/// A journald of its own (a journal namespace: the system journal is left
+/// alone), run by the test.
+struct PrivateJournald {
+    namespace: String,
+    child: Option<std::process::Child>,
+}
+
+impl PrivateJournald {
+    fn start(namespace: &str) -> PrivateJournald {
+        let mut journald = PrivateJournald {
+            namespace: namespace.to_owned(),
+            child: None,
+        };
+        journald.restart();
+        journald
+    }
+
+    fn socket(&self) -> PathBuf {
+        PathBuf::from(format!("/run/systemd/journal.{}/socket", self.namespace))
+    }
+
+    /// Starts it (again), and waits until it takes datagrams.
+    fn restart(&mut self) {
+        self.stop();
+        let child = Command::new("/lib/systemd/systemd-journald")
+            .arg(&self.namespace)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start systemd-journald");
+        self.child = Some(child);
+        let socket = self.socket();
+        let up = poll_until(LOG_TIMEOUT, || {
+            std::os::unix::net::UnixDatagram::unbound()
+                .and_then(|s| s.connect(&socket))
+                .ok()
+        });
+        assert!(up.is_some(), "journald {} did not start", self.namespace);
+    }
+
+    /// Stops it: its socket is left behind with nobody listening.
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Its entries where `field` is `value`, waiting (bounded) for one.
+    fn entries(&self, field: &str, value: &str) -> Vec<Map<String, Value>> {
+        poll_until(LOG_TIMEOUT, || {
+            let out = Command::new("journalctl")
+                .args(["--no-pager", "-o", "json", "--namespace", &self.namespace])
+                .arg(format!("{field}={value}"))
+                .output()
+                .ok()?;
+            let found: Vec<Map<String, Value>> = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter_map(|l| match serde_json::from_str(l) {
+                    Ok(Value::Object(map)) => Some(map),
+                    _ => None,
+                })
+                .collect();
+            (!found.is_empty()).then_some(found)
+        })
+        .unwrap_or_default()
+    }
+}
+
+impl Drop for PrivateJournald {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = fs::remove_dir_all(format!("/run/systemd/journal.{}", self.namespace));
+        if let Ok(id) = fs::read_to_string("/etc/machine-id") {
+            let dir = format!("/var/log/journal/{}.{}", id.trim(), self.namespace);
+            let _ = fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// The policy's rules with journald required too.
+fn journald_required() -> String {
+    POLICY.replace(
+        "audit_sinks = [\"file\"]",
+        "audit_sinks = [\"journald\", \"file\"]",
+    )
+}
+
+/// journald (required) stopped, then started again (a new socket at the
+/// same path) while the daemon and its fork server run on: the command is
+/// refused while it is down, and the next one after its restart is logged
+/// there. Both entries of a command name the worker that sent them
+/// (`_PID`), not the fork server or the daemon.
+#[test]
+fn a_restarted_journald_gets_the_next_command() {
+    let mut journald = PrivateJournald::start(&format!("jtrestart{}", std::process::id()));
+    let socket = journald.socket();
+    let s = setup(
+        "trail-journald-restart",
+        &journald_required(),
+        None,
+        &[OsStr::new("--journal-socket"), socket.as_os_str()],
+    );
+    let m = marker("journald-restart");
+    let Some(_) = case(&s, ADMIN, format!("$SUDO /usr/bin/true {m}-first")).assert_jitsudo() else {
+        return;
+    };
+    let command = |tag: &str| format!("/usr/bin/true {m}-{tag}");
+    let first = journald.entries("JITSUDO_COMMAND", &command("first"));
+    let pids: Vec<String> = first.iter().filter_map(|e| field_text(e, "_PID")).collect();
+    assert_eq!(pids.len(), 2, "exec.accept and exec.exit: {first:#?}");
+    let fork_server = s.daemon.fork_server().expect("fork server").to_string();
+    let daemon = s.daemon.pid().as_raw().to_string();
+    assert!(
+        pids[0] == pids[1] && pids[0] != fork_server && pids[0] != daemon,
+        "sent by one worker: {pids:?} (fork server {fork_server}, daemon {daemon})"
+    );
+
+    journald.stop();
+    let refused = world()
+        .scratch_dir("trail-journald-restart-out")
+        .join("refused");
+    case(
+        &s,
+        ADMIN,
+        format!("$SUDO /usr/bin/touch {} {m}", refused.display()),
+    )
+    .status(1)
+    .stderr_has("unable to log the command to the audit trail (audit sink journald")
+    .assert_jitsudo();
+    assert!(!refused.exists(), "ran without its journald record");
+
+    journald.restart();
+    case(&s, ADMIN, format!("$SUDO /usr/bin/true {m}-second")).assert_jitsudo();
+    let second = journald.entries("JITSUDO_COMMAND", &command("second"));
+    let kinds: Vec<String> = second
+        .iter()
+        .filter_map(|e| field_text(e, "JITSUDO_EVENT"))
+        .collect();
+    assert!(
+        kinds.contains(&"exec.accept".to_owned()) && kinds.contains(&"exec.exit".to_owned()),
+        "{kinds:?}"
+    );
 }

@@ -44,31 +44,16 @@ pub enum Transport {
 
 /// journald sink (native protocol).
 ///
-/// Entries leave from one socket per process, opened on first use or by
-/// [`crate::prepare`] (then shared with the processes forked afterwards:
-/// journald takes `_PID`, `_UID` and the rest from the credentials the
-/// kernel attaches to each datagram as it is sent, so each entry still
-/// names the process that sent it). The socket is not connected: every
-/// datagram is addressed to the socket path, as libsystemd does, so a
-/// journald that was restarted (new socket, same path) is reached without
-/// any state to refresh. After a failed send the socket is dropped and
-/// reopened once before the error is returned. A send blocks at most one
-/// second on a stalled journald.
+/// The socket is opened on first use. It is not connected: every datagram
+/// is addressed to the socket path, as libsystemd does, so a journald that
+/// was restarted (new socket, same path) is reached without any state to
+/// refresh. After a failed send the socket is dropped and reopened once
+/// before the error is returned. A send blocks at most one second on a
+/// stalled journald.
 #[derive(Debug)]
 pub struct Journald {
     path: PathBuf,
-}
-
-/// The socket this process sends entries from (to any journald path).
-static SOCKET: Mutex<Option<OwnedFd>> = Mutex::new(None);
-
-/// Opens the socket entries are sent from, if it is not open yet.
-pub(crate) fn prepare() -> io::Result<()> {
-    let mut socket = SOCKET.lock().unwrap_or_else(PoisonError::into_inner);
-    if socket.is_none() {
-        *socket = Some(open_socket()?);
-    }
-    Ok(())
+    socket: Mutex<Option<OwnedFd>>,
 }
 
 impl Default for Journald {
@@ -85,7 +70,10 @@ impl Journald {
 
     /// Sink for a journald (or test double) listening on `path`.
     pub fn with_path(path: impl Into<PathBuf>) -> Self {
-        Journald { path: path.into() }
+        Journald {
+            path: path.into(),
+            socket: Mutex::new(None),
+        }
     }
 
     /// The socket path entries are sent to.
@@ -97,7 +85,7 @@ impl Journald {
     pub fn send(&self, ev: &Event) -> io::Result<Transport> {
         let entry = encode(&ev.fields());
         let addr = UnixAddr::new(self.path.as_path())?;
-        let mut cached = SOCKET.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut cached = self.socket.lock().unwrap_or_else(PoisonError::into_inner);
         let mut attempts_left = 2;
         loop {
             attempts_left -= 1;

@@ -60,11 +60,10 @@ pub use trail::{
 
 /// Does once, in a process that is about to fork writers (jitsudod's fork
 /// server), what each of them would otherwise do for itself: reads the boot
-/// id the trail's records name and opens the socket [`Journald`] sends
-/// from. The trail's own files are never opened here: each process opens
-/// its own (see [`Trail`]). A socket that cannot be opened now is opened
-/// by the first send, which reports the error then.
+/// id the trail's records name and lets SHA-256 probe the CPU's features
+/// (their hash). Nothing is opened here: each process opens
+/// its own trail files (see [`Trail`]) and its own journald socket, so that
+/// no two processes share a descriptor.
 pub fn prepare() {
     trail::prepare();
-    let _ = journald::prepare();
 }

@@ -30,8 +30,6 @@ const SINKS: [&str; 3] = ["journald", "syslog", "file"];
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let number = |i: usize, default: usize| args.get(i).map_or(Some(default), |a| a.parse().ok());
-    // What the fork server prepares before it forks a worker.
-    jitsudo_audit::prepare();
     let (Some(events), Some(requests)) = (number(0, 2000), number(1, 200)) else {
         eprintln!("usage: jitsudo-audit-bench [EVENTS] [REQUESTS] [TRAIL]");
         return ExitCode::from(2);
@@ -52,6 +50,8 @@ fn main() -> ExitCode {
 }
 
 fn run(events: usize, requests: usize, trail: &Path) -> std::io::Result<()> {
+    // What the fork server does once before it forks workers.
+    jitsudo_audit::prepare();
     println!("what sink wall_us cpu_us");
     let mut total = [0u128; 6];
     for _ in 0..requests {
@@ -131,7 +131,9 @@ fn accept() -> Event {
         .command("/bin/true")
         .argv(["/bin/true"])
         .rule("bench")
-        .policy_hash(Some("102ed6d03e334f6a0f4b1b0f6f1a7b0c9f2e4a5d6c7b8a9e0f1d2c3b4a596877"))
+        .policy_hash(Some(
+            "102ed6d03e334f6a0f4b1b0f6f1a7b0c9f2e4a5d6c7b8a9e0f1d2c3b4a596877",
+        ))
 }
 
 /// Ns of wall and CPU time each sink took for one request's two events, in

@@ -49,9 +49,12 @@ const HASH_LEN: usize = 64;
 const SUFFIX_HEAD: &str = ",\"hash\":\"";
 const SUFFIX_TAIL: &str = "\"}";
 
-/// Reads once what every record of this process names (the boot id).
+/// Does once what every record of this process needs: reads the boot id,
+/// and hashes once, so that SHA-256 has probed which instructions the CPU
+/// offers (`cpuid`, a trap to the hypervisor in a virtual machine).
 pub(crate) fn prepare() {
     record::boot_id();
+    record::record_hash("");
 }
 
 /// The head file of the trail at `path`: `<path>.head`.

@@ -116,9 +116,7 @@ impl Trail {
                 let _ = files.log.set_len(files.size);
                 return Err(e);
             }
-            files
-                .head
-                .write_all_at(format!("{hash}\n").as_bytes(), 0)?;
+            files.head.write_all_at(format!("{hash}\n").as_bytes(), 0)?;
             Ok(hash)
         })
     }
@@ -159,9 +157,9 @@ impl Trail {
             if identity(&self.head)?.map(|(id, _)| id) != Some(head_id) {
                 continue;
             }
-            let (log, log_id, size) = match (log, identity(&self.path)?) {
-                (Some((log, id)), Some((now, size))) if id == now => (log, id, size),
-                _ => {
+            let (log, log_id, size) = match self.still_the_trail(log)? {
+                Some(held) => held,
+                None => {
                     let log = open_log(&self.path)?;
                     let meta = log.metadata()?;
                     (log, FileId::of(&meta), meta.len())
@@ -185,6 +183,20 @@ impl Trail {
         Err(io::Error::other(
             "the trail's head file was replaced while waiting for its lock, again and again",
         ))
+    }
+
+    /// The trail `held` open, with its size, if the path still names it.
+    fn still_the_trail(
+        &self,
+        held: Option<(File, FileId)>,
+    ) -> io::Result<Option<(File, FileId, u64)>> {
+        let Some((log, id)) = held else {
+            return Ok(None);
+        };
+        Ok(match identity(&self.path)? {
+            Some((now, size)) if now == id => Some((log, id, size)),
+            _ => None,
+        })
     }
 
     /// The head file, opened (and the directory made if it is missing).

@@ -68,8 +68,8 @@ pub fn serve() -> Role {
         }
     };
     load_nss_modules();
-    // The boot id and journald's socket, once for every worker (each opens
-    // the trail itself: its lock belongs to the open file).
+    // What every audit record needs (the boot id, SHA-256's CPU probe),
+    // done once for every worker.
     jitsudo_audit::prepare();
     // Exited workers are reaped as soon as they end, to see how they ended;
     // the daemon follows them through their pidfds.
