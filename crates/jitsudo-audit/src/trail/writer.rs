@@ -16,8 +16,16 @@ use super::{head_path, GENESIS, HASH_LEN, SUFFIX_TAIL};
 use crate::event::Event;
 use crate::sink::Sink;
 
-/// Longest a writer waits for another to finish its record.
-const LOCK_TIMEOUT: Duration = Duration::from_secs(2);
+/// Longest a writer waits for the others to finish their records. Only
+/// root's processes can take the lock (the head file is 0600 root), and a
+/// record holds it for microseconds; but on a loaded machine a holder can
+/// be preempted, and under a 200-client load 2 s was once not enough.
+const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The first and the longest pause between two tries for the lock: short
+/// at first (the lock is held for microseconds), doubling up to the
+/// longest, so a waiter neither spins nor sleeps through many free spells.
+const LOCK_PAUSE: (Duration, Duration) = (Duration::from_micros(50), Duration::from_millis(2));
 
 /// How many times a writer takes the lock of a head file that was then
 /// found replaced (removed, or renamed over) before it gives up.
@@ -300,13 +308,15 @@ fn private() -> OpenOptions {
 /// `file`, locked exclusively; waits at most `timeout` for another writer.
 fn lock(file: File, timeout: Duration) -> io::Result<Flock<File>> {
     let deadline = Instant::now() + timeout;
+    let (mut pause, longest) = LOCK_PAUSE;
     let mut file = file;
     loop {
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(locked) => return Ok(locked),
             Err((back, nix::errno::Errno::EWOULDBLOCK)) if Instant::now() < deadline => {
                 file = back;
-                sleep(Duration::from_millis(2));
+                sleep(pause);
+                pause = (pause * 2).min(longest);
             }
             Err((_, errno)) => {
                 return Err(io::Error::new(
