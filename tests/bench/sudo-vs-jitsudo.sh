@@ -49,13 +49,15 @@ trap cleanup EXIT
 [[ -f $suite_dropin ]] && mv "$suite_dropin" "$parked"
 
 echo "building release binaries..." >&2
-(cd "$repo" && cargo build --release -q -p jitsudo -p jitsudod -p jitsudoctl -p jitsudo-tests)
+(cd "$repo" && cargo build --release -q -p jitsudod -p jitsudoctl -p jitsudo-tests)
 
 id "$user" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash --user-group "$user"
 rm -rf "$work"
 install -d -m 0755 "$work" "$work/bin"
-install -m 0755 "$target/release/jitsudo" "$target/release/jitsudod" \
-    "$target/release/jitsudoctl" "$target/release/jitsudo-bench" "$work/bin/"
+install -m 0755 "$target/release/jitsudod" "$target/release/jitsudoctl" \
+    "$target/release/jitsudo-bench" "$work/bin/"
+# The client as the package ships it: statically linked.
+"$repo/packaging/build-client.sh" "$work/bin/jitsudo"
 gen=$target/release/jitsudo-test-policy
 bench=$work/bin/jitsudo-bench
 socket=$work/jitsudod.sock
