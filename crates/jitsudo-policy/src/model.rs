@@ -277,6 +277,25 @@ impl Policy {
         }
     }
 
+    /// A copy that shares no allocation with this policy (`clone` shares
+    /// the rules' file names): what the daemon keeps of a policy it read.
+    pub fn detached(&self) -> Policy {
+        let mut copy = self.clone();
+        let mut last: Option<(Arc<str>, Arc<str>)> = None;
+        for rule in &mut copy.rules {
+            let name = match &last {
+                Some((old, new)) if Arc::ptr_eq(old, &rule.file) => Arc::clone(new),
+                _ => {
+                    let new: Arc<str> = Arc::from(&*rule.file);
+                    last = Some((Arc::clone(&rule.file), Arc::clone(&new)));
+                    new
+                }
+            };
+            rule.file = name;
+        }
+        copy
+    }
+
     /// Rebuilds the index after `rules` was changed by hand.
     pub fn reindex(&mut self) {
         self.index = Index::new(&self.rules);

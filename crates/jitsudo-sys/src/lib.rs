@@ -12,6 +12,7 @@ pub mod fd;
 pub mod malloc;
 pub mod pidfd;
 pub mod proc;
+pub mod region;
 pub mod process;
 pub mod scm;
 pub mod signal;

@@ -8,6 +8,11 @@
 
 #![deny(unsafe_code)]
 
+/// The system allocator, except while a policy is read: see
+/// `jitsudo_sys::region` and `policy_store::load`.
+#[global_allocator]
+static ALLOCATOR: jitsudo_sys::region::RegionAlloc = jitsudo_sys::region::RegionAlloc;
+
 mod accounts;
 mod audit;
 mod cache;

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use jitsudo_policy::files;
+use jitsudo_sys::region::Region;
 use jitsudo_policy::{parse, Policy, PolicyError, Source};
 use sha2::{Digest, Sha256};
 
@@ -26,7 +27,7 @@ pub struct Loaded {
 }
 
 /// Why a policy was not loaded.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum LoadError {
     /// A file could not be read, or someone other than root could have
     /// written it (the reason, with the path).
@@ -53,14 +54,42 @@ impl fmt::Display for LoadError {
 
 /// Reads and validates the policy at `main` plus `<dir of main>/policy.d/*.toml`
 /// in lexical order.
+///
+/// The files are read and parsed inside a scratch allocation region, and
+/// the policy is then copied into a region of its own: the parser's
+/// temporaries (several times the policy's size) go back to the kernel at
+/// once, and the policy sits in one block that is unmapped whole when it
+/// is replaced and its last request ends (see `jitsudo_sys::region`).
 pub fn load(main: &Path) -> Result<Loaded, LoadError> {
-    from_sources(files::installed_sources(main))
+    let Some(scratch) = Region::new(true) else {
+        return from_sources(files::installed_sources(main));
+    };
+    let read = scratch.within(|| from_sources(files::installed_sources(main)));
+    match &read {
+        Ok(loaded) => Ok(match Region::new(false) {
+            Some(home) => home.within(|| loaded.detached()),
+            None => loaded.detached(),
+        }),
+        Err(error) => Err(error.clone()),
+    }
 }
 
 /// Reads and validates these files, in order, with the same checks as the
 /// installed policy (`jitsudoctl policy explain --policy FILE…`).
 pub fn load_files(paths: &[PathBuf]) -> Result<Loaded, LoadError> {
     from_sources(files::trusted_sources(paths))
+}
+
+impl Loaded {
+    /// A copy that shares no allocation with this one.
+    fn detached(&self) -> Loaded {
+        Loaded {
+            policy: self.policy.detached(),
+            hash: self.hash.clone(),
+            files: self.files.clone(),
+            loaded: self.loaded,
+        }
+    }
 }
 
 fn from_sources(sources: Result<Vec<Source>, String>) -> Result<Loaded, LoadError> {

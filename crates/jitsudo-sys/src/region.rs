@@ -1,0 +1,289 @@
+//! Allocation regions: a global allocator that, while a [`Region`] is
+//! active on a thread, takes that thread's allocations from the region
+//! instead of from malloc (issue 12).
+//!
+//! A region is one private anonymous mapping that allocations are bumped
+//! from, never reused; freeing is a count. When its handle is gone and its
+//! last allocation is freed, the whole mapping is returned to the kernel.
+//! The daemon reads a policy inside a scratch region (so the parser's
+//! temporaries neither go through malloc nor stay interleaved with the
+//! policy in its heap), copies the policy into a second region (exactly its
+//! size, one block), and drops the first: a reload leaves nothing behind,
+//! and the replaced policy's memory goes back whole once the last request
+//! holding it ends.
+//!
+//! Everything else, and every thread without an active region, uses the
+//! system allocator unchanged. A region that is full, or that cannot be
+//! created (no free slot, mmap refused), leaves allocations to malloc: a
+//! region never changes what a program computes, only where its memory is.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::marker::PhantomData;
+use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+
+/// Address space each region reserves (not memory: pages are only backed
+/// once touched).
+const REGION_BYTES: usize = 1 << 30;
+
+/// Regions that can exist at once (a scratch region, the policy in force,
+/// a replaced policy still held by a request, the next one).
+const SLOTS: usize = 4;
+
+/// No region is active on this thread.
+const NONE: usize = usize::MAX;
+
+/// The global allocator: the system's, except on a thread inside
+/// [`Region::within`]. Install it with `#[global_allocator]`.
+pub struct RegionAlloc;
+
+/// One region's bookkeeping.
+struct Slot {
+    /// Taken by a region (set before `base`, cleared after it).
+    claimed: AtomicBool,
+    /// Start of the mapping; 0 while there is none.
+    base: AtomicUsize,
+    /// Next free byte.
+    next: AtomicUsize,
+    /// Allocations not yet freed, plus one while the [`Region`] handle exists.
+    live: AtomicUsize,
+}
+
+#[allow(clippy::declare_interior_mutable_const)]
+const EMPTY: Slot = Slot {
+    claimed: AtomicBool::new(false),
+    base: AtomicUsize::new(0),
+    next: AtomicUsize::new(0),
+    live: AtomicUsize::new(0),
+};
+
+static TABLE: [Slot; SLOTS] = [EMPTY; SLOTS];
+
+thread_local! {
+    /// The slot this thread allocates from, or [`NONE`].
+    static ACTIVE: Cell<usize> = const { Cell::new(NONE) };
+}
+
+/// The slot of the thread's active region.
+fn active() -> Option<usize> {
+    ACTIVE
+        .try_with(Cell::get)
+        .ok()
+        .filter(|&slot| slot < SLOTS)
+}
+
+/// The slot whose mapping holds `ptr`.
+fn owner(ptr: *mut u8) -> Option<usize> {
+    let address = ptr as usize;
+    TABLE.iter().position(|slot| {
+        let base = slot.base.load(Ordering::Acquire);
+        base != 0 && address.wrapping_sub(base) < REGION_BYTES
+    })
+}
+
+/// Bumps `layout` from the slot's mapping, or `None` when it is full.
+fn bump(index: usize, layout: Layout) -> Option<*mut u8> {
+    let slot = &TABLE[index];
+    let base = slot.base.load(Ordering::Acquire);
+    let end = base + REGION_BYTES;
+    let mut start = 0;
+    slot.next
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |next| {
+            start = next.checked_next_multiple_of(layout.align())?;
+            let stop = start.checked_add(layout.size())?;
+            (stop <= end).then_some(stop)
+        })
+        .ok()?;
+    slot.live.fetch_add(1, Ordering::Relaxed);
+    Some(start as *mut u8)
+}
+
+/// Counts one allocation (or the handle) of the slot as gone; the last one
+/// unmaps the region and frees the slot.
+fn release(index: usize) {
+    let slot = &TABLE[index];
+    if slot.live.fetch_sub(1, Ordering::Release) != 1 {
+        return;
+    }
+    fence(Ordering::Acquire);
+    let base = slot.base.swap(0, Ordering::AcqRel);
+    // SAFETY: the mapping was made by `Region::new` with this size, and no
+    // allocation in it is left (the count reached zero, and nothing is
+    // bumped without the handle, which is gone): nothing points into it.
+    unsafe {
+        libc::munmap(base as *mut libc::c_void, REGION_BYTES);
+    }
+    slot.claimed.store(false, Ordering::Release);
+}
+
+// SAFETY: every block comes either from `System` (and goes back to it) or
+// from a region's mapping, where blocks never overlap (bumped, never
+// reused) and the mapping lives until its last block is freed. `owner`
+// tells the two apart by address.
+unsafe impl GlobalAlloc for RegionAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        match active().and_then(|slot| bump(slot, layout)) {
+            Some(ptr) => ptr,
+            // SAFETY: forwarded with the caller's guarantees.
+            None => unsafe { System.alloc(layout) },
+        }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        match owner(ptr) {
+            Some(slot) => release(slot),
+            // SAFETY: not in a region, so `System` allocated it.
+            None => unsafe { System.dealloc(ptr, layout) },
+        }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let Some(slot) = owner(ptr) else {
+            // SAFETY: not in a region, so `System` allocated it.
+            return unsafe { System.realloc(ptr, layout, new_size) };
+        };
+        if new_size <= layout.size() {
+            return ptr;
+        }
+        if active() == Some(slot) && grow_in_place(slot, ptr, layout.size(), new_size) {
+            return ptr;
+        }
+        // SAFETY: the caller guarantees that the new layout is valid.
+        let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
+        // SAFETY: as for `alloc`.
+        let moved = unsafe { self.alloc(new_layout) };
+        if !moved.is_null() {
+            // SAFETY: both blocks are at least `layout.size()` long and
+            // distinct (a region never hands out a block twice).
+            unsafe { std::ptr::copy_nonoverlapping(ptr, moved, layout.size()) };
+            release(slot);
+        }
+        moved
+    }
+}
+
+/// Extends the slot's last block (a growing vector or string) when the
+/// region has room.
+fn grow_in_place(index: usize, ptr: *mut u8, old: usize, new: usize) -> bool {
+    let slot = &TABLE[index];
+    let end = slot.base.load(Ordering::Acquire) + REGION_BYTES;
+    let (Some(old_stop), Some(new_stop)) =
+        ((ptr as usize).checked_add(old), (ptr as usize).checked_add(new))
+    else {
+        return false;
+    };
+    new_stop <= end
+        && slot
+            .next
+            .compare_exchange(old_stop, new_stop, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+}
+
+/// A handle on a region. Allocations made inside [`Region::within`] come
+/// from it; the region's memory goes back to the kernel when the handle is
+/// dropped and every such allocation has been freed.
+pub struct Region {
+    slot: usize,
+    /// Used from the thread that made it.
+    _local: PhantomData<*const ()>,
+}
+
+impl Region {
+    /// Reserves a region, or `None` when every slot is taken or the
+    /// mapping is refused. `huge`: back it with transparent huge pages
+    /// where the kernel allows (fewer page faults for a large scratch).
+    pub fn new(huge: bool) -> Option<Region> {
+        let slot = TABLE.iter().position(|slot| {
+            slot.claimed
+                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        })?;
+        // SAFETY: a new private anonymous mapping; it touches no existing memory.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                REGION_BYTES,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            TABLE[slot].claimed.store(false, Ordering::Release);
+            return None;
+        }
+        if huge {
+            // SAFETY: advice on the mapping just made; failure is harmless.
+            unsafe { libc::madvise(base, REGION_BYTES, libc::MADV_HUGEPAGE) };
+        }
+        let entry = &TABLE[slot];
+        entry.next.store(base as usize, Ordering::Release);
+        entry.live.store(1, Ordering::Release);
+        entry.base.store(base as usize, Ordering::Release);
+        Some(Region {
+            slot,
+            _local: PhantomData,
+        })
+    }
+
+    /// Runs `f` with this thread's allocations taken from the region (those
+    /// of a region already active are restored afterwards, even on panic).
+    pub fn within<T>(&self, f: impl FnOnce() -> T) -> T {
+        struct Restore(usize);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                let _ = ACTIVE.try_with(|active| active.set(self.0));
+            }
+        }
+        let _restore = Restore(ACTIVE.try_with(|a| a.replace(self.slot)).unwrap_or(NONE));
+        f()
+    }
+
+    /// Bytes handed out so far.
+    pub fn used(&self) -> usize {
+        let slot = &TABLE[self.slot];
+        slot.next.load(Ordering::Acquire) - slot.base.load(Ordering::Acquire)
+    }
+}
+
+impl Drop for Region {
+    fn drop(&mut self) {
+        release(self.slot);
+    }
+}
+
+/// How many regions are mapped now.
+pub fn mapped() -> usize {
+    TABLE
+        .iter()
+        .filter(|slot| slot.base.load(Ordering::Acquire) != 0)
+        .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[global_allocator]
+    static ALLOC: RegionAlloc = RegionAlloc;
+
+    #[test]
+    fn a_region_holds_what_is_built_inside_and_goes_when_it_is_freed() {
+        let before = mapped();
+        let region = Region::new(false).expect("a region");
+        let words: Vec<String> = region.within(|| (0..1000).map(|i| i.to_string()).collect());
+        assert!(region.used() >= 1000 * 3);
+        assert!(owner(words.as_ptr() as *mut u8).is_some());
+        let outside = String::from("malloc");
+        assert!(owner(outside.as_ptr() as *mut u8).is_none());
+        drop(region);
+        assert_eq!(mapped(), before + 1, "the vector still lives in it");
+        let mut grown = words;
+        grown.push("moved out on growth".into());
+        assert!(owner(grown.as_ptr() as *mut u8).is_none());
+        assert_eq!(grown[999], "999");
+        drop(grown);
+        assert_eq!(mapped(), before);
+    }
+}
