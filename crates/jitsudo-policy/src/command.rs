@@ -30,11 +30,12 @@ pub struct Program {
     /// The arguments allowed.
     pub args: Args,
     /// When `path` has wildcards (`*`, `?`, `[...]`): the pattern the request's
-    /// path must match; wildcards never match `/`.
-    pub path_glob: Option<Glob>,
+    /// path must match; wildcards never match `/`. (Boxed, as `sha256`: few
+    /// entries have one, and every entry of a large policy would carry its room.)
+    pub path_glob: Option<Box<Glob>>,
     /// The SHA-256 digest the executable must have (`sha256:<hex>`); a
     /// request whose digest differs or is missing does not match.
-    pub sha256: Option<[u8; 32]>,
+    pub sha256: Option<Box<[u8; 32]>>,
 }
 
 /// The arguments a program entry allows.
@@ -104,7 +105,7 @@ impl CommandPattern {
             CommandPattern::Program(program) => {
                 if !program.names(command, effect) || !program.args.matches(args) {
                     CommandMatch::Mismatch
-                } else if program.sha256.is_some() && program.sha256.as_ref() != digest {
+                } else if program.sha256.is_some() && program.sha256.as_deref() != digest {
                     CommandMatch::DigestMismatch
                 } else {
                     CommandMatch::Match
@@ -349,7 +350,7 @@ fn program(
         return Err("command path contains a NUL character".to_owned());
     }
     let path_glob = if has_wildcards(path) {
-        Some(Glob::new(path)?)
+        Some(Box::new(Glob::new(path)?))
     } else {
         None
     };
@@ -358,7 +359,7 @@ fn program(
         path: PathBuf::from(path),
         args,
         path_glob,
-        sha256,
+        sha256: sha256.map(Box::new),
     }))
 }
 

@@ -309,7 +309,7 @@ fn normalized_program(program: &crate::command::Program) -> String {
     let mut text = String::new();
     if let Some(digest) = &program.sha256 {
         text.push_str("sha256:");
-        for byte in digest {
+        for byte in digest.iter() {
             text.push_str(&format!("{byte:02x}"));
         }
         text.push(' ');

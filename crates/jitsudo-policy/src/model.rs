@@ -322,7 +322,7 @@ impl Policy {
         if self.index.usable(self.rules.len()) {
             return self
                 .index
-                .position_of(id)
+                .position_of(id, &self.rules)
                 .and_then(|position| self.rules.get(position))
                 .filter(|rule| rule.id == id);
         }

@@ -66,10 +66,7 @@ thread_local! {
 
 /// The slot of the thread's active region.
 fn active() -> Option<usize> {
-    ACTIVE
-        .try_with(Cell::get)
-        .ok()
-        .filter(|&slot| slot < SLOTS)
+    ACTIVE.try_with(Cell::get).ok().filter(|&slot| slot < SLOTS)
 }
 
 /// The slot whose mapping holds `ptr`.
@@ -167,9 +164,10 @@ unsafe impl GlobalAlloc for RegionAlloc {
 fn grow_in_place(index: usize, ptr: *mut u8, old: usize, new: usize) -> bool {
     let slot = &TABLE[index];
     let end = slot.base.load(Ordering::Acquire) + REGION_BYTES;
-    let (Some(old_stop), Some(new_stop)) =
-        ((ptr as usize).checked_add(old), (ptr as usize).checked_add(new))
-    else {
+    let (Some(old_stop), Some(new_stop)) = (
+        (ptr as usize).checked_add(old),
+        (ptr as usize).checked_add(new),
+    ) else {
         return false;
     };
     new_stop <= end

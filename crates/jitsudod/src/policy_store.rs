@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use jitsudo_policy::files;
-use jitsudo_sys::region::Region;
 use jitsudo_policy::{parse, Policy, PolicyError, Source};
+use jitsudo_sys::region::Region;
 use sha2::{Digest, Sha256};
 
 /// A policy in force and the hash that names it in every decision and
