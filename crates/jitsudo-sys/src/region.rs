@@ -117,7 +117,11 @@ fn release(index: usize) {
 // from a region's mapping, where blocks never overlap (bumped, never
 // reused) and the mapping lives until its last block is freed. `owner`
 // tells the two apart by address.
+//
+// Not inlined: with link-time optimisation the bodies would otherwise be
+// copied into every growing collection (1.2 MB more code, all resident).
 unsafe impl GlobalAlloc for RegionAlloc {
+    #[inline(never)]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         match active().and_then(|slot| bump(slot, layout)) {
             Some(ptr) => ptr,
@@ -126,6 +130,7 @@ unsafe impl GlobalAlloc for RegionAlloc {
         }
     }
 
+    #[inline(never)]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         match owner(ptr) {
             Some(slot) => release(slot),
@@ -134,6 +139,7 @@ unsafe impl GlobalAlloc for RegionAlloc {
         }
     }
 
+    #[inline(never)]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let Some(slot) = owner(ptr) else {
             // SAFETY: not in a region, so `System` allocated it.
