@@ -680,8 +680,8 @@ fn globs_and_digests_are_parsed() {
     assert!(matches!(program(&commands[0]).args, Args::Patterns(_)));
     assert!(program(&commands[0]).path_glob.is_none());
     assert!(program(&commands[1]).path_glob.is_some());
-    assert_eq!(program(&commands[2]).sha256, Some([0xab; 32]));
-    assert_eq!(program(&commands[3]).sha256, Some([0xab; 32]));
+    assert_eq!(program(&commands[2]).sha256.as_deref(), Some(&[0xab; 32]));
+    assert_eq!(program(&commands[3]).sha256.as_deref(), Some(&[0xab; 32]));
     assert_eq!(
         commands[3].to_string(),
         format!("sha256:{hex} /usr/bin/y [\"-v\"]")
