@@ -24,6 +24,7 @@
 //! The tests must run as root.
 
 pub mod case;
+pub mod crafted;
 pub mod daemon;
 pub mod exec;
 pub mod fixtures;

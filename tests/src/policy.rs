@@ -224,6 +224,22 @@ impl Rule {
         }
     }
 
+    /// Rule `i` of the benchmark's filler (tests/bench): for another,
+    /// non-existent user, with two commands, so that a decision for anyone
+    /// else has to get past it.
+    pub fn filler(i: usize) -> Self {
+        Rule::new(
+            &format!("filler-{i}"),
+            vec![Who::User(format!("jt_bench_other{i}"))],
+            vec![
+                Cmd::Exact(format!("/usr/bin/filler{i}"), vec![format!("arg{i}")]),
+                Cmd::AnyArgs(format!("/usr/local/bin/filler{i}")),
+            ],
+        )
+        .run_as(&["root", "jt_target"])
+        .nopasswd()
+    }
+
     /// Sets the target users.
     pub fn run_as(mut self, users: &[&str]) -> Self {
         self.run_as = users.iter().map(|s| s.to_string()).collect();

@@ -553,24 +553,10 @@ fn a_burst_leaves_the_worker_pool_at_its_bound() {
 /// A policy of `rules` rules shaped like the benchmark's
 /// (jitsudo-test-policy): each for another user, with two commands.
 fn large_policy(rules: usize) -> String {
-    use jitsudo_tests::policy::{Cmd, Config, Defaults, Rule, Who};
-    let rules = (0..rules)
-        .map(|i| {
-            Rule::new(
-                &format!("filler-{i}"),
-                vec![Who::User(format!("jt_bench_other{i}"))],
-                vec![
-                    Cmd::Exact(format!("/usr/bin/filler{i}"), vec![format!("arg{i}")]),
-                    Cmd::AnyArgs(format!("/usr/local/bin/filler{i}")),
-                ],
-            )
-            .run_as(&["root", "jt_target"])
-            .nopasswd()
-        })
-        .collect();
+    use jitsudo_tests::policy::{Config, Defaults, Rule};
     Config {
         defaults: Defaults::default(),
-        rules,
+        rules: (0..rules).map(Rule::filler).collect(),
     }
     .to_toml()
 }

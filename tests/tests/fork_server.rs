@@ -250,40 +250,11 @@ fn a_crashed_worker_gets_its_fork_server_replaced() {
 /// pool is back to idle workers only.
 #[test]
 fn clients_that_hang_up_after_their_request_leave_no_worker_behind() {
-    use jitsudo_proto::{
-        encode, send_frame, ClientMessage, FrameReader, Hello, PreserveEnv, Request, RunRequest,
-        ShellMode,
-    };
+    use jitsudo_proto::{send_frame, FrameReader};
+    use jitsudo_tests::crafted::{hello_and_run, run_request};
     use std::os::fd::{AsFd, AsRawFd};
     let d = daemon("fork-hangup");
-    let word = |text: &[u8]| serde_bytes::ByteBuf::from(text.to_vec());
-    let sleeper = RunRequest {
-        argv: vec![word(b"/bin/true")],
-        env: Vec::new(),
-        assignments: Vec::new(),
-        user: None,
-        group: None,
-        shell: ShellMode::Direct,
-        preserve_env: PreserveEnv::None,
-        chdir: None,
-        non_interactive: true,
-        background: false,
-        reset_timestamp: false,
-        prompt: None,
-        stdin_password: false,
-        set_home: false,
-        preserve_groups: false,
-        no_update: false,
-        command_timeout: None,
-        close_from: None,
-        ignored_signals: 0,
-        stdio: [false; 3],
-        kept_fds: 0,
-        terminal_foreground: true,
-    };
-    let mut frames = encode(&ClientMessage::Hello(Hello::current())).expect("encode");
-    frames
-        .extend(encode(&ClientMessage::Request(Request::Run(Box::new(sleeper)))).expect("encode"));
+    let frames = hello_and_run(run_request(&[b"/bin/true"]));
     let cwd = fs::File::open("/").expect("open /");
     for _ in 0..20 {
         let conn = std::os::unix::net::UnixStream::connect(&d.socket).expect("connect");

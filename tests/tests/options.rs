@@ -392,44 +392,15 @@ fn crafted_close_from(
     kept: u64,
     attached: &[std::os::fd::RawFd],
 ) -> String {
-    use jitsudo_proto::{
-        decode, encode, send_frame, ClientMessage, Exit, FrameReader, Hello, PreserveEnv, Request,
-        RunRequest, ServerMessage, ShellMode,
-    };
-    use serde_bytes::ByteBuf;
+    use jitsudo_proto::{decode, send_frame, Exit, FrameReader, ServerMessage};
+    use jitsudo_tests::crafted::{hello_and_run, run_request};
     use std::os::fd::AsFd;
-    let word = |text: &[u8]| ByteBuf::from(text.to_vec());
     let conn = std::os::unix::net::UnixStream::connect(socket).expect("connect");
     let cwd = std::fs::File::open("/").expect("open /");
-    let run = RunRequest {
-        argv: vec![
-            word(b"/usr/bin/touch"),
-            word(marker.as_os_str().as_encoded_bytes()),
-        ],
-        env: Vec::new(),
-        assignments: Vec::new(),
-        user: None,
-        group: None,
-        shell: ShellMode::Direct,
-        preserve_env: PreserveEnv::None,
-        chdir: None,
-        non_interactive: true,
-        background: false,
-        reset_timestamp: false,
-        prompt: None,
-        stdin_password: false,
-        set_home: false,
-        preserve_groups: false,
-        no_update: false,
-        command_timeout: None,
-        close_from,
-        ignored_signals: 0,
-        stdio: [false; 3],
-        kept_fds: kept,
-        terminal_foreground: true,
-    };
-    let mut frames = encode(&ClientMessage::Hello(Hello::current())).expect("encode");
-    frames.extend(encode(&ClientMessage::Request(Request::Run(Box::new(run)))).expect("encode"));
+    let mut run = run_request(&[b"/usr/bin/touch", marker.as_os_str().as_encoded_bytes()]);
+    run.close_from = close_from;
+    run.kept_fds = kept;
+    let frames = hello_and_run(run);
     let mut fds = vec![std::os::fd::AsRawFd::as_raw_fd(&cwd)];
     fds.extend_from_slice(attached);
     send_frame(conn.as_fd(), &frames, &fds).expect("send");

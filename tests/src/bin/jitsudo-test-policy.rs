@@ -27,18 +27,7 @@ fn main() -> ExitCode {
             .run_as(&["ALL"])
             .nopasswd(),
     ];
-    rules.extend((0..extra).map(|i| {
-        Rule::new(
-            &format!("filler-{i}"),
-            vec![Who::User(format!("jt_bench_other{i}"))],
-            vec![
-                Cmd::Exact(format!("/usr/bin/filler{i}"), vec![format!("arg{i}")]),
-                Cmd::AnyArgs(format!("/usr/local/bin/filler{i}")),
-            ],
-        )
-        .run_as(&["root", "jt_target"])
-        .nopasswd()
-    }));
+    rules.extend((0..extra).map(Rule::filler));
     let config = Config {
         defaults: Defaults::default(),
         rules,
