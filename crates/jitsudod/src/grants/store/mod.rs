@@ -54,9 +54,14 @@ struct Inner {
     holders: Holders,
 }
 
-/// The requesters with grants in the store, exact as of the last commit:
-/// those with a grant approved or active (`live`), and those with one that
-/// ended (`ended`: expired, revoked or ended).
+/// The requesters with grants in the store as of the last commit: those
+/// with a grant approved or active (`live`, exact), and those that may
+/// hold one that ended (`ended`: every uid with an expired, revoked or
+/// ended request when the store was opened, and every uid seen live since:
+/// a grant that started was approved or active at some commit). Only the
+/// live set is read after a commit (few rows, through the state index);
+/// reading every ended request again would cost a scan of the whole
+/// history, under the store's lock, on every grant use.
 #[derive(Default)]
 struct Holders {
     live: HashSet<u32>,
@@ -92,6 +97,35 @@ impl Holders {
             }
         }
         Ok(holders)
+    }
+
+    /// After a commit: the live set read again; those who were live and
+    /// are no more may hold an ended grant now. After a failed read (in
+    /// which a transition may have been missed), everything is read again.
+    fn refresh(&mut self, conn: &Connection) {
+        let read = if self.unknown {
+            Holders::read(conn)
+        } else {
+            Holders::read_live(conn).map(|live| {
+                let mut ended = std::mem::take(&mut self.ended);
+                ended.extend(self.live.difference(&live));
+                Holders {
+                    live,
+                    ended,
+                    unknown: false,
+                }
+            })
+        };
+        *self = read.unwrap_or_else(|_| Holders::everyone());
+    }
+
+    /// The uids with a grant approved or active.
+    fn read_live(conn: &Connection) -> Result<HashSet<u32>, rusqlite::Error> {
+        let mut statement = conn.prepare_cached(
+            "SELECT DISTINCT requester_uid FROM requests WHERE state IN ('approved', 'active')",
+        )?;
+        let uids = statement.query_map([], |row| row.get::<_, u32>(0))?;
+        uids.collect()
     }
 
     /// Anyone may hold any grant (they could not be read).
@@ -146,7 +180,7 @@ impl Store {
     /// Runs `f` in one transaction, committed if it returns `Ok`. A
     /// transaction that changed rows updates who holds grants before the
     /// store is let go; if that fails, the store claims everyone may hold
-    /// some, until a later commit reads them again.
+    /// some, until a later commit reads them all again.
     pub fn transact<T, E: From<StoreError>>(
         &self,
         f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
@@ -157,7 +191,8 @@ impl Store {
         let result = f(&Tx(&tx))?;
         tx.commit().map_err(StoreError::from)?;
         if inner.conn.total_changes() != before {
-            inner.holders = Holders::read(&inner.conn).unwrap_or_else(|_| Holders::everyone());
+            let Inner { conn, holders } = &mut *inner;
+            holders.refresh(conn);
         }
         Ok(result)
     }
