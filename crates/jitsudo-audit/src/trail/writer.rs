@@ -106,7 +106,7 @@ impl Trail {
     }
 
     /// Appends `ev` as one record and returns its hash. Fails (leaving the
-    /// trail as it was) when the head file cannot be locked within two
+    /// trail as it was) when the head file cannot be locked within ten
     /// seconds or the record cannot be written whole, e.g. on a full disk.
     pub fn append(&self, ev: &Event) -> io::Result<String> {
         self.locked(|files| {
