@@ -11,6 +11,8 @@
 #   JITSUDO_TESTS_ONLY   sudo | jitsudo: run one half of the compliance cases
 #                        (what is left out is reported as skipped)
 #   JITSUDO_TEST_THREADS parallel test threads per test binary (default: 4)
+#   JITSUDO_CLIENT       the client the tests run (default: the shipped one,
+#                        built by packaging/build-client.sh)
 #   JITSUDO_FUZZ_SECONDS how long each fuzz target runs (default: 60)
 #   JITSUDO_SKIP_FUZZ=1  skip fuzzing on a local quick run (ignored when
 #                        CI=true: CI always fuzzes)
@@ -80,6 +82,11 @@ export JITSUDO_BIN_DIR=${JITSUDO_BIN_DIR:-$target/debug}
 
 step "cargo build --workspace --all-targets"
 cargo build --workspace --all-targets
+
+# The client as the package ships it (statically linked): the tests run it.
+step "packaging/build-client.sh (the shipped client)"
+packaging/build-client.sh "$target/shipped/jitsudo"
+export JITSUDO_CLIENT=${JITSUDO_CLIENT:-$target/shipped/jitsudo}
 
 step "cargo fmt --all -- --check (and the fuzz targets, outside the workspace)"
 cargo fmt --all -- --check

@@ -18,7 +18,8 @@
 //! * [`skip`]: tests that did not (wholly) run, reported as skipped.
 //!
 //! Environment: `JITSUDO_BIN_DIR` (where the built binaries are),
-//! `JITSUDO_TESTS_ONLY=sudo|jitsudo` (run one half only; what is left out
+//! `JITSUDO_CLIENT` (a client to run instead of the built one: `tests/run.sh`
+//! sets the one the package ships), `JITSUDO_TESTS_ONLY=sudo|jitsudo` (run one half only; what is left out
 //! is reported as skipped, see [`skip`]), `JITSUDO_SKIP_LOG` (where skips
 //! are recorded; `tests/run.sh` sets it).
 //! The tests must run as root.

@@ -155,14 +155,18 @@ impl World {
     }
 
     /// The world-readable directory holding copies of the built binaries
-    /// (test users cannot reach a target dir under /root).
+    /// (test users cannot reach a target dir under /root); the client is
+    /// `$JITSUDO_CLIENT` when set (tests/run.sh: the one the package ships).
     pub fn jitsudo_bin(&self) -> &Path {
         self.jitsudo_bin.get_or_init(|| {
             let src = bin_dir();
             let dst = self.root.join("bin");
             make_dir(&dst, 0o755);
             for name in ["jitsudo", "jitsudod", "jitsudoctl"] {
-                let from = src.join(name);
+                let from = match env::var_os("JITSUDO_CLIENT").filter(|c| !c.is_empty()) {
+                    Some(client) if name == "jitsudo" => PathBuf::from(client),
+                    _ => src.join(name),
+                };
                 assert!(
                     from.is_file(),
                     "{} is missing: build the workspace first (cargo build --workspace), \

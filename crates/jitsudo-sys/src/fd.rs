@@ -115,12 +115,14 @@ fn clear_cloexec(fd: BorrowedFd<'_>) -> nix::Result<()> {
 pub fn cloexec_from(first: RawFd) -> nix::Result<()> {
     let first = libc::c_uint::try_from(first).map_err(|_| Errno::EINVAL)?;
     // SAFETY: with CLOSE_RANGE_CLOEXEC the kernel only sets a flag on each
-    // descriptor in the range; nothing is closed, no memory is touched.
+    // descriptor in the range; nothing is closed, no memory is touched. The
+    // raw system call, because not every C library has a wrapper (musl).
     let rc = unsafe {
-        libc::close_range(
+        libc::syscall(
+            libc::SYS_close_range,
             first,
             libc::c_uint::MAX,
-            libc::CLOSE_RANGE_CLOEXEC as libc::c_int,
+            libc::CLOSE_RANGE_CLOEXEC,
         )
     };
     Errno::result(rc).map(drop)

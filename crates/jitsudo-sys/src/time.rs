@@ -3,7 +3,10 @@
 /// The local zone's offset from UTC in seconds at `unix_seconds`
 /// (`tm_gmtoff` of `localtime_r`); 0 when it cannot be computed.
 pub fn local_utc_offset(unix_seconds: i64) -> i32 {
-    // time_t is 64 bits on every target jitsudo supports.
+    // time_t is 64 bits on every target jitsudo supports; the libc crate
+    // marks musl's alias deprecated over musl 1.2's change to 64 bits on
+    // 32-bit targets, which jitsudo does not build for.
+    #[allow(deprecated)]
     let time: libc::time_t = unix_seconds;
     // SAFETY: `tm` is a plain C struct of integers and one pointer, for
     // which all-zero bytes are a valid value.
