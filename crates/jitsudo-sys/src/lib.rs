@@ -17,5 +17,6 @@ pub mod region;
 pub mod scm;
 pub mod signal;
 pub mod socket;
+pub mod spawn;
 pub mod time;
 pub mod tty;

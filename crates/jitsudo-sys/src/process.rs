@@ -110,7 +110,7 @@ fn read_argv_area() -> Option<(usize, usize)> {
 /// number of threads (one per entry below it, as for any directory), far
 /// cheaper than generating `/proc/self/status`. Any other count, whatever
 /// the reason, is a refusal.
-fn ensure_single_threaded() -> nix::Result<()> {
+pub(crate) fn ensure_single_threaded() -> nix::Result<()> {
     use std::os::unix::fs::MetadataExt;
     match std::fs::metadata("/proc/self/task") {
         Ok(task) if task.nlink() == 3 => Ok(()),
@@ -135,24 +135,24 @@ pub fn fork_single_threaded() -> nix::Result<ForkResult> {
 
 /// `CLONE_INTO_CGROUP` (Linux 5.7): the child starts in the cgroup named by
 /// `clone_args.cgroup`.
-const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+pub(crate) const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 
 /// `struct clone_args` of clone3(2), as far as `cgroup` (its size then is
 /// `CLONE_ARGS_SIZE_VER2`, 88 bytes).
 #[repr(C)]
 #[derive(Default)]
-struct CloneArgs {
-    flags: u64,
-    pidfd: u64,
-    child_tid: u64,
-    parent_tid: u64,
-    exit_signal: u64,
-    stack: u64,
-    stack_size: u64,
-    tls: u64,
-    set_tid: u64,
-    set_tid_size: u64,
-    cgroup: u64,
+pub(crate) struct CloneArgs {
+    pub(crate) flags: u64,
+    pub(crate) pidfd: u64,
+    pub(crate) child_tid: u64,
+    pub(crate) parent_tid: u64,
+    pub(crate) exit_signal: u64,
+    pub(crate) stack: u64,
+    pub(crate) stack_size: u64,
+    pub(crate) tls: u64,
+    pub(crate) set_tid: u64,
+    pub(crate) set_tid_size: u64,
+    pub(crate) cgroup: u64,
 }
 
 /// Forks as [`fork_single_threaded`] does, the child born in the cgroup

@@ -1,26 +1,29 @@
-//! The command child: from the forked worker to `execve` as the target.
+//! The command child: from the worker's clone to `execve` as the target.
 //!
-//! The worker is single-threaded, so the child may allocate; everything it
-//! needs is prepared before the fork anyway. A failure before the exec is
-//! reported through a close-on-exec pipe as (stage, errno).
+//! The child shares the worker's memory until its exec
+//! (`jitsudo_sys::spawn::spawn`; a fork where the kernel or architecture
+//! cannot do that), so it follows that function's rules: it allocates and
+//! frees nothing (everything, down to the exec's argument arrays, is
+//! prepared in [`ChildSpec`] before the clone), changes nothing of the
+//! worker's, sets its ids with raw system calls, and ends in its exec or
+//! `_exit`. A failure before the exec is reported through a close-on-exec
+//! pipe as (stage, errno).
 
 use std::convert::Infallible;
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 
 use jitsudo_proto::{KEPT_FDS_BELOW, MAX_KEPT_FDS};
 use jitsudo_sys::fd::{self as fds, Std};
 use jitsudo_sys::process::exit_immediately;
 use jitsudo_sys::signal::{set_disposition, Disposition};
+use jitsudo_sys::spawn::{exec_fd, exec_path, set_ids, ExecStrings};
 
 use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
 use nix::sys::signal::{SigSet, SigmaskHow};
 use nix::sys::stat::{umask, Mode};
-use nix::unistd::{
-    chdir, fchdir, getpid, setgroups, setpgid, setresgid, setresuid, setsid, tcsetpgrp, write, Gid,
-    Pid, Uid,
-};
+use nix::unistd::{chdir, fchdir, getpid, setpgid, setsid, tcsetpgrp, write, Gid, Pid, Uid};
 
 /// Where a command child failed before its exec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +59,8 @@ impl Stage {
     }
 }
 
-/// Everything the child needs, prepared before the fork.
+/// Everything the child needs, prepared before the clone: the child
+/// allocates nothing.
 pub struct ChildSpec<'a> {
     /// The executable the daemon decided on (`O_PATH`).
     pub executable: OwnedFd,
@@ -67,15 +71,15 @@ pub struct ChildSpec<'a> {
     /// caps or shell grant's command: the kernel checks it as the target).
     pub by_path: Option<CString>,
     /// argv.
-    pub argv: Vec<CString>,
+    pub argv: ExecStrings,
     /// envp.
-    pub env: Vec<CString>,
+    pub env: ExecStrings,
     /// Target ids.
     pub uid: Uid,
     /// Target primary group.
     pub gid: Gid,
     /// Target supplementary groups.
-    pub groups: Vec<Gid>,
+    pub groups: Vec<libc::gid_t>,
     /// Capabilities (kernel numbers) the command holds as ambient: a caps
     /// grant's. Empty: none (the target keeps none, root all).
     pub ambient_caps: Vec<u8>,
@@ -101,11 +105,15 @@ pub struct ChildSpec<'a> {
     /// Signals the caller had ignored (bit n-1 for signal n): they stay
     /// ignored in the command, as under sudo (`nohup jitsudo …` works).
     pub ignored_signals: u64,
+    /// The write end of the error pipe (close-on-exec): (stage, errno) of
+    /// a failure before the exec; end of file once the exec succeeded.
+    pub report: OwnedFd,
 }
 
-/// Runs in the forked child: never returns. On failure writes (stage,
-/// errno) to `report` and exits 127.
-pub fn exec(spec: &ChildSpec<'_>, report: &OwnedFd) -> ! {
+/// Runs in the command child: never returns. On failure writes (stage,
+/// errno) to `spec.report` and exits 127.
+pub fn exec(spec: &ChildSpec<'_>) -> ! {
+    let report = &spec.report;
     // Moved above every number the command's descriptors may take.
     let moved = fds::dup_at_least(report.as_fd(), ABOVE_PLACED);
     let Err((stage, errno)) = setup_and_exec(spec);
@@ -144,8 +152,7 @@ fn setup_and_exec(spec: &ChildSpec<'_>) -> Result<Infallible, (Stage, Errno)> {
     place_kept(&spec.kept).map_err(|e| (Stage::Exec, e))?;
     if let Some(path) = &spec.by_path {
         reset_signals(spec.ignored_signals);
-        let Err(errno) = nix::unistd::execve(path, &spec.argv, &spec.env);
-        return Err((Stage::Exec, errno));
+        return Err((Stage::Exec, exec_path(path, &spec.argv, &spec.env)));
     }
     let executable = if spec.script {
         let script_fd = spec.kept.last().map_or(3, |(n, _)| n + 1);
@@ -158,6 +165,10 @@ fn setup_and_exec(spec: &ChildSpec<'_>) -> Result<Infallible, (Stage, Errno)> {
     reset_signals(spec.ignored_signals);
     Err((Stage::Exec, exec_fd(executable, &spec.argv, &spec.env)))
 }
+
+/// Where a standard stream the caller had closed points (see
+/// [`install_stdio`]).
+const DEV_NULL: &CStr = c"/dev/null";
 
 /// The lowest number of the child's own descriptors while it places the
 /// command's: above the kept ones (below [`KEPT_FDS_BELOW`]) and the
@@ -183,14 +194,6 @@ fn place_kept(kept: &[(RawFd, BorrowedFd<'_>)]) -> nix::Result<()> {
         fds::install_for_exec(copy.as_fd(), *target)?;
     }
     Ok(())
-}
-
-/// Executes exactly the open file `fd` (`execveat` with `AT_EMPTY_PATH`):
-/// no path is resolved. Returns only on failure.
-fn exec_fd(fd: BorrowedFd<'_>, argv: &[CString], env: &[CString]) -> Errno {
-    // glibc's fexecve is execveat(fd, "", argv, envp, AT_EMPTY_PATH).
-    let Err(errno) = nix::unistd::fexecve(fd, argv, env);
-    errno
 }
 
 /// Without a pty the command gets a session of its own. With one, the
@@ -224,7 +227,7 @@ fn join_terminal(spec: &ChildSpec<'_>) -> nix::Result<Option<OwnedFd>> {
 fn install_stdio(spec: &ChildSpec<'_>, tty: Option<&OwnedFd>) -> nix::Result<()> {
     // Opened only when a slot needs it.
     let closed = (spec.stdio.iter().any(Option::is_none))
-        .then(|| open("/dev/null", OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty()))
+        .then(|| open(DEV_NULL, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty()))
         .transpose()?;
     for (target, source) in Std::ALL.into_iter().zip(spec.stdio) {
         let source = match (source, tty) {
@@ -249,9 +252,7 @@ fn drop_privileges(spec: &ChildSpec<'_>) -> nix::Result<()> {
     if caps {
         jitsudo_sys::caps::keep_across_setuid(true)?;
     }
-    setgroups(&spec.groups)?;
-    setresgid(spec.gid, spec.gid, spec.gid)?;
-    setresuid(spec.uid, spec.uid, spec.uid)?;
+    set_ids(&spec.groups, spec.gid.as_raw(), spec.uid.as_raw())?;
     if caps {
         jitsudo_sys::caps::hold_exactly(&spec.ambient_caps)?;
         jitsudo_sys::caps::keep_across_setuid(false)?;

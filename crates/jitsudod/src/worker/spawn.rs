@@ -1,5 +1,5 @@
 //! Starting the command child: signals blocked and a signalfd for SIGCHLD,
-//! the pty (or, for `-b`, no terminal at all), the cgroup, the fork, and
+//! the pty (or, for `-b`, no terminal at all), the cgroup, the clone, and
 //! the child's report of how far it got before its exec.
 
 use std::ffi::CString;
@@ -7,6 +7,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
 
 use jitsudo_proto::{Failure, ServerMessage};
+use jitsudo_sys::spawn::ExecStrings;
 use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
 use nix::sys::signal::{SigSet, Signal};
@@ -90,17 +91,17 @@ pub(super) fn start(
     };
     let stdio =
         [0, 1, 2].map(|i| (piped[i].as_ref().or(caller.stdio[i].as_ref())).map(AsFd::as_fd));
-    let mut spec = child_spec(exec, &caller, stdio, tty)
-        .ok_or_else(|| Failure::new("invalid job: embedded NUL byte or no executable"))?;
     let (report_rd, report_wr) = pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| Failure::new(format!("unable to create pipe: {}", e.desc())))?;
-    let child = fork_child(&group, &mut spec, &report_wr)?;
+    let mut spec = child_spec(exec, &caller, stdio, tty, report_wr)
+        .ok_or_else(|| Failure::new("invalid job: embedded NUL byte or no executable"))?;
+    let child = start_child(&group, &mut spec)?;
     if pty.is_some() {
-        // The child does the same; whichever runs first, the group exists
-        // before the worker signals it.
+        // The child does the same; whichever runs first (the fork of the
+        // fallback), the group exists before the worker signals it.
         let _ = setpgid(child, child);
     }
-    drop(report_wr);
+    // The worker's copy of the error pipe's write end goes with it.
     drop(spec);
     drop(piped);
     drop(caller);
@@ -115,17 +116,36 @@ pub(super) fn start(
     })
 }
 
+/// Starts the command child, born in its group (if any), sharing the
+/// worker's memory until its exec (no copy of the worker's address space
+/// to make, fault in and tear down). Where the kernel or the architecture
+/// cannot do that, forks it instead ([`fork_child`]). Returns once the
+/// child has exec'd or exited.
+fn start_child(group: &Prepared, spec: &mut ChildSpec<'_>) -> Result<Pid, Failure> {
+    use jitsudo_sys::process::lacks_clone_into_cgroup;
+    let dir = group.dir()?;
+    match jitsudo_sys::spawn::spawn(dir.as_ref().map(AsFd::as_fd), child::exec, spec) {
+        Err(errno) if lacks_clone_into_cgroup(errno) => fork_child(group, dir, spec),
+        Err(errno) if dir.is_some() => Err(Failure::new(format!(
+            "unable to start the command in its cgroup: {}",
+            errno.desc()
+        ))),
+        Err(errno) => Err(Failure::new(format!("unable to fork: {}", errno.desc()))),
+        Ok(child) => Ok(child),
+    }
+}
+
 /// Forks the command child, born in its group where the kernel can do that
 /// (else it enters the group before anything else). The worker is
-/// single-threaded, so the child may do anything the parent could; it ends
-/// in execve or _exit.
+/// single-threaded, so the child inherits no lock held by another thread;
+/// it ends in execve or _exit.
 fn fork_child(
     group: &Prepared,
+    dir: Option<OwnedFd>,
     spec: &mut ChildSpec<'_>,
-    report: &OwnedFd,
 ) -> Result<Pid, Failure> {
     use jitsudo_sys::process::{fork_into_cgroup, fork_single_threaded, lacks_clone_into_cgroup};
-    let forked = match group.dir()? {
+    let forked = match dir {
         Some(dir) => match fork_into_cgroup(dir.as_fd()) {
             Err(errno) if lacks_clone_into_cgroup(errno) => {
                 spec.cgroup = group.procs_writer()?;
@@ -142,7 +162,7 @@ fn fork_child(
         None => fork_single_threaded(),
     };
     match forked {
-        Ok(ForkResult::Child) => child::exec(spec, report),
+        Ok(ForkResult::Child) => child::exec(spec),
         Ok(ForkResult::Parent { child }) => Ok(child),
         Err(e) => Err(Failure::new(format!("unable to fork: {}", e.desc()))),
     }
@@ -241,6 +261,7 @@ fn child_spec<'a>(
     caller: &'a CallerFds,
     stdio: [Option<BorrowedFd<'a>>; 3],
     tty: Option<CString>,
+    report: OwnedFd,
 ) -> Option<ChildSpec<'a>> {
     let foreground = tty.is_some() && !in_pipeline(caller) && job.terminal_foreground;
     Some(ChildSpec {
@@ -251,11 +272,11 @@ fn child_spec<'a>(
         } else {
             None
         },
-        argv: job.argv.iter().map(|a| cstring(a)).collect::<Option<_>>()?,
-        env: job.env.iter().map(|e| cstring(e)).collect::<Option<_>>()?,
+        argv: ExecStrings::new(job.argv.iter().map(|a| cstring(a)).collect::<Option<_>>()?),
+        env: ExecStrings::new(job.env.iter().map(|e| cstring(e)).collect::<Option<_>>()?),
         uid: Uid::from_raw(job.uid),
         gid: Gid::from_raw(job.gid),
-        groups: job.groups.iter().copied().map(Gid::from_raw).collect(),
+        groups: job.groups.clone(),
         ambient_caps: job.ambient_caps.clone(),
         umask: Mode::from_bits_truncate(job.umask),
         chdir: match &job.chdir {
@@ -271,6 +292,7 @@ fn child_spec<'a>(
         tty,
         cgroup: None,
         foreground,
+        report,
     })
 }
 
