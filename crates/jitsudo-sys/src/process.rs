@@ -244,6 +244,8 @@ mod tests {
             Some(Errno::EDEADLK)
         );
         assert_eq!(set_title("x").err(), Some(Errno::EDEADLK));
+        let refused = crate::spawn::spawn(None, |_: &()| exit_immediately(0), &());
+        assert_eq!(refused.err(), Some(Errno::EDEADLK));
     }
 
     #[test]
