@@ -19,11 +19,26 @@ use nix::unistd::Pid;
 
 fn main() {
     let cases: [(&str, fn()); 5] = [
-        ("the_child_runs_on_its_own_stack_and_execs", the_child_runs_on_its_own_stack_and_execs),
-        ("spawn_returns_once_the_child_has_execd", spawn_returns_once_the_child_has_execd),
-        ("an_exec_failure_is_reported_with_its_errno", an_exec_failure_is_reported_with_its_errno),
-        ("the_child_is_in_its_cgroup_from_its_first_instruction", the_child_is_in_its_cgroup_from_its_first_instruction),
-        ("signals_in_the_window_run_no_handler_of_the_parent", signals_in_the_window_run_no_handler_of_the_parent),
+        (
+            "the_child_runs_on_its_own_stack_and_execs",
+            the_child_runs_on_its_own_stack_and_execs,
+        ),
+        (
+            "spawn_returns_once_the_child_has_execd",
+            spawn_returns_once_the_child_has_execd,
+        ),
+        (
+            "an_exec_failure_is_reported_with_its_errno",
+            an_exec_failure_is_reported_with_its_errno,
+        ),
+        (
+            "the_child_is_in_its_cgroup_from_its_first_instruction",
+            the_child_is_in_its_cgroup_from_its_first_instruction,
+        ),
+        (
+            "signals_in_the_window_run_no_handler_of_the_parent",
+            signals_in_the_window_run_no_handler_of_the_parent,
+        ),
     ];
     for (name, case) in cases {
         case();
@@ -187,7 +202,10 @@ fn scratch_cgroup() -> Option<(String, String)> {
         return None;
     };
     let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
-    let own = own.lines().find_map(|l| l.strip_prefix("0::"))?.trim_end_matches('/');
+    let own = own
+        .lines()
+        .find_map(|l| l.strip_prefix("0::"))?
+        .trim_end_matches('/');
     let path = format!("{own}/jitsudo-sys-spawn-{}", std::process::id());
     if let Err(e) = std::fs::create_dir(format!("{mount}{path}")) {
         eprintln!("skipped: no cgroup v2 group can be made here ({e})");
@@ -223,9 +241,7 @@ struct Window {
 /// Sends itself SIGUSR1 (for which the parent has a handler) while still
 /// in the window, then ignores it, unblocks everything and exits 0.
 fn signal_self_in_the_window(window: &Window) -> ! {
-    window
-        .mask_on_entry
-        .store(current_mask(), Ordering::SeqCst);
+    window.mask_on_entry.store(current_mask(), Ordering::SeqCst);
     // SAFETY: plain integer arguments.
     unsafe { libc::kill(libc::getpid(), libc::SIGUSR1) };
     let _ = set_disposition(libc::SIGUSR1, Disposition::Ignore);
@@ -271,7 +287,10 @@ fn signals_in_the_window_run_no_handler_of_the_parent() {
     unsafe {
         let mut action: libc::sigaction = std::mem::zeroed();
         action.sa_sigaction = note_handler as extern "C" fn(c_int) as libc::sighandler_t;
-        assert_eq!(libc::sigaction(libc::SIGUSR1, &action, std::ptr::null_mut()), 0);
+        assert_eq!(
+            libc::sigaction(libc::SIGUSR1, &action, std::ptr::null_mut()),
+            0
+        );
     }
     let before = current_mask();
     let window = Window {
@@ -279,7 +298,11 @@ fn signals_in_the_window_run_no_handler_of_the_parent() {
     };
     let child = spawn(None, signal_self_in_the_window, &window).unwrap();
     assert_eq!(exit_code(child), 0, "the child died of its signal");
-    assert_eq!(HANDLED_IN.load(Ordering::SeqCst), 0, "a handler ran in the child");
+    assert_eq!(
+        HANDLED_IN.load(Ordering::SeqCst),
+        0,
+        "a handler ran in the child"
+    );
     // All but SIGKILL and SIGSTOP, which cannot be blocked.
     let unblockable = (1u64 << (libc::SIGKILL - 1)) | (1u64 << (libc::SIGSTOP - 1));
     assert_eq!(window.mask_on_entry.load(Ordering::SeqCst), !unblockable);
