@@ -14,8 +14,9 @@ use jitsudo_sys::process::exit_immediately;
 use jitsudo_sys::signal::{set_disposition, Disposition};
 use jitsudo_sys::spawn::{exec_path, spawn, ExecStrings};
 use nix::errno::Errno;
+use nix::sys::signal::{kill, sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 use nix::sys::wait::{waitpid, WaitStatus};
-use nix::unistd::Pid;
+use nix::unistd::{getpid, Pid};
 
 fn main() {
     let cases: [(&str, fn()); 5] = [
@@ -229,8 +230,7 @@ fn cgroup2_mount() -> Option<String> {
 static HANDLED_IN: AtomicI32 = AtomicI32::new(0);
 
 extern "C" fn note_handler(_: c_int) {
-    // SAFETY: getpid takes no pointers (and is async-signal-safe).
-    HANDLED_IN.store(unsafe { libc::getpid() }, Ordering::SeqCst);
+    HANDLED_IN.store(getpid().as_raw(), Ordering::SeqCst);
 }
 
 /// What the child saw: its signal mask on entry.
@@ -242,8 +242,7 @@ struct Window {
 /// in the window, then ignores it, unblocks everything and exits 0.
 fn signal_self_in_the_window(window: &Window) -> ! {
     window.mask_on_entry.store(current_mask(), Ordering::SeqCst);
-    // SAFETY: plain integer arguments.
-    unsafe { libc::kill(libc::getpid(), libc::SIGUSR1) };
+    let _ = kill(getpid(), Signal::SIGUSR1);
     let _ = set_disposition(libc::SIGUSR1, Disposition::Ignore);
     set_mask(0);
     exit_immediately(0)
@@ -282,16 +281,13 @@ fn set_mask(mask: u64) {
 /// the child before it resets its dispositions never runs a handler of
 /// the parent there; the parent gets its mask and handler back.
 fn signals_in_the_window_run_no_handler_of_the_parent() {
-    // SAFETY: a zeroed sigaction is a valid "no flags, empty mask" action;
-    // the handler only stores to an atomic.
-    unsafe {
-        let mut action: libc::sigaction = std::mem::zeroed();
-        action.sa_sigaction = note_handler as extern "C" fn(c_int) as libc::sighandler_t;
-        assert_eq!(
-            libc::sigaction(libc::SIGUSR1, &action, std::ptr::null_mut()),
-            0
-        );
-    }
+    let action = SigAction::new(
+        SigHandler::Handler(note_handler),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
+    // SAFETY: the handler only stores to an atomic (async-signal-safe).
+    unsafe { sigaction(Signal::SIGUSR1, &action) }.unwrap();
     let before = current_mask();
     let window = Window {
         mask_on_entry: AtomicU64::new(0),
@@ -308,9 +304,7 @@ fn signals_in_the_window_run_no_handler_of_the_parent() {
     assert_eq!(window.mask_on_entry.load(Ordering::SeqCst), !unblockable);
     assert_eq!(current_mask(), before);
     // The parent's handler is still there, and works.
-    // SAFETY: plain integer arguments.
-    unsafe { libc::kill(libc::getpid(), libc::SIGUSR1) };
-    // SAFETY: as above.
-    assert_eq!(HANDLED_IN.load(Ordering::SeqCst), unsafe { libc::getpid() });
+    kill(getpid(), Signal::SIGUSR1).unwrap();
+    assert_eq!(HANDLED_IN.load(Ordering::SeqCst), getpid().as_raw());
     let _ = set_disposition(libc::SIGUSR1, Disposition::Default);
 }
