@@ -164,6 +164,9 @@ pub(crate) struct CloneArgs {
 /// ENOSYS, E2BIG or EINVAL: the kernel predates `clone3` or
 /// `CLONE_INTO_CGROUP` (see [`lacks_clone_into_cgroup`]).
 ///
+/// [`crate::spawn::spawn`] does the same without copying this process's
+/// memory; this is for where it cannot (other architectures).
+///
 /// Unlike glibc's `fork`, this runs no `pthread_atfork` handlers and leaves
 /// glibc's record of the thread id stale in the child: the child must only
 /// prepare an exec (what [`fork_single_threaded`]'s callers do anyway) and
