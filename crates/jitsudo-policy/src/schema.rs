@@ -21,9 +21,11 @@ use crate::when::Origin;
 pub(crate) struct RawPolicy {
     /// The `[defaults]` table.
     pub defaults: Option<RawDefaults>,
-    /// The `[[rule]]` tables, in file order.
+    /// The `[[rule]]` tables, in file order. Each is boxed: the list grows
+    /// without knowing its length, and moving pointers as it grows copies a
+    /// fraction of what moving the tables would.
     #[serde(default)]
-    pub rule: Vec<Spanned<RawRule>>,
+    pub rule: Vec<Box<Spanned<RawRule>>>,
     /// The `[compat]` table: read from the parsed TOML before the schema
     /// applies (see `load::compat`); here only so that it is validated.
     #[allow(dead_code)]
@@ -82,7 +84,8 @@ pub(crate) struct RawDefaults {
     pub record_max_total: Option<Spanned<i64>>,
 }
 
-/// One `[[rule]]` table.
+/// One `[[rule]]` table. (`when` and `grant` are boxed: few rules have
+/// them, and every table would otherwise carry their room.)
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRule {
@@ -98,8 +101,8 @@ pub(crate) struct RawRule {
     pub env_keep: Option<Spanned<Vec<Spanned<String>>>>,
     pub umask: Option<Spanned<String>>,
     pub timeout: Option<Spanned<String>>,
-    pub when: Option<Spanned<RawWhen>>,
-    pub grant: Option<Spanned<RawGrant>>,
+    pub when: Option<Box<Spanned<RawWhen>>>,
+    pub grant: Option<Box<Spanned<RawGrant>>>,
     pub audit_failure: Option<Spanned<AuditFailure>>,
     pub record: Option<Spanned<bool>>,
     pub record_input: Option<Spanned<bool>>,

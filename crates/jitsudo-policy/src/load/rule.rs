@@ -67,9 +67,9 @@ pub(super) fn build(
             .and_then(|t| check.check(t, parse_timeout)),
         when: body
             .when
-            .as_ref()
+            .as_deref()
             .map(|when| Box::new(build_when(when.get_ref(), check))),
-        grant: body.grant.as_ref().and_then(|grant| {
+        grant: body.grant.as_deref().and_then(|grant| {
             super::grant::build(
                 grant,
                 body.effect.as_ref().map_or(Effect::Allow, |e| *e.get_ref()),
@@ -239,7 +239,7 @@ fn commands(
     let body = raw.get_ref();
     let privilege = body
         .grant
-        .as_ref()
+        .as_deref()
         .and_then(super::grant::kind_of)
         .filter(|kind| kind.is_privilege());
     let commands = match (&body.commands, privilege) {
