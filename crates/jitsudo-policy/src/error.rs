@@ -82,10 +82,17 @@ impl<'a> SourceMap<'a> {
     pub(crate) fn position(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
         // Lines starting at or before `offset`; the first always does.
-        let line = self.line_starts.partition_point(|&start| start <= offset);
+        let line = self.line(offset);
         let line_start = self.line_starts[line - 1];
         let column = self.chars_before(offset) - self.chars_before(line_start) + 1;
         (line, column)
+    }
+
+    /// The 1-based line of the byte `offset` (the line of
+    /// [`SourceMap::position`], without counting characters for the column).
+    pub(crate) fn line(&self, offset: usize) -> usize {
+        let offset = offset.min(self.text.len());
+        self.line_starts.partition_point(|&start| start <= offset)
     }
 
     /// How many characters start before the byte `offset` (at most the text's length).
@@ -180,6 +187,7 @@ mod tests {
                     naive_position(text, offset),
                     "offset {offset}"
                 );
+                assert_eq!(map.line(offset), naive_position(text, offset).0);
             }
         }
     }

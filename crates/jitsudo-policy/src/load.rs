@@ -61,11 +61,16 @@ pub fn parse_with_warnings(sources: &[Source]) -> Result<Parsed, Vec<PolicyError
         .filter_map(|source| loader.read(source))
         .collect();
     for (map, raw) in &files {
-        let mut check = Checker::new(map.clone(), &mut loader.errors);
+        let mut check = Checker::new(map, &mut loader.errors);
         sets::define(&raw.command_sets, &mut loader.sets, &mut check);
     }
-    for (map, raw) in &files {
-        loader.load(map, raw);
+    // Sized up front: the rules are kept as long as the policy, with no
+    // room to spare (and a 10,000-rule list is not copied as it grows).
+    let rules = files.iter().map(|(_, raw)| raw.rule.len()).sum();
+    loader.rules.reserve_exact(rules);
+    loader.ids.reserve(rules);
+    for file in 0..files.len() {
+        loader.load(&files, file);
     }
     // Report in source order, whichever pass found the problem.
     let order = |e: &PolicyError| sources.iter().position(|s| s.name == e.file);
@@ -79,8 +84,9 @@ pub fn parse_with_warnings(sources: &[Source]) -> Result<Parsed, Vec<PolicyError
 struct Loader {
     defaults: Defaults,
     rules: Vec<Rule>,
-    /// Where each rule id was first defined, as `file:line:column`.
-    ids: HashMap<String, String>,
+    /// Where each rule id was first defined: the source (its position in
+    /// the files read) and the byte offset, placed only if an error needs it.
+    ids: HashMap<String, Site>,
     /// The command sets of every source.
     sets: sets::CommandSets,
     errors: Vec<PolicyError>,
@@ -129,22 +135,38 @@ impl Loader {
         }
     }
 
-    /// Adds one source's defaults and rules.
-    fn load(&mut self, map: &SourceMap<'_>, raw: &RawPolicy) {
-        let mut check = Checker::new(map.clone(), &mut self.errors);
+    /// Adds the defaults and rules of source `file` of `files`.
+    fn load(&mut self, files: &[(SourceMap<'_>, RawPolicy)], file: usize) {
+        let (map, raw) = &files[file];
+        let mut check = Checker::new(map, &mut self.errors);
         if let Some(raw_defaults) = &raw.defaults {
             defaults::apply(raw_defaults, &mut self.defaults, &mut check);
         }
-        let file: Arc<str> = Arc::from(map.name());
+        let name: Arc<str> = Arc::from(map.name());
         for raw_rule in &raw.rule {
             let (built, id_span) = rule::build(
                 raw_rule,
                 self.rules.len() + 1,
-                &file,
+                &name,
                 &self.sets,
                 &mut check,
             );
-            record_id(&mut self.ids, &built.id, id_span, &mut check);
+            let site = Site {
+                file,
+                offset: id_span.start,
+            };
+            if let Some(first) = record_id(&mut self.ids, &built.id, site) {
+                let (first_map, _) = &files[first.file];
+                let (line, column) = first_map.position(first.offset);
+                check.report(
+                    id_span,
+                    format!(
+                        "duplicate rule id `{}` (first used at {}:{line}:{column})",
+                        built.id,
+                        first_map.name()
+                    ),
+                );
+            }
             self.rules.push(built);
         }
     }
@@ -162,34 +184,33 @@ impl Loader {
     }
 }
 
-/// Remembers a rule id, reporting it when an earlier rule already used it.
-fn record_id(
-    ids: &mut HashMap<String, String>,
-    id: &str,
-    span: Range<usize>,
-    check: &mut Checker<'_>,
-) {
-    let (line, column) = check.map.position(span.start);
-    let site = format!("{}:{line}:{column}", check.map.name());
+/// Where a rule id is written: a source, by its position in the files
+/// read, and a byte offset in it.
+#[derive(Debug, Clone, Copy)]
+struct Site {
+    file: usize,
+    offset: usize,
+}
+
+/// Remembers where a rule id is first used; returns that first site when an
+/// earlier rule already used it.
+fn record_id(ids: &mut HashMap<String, Site>, id: &str, site: Site) -> Option<Site> {
     if let Some(first) = ids.get(id) {
-        check.report(
-            span,
-            format!("duplicate rule id `{id}` (first used at {first})"),
-        );
-    } else {
-        ids.insert(id.to_owned(), site);
+        return Some(*first);
     }
+    ids.insert(id.to_owned(), site);
+    None
 }
 
 /// Validates values and records the errors with their positions.
 struct Checker<'a> {
-    map: SourceMap<'a>,
+    map: &'a SourceMap<'a>,
     errors: &'a mut Vec<PolicyError>,
 }
 
 impl<'a> Checker<'a> {
     /// A checker reporting into `errors`, with positions from `map`.
-    fn new(map: SourceMap<'a>, errors: &'a mut Vec<PolicyError>) -> Self {
+    fn new(map: &'a SourceMap<'a>, errors: &'a mut Vec<PolicyError>) -> Self {
         Checker { map, errors }
     }
 

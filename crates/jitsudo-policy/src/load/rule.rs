@@ -39,7 +39,7 @@ pub(super) fn build(
     let built = Rule {
         id,
         file: Arc::clone(file),
-        line: check.map.position(span.start).0,
+        line: check.map.line(span.start),
         who: who(body, check),
         run_as: run_as(body, check),
         run_as_groups: body
@@ -267,18 +267,24 @@ fn commands(
             "`commands` must list at least one command (or \"ALL\")",
         );
     }
-    let entries =
-        check.check_all(
-            commands.get_ref(),
-            |entry: &RawCommand| match super::sets::reference(entry) {
-                Some(name) => super::sets::expand(name, sets),
-                None => CommandPattern::parse(entry).map(|command| vec![command]),
-            },
-        );
     // Sized up front: kept as long as the policy, with no room to spare.
-    let mut flat = Vec::with_capacity(entries.iter().map(Vec::len).sum());
-    flat.extend(entries.into_iter().flatten());
+    let entries = commands.get_ref();
+    let mut flat = Vec::with_capacity(entries.iter().map(|e| expanded_len(e, sets)).sum());
+    for entry in entries {
+        let added = match super::sets::reference(entry.get_ref()) {
+            Some(name) => super::sets::expand(name, sets).map(|set| flat.extend_from_slice(set)),
+            None => CommandPattern::parse(entry.get_ref()).map(|command| flat.push(command)),
+        };
+        if let Err(message) = added {
+            check.report(entry.span(), message);
+        }
+    }
     flat
+}
+
+/// How many commands an entry stands for: a set's size, or one.
+fn expanded_len(entry: &Spanned<RawCommand>, sets: &CommandSets) -> usize {
+    super::sets::reference(entry.get_ref()).map_or(1, |name| super::sets::len(name, sets))
 }
 
 /// An explicit rule id: non-empty, printable, no spaces (it goes into logs).

@@ -67,10 +67,18 @@ pub(super) fn reference(entry: &RawCommand) -> Option<&str> {
     }
 }
 
-/// Expands the reference to set `name`, or explains why it cannot.
-pub(super) fn expand(name: &str, sets: &CommandSets) -> Result<Vec<CommandPattern>, String> {
+/// The commands of set `name` (none if there is no such set).
+pub(super) fn len(name: &str, sets: &CommandSets) -> usize {
+    sets.get(name).map_or(0, |set| set.commands.len())
+}
+
+/// The commands the reference to set `name` stands for, or why there are none.
+pub(super) fn expand<'s>(
+    name: &str,
+    sets: &'s CommandSets,
+) -> Result<&'s [CommandPattern], String> {
     if let Some(set) = sets.get(name) {
-        return Ok(set.commands.clone());
+        return Ok(&set.commands);
     }
     let hint = suggest::closest(name, sets.keys().map(String::as_str))
         .map(|known| format!("; did you mean `@{known}`?"))

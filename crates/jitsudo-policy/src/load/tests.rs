@@ -383,6 +383,30 @@ fn duplicate_ids_are_refused_across_files() {
     );
 }
 
+/// The first use of an id is only placed when a later rule repeats it:
+/// it is still placed in its own file (not the one being read), in
+/// characters, and the sources between do not shift it.
+#[test]
+fn a_repeated_id_places_its_first_use_in_its_own_file() {
+    let main = source(
+        "main.toml",
+        "rule = [{ who = [\"é€\"], id = \"ops\", commands = [\"ALL\"] }]\n",
+    );
+    let between = source("05-other.toml", MINIMAL);
+    let drop_in = source(
+        "10-ops.toml",
+        "\n\n[[rule]]\nwho = [\"b\"]\nid = \"ops\"\ncommands = [\"ALL\"]\n",
+    );
+    let Err(all) = parse(&[main, between, drop_in]) else {
+        panic!("duplicate accepted");
+    };
+    let all: Vec<String> = all.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        all,
+        ["10-ops.toml:5:6: duplicate rule id `ops` (first used at main.toml:1:30)"]
+    );
+}
+
 #[test]
 fn explicit_id_colliding_with_a_numbered_one_is_refused() {
     let text = format!("{MINIMAL}[[rule]]\nid = \"rule-1\"\nwho = [\"b\"]\ncommands = [\"ALL\"]\n");
