@@ -3,8 +3,13 @@
 //! instead of from malloc (issue 12).
 //!
 //! A region is one private anonymous mapping that allocations are bumped
-//! from, never reused; freeing is a count. When its handle is gone and its
-//! last allocation is freed, the whole mapping is returned to the kernel.
+//! from; freeing is a count. When its handle is gone and its last
+//! allocation is freed, the whole mapping is returned to the kernel. One
+//! exception to "never reused": a large block (a parser's token list, a
+//! vector that grew) freed by the thread the region is active on becomes
+//! the region's hole, and later allocations are bumped from it before the
+//! end of the mapping, so memory already touched is used again instead of
+//! fresh pages that the kernel must zero.
 //! The daemon reads a policy inside a scratch region (so the parser's
 //! temporaries neither go through malloc nor stay interleaved with the
 //! policy in its heap), copies the policy into a second region (exactly its
@@ -33,6 +38,10 @@ const SLOTS: usize = 4;
 /// No region is active on this thread.
 const NONE: usize = usize::MAX;
 
+/// The smallest freed block that becomes a region's hole: small frees stay
+/// a count (they are many, and too small to be worth reusing).
+const HOLE_BYTES: usize = 64 << 10;
+
 /// The global allocator: the system's, except on a thread inside
 /// [`Region::within`]. Install it with `#[global_allocator]`.
 pub struct RegionAlloc;
@@ -47,6 +56,12 @@ struct Slot {
     next: AtomicUsize,
     /// Allocations not yet freed, plus one while the [`Region`] handle exists.
     live: AtomicUsize,
+    /// Next free byte of the hole (see [`HOLE_BYTES`]); equal to
+    /// `hole_end` when there is none. Only the thread the region is active
+    /// on reads or writes the hole (the only one that allocates from it).
+    hole_next: AtomicUsize,
+    /// End of the hole.
+    hole_end: AtomicUsize,
 }
 
 #[allow(clippy::declare_interior_mutable_const)]
@@ -55,6 +70,8 @@ const EMPTY: Slot = Slot {
     base: AtomicUsize::new(0),
     next: AtomicUsize::new(0),
     live: AtomicUsize::new(0),
+    hole_next: AtomicUsize::new(0),
+    hole_end: AtomicUsize::new(0),
 };
 
 static TABLE: [Slot; SLOTS] = [EMPTY; SLOTS];
@@ -78,9 +95,14 @@ fn owner(ptr: *mut u8) -> Option<usize> {
     })
 }
 
-/// Bumps `layout` from the slot's mapping, or `None` when it is full.
+/// Bumps `layout` from the slot's hole, or else from the rest of its
+/// mapping; `None` when both are full.
 fn bump(index: usize, layout: Layout) -> Option<*mut u8> {
     let slot = &TABLE[index];
+    if let Some(ptr) = from_hole(slot, layout) {
+        slot.live.fetch_add(1, Ordering::Relaxed);
+        return Some(ptr);
+    }
     let base = slot.base.load(Ordering::Acquire);
     let end = base + REGION_BYTES;
     let mut start = 0;
@@ -93,6 +115,42 @@ fn bump(index: usize, layout: Layout) -> Option<*mut u8> {
         .ok()?;
     slot.live.fetch_add(1, Ordering::Relaxed);
     Some(start as *mut u8)
+}
+
+/// Bumps `layout` from the slot's hole, if it has room. Called only by the
+/// thread the region is active on.
+fn from_hole(slot: &Slot, layout: Layout) -> Option<*mut u8> {
+    let next = slot.hole_next.load(Ordering::Relaxed);
+    let end = slot.hole_end.load(Ordering::Relaxed);
+    let start = next.checked_next_multiple_of(layout.align())?;
+    let stop = start.checked_add(layout.size())?;
+    if stop > end {
+        return None;
+    }
+    slot.hole_next.store(stop, Ordering::Relaxed);
+    Some(start as *mut u8)
+}
+
+/// Frees the block of `size` bytes at `ptr` in slot `index`. A large block
+/// freed on the thread the region is active on joins the hole when it
+/// borders the hole's free part, or else replaces the hole when it is
+/// larger (what was left of the old one is not used again).
+fn free(index: usize, ptr: *mut u8, size: usize) {
+    if size >= HOLE_BYTES && active() == Some(index) {
+        let slot = &TABLE[index];
+        let (start, stop) = (ptr as usize, ptr as usize + size);
+        let next = slot.hole_next.load(Ordering::Relaxed);
+        let end = slot.hole_end.load(Ordering::Relaxed);
+        if stop == next {
+            slot.hole_next.store(start, Ordering::Relaxed);
+        } else if start == end && next < end {
+            slot.hole_end.store(stop, Ordering::Relaxed);
+        } else if size > end - next {
+            slot.hole_next.store(start, Ordering::Relaxed);
+            slot.hole_end.store(stop, Ordering::Relaxed);
+        }
+    }
+    release(index);
 }
 
 /// Counts one allocation (or the handle) of the slot as gone; the last one
@@ -114,9 +172,10 @@ fn release(index: usize) {
 }
 
 // SAFETY: every block comes either from `System` (and goes back to it) or
-// from a region's mapping, where blocks never overlap (bumped, never
-// reused) and the mapping lives until its last block is freed. `owner`
-// tells the two apart by address.
+// from a region's mapping, where blocks never overlap (bumped from the end
+// of the mapping, or from the hole: a range of freed blocks that nothing
+// else is bumped from) and the mapping lives until its last block is
+// freed. `owner` tells the two apart by address.
 //
 // Not inlined: with link-time optimisation the bodies would otherwise be
 // copied into every growing collection (1.2 MB more code, all resident).
@@ -133,7 +192,7 @@ unsafe impl GlobalAlloc for RegionAlloc {
     #[inline(never)]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         match owner(ptr) {
-            Some(slot) => release(slot),
+            Some(slot) => free(slot, ptr, layout.size()),
             // SAFETY: not in a region, so `System` allocated it.
             None => unsafe { System.dealloc(ptr, layout) },
         }
@@ -157,16 +216,17 @@ unsafe impl GlobalAlloc for RegionAlloc {
         let moved = unsafe { self.alloc(new_layout) };
         if !moved.is_null() {
             // SAFETY: both blocks are at least `layout.size()` long and
-            // distinct (a region never hands out a block twice).
+            // distinct (the old one is still allocated).
             unsafe { std::ptr::copy_nonoverlapping(ptr, moved, layout.size()) };
-            release(slot);
+            free(slot, ptr, layout.size());
         }
         moved
     }
 }
 
-/// Extends the slot's last block (a growing vector or string) when the
-/// region has room.
+/// Extends the last block bumped from the slot's hole or from the rest of
+/// its mapping (a growing vector or string) when there is room after it.
+/// Called only by the thread the region is active on.
 fn grow_in_place(index: usize, ptr: *mut u8, old: usize, new: usize) -> bool {
     let slot = &TABLE[index];
     let end = slot.base.load(Ordering::Acquire) + REGION_BYTES;
@@ -176,6 +236,13 @@ fn grow_in_place(index: usize, ptr: *mut u8, old: usize, new: usize) -> bool {
     ) else {
         return false;
     };
+    if slot.hole_next.load(Ordering::Relaxed) == old_stop {
+        let fits = new_stop <= slot.hole_end.load(Ordering::Relaxed);
+        if fits {
+            slot.hole_next.store(new_stop, Ordering::Relaxed);
+        }
+        return fits;
+    }
     new_stop <= end
         && slot
             .next
@@ -222,6 +289,8 @@ impl Region {
             unsafe { libc::madvise(base, REGION_BYTES, libc::MADV_HUGEPAGE) };
         }
         let entry = &TABLE[slot];
+        entry.hole_next.store(0, Ordering::Relaxed);
+        entry.hole_end.store(0, Ordering::Relaxed);
         entry.next.store(base as usize, Ordering::Release);
         entry.live.store(1, Ordering::Release);
         entry.base.store(base as usize, Ordering::Release);
@@ -244,7 +313,8 @@ impl Region {
         f()
     }
 
-    /// Bytes handed out so far.
+    /// Bytes of the mapping used so far (blocks bumped from the hole are
+    /// not counted again).
     pub fn used(&self) -> usize {
         let slot = &TABLE[self.slot];
         slot.next.load(Ordering::Acquire) - slot.base.load(Ordering::Acquire)
@@ -289,5 +359,38 @@ mod tests {
         assert_eq!(grown[999], "999");
         drop(grown);
         assert_eq!(mapped(), before);
+    }
+
+    #[test]
+    fn a_large_block_freed_inside_is_used_again_and_nothing_overlaps() {
+        let region = Region::new(false).expect("a region");
+        region.within(|| {
+            let large: Vec<u8> = vec![1; HOLE_BYTES * 2];
+            let start = large.as_ptr() as usize;
+            let kept = String::from("kept after the large block");
+            drop(large);
+            let used = region.used();
+            let words: Vec<String> = (0..1000).map(|i| i.to_string()).collect();
+            for word in &words {
+                let at = word.as_ptr() as usize;
+                assert!((start..start + HOLE_BYTES * 2).contains(&at), "{at:x}");
+            }
+            let refill = vec![7u8; HOLE_BYTES];
+            assert_eq!(region.used(), used, "bumped from the hole only");
+            assert!(refill.iter().all(|&b| b == 7));
+            assert_eq!(kept, "kept after the large block");
+            assert_eq!(words[999], "999");
+        });
+    }
+
+    #[test]
+    fn a_large_block_freed_outside_is_only_counted() {
+        let region = Region::new(false).expect("a region");
+        let large: Vec<u8> = region.within(|| vec![1; HOLE_BYTES * 2]);
+        drop(large);
+        let used = region.used();
+        let word = region.within(|| String::from("fresh"));
+        assert!(region.used() > used, "not bumped from a hole");
+        assert_eq!(word, "fresh");
     }
 }
