@@ -1,5 +1,6 @@
 //! Policy errors and the translation of byte offsets into `file:line:column`.
 
+use std::cell::OnceCell;
 use std::fmt;
 use std::ops::Range;
 
@@ -40,6 +41,8 @@ const CHECKPOINT_BYTES: usize = 256;
 ///
 /// Built once per source in linear time, it then places any byte offset in
 /// logarithmic time, so placing every rule of a large policy stays linear.
+/// (The character counts that columns need are made on the first column
+/// asked for: a valid policy needs only lines.)
 #[derive(Clone)]
 pub(crate) struct SourceMap<'a> {
     name: &'a str,
@@ -47,28 +50,20 @@ pub(crate) struct SourceMap<'a> {
     /// Byte offset of the start of each line; the first is 0.
     line_starts: Vec<usize>,
     /// Entry `k`: how many characters start before byte `k * CHECKPOINT_BYTES`.
-    checkpoints: Vec<usize>,
+    checkpoints: OnceCell<Vec<usize>>,
 }
 
 impl<'a> SourceMap<'a> {
     /// Wraps a source's name and text, indexing its lines and characters.
     pub(crate) fn new(name: &'a str, text: &'a str) -> Self {
-        let bytes = text.as_bytes();
         let line_starts = std::iter::once(0)
-            .chain(positions_of(bytes, b'\n').map(|newline| newline + 1))
+            .chain(text.match_indices('\n').map(|(newline, _)| newline + 1))
             .collect();
-        let mut checkpoints = Vec::with_capacity(bytes.len() / CHECKPOINT_BYTES + 1);
-        let mut chars = 0;
-        checkpoints.push(0);
-        for block in bytes.chunks(CHECKPOINT_BYTES) {
-            chars += count_char_starts(block);
-            checkpoints.push(chars);
-        }
         SourceMap {
             name,
             text,
             line_starts,
-            checkpoints,
+            checkpoints: OnceCell::new(),
         }
     }
 
@@ -99,7 +94,10 @@ impl<'a> SourceMap<'a> {
     fn chars_before(&self, offset: usize) -> usize {
         let block = offset / CHECKPOINT_BYTES;
         let block_start = block * CHECKPOINT_BYTES;
-        self.checkpoints[block] + count_char_starts(&self.text.as_bytes()[block_start..offset])
+        let checkpoints = self
+            .checkpoints
+            .get_or_init(|| checkpoints(self.text.as_bytes()));
+        checkpoints[block] + count_char_starts(&self.text.as_bytes()[block_start..offset])
     }
 
     /// An error located at the start of `span`.
@@ -125,12 +123,17 @@ impl<'a> SourceMap<'a> {
     }
 }
 
-/// The offsets of every `byte` in `bytes`.
-fn positions_of(bytes: &[u8], byte: u8) -> impl Iterator<Item = usize> + '_ {
-    bytes
-        .iter()
-        .enumerate()
-        .filter_map(move |(index, &b)| (b == byte).then_some(index))
+/// Entry `k`: how many characters start before byte `k * CHECKPOINT_BYTES`
+/// of `bytes` (the last entry counts them all).
+fn checkpoints(bytes: &[u8]) -> Vec<usize> {
+    let mut checkpoints = Vec::with_capacity(bytes.len() / CHECKPOINT_BYTES + 2);
+    let mut chars = 0;
+    checkpoints.push(0);
+    for block in bytes.chunks(CHECKPOINT_BYTES) {
+        chars += count_char_starts(block);
+        checkpoints.push(chars);
+    }
+    checkpoints
 }
 
 /// How many UTF-8 characters start in `bytes` (bytes that are not continuation bytes).

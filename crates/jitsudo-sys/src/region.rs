@@ -52,7 +52,7 @@ struct Slot {
     claimed: AtomicBool,
     /// Start of the mapping; 0 while there is none.
     base: AtomicUsize,
-    /// Next free byte.
+    /// Next free byte (moved only by the thread the region is active on).
     next: AtomicUsize,
     /// Allocations not yet freed, plus one while the [`Region`] handle exists.
     live: AtomicUsize,
@@ -96,38 +96,34 @@ fn owner(ptr: *mut u8) -> Option<usize> {
 }
 
 /// Bumps `layout` from the slot's hole, or else from the rest of its
-/// mapping; `None` when both are full.
+/// mapping; `None` when both are full. Called only by the thread the
+/// region is active on: the one thread that moves `next`, `hole_next` and
+/// `hole_end` (other threads only free, which changes `live`), so plain
+/// loads and stores do.
 fn bump(index: usize, layout: Layout) -> Option<*mut u8> {
     let slot = &TABLE[index];
-    if let Some(ptr) = from_hole(slot, layout) {
-        slot.live.fetch_add(1, Ordering::Relaxed);
-        return Some(ptr);
-    }
-    let base = slot.base.load(Ordering::Acquire);
-    let end = base + REGION_BYTES;
-    let mut start = 0;
-    slot.next
-        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |next| {
-            start = next.checked_next_multiple_of(layout.align())?;
-            let stop = start.checked_add(layout.size())?;
-            (stop <= end).then_some(stop)
-        })
-        .ok()?;
+    let end = slot.base.load(Ordering::Acquire) + REGION_BYTES;
+    let ptr = take(
+        &slot.hole_next,
+        slot.hole_end.load(Ordering::Relaxed),
+        layout,
+    )
+    .or_else(|| take(&slot.next, end, layout))?;
     slot.live.fetch_add(1, Ordering::Relaxed);
-    Some(start as *mut u8)
+    Some(ptr)
 }
 
-/// Bumps `layout` from the slot's hole, if it has room. Called only by the
-/// thread the region is active on.
-fn from_hole(slot: &Slot, layout: Layout) -> Option<*mut u8> {
-    let next = slot.hole_next.load(Ordering::Relaxed);
-    let end = slot.hole_end.load(Ordering::Relaxed);
-    let start = next.checked_next_multiple_of(layout.align())?;
+/// Takes `layout` from the free bytes between `next` and `end`, if they
+/// have room, and moves `next` past it.
+fn take(next: &AtomicUsize, end: usize, layout: Layout) -> Option<*mut u8> {
+    let start = next
+        .load(Ordering::Relaxed)
+        .checked_next_multiple_of(layout.align())?;
     let stop = start.checked_add(layout.size())?;
     if stop > end {
         return None;
     }
-    slot.hole_next.store(stop, Ordering::Relaxed);
+    next.store(stop, Ordering::Relaxed);
     Some(start as *mut u8)
 }
 
@@ -236,18 +232,19 @@ fn grow_in_place(index: usize, ptr: *mut u8, old: usize, new: usize) -> bool {
     ) else {
         return false;
     };
-    if slot.hole_next.load(Ordering::Relaxed) == old_stop {
-        let fits = new_stop <= slot.hole_end.load(Ordering::Relaxed);
-        if fits {
-            slot.hole_next.store(new_stop, Ordering::Relaxed);
-        }
-        return fits;
+    let hole_end = slot.hole_end.load(Ordering::Relaxed);
+    extend(&slot.hole_next, hole_end, old_stop, new_stop)
+        || extend(&slot.next, end, old_stop, new_stop)
+}
+
+/// Moves `next` from `old_stop` to `new_stop` when the block ending at
+/// `old_stop` is the last one taken before `next` and `end` leaves room.
+fn extend(next: &AtomicUsize, end: usize, old_stop: usize, new_stop: usize) -> bool {
+    let fits = next.load(Ordering::Relaxed) == old_stop && new_stop <= end;
+    if fits {
+        next.store(new_stop, Ordering::Relaxed);
     }
-    new_stop <= end
-        && slot
-            .next
-            .compare_exchange(old_stop, new_stop, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
+    fits
 }
 
 /// A handle on a region. Allocations made inside [`Region::within`] come
