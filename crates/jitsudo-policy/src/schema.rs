@@ -25,6 +25,7 @@ pub(crate) struct RawPolicy {
     /// without knowing its length, and moving pointers as it grows copies a
     /// fraction of what moving the tables would.
     #[serde(default)]
+    #[allow(clippy::vec_box)]
     pub rule: Vec<Box<Spanned<RawRule>>>,
     /// The `[compat]` table: read from the parsed TOML before the schema
     /// applies (see `load::compat`); here only so that it is validated.
