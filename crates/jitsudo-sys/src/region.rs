@@ -4,12 +4,12 @@
 //!
 //! A region is one private anonymous mapping that allocations are bumped
 //! from; freeing is a count. When its handle is gone and its last
-//! allocation is freed, the whole mapping is returned to the kernel. One
-//! exception to "never reused": a large block (a parser's token list, a
-//! vector that grew) freed by the thread the region is active on becomes
-//! the region's hole, and later allocations are bumped from it before the
-//! end of the mapping, so memory already touched is used again instead of
-//! fresh pages that the kernel must zero.
+//! allocation is freed, the whole mapping is returned to the kernel. Freed
+//! memory is not used again, with one exception: a large block (a
+//! parser's token list, a vector that grew) freed by the thread the region
+//! is active on becomes the region's hole, and later allocations are
+//! bumped from it before the end of the mapping, so memory already touched
+//! is used again instead of fresh pages that the kernel must zero.
 //! The daemon reads a policy inside a scratch region (so the parser's
 //! temporaries neither go through malloc nor stay interleaved with the
 //! policy in its heap), copies the policy into a second region (exactly its
