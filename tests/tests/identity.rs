@@ -2,6 +2,8 @@
 //! unknown and hostile names, and the rule table (users, `%group`, `%#gid`,
 //! `#uid`, exact arguments, precedence). Typing passwords: auth.rs.
 
+use std::process::Command;
+
 use jitsudo_tests::*;
 
 /// Expects `script` (run by `user`) to be refused the way sudo refuses a
@@ -335,6 +337,75 @@ fn a_group_the_database_does_not_list_grants_nothing() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// A policy that names no group: jt_limited may run `id`.
+const NO_GROUP_POLICY: &str = "[[rule]]\nid = \"limited-id\"\nwho = [\"jt_limited\"]\n\
+    commands = [\"/usr/bin/id\"]\nauth = \"none\"\n";
+
+/// A daemon named `name` with `policy` (written to its policy file, whose
+/// path comes back for reloads).
+fn daemon_with(name: &str, policy: &str) -> (jitsudo_tests::daemon::Daemon, std::path::PathBuf) {
+    let w = world();
+    let path = w.policy_dir(name).join("policy.toml");
+    jitsudo_tests::util::write_atomic(&path, policy.as_bytes(), 0o644);
+    (jitsudo_tests::daemon::Daemon::start(w, name, &path), path)
+}
+
+/// `jitsudo -n command` as jt_grp (a member of jt_team, named by no
+/// user rule) against `daemon`: its stdout, or `None` if it was refused.
+fn grp_runs(daemon: &jitsudo_tests::daemon::Daemon, command: &str) -> Option<String> {
+    let out = jitsudo_tests::grants::sudo(GRP, daemon, &["-n", command]);
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The daemon looks the caller's groups up only when the policy names a
+/// group; a `%group` allow rule that is the policy's only mention of a
+/// group still lets its members in, also when a reload brings it in (the
+/// daemon decides per policy, not once at start).
+#[test]
+fn a_group_rule_alone_still_allows_its_members() {
+    let (daemon, path) = daemon_with("group-only-allow", NO_GROUP_POLICY);
+    assert_eq!(grp_runs(&daemon, "/usr/bin/whoami"), None);
+    let with_group = format!(
+        "{NO_GROUP_POLICY}\n[[rule]]\nid = \"team-whoami\"\nwho = [\"%jt_team\"]\n\
+         commands = [\"/usr/bin/whoami\"]\nauth = \"none\"\n"
+    );
+    jitsudo_tests::util::write_atomic(&path, with_group.as_bytes(), 0o644);
+    let reload = Command::new(world().jitsudo_bin().join("jitsudoctl"))
+        .args(["policy", "reload", "--socket"])
+        .arg(&daemon.socket)
+        .output()
+        .expect("run jitsudoctl");
+    assert!(reload.status.success(), "reload refused");
+    assert_eq!(
+        grp_runs(&daemon, "/usr/bin/whoami").as_deref(),
+        Some("root\n")
+    );
+    assert_eq!(grp_runs(&daemon, "/usr/bin/id"), None);
+    // A daemon started with it serves it the same way.
+    let (fresh, _) = daemon_with("group-only-allow-fresh", &with_group);
+    assert_eq!(
+        grp_runs(&fresh, "/usr/bin/whoami").as_deref(),
+        Some("root\n")
+    );
+}
+
+/// A `%group` deny rule that is the policy's only mention of a group
+/// still refuses the group's members what a user rule allows them.
+#[test]
+fn a_group_deny_rule_alone_still_refuses_its_members() {
+    const POLICY: &str = "[[rule]]\nid = \"grp-all\"\nwho = [\"jt_grp\"]\ncommands = [\"ALL\"]\n\
+        auth = \"none\"\n\n[[rule]]\nid = \"team-no-id\"\neffect = \"deny\"\nwho = [\"%jt_team\"]\n\
+        commands = [\"/usr/bin/id\"]\n";
+    let (daemon, _) = daemon_with("group-only-deny", POLICY);
+    assert_eq!(
+        grp_runs(&daemon, "/usr/bin/whoami").as_deref(),
+        Some("root\n")
+    );
+    assert_eq!(grp_runs(&daemon, "/usr/bin/id"), None);
 }
 
 /// A daemon named `name` whose only rule lets jt_nobody run `id` from a

@@ -251,6 +251,14 @@ impl Approval {
         }
     }
 
+    /// Whether an approver is named by group.
+    pub(crate) fn names_group(&self) -> bool {
+        match self {
+            Approval::Auto => false,
+            Approval::Approvers { approvers, .. } => approvers.iter().any(WhoPattern::is_group),
+        }
+    }
+
     /// Approvals needed (zero for auto).
     pub fn quorum(&self) -> u32 {
         match self {

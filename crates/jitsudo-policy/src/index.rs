@@ -55,6 +55,8 @@ pub(crate) struct Index {
     by_id: Box<[u32]>,
     /// Whether some rule has a `when.origin` condition.
     uses_origin: bool,
+    /// Whether some rule names a `%group` (in `who` or as an approver).
+    uses_caller_groups: bool,
 }
 
 /// Lists of ascending rule positions by key, in two allocations: the keys
@@ -145,6 +147,7 @@ impl Index {
                 .when
                 .as_ref()
                 .is_some_and(|when| !when.origin.is_empty());
+            index.uses_caller_groups |= rule.names_caller_groups();
         }
         let mut by_id: Vec<u32> = (0..count).collect();
         by_id.sort_by(|&a, &b| rules[a as usize].id.cmp(&rules[b as usize].id));
@@ -172,6 +175,12 @@ impl Index {
     /// Whether some rule has a `when.origin` condition.
     pub(crate) fn uses_origin(&self) -> bool {
         self.uses_origin
+    }
+
+    /// Whether some rule names a `%group` (see
+    /// [`crate::Policy::uses_caller_groups`]).
+    pub(crate) fn uses_caller_groups(&self) -> bool {
+        self.uses_caller_groups
     }
 
     /// Whether the index describes a policy of `rules` rules.

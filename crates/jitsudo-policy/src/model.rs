@@ -212,6 +212,16 @@ impl Rule {
             None => false,
         }
     }
+
+    /// Whether the rule looks at the caller's groups: a `%group` among
+    /// who it names, or among its grant's approvers.
+    pub(crate) fn names_caller_groups(&self) -> bool {
+        self.who.iter().any(WhoPattern::is_group)
+            || self
+                .grant
+                .as_deref()
+                .is_some_and(|grant| grant.approval.names_group())
+    }
 }
 
 /// What a matching rule does.
@@ -314,6 +324,18 @@ impl Policy {
                 .as_ref()
                 .is_some_and(|when| !when.origin.is_empty())
         })
+    }
+
+    /// Whether any rule or approver list names a `%group`: only then does
+    /// a decision, a listing or a grant check look at the caller's groups,
+    /// and the daemon looks them up (a group database lookup may cost
+    /// dozens of system calls). Read from the index, or a scan of the
+    /// rules if they were changed without [`Policy::reindex`].
+    pub fn uses_caller_groups(&self) -> bool {
+        if self.index.usable(self.rules.len()) {
+            return self.index.uses_caller_groups();
+        }
+        self.rules.iter().any(Rule::names_caller_groups)
     }
 
     /// The rule with this id: looked up in the index, or searched for if

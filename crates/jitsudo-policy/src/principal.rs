@@ -89,6 +89,12 @@ impl WhoPattern {
         }
     }
 
+    /// Whether this entry names a group (`%name`, `%#gid`, `%ALL`): only
+    /// such entries look at the caller's groups.
+    pub fn is_group(&self) -> bool {
+        matches!(self, WhoPattern::Group(_))
+    }
+
     /// Whether the caller is this user or belongs to this group (by the
     /// groups of the calling process).
     pub fn matches(&self, caller: &Caller<'_>) -> bool {

@@ -781,3 +781,29 @@ fn uses_origin_only_with_an_origin_condition() {
     assert!(!rule(&format!("{base}\nwhen = {{ tty = true }}")).uses_origin());
     assert!(rule(&format!("{base}\nwhen = {{ origin = [\"local\"] }}")).uses_origin());
 }
+
+#[test]
+fn uses_caller_groups_only_when_a_group_is_named() {
+    let users = "commands = [\"/usr/bin/id\"]\nwho = [\"alice\", \"#1000\", \"ALL\"]";
+    assert!(!rule(users).uses_caller_groups());
+    for who in ["%wheel", "%#27", "%ALL"] {
+        let named = rule(&format!(
+            "commands = [\"/usr/bin/id\"]\nwho = [\"alice\", \"{who}\"]"
+        ));
+        assert!(named.uses_caller_groups(), "{who}");
+    }
+    let deny =
+        format!("{users}\n[[rule]]\nwho = [\"%staff\"]\ncommands = [\"ALL\"]\neffect = \"deny\"");
+    assert!(rule(&deny).uses_caller_groups());
+    // An approver named by group is matched against the reviewer's groups.
+    let grant = "who = [\"alice\"]\ncommands = [\"/usr/bin/id\"]\n[rule.grant]\nmax = \"1h\"\n";
+    assert!(!rule(&format!("{grant}approvers = [\"bob\"]")).uses_caller_groups());
+    assert!(rule(&format!("{grant}approvers = [\"bob\", \"%dba\"]")).uses_caller_groups());
+    // Without the index (rules changed by hand), the rules are scanned.
+    let mut p = rule(users);
+    p.rules
+        .extend(rule("who = [\"%dba\"]\ncommands = [\"ALL\"]").rules);
+    assert!(p.uses_caller_groups());
+    p.reindex();
+    assert!(p.uses_caller_groups());
+}

@@ -1,7 +1,9 @@
 //! Identify: the caller as the kernel and the account databases describe
 //! it (the first step of every request).
 
-use jitsudo_policy::{Caller, GroupRef, Origin};
+use std::sync::OnceLock;
+
+use jitsudo_policy::{Caller, GroupRef, Origin, Policy};
 use jitsudo_proto::Failure;
 
 use crate::accounts::{self, Account};
@@ -17,14 +19,21 @@ pub struct Identity {
     pub peer: Peer,
     /// The caller's passwd entry.
     pub account: Account,
-    /// The caller's groups (the process's that the group database also
-    /// lists) with their names, for `%group` rules.
-    pub group_names: Vec<(u32, Option<String>)>,
-    /// Every group of the process or of the database's list, with names:
-    /// deny rules match these too (see `jitsudo_policy::Caller`).
-    pub deny_names: Vec<(u32, Option<String>)>,
+    /// The caller's groups with their names, looked up the first time a
+    /// policy that names groups asks (see [`Identity::with_caller`]).
+    groups: OnceLock<NamedGroups>,
     /// How the caller reached this host (for `when.origin`).
     pub origin: Origin,
+}
+
+/// The caller's groups as `%group` entries see them.
+struct NamedGroups {
+    /// The groups of the process that the group database also lists, for
+    /// every rule.
+    held: Vec<(u32, Option<String>)>,
+    /// Every group of the process or of the database's list: deny rules
+    /// match these too (see `jitsudo_policy::Caller`).
+    deny: Vec<(u32, Option<String>)>,
 }
 
 impl Identity {
@@ -35,8 +44,11 @@ impl Identity {
         let account = accounts::resolve_user(spec)
             .ok_or_else(|| Failure::new(message(b"unknown user ", spec)))?;
         let groups = account.groups(account.gid);
-        let group_names = named_groups(&groups);
-        let deny_names = group_names.clone();
+        let held = named_groups(&groups);
+        let named = NamedGroups {
+            deny: held.clone(),
+            held,
+        };
         Ok(Identity {
             peer: Peer {
                 uid: account.uid,
@@ -50,8 +62,7 @@ impl Identity {
                 origin: self.peer.origin,
             },
             account,
-            group_names,
-            deny_names,
+            groups: OnceLock::from(named),
             origin: self.origin,
         })
     }
@@ -63,17 +74,6 @@ impl Identity {
     pub fn of(peer: Peer, wants_origin: bool) -> Result<Identity, Failure> {
         let account = accounts::user_by_uid(peer.uid)
             .ok_or_else(|| Failure::new("you do not exist in the passwd database"))?;
-        let listed = account.groups(account.gid);
-        let mut held_or_listed = peer.groups.clone();
-        held_or_listed.extend(listed.iter().filter(|gid| !peer.groups.contains(gid)));
-        // Each name is looked up once (a lookup may cost dozens of system
-        // calls with NSS modules such as systemd's userdb).
-        let deny_names = named_groups(&held_or_listed);
-        let group_names = deny_names
-            .iter()
-            .filter(|(gid, _)| peer.groups.contains(gid) && listed.contains(gid))
-            .cloned()
-            .collect();
         let origin = match peer.origin {
             Some(origin) => origin,
             None if wants_origin => {
@@ -87,10 +87,27 @@ impl Identity {
         Ok(Identity {
             peer,
             account,
-            group_names,
-            deny_names,
+            groups: OnceLock::new(),
             origin,
         })
+    }
+
+    /// The caller's groups from the group database, with names: the
+    /// process's groups the database also lists, and every group of either.
+    fn look_up_groups(&self) -> NamedGroups {
+        let held_now = &self.peer.groups;
+        let listed = self.account.groups(self.account.gid);
+        let mut held_or_listed = held_now.clone();
+        held_or_listed.extend(listed.iter().filter(|gid| !held_now.contains(gid)));
+        // Each name is looked up once (a lookup may cost dozens of system
+        // calls with NSS modules such as systemd's userdb).
+        let deny = named_groups(&held_or_listed);
+        let held = deny
+            .iter()
+            .filter(|(gid, _)| held_now.contains(gid) && listed.contains(gid))
+            .cloned()
+            .collect();
+        NamedGroups { held, deny }
     }
 
     /// Whether the caller sees the daemon's file system (unknown: no).
@@ -110,10 +127,16 @@ impl Identity {
         self.account.name.to_str()
     }
 
-    /// The policy's view of the caller.
-    pub fn with_caller<T>(&self, f: impl FnOnce(Caller<'_>) -> T) -> T {
-        let groups = group_refs(&self.group_names);
-        let deny_groups = group_refs(&self.deny_names);
+    /// `policy`'s view of the caller. His groups are looked up (once per
+    /// request) only if `policy` names a group somewhere: otherwise no
+    /// rule or approver list can look at them, and they are left empty.
+    pub fn with_caller<T>(&self, policy: &Policy, f: impl FnOnce(Caller<'_>) -> T) -> T {
+        let (groups, deny_groups) = if policy.uses_caller_groups() {
+            let named = self.groups.get_or_init(|| self.look_up_groups());
+            (group_refs(&named.held), group_refs(&named.deny))
+        } else {
+            (Vec::new(), Vec::new())
+        };
         f(Caller {
             uid: self.peer.uid,
             name: self.name_str(),

@@ -157,7 +157,7 @@ fn may_not_run(ctx: &Context<'_>, who: &Identity) -> Vec<ServerMessage> {
 }
 
 fn rules_of<'p>(ctx: &Context<'p>, who: &Identity) -> Vec<&'p Rule> {
-    who.with_caller(|caller| {
+    who.with_caller(ctx.policy, |caller| {
         ctx.policy
             .rules
             .iter()

@@ -99,7 +99,7 @@ fn decide<D>(
 ) -> D {
     let group_name = target.group.as_ref().and_then(|g| g.name.to_str());
     let context = request_context(ctx, who);
-    who.with_caller(|caller| {
+    who.with_caller(ctx.policy, |caller| {
         let mut question = jitsudo_policy::Request {
             caller,
             run_as_user: TargetUser {

@@ -174,7 +174,7 @@ fn rule_asked(
     id: &str,
     context: jitsudo_policy::Context<'_>,
 ) -> Result<(String, jitsudo_policy::Grantable), Failure> {
-    let found = who.with_caller(|caller| policy.grantable(id, &caller));
+    let found = who.with_caller(policy, |caller| policy.grantable(id, &caller));
     let (rule, grant) = found.ok_or_else(|| {
         Failure::new(jitsudo_policy::RequestRefusal::NoSuchRule(id.to_owned()).to_string())
     })?;
@@ -257,7 +257,7 @@ fn command_rule<'p>(
             rule_id: &rule.id,
             command: None,
         };
-        let decision = who.with_caller(|caller| {
+        let decision = who.with_caller(policy, |caller| {
             let question = jitsudo_policy::Request {
                 caller,
                 run_as_user: TargetUser {

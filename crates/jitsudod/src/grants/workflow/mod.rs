@@ -82,7 +82,7 @@ pub(super) fn find(tx: &Tx<'_>, id: &str) -> Result<Record, Failure> {
 pub fn approver_of(policy: &Policy, who: &Identity, record: &Record) -> bool {
     policy
         .grantable_rule(&record.rule_id)
-        .is_some_and(|(_, g)| who.with_caller(|caller| g.approval.may_review(&caller)))
+        .is_some_and(|(_, g)| who.with_caller(policy, |caller| g.approval.may_review(&caller)))
 }
 
 /// Refuses control characters (they would reach terminals and logs).

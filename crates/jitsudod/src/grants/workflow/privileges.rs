@@ -105,8 +105,10 @@ impl Given {
         policy: &'p Policy,
         who: &Identity,
     ) -> Result<(&'p Rule, &'p Grantable), Failure> {
-        who.with_caller(|caller| policy.grantable_privilege(&caller, &self.privilege()))
-            .map_err(|refusal| Failure::new(refusal.to_string()))
+        who.with_caller(policy, |caller| {
+            policy.grantable_privilege(&caller, &self.privilege())
+        })
+        .map_err(|refusal| Failure::new(refusal.to_string()))
     }
 }
 
@@ -135,7 +137,7 @@ fn caps(names: &[String], policy: &Policy, who: &Identity) -> Result<Given, Fail
     for name in names {
         let cap = Capability::parse(name).map_err(|unknown| {
             let none = Privilege::Caps(&[]);
-            match who.with_caller(|caller| policy.grantable_privilege(&caller, &none)) {
+            match who.with_caller(policy, |caller| policy.grantable_privilege(&caller, &none)) {
                 Err(RequestRefusal::NotOffered { offered, .. }) if !offered.is_empty() => {
                     Failure::new(format!(
                         "{unknown}; you may request: {}",
