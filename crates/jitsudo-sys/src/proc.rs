@@ -11,13 +11,23 @@ use std::path::PathBuf;
 const SMALL_FILE: usize = 4096;
 
 /// Reads a small /proc file: into a buffer that holds it whole, so it
-/// takes one `read` (and one more that sees its end) instead of a size
-/// query and a series of reads that double from 32 bytes.
+/// takes one `read` (and one more that sees its end). Read by hand:
+/// `read_to_string` on a `File` first asks for its size and position
+/// (`statx`, `lseek`), which /proc cannot tell anyway (it says 0).
 fn read_small(path: String) -> io::Result<String> {
     use std::io::Read;
-    let mut text = String::with_capacity(SMALL_FILE);
-    std::fs::File::open(path)?.read_to_string(&mut text)?;
-    Ok(text)
+    let mut file = std::fs::File::open(path)?;
+    let mut bytes = Vec::with_capacity(SMALL_FILE);
+    let mut chunk = [0u8; SMALL_FILE];
+    loop {
+        match file.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => bytes.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
 /// The fields of `/proc/PID/stat` jitsudo uses (numbered as in proc(5)).

@@ -9,6 +9,8 @@
 //! resolves differently cannot make it run another file, but the command
 //! would not be the one the caller meant).
 
+use std::sync::OnceLock;
+
 /// A mount namespace, by the identity (inode on the kernel's namespace
 /// file system) of its `/proc/PID/ns/mnt` file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,9 +30,16 @@ impl MountNamespace {
         Some(MountNamespace { ino })
     }
 
-    /// Whether this is the daemon's own mount namespace.
+    /// Whether this is the daemon's own mount namespace (read once: the
+    /// daemon never changes namespaces; until it could be read, it is
+    /// read again each time).
     pub fn is_daemons(self) -> bool {
-        MountNamespace::of(0) == Some(self)
+        static DAEMONS: OnceLock<MountNamespace> = OnceLock::new();
+        let daemons = match DAEMONS.get() {
+            Some(daemons) => Some(*daemons),
+            None => MountNamespace::of(0).map(|read| *DAEMONS.get_or_init(|| read)),
+        };
+        daemons == Some(self)
     }
 }
 
