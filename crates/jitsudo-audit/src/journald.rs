@@ -131,6 +131,15 @@ impl Sink for Journald {
     fn probe(&self) -> io::Result<()> {
         crate::sink::datagram_listener(&self.path)
     }
+
+    /// Opens the socket (it is not connected: nothing about journald is
+    /// learnt ahead, a restarted one is still reached).
+    fn prepare(&self) {
+        let mut cached = self.socket.lock().unwrap_or_else(PoisonError::into_inner);
+        if cached.is_none() {
+            *cached = open_socket().ok();
+        }
+    }
 }
 
 fn open_socket() -> io::Result<OwnedFd> {
@@ -314,6 +323,20 @@ mod tests {
         file.seek(SeekFrom::Start(0)).expect("seek memfd");
         file.read_to_end(&mut contents).expect("read memfd");
         assert!(contents == encode(&ev.fields()), "memfd holds the entry");
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn a_socket_prepared_before_journald_listens_reaches_it() {
+        let path = temp_socket_path();
+        let sink = Journald::with_path(&path);
+        sink.prepare();
+        let server = listen(&path);
+        let ev = Event::new(EventKind::ExecAccept).user("alice");
+        assert_eq!(sink.send(&ev).expect("send"), Transport::Datagram);
+        let mut buf = vec![0; 4096];
+        let n = server.recv(&mut buf).expect("recv");
+        assert_eq!(&buf[..n], encode(&ev.fields()).as_slice());
         let _ = std::fs::remove_file(&path);
     }
 

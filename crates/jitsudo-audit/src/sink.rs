@@ -23,6 +23,13 @@ pub trait Sink: Send + Sync {
     fn probe(&self) -> io::Result<()> {
         Ok(())
     }
+
+    /// Opens now, before any event, what the first event would open (a
+    /// socket, files that exist already), so that writing it costs less.
+    /// Writes nothing and makes nothing: a sink left out of the policy's
+    /// `audit_log` may still be prepared. Errors are left for
+    /// [`Sink::emit`] to meet and report.
+    fn prepare(&self) {}
 }
 
 /// Whether a daemon listens on the datagram socket at `path`: connecting
@@ -101,6 +108,14 @@ impl Audit {
             .iter()
             .map(|sink| (sink.name().to_owned(), sink.probe()))
             .collect()
+    }
+
+    /// Lets every sink open ahead what its first event needs
+    /// ([`Sink::prepare`]), e.g. in a worker waiting for its job.
+    pub fn prepare(&self) {
+        for sink in &self.sinks {
+            sink.prepare();
+        }
     }
 
     /// Sends `ev` to every sink. Returns the failures (empty when all

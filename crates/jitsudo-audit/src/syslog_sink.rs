@@ -128,6 +128,15 @@ impl Sink for Syslog {
     fn probe(&self) -> io::Result<()> {
         crate::sink::datagram_listener(&self.path)
     }
+
+    /// Connects to the syslog daemon (a restarted one is reconnected to
+    /// when a write fails, as after any connection).
+    fn prepare(&self) {
+        let mut cached = self.logger.lock().unwrap_or_else(PoisonError::into_inner);
+        if cached.is_none() {
+            *cached = self.connect().ok();
+        }
+    }
 }
 
 fn severity(p: Priority) -> Severity {
@@ -251,6 +260,27 @@ mod tests {
         let server = UnixDatagram::bind(&path).expect("rebind");
         sink.emit(&ev).expect("emit after restart");
         assert!(server.recv(&mut buf).is_ok());
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn a_connection_prepared_before_a_restart_is_made_again() {
+        let path = std::env::temp_dir().join(format!(
+            "jitsudo-audit-syslog-prepare-{}.sock",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_file(&path);
+        let first = UnixDatagram::bind(&path).expect("bind");
+        let sink = Syslog::with_path(&path);
+        sink.prepare();
+        drop(first);
+        std::fs::remove_file(&path).expect("remove");
+        let second = UnixDatagram::bind(&path).expect("rebind");
+        let ev = Event::new(EventKind::ExecAccept).user("bob");
+        sink.emit(&ev).expect("emit");
+        let mut buf = vec![0; 4096];
+        let n = second.recv(&mut buf).expect("recv");
+        assert!(String::from_utf8_lossy(&buf[..n]).ends_with(&ev.message()));
         let _ = std::fs::remove_file(&path);
     }
 }

@@ -129,6 +129,12 @@ impl<S: Sink> Sink for Enabled<S> {
             Ok(())
         }
     }
+
+    /// Prepared whether or not the job will name it (a worker prepares
+    /// before its job says): preparing writes and makes nothing.
+    fn prepare(&self) {
+        self.0.prepare();
+    }
 }
 
 /// Logs the `exec.accept` of `record` and tells whether its command may

@@ -233,6 +233,45 @@ mod tests {
     }
 
     #[test]
+    fn preparing_a_missing_trail_makes_nothing() {
+        let (dir, trail) = temp_trail("prepare-none");
+        trail.prepare();
+        assert!(!dir.exists(), "prepare made {}", dir.display());
+        write(&trail, 1);
+        assert_eq!(
+            verify(&[trail.path().to_owned()]).expect("verify").records,
+            1
+        );
+        let _ = fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn prepared_files_are_checked_again_at_the_first_record() {
+        let (dir, first) = temp_trail("prepare-moved");
+        write(&first, 1);
+        // A writer prepares, then the trail is rotated before its first
+        // record: the record starts the new file, chained to the old one.
+        let prepared = Trail::new(first.path());
+        prepared.prepare();
+        let old = dir.join("audit.jsonl.1");
+        fs::rename(first.path(), &old).expect("rotate");
+        write(&prepared, 1);
+        assert_eq!(lines(&old).len(), 1, "wrote to the rotated file");
+        let both = [old.clone(), first.path().to_owned()];
+        assert_eq!(verify(&both).expect("verify").records, 2);
+        // Prepared again, then the trail is replaced by a link: refused.
+        let linked = Trail::new(first.path());
+        linked.prepare();
+        fs::rename(first.path(), dir.join("audit.jsonl.2")).expect("move");
+        let decoy = dir.join("decoy");
+        fs::write(&decoy, b"decoy\n").expect("decoy");
+        std::os::unix::fs::symlink(&decoy, first.path()).expect("link");
+        assert!(linked.append(&event(2)).is_err(), "wrote through a link");
+        assert_eq!(fs::read(&decoy).expect("decoy"), b"decoy\n");
+        let _ = fs::remove_dir_all(dir);
+    }
+
+    #[test]
     fn writers_in_turn_keep_one_chain() {
         let (dir, shared) = temp_trail("writers");
         let shared = std::sync::Arc::new(shared);

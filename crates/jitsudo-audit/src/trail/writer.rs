@@ -168,7 +168,7 @@ impl Trail {
             let (log, log_id, size) = match self.still_the_trail(log)? {
                 Some(held) => held,
                 None => {
-                    let log = open_log(&self.path)?;
+                    let log = open_log(&self.path, Missing::Make)?;
                     let meta = log.metadata()?;
                     (log, FileId::of(&meta), meta.len())
                 }
@@ -210,7 +210,7 @@ impl Trail {
     /// The head file, opened (and the directory made if it is missing).
     fn open_head(&self, pid: u32) -> io::Result<Kept> {
         self.make_dir()?;
-        let head = open_head(&self.head)?;
+        let head = open_head(&self.head, Missing::Make)?;
         let head_id = FileId::of(&head.metadata()?);
         Ok(Kept {
             pid,
@@ -220,13 +220,39 @@ impl Trail {
         })
     }
 
+    /// Opens the head file and the trail ahead of the first record, if
+    /// both exist (nothing is made: a trail left out of `audit_log` stays
+    /// unmade). The first record checks under the lock, as every record
+    /// does, that the paths still name them.
+    pub fn prepare(&self) {
+        let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        let pid = std::process::id();
+        if kept.as_ref().is_some_and(|k| k.pid == pid) {
+            return;
+        }
+        let opened = |path: &Path, open: fn(&Path, Missing) -> io::Result<File>| {
+            let file = open(path, Missing::Fail).ok()?;
+            let id = FileId::of(&file.metadata().ok()?);
+            Some((file, id))
+        };
+        let Some((head, head_id)) = opened(&self.head, open_head) else {
+            return;
+        };
+        *kept = Some(Kept {
+            pid,
+            head,
+            head_id,
+            log: opened(&self.path, open_log),
+        });
+    }
+
     /// Whether a record could be written now: the directory exists or can
     /// be made, the head file and the trail open for writing, and their
     /// file system has room left.
     pub fn probe(&self) -> io::Result<()> {
         self.make_dir()?;
-        open_head(&self.head)?;
-        let log = open_log(&self.path)?;
+        open_head(&self.head, Missing::Make)?;
+        let log = open_log(&self.path, Missing::Make)?;
         let room = nix::sys::statvfs::fstatvfs(&log).map_err(io::Error::from)?;
         if room.blocks_available() == 0 {
             return Err(io::Error::from_raw_os_error(libc::ENOSPC));
@@ -271,6 +297,10 @@ impl Sink for Trail {
         Trail::probe(self)
             .map_err(|e| io::Error::new(e.kind(), format!("trail {}: {e}", self.path.display())))
     }
+
+    fn prepare(&self) {
+        Trail::prepare(self);
+    }
 }
 
 /// The trail as [`Trail::head`] found it.
@@ -283,22 +313,30 @@ pub(super) struct TrailHead {
     pub hash: String,
 }
 
+/// Whether opening a file of the trail makes it when it is missing.
+#[derive(Clone, Copy)]
+enum Missing {
+    Make,
+    Fail,
+}
+
 /// The head file, for reading and overwriting in place.
-fn open_head(path: &Path) -> io::Result<File> {
-    private().write(true).open(path)
+fn open_head(path: &Path, missing: Missing) -> io::Result<File> {
+    private(missing).write(true).open(path)
 }
 
 /// The trail, for reading its end and appending.
-fn open_log(path: &Path) -> io::Result<File> {
-    private().append(true).open(path)
+fn open_log(path: &Path, missing: Missing) -> io::Result<File> {
+    private(missing).append(true).open(path)
 }
 
-/// Options shared by both files: created 0600, never through a link.
-fn private() -> OpenOptions {
+/// Options shared by both files: made 0600 (if `missing` says so), never
+/// through a link.
+fn private(missing: Missing) -> OpenOptions {
     let mut options = OpenOptions::new();
     options
         .read(true)
-        .create(true)
+        .create(matches!(missing, Missing::Make))
         .truncate(false)
         .mode(0o600)
         .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW);

@@ -12,6 +12,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use super::group::Group;
 use super::hierarchy::{own_cgroup, Hierarchy};
@@ -60,12 +61,40 @@ pub fn establish(configured: Option<&Path>) -> Result<(), Error> {
     SUBTREE.set(found).map_err(|_| Error::SubtreeTwice)
 }
 
+/// How long [`release`] waits for idle workers to remove the groups they
+/// made ahead of a job (each does once its channel to the daemon closes).
+const RELEASE_WAIT: Duration = Duration::from_secs(2);
+
+/// Pause between two looks at the subtree in [`release`].
+const RELEASE_PAUSE: Duration = Duration::from_millis(5);
+
 /// At daemon exit: removes the subtree the daemon made if it is empty
-/// (best effort; commands still running keep it).
+/// (best effort; commands still running keep it). Groups without processes
+/// are those idle workers made ahead of a job and are removing as they
+/// leave: they are waited for, a bounded time.
 pub fn release() {
-    if let Some(subtree) = subtree().filter(|s| s.made) {
-        let _ = std::fs::remove_dir(&subtree.dir);
+    let Some(subtree) = subtree().filter(|s| s.made) else {
+        return;
+    };
+    let until = Instant::now() + RELEASE_WAIT;
+    while std::fs::remove_dir(&subtree.dir).is_err()
+        && has_empty_groups(&subtree.dir)
+        && Instant::now() < until
+    {
+        std::thread::sleep(RELEASE_PAUSE);
     }
+}
+
+/// Whether a command group without processes is below `dir`.
+fn has_empty_groups(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        let name = entry.file_name();
+        name.to_str().and_then(worker_of).is_some()
+            && matches!(Group::at(entry.path()).populated(), Ok(false))
+    })
 }
 
 fn set_up(configured: Option<&Path>) -> Result<Subtree, Error> {

@@ -12,6 +12,7 @@ mod auth;
 mod child;
 mod edit;
 pub mod fork_server;
+mod idle;
 mod pipes;
 mod pty;
 mod received;
@@ -35,33 +36,39 @@ use fork_server::Role;
 use received::receive_job;
 
 /// The entry point of `jitsudod --fork-server` (fd 0: its channel to the
-/// daemon), which forks the workers: each returns here as a worker with its
-/// own channel on fd 0. `cgroup`: the daemon's cgroup subtree, if cgroup v2
-/// is usable.
+/// daemon), which forks the workers: each serves its job here and ends
+/// with [`end`]. `cgroup`: the daemon's cgroup subtree, if cgroup v2 is
+/// usable.
 pub fn main(cgroup: Option<std::path::PathBuf>) -> ExitCode {
     match fork_server::serve() {
         Role::Done(code) => code,
-        Role::Worker => serve_one(cgroup.as_deref()),
+        Role::Worker => end(serve_one(cgroup.as_deref())),
     }
 }
 
-/// Serves the one job the daemon sends this worker. Its PAM transaction is
-/// started while it waits in the pool (the fork server keeps the modules
-/// loaded, so this reads the configuration and little else).
+/// Serves the one job the daemon sends this worker, with what it prepared
+/// while it waited in the pool ([`idle`]).
 fn serve_one(cgroup: Option<&std::path::Path>) -> ExitCode {
-    let pam = match auth::Transaction::prepare() {
-        Ok(pam) => pam,
+    let prepared = match idle::prepare(cgroup) {
+        Ok(prepared) => prepared,
         Err(e) => {
             eprintln!("jitsudod worker: pam_start: {}", e.text);
             return ExitCode::FAILURE;
         }
     };
+    if let idle::Waited::Stopped(signal) = idle::wait_for_job() {
+        drop(prepared);
+        idle::die_of(signal);
+    }
     match receive_job() {
         Ok((job, received)) => {
             title::set(&title::busy(&job));
             // Fd 0 stays the daemon's channel for the worker's life.
             let daemon = Std::In.borrow();
-            supervise::run(pam, job, received.conn, received.caller, daemon, cgroup)
+            let idle::Prepared { pam, audit, group } = prepared;
+            let status = supervise::run(pam, &audit, job, received, daemon, cgroup);
+            drop(group);
+            status
         }
         // The daemon stopped, or let this worker go.
         Err(Error::NoJob) => ExitCode::SUCCESS,
@@ -70,4 +77,16 @@ fn serve_one(cgroup: Option<&std::path::Path>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Ends the worker with `code` once its job is done: everything it must do
+/// is done by then (the PAM transaction ended, the session closed, the
+/// audit records written, its cgroup removed; those are not left to
+/// destructors), so it skips what `exit` would add: atexit handlers and
+/// every shared library's destructors (PAM's modules, NSS, libaudit), which
+/// hold nothing left to write. Only std's stdout buffer is flushed.
+fn end(code: ExitCode) -> ! {
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    let status = if code == ExitCode::SUCCESS { 0 } else { 1 };
+    jitsudo_sys::process::exit_immediately(status)
 }

@@ -11,7 +11,7 @@ use jitsudo_audit::ExitStatus;
 use jitsudo_proto::{Exit, Failure, ServerMessage};
 
 use super::auth::{Reporting, Transaction};
-use super::received::CallerFds;
+use super::received::{CallerFds, Received};
 use super::reply::send;
 use super::spawn::{start, Place, Started};
 use super::tree::Leftovers;
@@ -22,19 +22,19 @@ use crate::request::job::{Exec, Job, Report, Then};
 /// Runs the job to completion: PAM, then the command or the reply.
 pub fn run(
     mut pam: Transaction,
+    audit: &jitsudo_audit::Audit,
     job: Job,
-    conn: OwnedFd,
-    caller: CallerFds,
+    received: Received,
     daemon: BorrowedFd<'_>,
     cgroup: Option<&Path>,
 ) -> ExitCode {
+    let Received { conn, caller } = received;
     let record = job.audit_record();
     crate::audit::enable(&record.guard.log);
-    let audit = crate::audit::sinks();
     let reporting = Reporting {
         conn: &conn,
         daemon,
-        audit: &audit,
+        audit,
         record: &record,
     };
     if let Err(failure) = pam.begin(&job.pam, &reporting) {
@@ -56,18 +56,18 @@ pub fn run(
         }
         Then::Edit(files) => {
             let mut record = record;
-            let Ok(recording) = start_recording(&mut record, b"sudoedit", &conn, &audit) else {
+            let Ok(recording) = start_recording(&mut record, b"sudoedit", &conn, audit) else {
                 return ExitCode::FAILURE;
             };
-            return super::edit::run(&files, &conn, &record, &audit, recording.as_ref());
+            return super::edit::run(&files, &conn, &record, audit, recording.as_ref());
         }
         Then::Review => return super::reply::relay_review(&conn, daemon),
     };
     let mut record = record;
-    let Ok(recorder) = start_recording(&mut record, &exec.path, &conn, &audit) else {
+    let Ok(recorder) = start_recording(&mut record, &exec.path, &conn, audit) else {
         return ExitCode::FAILURE;
     };
-    if let Err(failure) = crate::audit::admit(&audit, &record) {
+    if let Err(failure) = crate::audit::admit(audit, &record) {
         send(&conn, &ServerMessage::Error(failure), None);
         return ExitCode::FAILURE;
     }
@@ -77,7 +77,7 @@ pub fn run(
         let reporting = Reporting {
             conn: &conn,
             daemon,
-            audit: &audit,
+            audit,
             record: &record,
         };
         reporting.report(Report::Admitted);
@@ -96,8 +96,7 @@ pub fn run(
         cwd: &record.cwd,
         cgroup,
     };
-    let (status, leftovers) =
-        run_command(&exec, &place, &conn, caller, recorder, (&record, &audit));
+    let (status, leftovers) = run_command(&exec, &place, &conn, caller, recorder, (&record, audit));
     pam.close_session();
     pam.hang_up();
     drop(conn);

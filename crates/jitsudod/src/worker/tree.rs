@@ -1,8 +1,9 @@
 //! The command's process tree as the worker ends it: the command's own
 //! cgroup when there is one, else its process group.
 //!
-//! The group `cmd-<worker pid>` is made below the daemon's subtree before
-//! the fork, and the child is born in it (`clone3` with
+//! The group `cmd-<worker pid>` is made below the daemon's subtree while
+//! the worker waits for its job ([`Ready`]; else, e.g. under a grant or if
+//! that failed, when the command starts), and the child is born in it (`clone3` with
 //! `CLONE_INTO_CGROUP`; on kernels before 5.7 the child enters it first
 //! thing, writing "0" to its `cgroup.procs`, while still root), before
 //! anything of the command runs, so every process the command ever starts
@@ -12,6 +13,7 @@
 use std::io::ErrorKind;
 use std::os::fd::OwnedFd;
 use std::path::Path;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use jitsudo_proto::Failure;
@@ -43,7 +45,8 @@ impl Prepared {
             }
             return Ok(Prepared { group: None });
         };
-        create(subtree)
+        take_ready(subtree)
+            .map_or_else(|| create(subtree), Ok)
             .map(|group| Prepared { group: Some(group) })
             .map_err(|e| Failure::new(format!("unable to create the command's cgroup: {e}")))
     }
@@ -83,6 +86,41 @@ impl Drop for Prepared {
             let _ = group.remove();
         }
     }
+}
+
+/// The group made while the worker waited ([`Ready::make`]), until a
+/// command takes it. The worker is single-threaded; the lock only makes the
+/// static sound.
+static READY: Mutex<Option<Group>> = Mutex::new(None);
+
+/// The worker's group made ahead of its job; removed when this drops unless
+/// a command took it (see [`Prepared::new`]).
+pub struct Ready(());
+
+impl Ready {
+    /// Makes `cmd-<worker pid>` below `subtree` (if cgroup v2 is usable),
+    /// best effort: the command makes its group itself if this failed.
+    pub fn make(subtree: Option<&Path>) -> Ready {
+        if let Some(group) = subtree.and_then(|subtree| create(subtree).ok()) {
+            *READY.lock().unwrap_or_else(PoisonError::into_inner) = Some(group);
+        }
+        Ready(())
+    }
+}
+
+impl Drop for Ready {
+    fn drop(&mut self) {
+        let left = READY.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(group) = left {
+            report(&group, group.remove());
+        }
+    }
+}
+
+/// The group made ahead, if it is below `subtree`.
+fn take_ready(subtree: &Path) -> Option<Group> {
+    let mut ready = READY.lock().unwrap_or_else(PoisonError::into_inner);
+    ready.take_if(|group| group.dir().parent() == Some(subtree))
 }
 
 fn create(subtree: &Path) -> std::io::Result<Group> {
