@@ -84,8 +84,9 @@ fn dir_of(path: &Path) -> PathBuf {
     mount_point().join(path.strip_prefix("/").expect("absolute cgroup path"))
 }
 
-/// The command groups (`cmd-*`) now below the daemon's subtree.
-fn groups(d: &Daemon) -> Vec<String> {
+/// Every group named like a command's (`cmd-<worker pid>[-n]`) now below
+/// the daemon's subtree, idle workers' included.
+fn all_groups(d: &Daemon) -> Vec<String> {
     let Ok(entries) = fs::read_dir(dir_of(&d.cgroup)) else {
         return Vec::new();
     };
@@ -93,6 +94,30 @@ fn groups(d: &Daemon) -> Vec<String> {
         .flatten()
         .filter_map(|e| e.file_name().into_string().ok())
         .filter(|n| n.starts_with("cmd-"))
+        .collect()
+}
+
+/// The pid of the worker a group name carries.
+fn worker_of(group: &str) -> Option<i32> {
+    group.strip_prefix("cmd-")?.split('-').next()?.parse().ok()
+}
+
+/// The idle workers of `d` (waiting for a job), by pid.
+fn idle_workers(d: &Daemon) -> Vec<i32> {
+    d.workers()
+        .into_iter()
+        .filter(|(_, title)| title == "jitsudod: worker [idle]")
+        .map(|(pid, _)| pid)
+        .collect()
+}
+
+/// The command groups now below the daemon's subtree: every `cmd-*` but
+/// those an idle worker made ahead of its job.
+fn groups(d: &Daemon) -> Vec<String> {
+    let idle = idle_workers(d);
+    all_groups(d)
+        .into_iter()
+        .filter(|g| !worker_of(g).is_some_and(|pid| idle.contains(&pid)))
         .collect()
 }
 
@@ -315,6 +340,57 @@ fn a_flood_of_commands_leaves_no_group_behind() {
     assert!(
         !dir_of(&d.cgroup).exists(),
         "the daemon left its empty subtree {}",
+        d.cgroup.display()
+    );
+}
+
+/// Each idle worker makes its command's group while it waits for a job,
+/// and removes it when it ends without one: when the daemon stops (its
+/// channel closes), or when a stop signal ends it (it still dies of the
+/// signal). No group is left behind, and the daemon's subtree goes.
+#[test]
+fn an_idle_workers_group_goes_when_it_ends_without_a_job() {
+    let d = daemon("cg-idle");
+    let ready = |d: &Daemon| {
+        let groups = all_groups(d);
+        let idle = idle_workers(d);
+        let with_group: Vec<i32> = idle
+            .iter()
+            .copied()
+            .filter(|pid| groups.iter().any(|g| worker_of(g) == Some(*pid)))
+            .collect();
+        (with_group.len() >= 2).then_some(with_group)
+    };
+    let Some(idle) = poll_until(Duration::from_secs(10), || ready(&d)) else {
+        panic!(
+            "no two idle workers with a group: workers {:?}, groups {:?}",
+            d.workers(),
+            all_groups(&d)
+        );
+    };
+    // A stop signal to one idle worker.
+    let stopped = idle[0];
+    let pid = nix::unistd::Pid::from_raw(stopped);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+    assert!(wait_dead(stopped, Duration::from_secs(10)).is_some());
+    assert!(
+        !all_groups(&d).iter().any(|g| worker_of(g) == Some(stopped)),
+        "the worker {stopped} ended by SIGTERM left its group: {:?}",
+        all_groups(&d)
+    );
+    // The daemon stops: every idle worker's channel closes.
+    assert!(d.terminate(Duration::from_secs(10)).is_some());
+    for pid in &idle[1..] {
+        assert!(wait_dead(*pid, Duration::from_secs(10)).is_some());
+    }
+    assert!(
+        all_groups(&d).is_empty(),
+        "idle workers left groups: {:?}",
+        all_groups(&d)
+    );
+    assert!(
+        !dir_of(&d.cgroup).exists(),
+        "the daemon left its subtree {}",
         d.cgroup.display()
     );
 }
