@@ -80,13 +80,20 @@ fn descriptors(pid: i32) -> BTreeMap<u32, String> {
 /// have workers forked at will), another worker's channel, or any other
 /// descriptor the fork server had while forking it: its descriptors are the
 /// fork server's, except fd 0, its own channel, and the fork server's
-/// signalfd.
+/// signalfd, plus what it opened itself while it waited for a job (its
+/// audit sinks' sockets and the trail's files, the signalfd of its wait):
+/// sockets that no other process of the daemon holds.
 #[test]
 fn a_new_worker_holds_only_what_a_fresh_exec_would() {
     let d = daemon("fork-fds");
     let (server, idle) = fork_server_with_idle_workers(&d);
     let theirs = descriptors(server);
-    for worker in idle {
+    let expected: BTreeMap<u32, String> = theirs
+        .iter()
+        .filter(|(fd, what)| **fd != 0 && what.as_str() != "anon_inode:[signalfd]")
+        .map(|(fd, what)| (*fd, what.clone()))
+        .collect();
+    for &worker in &idle {
         let mut ours = descriptors(worker);
         let channel = ours.remove(&0).expect("a worker's fd 0");
         assert!(channel.starts_with("socket:"), "fd 0 is {channel}");
@@ -95,17 +102,42 @@ fn a_new_worker_holds_only_what_a_fresh_exec_would() {
             theirs.get(&0),
             "the worker shares the fork server's channel"
         );
-        // Nor the signalfd through which the fork server sees workers end.
-        let expected: BTreeMap<u32, String> = theirs
-            .iter()
-            .filter(|(fd, what)| **fd != 0 && what.as_str() != "anon_inode:[signalfd]")
-            .map(|(fd, what)| (*fd, what.clone()))
-            .collect();
+        let (inherited, own): (BTreeMap<u32, String>, BTreeMap<u32, String>) = ours
+            .into_iter()
+            .partition(|(fd, what)| expected.get(fd) == Some(what));
         assert_eq!(
-            ours, expected,
+            inherited, expected,
             "worker {worker}'s descriptors (fd 0 aside) differ from the fork server's"
         );
+        // Nor the signalfd through which the fork server sees workers end,
+        // nor anything else of another process's.
+        let others: Vec<String> = idle
+            .iter()
+            .filter(|pid| **pid != worker)
+            .chain([&server, &d.pid().as_raw()])
+            .flat_map(|pid| descriptors(*pid).into_values())
+            .collect();
+        for (fd, what) in &own {
+            let trail = what.starts_with("/var/log/jitsudo/audit.jsonl");
+            let own_socket = what.starts_with("socket:") && !others.contains(what);
+            let wait = what == "anon_inode:[signalfd]" && !watches_children(worker, *fd);
+            assert!(
+                trail || own_socket || wait,
+                "worker {worker}'s fd {fd} ({what}) is not one it opened itself"
+            );
+        }
     }
+}
+
+/// Whether the signalfd `fd` of `pid` reads `SIGCHLD` (as the fork
+/// server's does; an idle worker's reads only stop signals).
+fn watches_children(pid: i32, fd: u32) -> bool {
+    let info = fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).unwrap_or_default();
+    let mask = info
+        .lines()
+        .find_map(|l| l.strip_prefix("sigmask:"))
+        .and_then(|m| u64::from_str_radix(m.trim(), 16).ok());
+    mask.is_none_or(|m| m & (1 << (libc::SIGCHLD - 1)) != 0)
 }
 
 /// The sockets among a process's descriptors.
