@@ -56,7 +56,7 @@ pub(super) fn hand_over(
     // connect again before this task returns.
     drop(slot);
     // Ready the next worker now: in a burst the next request is already
-    // waiting (the worker prepares at a low priority).
+    // waiting.
     shared.workers.refill();
     match result {
         Ok(worker) => {
