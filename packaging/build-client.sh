@@ -43,4 +43,4 @@ if readelf -d "$client" | grep -q NEEDED; then
     echo "$0: $client still needs shared libraries" >&2
     exit 1
 fi
-install -m 0755 "$client" "$1"
+install -D -m 0755 "$client" "$1"
