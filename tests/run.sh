@@ -203,7 +203,7 @@ halved=$(skipped_tests HALF-SKIPPED | wc -l)
 package_skips=$(skipped_tests SKIPPED | grep -c '^packaging::' || true)
 grep -E '^test .* FAILED$' "$log" | sed 's/^/  /' || true
 skipped_tests SKIPPED | sed 's/^/  skipped: /'
-echo "mode: ${JITSUDO_TESTS_ONLY:-sudo and jitsudo}, binaries from $JITSUDO_BIN_DIR"
+echo "mode: ${JITSUDO_TESTS_ONLY:-sudo and jitsudo}, binaries from $JITSUDO_BIN_DIR, client $JITSUDO_CLIENT"
 # libtest counted the skipped tests as passed.
 echo "$((passed - skipped + package_skips)) passed, $skipped skipped, $halved ran one half only, $failed failed, $ignored ignored"
 echo "fuzzing: $fuzz_result"
