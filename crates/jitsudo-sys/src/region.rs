@@ -339,8 +339,18 @@ mod tests {
     #[global_allocator]
     static ALLOC: RegionAlloc = RegionAlloc;
 
+    /// The tests count the process's mapped regions: one at a time.
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn serial() -> std::sync::MutexGuard<'static, ()> {
+        SERIAL
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     #[test]
     fn a_region_holds_what_is_built_inside_and_goes_when_it_is_freed() {
+        let _serial = serial();
         let before = mapped();
         let region = Region::new(false).expect("a region");
         let words: Vec<String> = region.within(|| (0..1000).map(|i| i.to_string()).collect());
@@ -360,6 +370,7 @@ mod tests {
 
     #[test]
     fn a_large_block_freed_inside_is_used_again_and_nothing_overlaps() {
+        let _serial = serial();
         let region = Region::new(false).expect("a region");
         region.within(|| {
             let large: Vec<u8> = vec![1; HOLE_BYTES * 2];
@@ -382,6 +393,7 @@ mod tests {
 
     #[test]
     fn a_large_block_freed_outside_is_only_counted() {
+        let _serial = serial();
         let region = Region::new(false).expect("a region");
         let large: Vec<u8> = region.within(|| vec![1; HOLE_BYTES * 2]);
         drop(large);
