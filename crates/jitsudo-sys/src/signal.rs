@@ -1,5 +1,5 @@
-//! Signal dispositions, including the two real-time signals glibc keeps
-//! for itself.
+//! Signal dispositions and masks, including the two real-time signals
+//! glibc keeps for itself.
 
 use nix::errno::Errno;
 
@@ -102,6 +102,79 @@ fn set_through_libc(signo: libc::c_int, disposition: Disposition) -> nix::Result
     Errno::result(rc).map(drop)
 }
 
+/// The signals a thread blocks, as the kernel keeps them: bit `n - 1`
+/// for signal `n`, all 64 of them.
+///
+/// Read and set with the raw `rt_sigprocmask` system call rather than
+/// nix's `SigSet` (glibc's `sigprocmask`): glibc reserves real-time
+/// signals 32 and 33 for its threads, so its wrappers silently leave them
+/// unblocked and `SigSet` cannot name them at all. Only the raw call sees
+/// and blocks the whole mask. Assumes the kernel's 64-signal sigset (every
+/// architecture but mips, where these calls fail with EINVAL).
+pub type RawMask = u64;
+
+/// Every signal: what [`AllSignalsBlocked`] blocks (the kernel quietly
+/// leaves SIGKILL and SIGSTOP out).
+const ALL_SIGNALS: RawMask = !0;
+
+/// The calling thread's signal mask, glibc's internal signals included.
+pub fn current_mask() -> nix::Result<RawMask> {
+    rt_sigprocmask(None)
+}
+
+/// Sets the calling thread's signal mask to exactly `mask`, glibc's
+/// internal signals included; returns the mask as it was. Allocates
+/// nothing: a [`crate::spawn::spawn`] child may call it.
+pub fn set_mask(mask: RawMask) -> nix::Result<RawMask> {
+    rt_sigprocmask(Some(&mask))
+}
+
+/// `rt_sigprocmask(SIG_SETMASK, new, &old)`: with `None`, only reads.
+fn rt_sigprocmask(new: Option<&RawMask>) -> nix::Result<RawMask> {
+    let new = new.map_or(std::ptr::null(), |mask| mask as *const RawMask);
+    let mut old: RawMask = 0;
+    // SAFETY: the kernel reads 8 bytes (the size passed) at `new` when it
+    // is not null, a `RawMask` borrowed for the call, and writes 8 at
+    // `old`, ours; a wrong size fails with EINVAL and touches neither.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            new,
+            &mut old as *mut RawMask,
+            std::mem::size_of::<RawMask>(),
+        )
+    };
+    Errno::result(rc).map(|_| old)
+}
+
+/// Every signal blocked in the calling thread, glibc's internal ones
+/// included (see [`RawMask`] for why that takes the raw system call), for
+/// as long as this value lives; dropping it puts back the mask as it was.
+///
+/// Signals that arrive meanwhile stay pending and are delivered once the
+/// old mask is back (if it lets them through).
+#[must_use = "the old mask is restored when this is dropped"]
+pub struct AllSignalsBlocked {
+    old: RawMask,
+}
+
+impl AllSignalsBlocked {
+    /// Blocks every signal; fails (blocking nothing) if the kernel
+    /// refuses.
+    pub fn new() -> nix::Result<AllSignalsBlocked> {
+        set_mask(ALL_SIGNALS).map(|old| AllSignalsBlocked { old })
+    }
+}
+
+impl Drop for AllSignalsBlocked {
+    fn drop(&mut self) {
+        // Cannot fail: the same call with the same size just succeeded,
+        // and the mask is ours.
+        let _ = set_mask(self.old);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,5 +187,18 @@ mod tests {
         set_disposition(libc::SIGUSR2, Disposition::Default).unwrap();
         assert!(!is_ignored(libc::SIGUSR2));
         assert!(set_disposition(libc::SIGKILL, Disposition::Ignore).is_err());
+    }
+
+    #[test]
+    fn all_signals_blocked_until_dropped() {
+        // The test harness's own thread: its mask is this test's alone.
+        let before = current_mask().unwrap();
+        let unblockable = (1 << (libc::SIGKILL - 1)) | (1 << (libc::SIGSTOP - 1));
+        {
+            let _blocked = AllSignalsBlocked::new().unwrap();
+            // glibc's 32 and 33 (bits 31 and 32) too.
+            assert_eq!(current_mask().unwrap(), ALL_SIGNALS & !unblockable);
+        }
+        assert_eq!(current_mask().unwrap(), before);
     }
 }

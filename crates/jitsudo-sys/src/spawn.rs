@@ -79,7 +79,7 @@ pub fn spawn<T>(cgroup: Option<BorrowedFd<'_>>, entry: fn(&T) -> !, arg: &T) -> 
         args.flags |= crate::process::CLONE_INTO_CGROUP;
         args.cgroup = dir;
     }
-    let mask = block_all_signals()?;
+    let blocked = crate::signal::AllSignalsBlocked::new()?;
     // SAFETY: `args` names a stack of its own for the child (mapped,
     // writable, STACK_SIZE bytes above a guard page) that nothing else
     // uses, and asks for CLONE_VFORK: the call returns here only once the
@@ -90,7 +90,7 @@ pub fn spawn<T>(cgroup: Option<BorrowedFd<'_>>, entry: fn(&T) -> !, arg: &T) -> 
     // the child in the memory it shares. Every signal is blocked (just
     // above), so no handler of this process runs on the child's stack.
     let rc = unsafe { trampoline::clone_into(&args, child_main::<T>, &start) };
-    restore_signal_mask(mask);
+    drop(blocked);
     drop(stack);
     if rc < 0 {
         let errno = i32::try_from(-rc).map_err(|_| Errno::EINVAL)?;
@@ -173,41 +173,6 @@ impl Drop for ChildStack {
         // it any more (the child that ran on it has exec'd or exited).
         unsafe { libc::munmap(self.base, self.len) };
     }
-}
-
-/// Blocks every signal, glibc's internal ones included (a raw
-/// `rt_sigprocmask`: glibc's wrappers leave those two unblocked); returns
-/// the mask as it was.
-fn block_all_signals() -> nix::Result<u64> {
-    let all: u64 = !0;
-    let mut old: u64 = 0;
-    // SAFETY: the kernel reads 8 bytes at `all` and writes 8 at `old`
-    // (the size passed), both ours.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_rt_sigprocmask,
-            libc::SIG_SETMASK,
-            &all as *const u64,
-            &mut old as *mut u64,
-            std::mem::size_of::<u64>(),
-        )
-    };
-    Errno::result(rc).map(|_| old)
-}
-
-/// Puts back the mask [`block_all_signals`] returned.
-fn restore_signal_mask(mask: u64) {
-    // SAFETY: the kernel reads 8 bytes at `mask` (the size passed); no old
-    // mask is asked for.
-    unsafe {
-        libc::syscall(
-            libc::SYS_rt_sigprocmask,
-            libc::SIG_SETMASK,
-            &mask as *const u64,
-            std::ptr::null_mut::<u64>(),
-            std::mem::size_of::<u64>(),
-        )
-    };
 }
 
 #[cfg(target_arch = "x86_64")]
