@@ -477,6 +477,48 @@ fn a_command_grant_allows_exactly_its_command_and_counts_uses() {
     refused(&sudo(OUTSIDER, &d, &["-n", "whoami"]), "");
 }
 
+/// A user with many grants that ended long ago is told of the one that
+/// ended lately. The old ones have newer ids than it (the explanation
+/// lists grants newest first), so were they read, one of them would be
+/// named, or the recent one left out.
+#[test]
+fn a_recent_end_is_explained_past_many_grants_that_ended_long_ago() {
+    let (d, _) = daemon("grants-many-ended");
+    let id = request(&d, &["--reason", "r", "--", "whoami"]);
+    let done = ctl(REQUESTER, &d, &["done", &id, "--format", "json"]);
+    assert_eq!(json(&done)["state"], "ended");
+    copy_as_ended_long_ago(&d, &id, 500);
+    refused(
+        &sudo(REQUESTER, &d, &["-n", "whoami"]),
+        &format!("your grant {id} (rule one-command) ended at"),
+    );
+}
+
+/// Adds `count` copies of grant `id` to `d`'s store (ids from 900001 on),
+/// each shifted two days into the past and torn down.
+fn copy_as_ended_long_ago(d: &Daemon, id: &str, count: u32) {
+    let db = d.log.with_file_name("state").join("grants.db");
+    let mut conn = rusqlite::Connection::open(&db).expect("open the daemon's store");
+    let tx = conn.transaction().expect("begin");
+    for n in 1..=count {
+        let copied = tx
+            .execute(
+                "INSERT INTO requests (id, state, requester_uid, requester, rule_id, kind, \
+                 command, run_as, duration, reason, ticket, start, start_at, max_uses, uses, \
+                 quorum, created_at, deadline_at, starts_at, expires_at, warned, ended_at, \
+                 end_reason, killed) \
+                 SELECT ?2, state, requester_uid, requester, rule_id, kind, command, run_as, \
+                 duration, reason, ticket, start, start_at, max_uses, uses, quorum, \
+                 created_at - ?3, deadline_at - ?3, starts_at - ?3, expires_at - ?3, warned, \
+                 ended_at - ?3, end_reason, 0 FROM requests WHERE id = ?1",
+                rusqlite::params![id, (900_000 + n).to_string(), 2 * 24 * 3600],
+            )
+            .expect("copy the grant");
+        assert_eq!(copied, 1);
+    }
+    tx.commit().expect("commit");
+}
+
 #[test]
 fn expiry_kills_the_command_and_a_double_forked_grandchild_in_time() {
     let (d, _) = daemon("grants-expiry");

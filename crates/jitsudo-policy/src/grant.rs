@@ -138,7 +138,8 @@ pub enum GrantKind {
 }
 
 impl GrantKind {
-    const ALL: [GrantKind; 5] = [
+    /// Every kind.
+    pub const ALL: [GrantKind; 5] = [
         GrantKind::Rule,
         GrantKind::Command,
         GrantKind::Group,

@@ -18,6 +18,17 @@ use super::{now, show_time, Grants};
 /// How long after its end a grant still explains a refusal.
 const ENDED_MEMORY: i64 = 24 * 3600;
 
+/// How many of the newest grants that ended lately (or were used up) are
+/// read to explain a refusal. The bound cannot change a decision: the
+/// explanation is sought only for a command already refused, and only
+/// adds its reason. Nor does it change the explanation in any but an
+/// extreme case: the policy takes the first grant of the list that allows
+/// the command, and the list is newest first, so a grant the bound leaves
+/// out is one older than this many others that ended within a day; a
+/// refusal only such a grant explains is told as a plain refusal. The
+/// bound is twice the grants a user may hold at once.
+const ENDED_READ: u32 = 2 * super::MAX_LIVE_PER_USER;
+
 /// Grants of one caller, owned, to lend to the policy.
 pub struct Held {
     records: Vec<Record>,
@@ -53,17 +64,14 @@ impl Held {
         if !grants.store.may_hold(uid, Holding::LiveOrEnded) {
             return Ok(Held::new(Vec::new()));
         }
-        let at = now();
-        let ended = [State::Expired, State::Revoked, State::Ended, State::Active];
-        let mut records = grants
+        let kinds: Vec<GrantKind> = GrantKind::ALL
+            .into_iter()
+            .filter(|kind| !kind.is_privilege())
+            .collect();
+        let since = now() - ENDED_MEMORY;
+        let records = grants
             .store
-            .transact(|tx| tx.in_states(&ended, Some(uid)))?;
-        records.retain(|r| {
-            !is_privilege(r)
-                && r.starts_at.is_some()
-                && (r.ended_at.is_some_and(|e| at - e < ENDED_MEMORY) || used_up(r))
-        });
-        records.reverse();
+            .transact(|tx| tx.lately_ended(uid, &kinds, since, ENDED_READ))?;
         Ok(Held::new(records))
     }
 

@@ -210,6 +210,8 @@ pub struct Tx<'a>(&'a Transaction<'a>);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::grants::record::{Record, State};
+    use jitsudo_policy::GrantKind;
 
     fn dir(name: &str) -> std::path::PathBuf {
         let dir = std::env::temp_dir().join(format!("jitsudo-store-{name}-{}", std::process::id()));
@@ -235,6 +237,109 @@ mod tests {
         });
         assert!(failed.is_err());
         assert_eq!(next(&store), "4");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A started command grant of `uid`, `state`, ended at `ended_at`.
+    fn grant(id: u32, uid: u32, state: State, ended_at: Option<i64>) -> Record {
+        Record {
+            id: id.to_string(),
+            state,
+            requester_uid: uid,
+            requester: format!("user{uid}"),
+            rule_id: "rule".into(),
+            kind: "command".into(),
+            command: Some(vec!["/usr/bin/true".into()]),
+            run_as: None,
+            duration: 60,
+            reason: None,
+            ticket: None,
+            start: "on-approval".into(),
+            start_at: None,
+            max_uses: None,
+            uses: 0,
+            quorum: 1,
+            created_at: 0,
+            deadline_at: 0,
+            starts_at: Some(0),
+            expires_at: None,
+            warned: false,
+            ended_at,
+            end_reason: None,
+            killed: None,
+            reviews: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn lately_ended_reads_only_grants_ended_since_or_used_up_newest_first() {
+        let dir = dir("lately-ended");
+        let store = Store::open(&dir).unwrap();
+        let (uid, now) = (1000, 10_000_000);
+        let since = now - 24 * 3600;
+        let ended = [State::Expired, State::Revoked, State::Ended];
+        let mut records: Vec<Record> = (1..=500)
+            .map(|id| {
+                grant(
+                    id,
+                    uid,
+                    ended[id as usize % 3],
+                    Some(since - 3600 - i64::from(id)),
+                )
+            })
+            .collect();
+        records.push(grant(501, uid, State::Expired, Some(now - 60)));
+        let used_up = Record {
+            max_uses: Some(2),
+            uses: 2,
+            ..grant(502, uid, State::Active, None)
+        };
+        let uses_left = Record {
+            max_uses: Some(2),
+            uses: 1,
+            ..grant(503, uid, State::Active, None)
+        };
+        let shell = Record {
+            kind: "shell".into(),
+            ..grant(504, uid, State::Ended, Some(now - 60))
+        };
+        let never_started = Record {
+            starts_at: None,
+            ..grant(505, uid, State::Revoked, Some(now - 60))
+        };
+        records.extend([used_up, uses_left, shell, never_started]);
+        records.push(grant(506, uid + 1, State::Ended, Some(now - 60)));
+        records.push(grant(507, uid, State::Ended, Some(since)));
+        records.push(grant(508, uid, State::Ended, Some(since + 1)));
+        store
+            .transact(|tx| records.iter().try_for_each(|r| tx.insert(r)))
+            .unwrap();
+        let kinds = [GrantKind::Rule, GrantKind::Command];
+        let ids = |limit| -> Vec<String> {
+            store
+                .transact(|tx| tx.lately_ended(uid, &kinds, since, limit))
+                .unwrap()
+                .into_iter()
+                .map(|r| r.id)
+                .collect()
+        };
+        assert_eq!(ids(64), ["508", "502", "501"]);
+        assert_eq!(ids(2), ["508", "502"]);
+        // Each way of having ended is an index search: the 500 old grants
+        // are not walked.
+        let plan: Vec<String> = store
+            .transact(|tx| tx.plan_of_lately_ended(&kinds))
+            .unwrap();
+        assert!(
+            plan.iter().any(|step| step
+                .contains("requests_requester (requester_uid=? AND state=? AND ended_at>?)")),
+            "{plan:?}"
+        );
+        assert!(
+            !plan.iter().any(|step| step.starts_with("SCAN")
+                || step.ends_with("requests_requester (requester_uid=?)")),
+            "{plan:?}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 

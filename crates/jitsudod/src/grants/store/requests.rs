@@ -1,6 +1,7 @@
 //! The queries on requests (and grants, which are approved requests),
 //! their reviews and their uses.
 
+use jitsudo_policy::GrantKind;
 use rusqlite::{params, OptionalExtension, Params, Row as SqlRow};
 
 use super::{StoreError, Tx};
@@ -118,6 +119,30 @@ impl Tx<'_> {
         self.records(&sql, params![requester])
     }
 
+    /// `uid`'s grants of these kinds that started and then either ended
+    /// after `since` (expired, revoked, ended) or are active with all their
+    /// uses taken: newest first, at most `limit`, with their reviews. Only
+    /// those rows are read (through `requests_requester`), however many
+    /// older grants `uid` holds.
+    pub fn lately_ended(
+        &self,
+        uid: u32,
+        kinds: &[GrantKind],
+        since: i64,
+        limit: u32,
+    ) -> Result<Vec<Record>, StoreError> {
+        self.records(&lately_ended_sql(kinds), params![uid, since, limit])
+    }
+
+    /// How SQLite runs [`Tx::lately_ended`]: the `detail` of each step.
+    #[cfg(test)]
+    pub fn plan_of_lately_ended(&self, kinds: &[GrantKind]) -> Result<Vec<String>, StoreError> {
+        let sql = format!("EXPLAIN QUERY PLAN {}", lately_ended_sql(kinds));
+        let mut statement = self.0.prepare(&sql)?;
+        let steps = statement.query_map(params![0, 0, 0], |row| row.get::<_, String>(3))?;
+        Ok(steps.collect::<Result<_, _>>()?)
+    }
+
     /// What the timers look at: live records, and ended ones not torn
     /// down yet (`killed` unset).
     pub fn unfinished(&self) -> Result<Vec<Record>, StoreError> {
@@ -203,6 +228,25 @@ impl Tx<'_> {
         record.reviews = reviews.collect::<Result<_, _>>()?;
         Ok(record)
     }
+}
+
+/// The query of [`Tx::lately_ended`] (`?1` the uid, `?2` since when,
+/// `?3` how many). The two ways of having ended are asked apart, each an
+/// index search (the first a range on `ended_at`), so that the planner
+/// never walks all of a requester's rows; the kind names are the policy's
+/// own, never input.
+fn lately_ended_sql(kinds: &[GrantKind]) -> String {
+    let kinds: Vec<String> = kinds.iter().map(|k| format!("'{}'", k.name())).collect();
+    format!(
+        "SELECT {COLUMNS} FROM requests WHERE id IN (\
+             SELECT id FROM requests WHERE requester_uid = ?1 \
+             AND state IN ('expired', 'revoked', 'ended', 'active') AND ended_at > ?2 \
+             UNION ALL SELECT id FROM requests WHERE requester_uid = ?1 AND state = 'active' \
+             AND max_uses IS NOT NULL AND uses >= max_uses) \
+         AND starts_at IS NOT NULL AND kind IN ({}) \
+         ORDER BY CAST(id AS INTEGER) DESC LIMIT ?3",
+        kinds.join(", ")
+    )
 }
 
 /// The record in a row of [`COLUMNS`] (without its reviews).

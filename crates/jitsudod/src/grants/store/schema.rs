@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS requests (
     killed INTEGER
 );
 CREATE INDEX IF NOT EXISTS requests_state ON requests (state);
+CREATE INDEX IF NOT EXISTS requests_requester ON requests (requester_uid, state, ended_at);
 CREATE TABLE IF NOT EXISTS reviews (
     request_id TEXT NOT NULL REFERENCES requests (id),
     reviewer_uid INTEGER NOT NULL,
