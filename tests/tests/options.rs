@@ -361,6 +361,24 @@ fn close_from_keeps_the_callers_descriptors_below_it() {
     .assert_same();
 }
 
+/// `-C` keeps an `O_PATH` descriptor too (a directory opened only to name
+/// it), which the client's start-up scan (one `poll`) cannot see.
+#[test]
+fn close_from_keeps_an_o_path_descriptor() {
+    let daemon = daemon_with("closefrom-o-path", "closefrom_override = true");
+    Case::new(
+        ADMIN,
+        "/usr/bin/python3 -c 'import os, sys
+os.dup2(os.open(\"/etc\", os.O_PATH | os.O_DIRECTORY), 5)
+os.execvp(sys.argv[1], sys.argv[1:])' $SUDO -u jt_target -C 6 -n readlink /proc/self/fd/5",
+    )
+    .socket(&daemon.socket)
+    .status(0)
+    .stdout_is("/etc\n")
+    .stderr_empty()
+    .assert_same();
+}
+
 /// More descriptors than jitsudo passes are refused before anything runs,
 /// with the reason (sudo has no such limit).
 #[test]

@@ -46,6 +46,48 @@ pub fn is_open(fd: RawFd) -> bool {
     unsafe { libc::fcntl(fd, libc::F_GETFD) != -1 }
 }
 
+/// Whether `fd` is open without `FD_CLOEXEC`, as every descriptor a
+/// process inherited through its exec is.
+pub fn is_open_across_exec(fd: RawFd) -> bool {
+    // SAFETY: F_GETFD only reads the descriptor's flags; an invalid number
+    // fails with EBADF and touches nothing.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+    flags != -1 && flags & libc::FD_CLOEXEC == 0
+}
+
+/// Which of descriptors 0 to 63 are open in this process (bit n for fd
+/// n), in one system call: `poll` over all 64 with no events and no wait
+/// reports POLLNVAL for each closed one. Where poll refuses (it takes no
+/// more descriptors than `RLIMIT_NOFILE`, which a caller may have set
+/// below 64), one [`is_open`] a descriptor instead.
+///
+/// poll looks descriptors up as for I/O, which `O_PATH` ones do not
+/// allow: those count as closed here (where [`is_open`] sees them).
+pub fn open_below_64() -> u64 {
+    let mut polled = [libc::pollfd {
+        fd: 0,
+        events: 0,
+        revents: 0,
+    }; 64];
+    for (fd, entry) in (0..).zip(polled.iter_mut()) {
+        entry.fd = fd;
+    }
+    // SAFETY: `polled` is an array of 64 initialised `pollfd`s, ours, and
+    // 64 is the count passed: the kernel reads and writes only those
+    // entries. A zero timeout returns at once; no events are asked for,
+    // so nothing is consumed from any descriptor.
+    let rc = unsafe { libc::poll(polled.as_mut_ptr(), 64, 0) };
+    if rc < 0 {
+        return (0..64)
+            .filter(|fd| is_open(*fd))
+            .fold(0, |open, fd| open | 1 << fd);
+    }
+    (0..)
+        .zip(polled)
+        .filter(|(_, entry)| entry.revents & libc::POLLNVAL == 0)
+        .fold(0, |open, (fd, _)| open | 1u64 << fd)
+}
+
 /// Whether `fd` is a pipe (or FIFO): a stdio descriptor that is one puts
 /// the command in a pipeline (`jitsudo cmd | less`), where the client and
 /// the worker leave the terminal to the others, as sudo does.
@@ -151,6 +193,38 @@ mod tests {
         drop(file);
         assert!(!is_open(raw));
         assert!(!is_open(-1));
+    }
+
+    #[test]
+    fn open_descriptors_below_64_in_one_call() {
+        let file = std::fs::File::open("/dev/null").unwrap();
+        let high = dup_at_least(file.as_fd(), 60).unwrap();
+        let raw = high.as_raw_fd();
+        assert!(raw < 64, "no free descriptor from 60 to 63");
+        let open = open_below_64();
+        assert_eq!(open & 0b111, 0b111, "the standard descriptors");
+        assert_ne!(open & 1 << raw, 0);
+        drop(high);
+        assert_eq!(open_below_64() & 1 << raw, 0);
+        // An O_PATH descriptor is open, but invisible to poll.
+        let path = nix::fcntl::open(
+            "/dev/null",
+            nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .unwrap();
+        assert!(is_open(path.as_raw_fd()));
+        assert_eq!(open_below_64() & 1 << path.as_raw_fd(), 0);
+    }
+
+    #[test]
+    fn descriptors_open_across_exec() {
+        use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+        let file = std::fs::File::open("/dev/null").unwrap();
+        assert!(!is_open_across_exec(file.as_raw_fd()));
+        fcntl(file.as_fd(), FcntlArg::F_SETFD(FdFlag::empty())).unwrap();
+        assert!(is_open_across_exec(file.as_raw_fd()));
+        assert!(!is_open_across_exec(-1));
     }
 
     #[test]

@@ -6,14 +6,21 @@
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 
 use jitsudo_proto::KEPT_FDS_BELOW;
-use jitsudo_sys::fd::{is_open, Std};
+use jitsudo_sys::fd::{is_open, open_below_64, Std};
 use jitsudo_sys::signal::is_ignored;
 
 /// Bit n set: fd n was closed at process start.
 static CLOSED_FDS: AtomicU8 = AtomicU8::new(0);
 /// Bit n set: fd n (3 <= n < 64) was open at process start: the caller's,
-/// which `-C` may keep open for the command.
+/// which `-C` may keep open for the command (`O_PATH` ones are not seen:
+/// see [`open_below_64`]; `stdio::kept` looks for those).
 static INHERITED_FDS: AtomicU64 = AtomicU64::new(0);
+/// Fds 3 to [`KEPT_FDS_BELOW`] - 1, as bits (all of them within what
+/// [`open_below_64`] reports).
+const KEPT_RANGE: u64 = {
+    assert!(KEPT_FDS_BELOW <= 64);
+    (u64::MAX >> (64 - KEPT_FDS_BELOW)) & !0b111
+};
 /// Bit n-1 set: signal n was ignored at process start.
 static IGNORED_SIGNALS: AtomicU64 = AtomicU64::new(0);
 
@@ -27,17 +34,18 @@ static IGNORED_SIGNALS: AtomicU64 = AtomicU64::new(0);
 static RECORD: extern "C" fn() = record;
 
 extern "C" fn record() {
+    let open = open_below_64();
     let mut closed = 0u8;
     for fd in Std::ALL {
-        if !is_open(fd.raw()) {
+        // poll sees no O_PATH descriptor: one that it calls closed is asked
+        // again (a standard descriptor is rarely closed, so this is rarely
+        // a second call).
+        if open & 1 << fd.raw() == 0 && !is_open(fd.raw()) {
             closed |= 1 << fd.raw();
         }
     }
     CLOSED_FDS.store(closed, Ordering::Relaxed);
-    let inherited = (3..KEPT_FDS_BELOW)
-        .filter(|fd| is_open(*fd as i32))
-        .fold(0u64, |mask, fd| mask | 1 << fd);
-    INHERITED_FDS.store(inherited, Ordering::Relaxed);
+    INHERITED_FDS.store(open & KEPT_RANGE, Ordering::Relaxed);
     let mut ignored = 0u64;
     for signo in 1..=64 {
         if is_ignored(signo) {

@@ -3,7 +3,7 @@
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use jitsudo_sys::fd::{dup_raw, Std};
+use jitsudo_sys::fd::{dup_raw, is_open_across_exec, Std};
 
 use jitsudo_proto::{PassedFds, KEPT_FDS_BELOW, MAX_KEPT_FDS};
 
@@ -68,8 +68,9 @@ pub fn kept(close_from: Option<u32>) -> Result<Kept, Error> {
     let Some(close_from) = close_from else {
         return Ok(Vec::new());
     };
+    let seen = startup::inherited_fds();
     let numbers: Vec<u32> = (3..close_from.min(KEPT_FDS_BELOW))
-        .filter(|n| startup::inherited_fds() & (1 << n) != 0)
+        .filter(|n| seen & (1 << n) != 0 || unseen_o_path(*n))
         .collect();
     if numbers.len() > MAX_KEPT_FDS {
         return Err(Error::TooManyKept {
@@ -86,6 +87,17 @@ pub fn kept(close_from: Option<u32>) -> Result<Kept, Error> {
                 .map_err(|e| Error::KeepFd(n, e))
         })
         .collect()
+}
+
+/// Whether `n`, not seen open at start-up, is an `O_PATH` descriptor of
+/// the caller's, which the start-up scan cannot see: open now, and not
+/// close-on-exec. Every descriptor this client opens is close-on-exec, and
+/// none it inherited can be (the exec would have closed it). The one
+/// exception: Rust's runtime takes an `O_PATH` standard descriptor for a
+/// closed one and opens /dev/null (not close-on-exec) on the lowest free
+/// number, which is then kept too.
+fn unseen_o_path(n: u32) -> bool {
+    is_open_across_exec(n as i32)
 }
 
 /// Opens the caller's working directory as an `O_PATH` descriptor.
