@@ -5,6 +5,14 @@
 
 #![deny(unsafe_code)]
 
+/// dlmalloc rather than the C library's malloc: musl's (the packaged
+/// client is linked on musl) maps each new size class and unmaps it again
+/// as soon as it is free, 20 mmap and 17 munmap calls and their page
+/// faults in one `jitsudo -n true`; dlmalloc keeps the memory it got
+/// (55 -> 40 page faults per run).
+#[global_allocator]
+static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+
 mod cli;
 mod request;
 mod version;
