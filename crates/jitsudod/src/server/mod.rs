@@ -5,7 +5,7 @@
 //!
 //! A connection's life: [`admit`] (connection caps) → [`answer`]: identify
 //! the peer, [`wire::read_request`], [`route::route`] (the request
-//! pipeline, on the blocking pool) → a reply, or [`handover::hand_over`]
+//! pipeline, blocking, in place on the connection's thread) → a reply, or [`handover::hand_over`]
 //! to a worker whose reports [`handover::follow_worker`] acts on.
 
 mod checkpoint;
@@ -165,15 +165,15 @@ async fn answer(
             return None;
         }
     };
-    // Deciding and handing over run in one blocking task: the worker gets
-    // its job without another trip through the async threads.
-    let deciding = Arc::clone(shared);
-    let decided = tokio::task::spawn_blocking(move || match route(&deciding, peer, request, fds) {
+    // Deciding and handing over block (NSS, /proc, the policy, the
+    // worker's channel): they run on this thread, which first hands its
+    // async work to another one (`block_in_place`), so the request goes on
+    // where its bytes were read instead of waking a thread of the blocking
+    // pool on its way to the worker.
+    let decided = tokio::task::block_in_place(|| match route(shared, peer, request, fds) {
         Routed::Reply(messages) => Decided::Reply(stream, messages, Some(slot)),
-        Routed::Work(handover) => hand_over(stream, &deciding, handover, slot),
-    })
-    .await
-    .ok()?;
+        Routed::Work(handover) => hand_over(stream, shared, handover, slot),
+    });
     match decided {
         Decided::Started(started) => Some(*started),
         Decided::Reply(stream, messages, slot) => {
