@@ -26,6 +26,16 @@ fn exit_status_is_passed_through() {
     }
 }
 
+/// The command runs at the normal scheduling policy, as under sudo
+/// (jitsudo forks and prepares its workers at SCHED_BATCH).
+#[test]
+fn the_command_runs_at_the_normal_scheduling_policy() {
+    prints(
+        "$SUDO sh -c 'chrt -p $$' | sed 's/^pid [0-9]*/pid/'",
+        "pid's current scheduling policy: SCHED_OTHER\npid's current scheduling priority: 0\n",
+    );
+}
+
 /// A command that cannot be run: exit 1, "command not found", quickly.
 /// `setup` runs first, in a fresh `$DIR`.
 fn not_found(setup: &str, command: &str) {

@@ -186,6 +186,38 @@ fn a_running_commands_worker_holds_no_one_elses_socket() {
     );
 }
 
+/// A process's scheduling policy (field 41 of /proc/PID/stat).
+fn policy(pid: i32) -> Option<i32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, fields) = stat.rsplit_once(')')?;
+    fields.split_whitespace().nth(38)?.parse().ok()
+}
+
+/// Forking and preparing workers is work done ahead of requests
+/// (SCHED_BATCH: it never preempts the request being served); a prepared
+/// worker waits at the normal policy, so its job wakes it at once and its
+/// command does not inherit SCHED_BATCH (exec.rs holds the command's
+/// policy against sudo's).
+#[test]
+fn workers_are_made_in_the_background_and_wait_at_the_normal_policy() {
+    let d = daemon("fork-sched");
+    let (server, _) = fork_server_with_idle_workers(&d);
+    assert_eq!(policy(server), Some(libc::SCHED_BATCH), "the fork server");
+    let waiting = poll_until(WAIT, || {
+        let idle: Vec<(i32, Option<i32>)> = d
+            .workers()
+            .into_iter()
+            .filter(|(_, title)| title == "jitsudod: worker [idle]")
+            .map(|(pid, _)| (pid, policy(pid)))
+            .collect();
+        let normal = idle.iter().all(|(_, p)| *p == Some(libc::SCHED_OTHER));
+        (idle.len() >= 2 && normal).then_some(())
+    });
+    assert!(waiting.is_some(), "idle workers: {:?}", d.workers());
+    let out = run(&d, &["/bin/true"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
 /// Each request is served by a new worker (the command's parent), which
 /// exits with it: no worker serves two requests.
 #[test]

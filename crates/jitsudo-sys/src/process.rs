@@ -1,4 +1,4 @@
-//! This process: limits, forking, leaving without cleanup.
+//! This process: limits, scheduling, forking, leaving without cleanup.
 
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::sync::OnceLock;
@@ -29,6 +29,35 @@ pub fn lower_soft_limit_of(pid: u32, resource: Resource, soft: u64) -> nix::Resu
     // SAFETY: `new` is a valid rlimit read by the call; no old value is
     // asked for.
     let rc = unsafe { libc::prlimit(pid, resource as _, &new, std::ptr::null_mut()) };
+    Errno::result(rc).map(drop)
+}
+
+/// How the scheduler is to treat this (single-threaded) process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Urgency {
+    /// SCHED_OTHER, the default: someone waits for this process.
+    Waited,
+    /// SCHED_BATCH: work nobody waits for (preparing ahead, tidying up
+    /// after). Same share of the CPU as any other process, but waking up
+    /// it does not preempt the one running, so it never delays a request
+    /// on its way.
+    Background,
+}
+
+/// Sets this thread's scheduling policy (all of a single-threaded
+/// process) to `urgency`'s, at priority 0 and its nice value unchanged.
+pub fn set_urgency(urgency: Urgency) -> nix::Result<()> {
+    let policy = match urgency {
+        Urgency::Waited => libc::SCHED_OTHER,
+        Urgency::Background => libc::SCHED_BATCH,
+    };
+    // SAFETY: sched_param is a plain C struct (musl's has more fields than
+    // glibc's) for which all-zero bytes are valid: priority 0, which both
+    // policies require.
+    let param: libc::sched_param = unsafe { std::mem::zeroed() };
+    // SAFETY: `param` is a valid sched_param that the call only reads;
+    // pid 0 is the calling thread.
+    let rc = unsafe { libc::sched_setscheduler(0, policy, &param) };
     Errno::result(rc).map(drop)
 }
 

@@ -32,6 +32,7 @@ use std::os::unix::net::UnixStream;
 use std::process::ExitCode;
 
 use jitsudo_sys::fd::Std;
+use jitsudo_sys::process::{set_urgency, Urgency};
 use jitsudo_sys::signal::{set_disposition, Disposition};
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -60,6 +61,10 @@ pub enum Role {
 pub fn serve() -> Role {
     title::set_fork_server();
     let _ = setsid();
+    // Forking and a new worker's preparing are done ahead of any request:
+    // at SCHED_BATCH they never preempt the request being served (a
+    // worker given a job turns back to SCHED_OTHER). Best effort.
+    let _ = set_urgency(Urgency::Background);
     let modules = match Transaction::prepare() {
         Ok(modules) => modules,
         Err(e) => {

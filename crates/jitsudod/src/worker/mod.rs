@@ -30,6 +30,7 @@ mod watch;
 use std::process::ExitCode;
 
 use jitsudo_sys::fd::Std;
+use jitsudo_sys::process::{set_urgency, Urgency};
 
 use crate::error::Error;
 use fork_server::Role;
@@ -56,6 +57,11 @@ fn serve_one(cgroup: Option<&std::path::Path>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Prepared (at the fork server's SCHED_BATCH): from here on a request
+    // waits for this worker, so its job must wake it at once, and the
+    // command must not inherit SCHED_BATCH. If that fails the request is
+    // only slower.
+    let _ = set_urgency(Urgency::Waited);
     if let idle::Waited::Stopped(signal) = idle::wait_for_job() {
         drop(prepared);
         idle::die_of(signal);

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use jitsudo_audit::ExitStatus;
 use jitsudo_proto::{Exit, Failure, ServerMessage};
+use jitsudo_sys::process::{set_urgency, Urgency};
 
 use super::auth::{Reporting, Transaction};
 use super::received::{CallerFds, Received};
@@ -191,6 +192,9 @@ fn run_command(
     let exit = supervisor.wait();
     supervisor.finish_tap();
     supervisor.send(&ServerMessage::Exited(exit));
+    // The client has the exit status: what is left (the exit record, the
+    // PAM session's end, the cgroup) is tidying up nobody waits for.
+    let _ = set_urgency(Urgency::Background);
     let status = match exit {
         Exit::Code(code) => ExitStatus::Code(code),
         Exit::Signal { signal, .. } => ExitStatus::Signal(signal),
