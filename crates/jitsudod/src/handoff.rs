@@ -4,7 +4,7 @@
 //! fork_server.rs, so each is a new single-threaded process) and wait on
 //! their channel for one job each; taking a ready one keeps the fork off
 //! the request's path.
-//! The pool is refilled after each handoff. It keeps [`MIN_READY`] workers
+//! The pool is refilled after each handoff, off the request's thread. It keeps [`MIN_READY`] workers
 //! ready; a request that finds none ready doubles that number (up to
 //! [`MAX_READY`]), so a burst is served by ready workers after its first
 //! few requests, and after [`SHRINK_AFTER`] without such a miss the pool
@@ -12,7 +12,7 @@
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -70,6 +70,8 @@ pub struct WorkerPool {
     slots: Mutex<Slots>,
     /// Workers given a request and not yet reaped.
     with_job: Arc<AtomicU32>,
+    /// A refill runs on the blocking pool ([`WorkerPool::refill_in_background`]).
+    refilling: AtomicBool,
     /// Where workers come from.
     forks: ForkServers,
 }
@@ -95,6 +97,11 @@ impl Slots {
     /// How many workers to keep ready now.
     fn ready(&self) -> usize {
         self.grown.as_ref().map_or(MIN_READY, |g| g.ready)
+    }
+
+    /// Whether fewer workers are ready or starting than to keep ready.
+    fn short(&self) -> bool {
+        self.idle.len() + self.starting < self.ready()
     }
 
     /// A request found no worker ready: keep twice as many ready.
@@ -166,6 +173,29 @@ impl WorkerPool {
         }
     }
 
+    /// Refills the pool on a thread of the blocking pool, unless a refill
+    /// already runs there: one at a time (forks are one at a time anyway),
+    /// and it looks again before it stops, so a worker taken meanwhile is
+    /// replaced too.
+    pub fn refill_in_background(self: &Arc<Self>) {
+        if self.refilling.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let pool = Arc::clone(self);
+        tokio::task::spawn_blocking(move || loop {
+            pool.refill();
+            pool.refilling.store(false, Ordering::Release);
+            if !pool.short() || pool.refilling.swap(true, Ordering::AcqRel) {
+                break;
+            }
+        });
+    }
+
+    /// Whether fewer workers are ready or starting than the pool keeps.
+    fn short(&self) -> bool {
+        self.with(|slots| slots.short())
+    }
+
     /// Shrinks a grown pool back to [`MIN_READY`] once no request found it
     /// empty for [`SHRINK_AFTER`]: the workers beyond that are let go
     /// (their channel closes, they exit without a job).
@@ -189,7 +219,7 @@ impl WorkerPool {
     /// short of workers.
     fn reserve(&self) -> bool {
         self.with(|slots| {
-            let short = slots.idle.len() + slots.starting < slots.ready();
+            let short = slots.short();
             slots.starting += usize::from(short);
             short
         })

@@ -55,9 +55,10 @@ pub(super) fn hand_over(
     // The worker has the connection now: its client may finish and
     // connect again before this task returns.
     drop(slot);
-    // Ready the next worker now: in a burst the next request is already
-    // waiting.
-    shared.workers.refill();
+    // Ready the next worker now (in a burst the next request is already
+    // waiting), on a thread of its own: this request's reports are
+    // followed as soon as this returns, not after the fork.
+    shared.workers.refill_in_background();
     match result {
         Ok(worker) => {
             let work = *handover.work;

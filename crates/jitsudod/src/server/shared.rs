@@ -30,7 +30,7 @@ pub struct Shared {
     pub(super) checkpoints: Checkpointer,
     pub(super) host: String,
     pub(super) cache: CredentialCache,
-    pub(super) workers: WorkerPool,
+    pub(super) workers: Arc<WorkerPool>,
     /// Recent failed password attempts per uid: past a limit, new prompts
     /// are refused for a while, so parallel connections cannot multiply
     /// the guessing speed PAM's failure delay allows one terminal.
@@ -62,7 +62,7 @@ impl Shared {
             checkpoints: crate::audit::checkpointer(),
             host,
             cache: CredentialCache::default(),
-            workers: WorkerPool::default(),
+            workers: Arc::default(),
             failures: Mutex::new(HashMap::new()),
             connections: Tally::new("connections"),
             pending_auth: Tally::new("password prompts"),
