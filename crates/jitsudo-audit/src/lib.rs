@@ -51,7 +51,9 @@ pub use event::{
 pub use journal_entry::{record_from_journal, JOURNAL_SOURCE};
 pub use journald::{Journald, Transport, DEFAULT_JOURNAL_SOCKET};
 pub use sink::{Audit, Sink, SinkError};
-pub use syslog_sink::{Syslog, DEFAULT_SYSLOG_SOCKET};
+pub use syslog_sink::{
+    is_journald_socket, Syslog, DEFAULT_SYSLOG_SOCKET, JOURNALD_SYSLOG_SOCKET_NAME,
+};
 pub use trail::{
     check_checkpoints, head_path, read, verify, Broken, Checkpoint, Checkpointer, Head, Mismatch,
     Record, Trail, Verified, VerifyError, DEFAULT_TRAIL, GENESIS, TRAIL_FILE, TRAIL_HEAD,

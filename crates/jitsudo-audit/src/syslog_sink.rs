@@ -1,7 +1,9 @@
 //! Sink writing sudo-style lines to the local syslog daemon.
 
 use std::io;
-use std::path::PathBuf;
+use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -27,14 +29,56 @@ const MAX_PIECES: usize = 16;
 /// Longest a write may block on a stalled syslog daemon.
 const SEND_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// The name of journald's syslog socket in the directory of its native
+/// socket: `/run/systemd/journal/dev-log`, which `/dev/log` links to on a
+/// host where journald owns it (systemd's default).
+pub const JOURNALD_SYSLOG_SOCKET_NAME: &str = "dev-log";
+
 /// Syslog sink: facility `LOG_AUTHPRIV`, ident `jitsudo`, the event's
 /// [`Event::message`] at the event's priority.
 ///
 /// Connects on first use and reconnects (once per event) after an error,
 /// e.g. when the syslog daemon was restarted.
+///
+/// It can defer to journald ([`Syslog::deferring_to`]): when its socket
+/// is journald's own and the journald sink writes the event (whose
+/// `MESSAGE` is this line, facility authpriv, ident `jitsudo`), journald's
+/// forwarding to syslog delivers the line, and sending it too would put it
+/// in the journal twice (and in auth.log twice).
 pub struct Syslog {
     path: PathBuf,
     logger: Mutex<Option<Logger<LoggerBackend, Formatter3164>>>,
+    deferral: Option<Deferral>,
+}
+
+/// When a [`Syslog`] sink leaves its line to journald's forwarding.
+struct Deferral {
+    /// journald's syslog socket.
+    journald: PathBuf,
+    /// Whether journald's forwarding may stand in for this sink (the
+    /// journald sink writes the event, and this sink's own delivery is not
+    /// required).
+    allowed: Box<dyn Fn() -> bool + Send + Sync>,
+    /// What [`Sink::prepare`] found: [`UNKNOWN`], [`JOURNALDS`] or
+    /// [`NOT_JOURNALDS`].
+    socket: AtomicU8,
+}
+
+const UNKNOWN: u8 = 0;
+const JOURNALDS: u8 = 1;
+const NOT_JOURNALDS: u8 = 2;
+
+/// Whether the socket at `dev_log` is journald's syslog socket at
+/// `journald`: both paths (symbolic links followed) name the same socket
+/// inode. A missing path, or one that is not a socket, is not.
+pub fn is_journald_socket(dev_log: &Path, journald: &Path) -> bool {
+    let socket = |path: &Path| {
+        std::fs::metadata(path)
+            .ok()
+            .filter(|m| m.file_type().is_socket())
+            .map(|m| (m.dev(), m.ino()))
+    };
+    socket(journald).is_some_and(|id| socket(dev_log) == Some(id))
 }
 
 impl Default for Syslog {
@@ -45,7 +89,13 @@ impl Default for Syslog {
 
 impl std::fmt::Debug for Syslog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Syslog").field("path", &self.path).finish()
+        f.debug_struct("Syslog")
+            .field("path", &self.path)
+            .field(
+                "defers_to",
+                &self.deferral.as_ref().map(|d| d.journald.as_path()),
+            )
+            .finish()
     }
 }
 
@@ -60,6 +110,46 @@ impl Syslog {
         Syslog {
             path: path.into(),
             logger: Mutex::new(None),
+            deferral: None,
+        }
+    }
+
+    /// Leaves each line to journald's forwarding when this sink's socket
+    /// is journald's syslog socket (`dev-log` beside `journal_socket`, the
+    /// journald sink's native socket) and `allowed()` says journald's
+    /// forwarding may stand in for this sink. Where the socket leads is
+    /// looked up at [`Sink::prepare`] (at each event when not prepared); a
+    /// line too long for one message is always sent (split, as sudo does),
+    /// journald forwarding it whole where syslog daemons cut it.
+    #[must_use]
+    pub fn deferring_to(
+        mut self,
+        journal_socket: &Path,
+        allowed: impl Fn() -> bool + Send + Sync + 'static,
+    ) -> Self {
+        let journald = journal_socket
+            .parent()
+            .unwrap_or(Path::new("/"))
+            .join(JOURNALD_SYSLOG_SOCKET_NAME);
+        self.deferral = Some(Deferral {
+            journald,
+            allowed: Box::new(allowed),
+            socket: AtomicU8::new(UNKNOWN),
+        });
+        self
+    }
+
+    /// Whether `pieces` are left to journald's forwarding.
+    fn deferred(&self, pieces: &[String]) -> bool {
+        let Some(deferral) = &self.deferral else {
+            return false;
+        };
+        if pieces.len() != 1 || !(deferral.allowed)() {
+            return false;
+        }
+        match deferral.socket.load(Ordering::Relaxed) {
+            UNKNOWN => is_journald_socket(&self.path, &deferral.journald),
+            found => found == JOURNALDS,
         }
     }
 
@@ -92,6 +182,9 @@ impl Sink for Syslog {
     fn emit(&self, ev: &Event) -> io::Result<()> {
         let severity = severity(ev.priority());
         let pieces = split_line(&ev.message(), MAX_PIECE, MAX_PIECES);
+        if self.deferred(&pieces) {
+            return Ok(());
+        }
         let mut cached = self.logger.lock().unwrap_or_else(PoisonError::into_inner);
         let mut reconnected = false;
         let mut next = 0;
@@ -130,8 +223,17 @@ impl Sink for Syslog {
     }
 
     /// Connects to the syslog daemon (a restarted one is reconnected to
-    /// when a write fails, as after any connection).
+    /// when a write fails, as after any connection), and looks up whether
+    /// its socket is journald's (when deferring to journald).
     fn prepare(&self) {
+        if let Some(deferral) = &self.deferral {
+            let found = if is_journald_socket(&self.path, &deferral.journald) {
+                JOURNALDS
+            } else {
+                NOT_JOURNALDS
+            };
+            deferral.socket.store(found, Ordering::Relaxed);
+        }
         let mut cached = self.logger.lock().unwrap_or_else(PoisonError::into_inner);
         if cached.is_none() {
             *cached = self.connect().ok();
@@ -192,6 +294,7 @@ mod tests {
     use super::*;
     use crate::event::EventKind;
     use std::os::unix::net::UnixDatagram;
+    use std::path::{Path, PathBuf};
 
     #[test]
     fn short_line_is_one_piece() {
@@ -261,6 +364,124 @@ mod tests {
         sink.emit(&ev).expect("emit after restart");
         assert!(server.recv(&mut buf).is_ok());
         let _ = std::fs::remove_file(&path);
+    }
+
+    /// A scratch directory holding journald's syslog socket, bound (as
+    /// journald's would be) at `journal/dev-log`, beside `journal/socket`.
+    struct Journald {
+        dir: PathBuf,
+        dev_log: UnixDatagram,
+    }
+
+    impl Journald {
+        fn bind(name: &str) -> Journald {
+            let dir = std::env::temp_dir()
+                .join(format!("jitsudo-audit-defer-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(dir.join("journal")).expect("mkdir");
+            let dev_log = UnixDatagram::bind(dir.join("journal/dev-log")).expect("bind");
+            dev_log.set_nonblocking(true).expect("nonblocking");
+            Journald { dir, dev_log }
+        }
+
+        /// A syslog sink on `dev_log`, deferring to this journald when
+        /// `allowed`, prepared as a worker prepares it.
+        fn sink(&self, dev_log: &Path, allowed: bool) -> Syslog {
+            let sink = Syslog::with_path(dev_log)
+                .deferring_to(&self.dir.join("journal/socket"), move || allowed);
+            sink.prepare();
+            sink
+        }
+
+        /// The lines journald's syslog socket received.
+        fn received(&self) -> Vec<String> {
+            let mut buf = vec![0; 8192];
+            std::iter::from_fn(|| {
+                let n = self.dev_log.recv(&mut buf).ok()?;
+                Some(String::from_utf8_lossy(&buf[..n]).into_owned())
+            })
+            .collect()
+        }
+    }
+
+    impl Drop for Journald {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    #[test]
+    fn defers_to_journald_only_when_dev_log_is_its_socket_and_that_is_allowed() {
+        let journald = Journald::bind("decision");
+        let dev_log = journald.dir.join("log");
+        std::os::unix::fs::symlink("journal/dev-log", &dev_log).expect("symlink");
+        let ev = Event::new(EventKind::ExecAccept)
+            .user("bob")
+            .command("/bin/id");
+        assert!(is_journald_socket(
+            &dev_log,
+            &journald.dir.join("journal/dev-log")
+        ));
+
+        // Same inode, journald sink on, syslog not required: nothing sent.
+        journald.sink(&dev_log, true).emit(&ev).expect("deferred");
+        assert_eq!(journald.received(), Vec::<String>::new());
+
+        // The journald sink off (or syslog required): the line is sent.
+        journald.sink(&dev_log, false).emit(&ev).expect("emit");
+        let lines = journald.received();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].ends_with(&ev.message()), "{lines:?}");
+
+        // A line too long for one message is sent, split, all the same.
+        let long = Event::new(EventKind::ExecAccept)
+            .user("bob")
+            .argv(std::iter::repeat("word").take(2000));
+        journald.sink(&dev_log, true).emit(&long).expect("emit");
+        assert!(journald.received().len() > 1);
+
+        // Not prepared: looked up at the event.
+        let unprepared =
+            Syslog::with_path(&dev_log).deferring_to(&journald.dir.join("journal/socket"), || true);
+        unprepared.emit(&ev).expect("deferred");
+        assert_eq!(journald.received(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn another_socket_or_none_is_not_journalds() {
+        let journald = Journald::bind("other");
+        let other_path = journald.dir.join("rsyslog.sock");
+        let other = UnixDatagram::bind(&other_path).expect("bind");
+        let ev = Event::new(EventKind::ExecAccept)
+            .user("bob")
+            .command("/bin/id");
+
+        // A syslog daemon's own socket: the line goes there.
+        assert!(!is_journald_socket(
+            &other_path,
+            &journald.dir.join("journal/dev-log")
+        ));
+        journald.sink(&other_path, true).emit(&ev).expect("emit");
+        let mut buf = vec![0; 4096];
+        let n = other.recv(&mut buf).expect("recv");
+        assert!(String::from_utf8_lossy(&buf[..n]).ends_with(&ev.message()));
+        assert_eq!(journald.received(), Vec::<String>::new());
+
+        // No socket at all: the failure is reported, never taken as sent.
+        let missing = journald.dir.join("missing");
+        assert!(!is_journald_socket(
+            &missing,
+            &journald.dir.join("journal/dev-log")
+        ));
+        assert!(journald.sink(&missing, true).emit(&ev).is_err());
+        // Nor a link to journald's socket once that is gone.
+        let dev_log = journald.dir.join("log");
+        std::os::unix::fs::symlink("journal/dev-log", &dev_log).expect("symlink");
+        std::fs::remove_file(journald.dir.join("journal/dev-log")).expect("remove");
+        assert!(!is_journald_socket(
+            &dev_log,
+            &journald.dir.join("journal/dev-log")
+        ));
     }
 
     #[test]

@@ -66,12 +66,13 @@ pub fn session_dir() -> PathBuf {
 /// local trail, each written only while [`enable`] names it.
 pub fn sinks() -> Audit {
     let paths = paths();
+    let syslog = Syslog::new().deferring_to(&paths.journal, journald_stands_in_for_syslog);
     Audit::new()
         .with_sink(Enabled(
             Journald::with_path(paths.journal),
             AuditSink::Journald,
         ))
-        .with_sink(Enabled(Syslog::new(), AuditSink::Syslog))
+        .with_sink(Enabled(syslog, AuditSink::Syslog))
         .with_sink(Enabled(Trail::new(paths.trail), AuditSink::File))
 }
 
@@ -84,15 +85,33 @@ pub fn checkpointer() -> Checkpointer {
 /// the policy (in the daemon) or the job (in a worker) says otherwise.
 static ENABLED: AtomicU8 = AtomicU8::new(u8::MAX);
 
-/// Writes events to the sinks of `log` only, from now on in this process.
-pub fn enable(log: &[AuditSink]) {
-    let bits = log.iter().fold(0, |bits, sink| bits | bit(*sink));
-    ENABLED.store(bits, Ordering::Relaxed);
+/// The sinks an `exec.accept` must reach (`audit_sinks`), one bit each;
+/// all until the policy or the job says otherwise.
+static REQUIRED: AtomicU8 = AtomicU8::new(u8::MAX);
+
+/// Writes events to the sinks of `log` only, from now on in this process,
+/// `required` being the sinks that must take them (`audit_sinks`).
+pub fn enable(log: &[AuditSink], required: &[AuditSink]) {
+    ENABLED.store(bits(log), Ordering::Relaxed);
+    REQUIRED.store(bits(required), Ordering::Relaxed);
 }
 
 /// Whether `sink` is written.
 pub fn enabled(sink: AuditSink) -> bool {
     ENABLED.load(Ordering::Relaxed) & bit(sink) != 0
+}
+
+/// Whether journald's forwarding to syslog may deliver the syslog sink's
+/// line (when `/dev/log` is journald's socket, see
+/// [`Syslog::deferring_to`]): only while the journald sink writes the
+/// event, and never when `audit_sinks` requires syslog, whose success
+/// must then be syslog's own, not journald's.
+fn journald_stands_in_for_syslog() -> bool {
+    enabled(AuditSink::Journald) && REQUIRED.load(Ordering::Relaxed) & bit(AuditSink::Syslog) == 0
+}
+
+fn bits(sinks: &[AuditSink]) -> u8 {
+    sinks.iter().fold(0, |bits, sink| bits | bit(*sink))
 }
 
 fn bit(sink: AuditSink) -> u8 {

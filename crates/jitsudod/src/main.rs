@@ -88,7 +88,10 @@ fn start(options: Options) -> Result<(), Error> {
     }
     jitsudo_sys::malloc::limit_arenas();
     let policy = policy_store::load(&options.policy).map_err(Error::Policy)?;
-    audit::enable(&policy.policy.defaults.audit_log);
+    audit::enable(
+        &policy.policy.defaults.audit_log,
+        &policy.policy.defaults.audit_sinks,
+    );
     // What parsing a large policy left free goes back to the kernel.
     jitsudo_sys::malloc::give_back();
     limits::raise_fd_limit();

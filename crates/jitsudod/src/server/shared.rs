@@ -146,7 +146,10 @@ impl Shared {
                 // never wait for the tens of thousands of frees of a large one.
                 drop(old);
                 jitsudo_sys::malloc::give_back();
-                crate::audit::enable(&policy.policy.defaults.audit_log);
+                crate::audit::enable(
+                    &policy.policy.defaults.audit_log,
+                    &policy.policy.defaults.audit_sinks,
+                );
                 self.audit.emit(&event);
                 self.grants.follow(&policy.policy);
                 workflow::revoke_disallowed(&self.grants, &policy.policy);

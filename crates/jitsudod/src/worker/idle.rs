@@ -5,7 +5,11 @@
 //! - its PAM transaction, started ([`super::auth::Transaction::prepare`]);
 //! - the audit sinks' journald socket, syslog connection and the trail's
 //!   open files ([`jitsudo_audit::Audit::prepare`]; each worker opens its
-//!   own: workers share no descriptor);
+//!   own: workers share no descriptor), and whether `/dev/log` is
+//!   journald's socket, whose forwarding then delivers the syslog line
+//!   ([`jitsudo_audit::Syslog::deferring_to`]: a stat of both paths, per
+//!   worker, so that a syslog daemon replaced while the daemon runs is
+//!   seen by the next worker);
 //! - the C library's syslog connection and time zone, which PAM's modules
 //!   log through (`pam_unix` opening the session, ...): `openlog` with
 //!   `LOG_NDELAY` connects to /dev/log now rather than at the first

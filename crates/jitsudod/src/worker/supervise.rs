@@ -31,7 +31,7 @@ pub fn run(
 ) -> ExitCode {
     let Received { conn, caller } = received;
     let record = job.audit_record();
-    crate::audit::enable(&record.guard.log);
+    crate::audit::enable(&record.guard.log, &record.guard.required);
     let reporting = Reporting {
         conn: &conn,
         daemon,
