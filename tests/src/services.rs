@@ -1,36 +1,37 @@
-//! The real system services the tests rely on: systemd-journald (native
-//! structured fields) and rsyslogd (`/dev/log`, authpriv to
-//! `/var/log/auth.log`). On a machine whose PID 1 is not systemd they are
-//! started here, once, and left running for later test binaries.
+//! The real system services the tests rely on, as on Debian 12 booted
+//! with systemd: systemd-journald (native structured fields, and
+//! `/dev/log`, a link to its syslog socket) forwarding to rsyslogd
+//! (authpriv to `/var/log/auth.log`). On a machine whose PID 1 is not
+//! systemd they are started here, once, and left running for later test
+//! binaries; how is [`jitsudo_audit::test_support::daemons`].
 
 use std::fs;
 use std::io::{Read, Seek, SeekFrom};
-use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use jitsudo_audit::test_support::daemons;
 use serde_json::Value;
 
-use crate::util::{poll_until, run_checked};
+use crate::util::{check_status, poll_until, run_checked};
 
 /// journald's native protocol socket.
-pub const JOURNAL_SOCKET: &str = "/run/systemd/journal/socket";
-/// The syslog socket.
-pub const DEV_LOG: &str = "/dev/log";
+pub const JOURNAL_SOCKET: &str = jitsudo_audit::DEFAULT_JOURNAL_SOCKET;
+/// The syslog socket: a link to journald's.
+pub const DEV_LOG: &str = jitsudo_audit::DEFAULT_SYSLOG_SOCKET;
 /// Where Debian's rsyslog puts auth and authpriv messages.
-pub const AUTH_LOG: &str = "/var/log/auth.log";
-
-const START_TIMEOUT: Duration = Duration::from_secs(20);
+pub const AUTH_LOG: &str = daemons::AUTH_LOG;
 
 /// What `tests/run.sh` installs before any test runs: the programs the
 /// harness drives and the PAM service jitsudod authenticates through.
-const PREPARED_BY_RUN_SH: [&str; 6] = [
+const PREPARED_BY_RUN_SH: [&str; 7] = [
     "/usr/bin/sudo",
     "/usr/sbin/visudo",
     "/usr/sbin/rsyslogd",
-    "/lib/systemd/systemd-journald",
+    daemons::JOURNALD_BINARY,
     "/usr/bin/journalctl",
+    "/usr/bin/systemd-socket-activate",
     "/etc/pam.d/jitsudo",
 ];
 
@@ -51,63 +52,17 @@ pub fn require_prepared_machine() {
     );
 }
 
-/// Whether a datagram socket at `path` accepts a connection.
-fn datagram_socket_alive(path: &str) -> bool {
-    UnixDatagram::unbound()
-        .and_then(|s| s.connect(path))
-        .is_ok()
-}
-
-/// Starts `program` as a detached daemon in its own session (`setsid -f`
-/// forks it off, so it is not our child and outlives this test binary),
-/// with its output discarded.
-fn spawn_detached(program: &str) {
-    let mut cmd = Command::new("setsid");
-    cmd.arg("-f")
-        .arg(program)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    run_checked(&mut cmd);
-}
-
-/// Makes sure journald is running and accepting native messages.
+/// Makes sure journald is running and accepting native and syslog
+/// messages.
 pub fn ensure_journald() {
-    if datagram_socket_alive(JOURNAL_SOCKET) {
-        return;
-    }
-    fs::create_dir_all("/run/systemd/journal").expect("mkdir /run/systemd/journal");
-    spawn_detached("/lib/systemd/systemd-journald");
-    poll_until(START_TIMEOUT, || {
-        datagram_socket_alive(JOURNAL_SOCKET).then_some(())
-    })
-    .unwrap_or_else(|| panic!("systemd-journald did not open {JOURNAL_SOCKET}"));
+    daemons::ensure_journald().unwrap_or_else(|e| panic!("systemd-journald: {e}"));
 }
 
-/// Whether the process named in rsyslogd's pid file is alive.
-fn rsyslogd_running() -> bool {
-    fs::read_to_string("/run/rsyslogd.pid")
-        .ok()
-        .and_then(|s| s.trim().parse::<u32>().ok())
-        .is_some_and(|pid| {
-            fs::read_to_string(format!("/proc/{pid}/comm"))
-                .is_ok_and(|comm| comm.trim() == "rsyslogd")
-        })
-}
-
-/// Makes sure rsyslogd is running and `/dev/log` accepts messages.
+/// Makes sure `/dev/log` is journald's and journald's forwarding reaches
+/// rsyslogd (replacing a syslog daemon set up otherwise), proven by an
+/// entry that reached [`AUTH_LOG`].
 pub fn ensure_rsyslog() {
-    if rsyslogd_running() && datagram_socket_alive(DEV_LOG) {
-        return;
-    }
-    if !rsyslogd_running() {
-        // rsyslogd forks into the background itself.
-        run_checked(&mut Command::new("rsyslogd"));
-    }
-    poll_until(START_TIMEOUT, || {
-        (rsyslogd_running() && datagram_socket_alive(DEV_LOG)).then_some(())
-    })
-    .unwrap_or_else(|| panic!("rsyslogd did not come up on {DEV_LOG}"));
+    daemons::ensure_rsyslogd().unwrap_or_else(|e| panic!("rsyslogd behind journald: {e}"));
 }
 
 /// Journal entries (as JSON objects) whose `field` equals `value`.
@@ -190,17 +145,29 @@ pub fn wait_for_log_lines(path: &Path, needles: &[&str], timeout: Duration) -> V
 /// safe), in journalctl's export format: every field of every entry, as
 /// raw bytes, for searching.
 pub fn journal_since(since: SystemTime) -> Vec<u8> {
+    journal_export_since(since, &[])
+}
+
+/// The entries from `since` on (as [`journal_since`]) that journalctl's
+/// `filters` select (`FIELD=value` matches, `--grep=...`), in export
+/// format: the part of a busy journal a test looks at.
+pub fn journal_export_since(since: SystemTime, filters: &[&str]) -> Vec<u8> {
     let secs = since
         .duration_since(UNIX_EPOCH)
         .expect("clock after 1970")
         .as_secs()
         .saturating_sub(1);
-    run_checked(
-        Command::new("journalctl")
-            .args(["--no-pager", "-o", "export", "--merge"])
-            .arg(format!("--since=@{secs}")),
-    )
-    .stdout
+    let mut cmd = Command::new("journalctl");
+    cmd.args(["--no-pager", "-o", "export", "--merge"])
+        .arg(format!("--since=@{secs}"))
+        .args(filters);
+    let out = cmd.output().expect("run journalctl");
+    // With --grep, journalctl exits 1, saying nothing, when nothing matched.
+    if out.status.code() == Some(1) && out.stdout.is_empty() && out.stderr.is_empty() {
+        return Vec::new();
+    }
+    check_status(&cmd, &out);
+    out.stdout
 }
 
 /// What a log file gains after a point: remembers the file's length when

@@ -14,7 +14,8 @@ use std::time::Duration;
 use jitsudo_audit::EventKind;
 use jitsudo_tests::daemon::Daemon;
 use jitsudo_tests::services::{
-    ensure_journald, ensure_rsyslog, field_text, wait_for_journal, LogTail, AUTH_LOG,
+    ensure_journald, ensure_rsyslog, field_text, journal_export_since, wait_for_journal, LogTail,
+    AUTH_LOG, DEV_LOG,
 };
 use jitsudo_tests::util::{make_dir, marker, poll_until, write_atomic};
 use jitsudo_tests::world::workspace_root;
@@ -1717,4 +1718,150 @@ fn a_restarted_journald_gets_the_next_command() {
         kinds.contains(&"exec.accept".to_owned()) && kinds.contains(&"exec.exit".to_owned()),
         "{kinds:?}"
     );
+}
+
+/// How many times the events of one command reached each log.
+#[derive(Debug, PartialEq, Eq)]
+struct Copies {
+    /// Journal entries of journald's native protocol (they carry a
+    /// `MESSAGE_ID`): the journald sink's.
+    native: usize,
+    /// Journal entries journald received on `/dev/log`: the syslog sink's.
+    dev_log: usize,
+    /// auth.log lines (each journal entry, forwarded to rsyslogd).
+    auth_log: usize,
+}
+
+/// Runs `/usr/bin/true` as jt_admin against `s` (its `exec.accept` and
+/// `exec.exit` mention the marker) and counts where they were logged,
+/// until the counts are `expected` (bounded: the native entries and their
+/// forwarded lines may come last). `None` when the jitsudo half of the
+/// cases is skipped.
+fn copies_of_one_command(s: &Setup, tag: &str, expected: &Copies) -> Option<Copies> {
+    ensure_journald();
+    ensure_rsyslog();
+    let since = std::time::SystemTime::now();
+    let auth_log = LogTail::new(Path::new(AUTH_LOG));
+    let m = marker(tag);
+    case(s, ADMIN, format!("$SUDO /usr/bin/true {m}"))
+        .status(0)
+        .assert_jitsudo()?;
+    // The worker writes exec.exit to the sinks in order, the trail last:
+    // once the trail has it, both syslog datagrams were sent.
+    poll_until(LOG_TIMEOUT, || {
+        (records_with(&s.trail, &m).len() == 2).then_some(())
+    })
+    .expect("exec.accept and exec.exit in the trail");
+    wait_for_dev_log_barrier(&auth_log, &m);
+    // What came through /dev/log is all there now; copies from there can
+    // only be too many already, never come later.
+    let mut copies = count_copies(since, &auth_log, &m);
+    let _ = poll_until(LOG_TIMEOUT, || {
+        copies = count_copies(since, &auth_log, &m);
+        (copies == *expected).then_some(())
+    });
+    Some(copies)
+}
+
+/// Where the events mentioning `m` were logged since `since`.
+fn count_copies(since: std::time::SystemTime, auth_log: &LogTail, m: &str) -> Copies {
+    let grep = format!("--grep={m}");
+    let journal = journal_export_since(since, &["SYSLOG_IDENTIFIER=jitsudo", &grep]);
+    let entries =
+        jitsudo_audit::test_support::parse_export(&journal).expect("journalctl -o export");
+    let ours: Vec<_> = entries
+        .iter()
+        .filter(|e| e.get("SYSLOG_IDENTIFIER") == Some(&b"jitsudo"[..]))
+        .filter(|e| {
+            e.get("MESSAGE")
+                .is_some_and(|msg| String::from_utf8_lossy(msg).contains(m))
+        })
+        .collect();
+    let native = ours
+        .iter()
+        .filter(|e| e.get("MESSAGE_ID").is_some())
+        .count();
+    let auth_log = String::from_utf8_lossy(&auth_log.read())
+        .lines()
+        .filter(|l| l.contains(m) && l.contains(" jitsudo["))
+        .count();
+    Copies {
+        native,
+        dev_log: ours.len() - native,
+        auth_log,
+    }
+}
+
+/// Sends a line to `/dev/log` and waits until journald forwarded it to
+/// auth.log: whatever reached `/dev/log` before it (a datagram socket
+/// keeps its order, and so do journald's forwarding and rsyslogd) is in
+/// the journal and in auth.log by then.
+fn wait_for_dev_log_barrier(auth_log: &LogTail, m: &str) {
+    let barrier = format!("barrier after {m}");
+    // authpriv.info
+    let line = format!("<86>jitsudo-tests: {barrier}");
+    std::os::unix::net::UnixDatagram::unbound()
+        .and_then(|s| s.send_to(line.as_bytes(), DEV_LOG))
+        .expect("send to /dev/log");
+    assert!(
+        !auth_lines(auth_log, &[&barrier]).is_empty(),
+        "{barrier:?} did not reach {AUTH_LOG} through journald"
+    );
+}
+
+/// On a host where journald owns `/dev/log` (systemd's default, set up so
+/// by the harness), one event is one journal entry (the native one, no
+/// second from `/dev/log`) and one auth.log line (journald forwards it):
+/// the syslog sink leaves its line to journald's forwarding.
+#[test]
+fn one_event_is_logged_once_in_the_journal_and_once_in_auth_log() {
+    let s = setup("forwarded-once", POLICY, None, &[]);
+    let once = Copies {
+        native: 2,
+        dev_log: 0,
+        auth_log: 2,
+    };
+    let Some(copies) = copies_of_one_command(&s, "once", &once) else {
+        return;
+    };
+    assert_eq!(
+        copies, once,
+        "exec.accept and exec.exit, each once in the journal and once in auth.log"
+    );
+}
+
+/// When `audit_sinks` requires syslog, the syslog sink sends its line
+/// itself (journald's forwarding cannot prove syslog's delivery): the
+/// journal has the event twice, auth.log too. Without the journald sink
+/// the syslog line is the journal's only copy.
+#[test]
+fn a_required_syslog_sink_or_no_journald_sink_still_sends_the_line() {
+    let required = POLICY.replace(
+        r#"audit_sinks = ["file"]"#,
+        r#"audit_sinks = ["file", "syslog"]"#,
+    );
+    let s = setup("forwarded-required", &required, None, &[]);
+    let twice = Copies {
+        native: 2,
+        dev_log: 2,
+        auth_log: 4,
+    };
+    let Some(copies) = copies_of_one_command(&s, "required", &twice) else {
+        return;
+    };
+    assert_eq!(copies, twice, "syslog required: the line sent all the same");
+
+    let no_journald = POLICY.replace(
+        r#"audit_sinks = ["file"]"#,
+        r#"audit_sinks = ["file"]
+audit_log = ["syslog", "file"]"#,
+    );
+    let s = setup("forwarded-nojournald", &no_journald, None, &[]);
+    let syslog_only = Copies {
+        native: 0,
+        dev_log: 2,
+        auth_log: 2,
+    };
+    let copies = copies_of_one_command(&s, "nojournald", &syslog_only).expect("not skipped now");
+    assert_eq!(copies, syslog_only, "no journald sink: the syslog line");
 }

@@ -1,18 +1,21 @@
 //! Helpers for integration tests that need a real journald and syslog
 //! daemon (feature `test-support`).
 //!
-//! On a machine whose PID 1 is not systemd nothing runs these daemons, so
-//! [`ensure_journald`] and [`ensure_rsyslogd`] start them when their socket
-//! is not live: `systemd-journald` detached with `setsid --fork`, `rsyslogd`
-//! daemonizing itself. They keep running after the tests, shared by every
-//! later test run. Both need root; call [`require_root`] first so that an
-//! unprivileged run fails with a clear message instead of passing.
+//! On a machine whose PID 1 is not systemd nothing runs these daemons:
+//! [`ensure_journald`] and [`ensure_rsyslogd`] start them as a Debian 12
+//! host booted with systemd runs them (journald owning `/dev/log` and
+//! forwarding to rsyslogd; see [`daemons`]). They keep running after the
+//! tests, shared by every later test run. Both need root; call
+//! [`require_root`] first so that an unprivileged run fails with a clear
+//! message instead of passing.
 //!
 //! [`wait_for_journal_entry`] reads entries back with `journalctl -o
 //! export`, which is binary-safe and never shortens long fields (JSON
 //! output shows fields over 4096 bytes as `null` unless `--all` is given).
 
-use std::fs::{self, File, OpenOptions};
+pub mod daemons;
+
+use std::fs;
 use std::io;
 use std::os::unix::net::{UnixDatagram, UnixStream};
 use std::path::Path;
@@ -20,18 +23,10 @@ use std::process::{Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use nix::fcntl::{Flock, FlockArg};
-
-use crate::{DEFAULT_JOURNAL_SOCKET, DEFAULT_SYSLOG_SOCKET};
-
-/// Where the journald binary is on Debian.
-pub const JOURNALD_BINARY: &str = "/lib/systemd/systemd-journald";
+pub use daemons::{ensure_journald, ensure_rsyslogd, AUTH_LOG, JOURNALD_BINARY};
 
 /// How long the helpers wait for a daemon to come up or an entry to appear.
 pub const WAIT: Duration = Duration::from_secs(10);
-
-/// Lock serializing daemon start-up between tests and test processes.
-const LOCK_PATH: &str = "/run/jitsudo-audit-test-daemons.lock";
 
 /// Fails the calling test unless it runs as root.
 ///
@@ -64,67 +59,6 @@ pub fn socket_is_live(path: &Path) -> bool {
         Ok(()) => true,
         Err(e) if e.raw_os_error() == Some(libc::EPROTOTYPE) => UnixStream::connect(path).is_ok(),
         Err(_) => false,
-    }
-}
-
-/// Makes sure journald listens on [`DEFAULT_JOURNAL_SOCKET`], starting
-/// [`JOURNALD_BINARY`] if it does not.
-pub fn ensure_journald() -> io::Result<()> {
-    let socket = Path::new(DEFAULT_JOURNAL_SOCKET);
-    ensure_daemon(socket, || {
-        fs::create_dir_all("/run/systemd/journal")?;
-        run(Command::new("setsid").arg("--fork").arg(JOURNALD_BINARY))
-    })
-}
-
-/// Makes sure a syslog daemon listens on [`DEFAULT_SYSLOG_SOCKET`],
-/// starting `rsyslogd` if none does. With Debian's default configuration
-/// rsyslogd writes `authpriv` messages to `/var/log/auth.log`.
-pub fn ensure_rsyslogd() -> io::Result<()> {
-    ensure_daemon(Path::new(DEFAULT_SYSLOG_SOCKET), || {
-        run(&mut Command::new("rsyslogd"))
-    })
-}
-
-fn ensure_daemon(socket: &Path, start: impl FnOnce() -> io::Result<()>) -> io::Result<()> {
-    if socket_is_live(socket) {
-        return Ok(());
-    }
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(LOCK_PATH)?;
-    let _guard: Flock<File> =
-        Flock::lock(lock, FlockArg::LockExclusive).map_err(|(_, errno)| io::Error::from(errno))?;
-    // Someone else may have started it while we waited for the lock.
-    if !socket_is_live(socket) {
-        start()?;
-    }
-    let deadline = Instant::now() + WAIT;
-    while !socket_is_live(socket) {
-        if Instant::now() >= deadline {
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!("nothing listens on {} after starting it", socket.display()),
-            ));
-        }
-        sleep(Duration::from_millis(50));
-    }
-    Ok(())
-}
-
-fn run(cmd: &mut Command) -> io::Result<()> {
-    let status = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map_err(|e| io::Error::new(e.kind(), format!("{cmd:?}: {e}")))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(io::Error::other(format!("{cmd:?} failed: {status}")))
     }
 }
 
