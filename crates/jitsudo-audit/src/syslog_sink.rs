@@ -436,7 +436,7 @@ mod tests {
         // A line too long for one message is sent, split, all the same.
         let long = Event::new(EventKind::ExecAccept)
             .user("bob")
-            .argv(std::iter::repeat("word").take(2000));
+            .argv(std::iter::repeat_n("word", 2000));
         journald.sink(&dev_log, true).emit(&long).expect("emit");
         assert!(journald.received().len() > 1);
 
