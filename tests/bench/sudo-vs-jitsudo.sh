@@ -10,8 +10,10 @@
 #     the 10,000-rule policy;
 #   * the round trip of `jitsudoctl policy reload` of 10,000 rules.
 #
-# Run as root on Debian 12 (needs sudo, cargo, rsyslog; journald and rsyslogd
-# are started if they are not running, so both tools log as on a real host).
+# Run as root on Debian 12 (needs sudo, cargo, rsyslog). Both tools log as on
+# a Debian 12 host booted with systemd (`jitsudo-bench services` sets it up if
+# it is not): /dev/log is journald's, journald forwards to rsyslogd, so sudo's
+# syslog lines and jitsudo's journal entries both pass through journald.
 # Builds the release binaries, starts its own jitsudod on its own socket, installs
 # /etc/sudoers.d/jitsudo-bench for the run and removes it (and stops the daemon)
 # on exit. The measuring is done by tests/src/bin/jitsudo-bench.rs.

@@ -19,9 +19,11 @@
 //! * `jitsudo-bench time RUNS WARMUP CMD [ARG...]` (any user): the median
 //!   wall time of CMD in ms.
 //! * `jitsudo-bench services` (root): makes sure systemd-journald and
-//!   rsyslogd run, as on a real host, so both tools log where they would
-//!   (sudo to syslog; jitsudo to journald, syslog and its trail): a sink
-//!   that is down costs an error path instead of a write.
+//!   rsyslogd run as on a Debian 12 host booted with systemd (`/dev/log`
+//!   journald's, journald forwarding to rsyslogd), so both tools log where
+//!   they would (sudo to syslog, through journald; jitsudo to journald,
+//!   syslog and its trail): a sink that is down costs an error path
+//!   instead of a write.
 
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
