@@ -19,6 +19,11 @@
 //! which must not be faked here (PAM's and other programs' behaviour
 //! depends on it).
 //!
+//! Unix datagram sockets get the queue length systemd gives them at boot
+//! (`net.unix.max_dgram_qlen=512`, not the kernel's 10), without which
+//! journald's forwarding drops lines under load; a journald whose sockets
+//! were made before is restarted.
+//!
 //! A syslog daemon set up otherwise (an rsyslogd owning `/dev/log`, as
 //! earlier versions of these helpers started it) is stopped and replaced.
 //! Every call proves the chain works: an entry sent to journald's native
@@ -66,40 +71,122 @@ const IMUXSOCK: &str = "module(load=\"imuxsock\")";
 /// rsyslogd's pid file (its default).
 const RSYSLOG_PID: &str = "/run/rsyslogd.pid";
 
+/// Queue length of unix datagram sockets on a host booted with systemd.
+const DGRAM_QLEN: u32 = 512;
+
+/// Where that is set.
+const DGRAM_QLEN_SYSCTL: &str = "/proc/sys/net/unix/max_dgram_qlen";
+
 /// Lock serializing daemon start-up between tests and test processes.
 const LOCK_PATH: &str = "/run/jitsudo-audit-test-daemons.lock";
 
 /// Makes sure journald runs and listens on its native and syslog sockets,
-/// starting [`JOURNALD_BINARY`] if it does not.
+/// starting [`JOURNALD_BINARY`] if it does not (and restarting it, and
+/// what receives its forwarding, when their sockets predate
+/// [`raise_dgram_qlen`]).
 pub fn ensure_journald() -> io::Result<()> {
+    let _lock = lock()?;
+    if start_journald()? {
+        start_forwarding()?;
+    }
+    Ok(())
+}
+
+/// [`ensure_journald`] under the lock, but for rsyslogd: stopped, not
+/// started again, when unix datagram queues were too short until now
+/// (what it returns).
+fn start_journald() -> io::Result<bool> {
     let live = || {
         socket_is_live(Path::new(DEFAULT_JOURNAL_SOCKET))
             && socket_is_live(Path::new(JOURNALD_DEV_LOG))
     };
-    if live() {
-        return Ok(());
+    let raised = raise_dgram_qlen()?;
+    if raised {
+        let rsyslogd = rsyslogd_pid();
+        for pid in processes_named("systemd-journal")
+            .into_iter()
+            .chain(rsyslogd)
+        {
+            stop(pid)?;
+        }
     }
-    let _lock = lock()?;
     if !live() {
         fs::create_dir_all("/run/systemd/journal")?;
         run(Command::new("setsid").arg("--fork").arg(JOURNALD_BINARY))?;
     }
-    wait_until(live, "journald's sockets")
+    wait_until(live, "journald's sockets")?;
+    Ok(raised)
 }
 
 /// Makes sure `/dev/log` is journald's and rsyslogd receives what journald
 /// forwards (see the module's documentation), replacing a syslog daemon
 /// set up otherwise, and proves it: an authpriv entry sent to journald
-/// appears in [`AUTH_LOG`]. Needs journald ([`ensure_journald`]).
+/// appears in [`AUTH_LOG`].
 pub fn ensure_rsyslogd() -> io::Result<()> {
-    ensure_journald()?;
     let _lock = lock()?;
-    if !forwarding_in_place() {
-        stop_rsyslogd()?;
-        link_dev_log()?;
-        start_activated_rsyslogd()?;
+    start_journald()?;
+    if forwarding_in_place() {
+        probe_forwarding()
+    } else {
+        start_forwarding()
     }
+}
+
+/// Stops the rsyslogd running, if any, links `/dev/log` to journald's
+/// socket and starts rsyslogd behind journald's forwarding; the probe
+/// ([`probe_forwarding`]) is the datagram that starts it.
+fn start_forwarding() -> io::Result<()> {
+    if let Some(pid) = rsyslogd_pid() {
+        stop(pid)?;
+    }
+    link_dev_log()?;
+    start_activated_rsyslogd()?;
     probe_forwarding()
+}
+
+/// Gives unix datagram sockets made from now on the queue length systemd
+/// gives them at boot (`net.unix.max_dgram_qlen`, raised by PID 1 to
+/// [`DGRAM_QLEN`] from the kernel's 10, which makes journald's forwarding
+/// drop lines under load: "Forwarding to syslog missed N messages").
+/// Whether it was lower.
+fn raise_dgram_qlen() -> io::Result<bool> {
+    let now: u32 = fs::read_to_string(DGRAM_QLEN_SYSCTL)?
+        .trim()
+        .parse()
+        .map_err(|e| io::Error::other(format!("{DGRAM_QLEN_SYSCTL}: {e}")))?;
+    if now >= DGRAM_QLEN {
+        return Ok(false);
+    }
+    fs::write(DGRAM_QLEN_SYSCTL, DGRAM_QLEN.to_string())?;
+    Ok(true)
+}
+
+/// The processes whose command name is `comm`.
+fn processes_named(comm: &str) -> Vec<i32> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == comm)
+                && !exited(*pid)
+        })
+        .collect()
+}
+
+/// Whether `pid` is gone or a zombie (its parent may never reap it).
+fn exited(pid: i32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
+        stat.rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+    })
+}
+
+/// Sends `SIGTERM` to `pid` and waits until it has exited.
+fn stop(pid: i32) -> io::Result<()> {
+    kill(Pid::from_raw(pid), Signal::SIGTERM).map_err(io::Error::from)?;
+    wait_until(|| exited(pid), &format!("process {pid} to stop"))
 }
 
 /// Whether `/dev/log` links to journald's socket and rsyslogd runs on the
@@ -114,7 +201,7 @@ fn forwarding_in_place() -> bool {
 fn rsyslogd_pid() -> Option<i32> {
     let pid = fs::read_to_string(RSYSLOG_PID).ok()?.trim().parse().ok()?;
     let comm = fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
-    (comm.trim() == "rsyslogd").then_some(pid)
+    (comm.trim() == "rsyslogd" && !exited(pid)).then_some(pid)
 }
 
 fn cmdline(pid: i32) -> Vec<String> {
@@ -125,19 +212,6 @@ fn cmdline(pid: i32) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-/// Stops the rsyslogd named in its pid file, if any, and waits until it
-/// is gone.
-fn stop_rsyslogd() -> io::Result<()> {
-    let Some(pid) = rsyslogd_pid() else {
-        return Ok(());
-    };
-    kill(Pid::from_raw(pid), Signal::SIGTERM).map_err(io::Error::from)?;
-    wait_until(
-        || !Path::new(&format!("/proc/{pid}")).exists() || rsyslogd_pid() != Some(pid),
-        "the old rsyslogd to stop",
-    )
 }
 
 /// Makes `/dev/log` a symbolic link to journald's syslog socket, in one
