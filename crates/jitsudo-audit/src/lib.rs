@@ -7,7 +7,9 @@
 //!   `JITSUDO_*` fields plus `MESSAGE`, `MESSAGE_ID`, `PRIORITY`,
 //!   `SYSLOG_IDENTIFIER=jitsudo` and `SYSLOG_FACILITY=10` (authpriv);
 //! * [`Syslog`] — the human line ([`Event::message`], in sudo's format) to
-//!   `LOG_AUTHPRIV` with ident `jitsudo`;
+//!   `LOG_AUTHPRIV` with ident `jitsudo`, or left to journald's
+//!   forwarding of the journald entry where `/dev/log` is journald's
+//!   ([`Syslog::deferring_to`]);
 //! * [`Trail`] — the local JSON-lines trail, each record naming the
 //!   SHA-256 of the one before it ([`verify`] proves the chain);
 //! * [`Audit`] — fan-out to several sinks that never fails the caller.
