@@ -160,7 +160,8 @@ impl WorkerPool {
     /// starting (best effort). The slot is reserved under the lock and the
     /// fork runs outside it, so refills after a burst never overshoot the
     /// bound.
-    pub fn refill(&self) {
+    /// False if a worker could not be started (the pool is left short).
+    pub fn refill(&self) -> bool {
         while self.reserve() {
             let started = self.spawn();
             let failed = self.with(|slots| {
@@ -168,24 +169,27 @@ impl WorkerPool {
                 started.map(|worker| slots.idle.push(worker)).err()
             });
             if let Some(e) = failed {
-                return eprintln!("jitsudod: cannot start a worker: {e}");
+                eprintln!("jitsudod: cannot start a worker: {e}");
+                return false;
             }
         }
+        true
     }
 
     /// Refills the pool on a thread of the blocking pool, unless a refill
     /// already runs there: one at a time (forks are one at a time anyway),
     /// and it looks again before it stops, so a worker taken meanwhile is
-    /// replaced too.
+    /// replaced too. A worker that cannot be started ends it (the next
+    /// handoff tries again), rather than trying again at once.
     pub fn refill_in_background(self: &Arc<Self>) {
         if self.refilling.swap(true, Ordering::AcqRel) {
             return;
         }
         let pool = Arc::clone(self);
         tokio::task::spawn_blocking(move || loop {
-            pool.refill();
+            let filled = pool.refill();
             pool.refilling.store(false, Ordering::Release);
-            if !pool.short() || pool.refilling.swap(true, Ordering::AcqRel) {
+            if !filled || !pool.short() || pool.refilling.swap(true, Ordering::AcqRel) {
                 break;
             }
         });

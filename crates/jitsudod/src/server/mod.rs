@@ -62,7 +62,7 @@ pub async fn serve(listener: std::os::unix::net::UnixListener, shared: Arc<Share
         "jitsudod started",
         &shared,
     ));
-    shared.workers.refill();
+    let _ = shared.workers.refill();
     tokio::spawn(trim_workers(Arc::clone(&shared)));
     tokio::spawn(crate::grants::timers::run(Arc::clone(&shared.grants)));
     tokio::spawn(retention::run(Arc::clone(&shared)));
