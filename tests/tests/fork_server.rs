@@ -13,6 +13,8 @@ use std::time::Duration;
 use jitsudo_tests::daemon::Daemon;
 use jitsudo_tests::util::{poll_until, write_atomic};
 use jitsudo_tests::world;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
 
 const ROOT_ALL: &str = "[[rule]]\nid = \"root-all\"\nwho = [\"root\"]\n\
     commands = [\"ALL\"]\nauth = \"none\"\n";
@@ -244,8 +246,6 @@ fn each_request_gets_a_worker_of_its_own() {
 /// workers are used up.
 #[test]
 fn a_killed_fork_server_is_replaced() {
-    use nix::sys::signal::{kill, Signal};
-    use nix::unistd::Pid;
     let d = daemon("fork-kill");
     let (first, _) = fork_server_with_idle_workers(&d);
     kill(Pid::from_raw(first), Signal::SIGKILL).expect("kill the fork server");
@@ -283,8 +283,6 @@ fn a_fork_server_is_replaced_after_its_share_of_workers() {
 /// was merely told to stop does not.
 #[test]
 fn a_crashed_worker_gets_its_fork_server_replaced() {
-    use nix::sys::signal::{kill, Signal};
-    use nix::unistd::Pid;
     let d = daemon("fork-crash");
     let served = |d: &Daemon| {
         for _ in 0..3 {
@@ -298,6 +296,12 @@ fn a_crashed_worker_gets_its_fork_server_replaced() {
     let (same, idle) = fork_server_with_idle_workers(&d);
     assert_eq!(first, same, "a stopped worker replaced the fork server");
     kill(Pid::from_raw(idle[0]), Signal::SIGABRT).expect("crash an idle worker");
+    // A job sent to a worker as it crashes is lost with it (its client is
+    // told): the requests come once it is gone.
+    let crashed = poll_until(WAIT, || {
+        (!PathBuf::from(format!("/proc/{}", idle[0])).exists()).then_some(())
+    });
+    assert!(crashed.is_some(), "the crashed worker {} lives on", idle[0]);
     served(&d);
     let replaced = poll_until(WAIT, || d.fork_server().filter(|pid| *pid != first));
     assert!(
@@ -305,6 +309,52 @@ fn a_crashed_worker_gets_its_fork_server_replaced() {
         "the fork server of a crashed worker forked again\n{}",
         d.log_text()
     );
+}
+
+/// A stop signal (`SIGTERM`, as an administrator or a service manager
+/// sends) that reaches an idle worker together with its job loses no
+/// request: the job came first and is served. Here the idle workers are
+/// frozen, told to stop, given the request, and thawed: each finds the stop
+/// and, in one of them, the job.
+#[test]
+fn a_worker_stopped_as_its_job_comes_serves_the_job() {
+    let d = daemon("fork-stop-race");
+    let (_, idle) = fork_server_with_idle_workers(&d);
+    signal_all(&idle, Signal::SIGSTOP);
+    signal_all(&idle, Signal::SIGTERM);
+    let client = Command::new(world().jitsudo_bin().join("jitsudo"))
+        .args(["-n", "/bin/true"])
+        .env("JITSUDO_SOCKET", &d.socket)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run jitsudo");
+    // Time for the daemon to hand the job over (were it later, the thawed
+    // worker would refuse it and the daemon give it to another: the request
+    // is served either way).
+    std::thread::sleep(Duration::from_millis(500));
+    signal_all(&idle, Signal::SIGCONT);
+    let out = client.wait_with_output().expect("wait for jitsudo");
+    assert!(
+        out.status.success(),
+        "a request was lost with the worker stopped as it came: {}\n{}",
+        text(&out.stderr),
+        d.log_text()
+    );
+    let gone = poll_until(WAIT, || {
+        idle.iter()
+            .all(|pid| !PathBuf::from(format!("/proc/{pid}")).exists())
+            .then_some(())
+    });
+    assert!(gone.is_some(), "a stopped worker lives on: {idle:?}");
+}
+
+/// Sends `signal` to each of `pids`.
+fn signal_all(pids: &[i32], signal: Signal) {
+    for pid in pids {
+        kill(Pid::from_raw(*pid), signal).expect("signal a worker");
+    }
 }
 
 /// Clients that hang up right after sending their request (a hostile user

@@ -262,10 +262,13 @@ fn fork_worker() -> std::io::Result<Forked> {
     }
 }
 
-/// In the new worker: its own session, default `SIGCHLD` (it waits for its
-/// command), its channel on fd 0 in place of the fork server's, and no
+/// In the new worker: stop signals held back until it waits for its job
+/// (one that comes while it prepares must not lose the job on its way),
+/// its own session, default `SIGCHLD` (it waits for its command), its channel on fd 0 in place of the fork server's, and no
 /// other descriptor of the fork server's.
 fn become_worker(worker_end: UnixStream, daemon_end: UnixStream) {
+    // Before it can be told from its fork server by its title.
+    super::idle::hold_stop_signals();
     let _ = set_disposition(libc::SIGCHLD, Disposition::Default);
     let _ = setsid();
     let installed = jitsudo_sys::fd::install_std(worker_end.as_fd(), Std::In);

@@ -19,18 +19,22 @@
 //!   job needed none (a reply, a command under a grant), or a stop signal
 //!   (`SIGTERM`, `SIGINT`, `SIGHUP`, `SIGQUIT`) ended the wait.
 //!
-//! Those signals are held back (blocked, read from a signalfd) only while
-//! the worker waits: one that comes then removes the group, and the worker
-//! dies of it as it would have. Afterwards the worker's mask is what it was.
+//! Those signals are held back (blocked, read from a signalfd) from the
+//! worker's start until its wait ends. One that comes meanwhile closes the
+//! channel for reading (the daemon's next job goes to another worker),
+//! removes the group, and the worker dies of it as it would have; a job
+//! that reached the channel first is served instead. Afterwards the
+//! worker's mask is what it was.
 
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::path::Path;
 
 use jitsudo_sys::fd::Std;
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::socket::{recv, shutdown, MsgFlags, Shutdown};
 
 use super::auth::Transaction;
 use super::tree::Ready;
@@ -79,20 +83,22 @@ pub enum Waited {
     Stopped(Signal),
 }
 
+/// Holds the stop signals back from the worker's start (see
+/// [`wait_for_job`]): one that comes while it prepares waits for the wait.
+pub fn hold_stop_signals() {
+    let _ = stop_signals().thread_block();
+}
+
 /// Waits until the daemon's channel (fd 0) has something to read, or a
-/// stop signal comes. On error the channel is read anyway (which then
-/// reports it).
+/// stop signal comes (held back since [`hold_stop_signals`]). On error the
+/// channel is read anyway (which then reports it).
 pub fn wait_for_job() -> Waited {
     let stops = stop_signals();
-    let mut old = SigSet::empty();
-    if nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&stops), Some(&mut old)).is_err() {
-        return Waited::Channel;
-    }
     let waited = wait(&stops);
     // A stop signal still pending acts now, as it would have during the
     // wait, unless the wait found it first.
     if matches!(waited, Waited::Channel) {
-        let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
+        let _ = stops.thread_unblock();
     }
     waited
 }
@@ -113,13 +119,37 @@ fn wait(stops: &SigSet) -> Waited {
         }
         if let Ok(Some(info)) = signals.read_signal() {
             if let Ok(signal) = Signal::try_from(info.ssi_signo as i32) {
-                return Waited::Stopped(signal);
+                return stopped(signal);
             }
         }
         if fds[0].revents().is_some_and(|r| !r.is_empty()) {
             return Waited::Channel;
         }
     }
+}
+
+/// A stop signal came. A job already on the channel came first, and is
+/// served. Otherwise the channel is closed for reading before the worker
+/// goes, so that the daemon's send of a job fails and it gives the job to
+/// another worker, rather than losing it with this one; a job that slipped
+/// in before the close is served too (its channel then carries reports to
+/// the daemon but no replies back, so a review or a grant use fails closed).
+fn stopped(signal: Signal) -> Waited {
+    if job_queued() {
+        return Waited::Channel;
+    }
+    let _ = shutdown(Std::In.borrow().as_raw_fd(), Shutdown::Read);
+    if job_queued() {
+        return Waited::Channel;
+    }
+    Waited::Stopped(signal)
+}
+
+/// Whether something is waiting on the channel (peeked, not read).
+fn job_queued() -> bool {
+    let mut byte = [0u8; 1];
+    let flags = MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT;
+    matches!(recv(Std::In.borrow().as_raw_fd(), &mut byte, flags), Ok(n) if n > 0)
 }
 
 /// Dies of `signal` (default action, unblocked), what it prepared undone
