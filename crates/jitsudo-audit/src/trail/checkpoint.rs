@@ -4,6 +4,10 @@
 //! commonly forwarded off the host. Whoever rewrites the trail after a
 //! checkpoint left cannot take the checkpoint back: [`check_checkpoints`]
 //! names the first one the trail no longer matches.
+//!
+//! The daemon's first count of a file resumes from the last checkpoint
+//! record the file itself holds near its end, when that record proves
+//! where it stands ([`resume`]), instead of reading the whole file.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -13,11 +17,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
+
 use super::reader::for_each_line;
 use super::record::parse;
 use super::writer::{Trail, TrailHead};
 use super::GENESIS;
-use crate::event::{Event, EventKind, FieldName};
+use crate::escape::escape_value;
+use crate::event::{field, Event, EventKind, FieldName};
 
 /// The trail's file, as the daemon was told.
 pub const TRAIL_FILE: &str = "JITSUDO_TRAIL_FILE";
@@ -31,6 +38,41 @@ pub const TRAIL_HEAD: &str = "JITSUDO_TRAIL_HEAD";
 
 /// The longest first line read to learn where a file starts.
 const MAX_FIRST_LINE: u64 = 64 << 20;
+
+/// How far back from the end of a trail its first count looks for a
+/// checkpoint to resume from. Checkpoints come every
+/// `audit_checkpoint_records` records (1000 by default: about 1 MiB of
+/// records of a typical kilobyte), at the latest every
+/// `audit_checkpoint_interval` while records are written, and whenever the
+/// daemon stops, so the last one is normally well within the last MiB;
+/// 8 MiB leaves room for records eight times longer. Reading 8 MiB takes
+/// milliseconds where a full count of a trail never rotated takes seconds;
+/// a trail checkpointed more sparsely is counted whole, as before.
+const RESUME_WINDOW: u64 = 8 << 20;
+
+/// The first stretch read back from the end when resuming; doubled up to
+/// [`RESUME_WINDOW`] while no checkpoint to resume from is found.
+const RESUME_FIRST: u64 = 64 << 10;
+
+/// What a checkpoint record must name to be resumed from: this trail's
+/// path (as its records escape it) and the hash its file starts after.
+#[derive(Debug)]
+struct Expected {
+    file: String,
+    start: String,
+}
+
+impl Expected {
+    /// The trail at `path`, its file starting after `start`.
+    fn of(path: &Path, start: &str) -> Self {
+        let mut file = String::new();
+        escape_value(&mut file, path.as_os_str().as_encoded_bytes());
+        Expected {
+            file,
+            start: start.to_owned(),
+        }
+    }
+}
 
 /// Where a trail file stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,13 +191,16 @@ impl Checkpointer {
                 records: c.records + newlines(&log, c.len, size)?,
                 ..c.clone()
             },
-            None => Counted {
-                dev: meta.dev(),
-                ino: meta.ino(),
-                len: size,
-                records: newlines(&log, 0, size)?,
-                start: first_prev(&log)?.unwrap_or_else(|| hash.clone()),
-            },
+            None => {
+                let (records, start) = self.count_anew(&log, size)?;
+                Counted {
+                    dev: meta.dev(),
+                    ino: meta.ino(),
+                    len: size,
+                    records,
+                    start: start.unwrap_or_else(|| hash.clone()),
+                }
+            }
         };
         let before = same.map_or(0, |c| c.records);
         state.written += counted.records - before;
@@ -168,6 +213,119 @@ impl Checkpointer {
         state.counted = Some(counted);
         Ok(head)
     }
+
+    /// The records in the first `size` bytes of a file not counted before
+    /// and the hash it starts after (`None` when its first line is no
+    /// whole record): resumed from a checkpoint near its end when one
+    /// proves the count, else counted whole.
+    fn count_anew(&self, log: &File, size: u64) -> io::Result<(u64, Option<String>)> {
+        let start = first_prev(log)?;
+        let resumed = match &start {
+            Some(start) => {
+                let expected = Expected::of(self.trail.path(), start);
+                resume(log, size, &expected, RESUME_WINDOW)?
+            }
+            None => None,
+        };
+        let records = match resumed {
+            Some(records) => records,
+            None => newlines(log, 0, size)?,
+        };
+        Ok((records, start))
+    }
+}
+
+/// The records in the first `size` bytes of `log`, resumed from the last
+/// checkpoint record within `window` bytes of that end that proves where
+/// it stands: one naming `expected`'s file and start whose `prev` is its
+/// `JITSUDO_TRAIL_HEAD` and directly follows the record it counted last.
+/// Its count then is `JITSUDO_TRAIL_RECORDS`, itself and the lines after
+/// it. `None` when no such checkpoint is found (or the file was cut
+/// meanwhile): count the whole file.
+fn resume(
+    log: &impl FileExt,
+    size: u64,
+    expected: &Expected,
+    window: u64,
+) -> io::Result<Option<u64>> {
+    let mut span = RESUME_FIRST.min(window);
+    loop {
+        let from = size - span.min(size);
+        let mut tail = vec![0; usize::try_from(size - from).map_err(io::Error::other)?];
+        match log.read_exact_at(&mut tail, from) {
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+            read => read?,
+        }
+        if let Some(records) = last_checkpoint(&tail, from == 0, expected) {
+            return Ok(Some(records));
+        }
+        if from == 0 || span >= window {
+            return Ok(None);
+        }
+        span = (span * 2).min(window);
+    }
+}
+
+/// The count resumed from the last checkpoint in `tail` (the end of a
+/// file, which starts there when `whole`) that proves where it stands.
+/// Only whole lines count: a first line that may have begun before `tail`
+/// is not read, nor a last line without its newline.
+fn last_checkpoint(tail: &[u8], whole: bool, expected: &Expected) -> Option<u64> {
+    let mut ends = memchr::memrchr_iter(b'\n', tail).peekable();
+    let mut after = 0u64;
+    while let Some(end) = ends.next() {
+        let start = match ends.peek() {
+            Some(&before) => before + 1,
+            None if whole => 0,
+            None => return None,
+        };
+        let claim = claim(&tail[..end], start, expected)
+            .filter(|(records, head)| follows(tail, start, whole, *records, head));
+        if let Some((records, _)) = claim {
+            return records.checked_add(after + 1);
+        }
+        after += 1;
+    }
+    None
+}
+
+/// What the checkpoint record on the line starting at `start` of `text`
+/// (which ends with that line) claims: the records before it and the hash
+/// of the last, when it is an intact `audit.checkpoint` of `expected`'s
+/// file and start, written right after its count (its `prev` is its head:
+/// no record slipped in between).
+fn claim(text: &[u8], start: usize, expected: &Expected) -> Option<(u64, String)> {
+    let line = &text[start..];
+    // Cheap: only a checkpoint record has this key; `parse` decides.
+    memchr::memmem::find(line, b"\"JITSUDO_TRAIL_HEAD\":")?;
+    let (fields, prev, _) = parse(Path::new(""), 0, line).ok()?;
+    let text = |name: &str| fields.get(name).and_then(Value::as_str);
+    let intact = text(field::EVENT) == Some(EventKind::AuditCheckpoint.name())
+        && text(TRAIL_FILE) == Some(expected.file.as_str())
+        && text(TRAIL_START) == Some(expected.start.as_str())
+        && text(TRAIL_HEAD) == Some(prev.as_str());
+    let records = text(TRAIL_RECORDS)
+        .filter(|n| intact && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))?
+        .parse()
+        .ok()?;
+    Some((records, prev))
+}
+
+/// Whether the line starting at `start` of `tail` directly follows the
+/// `records`-th record, whose hash is `head`: it is the file's first line
+/// when `records` is 0, else the whole line before it is that record (not
+/// a line a crash cut short, which the count did not hold).
+fn follows(tail: &[u8], start: usize, whole: bool, records: u64, head: &str) -> bool {
+    if records == 0 || start == 0 {
+        return records == 0 && whole && start == 0;
+    }
+    let before = &tail[..start - 1];
+    let from = match memchr::memrchr(b'\n', before) {
+        Some(at) => at + 1,
+        None if whole => 0,
+        None => return false,
+    };
+    parse(Path::new(""), 0, &before[from..]).is_ok_and(|(_, _, hash)| hash == head)
 }
 
 /// Line ends in `log` from byte `from` to `to`.
@@ -317,6 +475,7 @@ fn empty_start(file: &Path) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::Cell;
     use std::fs;
 
     use super::*;
@@ -416,4 +575,230 @@ mod tests {
         );
         let _ = fs::remove_dir_all(dir);
     }
+
+    /// Appends the checkpoint of `trail` now, as the daemon does.
+    fn checkpoint(cp: &Checkpointer, trail: &Trail) -> Head {
+        let head = cp.now().expect("head");
+        trail.append(&head.event()).expect("append");
+        head
+    }
+
+    /// The line ends in the whole file: what a count must come to.
+    fn full_count(trail: &Trail) -> u64 {
+        let text = fs::read(trail.path()).expect("read");
+        memchr::memchr_iter(b'\n', &text).count() as u64
+    }
+
+    /// A daemon's first count of `trail`.
+    fn first_count(trail: &Trail) -> u64 {
+        Checkpointer::new(trail.clone()).now().expect("head").records
+    }
+
+    /// The count resumed from a checkpoint of `trail` within `window`, if
+    /// one proves it, and the bytes read from the trail to find it.
+    fn resumed(trail: &Trail, window: u64) -> (Option<u64>, u64) {
+        let file = File::open(trail.path()).expect("open");
+        let start = first_prev(&file).expect("read").expect("a first record");
+        let size = file.metadata().expect("stat").len();
+        let counting = Counting {
+            file: &file,
+            read: Cell::new(0),
+        };
+        let expected = Expected::of(trail.path(), &start);
+        let records = resume(&counting, size, &expected, window).expect("read");
+        (records, counting.read.get())
+    }
+
+    /// A trail file that counts the bytes read from it.
+    struct Counting<'a> {
+        file: &'a File,
+        read: Cell<u64>,
+    }
+
+    impl FileExt for Counting<'_> {
+        fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+            let n = self.file.read_at(buf, offset)?;
+            self.read.set(self.read.get() + n as u64);
+            Ok(n)
+        }
+
+        fn write_at(&self, _: &[u8], _: u64) -> io::Result<usize> {
+            Err(io::Error::other("read only"))
+        }
+    }
+
+    #[test]
+    fn a_first_count_resumes_from_the_last_checkpoint() {
+        let (dir, trail) = temp_trail("resume");
+        let cp = Checkpointer::new(trail.clone());
+        // A checkpoint of the empty file is its first line.
+        assert_eq!(checkpoint(&cp, &trail).records, 0);
+        assert_eq!(resumed(&trail, RESUME_WINDOW).0, Some(1));
+        write(&trail, 3);
+        checkpoint(&cp, &trail);
+        write(&trail, 2);
+        assert_eq!(checkpoint(&cp, &trail).records, 7);
+        write(&trail, 4);
+        assert_eq!(full_count(&trail), 12);
+        assert_eq!(resumed(&trail, RESUME_WINDOW).0, Some(12));
+        assert_eq!(first_count(&trail), 12);
+        // A last line a crash cut short is not a record yet, either way.
+        let mut log = fs::OpenOptions::new()
+            .append(true)
+            .open(trail.path())
+            .expect("open");
+        std::io::Write::write_all(&mut log, b"{\"MESSAGE\":\"half").expect("write");
+        assert_eq!(resumed(&trail, RESUME_WINDOW).0, Some(12));
+        assert_eq!(first_count(&trail), 12);
+        let _ = fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn resuming_reads_only_the_end_of_the_trail() {
+        let (dir, trail) = temp_trail("tail");
+        let cp = Checkpointer::new(trail.clone());
+        let long = "x".repeat(128 << 10);
+        for _ in 0..24 {
+            let ev = Event::new(EventKind::ExecAccept).argv([long.as_str()]);
+            trail.append(&ev).expect("append");
+        }
+        write(&trail, 2);
+        checkpoint(&cp, &trail);
+        write(&trail, 3);
+        let size = fs::metadata(trail.path()).expect("stat").len();
+        assert!(size > 3 << 20, "{size}");
+        let (records, read) = resumed(&trail, RESUME_WINDOW);
+        assert_eq!(records, Some(full_count(&trail)));
+        assert!(read <= RESUME_FIRST, "read {read} of {size} bytes");
+
+        // Without a checkpoint within the window, it reads the window (in
+        // doubling stretches) and gives up: the whole file is counted.
+        write(&trail, 1);
+        let window = 1 << 20;
+        let ev = Event::new(EventKind::ExecAccept).argv([long.repeat(8).as_str()]);
+        trail.append(&ev).expect("append");
+        let (records, read) = resumed(&trail, window);
+        assert_eq!(records, None);
+        assert!(read < 2 * window, "read {read} bytes");
+        assert_eq!(first_count(&trail), full_count(&trail));
+        let _ = fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_checkpoint_or_its_record_beyond_the_window_is_not_resumed_from() {
+        let (dir, trail) = temp_trail("window");
+        let cp = Checkpointer::new(trail.clone());
+        write(&trail, 1);
+        let long = "x".repeat(96 << 10);
+        trail
+            .append(&Event::new(EventKind::ExecAccept).argv([long.as_str()]))
+            .expect("append");
+        checkpoint(&cp, &trail);
+        let line = fs::read_to_string(trail.path()).expect("read");
+        let last = line.lines().last().expect("a line").len() as u64 + 1;
+        // The checkpoint's line is whole in the window, the record it
+        // follows is not: nothing proves its count.
+        assert_eq!(resumed(&trail, last + 100).0, None);
+        // Nor the checkpoint line itself, cut by the window's start.
+        assert_eq!(resumed(&trail, last - 1).0, None);
+        assert_eq!(resumed(&trail, RESUME_WINDOW).0, Some(3));
+        let _ = fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_checkpoint_a_record_slipped_before_is_not_resumed_from() {
+        let (dir, trail) = temp_trail("slipped");
+        let cp = Checkpointer::new(trail.clone());
+        write(&trail, 3);
+        let head = cp.now().expect("head");
+        // A worker's record between the count and the checkpoint's.
+        write(&trail, 1);
+        trail.append(&head.event()).expect("append");
+        write(&trail, 1);
+        assert_eq!(resumed(&trail, RESUME_WINDOW).0, None);
+        assert_eq!(first_count(&trail), 6);
+        let _ = fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_checkpoint_of_another_file_or_start_is_not_resumed_from() {
+        let forged: [(&str, fn(&mut Head)); 2] = [
+            ("other-file", |h| h.file = PathBuf::from("/tmp/other.jsonl")),
+            ("other-start", |h| h.start = h.hash.clone()),
+        ];
+        for (tag, forge) in forged {
+            let (dir, trail) = temp_trail(tag);
+            write(&trail, 3);
+            let mut head = Checkpointer::new(trail.clone()).now().expect("head");
+            forge(&mut head);
+            // A count it would make wrong if trusted.
+            head.records += 10;
+            trail.append(&head.event()).expect("append");
+            write(&trail, 1);
+            assert_eq!(resumed(&trail, RESUME_WINDOW).0, None, "{tag}");
+            assert_eq!(first_count(&trail), 5, "{tag}");
+            let _ = fs::remove_dir_all(dir);
+        }
+    }
+
+    #[test]
+    fn a_checkpoint_of_the_file_rotated_away_is_not_resumed_from() {
+        let (dir, trail) = temp_trail("rotated");
+        let cp = Checkpointer::new(trail.clone());
+        write(&trail, 3);
+        let head = cp.now().expect("head");
+        // Rotated between the count and the checkpoint's record, which
+        // starts the new file.
+        fs::rename(trail.path(), dir.join("audit.jsonl.1")).expect("rotate");
+        trail.append(&head.event()).expect("append");
+        write(&trail, 1);
+        assert_eq!(resumed(&trail, RESUME_WINDOW).0, None);
+        assert_eq!(first_count(&trail), 2);
+        let _ = fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn an_altered_checkpoint_or_one_after_a_cut_line_is_not_resumed_from() {
+        let (dir, trail) = temp_trail("altered");
+        let cp = Checkpointer::new(trail.clone());
+        write(&trail, 2);
+        checkpoint(&cp, &trail);
+        write(&trail, 1);
+        let text = fs::read_to_string(trail.path()).expect("read");
+        let altered = text.replace(
+            "\"JITSUDO_TRAIL_RECORDS\":\"2\"",
+            "\"JITSUDO_TRAIL_RECORDS\":\"9\"",
+        );
+        assert_ne!(altered, text);
+        fs::write(trail.path(), altered).expect("write");
+        assert_eq!(resumed(&trail, RESUME_WINDOW).0, None);
+        assert_eq!(first_count(&trail), 4);
+
+        // A crash cut the last line; the checkpoint counted the records
+        // before it and follows it on a line of its own.
+        let (dir2, trail) = temp_trail("cut");
+        let cp = Checkpointer::new(trail.clone());
+        write(&trail, 2);
+        let mut log = fs::OpenOptions::new()
+            .append(true)
+            .open(trail.path())
+            .expect("open");
+        std::io::Write::write_all(&mut log, b"{\"MESSAGE\":\"half").expect("write");
+        assert_eq!(checkpoint(&cp, &trail).records, 2);
+        write(&trail, 1);
+        assert_eq!(resumed(&trail, RESUME_WINDOW).0, None);
+        assert_eq!(first_count(&trail), 5);
+        let _ = fs::remove_dir_all(dir);
+        let _ = fs::remove_dir_all(dir2);
+    }
+
+    #[test]
+    fn a_trail_without_checkpoints_is_counted_whole() {
+        let (dir, trail) = temp_trail("none");
+        write(&trail, 5);
+        assert_eq!(resumed(&trail, RESUME_WINDOW).0, None);
+        assert_eq!(first_count(&trail), 5);
+        let _ = fs::remove_dir_all(dir);
+    }
+
 }
