@@ -87,6 +87,9 @@ pub struct Daemon {
     pub socket: PathBuf,
     /// File receiving its stdout and stderr.
     pub log: PathBuf,
+    /// Its audit trail: `<dir>/audit.jsonl`, its own, unless the test gave
+    /// `--audit-file`.
+    pub trail: PathBuf,
     /// The cgroup (as /proc/self/cgroup names it) under which its commands
     /// get their groups: one per daemon, so that daemons never share one.
     pub cgroup: PathBuf,
@@ -115,7 +118,8 @@ impl Daemon {
     }
 
     /// [`Daemon::start`] with these extra command-line arguments (e.g.
-    /// `--audit-file`).
+    /// `--audit-file`, else the daemon's trail is its own file in its
+    /// directory).
     pub fn start_with_args(world: &World, name: &str, policy: &Path, args: &[&OsStr]) -> Daemon {
         let cgroup = own_cgroup().join(format!("jitsudo-test-{}-{name}", std::process::id()));
         Daemon::spawn(world, name, policy, Placement::Root(cgroup), &[], args)
@@ -154,6 +158,10 @@ impl Daemon {
         let _ = fs::remove_file(&socket);
         let log = dir.join("jitsudod.log");
         let log_file = File::create(&log).expect("create daemon log");
+        // Its own trail unless the test gives one: a shared one grows with
+        // every run, and tests would read each other's records.
+        let given = trail_in(args);
+        let trail = given.clone().unwrap_or_else(|| dir.join("audit.jsonl"));
 
         let mut cmd = Command::new(world.jitsudo_bin().join("jitsudod"));
         let (cgroup, unit_procs) = match placement {
@@ -181,6 +189,9 @@ impl Daemon {
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().expect("dup log"))
             .stderr(log_file);
+        if given.is_none() {
+            cmd.arg("--audit-file").arg(&trail);
+        }
         // The daemon starts with clean signal state except SIGUSR2 ignored,
         // deliberately: a daemon's own dispositions must not leak into the
         // commands it runs (signals.rs checks what the command sees).
@@ -204,6 +215,7 @@ impl Daemon {
         let daemon = Daemon {
             socket,
             log,
+            trail,
             cgroup,
             child: Mutex::new(child),
         };
@@ -284,6 +296,18 @@ impl Daemon {
             .filter(|(_, title)| title.starts_with("jitsudod: worker "))
             .collect()
     }
+}
+
+/// The trail `args` give a daemon (`--audit-file PATH`), if they do.
+fn trail_in(args: &[&OsStr]) -> Option<PathBuf> {
+    args.iter().enumerate().find_map(|(i, arg)| {
+        let arg = arg.to_str()?;
+        match arg.strip_prefix("--audit-file") {
+            Some("") => args.get(i + 1).map(PathBuf::from),
+            Some(rest) => rest.strip_prefix('=').map(PathBuf::from),
+            None => None,
+        }
+    })
 }
 
 /// The title the daemon's fork server shows in `ps`.

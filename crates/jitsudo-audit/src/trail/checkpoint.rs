@@ -591,7 +591,10 @@ mod tests {
 
     /// A daemon's first count of `trail`.
     fn first_count(trail: &Trail) -> u64 {
-        Checkpointer::new(trail.clone()).now().expect("head").records
+        Checkpointer::new(trail.clone())
+            .now()
+            .expect("head")
+            .records
     }
 
     /// The count resumed from a checkpoint of `trail` within `window`, if
@@ -800,5 +803,4 @@ mod tests {
         assert_eq!(first_count(&trail), 5);
         let _ = fs::remove_dir_all(dir);
     }
-
 }
