@@ -203,7 +203,9 @@ impl Checkpointer {
             }
         };
         let before = same.map_or(0, |c| c.records);
-        state.written += counted.records - before;
+        state.written = state
+            .written
+            .saturating_add(counted.records.saturating_sub(before));
         let head = Head {
             file: self.trail.path().to_owned(),
             start: counted.start.clone(),
@@ -256,7 +258,7 @@ fn resume(
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
             read => read?,
         }
-        if let Some(records) = last_checkpoint(&tail, from == 0, expected) {
+        if let Some(records) = last_checkpoint(&tail, from, expected) {
             return Ok(Some(records));
         }
         if from == 0 || span >= window {
@@ -267,10 +269,11 @@ fn resume(
 }
 
 /// The count resumed from the last checkpoint in `tail` (the end of a
-/// file, which starts there when `whole`) that proves where it stands.
-/// Only whole lines count: a first line that may have begun before `tail`
-/// is not read, nor a last line without its newline.
-fn last_checkpoint(tail: &[u8], whole: bool, expected: &Expected) -> Option<u64> {
+/// file, from its byte `from`) that proves where it stands. Only whole
+/// lines count: a first line that may have begun before `tail` is not
+/// read, nor a last line without its newline.
+fn last_checkpoint(tail: &[u8], from: u64, expected: &Expected) -> Option<u64> {
+    let whole = from == 0;
     let mut ends = memchr::memrchr_iter(b'\n', tail).peekable();
     let mut after = 0u64;
     while let Some(end) = ends.next() {
@@ -279,7 +282,10 @@ fn last_checkpoint(tail: &[u8], whole: bool, expected: &Expected) -> Option<u64>
             None if whole => 0,
             None => return None,
         };
+        // Every record before it ends with a newline of its own.
+        let room = from + start as u64;
         let claim = claim(&tail[..end], start, expected)
+            .filter(|(records, _)| *records <= room)
             .filter(|(records, head)| follows(tail, start, whole, *records, head));
         if let Some((records, _)) = claim {
             return records.checked_add(after + 1);
@@ -289,13 +295,13 @@ fn last_checkpoint(tail: &[u8], whole: bool, expected: &Expected) -> Option<u64>
     None
 }
 
-/// What the checkpoint record on the line starting at `start` of `text`
-/// (which ends with that line) claims: the records before it and the hash
+/// What the checkpoint record on the line starting at `start` of `lines`
+/// (which end with that line) claims: the records before it and the hash
 /// of the last, when it is an intact `audit.checkpoint` of `expected`'s
 /// file and start, written right after its count (its `prev` is its head:
 /// no record slipped in between).
-fn claim(text: &[u8], start: usize, expected: &Expected) -> Option<(u64, String)> {
-    let line = &text[start..];
+fn claim(lines: &[u8], start: usize, expected: &Expected) -> Option<(u64, String)> {
+    let line = &lines[start..];
     // Cheap: only a checkpoint record has this key; `parse` decides.
     memchr::memmem::find(line, b"\"JITSUDO_TRAIL_HEAD\":")?;
     let (fields, prev, _) = parse(Path::new(""), 0, line).ok()?;
@@ -304,8 +310,11 @@ fn claim(text: &[u8], start: usize, expected: &Expected) -> Option<(u64, String)
         && text(TRAIL_FILE) == Some(expected.file.as_str())
         && text(TRAIL_START) == Some(expected.start.as_str())
         && text(TRAIL_HEAD) == Some(prev.as_str());
+    if !intact {
+        return None;
+    }
     let records = text(TRAIL_RECORDS)
-        .filter(|n| intact && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))?
+        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))?
         .parse()
         .ok()?;
     Some((records, prev))
@@ -724,18 +733,25 @@ mod tests {
     }
 
     #[test]
-    fn a_checkpoint_of_another_file_or_start_is_not_resumed_from() {
-        let forged: [(&str, fn(&mut Head)); 2] = [
-            ("other-file", |h| h.file = PathBuf::from("/tmp/other.jsonl")),
-            ("other-start", |h| h.start = h.hash.clone()),
+    fn a_checkpoint_of_another_file_or_start_or_an_impossible_count_is_not_resumed_from() {
+        // Each makes the count wrong if trusted.
+        let forged: [(&str, fn(&mut Head)); 3] = [
+            ("other-file", |h| {
+                h.file = PathBuf::from("/tmp/other.jsonl");
+                h.records += 10;
+            }),
+            ("other-start", |h| {
+                h.start = h.hash.clone();
+                h.records += 10;
+            }),
+            // More records than the bytes before it could hold.
+            ("impossible", |h| h.records = 1 << 40),
         ];
         for (tag, forge) in forged {
             let (dir, trail) = temp_trail(tag);
             write(&trail, 3);
             let mut head = Checkpointer::new(trail.clone()).now().expect("head");
             forge(&mut head);
-            // A count it would make wrong if trusted.
-            head.records += 10;
             trail.append(&head.event()).expect("append");
             write(&trail, 1);
             assert_eq!(resumed(&trail, RESUME_WINDOW).0, None, "{tag}");
