@@ -735,7 +735,8 @@ mod tests {
     #[test]
     fn a_checkpoint_of_another_file_or_start_or_an_impossible_count_is_not_resumed_from() {
         // Each makes the count wrong if trusted.
-        let forged: [(&str, fn(&mut Head)); 3] = [
+        type Forge = fn(&mut Head);
+        let forged: [(&str, Forge); 3] = [
             ("other-file", |h| {
                 h.file = PathBuf::from("/tmp/other.jsonl");
                 h.records += 10;
