@@ -37,8 +37,8 @@ else
     echo "$0: no $musl target (rustup target add $musl); linking glibc statically" >&2
 fi
 (cd "$repo" && RUSTFLAGS="$flags" \
-    cargo build --profile client --locked -q -p jitsudo --target "$target" --target-dir "$target_dir")
-client=$target_dir/$target/client/jitsudo
+    cargo build --release --locked -q -p jitsudo --target "$target" --target-dir "$target_dir")
+client=$target_dir/$target/release/jitsudo
 if readelf -d "$client" | grep -q NEEDED; then
     echo "$0: $client still needs shared libraries" >&2
     exit 1

@@ -69,6 +69,7 @@ start() {
     install -d -m 0700 "$work/$name-state"
     sh -c "echo \$\$ >'$acct/$name/cgroup.procs' && exec '${dir[$name]}/jitsudod' --foreground \
         --socket '$work/$name.sock' --policy '$work/policy.toml' --state-dir '$work/$name-state' \
+        --audit-file '$work/$name-audit.jsonl' \
         --cgroup-root '$own/jitsudo-build-vs-build-$name'" >"$work/$name.log" 2>&1 &
     pids+=($!)
     for ((i = 0; i < 500; i++)); do

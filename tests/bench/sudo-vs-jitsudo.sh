@@ -81,10 +81,12 @@ use_sudoers() {
 start_daemon() {
     install -m 0644 "$work/small.toml" "$work/policy.toml"
     install -d -m 0700 "$work/state"
-    # A cgroup subtree of its own: the default (<our cgroup>/jitsudo) is
-    # shared with any other jitsudod started from the same cgroup.
+    # A cgroup subtree and a trail of its own: the defaults
+    # (<our cgroup>/jitsudo, /var/log/jitsudo/audit.jsonl) are shared with
+    # any other jitsudod started here, and every run would grow the trail.
     "$work/bin/jitsudod" --foreground --socket "$socket" \
         --policy "$work/policy.toml" --state-dir "$work/state" \
+        --audit-file "$work/audit.jsonl" \
         --cgroup-root "$(awk -F: '$1 == "0" {sub("/$", "", $3); print $3}' /proc/self/cgroup)/jitsudo-bench" \
         >"$work/jitsudod.log" 2>&1 &
     daemon_pid=$!
@@ -150,6 +152,14 @@ memory after_reload
 use_sudoers large
 echo "latency, $rules extra rules ($runs runs each, in blocks)..." >&2
 collect large as_user "$bench" latency "$runs" "$warmup" "$work/bin/jitsudo"
+# The small policy once more, after every other phase: what the daemon's
+# state after those phases (load, connections, reloads) costs, apart from
+# the number of rules.
+echo "latency, small policy again ($runs runs each, in blocks)..." >&2
+install -m 0644 "$work/small.toml" "$work/policy.toml"
+"$work/bin/jitsudoctl" policy reload --socket "$socket" >/dev/null
+use_sudoers small
+collect again as_user "$bench" latency "$runs" "$warmup" "$work/bin/jitsudo"
 
 kib() { mib "${fig[$1]}"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", a / b}'; }
@@ -165,6 +175,8 @@ row "latency, $rules extra rules (median)" "${fig[large_sudo_ms]} ms" \
 row "latency, $rules rules / small policy" \
     "$(ratio "${fig[large_sudo_ms]}" "${fig[small_sudo_ms]}")" \
     "$(ratio "${fig[large_jitsudo_ms]}" "${fig[small_jitsudo_ms]}")" ""
+row "latency, small policy again, last (median)" "${fig[again_sudo_ms]} ms" \
+    "${fig[again_jitsudo_ms]} ms" "${fig[again_ratio]}x"
 row "throughput, $clients clients x $load_runs runs" \
     "${fig[load_sudo_runs_per_s]} runs/s, ${fig[load_sudo_failures]} failed" \
     "${fig[load_jitsudo_runs_per_s]} runs/s, ${fig[load_jitsudo_failures]} failed" \
