@@ -487,22 +487,9 @@ mod tests {
     use std::cell::Cell;
     use std::fs;
 
+    use super::super::testing::{temp_trail, write};
     use super::*;
     use crate::event::Event;
-
-    fn temp_trail(tag: &str) -> (PathBuf, Trail) {
-        let dir =
-            std::env::temp_dir().join(format!("jitsudo-checkpoint-{tag}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        (dir.clone(), Trail::new(dir.join("audit.jsonl")))
-    }
-
-    fn write(trail: &Trail, n: usize) {
-        for i in 0..n {
-            let ev = Event::new(EventKind::ExecAccept).argv([format!("cmd{i}")]);
-            trail.append(&ev).expect("append");
-        }
-    }
 
     fn as_read(head: &Head, label: &str) -> Checkpoint {
         Checkpoint {

@@ -64,32 +64,47 @@ pub fn head_path(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// What the trail's tests (here and in checkpoint.rs) share: a trail of
+/// their own, and records to fill it with.
 #[cfg(test)]
-mod tests {
-    use std::fs::{self, OpenOptions};
-    use std::io::Write as _;
+mod testing {
+    use std::fs;
+    use std::path::PathBuf;
 
-    use super::*;
+    use super::Trail;
     use crate::event::{Event, EventKind};
 
-    fn temp_trail(tag: &str) -> (PathBuf, Trail) {
+    /// A trail in a fresh directory named after `tag` (unique per test).
+    pub fn temp_trail(tag: &str) -> (PathBuf, Trail) {
         let dir = std::env::temp_dir().join(format!("jitsudo-trail-{tag}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         let path = dir.join("audit.jsonl");
         (dir, Trail::new(&path))
     }
 
-    fn event(n: usize) -> Event {
+    /// The `n`-th record of a test.
+    pub fn event(n: usize) -> Event {
         Event::new(EventKind::ExecAccept)
             .user("alice")
             .argv([format!("cmd{n}")])
     }
 
-    fn write(trail: &Trail, n: usize) {
+    /// Appends `n` records.
+    pub fn write(trail: &Trail, n: usize) {
         for i in 0..n {
             trail.append(&event(i)).expect("append");
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs::{self, OpenOptions};
+    use std::io::Write as _;
+
+    use super::testing::{event, temp_trail, write};
+    use super::*;
+    use crate::event::{Event, EventKind};
 
     fn lines(path: &Path) -> Vec<String> {
         fs::read_to_string(path)
